@@ -1,0 +1,108 @@
+package openzone
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error is the one application error type. Code is a WeCom errcode (spec
+// §6); Message is the errmsg shown to the caller and must name the field or
+// thing at fault. Err, when set, is the underlying cause for operators; it is
+// never shown to API callers.
+type Error struct {
+	Code    int
+	Message string
+	Err     error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%d: %s: %v", e.Code, e.Message, e.Err)
+	}
+	return fmt.Sprintf("%d: %s", e.Code, e.Message)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an *Error with the given errcode and a formatted message.
+func Errorf(code int, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Wrap returns an *Error that keeps err as its cause.
+func Wrap(code int, err error, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Err: err}
+}
+
+// ErrorCode returns the errcode of err: 0 for nil, the Code of an *Error in
+// its chain, and ErrSystem (-1, WeCom's 系统繁忙) for anything else.
+func ErrorCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ErrSystem
+}
+
+// ErrorMessage returns the caller-facing message of err. Errors that are not
+// an *Error never leak their text: they read "system busy".
+func ErrorMessage(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return "system busy, internal error"
+}
+
+// IsNotFound reports whether err is a store "not found".
+func IsNotFound(err error) bool { return ErrorCode(err) == ErrNotFound }
+
+// WeCom errcodes used by the zone (spec §6, plus WeCom's global codes).
+const (
+	ErrSystem = -1 // 系统繁忙: internal failure, details only in logs
+
+	ErrInvalidSecret   = 40001 // invalid credential (corpsecret)
+	ErrInvalidCorpID   = 40013 // invalid corpid
+	ErrInvalidToken    = 40014 // invalid access_token
+	ErrInvalidParam    = 40058 // a parameter is missing or invalid
+	ErrMissingToken    = 41001 // access_token missing
+	ErrMissingCorpID   = 41002 // corpid missing
+	ErrMissingSecret   = 41004 // corpsecret missing
+	ErrTokenExpired    = 42001 // access_token expired
+	ErrRequestTooLarge = 45002 // request body over the size limit
+	ErrForbidden       = 48002 // API forbidden for this app
+
+	ErrZonePermission  = 710641 // app lacks 数据与智能专区 permission
+	ErrCallProgram     = 710638 // calling the program failed
+	ErrDebugTokenExp   = 710671
+	ErrDebugNotAllowed = 710672
+	ErrNotInDebugMode  = 710673
+	ErrProgramConnect  = 710674
+	ErrProgramTimeout  = 710675
+	ErrProgramStatus   = 710676
+	ErrProgramDecrypt  = 710677
+
+	ErrBadResultJSON    = 790013
+	ErrResultMismatch   = 790014
+	ErrBadRequestJSON   = 790015
+	ErrRequestMismatch  = 790016
+	ErrBadJobInfo       = 790017
+	ErrNotAssociated    = 790020
+	ErrBadProgramID     = 800001
+	ErrNotDeployed      = 800002
+	ErrAbilityNotFound  = 800003
+	ErrUnknownInterface = 790011 // SDK interface name unknown (WeCom: illegal task type)
+	ErrBadProtocol      = 790012 // illegal JSON template (protocol)
+
+	// Codes outside WeCom's table, used by the admin API and the store
+	// (HTTP-like on purpose, see docs/decisions.md).
+	ErrUnauthorizedAdmin = 401
+	ErrNotFound          = 404
+	ErrConflict          = 409
+)

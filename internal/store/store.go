@@ -1,0 +1,75 @@
+// Package store is the storage seam of the zone. Drivers (sqlite/, later
+// postgres/) implement Store; storetest/ is the conformance suite every
+// driver runs. Methods are named noun first (River style) and return
+// *openzone.Error values: not found is openzone.ErrNotFound, a uniqueness
+// clash openzone.ErrConflict. Driver text never reaches callers.
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/openzone/openzone"
+)
+
+// Executor is everything a caller can do, on the pool or inside a
+// transaction.
+type Executor interface {
+	ProviderUpsert(ctx context.Context, p *openzone.Provider) error
+	ProviderGet(ctx context.Context, id string) (*openzone.Provider, error)
+	ProviderList(ctx context.Context) ([]*openzone.Provider, error)
+
+	CorpUpsert(ctx context.Context, c *openzone.Corp) error
+	CorpGet(ctx context.Context, corpID string) (*openzone.Corp, error)
+	CorpList(ctx context.Context) ([]*openzone.Corp, error)
+	MemberUpsert(ctx context.Context, m *openzone.Member) error
+	MemberList(ctx context.Context, corpID string) ([]*openzone.Member, error)
+	ExternalContactUpsert(ctx context.Context, c *openzone.ExternalContact) error
+	ExternalContactList(ctx context.Context, corpID string) ([]*openzone.ExternalContact, error)
+
+	// AppUpsert creates or replaces an app's settings. It keeps the app's
+	// ReceiveProgramID (set only by AppSetReceiveProgram).
+	AppUpsert(ctx context.Context, a *openzone.App) error
+	AppGet(ctx context.Context, corpID string, agentID int64) (*openzone.App, error)
+	AppList(ctx context.Context, corpID string) ([]*openzone.App, error)
+	// AppFindBySecret returns the app of corpID whose secret is secret.
+	AppFindBySecret(ctx context.Context, corpID, secret string) (*openzone.App, error)
+	AppSetReceiveProgram(ctx context.Context, corpID string, agentID int64, programID string) error
+	// AppProgramsSet replaces the set of programs the app may use.
+	AppProgramsSet(ctx context.Context, corpID string, agentID int64, programIDs []string) error
+	AppProgramsList(ctx context.Context, corpID string, agentID int64) ([]string, error)
+	AppProgramHas(ctx context.Context, corpID string, agentID int64, programID string) (bool, error)
+
+	// ProgramUpsert creates or replaces a program and its abilities.
+	ProgramUpsert(ctx context.Context, p *openzone.Program) error
+	ProgramGet(ctx context.Context, id string) (*openzone.Program, error)
+	ProgramList(ctx context.Context) ([]*openzone.Program, error)
+	// ProgramSecretGet returns the program's current secret.
+	ProgramSecretGet(ctx context.Context, programID string) (*openzone.ProgramSecret, error)
+	// ProgramSecretPut stores a secret; a higher Ver replaces the current one.
+	ProgramSecretPut(ctx context.Context, s *openzone.ProgramSecret) error
+
+	TokenInsert(ctx context.Context, t *openzone.AccessToken) error
+	TokenGet(ctx context.Context, token string) (*openzone.AccessToken, error)
+	// TokenFindValid returns the app's newest token still valid at now.
+	TokenFindValid(ctx context.Context, corpID string, agentID int64, now time.Time) (*openzone.AccessToken, error)
+
+	// ReplayRemember records a request id seen in scope until expires. It
+	// returns false when the id was already recorded and has not expired.
+	ReplayRemember(ctx context.Context, scope, requestID string, now, expires time.Time) (bool, error)
+
+	TrafficInsert(ctx context.Context, r *openzone.TrafficRecord) error
+	TrafficGet(ctx context.Context, id int64) (*openzone.TrafficRecord, error)
+	// TrafficList returns records newest first.
+	TrafficList(ctx context.Context, f openzone.TrafficFilter) ([]*openzone.TrafficRecord, error)
+}
+
+// Store is a database: an Executor plus transactions and lifecycle.
+type Store interface {
+	Executor
+	// InTx runs fn in one transaction; it commits when fn returns nil.
+	InTx(ctx context.Context, fn func(Executor) error) error
+	// Prune deletes expired tokens and replay ids older than now.
+	Prune(ctx context.Context, now time.Time) error
+	Close() error
+}

@@ -1,0 +1,188 @@
+// Package openzone holds the vocabulary of an OpenZone data & intelligence
+// zone (数据与智能专区): corps, apps, providers, programs and their abilities,
+// access tokens and traffic records, and the one Error type whose codes are
+// WeCom errcodes. It imports no SQL and no HTTP; the store, the HTTP faces and
+// the runtime are built on it.
+package openzone
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Provider is a service provider (服务商): it owns programs and custom /
+// third-party apps. TestCorps are the corps where its custom (代开发) apps may
+// use debug mode.
+type Provider struct {
+	ID        string   `json:"id"`
+	Name      string   `json:"name"`
+	TestCorps []string `json:"test_corps"`
+}
+
+// Corp is a corporation (企业) that owns chat data.
+type Corp struct {
+	CorpID string `json:"corpid"`
+	Name   string `json:"name"`
+}
+
+// Member is a corp member (成员).
+type Member struct {
+	CorpID string `json:"corpid"`
+	UserID string `json:"userid"`
+	Name   string `json:"name"`
+}
+
+// ExternalContact is a corp's external contact (客户).
+type ExternalContact struct {
+	CorpID         string `json:"corpid"`
+	ExternalUserID string `json:"external_userid"`
+	Name           string `json:"name"`
+}
+
+// AppType is the kind of app calling the zone.
+type AppType string
+
+const (
+	AppSelfBuilt  AppType = "self_built"  // 自建应用
+	AppCustom     AppType = "custom"      // 代开发应用
+	AppThirdParty AppType = "third_party" // 第三方应用
+)
+
+// Valid reports whether t is one of the three app types.
+func (t AppType) Valid() bool {
+	return t == AppSelfBuilt || t == AppCustom || t == AppThirdParty
+}
+
+// Callback is an app's data callback settings (数据回调URL, Token,
+// EncodingAESKey), used for 应用接收专区通知.
+type Callback struct {
+	URL            string `json:"url,omitempty"`
+	Token          string `json:"token,omitempty"`
+	EncodingAESKey string `json:"encoding_aes_key,omitempty"`
+}
+
+// App is an app installed in a corp, identified by (CorpID, AgentID).
+type App struct {
+	CorpID     string  `json:"corpid"`
+	AgentID    int64   `json:"agentid"`
+	Type       AppType `json:"type"`
+	ProviderID string  `json:"provider,omitempty"`
+	Secret     string  `json:"-"`
+	// TestInstall marks a third-party app test-installed (测试安装) in the corp.
+	TestInstall bool `json:"test_install"`
+	// ZonePermission is the app permission 「数据与智能专区权限」; without it
+	// every zone API answers 710641.
+	ZonePermission bool     `json:"zone_permission"`
+	Callback       Callback `json:"callback"`
+	// ReceiveProgramID is the program chosen by set_receive_callback.
+	ReceiveProgramID string `json:"receive_program_id,omitempty"`
+}
+
+// ProgramKind tells a program from a model.
+type ProgramKind string
+
+const (
+	KindProgram ProgramKind = "program" // 专区程序
+	KindModel   ProgramKind = "model"   // 专区模型 (自有模型)
+)
+
+// Deploy says how a program runs inside the zone. Command programs are
+// supervised local processes; URL programs run elsewhere and are called where
+// they are. A zero Deploy means "not deployed" (debug mode only).
+type Deploy struct {
+	Command   []string `json:"command,omitempty"`
+	Instances int      `json:"instances,omitempty"`
+	URL       string   `json:"url,omitempty"`
+}
+
+// Deployed reports whether the program has a deployment.
+func (d Deploy) Deployed() bool { return len(d.Command) > 0 || d.URL != "" }
+
+// Ability is one 能力 of a program: its input and output protocols are JSON
+// examples that requests and results must match (spec §2.9).
+type Ability struct {
+	ID     string          `json:"id"`
+	Name   string          `json:"name,omitempty"`
+	Input  json.RawMessage `json:"input"`
+	Output json.RawMessage `json:"output"`
+}
+
+// Program is a 专区程序 or 专区模型.
+type Program struct {
+	ID         string      `json:"id"`
+	ProviderID string      `json:"provider"`
+	Kind       ProgramKind `json:"kind"`
+	Name       string      `json:"name"`
+	Released   bool        `json:"released"`
+	Deploy     Deploy      `json:"deploy"`
+	Abilities  []Ability   `json:"abilities"`
+}
+
+// Ability returns the ability with the given id, or nil.
+func (p *Program) Ability(id string) *Ability {
+	for i := range p.Abilities {
+		if p.Abilities[i].ID == id {
+			return &p.Abilities[i]
+		}
+	}
+	return nil
+}
+
+// ProgramSecret is the program secret of packet protocol v1: 32 random bytes
+// with a version. Keys for each purpose are derived from it.
+type ProgramSecret struct {
+	ProgramID string
+	Ver       int
+	Key       []byte
+}
+
+// AccessToken is an app's access_token (7200 s).
+type AccessToken struct {
+	Token     string    `json:"access_token"`
+	CorpID    string    `json:"corpid"`
+	AgentID   int64     `json:"agentid"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// TokenTTL is the lifetime of an access_token.
+const TokenTTL = 7200 * time.Second
+
+// Traffic kinds and routes recorded for the inspector.
+const (
+	TrafficCall   = "call"   // app → program (sync or async)
+	TrafficEvent  = "event"  // zone → program event
+	TrafficInvoke = "invoke" // program → zone SDK interface
+
+	RouteDeployed = "deployed"
+	RouteDebug    = "debug"
+)
+
+// TrafficRecord is one recorded call, event or SDK invoke. Payloads are kept
+// decrypted but masked (no secrets, personal data masked).
+type TrafficRecord struct {
+	ID        int64     `json:"id"`
+	Kind      string    `json:"kind"`
+	Route     string    `json:"route,omitempty"`
+	CorpID    string    `json:"corpid"`
+	AgentID   int64     `json:"agentid"`
+	ProgramID string    `json:"program_id"`
+	AbilityID string    `json:"ability_id,omitempty"`
+	Interface string    `json:"interface,omitempty"`
+	RequestID string    `json:"request_id,omitempty"`
+	Instance  string    `json:"instance,omitempty"`
+	Errcode   int       `json:"errcode"`
+	Errmsg    string    `json:"errmsg,omitempty"`
+	Request   string    `json:"request,omitempty"`
+	Response  string    `json:"response,omitempty"`
+	StartedAt time.Time `json:"started_at"`
+	TotalMS   float64   `json:"total_ms"`
+	ProgramMS float64   `json:"program_ms"`
+	ZoneMS    float64   `json:"zone_ms"`
+}
+
+// TrafficFilter selects traffic records; zero fields do not filter.
+type TrafficFilter struct {
+	ProgramID string
+	Kind      string
+	Limit     int
+}

@@ -1,0 +1,3 @@
+module github.com/openzone/openzone/sdk
+
+go 1.26.0

@@ -1,0 +1,374 @@
+// Package zonewire implements the OpenZone packet protocol v1, the sealed
+// format of every packet between the zone and a program (docs/protocol.md).
+//
+// A program secret is 32 random bytes with a version. For each purpose
+// (call, reply, invoke, result) a 256-bit key is derived from it with
+// HKDF-SHA256, and a body is sealed with AES-256-GCM under a fresh 96-bit
+// nonce. The additional data binds the protocol version, the purpose, the
+// program id, the secret version, the request id and the timestamp, so a
+// packet opens only in the direction, program and request it was made for.
+//
+// The zone has its own implementation (internal/wire); both check the test
+// vectors in testdata/vectors.json.
+package zonewire
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Version is the protocol version carried in the additional data.
+const Version = 1
+
+// Header names. They are lower-case on the wire, like WeCom's ww-* headers;
+// Go canonicalises them, so read them with http.Header.Get.
+const (
+	HeaderSecretVer = "ww-secret-ver"
+	HeaderRequestID = "ww-request-id"
+	HeaderTimestamp = "ww-timestamp"
+	HeaderProgramID = "ww-program-id"
+	HeaderException = "ww-exception"
+)
+
+// ContentType is the media type of a sealed body.
+const ContentType = "application/octet-stream"
+
+// Window is how far a packet's timestamp may be from the receiver's clock,
+// and how long receivers remember request ids.
+const Window = 300 * time.Second
+
+// Purpose names a direction; each has its own key.
+type Purpose string
+
+const (
+	PurposeCall   Purpose = "call"   // zone → program request (call_type 1 and 2)
+	PurposeReply  Purpose = "reply"  // program → zone reply to a call
+	PurposeInvoke Purpose = "invoke" // program → zone SDK interface request
+	PurposeResult Purpose = "result" // zone → program reply to an invoke
+)
+
+// Exception codes, sent in the ww-exception header by a receiver that cannot
+// open a packet. They follow the WeCom SDK's Invoke codes where one exists.
+const (
+	ExcMalformed  = -10009 // missing headers or unparsable body
+	ExcAuth       = -10004 // authentication failed: tampered, wrong key or wrong context
+	ExcSecretVer  = -10008 // secret version unknown to the receiver
+	ExcTimestamp  = -10010 // timestamp outside ±Window
+	ExcReplay     = -10011 // request id already seen within the window
+	ExcUnknownPrg = -10012 // program id unknown to the zone
+)
+
+// Error is a failure to open a packet; Code is one of the Exc* codes.
+type Error struct {
+	Code   int
+	Reason string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("zonewire %d: %s", e.Code, e.Reason) }
+
+func errorf(code int, format string, args ...any) *Error {
+	return &Error{Code: code, Reason: fmt.Sprintf(format, args...)}
+}
+
+// ExceptionCode returns the Exc* code of err, or ExcMalformed.
+func ExceptionCode(err error) int {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ExcMalformed
+}
+
+// Secret is a program secret (or a debug secret): a version and 32 bytes.
+type Secret struct {
+	Ver int
+	Key [32]byte
+}
+
+// ParseSecret parses "<ver>:<base64 of 32 bytes>" (standard encoding), the
+// form of OPENZONE_SECRET.
+func ParseSecret(s string) (Secret, error) {
+	ver, b64, ok := strings.Cut(strings.TrimSpace(s), ":")
+	if !ok {
+		return Secret{}, errors.New(`zonewire: secret must look like "<ver>:<base64>"`)
+	}
+	v, err := strconv.Atoi(ver)
+	if err != nil || v < 1 {
+		return Secret{}, errors.New("zonewire: secret version must be a positive integer")
+	}
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil || len(raw) != 32 {
+		return Secret{}, errors.New("zonewire: secret key must be 32 bytes in standard base64")
+	}
+	var sec Secret
+	sec.Ver = v
+	copy(sec.Key[:], raw)
+	return sec, nil
+}
+
+// String returns the "<ver>:<base64>" form. It is the secret itself: never log it.
+func (s Secret) String() string {
+	return strconv.Itoa(s.Ver) + ":" + base64.StdEncoding.EncodeToString(s.Key[:])
+}
+
+// NewSecret returns a fresh random secret with the given version.
+func NewSecret(ver int) Secret {
+	s := Secret{Ver: ver}
+	if _, err := io.ReadFull(rand.Reader, s.Key[:]); err != nil {
+		panic("zonewire: no randomness: " + err.Error())
+	}
+	return s
+}
+
+// Header is the cleartext context of a packet, carried in ww-* headers.
+type Header struct {
+	ProgramID string // the program the packet belongs to (sent as ww-program-id on invokes only)
+	SecretVer int
+	RequestID string
+	Timestamp int64 // unix seconds
+}
+
+// Apply writes the header fields to h. ww-program-id is written only when
+// withProgram is true (invokes; a program knows its own id on calls).
+func (hd Header) Apply(h http.Header, withProgram bool) {
+	h[HeaderSecretVer] = []string{strconv.Itoa(hd.SecretVer)}
+	h[HeaderRequestID] = []string{hd.RequestID}
+	h[HeaderTimestamp] = []string{strconv.FormatInt(hd.Timestamp, 10)}
+	if withProgram {
+		h[HeaderProgramID] = []string{hd.ProgramID}
+	}
+}
+
+// ReadHeader reads the ww-* headers, in any letter case. programID fills
+// Header.ProgramID when the packet does not carry ww-program-id.
+func ReadHeader(h http.Header, programID string) (Header, error) {
+	get := func(name string) string {
+		if v, ok := h[name]; ok && len(v) > 0 {
+			return v[0]
+		}
+		return h.Get(name)
+	}
+	hd := Header{ProgramID: programID, RequestID: get(HeaderRequestID)}
+	if p := get(HeaderProgramID); p != "" {
+		hd.ProgramID = p
+	}
+	ver, err := strconv.Atoi(get(HeaderSecretVer))
+	if err != nil || ver < 1 {
+		return hd, errorf(ExcMalformed, "header %s missing or not a positive integer", HeaderSecretVer)
+	}
+	hd.SecretVer = ver
+	if !validRequestID(hd.RequestID) {
+		return hd, errorf(ExcMalformed, "header %s must be 16 to 64 characters of [0-9A-Za-z_-]", HeaderRequestID)
+	}
+	ts, err := strconv.ParseInt(get(HeaderTimestamp), 10, 64)
+	if err != nil {
+		return hd, errorf(ExcMalformed, "header %s missing or not an integer", HeaderTimestamp)
+	}
+	hd.Timestamp = ts
+	return hd, nil
+}
+
+func validRequestID(id string) bool {
+	if len(id) < 16 || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// NewRequestID returns 128 random bits in hex.
+func NewRequestID() string {
+	var b [16]byte
+	if _, err := io.ReadFull(rand.Reader, b[:]); err != nil {
+		panic("zonewire: no randomness: " + err.Error())
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// AAD returns the additional data for a packet:
+//
+//	"openzone/v1" 0x00 purpose 0x00 program_id 0x00 secret_ver 0x00 request_id 0x00 timestamp
+func AAD(p Purpose, hd Header) []byte {
+	b := make([]byte, 0, 64+len(hd.ProgramID)+len(hd.RequestID))
+	b = append(b, "openzone/v1"...)
+	b = append(b, 0)
+	b = append(b, p...)
+	b = append(b, 0)
+	b = append(b, hd.ProgramID...)
+	b = append(b, 0)
+	b = strconv.AppendInt(b, int64(hd.SecretVer), 10)
+	b = append(b, 0)
+	b = append(b, hd.RequestID...)
+	b = append(b, 0)
+	b = strconv.AppendInt(b, hd.Timestamp, 10)
+	return b
+}
+
+// DeriveKey returns the purpose key: HKDF-SHA256(ikm = secret key,
+// salt = "openzone packet v1", info = purpose), 32 bytes.
+func DeriveKey(sec Secret, p Purpose) [32]byte {
+	k, err := hkdf.Key(sha256.New, sec.Key[:], []byte("openzone packet v1"), string(p), 32)
+	if err != nil {
+		panic("zonewire: hkdf: " + err.Error())
+	}
+	var out [32]byte
+	copy(out[:], k)
+	return out
+}
+
+// Keys holds the AEADs of one secret, derived once. It is safe for
+// concurrent use.
+type Keys struct {
+	Secret Secret
+	aead   map[Purpose]cipher.AEAD
+}
+
+// NewKeys derives the four purpose keys of sec.
+func NewKeys(sec Secret) *Keys {
+	k := &Keys{Secret: sec, aead: make(map[Purpose]cipher.AEAD, 4)}
+	for _, p := range []Purpose{PurposeCall, PurposeReply, PurposeInvoke, PurposeResult} {
+		key := DeriveKey(sec, p)
+		block, err := aes.NewCipher(key[:])
+		if err != nil {
+			panic(err)
+		}
+		g, err := cipher.NewGCM(block)
+		if err != nil {
+			panic(err)
+		}
+		k.aead[p] = g
+	}
+	return k
+}
+
+// NonceSize and Overhead describe a sealed body: nonce || ciphertext || tag.
+const (
+	NonceSize = 12
+	Overhead  = NonceSize + 16
+)
+
+// Seal seals plaintext for purpose p under header hd with a random nonce.
+func (k *Keys) Seal(p Purpose, hd Header, plaintext []byte) []byte {
+	var nonce [NonceSize]byte
+	if _, err := io.ReadFull(rand.Reader, nonce[:]); err != nil {
+		panic("zonewire: no randomness: " + err.Error())
+	}
+	return k.SealWithNonce(p, hd, nonce, plaintext)
+}
+
+// SealWithNonce is Seal with a given nonce. Reusing a nonce under one key
+// breaks AES-GCM: use it only for test vectors.
+func (k *Keys) SealWithNonce(p Purpose, hd Header, nonce [NonceSize]byte, plaintext []byte) []byte {
+	g := k.aead[p]
+	out := make([]byte, NonceSize, NonceSize+len(plaintext)+g.Overhead())
+	copy(out, nonce[:])
+	return g.Seal(out, nonce[:], plaintext, AAD(p, hd))
+}
+
+// Open authenticates and decrypts body for purpose p under header hd. It
+// checks neither the timestamp nor replays: see Guard.
+func (k *Keys) Open(p Purpose, hd Header, body []byte) ([]byte, error) {
+	if hd.SecretVer != k.Secret.Ver {
+		return nil, errorf(ExcSecretVer, "secret version %d, receiver has %d", hd.SecretVer, k.Secret.Ver)
+	}
+	if len(body) < Overhead {
+		return nil, errorf(ExcMalformed, "body of %d bytes is shorter than a sealed packet", len(body))
+	}
+	g := k.aead[p]
+	pt, err := g.Open(nil, body[:NonceSize], body[NonceSize:], AAD(p, hd))
+	if err != nil {
+		return nil, errorf(ExcAuth, "packet does not authenticate (tampered, wrong key or wrong context)")
+	}
+	return pt, nil
+}
+
+// Guard refuses stale timestamps and replayed request ids. It remembers ids
+// for 2×Window, in memory; it is safe for concurrent use.
+type Guard struct {
+	mu   sync.Mutex
+	seen map[string]int64 // request id → unix time it may be forgotten
+	next int64            // next sweep
+}
+
+// NewGuard returns an empty replay guard.
+func NewGuard() *Guard { return &Guard{seen: make(map[string]int64)} }
+
+// Check returns an *Error when hd's timestamp is more than Window from now
+// or its request id was seen before; otherwise it records the id.
+func (g *Guard) Check(hd Header, now time.Time) error {
+	if err := CheckTimestamp(hd.Timestamp, now); err != nil {
+		return err
+	}
+	n := now.Unix()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if n >= g.next {
+		for id, exp := range g.seen {
+			if exp <= n {
+				delete(g.seen, id)
+			}
+		}
+		g.next = n + int64(Window/time.Second)
+	}
+	if exp, ok := g.seen[hd.RequestID]; ok && exp > n {
+		return errorf(ExcReplay, "request id %s was already used", hd.RequestID)
+	}
+	g.seen[hd.RequestID] = n + 2*int64(Window/time.Second)
+	return nil
+}
+
+// CheckTimestamp returns an *Error when ts is more than Window from now.
+func CheckTimestamp(ts int64, now time.Time) error {
+	d := now.Unix() - ts
+	if d > int64(Window/time.Second) || -d > int64(Window/time.Second) {
+		return errorf(ExcTimestamp, "timestamp %d is %ds from the receiver's clock (limit ±%ds)", ts, d, int64(Window/time.Second))
+	}
+	return nil
+}
+
+// Call is the sealed body of a zone → program request.
+type Call struct {
+	CorpID    string `json:"corpid"`
+	AgentID   int64  `json:"agentid"`
+	CallType  int    `json:"call_type"` // 1 app call, 2 event
+	Data      string `json:"data"`
+	IsAsync   bool   `json:"is_async"`
+	JobInfo   string `json:"job_info"`
+	AbilityID string `json:"ability_id"`
+	NotifyID  string `json:"notify_id"`
+}
+
+// Reply is the sealed body of a program's answer to a Call.
+type Reply struct {
+	Data string `json:"data"`
+}
+
+// Invoke is the sealed body of a program → zone SDK interface request.
+// Request is the interface's JSON request object.
+type Invoke struct {
+	Interface string          `json:"interface"`
+	CorpID    string          `json:"corpid"`
+	AgentID   int64           `json:"agentid"`
+	AbilityID string          `json:"ability_id"`
+	JobInfo   string          `json:"job_info"`
+	Request   json.RawMessage `json:"request"`
+}

@@ -76,6 +76,7 @@ const (
 	ErrMissingSecret   = 41004 // corpsecret missing
 	ErrTokenExpired    = 42001 // access_token expired
 	ErrRequestTooLarge = 45002 // request body over the size limit
+	ErrBadBodyJSON     = 47001 // request body is not the JSON object expected
 	ErrForbidden       = 48002 // API forbidden for this app
 
 	ErrZonePermission  = 710641 // app lacks 数据与智能专区 permission

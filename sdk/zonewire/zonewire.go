@@ -8,6 +8,13 @@
 // program id, the secret version, the request id and the timestamp, so a
 // packet opens only in the direction, program and request it was made for.
 //
+// A receiver checks a request in this order: ReadHeader, Keys.Open (secret
+// version, then authentication), then Guard.Check (timestamp, then replay),
+// answering a failure with the ww-exception code of the error
+// (ExceptionCode). A reply is sealed under the request's Header with
+// PurposeReply (or PurposeResult), and the requester opens it with the
+// Header it sent.
+//
 // The zone has its own implementation (internal/wire); both check the test
 // vectors in testdata/vectors.json.
 package zonewire
@@ -24,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -34,8 +42,9 @@ import (
 // Version is the protocol version carried in the additional data.
 const Version = 1
 
-// Header names. They are lower-case on the wire, like WeCom's ww-* headers;
-// Go canonicalises them, so read them with http.Header.Get.
+// Header names. They are lower-case on the wire, like WeCom's ww-* headers.
+// Go's net/http canonicalises received names (Ww-Secret-Ver), and other
+// stacks may change their case too: ReadHeader matches them in any case.
 const (
 	HeaderSecretVer = "ww-secret-ver"
 	HeaderRequestID = "ww-request-id"
@@ -84,8 +93,12 @@ func errorf(code int, format string, args ...any) *Error {
 	return &Error{Code: code, Reason: fmt.Sprintf(format, args...)}
 }
 
-// ExceptionCode returns the Exc* code of err, or ExcMalformed.
+// ExceptionCode returns the Exc* code of err: 0 for nil, the code of an
+// *Error, or ExcMalformed for any other error.
 func ExceptionCode(err error) int {
+	if err == nil {
+		return 0
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Code
@@ -100,22 +113,22 @@ type Secret struct {
 }
 
 // ParseSecret parses "<ver>:<base64 of 32 bytes>" (standard encoding), the
-// form of OPENZONE_SECRET.
+// form of OPENZONE_SECRET. The version is canonical decimal in [1, 2^31-1].
 func ParseSecret(s string) (Secret, error) {
 	ver, b64, ok := strings.Cut(strings.TrimSpace(s), ":")
 	if !ok {
 		return Secret{}, errors.New(`zonewire: secret must look like "<ver>:<base64>"`)
 	}
-	v, err := strconv.Atoi(ver)
-	if err != nil || v < 1 {
-		return Secret{}, errors.New("zonewire: secret version must be a positive integer")
+	v, ok := parseDecimal(ver, maxSecretVer)
+	if !ok || v < 1 {
+		return Secret{}, errors.New("zonewire: secret version must be a decimal integer in [1, 2^31-1]")
 	}
 	raw, err := base64.StdEncoding.DecodeString(b64)
 	if err != nil || len(raw) != 32 {
 		return Secret{}, errors.New("zonewire: secret key must be 32 bytes in standard base64")
 	}
 	var sec Secret
-	sec.Ver = v
+	sec.Ver = int(v)
 	copy(sec.Key[:], raw)
 	return sec, nil
 }
@@ -142,44 +155,122 @@ type Header struct {
 	Timestamp int64 // unix seconds
 }
 
-// Apply writes the header fields to h. ww-program-id is written only when
-// withProgram is true (invokes; a program knows its own id on calls).
+// Apply writes the header fields to h under their lower-case names,
+// replacing any earlier value in another letter case (a receiver refuses a
+// header that appears twice). ww-program-id is written only when withProgram
+// is true (invokes; a program knows its own id on calls).
 func (hd Header) Apply(h http.Header, withProgram bool) {
-	h[HeaderSecretVer] = []string{strconv.Itoa(hd.SecretVer)}
-	h[HeaderRequestID] = []string{hd.RequestID}
-	h[HeaderTimestamp] = []string{strconv.FormatInt(hd.Timestamp, 10)}
+	set := func(name, value string) {
+		for k := range h {
+			if strings.EqualFold(k, name) {
+				delete(h, k)
+			}
+		}
+		h[name] = []string{value}
+	}
+	set(HeaderSecretVer, strconv.Itoa(hd.SecretVer))
+	set(HeaderRequestID, hd.RequestID)
+	set(HeaderTimestamp, strconv.FormatInt(hd.Timestamp, 10))
 	if withProgram {
-		h[HeaderProgramID] = []string{hd.ProgramID}
+		set(HeaderProgramID, hd.ProgramID)
 	}
 }
 
-// ReadHeader reads the ww-* headers, in any letter case. programID fills
-// Header.ProgramID when the packet does not carry ww-program-id.
+// ReadHeader reads the ww-* headers, in any letter case; each may appear
+// only once. programID fills Header.ProgramID when the packet does not carry
+// ww-program-id. Numbers must be in canonical decimal (no sign, no leading
+// zero), so that the header text is the text bound in the AAD. Every failure
+// is an *Error with ExcMalformed.
 func ReadHeader(h http.Header, programID string) (Header, error) {
-	get := func(name string) string {
-		if v, ok := h[name]; ok && len(v) > 0 {
-			return v[0]
-		}
-		return h.Get(name)
+	hd := Header{ProgramID: programID}
+	p, err := headerValue(h, HeaderProgramID)
+	if err != nil {
+		return hd, err
 	}
-	hd := Header{ProgramID: programID, RequestID: get(HeaderRequestID)}
-	if p := get(HeaderProgramID); p != "" {
+	if p != "" {
 		hd.ProgramID = p
 	}
-	ver, err := strconv.Atoi(get(HeaderSecretVer))
-	if err != nil || ver < 1 {
-		return hd, errorf(ExcMalformed, "header %s missing or not a positive integer", HeaderSecretVer)
+	if !validProgramID(hd.ProgramID) {
+		return hd, errorf(ExcMalformed, "program id missing or not 1 to 128 printable ASCII characters")
 	}
-	hd.SecretVer = ver
+	v, err := headerValue(h, HeaderSecretVer)
+	if err != nil {
+		return hd, err
+	}
+	ver, ok := parseDecimal(v, maxSecretVer)
+	if !ok || ver < 1 {
+		return hd, errorf(ExcMalformed, "header %s missing or not a decimal integer in [1, 2^31-1]", HeaderSecretVer)
+	}
+	hd.SecretVer = int(ver)
+	if hd.RequestID, err = headerValue(h, HeaderRequestID); err != nil {
+		return hd, err
+	}
 	if !validRequestID(hd.RequestID) {
 		return hd, errorf(ExcMalformed, "header %s must be 16 to 64 characters of [0-9A-Za-z_-]", HeaderRequestID)
 	}
-	ts, err := strconv.ParseInt(get(HeaderTimestamp), 10, 64)
-	if err != nil {
-		return hd, errorf(ExcMalformed, "header %s missing or not an integer", HeaderTimestamp)
+	if v, err = headerValue(h, HeaderTimestamp); err != nil {
+		return hd, err
 	}
-	hd.Timestamp = ts
+	if hd.Timestamp, ok = parseDecimal(v, math.MaxInt64); !ok {
+		return hd, errorf(ExcMalformed, "header %s missing or not a non-negative decimal integer", HeaderTimestamp)
+	}
 	return hd, nil
+}
+
+// headerValue returns the value of header name in any letter case ("" when
+// absent), or an error when it has more than one value.
+func headerValue(h http.Header, name string) (string, error) {
+	var value string
+	n := 0
+	for k, vs := range h {
+		if strings.EqualFold(k, name) {
+			for _, v := range vs {
+				value = v
+				n++
+			}
+		}
+	}
+	if n > 1 {
+		return "", errorf(ExcMalformed, "header %s appears %d times", name, n)
+	}
+	return value, nil
+}
+
+// maxSecretVer is the largest secret version, so it fits an int32 anywhere.
+const maxSecretVer = math.MaxInt32
+
+// parseDecimal parses an integer in [0, max] written in canonical decimal:
+// ASCII digits only, no sign, no leading zero.
+func parseDecimal(s string, max int64) (int64, bool) {
+	if s == "" || len(s) > 1 && s[0] == '0' {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+		d := int64(s[i] - '0')
+		if n > (max-d)/10 {
+			return 0, false
+		}
+		n = n*10 + d
+	}
+	return n, true
+}
+
+// validProgramID reports whether id is 1 to 128 bytes of printable ASCII
+// other than space: it must travel in a header unchanged and hold no NUL.
+func validProgramID(id string) bool {
+	if len(id) == 0 || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] < 0x21 || id[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 func validRequestID(id string) bool {
@@ -278,7 +369,10 @@ func (k *Keys) Seal(p Purpose, hd Header, plaintext []byte) []byte {
 // SealWithNonce is Seal with a given nonce. Reusing a nonce under one key
 // breaks AES-GCM: use it only for test vectors.
 func (k *Keys) SealWithNonce(p Purpose, hd Header, nonce [NonceSize]byte, plaintext []byte) []byte {
-	g := k.aead[p]
+	g, ok := k.aead[p]
+	if !ok {
+		panic("zonewire: seal with unknown purpose " + strconv.Quote(string(p)))
+	}
 	out := make([]byte, NonceSize, NonceSize+len(plaintext)+g.Overhead())
 	copy(out, nonce[:])
 	return g.Seal(out, nonce[:], plaintext, AAD(p, hd))
@@ -290,10 +384,13 @@ func (k *Keys) Open(p Purpose, hd Header, body []byte) ([]byte, error) {
 	if hd.SecretVer != k.Secret.Ver {
 		return nil, errorf(ExcSecretVer, "secret version %d, receiver has %d", hd.SecretVer, k.Secret.Ver)
 	}
+	g, ok := k.aead[p]
+	if !ok {
+		return nil, errorf(ExcMalformed, "unknown purpose %q", p)
+	}
 	if len(body) < Overhead {
 		return nil, errorf(ExcMalformed, "body of %d bytes is shorter than a sealed packet", len(body))
 	}
-	g := k.aead[p]
 	pt, err := g.Open(nil, body[:NonceSize], body[NonceSize:], AAD(p, hd))
 	if err != nil {
 		return nil, errorf(ExcAuth, "packet does not authenticate (tampered, wrong key or wrong context)")
@@ -302,10 +399,12 @@ func (k *Keys) Open(p Purpose, hd Header, body []byte) ([]byte, error) {
 }
 
 // Guard refuses stale timestamps and replayed request ids. It remembers ids
-// for 2×Window, in memory; it is safe for concurrent use.
+// for 2×Window, in memory; it is safe for concurrent use. Call Check only
+// after Open has authenticated the packet, so that forged packets cannot
+// fill it or burn real request ids.
 type Guard struct {
 	mu   sync.Mutex
-	seen map[string]int64 // request id → unix time it may be forgotten
+	seen map[string]int64 // request id → last unix second it must be remembered
 	next int64            // next sweep
 }
 
@@ -323,13 +422,15 @@ func (g *Guard) Check(hd Header, now time.Time) error {
 	defer g.mu.Unlock()
 	if n >= g.next {
 		for id, exp := range g.seen {
-			if exp <= n {
+			if exp < n {
 				delete(g.seen, id)
 			}
 		}
 		g.next = n + int64(Window/time.Second)
 	}
-	if exp, ok := g.seen[hd.RequestID]; ok && exp > n {
+	// An id first seen at n0 may come back with an acceptable timestamp
+	// until n0+2×Window inclusive, so it is remembered until then.
+	if exp, ok := g.seen[hd.RequestID]; ok && exp >= n {
 		return errorf(ExcReplay, "request id %s was already used", hd.RequestID)
 	}
 	g.seen[hd.RequestID] = n + 2*int64(Window/time.Second)
@@ -338,9 +439,10 @@ func (g *Guard) Check(hd Header, now time.Time) error {
 
 // CheckTimestamp returns an *Error when ts is more than Window from now.
 func CheckTimestamp(ts int64, now time.Time) error {
-	d := now.Unix() - ts
-	if d > int64(Window/time.Second) || -d > int64(Window/time.Second) {
-		return errorf(ExcTimestamp, "timestamp %d is %ds from the receiver's clock (limit ±%ds)", ts, d, int64(Window/time.Second))
+	n, w := now.Unix(), int64(Window/time.Second)
+	// Compare with the bounds: now-ts would overflow for hostile ts.
+	if ts < n-w || ts > n+w {
+		return errorf(ExcTimestamp, "timestamp %d is outside the receiver's clock %d ±%ds", ts, n, w)
 	}
 	return nil
 }

@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""Check the OpenZone packet protocol v1 test vectors outside Go.
+
+Usage: python3 docs/protocol_vectors.py [sdk/zonewire/testdata/vectors.json]
+Needs the "cryptography" package (pip install cryptography). See docs/protocol.md.
+"""
+import base64, json, sys
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+WINDOW = 300
+
+
+def derive_key(secret_key: bytes, purpose: str) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"openzone packet v1",
+                info=purpose.encode()).derive(secret_key)
+
+
+def aad(purpose: str, h: dict) -> bytes:
+    fields = ["openzone/v1", purpose, h["program_id"], str(h["secret_ver"]), h["request_id"], str(h["timestamp"])]
+    return b"\x00".join(f.encode() for f in fields)
+
+
+def receive(secret: dict, purpose: str, h: dict, body: bytes, now: int = 0) -> int:
+    """A receiver's checks; returns 0 or the exception code."""
+    if h["secret_ver"] != secret["ver"]:
+        return -10008
+    if len(body) < 12 + 16:
+        return -10009
+    key = derive_key(base64.b64decode(secret["key"]), purpose)
+    try:
+        AESGCM(key).decrypt(body[:12], body[12:], aad(purpose, h))
+    except InvalidTag:
+        return -10004
+    if now and abs(now - h["timestamp"]) > WINDOW:
+        return -10010
+    return 0
+
+
+def main() -> None:
+    path = sys.argv[1] if len(sys.argv) > 1 else "sdk/zonewire/testdata/vectors.json"
+    with open(path, encoding="utf-8") as f:
+        v = json.load(f)
+    for c in v["cases"]:
+        key = derive_key(base64.b64decode(c["secret"]["key"]), c["purpose"])
+        a = aad(c["purpose"], c["header"])
+        nonce = bytes.fromhex(c["nonce"])
+        body = nonce + AESGCM(key).encrypt(nonce, c["plaintext"].encode("utf-8"), a)
+        assert key.hex() == c["key"], (c["name"], "key")
+        assert a.hex() == c["aad"], (c["name"], "aad")
+        assert body.hex() == c["body"], (c["name"], "body")
+        assert receive(c["secret"], c["purpose"], c["header"], body) == 0, c["name"]
+    for c in v["negative"]:
+        got = receive(c["secret"], c["purpose"], c["header"], bytes.fromhex(c["body"]), c.get("now", 0))
+        assert got == c["exception"], (c["name"], got, c["exception"])
+    print(f"ok: {len(v['cases'])} cases, {len(v['negative'])} negative cases")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,265 @@
+// Package adminapi serves the admin API (/admin/v1/…), the JSON API behind
+// the CLI and the web console: programs and their instances and logs, corps
+// and apps, seed files, traffic inspection. Every request carries
+// "Authorization: Bearer <admin token>". Errors are JSON {"errcode",
+// "errmsg"} with a matching HTTP status.
+package adminapi
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/runtime"
+	"github.com/openzone/openzone/internal/store"
+	"github.com/openzone/openzone/internal/traffic"
+)
+
+// MaxSeedBytes bounds a seed file posted to the API.
+const MaxSeedBytes = 4 << 20
+
+// SeedSummary says what applying a seed file did.
+type SeedSummary struct {
+	Providers int `json:"providers"`
+	Corps     int `json:"corps"`
+	Programs  int `json:"programs"`
+	Apps      int `json:"apps"`
+}
+
+// Config wires the admin API to the rest of the zone.
+type Config struct {
+	Store    store.Store
+	Runtime  *runtime.Runtime
+	Recorder *traffic.Recorder
+	Logger   *slog.Logger
+	// AdminToken is the bearer token every request must carry.
+	AdminToken string
+	// ApplySeedFunc applies a seed file; base resolves relative command paths.
+	ApplySeedFunc func(ctx context.Context, name string, data []byte, base string) (*SeedSummary, error)
+	// TokenFunc returns a valid access_token for an app (the CLI's calls).
+	TokenFunc func(ctx context.Context, app *openzone.App) (*openzone.AccessToken, error)
+	// Info is returned by GET /admin/v1/status.
+	Info map[string]any
+	Now  func() time.Time
+}
+
+// API is the admin HTTP face.
+type API struct{ cfg Config }
+
+// New returns the admin API.
+func New(cfg Config) *API { return &API{cfg: cfg} }
+
+// Register adds the /admin/v1 routes to mux.
+func (a *API) Register(mux *http.ServeMux) {
+	h := func(pattern string, f func(r *http.Request) (any, error)) {
+		mux.Handle(pattern, a.auth(f))
+	}
+	h("GET /admin/v1/status", a.handleStatus)
+	h("POST /admin/v1/seed", a.handleSeedApply)
+	h("GET /admin/v1/programs", a.handleProgramList)
+	h("GET /admin/v1/programs/{program_id}", a.handleProgramGet)
+	h("GET /admin/v1/programs/{program_id}/logs", a.handleProgramLogs)
+	h("GET /admin/v1/corps", a.handleCorpList)
+	h("GET /admin/v1/corps/{corpid}/apps", a.handleAppList)
+	h("POST /admin/v1/corps/{corpid}/apps/{agentid}/token", a.handleAppToken)
+	h("GET /admin/v1/traffic", a.handleTrafficList)
+	h("GET /admin/v1/traffic/{id}", a.handleTrafficGet)
+	mux.Handle("/admin/", a.auth(func(r *http.Request) (any, error) {
+		return nil, openzone.Errorf(openzone.ErrNotFound, "no admin route %s %s", r.Method, r.URL.Path)
+	}))
+}
+
+func (a *API) auth(f func(r *http.Request) (any, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !found || subtle.ConstantTimeCompare([]byte(tok), []byte(a.cfg.AdminToken)) != 1 {
+			a.write(w, nil, openzone.Errorf(openzone.ErrUnauthorizedAdmin, "admin token missing or wrong: send Authorization: Bearer <admin token>"))
+			return
+		}
+		v, err := f(r)
+		a.write(w, v, err)
+	})
+}
+
+func (a *API) write(w http.ResponseWriter, v any, err error) {
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	if err != nil {
+		code := openzone.ErrorCode(err)
+		if code == openzone.ErrSystem {
+			a.cfg.Logger.Error("admin api: internal error", "err", err)
+		}
+		w.WriteHeader(status(code))
+		json.NewEncoder(w).Encode(map[string]any{"errcode": code, "errmsg": openzone.ErrorMessage(err)})
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+	json.NewEncoder(w).Encode(v)
+}
+
+func status(code int) int {
+	switch code {
+	case openzone.ErrUnauthorizedAdmin:
+		return http.StatusUnauthorized
+	case openzone.ErrNotFound:
+		return http.StatusNotFound
+	case openzone.ErrConflict:
+		return http.StatusConflict
+	case openzone.ErrRequestTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case openzone.ErrSystem:
+		return http.StatusInternalServerError
+	}
+	return http.StatusBadRequest
+}
+
+func (a *API) handleStatus(r *http.Request) (any, error) {
+	return a.cfg.Info, nil
+}
+
+func (a *API) handleSeedApply(r *http.Request) (any, error) {
+	data, err := io.ReadAll(io.LimitReader(r.Body, MaxSeedBytes+1))
+	if err != nil {
+		return nil, openzone.Errorf(openzone.ErrInvalidParam, "reading the seed file failed")
+	}
+	if len(data) > MaxSeedBytes {
+		return nil, openzone.Errorf(openzone.ErrRequestTooLarge, "seed file over %d bytes", MaxSeedBytes)
+	}
+	name := r.URL.Query().Get("name")
+	if name == "" {
+		name = "seed.yaml"
+	}
+	return a.cfg.ApplySeedFunc(r.Context(), name, data, r.URL.Query().Get("base"))
+}
+
+type programView struct {
+	*openzone.Program
+	Instances []runtime.InstanceStatus `json:"instances"`
+}
+
+func (a *API) handleProgramList(r *http.Request) (any, error) {
+	ps, err := a.cfg.Store.ProgramList(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]programView, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, programView{Program: p, Instances: a.cfg.Runtime.Instances(p.ID)})
+	}
+	return map[string]any{"programs": out}, nil
+}
+
+func (a *API) handleProgramGet(r *http.Request) (any, error) {
+	p, err := a.cfg.Store.ProgramGet(r.Context(), r.PathValue("program_id"))
+	if err != nil {
+		return nil, err
+	}
+	return programView{Program: p, Instances: a.cfg.Runtime.Instances(p.ID)}, nil
+}
+
+func (a *API) handleProgramLogs(r *http.Request) (any, error) {
+	id := r.PathValue("program_id")
+	if _, err := a.cfg.Store.ProgramGet(r.Context(), id); err != nil {
+		return nil, err
+	}
+	tail := 200
+	if s := r.URL.Query().Get("tail"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 10000 {
+			return nil, openzone.Errorf(openzone.ErrInvalidParam, "tail must be an integer from 1 to 10000")
+		}
+		tail = n
+	}
+	return map[string]any{"program_id": id, "lines": a.cfg.Runtime.Logs(id, tail)}, nil
+}
+
+func (a *API) handleCorpList(r *http.Request) (any, error) {
+	cs, err := a.cfg.Store.CorpList(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"corps": cs}, nil
+}
+
+func (a *API) handleAppList(r *http.Request) (any, error) {
+	corpID := r.PathValue("corpid")
+	if _, err := a.cfg.Store.CorpGet(r.Context(), corpID); err != nil {
+		return nil, err
+	}
+	apps, err := a.cfg.Store.AppList(r.Context(), corpID)
+	if err != nil {
+		return nil, err
+	}
+	type appView struct {
+		*openzone.App
+		Programs []string `json:"programs"`
+	}
+	out := make([]appView, 0, len(apps))
+	for _, app := range apps {
+		progs, err := a.cfg.Store.AppProgramsList(r.Context(), app.CorpID, app.AgentID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, appView{App: app, Programs: progs})
+	}
+	return map[string]any{"apps": out}, nil
+}
+
+func (a *API) appFromPath(r *http.Request) (*openzone.App, error) {
+	agentID, err := strconv.ParseInt(r.PathValue("agentid"), 10, 64)
+	if err != nil {
+		return nil, openzone.Errorf(openzone.ErrInvalidParam, "agentid %q is not an integer", r.PathValue("agentid"))
+	}
+	return a.cfg.Store.AppGet(r.Context(), r.PathValue("corpid"), agentID)
+}
+
+func (a *API) handleAppToken(r *http.Request) (any, error) {
+	app, err := a.appFromPath(r)
+	if err != nil {
+		return nil, err
+	}
+	t, err := a.cfg.TokenFunc(r.Context(), app)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"access_token": t.Token, "expires_in": int(t.ExpiresAt.Sub(a.cfg.Now()).Seconds())}, nil
+}
+
+func (a *API) handleTrafficList(r *http.Request) (any, error) {
+	q := r.URL.Query()
+	f := openzone.TrafficFilter{ProgramID: q.Get("program_id"), Kind: q.Get("kind"), Limit: 100}
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 1000 {
+			return nil, openzone.Errorf(openzone.ErrInvalidParam, "limit must be an integer from 1 to 1000")
+		}
+		f.Limit = n
+	}
+	// Records are written in the background; a reader expects to see the
+	// call it just made.
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	a.cfg.Recorder.Flush(ctx)
+	cancel()
+	recs, err := a.cfg.Store.TrafficList(r.Context(), f)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"traffic": recs}, nil
+}
+
+func (a *API) handleTrafficGet(r *http.Request) (any, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		return nil, openzone.Errorf(openzone.ErrInvalidParam, "traffic id %q is not an integer", r.PathValue("id"))
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	a.cfg.Recorder.Flush(ctx)
+	cancel()
+	return a.cfg.Store.TrafficGet(r.Context(), id)
+}

@@ -1,0 +1,215 @@
+// Package appapi serves the WeCom-compatible app API (/cgi-bin/…): gettoken
+// and the chatdata/* endpoints of the data & intelligence zone. Every reply
+// is HTTP 200 with a JSON body carrying errcode and errmsg, exactly as WeCom
+// answers, so existing WeCom client libraries work by changing their base URL.
+package appapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/gateway"
+	"github.com/openzone/openzone/internal/store"
+	"github.com/openzone/openzone/internal/traffic"
+)
+
+// MaxBodyBytes is the largest request body the app API reads; a larger one
+// is refused with 45002 before it is read into memory.
+const MaxBodyBytes = 2 << 20
+
+// API is the app-facing HTTP face.
+type API struct {
+	store    store.Store
+	gateway  *gateway.Gateway
+	recorder *traffic.Recorder
+	now      func() time.Time
+	log      *slog.Logger
+	tmpl     templateCache
+}
+
+// Config configures the API.
+type Config struct {
+	Store    store.Store
+	Gateway  *gateway.Gateway
+	Recorder *traffic.Recorder
+	Now      func() time.Time
+	Logger   *slog.Logger
+}
+
+// New returns the app API.
+func New(cfg Config) *API {
+	return &API{
+		store:    cfg.Store,
+		gateway:  cfg.Gateway,
+		recorder: cfg.Recorder,
+		now:      cfg.Now,
+		log:      cfg.Logger,
+	}
+}
+
+// handlerFunc serves one chatdata endpoint for an authenticated app.
+type handlerFunc func(ctx context.Context, app *openzone.App, req *request) (any, error)
+
+// Register adds the app API routes to mux.
+func (a *API) Register(mux *http.ServeMux) {
+	mux.HandleFunc("/cgi-bin/gettoken", a.handleGetToken)
+	chat := map[string]handlerFunc{
+		"sync_call_program":    a.handleSyncCallProgram,
+		"set_receive_callback": a.handleSetReceiveCallback,
+	}
+	mux.HandleFunc("/cgi-bin/chatdata/{name}", func(w http.ResponseWriter, r *http.Request) {
+		name := r.PathValue("name")
+		h, ok := chat[name]
+		if !ok {
+			writeError(w, a.log, openzone.Errorf(openzone.ErrNotFound, "API /cgi-bin/chatdata/%s is not available in this zone", name))
+			return
+		}
+		a.serveChat(w, r, h)
+	})
+}
+
+// base is the errcode/errmsg pair every reply starts with.
+type base struct {
+	Errcode int    `json:"errcode"`
+	Errmsg  string `json:"errmsg"`
+}
+
+var ok = base{Errcode: 0, Errmsg: "ok"}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	b, err := json.Marshal(v)
+	if err != nil {
+		b = []byte(`{"errcode":-1,"errmsg":"system busy"}`)
+	}
+	w.WriteHeader(http.StatusOK)
+	w.Write(b)
+}
+
+// writeError writes err as WeCom does: HTTP 200, errcode and an errmsg with
+// a hint that identifies this failure in the zone's log. Internal errors are
+// logged in full and answered with errcode -1 only.
+func writeError(w http.ResponseWriter, log *slog.Logger, err error) {
+	hint := newHint()
+	code := openzone.ErrorCode(err)
+	if code == openzone.ErrSystem {
+		log.Error("app api: internal error", "hint", hint, "err", err)
+	}
+	writeJSON(w, base{Errcode: code, Errmsg: openzone.ErrorMessage(err) + ", hint: [" + hint + "]"})
+}
+
+func newHint() string {
+	var b [6]byte
+	rand.Read(b[:])
+	return time.Now().Format("20060102150405") + "-" + hex.EncodeToString(b[:])
+}
+
+// serveChat authenticates the app and runs h on the JSON body.
+func (a *API) serveChat(w http.ResponseWriter, r *http.Request, h handlerFunc) {
+	if r.Method != http.MethodPost {
+		writeError(w, a.log, openzone.Errorf(openzone.ErrInvalidParam, "%s must be called with POST", r.URL.Path))
+		return
+	}
+	ctx := r.Context()
+	app, err := a.authenticate(ctx, r.URL.Query().Get("access_token"))
+	if err != nil {
+		writeError(w, a.log, err)
+		return
+	}
+	req, err := readBody(w, r)
+	if err != nil {
+		writeError(w, a.log, err)
+		return
+	}
+	res, err := h(ctx, app, req)
+	if err != nil {
+		writeError(w, a.log, err)
+		return
+	}
+	writeJSON(w, res)
+}
+
+// authenticate resolves an access_token to its app and checks the app's
+// zone permission (WeCom's first two checks).
+func (a *API) authenticate(ctx context.Context, token string) (*openzone.App, error) {
+	if token == "" {
+		return nil, openzone.Errorf(openzone.ErrMissingToken, "access_token missing")
+	}
+	t, err := a.store.TokenGet(ctx, token)
+	if openzone.IsNotFound(err) {
+		return nil, openzone.Errorf(openzone.ErrInvalidToken, "invalid access_token")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !a.now().Before(t.ExpiresAt) {
+		return nil, openzone.Errorf(openzone.ErrTokenExpired, "access_token expired")
+	}
+	app, err := a.store.AppGet(ctx, t.CorpID, t.AgentID)
+	if openzone.IsNotFound(err) {
+		return nil, openzone.Errorf(openzone.ErrInvalidToken, "invalid access_token: its app no longer exists")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !app.ZonePermission {
+		return nil, openzone.Errorf(openzone.ErrZonePermission, "app %d of corp %s lacks the 数据与智能专区 (data & intelligence zone) permission", app.AgentID, app.CorpID)
+	}
+	return app, nil
+}
+
+// request is a decoded JSON body whose fields are read one by one, so a
+// missing or mistyped field is reported by name.
+type request struct {
+	fields map[string]json.RawMessage
+}
+
+func readBody(w http.ResponseWriter, r *http.Request) (*request, error) {
+	if r.ContentLength > MaxBodyBytes {
+		return nil, openzone.Errorf(openzone.ErrRequestTooLarge, "request body of %d bytes is over the limit of %d bytes", r.ContentLength, MaxBodyBytes)
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	dec.UseNumber()
+	req := &request{}
+	if err := dec.Decode(&req.fields); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, openzone.Errorf(openzone.ErrRequestTooLarge, "request body is over the limit of %d bytes", MaxBodyBytes)
+		}
+		if err.Error() == "EOF" {
+			return nil, openzone.Errorf(openzone.ErrBadBodyJSON, "request body is empty: a JSON object is required")
+		}
+		return nil, openzone.Errorf(openzone.ErrBadBodyJSON, "request body is not a JSON object")
+	}
+	if req.fields == nil {
+		req.fields = map[string]json.RawMessage{}
+	}
+	return req, nil
+}
+
+// str returns the string field name; required fields that are absent or
+// empty are an error naming the field.
+func (q *request) str(name string, required bool) (string, error) {
+	raw, ok := q.fields[name]
+	if !ok || string(raw) == "null" {
+		if required {
+			return "", openzone.Errorf(openzone.ErrInvalidParam, "missing required parameter %s", name)
+		}
+		return "", nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", openzone.Errorf(openzone.ErrInvalidParam, "parameter %s must be a string", name)
+	}
+	if required && s == "" {
+		return "", openzone.Errorf(openzone.ErrInvalidParam, "missing required parameter %s", name)
+	}
+	return s, nil
+}

@@ -1,0 +1,171 @@
+package appapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/gateway"
+	"github.com/openzone/openzone/internal/protocol"
+	"github.com/openzone/openzone/internal/traffic"
+)
+
+type syncCallReply struct {
+	base
+	ResponseData string `json:"response_data"`
+}
+
+// handleSyncCallProgram serves POST /cgi-bin/chatdata/sync_call_program with
+// WeCom's checks in WeCom's order (docs/decisions.md): token and permission
+// (in serveChat), program exists 800001, configured for the app 790020,
+// ability exists 800003, request_data is JSON 790015 and matches the input
+// protocol 790016, program deployed 800002, the call, reply is JSON 790013
+// and matches the output protocol 790014.
+func (a *API) handleSyncCallProgram(ctx context.Context, app *openzone.App, req *request) (any, error) {
+	start := time.Now()
+	rec := &openzone.TrafficRecord{
+		Kind: openzone.TrafficCall, CorpID: app.CorpID, AgentID: app.AgentID, StartedAt: a.now(),
+	}
+	data, res, err := a.syncCall(ctx, app, req, rec)
+	if res != nil {
+		rec.Route, rec.Instance, rec.RequestID = res.Route, res.Instance, res.RequestID
+		rec.ProgramMS = ms(res.Program)
+		rec.Response = traffic.Mask(res.Data)
+	}
+	rec.Errcode, rec.Errmsg = openzone.ErrorCode(err), openzone.ErrorMessage(err)
+	rec.TotalMS = ms(time.Since(start))
+	rec.ZoneMS = rec.TotalMS - rec.ProgramMS
+	if rec.ProgramID != "" {
+		a.recorder.Record(rec)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return syncCallReply{base: ok, ResponseData: data}, nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func (a *API) syncCall(ctx context.Context, app *openzone.App, req *request, rec *openzone.TrafficRecord) (string, *gateway.Result, error) {
+	programID, err := req.str("program_id", true)
+	if err != nil {
+		return "", nil, err
+	}
+	abilityID, err := req.str("ability_id", true)
+	if err != nil {
+		return "", nil, err
+	}
+	notifyID, err := req.str("notify_id", false)
+	if err != nil {
+		return "", nil, err
+	}
+	requestData, err := req.requestData()
+	if err != nil {
+		return "", nil, err
+	}
+	rec.ProgramID, rec.AbilityID, rec.Request = programID, abilityID, traffic.Mask(requestData)
+
+	prog, ability, err := a.checkCall(ctx, app, programID, abilityID, requestData)
+	if err != nil {
+		return "", nil, err
+	}
+	if !prog.Deploy.Deployed() {
+		return "", nil, openzone.Errorf(openzone.ErrNotDeployed, "program %q is not deployed", programID)
+	}
+	res, err := a.gateway.Do(ctx, &gateway.Call{
+		Program: prog, CorpID: app.CorpID, AgentID: app.AgentID, CallType: 1,
+		Data: requestData, AbilityID: abilityID, NotifyID: notifyID,
+	})
+	if err != nil {
+		return "", res, err
+	}
+	if err := a.checkOutput(ability, res.Data); err != nil {
+		return "", res, err
+	}
+	return res.Data, res, nil
+}
+
+// checkCall applies the checks shared by sync and async calls, from
+// program existence to the input protocol.
+func (a *API) checkCall(ctx context.Context, app *openzone.App, programID, abilityID, requestData string) (*openzone.Program, *openzone.Ability, error) {
+	prog, err := a.store.ProgramGet(ctx, programID)
+	if err != nil {
+		if openzone.IsNotFound(err) {
+			return nil, nil, openzone.Errorf(openzone.ErrBadProgramID, "invalid program_id %q: no such program", programID)
+		}
+		return nil, nil, err
+	}
+	has, err := a.store.AppProgramHas(ctx, app.CorpID, app.AgentID, programID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !has {
+		return nil, nil, openzone.Errorf(openzone.ErrNotAssociated, "program %q is not configured for app %d of corp %s", programID, app.AgentID, app.CorpID)
+	}
+	ability := prog.Ability(abilityID)
+	if ability == nil {
+		return nil, nil, openzone.Errorf(openzone.ErrAbilityNotFound, "program %q has no ability %q", programID, abilityID)
+	}
+	in, err := a.tmpl.get(ability.Input)
+	if err != nil {
+		return nil, nil, openzone.Errorf(openzone.ErrBadProtocol, "the input protocol of ability %q is not a valid JSON template", abilityID)
+	}
+	if err := in.Match([]byte(requestData)); err != nil {
+		if errors.Is(err, protocol.ErrNotJSON) {
+			return nil, nil, openzone.Errorf(openzone.ErrBadRequestJSON, "request_data is not valid JSON")
+		}
+		return nil, nil, openzone.Errorf(openzone.ErrRequestMismatch, "request_data does not match the input protocol of ability %q: %v", abilityID, err)
+	}
+	return prog, ability, nil
+}
+
+// checkOutput checks a program's result against the ability's output protocol.
+func (a *API) checkOutput(ability *openzone.Ability, data string) error {
+	out, err := a.tmpl.get(ability.Output)
+	if err != nil {
+		return openzone.Errorf(openzone.ErrBadProtocol, "the output protocol of ability %q is not a valid JSON template", ability.ID)
+	}
+	if err := out.Match([]byte(data)); err != nil {
+		if errors.Is(err, protocol.ErrNotJSON) {
+			return openzone.Errorf(openzone.ErrBadResultJSON, "the program's result is not valid JSON")
+		}
+		return openzone.Errorf(openzone.ErrResultMismatch, "the program's result does not match the output protocol of ability %q: %v", ability.ID, err)
+	}
+	return nil
+}
+
+// requestData reads request_data. WeCom sends it as a JSON string holding
+// JSON; an object in its place is refused with a message that says so,
+// because the real zone would refuse it too.
+func (q *request) requestData() (string, error) {
+	raw, ok := q.fields["request_data"]
+	if !ok || string(raw) == "null" {
+		return "", openzone.Errorf(openzone.ErrInvalidParam, "missing required parameter request_data")
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", openzone.Errorf(openzone.ErrInvalidParam, "parameter request_data must be a string holding JSON (e.g. \"{\\\"text\\\":\\\"hi\\\"}\"), not a bare JSON value")
+	}
+	return s, nil
+}
+
+// templateCache keeps compiled protocols, keyed by their exact bytes so an
+// edited protocol is compiled afresh without explicit invalidation.
+type templateCache struct {
+	m sync.Map // string(protocol bytes) → *protocol.Template
+}
+
+func (c *templateCache) get(raw json.RawMessage) (*protocol.Template, error) {
+	if t, ok := c.m.Load(string(raw)); ok {
+		return t.(*protocol.Template), nil
+	}
+	t, err := protocol.Compile(raw)
+	if err != nil {
+		return nil, err
+	}
+	c.m.Store(string(raw), t)
+	return t, nil
+}

@@ -1,0 +1,101 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/openzone/openzone/server"
+)
+
+func init() {
+	register(&command{
+		name:  "serve",
+		args:  "[--addr 127.0.0.1:8780] [--data ./openzone-data] [--db URL] [--seed FILE] [--admin-token TOKEN]",
+		short: "run a zone (app API, program API, admin API on one port)",
+		run:   runServe,
+	})
+}
+
+type serveFlags struct {
+	addr, data, db, seed, token, logFormat, logLevel string
+}
+
+func (f *serveFlags) parse(e *env, name string, args []string) error {
+	fs := newFlags(e, name)
+	fs.StringVar(&f.addr, "addr", envOr("OPENZONE_ADDR", "127.0.0.1:8780"), "listen address (OPENZONE_ADDR)")
+	fs.StringVar(&f.data, "data", envOr("OPENZONE_DATA", "openzone-data"), "data directory (OPENZONE_DATA)")
+	fs.StringVar(&f.db, "db", os.Getenv("OPENZONE_DB"), "database URL (OPENZONE_DB); empty: SQLite in the data directory")
+	fs.StringVar(&f.seed, "seed", "", "seed file to apply at start (idempotent)")
+	fs.StringVar(&f.token, "admin-token", os.Getenv("OPENZONE_ADMIN_TOKEN"), "admin token (OPENZONE_ADMIN_TOKEN); default: generated once, kept in the data directory")
+	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q", pos[0])
+	}
+	return nil
+}
+
+func (f *serveFlags) logger(e *env) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return nil, usagef("--log-level %q is not one of debug, info, warn, error", f.logLevel)
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	switch f.logFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(e.stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(e.stderr, opts)), nil
+	}
+	return nil, usagef("--log-format %q is not text or json", f.logFormat)
+}
+
+func runServe(e *env, args []string) error {
+	var f serveFlags
+	if err := f.parse(e, "serve", args); err != nil {
+		return err
+	}
+	return serve(e, &f, nil)
+}
+
+// serve runs a zone until SIGINT/SIGTERM; a second signal exits at once.
+// ready, when set, is called once the zone is up.
+func serve(e *env, f *serveFlags, ready func(*server.Server)) error {
+	log, err := f.logger(e)
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(server.Config{
+		Addr: f.addr, DataDir: f.data, DB: f.db, SeedFile: f.seed, AdminToken: f.token, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := srv.Start(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "OpenZone %s listening on %s\n", server.Version, srv.URL())
+	if f.token == "" {
+		fmt.Fprintf(e.stdout, "admin token: %s   (kept in %s/admin-token)\n", srv.AdminToken(), f.data)
+	}
+	if ready != nil {
+		ready(srv)
+	}
+	<-ctx.Done()
+	stop() // a second signal now kills the process
+	fmt.Fprintln(e.stdout, "shutting down…")
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}

@@ -1,0 +1,86 @@
+package cli
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"text/tabwriter"
+	"time"
+)
+
+func init() {
+	register(&command{
+		name:  "traffic",
+		args:  "[--program ID] [--kind call|event|invoke] [--limit 20] [--json]",
+		short: "list recorded calls, events and SDK invokes, newest first",
+		run:   runTraffic,
+	})
+	register(&command{
+		name:  "version",
+		args:  "",
+		short: "print the version",
+		run: func(e *env, args []string) error {
+			fmt.Fprintln(e.stdout, "openzone", versionString())
+			return nil
+		},
+	})
+}
+
+func runTraffic(e *env, args []string) error {
+	var r remote
+	fs := newFlags(e, "traffic")
+	r.flags(fs)
+	program := fs.String("program", "", "only this program")
+	kind := fs.String("kind", "", "only this kind: call, event or invoke")
+	limit := fs.Int("limit", 20, "how many records")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	q := url.Values{"limit": {strconv.Itoa(*limit)}}
+	if *program != "" {
+		q.Set("program_id", *program)
+	}
+	if *kind != "" {
+		q.Set("kind", *kind)
+	}
+	var out struct {
+		Traffic []struct {
+			ID        int64     `json:"id"`
+			Kind      string    `json:"kind"`
+			Route     string    `json:"route"`
+			ProgramID string    `json:"program_id"`
+			AbilityID string    `json:"ability_id"`
+			Interface string    `json:"interface"`
+			Instance  string    `json:"instance"`
+			Errcode   int       `json:"errcode"`
+			StartedAt time.Time `json:"started_at"`
+			TotalMS   float64   `json:"total_ms"`
+			ProgramMS float64   `json:"program_ms"`
+		} `json:"traffic"`
+	}
+	if r.json {
+		var raw map[string]any
+		if err := r.admin("GET", "/admin/v1/traffic", q, nil, "", &raw); err != nil {
+			return err
+		}
+		return printJSON(e.stdout, raw)
+	}
+	if err := r.admin("GET", "/admin/v1/traffic", q, nil, "", &out); err != nil {
+		return err
+	}
+	if len(out.Traffic) == 0 {
+		fmt.Fprintln(e.stdout, "no traffic yet: make a call with 'openzone call PROGRAM ABILITY DATA'")
+		return nil
+	}
+	tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tTIME\tKIND\tROUTE\tPROGRAM\tABILITY/INTERFACE\tINSTANCE\tERRCODE\tTOTAL ms\tPROGRAM ms")
+	for _, t := range out.Traffic {
+		what := t.AbilityID
+		if t.Interface != "" {
+			what = t.Interface
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%.2f\t%.2f\n", t.ID, t.StartedAt.Local().Format("15:04:05"),
+			t.Kind, t.Route, t.ProgramID, what, t.Instance, t.Errcode, t.TotalMS, t.ProgramMS)
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,282 @@
+package seed
+
+import (
+	"errors"
+	"net/url"
+	"strconv"
+
+	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/protocol"
+)
+
+// Validate checks what the YAML types cannot: required keys, duplicates,
+// references inside the file, app and deploy rules, and ability protocols.
+// Parse calls it; call it again after changing a File. It returns the first
+// problem, in file order, as an *openzone.Error (40058). Messages carry the
+// lines Parse recorded (stale if entries were moved since); on a File that
+// did not come from Parse they have no file name or line.
+func (f *File) Validate() error {
+	// References may point forward: collect the corps first.
+	corps := map[string]string{} // corpid → path of its first definition
+	for i, c := range f.Corps {
+		if _, ok := corps[c.Corp.CorpID]; !ok && c.Corp.CorpID != "" {
+			corps[c.Corp.CorpID] = index("corps", i)
+		}
+	}
+
+	providers := map[string]string{}
+	for i, p := range f.Providers {
+		path := index("providers", i)
+		if err := f.required(path, "id", p.ID); err != nil {
+			return err
+		}
+		if err := f.unique(providers, p.ID, join(path, "id")); err != nil {
+			return err
+		}
+		listed := map[string]string{}
+		for j, c := range p.TestCorps {
+			cp := index(join(path, "test_corps"), j)
+			if err := f.ref(corps, "corp", c, cp); err != nil {
+				return err
+			}
+			if err := f.once(listed, c, cp); err != nil {
+				return err
+			}
+		}
+	}
+
+	corpSeen := map[string]string{}
+	for i, c := range f.Corps {
+		path := index("corps", i)
+		if err := f.required(path, "corpid", c.Corp.CorpID); err != nil {
+			return err
+		}
+		if err := f.unique(corpSeen, c.Corp.CorpID, join(path, "corpid")); err != nil {
+			return err
+		}
+		users := map[string]string{}
+		for j, m := range c.Members {
+			mp := index(join(path, "members"), j)
+			if err := f.required(mp, "userid", m.UserID); err != nil {
+				return err
+			}
+			if err := f.unique(users, m.UserID, join(mp, "userid")); err != nil {
+				return err
+			}
+			if m.CorpID != c.Corp.CorpID {
+				return f.errorf(mp, "%s: member of corp %q is in corps[%d] (%q)", mp, m.CorpID, i, c.Corp.CorpID)
+			}
+		}
+		contacts := map[string]string{}
+		for j, x := range c.ExternalContacts {
+			xp := index(join(path, "external_contacts"), j)
+			if err := f.required(xp, "external_userid", x.ExternalUserID); err != nil {
+				return err
+			}
+			if err := f.unique(contacts, x.ExternalUserID, join(xp, "external_userid")); err != nil {
+				return err
+			}
+			if x.CorpID != c.Corp.CorpID {
+				return f.errorf(xp, "%s: external contact of corp %q is in corps[%d] (%q)", xp, x.CorpID, i, c.Corp.CorpID)
+			}
+		}
+	}
+
+	programs := map[string]string{}
+	for i := range f.Programs {
+		if err := f.validateProgram(i, providers, programs); err != nil {
+			return err
+		}
+	}
+
+	apps := map[string]string{}
+	for i := range f.Apps {
+		if err := f.validateApp(i, corps, providers, programs, apps); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (f *File) validateProgram(i int, providers, programs map[string]string) error {
+	p := &f.Programs[i]
+	path := index("programs", i)
+	if err := f.required(path, "id", p.ID); err != nil {
+		return err
+	}
+	if err := f.unique(programs, p.ID, join(path, "id")); err != nil {
+		return err
+	}
+	if err := f.required(path, "provider", p.ProviderID); err != nil {
+		return err
+	}
+	if err := f.ref(providers, "provider", p.ProviderID, join(path, "provider")); err != nil {
+		return err
+	}
+	if p.Kind != openzone.KindProgram && p.Kind != openzone.KindModel {
+		return f.errorf(join(path, "kind"), "%s.kind: %q is not one of program, model", path, p.Kind)
+	}
+
+	dp := join(path, "deploy")
+	dep := p.Deploy
+	switch {
+	case len(dep.Command) > 0 && dep.URL != "":
+		return f.errorf(dp, "%s: command and url are exclusive, set one", dp)
+	case len(dep.Command) > 0:
+		if dep.Command[0] == "" {
+			return f.errorf(dp+".command[0]", "%s.command[0]: the program to run must not be empty", dp)
+		}
+		if dep.Instances < 1 {
+			return f.errorf(dp+".instances", "%s.instances: must be at least 1, got %d", dp, dep.Instances)
+		}
+	case dep.URL != "":
+		if err := f.httpURL(dep.URL, dp+".url"); err != nil {
+			return err
+		}
+		if dep.Instances != 0 || f.present(dp+".instances") {
+			return f.errorf(dp+".instances", "%s.instances: only a command deploy has instances; a url deploy runs elsewhere", dp)
+		}
+	case dep.Instances != 0:
+		return f.errorf(dp+".instances", "%s.instances: only a command deploy has instances", dp)
+	}
+
+	abilities := map[string]string{}
+	for j, a := range p.Abilities {
+		ap := index(join(path, "abilities"), j)
+		if err := f.required(ap, "id", a.ID); err != nil {
+			return err
+		}
+		if err := f.unique(abilities, a.ID, join(ap, "id")); err != nil {
+			return err
+		}
+		for _, io := range []struct {
+			key string
+			raw []byte
+		}{{"input", a.Input}, {"output", a.Output}} {
+			kp := join(ap, io.key)
+			if io.raw == nil {
+				return f.errorf(ap, "missing key %q in %s", io.key, ap)
+			}
+			if _, err := protocol.Compile(io.raw); err != nil {
+				var oe *openzone.Error
+				msg := err.Error()
+				if errors.As(err, &oe) {
+					msg = oe.Message
+				}
+				return f.errorf(kp, "%s: %s", kp, msg)
+			}
+		}
+	}
+	return nil
+}
+
+func (f *File) validateApp(i int, corps, providers, programs, apps map[string]string) error {
+	e := &f.Apps[i]
+	a := &e.App
+	path := index("apps", i)
+	if err := f.required(path, "corpid", a.CorpID); err != nil {
+		return err
+	}
+	if err := f.ref(corps, "corp", a.CorpID, join(path, "corpid")); err != nil {
+		return err
+	}
+	switch {
+	case a.AgentID == 0 && !f.present(join(path, "agentid")):
+		return f.errorf(path, "missing key %q in %s", "agentid", path)
+	case a.AgentID <= 0:
+		return f.errorf(join(path, "agentid"), "%s.agentid: must be a positive integer, got %d", path, a.AgentID)
+	}
+	key := a.CorpID + "\x00" + strconv.FormatInt(a.AgentID, 10)
+	if first, ok := apps[key]; ok {
+		return f.errorf(path, "%s: corpid %q and agentid %d are already used by %s%s", path, a.CorpID, a.AgentID, first, f.at(first))
+	}
+	apps[key] = path
+
+	if a.Type == "" && !f.present(join(path, "type")) {
+		return f.errorf(path, "missing key %q in %s", "type", path)
+	}
+	if !a.Type.Valid() {
+		return f.errorf(join(path, "type"), "%s.type: %q is not one of self_built, custom, third_party", path, a.Type)
+	}
+	switch {
+	case a.Type != openzone.AppSelfBuilt && a.ProviderID == "":
+		return f.errorf(path, "missing key %q in %s (required for a %s app)", "provider", path, a.Type)
+	case a.ProviderID != "":
+		if err := f.ref(providers, "provider", a.ProviderID, join(path, "provider")); err != nil {
+			return err
+		}
+	}
+	if err := f.required(path, "secret", a.Secret); err != nil {
+		return err
+	}
+	if a.TestInstall && a.Type != openzone.AppThirdParty {
+		return f.errorf(join(path, "test_install"), "%s.test_install: only a third_party app can be test-installed", path)
+	}
+	if a.Callback.URL != "" {
+		if err := f.httpURL(a.Callback.URL, join(path, "callback.url")); err != nil {
+			return err
+		}
+	}
+	listed := map[string]string{}
+	for j, id := range e.Programs {
+		pp := index(join(path, "programs"), j)
+		if err := f.ref(programs, "program", id, pp); err != nil {
+			return err
+		}
+		if err := f.once(listed, id, pp); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// present reports whether Parse saw a value at path.
+func (f *File) present(path string) bool {
+	_, ok := f.lines[path]
+	return ok
+}
+
+// required checks that the string key of the mapping at path is set.
+func (f *File) required(path, key, value string) error {
+	if value != "" {
+		return nil
+	}
+	if kp := join(path, key); f.present(kp) {
+		return f.errorf(kp, "%s: must not be empty", kp)
+	}
+	return f.errorf(path, "missing key %q in %s", key, path)
+}
+
+// unique records that id is defined at path, or says where it already was.
+func (f *File) unique(seen map[string]string, id, path string) error {
+	if first, ok := seen[id]; ok {
+		return f.errorf(path, "%s: %q is already defined by %s%s", path, id, first, f.at(first))
+	}
+	seen[id] = path
+	return nil
+}
+
+// once is unique for lists of references.
+func (f *File) once(seen map[string]string, id, path string) error {
+	if first, ok := seen[id]; ok {
+		return f.errorf(path, "%s: %q is already listed as %s%s", path, id, first, f.at(first))
+	}
+	seen[id] = path
+	return nil
+}
+
+// ref checks that id names a thing defined in the file.
+func (f *File) ref(defined map[string]string, what, id, path string) error {
+	if _, ok := defined[id]; !ok {
+		return f.errorf(path, "%s: %s %q is not defined in this file (a seed file is self-contained)", path, what, id)
+	}
+	return nil
+}
+
+func (f *File) httpURL(s, path string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return f.errorf(path, "%s: %q is not an absolute http or https URL", path, s)
+	}
+	return nil
+}

@@ -1,0 +1,148 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/openzone/openzone"
+)
+
+func (e *executor) ProviderUpsert(ctx context.Context, p *openzone.Provider) error {
+	corps := p.TestCorps
+	if corps == nil {
+		corps = []string{}
+	}
+	b, err := json.Marshal(corps)
+	if err != nil {
+		return internalErr("provider upsert", err)
+	}
+	if _, err := e.w.ExecContext(ctx, `INSERT INTO provider (id, name, test_corps) VALUES (?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET name = excluded.name, test_corps = excluded.test_corps`,
+		p.ID, p.Name, string(b)); err != nil {
+		return internalErr("provider upsert", err)
+	}
+	return nil
+}
+
+const providerCols = `id, name, test_corps`
+
+func scanProvider(s scanner) (*openzone.Provider, error) {
+	var p openzone.Provider
+	var corps string
+	if err := s.Scan(&p.ID, &p.Name, &corps); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(corps), &p.TestCorps); err != nil {
+		return nil, fmt.Errorf("provider %q test_corps: %w", p.ID, err)
+	}
+	if len(p.TestCorps) == 0 {
+		p.TestCorps = nil
+	}
+	return &p, nil
+}
+
+func (e *executor) ProviderGet(ctx context.Context, id string) (*openzone.Provider, error) {
+	p, err := scanProvider(e.r.QueryRowContext(ctx, `SELECT `+providerCols+` FROM provider WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, openzone.Errorf(openzone.ErrNotFound, "provider %q not found", id)
+	}
+	if err != nil {
+		return nil, internalErr("provider get", err)
+	}
+	return p, nil
+}
+
+func (e *executor) ProviderList(ctx context.Context) ([]*openzone.Provider, error) {
+	return list(ctx, e.r, "provider list", scanProvider, `SELECT `+providerCols+` FROM provider ORDER BY id`)
+}
+
+func (e *executor) CorpUpsert(ctx context.Context, c *openzone.Corp) error {
+	if _, err := e.w.ExecContext(ctx, `INSERT INTO corp (corp_id, name) VALUES (?, ?)
+		ON CONFLICT (corp_id) DO UPDATE SET name = excluded.name`, c.CorpID, c.Name); err != nil {
+		return internalErr("corp upsert", err)
+	}
+	return nil
+}
+
+func scanCorp(s scanner) (*openzone.Corp, error) {
+	var c openzone.Corp
+	return &c, s.Scan(&c.CorpID, &c.Name)
+}
+
+func (e *executor) CorpGet(ctx context.Context, corpID string) (*openzone.Corp, error) {
+	c, err := scanCorp(e.r.QueryRowContext(ctx, `SELECT corp_id, name FROM corp WHERE corp_id = ?`, corpID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, openzone.Errorf(openzone.ErrNotFound, "corp %q not found", corpID)
+	}
+	if err != nil {
+		return nil, internalErr("corp get", err)
+	}
+	return c, nil
+}
+
+func (e *executor) CorpList(ctx context.Context) ([]*openzone.Corp, error) {
+	return list(ctx, e.r, "corp list", scanCorp, `SELECT corp_id, name FROM corp ORDER BY corp_id`)
+}
+
+func (e *executor) MemberUpsert(ctx context.Context, m *openzone.Member) error {
+	_, err := e.w.ExecContext(ctx, `INSERT INTO member (corp_id, user_id, name) VALUES (?, ?, ?)
+		ON CONFLICT (corp_id, user_id) DO UPDATE SET name = excluded.name`, m.CorpID, m.UserID, m.Name)
+	if isForeignKey(err) {
+		return e.missingRef(ctx, "member upsert", err, corpRef(m.CorpID))
+	}
+	if err != nil {
+		return internalErr("member upsert", err)
+	}
+	return nil
+}
+
+func (e *executor) MemberList(ctx context.Context, corpID string) ([]*openzone.Member, error) {
+	return list(ctx, e.r, "member list", func(s scanner) (*openzone.Member, error) {
+		var m openzone.Member
+		return &m, s.Scan(&m.CorpID, &m.UserID, &m.Name)
+	}, `SELECT corp_id, user_id, name FROM member WHERE corp_id = ? ORDER BY user_id`, corpID)
+}
+
+func (e *executor) ExternalContactUpsert(ctx context.Context, c *openzone.ExternalContact) error {
+	_, err := e.w.ExecContext(ctx, `INSERT INTO external_contact (corp_id, external_user_id, name) VALUES (?, ?, ?)
+		ON CONFLICT (corp_id, external_user_id) DO UPDATE SET name = excluded.name`,
+		c.CorpID, c.ExternalUserID, c.Name)
+	if isForeignKey(err) {
+		return e.missingRef(ctx, "external contact upsert", err, corpRef(c.CorpID))
+	}
+	if err != nil {
+		return internalErr("external contact upsert", err)
+	}
+	return nil
+}
+
+func (e *executor) ExternalContactList(ctx context.Context, corpID string) ([]*openzone.ExternalContact, error) {
+	return list(ctx, e.r, "external contact list", func(s scanner) (*openzone.ExternalContact, error) {
+		var c openzone.ExternalContact
+		return &c, s.Scan(&c.CorpID, &c.ExternalUserID, &c.Name)
+	}, `SELECT corp_id, external_user_id, name FROM external_contact WHERE corp_id = ? ORDER BY external_user_id`, corpID)
+}
+
+// list runs a query and scans every row with scan.
+func list[T any](ctx context.Context, q querier, op string, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, internalErr(op, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, internalErr(op, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internalErr(op, err)
+	}
+	return out, nil
+}

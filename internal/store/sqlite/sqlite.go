@@ -1,0 +1,132 @@
+// Package sqlite is the default store driver: one SQLite file in WAL mode,
+// through the pure-Go modernc.org/sqlite, so the binary needs no cgo.
+//
+// A DB holds two pools on the same file. The writer pool has a single
+// connection, as River's SQLite driver requires, and serves every write and
+// every transaction. A read-only pool with a few connections serves plain
+// reads, so reads never queue behind a writer (WAL lets them run alongside
+// it) and always see the last committed state.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/openzone/openzone/internal/store"
+)
+
+// readConns is the size of the read-only pool. Reads are short point
+// lookups and lists; a handful of connections covers the HTTP faces.
+const readConns = 4
+
+// DB is a SQLite store. It implements store.Store.
+type DB struct {
+	executor
+	writer *sql.DB // one connection: every write and transaction
+	reader *sql.DB // read-only pool
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ store.Store = (*DB)(nil)
+
+// Open opens (creating if needed) the SQLite database at path and applies any
+// pending migrations.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("sqlite: open: empty path")
+	}
+	file := "file:" + escapePath(path)
+
+	w, err := sql.Open("sqlite", file+"?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"+
+		"&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	if err := migrate(ctx, w); err != nil {
+		w.Close()
+		return nil, err
+	}
+
+	// The file exists and is in WAL mode by now, which mode=ro needs.
+	r, err := sql.Open("sqlite", file+"?mode=ro&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open read pool: %w", err)
+	}
+	r.SetMaxOpenConns(readConns)
+	r.SetMaxIdleConns(readConns)
+	if err := r.PingContext(ctx); err != nil {
+		r.Close()
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open read pool: %w", err)
+	}
+
+	return &DB{executor: executor{w: w, r: r, db: w}, writer: w, reader: r}, nil
+}
+
+// escapePath makes path safe inside a SQLite URI filename: '?' and '#' would
+// end the path and '%' starts an escape.
+func escapePath(path string) string {
+	return strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
+}
+
+// SQL returns the writer pool (one connection), for River's riversqlite
+// driver and anything else that needs the raw database.
+func (db *DB) SQL() *sql.DB { return db.writer }
+
+// InTx runs fn in one IMMEDIATE transaction on the writer connection and
+// commits when fn returns nil. fn must use the Executor it is given: calling
+// db's own methods from inside fn would wait for the connection fn holds.
+func (db *DB) InTx(ctx context.Context, fn func(store.Executor) error) error {
+	return db.executor.inTx(ctx, func(e *executor) error { return fn(e) })
+}
+
+// Prune deletes access tokens and replay ids that expired at or before now.
+func (db *DB) Prune(ctx context.Context, now time.Time) error {
+	ms := now.UnixMilli()
+	if _, err := db.writer.ExecContext(ctx, `DELETE FROM access_token WHERE expires_at <= ?`, ms); err != nil {
+		return fmt.Errorf("sqlite: prune tokens: %w", err)
+	}
+	if _, err := db.writer.ExecContext(ctx, `DELETE FROM replay WHERE expires_at <= ?`, ms); err != nil {
+		return fmt.Errorf("sqlite: prune replay: %w", err)
+	}
+	return nil
+}
+
+// Backup writes a consistent, compacted copy of the database to destPath,
+// which must not exist yet. It runs on the read pool, so writers carry on
+// while it copies.
+func (db *DB) Backup(ctx context.Context, destPath string) error {
+	if _, err := db.reader.ExecContext(ctx, `VACUUM INTO ?`, destPath); err != nil {
+		return fmt.Errorf("sqlite: backup: %w", err)
+	}
+	return nil
+}
+
+// Close closes both pools; later calls return the first result. It first
+// folds the WAL back into the main file and truncates it, so a stopped zone
+// is a single self-contained file.
+func (db *DB) Close() error {
+	db.closeOnce.Do(func() {
+		// Readers go first: a checkpoint cannot truncate a WAL they still use.
+		errR := db.reader.Close()
+		var errC error
+		if _, err := db.writer.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+			errC = fmt.Errorf("sqlite: close: checkpoint: %w", err)
+		}
+		errW := db.writer.Close()
+		db.closeErr = errors.Join(errR, errC, errW)
+	})
+	return db.closeErr
+}

@@ -1,0 +1,261 @@
+// Package testenv boots real zones for end-to-end tests: a server.Server on
+// 127.0.0.1:0 with a temporary data directory, a seed file, real program
+// binaries built from this repository, and an adjustable clock. Only tests
+// import it.
+package testenv
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/openzone/openzone/server"
+)
+
+var (
+	buildMu  sync.Mutex
+	builtDir string
+	built    = map[string]string{}
+)
+
+// Build compiles the main package pkg (an import path) once per test
+// process and returns the binary's path.
+func Build(tb testing.TB, pkg string) string {
+	tb.Helper()
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if p, ok := built[pkg]; ok {
+		return p
+	}
+	if builtDir == "" {
+		d, err := os.MkdirTemp("", "openzone-testbin-")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		builtDir = d
+	}
+	out := filepath.Join(builtDir, filepath.Base(pkg))
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("go build %s: %v\n%s", pkg, err, b)
+	}
+	built[pkg] = out
+	return out
+}
+
+// Example returns the path of the built example program.
+func Example(tb testing.TB) string {
+	return Build(tb, "github.com/openzone/openzone/examples/zoneprogram")
+}
+
+// Clock is an adjustable clock: real time plus an offset.
+type Clock struct{ offset atomic.Int64 }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())) }
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
+
+// Options configures Start.
+type Options struct {
+	// Seed is a YAML seed file; {{EXAMPLE}} is replaced by the example
+	// program's path and {{BIN:pkg}} by the path of that package built.
+	Seed        string
+	CallTimeout time.Duration
+	// Logger defaults to one that writes through tb.Log at warn level.
+	Logger *slog.Logger
+}
+
+// Zone is a running zone under test.
+type Zone struct {
+	*server.Server
+	Clock *Clock
+	URL   string
+	tb    testing.TB
+	http  *http.Client
+}
+
+// Start boots a zone with opts and stops it when the test ends.
+func Start(tb testing.TB, opts Options) *Zone {
+	tb.Helper()
+	dir := tb.TempDir()
+	seedPath := ""
+	if opts.Seed != "" {
+		s := opts.Seed
+		if strings.Contains(s, "{{EXAMPLE}}") {
+			s = strings.ReplaceAll(s, "{{EXAMPLE}}", Example(tb))
+		}
+		for {
+			i := strings.Index(s, "{{BIN:")
+			if i < 0 {
+				break
+			}
+			j := strings.Index(s[i:], "}}")
+			pkg := s[i+6 : i+j]
+			s = s[:i] + Build(tb, pkg) + s[i+j+2:]
+		}
+		seedPath = filepath.Join(dir, "seed.yaml")
+		if err := os.WriteFile(seedPath, []byte(s), 0o600); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	clock := &Clock{}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(tbWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	srv, err := server.New(server.Config{
+		Addr:        "127.0.0.1:0",
+		DataDir:     filepath.Join(dir, "data"),
+		AdminToken:  "test-admin-token",
+		SeedFile:    seedPath,
+		Now:         clock.Now,
+		Logger:      log,
+		CallTimeout: opts.CallTimeout,
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := srv.Start(context.Background()); err != nil {
+		tb.Fatalf("start zone: %v", err)
+	}
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	})
+	return &Zone{Server: srv, Clock: clock, URL: srv.URL(), tb: tb, http: &http.Client{Timeout: 60 * time.Second}}
+}
+
+type tbWriter struct{ tb testing.TB }
+
+func (w tbWriter) Write(p []byte) (int, error) {
+	w.tb.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// Token gets an access_token with gettoken.
+func (z *Zone) Token(corpID, secret string) string {
+	z.tb.Helper()
+	var out struct {
+		Errcode     int    `json:"errcode"`
+		Errmsg      string `json:"errmsg"`
+		AccessToken string `json:"access_token"`
+	}
+	z.GetJSON("/cgi-bin/gettoken?corpid="+url.QueryEscape(corpID)+"&corpsecret="+url.QueryEscape(secret), &out)
+	if out.Errcode != 0 {
+		z.tb.Fatalf("gettoken: %d %s", out.Errcode, out.Errmsg)
+	}
+	return out.AccessToken
+}
+
+// GetJSON GETs path and decodes the JSON reply into out.
+func (z *Zone) GetJSON(path string, out any) int {
+	z.tb.Helper()
+	resp, err := z.http.Get(z.URL + path)
+	if err != nil {
+		z.tb.Fatal(err)
+	}
+	return decode(z.tb, resp, out)
+}
+
+// PostApp POSTs body (marshalled unless it is a string or []byte) to an app
+// API path with the token and decodes the reply into a map.
+func (z *Zone) PostApp(path, token string, body any) map[string]any {
+	z.tb.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			z.tb.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	u := z.URL + path
+	if token != "" {
+		u += "?access_token=" + url.QueryEscape(token)
+	}
+	resp, err := z.http.Post(u, "application/json", rd)
+	if err != nil {
+		z.tb.Fatal(err)
+	}
+	var out map[string]any
+	if st := decode(z.tb, resp, &out); st != http.StatusOK {
+		z.tb.Fatalf("POST %s: HTTP %d, want 200 (WeCom answers errors with 200)", path, st)
+	}
+	return out
+}
+
+// Admin sends an admin API request and decodes the reply into out.
+func (z *Zone) Admin(method, path string, body io.Reader, out any) int {
+	z.tb.Helper()
+	req, err := http.NewRequest(method, z.URL+path, body)
+	if err != nil {
+		z.tb.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+z.AdminToken())
+	resp, err := z.http.Do(req)
+	if err != nil {
+		z.tb.Fatal(err)
+	}
+	return decode(z.tb, resp, out)
+}
+
+func decode(tb testing.TB, resp *http.Response, out any) int {
+	tb.Helper()
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			tb.Fatalf("reply is not JSON (HTTP %d): %v: %s", resp.StatusCode, err, b)
+		}
+	}
+	return resp.StatusCode
+}
+
+// Errcode returns a reply's errcode as an int.
+func Errcode(m map[string]any) int {
+	f, _ := m["errcode"].(float64)
+	return int(f)
+}
+
+// Eventually polls cond until it holds or 15 s pass.
+func Eventually(tb testing.TB, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	tb.Fatalf("timed out waiting for %s", what)
+}
+
+// Describe formats a reply for failure messages.
+func Describe(m map[string]any) string {
+	b, _ := json.Marshal(m)
+	return fmt.Sprintf("%s", b)
+}

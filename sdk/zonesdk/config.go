@@ -1,0 +1,117 @@
+package zonesdk
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/openzone/openzone/sdk/zonewire"
+)
+
+// Environment variables a deployed program reads (DESIGN §4).
+const (
+	EnvAPI       = "OPENZONE_API"        // zone base URL, e.g. http://127.0.0.1:8780
+	EnvProgramID = "OPENZONE_PROGRAM_ID" // the program's id
+	EnvSecret    = "OPENZONE_SECRET"     // program secret, "<ver>:<base64 of 32 bytes>"
+	EnvPort      = "PORT"                // listen port, default 8080
+)
+
+// DefaultPort is the port WeCom programs listen on.
+const DefaultPort = "8080"
+
+// DefaultInvokeTimeout bounds one Invoke when Config.HTTPClient is nil.
+const DefaultInvokeTimeout = 60 * time.Second
+
+// Config configures a Program. ProgramID and Secret are required.
+type Config struct {
+	// ZoneURL is the zone's base URL (scheme and host, optionally a path
+	// prefix); invokes go to ZoneURL + "/spec/v1/invoke". Required for
+	// Invoke only: a Program without it still serves calls.
+	ZoneURL string
+
+	// ProgramID is the program's id. Required: it is bound into every packet.
+	ProgramID string
+
+	// Secret is the program secret. Required. It is never logged.
+	Secret zonewire.Secret
+
+	// HTTPClient sends invokes. Default: a client with a timeout of
+	// DefaultInvokeTimeout.
+	HTTPClient *http.Client
+
+	// Now is the clock used for packet timestamps and the replay window.
+	// Default: time.Now.
+	Now func() time.Time
+
+	// Logger receives the SDK's logs: exceptions and handler failures at
+	// WARN and ERROR, each served call and invoke at DEBUG. Payloads and
+	// secrets are never logged. Default: slog.Default().
+	Logger *slog.Logger
+}
+
+// EnvError is a missing or malformed environment variable.
+type EnvError struct {
+	Var    string // the variable, e.g. OPENZONE_SECRET
+	Reason string // what is wrong with it (never its value)
+}
+
+func (e *EnvError) Error() string { return "zonesdk: " + e.Var + ": " + e.Reason }
+
+// ConfigFromEnv reads OPENZONE_API, OPENZONE_PROGRAM_ID and OPENZONE_SECRET.
+// Each missing or malformed variable adds an *EnvError naming it to the
+// returned error (joined with errors.Join); the returned Config holds every
+// variable that could be read, so a caller may fill in the rest (for
+// example from flags) and ignore the errors it has made moot.
+func ConfigFromEnv() (Config, error) {
+	var cfg Config
+	var errs []error
+	if v := strings.TrimSpace(os.Getenv(EnvAPI)); v == "" {
+		errs = append(errs, &EnvError{Var: EnvAPI, Reason: "not set (the zone's base URL)"})
+	} else if u, err := normalizeZoneURL(v); err != nil {
+		errs = append(errs, &EnvError{Var: EnvAPI, Reason: err.Error()})
+	} else {
+		cfg.ZoneURL = u
+	}
+	if v := strings.TrimSpace(os.Getenv(EnvProgramID)); v == "" {
+		errs = append(errs, &EnvError{Var: EnvProgramID, Reason: "not set"})
+	} else {
+		cfg.ProgramID = v
+	}
+	if v := os.Getenv(EnvSecret); strings.TrimSpace(v) == "" {
+		errs = append(errs, &EnvError{Var: EnvSecret, Reason: `not set (want "<ver>:<base64>")`})
+	} else if sec, err := zonewire.ParseSecret(v); err != nil {
+		errs = append(errs, &EnvError{Var: EnvSecret, Reason: strings.TrimPrefix(err.Error(), "zonewire: ")})
+	} else {
+		cfg.Secret = sec
+	}
+	return cfg, errors.Join(errs...)
+}
+
+// Addr returns the address a program listens on: ":" + $PORT, or ":8080"
+// when PORT is unset (WeCom programs listen on 0.0.0.0:8080).
+func Addr() string {
+	if p := strings.TrimSpace(os.Getenv(EnvPort)); p != "" {
+		return ":" + p
+	}
+	return ":" + DefaultPort
+}
+
+// normalizeZoneURL checks that s is an absolute http(s) URL and drops any
+// trailing slash.
+func normalizeZoneURL(s string) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil {
+		return "", errors.New("not a URL")
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return "", errors.New("must be an absolute http or https URL")
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return "", errors.New("must not carry a query or fragment")
+	}
+	return strings.TrimRight(u.String(), "/"), nil
+}

@@ -1,0 +1,98 @@
+// Package zonesdk is the program side of an OpenZone data & intelligence zone
+// (数据与智能专区): everything a zone program (专区程序) needs to answer the
+// zone's calls and to call the zone's SDK interfaces (专区请求企微后台). It is
+// the Go counterpart of WeCom's closed Python, C++ and Java zone SDKs, and it
+// imports only the standard library.
+//
+// # How a program talks to the zone
+//
+// The zone calls a program with an HTTP POST to its root path (WeCom programs
+// listen on 0.0.0.0:8080; see [Addr]). The body is sealed with the program
+// secret (package zonewire) and carries a call: call_type 1 is an app's call
+// of one of the program's abilities (sync_call_program or
+// async_program_task), call_type 2 is an event (conversation_new_message,
+// hit_keyword, …). A [Program] is the [net/http.Handler] that opens those
+// calls, dispatches them to the handlers registered with [Program.Handle] and
+// [Program.HandleEvent], and seals the reply.
+//
+// The program calls back into the zone with [Program.Invoke]: sync_msg,
+// search_msg, spec_notify_app, program_async_job_call_back and the other SDK
+// interfaces. Each invoke is sealed too, and carries the context of the call
+// it was made for (corpid, agentid, ability_id and, for
+// program_async_job_call_back only, job_info).
+//
+// # Walkthrough
+//
+// A deployed program gets its configuration from the environment
+// (OPENZONE_API, OPENZONE_PROGRAM_ID, OPENZONE_SECRET and PORT):
+//
+//	cfg, err := zonesdk.ConfigFromEnv()
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	p, err := zonesdk.New(cfg)
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//
+// Register one handler per ability. A handler gets the decoded call and
+// returns the response data, a JSON string that the app receives as
+// response_data:
+//
+//	p.Handle("echo", func(ctx context.Context, req *zonesdk.Request) (string, error) {
+//		return req.Data, nil
+//	})
+//
+// Inside a handler, ctx carries the call, so [Program.Invoke] acts for the
+// same corp, app and ability without being told:
+//
+//	p.Handle("invoke_sync_msg", func(ctx context.Context, req *zonesdk.Request) (string, error) {
+//		reply, err := p.Invoke(ctx, "sync_msg", req.Data)
+//		if err != nil {
+//			return "", err
+//		}
+//		return string(reply), nil
+//	})
+//
+// The reply of an SDK interface is its JSON object, with its own errcode and
+// errmsg ([Errcode] reads them); an [*InvokeError] means the invoke itself
+// failed, with one of WeCom's Invoke codes (−10001 … −10009).
+//
+// An async call (Request.IsAsync) must be acknowledged at once; the result
+// is reported later with program_async_job_call_back, whose job_info the SDK
+// takes from the call. Use [Detach] so the work outlives the HTTP exchange:
+//
+//	p.Handle("summarise", func(ctx context.Context, req *zonesdk.Request) (string, error) {
+//		if !req.IsAsync {
+//			return summarise(req.Data), nil
+//		}
+//		ctx = zonesdk.Detach(ctx)
+//		go func() {
+//			p.Invoke(ctx, zonesdk.AsyncJobCallback, map[string]any{
+//				"errcode": 0, "result": summarise(req.Data),
+//			})
+//		}()
+//		return "{}", nil
+//	})
+//
+// Events arrive at the handler given to [Program.HandleEvent]; Request.Data
+// is the event JSON. Abilities without a handler of their own go to the
+// handler given to [Program.HandleFallback], if any, which may refuse one
+// with [ErrUnknownAbility]. Finally, serve:
+//
+//	log.Fatal(http.ListenAndServe(zonesdk.Addr(), p))
+//
+// Outside a call (a background job, a command-line tool) give the invoke
+// context explicitly with [WithInvokeContext], the equivalent of WeCom's
+// SpecSDK(corpid, agentid, ability_id, job_info) constructor.
+//
+// # Failures the zone sees
+//
+// A call that cannot be opened (missing or malformed ww-* headers, wrong
+// secret version, tampered body, stale timestamp, replayed request id) is
+// answered with HTTP 200, an empty body and a ww-exception header holding
+// the zonewire exception code; the zone reports it to the app as 710677. A
+// call of an unknown ability (or one a handler refuses with
+// [ErrUnknownAbility]) is answered 404, and a handler error or panic 500;
+// the zone reports both as 710676.
+package zonesdk

@@ -1,0 +1,341 @@
+package zonesdk
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/openzone/openzone/sdk/zonewire"
+)
+
+// MaxCallBytes is the largest sealed call a Program reads.
+const MaxCallBytes = 16 << 20
+
+// HandlerFunc serves one ability. It returns the response data, a JSON
+// string that becomes the app's response_data (for an async call it is only
+// an acknowledgement and is ignored). An error is answered with HTTP 500.
+type HandlerFunc func(ctx context.Context, req *Request) (string, error)
+
+// EventFunc handles an event (call_type 2); req.Data is the event JSON. The
+// Program answers the zone with an empty reply; an error is answered with
+// HTTP 500.
+type EventFunc func(ctx context.Context, req *Request) error
+
+// ErrUnknownAbility, returned (or wrapped) by a handler, answers the call
+// as one of an unknown ability: HTTP 404. A fallback handler (see
+// Program.HandleFallback) returns it for abilities it does not serve.
+var ErrUnknownAbility = errors.New("zonesdk: unknown ability")
+
+// Program is a zone program: the http.Handler for the zone's calls and the
+// client of the zone's SDK interfaces. It is safe for concurrent use.
+type Program struct {
+	cfg       Config
+	keys      atomic.Pointer[zonewire.Keys]
+	guard     *zonewire.Guard
+	invokeURL string
+	client    *http.Client
+	now       func() time.Time
+	log       *slog.Logger
+
+	mu        sync.RWMutex
+	abilities map[string]HandlerFunc
+	fallback  HandlerFunc
+	event     EventFunc
+}
+
+// New returns a Program for cfg. It checks the config and does no I/O.
+func New(cfg Config) (*Program, error) {
+	if !validProgramID(cfg.ProgramID) {
+		return nil, errors.New("zonesdk: Config.ProgramID is required: 1 to 128 printable ASCII characters, no spaces")
+	}
+	if cfg.Secret.Ver < 1 {
+		return nil, errors.New("zonesdk: Config.Secret is required (version must be positive)")
+	}
+	p := &Program{
+		cfg:       cfg,
+		guard:     zonewire.NewGuard(),
+		client:    cfg.HTTPClient,
+		now:       cfg.Now,
+		log:       cfg.Logger,
+		abilities: make(map[string]HandlerFunc),
+	}
+	if cfg.ZoneURL != "" {
+		u, err := normalizeZoneURL(cfg.ZoneURL)
+		if err != nil {
+			return nil, fmt.Errorf("zonesdk: Config.ZoneURL: %w", err)
+		}
+		p.cfg.ZoneURL = u
+		p.invokeURL = u + "/spec/v1/invoke"
+	}
+	if p.client == nil {
+		p.client = &http.Client{Timeout: DefaultInvokeTimeout}
+	}
+	if p.now == nil {
+		p.now = time.Now
+	}
+	if p.log == nil {
+		p.log = slog.Default()
+	}
+	p.keys.Store(zonewire.NewKeys(cfg.Secret))
+	return p, nil
+}
+
+// ProgramID returns the program's id.
+func (p *Program) ProgramID() string { return p.cfg.ProgramID }
+
+// ZoneURL returns the zone's base URL, or "" when none is configured.
+func (p *Program) ZoneURL() string { return p.cfg.ZoneURL }
+
+// Handle registers h for the ability abilityID. It panics when abilityID is
+// empty, h is nil or the ability already has a handler.
+func (p *Program) Handle(abilityID string, h HandlerFunc) {
+	if abilityID == "" {
+		panic("zonesdk: Handle with an empty ability id")
+	}
+	if h == nil {
+		panic("zonesdk: Handle " + abilityID + " with a nil handler")
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, dup := p.abilities[abilityID]; dup {
+		panic("zonesdk: ability " + abilityID + " registered twice")
+	}
+	p.abilities[abilityID] = h
+}
+
+// HandleFallback sets the handler of abilities that have no handler of
+// their own (req.AbilityID says which), replacing any previous one; it may
+// return ErrUnknownAbility to refuse one. Without a fallback, calls of
+// unregistered abilities are answered with HTTP 404.
+func (p *Program) HandleFallback(h HandlerFunc) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.fallback = h
+}
+
+// HandleEvent sets the handler of events (call_type 2), replacing any
+// previous one. Without one, events are acknowledged and dropped.
+func (p *Program) HandleEvent(h EventFunc) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.event = h
+}
+
+// ServeHTTP answers one call from the zone: it opens the sealed request,
+// dispatches it and seals the reply. See the package documentation for
+// the answers the zone gets on failure.
+func (p *Program) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "method not allowed: the zone calls programs with POST", http.StatusMethodNotAllowed)
+		return
+	}
+	ww := wwHeaders(r.Header)
+	hd, err := zonewire.ReadHeader(ww, p.cfg.ProgramID)
+	// A call belongs to this program whatever ww-program-id says: a packet
+	// sealed for another program id does not authenticate.
+	hd.ProgramID = p.cfg.ProgramID
+	if err != nil {
+		p.exception(w, r, hd, err)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxCallBytes))
+	if err != nil {
+		p.exception(w, r, hd, &zonewire.Error{Code: zonewire.ExcMalformed, Reason: "reading body: " + err.Error()})
+		return
+	}
+	keys := p.keys.Load()
+	plain, err := keys.Open(zonewire.PurposeCall, hd, body)
+	if err != nil {
+		p.exception(w, r, hd, err)
+		return
+	}
+	// Only authenticated packets reach the replay guard, so forged ones
+	// cannot fill it.
+	if err := p.guard.Check(hd, p.now()); err != nil {
+		p.exception(w, r, hd, err)
+		return
+	}
+	var c zonewire.Call
+	if err := json.Unmarshal(plain, &c); err != nil {
+		p.exception(w, r, hd, &zonewire.Error{Code: zonewire.ExcMalformed, Reason: "call body is not a JSON call object"})
+		return
+	}
+	req := &Request{
+		CorpID:    c.CorpID,
+		AgentID:   c.AgentID,
+		CallType:  c.CallType,
+		Data:      c.Data,
+		IsAsync:   c.IsAsync,
+		JobInfo:   c.JobInfo,
+		AbilityID: c.AbilityID,
+		NotifyID:  c.NotifyID,
+		RequestID: hd.RequestID,
+	}
+	attrs := []any{
+		slog.String("request_id", hd.RequestID),
+		slog.Int("call_type", c.CallType),
+		slog.String("ability_id", c.AbilityID),
+		slog.Bool("is_async", c.IsAsync),
+	}
+	ctx := withRequest(r.Context(), req)
+
+	var data string
+	switch c.CallType {
+	case CallApp:
+		p.mu.RLock()
+		h := p.abilities[c.AbilityID]
+		if h == nil {
+			h = p.fallback
+		}
+		p.mu.RUnlock()
+		if h == nil {
+			p.log.Warn("zonesdk: call of an unknown ability", attrs...)
+			http.Error(w, fmt.Sprintf("unknown ability %q", truncate(c.AbilityID, 64)), http.StatusNotFound)
+			return
+		}
+		data, err = p.runAbility(ctx, h, req)
+	case CallEvent:
+		p.mu.RLock()
+		h := p.event
+		p.mu.RUnlock()
+		if h == nil {
+			p.log.Info("zonesdk: event dropped: no event handler", attrs...)
+			break
+		}
+		err = p.runEvent(ctx, h, req)
+	default:
+		p.log.Warn("zonesdk: call of an unknown call_type", attrs...)
+		http.Error(w, "unknown call_type "+strconv.Itoa(c.CallType), http.StatusBadRequest)
+		return
+	}
+	if errors.Is(err, ErrUnknownAbility) {
+		p.log.Warn("zonesdk: call of an unknown ability", attrs...)
+		http.Error(w, fmt.Sprintf("unknown ability %q", truncate(c.AbilityID, 64)), http.StatusNotFound)
+		return
+	}
+	if err != nil {
+		p.log.Error("zonesdk: handler failed", append(attrs, slog.Any("err", err))...)
+		what := "ability " + truncate(c.AbilityID, 64)
+		if c.CallType == CallEvent {
+			what = "event"
+		}
+		http.Error(w, truncate(what+": "+err.Error(), 512), http.StatusInternalServerError)
+		return
+	}
+
+	reply, err := json.Marshal(zonewire.Reply{Data: data})
+	if err != nil { // a string always marshals
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	sealed := keys.Seal(zonewire.PurposeReply, hd, reply)
+	h := w.Header()
+	hd.Apply(h, false)
+	h.Set("Content-Type", zonewire.ContentType)
+	h.Set("Content-Length", strconv.Itoa(len(sealed)))
+	w.WriteHeader(http.StatusOK)
+	w.Write(sealed)
+	p.log.Debug("zonesdk: call served", append(attrs, slog.Duration("duration", time.Since(start)))...)
+}
+
+// exception answers a call that could not be opened: HTTP 200, an empty
+// body and ww-exception: <code>, echoing ww-request-id when it was valid.
+func (p *Program) exception(w http.ResponseWriter, r *http.Request, hd zonewire.Header, err error) {
+	code := zonewire.ExceptionCode(err)
+	h := w.Header()
+	h[zonewire.HeaderException] = []string{strconv.Itoa(code)}
+	if hd.RequestID != "" && hd.SecretVer > 0 {
+		h[zonewire.HeaderRequestID] = []string{hd.RequestID}
+	}
+	h.Set("Content-Length", "0")
+	w.WriteHeader(http.StatusOK)
+	p.log.Warn("zonesdk: call refused",
+		slog.Int("exception", code),
+		slog.String("reason", err.Error()),
+		slog.String("request_id", hd.RequestID),
+		slog.String("remote", r.RemoteAddr))
+}
+
+// runAbility calls h, turning a panic into an error.
+func (p *Program) runAbility(ctx context.Context, h HandlerFunc, req *Request) (data string, err error) {
+	defer recoverHandler(p.log, &err)
+	return h(ctx, req)
+}
+
+// runEvent calls h, turning a panic into an error.
+func (p *Program) runEvent(ctx context.Context, h EventFunc, req *Request) (err error) {
+	defer recoverHandler(p.log, &err)
+	return h(ctx, req)
+}
+
+func recoverHandler(log *slog.Logger, err *error) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	if v == http.ErrAbortHandler {
+		panic(v)
+	}
+	log.Error("zonesdk: handler panicked", slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
+	*err = fmt.Errorf("panic: %v", v)
+}
+
+// wwHeaders returns the ww-* headers of h under lower-case names, in
+// whatever letter case they arrived (WeCom's SDKs require lower-case names;
+// Go canonicalises them to Ww-Secret-Ver on the way in). Values of every
+// spelling of a name are kept, so a header sent twice is still seen twice.
+func wwHeaders(h http.Header) http.Header {
+	out := make(http.Header, 5)
+	for k, v := range h {
+		if len(k) > 3 && strings.EqualFold(k[:3], "ww-") {
+			lk := strings.ToLower(k)
+			out[lk] = append(out[lk], v...)
+		}
+	}
+	return out
+}
+
+// validProgramID reports whether id can travel in a ww-program-id header:
+// 1 to 128 bytes of printable ASCII other than space.
+func validProgramID(id string) bool {
+	if len(id) == 0 || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] < 0x21 || id[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// first returns the first value of h[name], without canonicalising name.
+func first(h http.Header, name string) string {
+	if v := h[name]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// truncate cuts s to at most n bytes, on a rune boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && n < len(s) && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,83 @@
+package zonesdk
+
+import (
+	"context"
+)
+
+// Call types of a Request.
+const (
+	CallApp   = 1 // an app called an ability (sync_call_program, async_program_task) or a task called it
+	CallEvent = 2 // the zone delivers an event
+)
+
+// Request is a call from the zone, opened and decoded: the fields of WeCom's
+// SpecCallbackSDK getters, plus the request id of the packet.
+type Request struct {
+	CorpID    string // corp the call concerns
+	AgentID   int64  // calling app's agentid; 0 when there is no app identity
+	CallType  int    // CallApp or CallEvent
+	Data      string // CallApp: the app's request_data; CallEvent: the event JSON
+	IsAsync   bool   // the call came from the async path: acknowledge, then report with program_async_job_call_back
+	JobInfo   string // opaque task context of an async call; Invoke passes it back on program_async_job_call_back
+	AbilityID string // the ability the app targeted
+	NotifyID  string // the notify_id the app put in sync_call_program
+	RequestID string // the packet's ww-request-id
+}
+
+// InvokeContext returns the invoke context of r: its corpid, agentid,
+// ability_id and job_info.
+func (r *Request) InvokeContext() InvokeContext {
+	return InvokeContext{CorpID: r.CorpID, AgentID: r.AgentID, AbilityID: r.AbilityID, JobInfo: r.JobInfo}
+}
+
+// InvokeContext is the identity an invoke acts with, the arguments of WeCom's
+// SpecSDK(corpid, agentid, ability_id, job_info) constructor. JobInfo is sent
+// only with program_async_job_call_back.
+type InvokeContext struct {
+	CorpID    string
+	AgentID   int64
+	AbilityID string
+	JobInfo   string
+}
+
+type requestKey struct{}
+
+type invokeKey struct{}
+
+// withRequest returns ctx carrying req.
+func withRequest(ctx context.Context, req *Request) context.Context {
+	return context.WithValue(ctx, requestKey{}, req)
+}
+
+// RequestFrom returns the call carried by ctx: handlers registered with
+// Program.Handle and Program.HandleEvent get a ctx that carries their call.
+func RequestFrom(ctx context.Context) (*Request, bool) {
+	req, ok := ctx.Value(requestKey{}).(*Request)
+	return req, ok && req != nil
+}
+
+// WithInvokeContext returns ctx carrying ic, for invokes made outside a call
+// (or on behalf of another one). An InvokeContext given this way takes
+// precedence over the call carried by ctx.
+func WithInvokeContext(ctx context.Context, ic InvokeContext) context.Context {
+	return context.WithValue(ctx, invokeKey{}, ic)
+}
+
+// invokeContextFrom returns the invoke context for ctx: the one given with
+// WithInvokeContext, else the carried call's, else the zero value.
+func invokeContextFrom(ctx context.Context) InvokeContext {
+	if ic, ok := ctx.Value(invokeKey{}).(InvokeContext); ok {
+		return ic
+	}
+	if req, ok := RequestFrom(ctx); ok {
+		return req.InvokeContext()
+	}
+	return InvokeContext{}
+}
+
+// Detach returns a context with the values of ctx (the call, an
+// InvokeContext) but without its cancellation and deadline, for work that
+// goes on after the handler has answered, such as reporting an async result.
+func Detach(ctx context.Context) context.Context {
+	return context.WithoutCancel(ctx)
+}

@@ -1,0 +1,151 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/adminapi"
+	"github.com/openzone/openzone/internal/runtime"
+	"github.com/openzone/openzone/internal/seed"
+	"github.com/openzone/openzone/internal/store"
+)
+
+// ApplySeed parses a seed file and applies it in one transaction: all of it
+// or nothing. It is idempotent: applying the same file twice changes
+// nothing. Relative command paths resolve against base (the seed file's
+// directory). Programs it names are then redeployed to match.
+func (s *Server) ApplySeed(ctx context.Context, name string, data []byte, base string) (*adminapi.SeedSummary, error) {
+	f, err := seed.Parse(name, data)
+	if err != nil {
+		return nil, err
+	}
+	for i := range f.Programs {
+		f.Programs[i].Deploy.Command = resolveCommand(f.Programs[i].Deploy.Command, base)
+	}
+	err = s.store.InTx(ctx, func(tx store.Executor) error {
+		for i := range f.Providers {
+			if err := tx.ProviderUpsert(ctx, &f.Providers[i]); err != nil {
+				return err
+			}
+		}
+		for i := range f.Corps {
+			c := &f.Corps[i]
+			if err := tx.CorpUpsert(ctx, &c.Corp); err != nil {
+				return err
+			}
+			for j := range c.Members {
+				if err := tx.MemberUpsert(ctx, &c.Members[j]); err != nil {
+					return err
+				}
+			}
+			for j := range c.ExternalContacts {
+				if err := tx.ExternalContactUpsert(ctx, &c.ExternalContacts[j]); err != nil {
+					return err
+				}
+			}
+		}
+		for i := range f.Programs {
+			p := &f.Programs[i]
+			if err := tx.ProgramUpsert(ctx, p); err != nil {
+				return err
+			}
+			if err := ensureSecret(ctx, tx, p.ID); err != nil {
+				return err
+			}
+		}
+		for i := range f.Apps {
+			a := &f.Apps[i]
+			if err := tx.AppUpsert(ctx, &a.App); err != nil {
+				return err
+			}
+			if err := tx.AppProgramsSet(ctx, a.App.CorpID, a.App.AgentID, a.Programs); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := range f.Programs {
+		if err := s.reconcile(ctx, &f.Programs[i]); err != nil {
+			return nil, err
+		}
+	}
+	return &adminapi.SeedSummary{Providers: len(f.Providers), Corps: len(f.Corps), Programs: len(f.Programs), Apps: len(f.Apps)}, nil
+}
+
+// resolveCommand makes a relative program path ("./bin/x", "bin/x")
+// absolute against base; bare names ("python3") are left for PATH lookup.
+func resolveCommand(cmd []string, base string) []string {
+	if len(cmd) == 0 || base == "" {
+		return cmd
+	}
+	c0 := cmd[0]
+	if filepath.IsAbs(c0) || !strings.ContainsRune(c0, '/') {
+		return cmd
+	}
+	out := append([]string(nil), cmd...)
+	out[0] = filepath.Join(base, c0)
+	return out
+}
+
+// ensureSecret gives a program its first secret (version 1).
+func ensureSecret(ctx context.Context, tx store.Executor, programID string) error {
+	_, err := tx.ProgramSecretGet(ctx, programID)
+	if err == nil {
+		return nil
+	}
+	if !openzone.IsNotFound(err) {
+		return err
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return fmt.Errorf("program secret: %w", err)
+	}
+	return tx.ProgramSecretPut(ctx, &openzone.ProgramSecret{ProgramID: programID, Ver: 1, Key: key})
+}
+
+// reconcile makes the runtime run what the program's deployment says.
+func (s *Server) reconcile(ctx context.Context, p *openzone.Program) error {
+	s.gateway.Forget(p.ID)
+	if !p.Deploy.Deployed() {
+		return s.runtime.Undeploy(p.ID)
+	}
+	sec, err := s.store.ProgramSecretGet(ctx, p.ID)
+	if err != nil {
+		return err
+	}
+	spec := runtime.Spec{
+		ProgramID: p.ID,
+		Command:   p.Deploy.Command,
+		Instances: p.Deploy.Instances,
+		URL:       p.Deploy.URL,
+		Dir:       s.cfg.DataDir,
+		Secret:    strconv.Itoa(sec.Ver) + ":" + base64.StdEncoding.EncodeToString(sec.Key),
+	}
+	if err := s.runtime.Deploy(ctx, spec); err != nil {
+		return openzone.Wrap(openzone.ErrInvalidParam, err, "deploying program %q failed: %v", p.ID, err)
+	}
+	return nil
+}
+
+// reconcileAll starts every deployed program found in the store.
+func (s *Server) reconcileAll(ctx context.Context) error {
+	ps, err := s.store.ProgramList(ctx)
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		if err := s.reconcile(ctx, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}

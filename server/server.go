@@ -1,0 +1,296 @@
+// Package server builds a whole zone from a Config: storage, the program
+// runtime, the gateway and the three HTTP faces (app API /cgi-bin, program
+// API /spec/v1, admin API /admin/v1) on one listener. It is the only package
+// that wires concrete drivers, and it holds no global state, so a test can
+// run several zones in one process.
+//
+//	srv, err := server.New(server.Config{Addr: "127.0.0.1:0", DataDir: dir})
+//	err = srv.Start(ctx)
+//	fmt.Println(srv.URL())
+//	defer srv.Shutdown(ctx)
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/openzone/openzone/internal/adminapi"
+	"github.com/openzone/openzone/internal/appapi"
+	"github.com/openzone/openzone/internal/gateway"
+	"github.com/openzone/openzone/internal/runtime"
+	"github.com/openzone/openzone/internal/specapi"
+	"github.com/openzone/openzone/internal/store"
+	"github.com/openzone/openzone/internal/store/sqlite"
+	"github.com/openzone/openzone/internal/traffic"
+)
+
+// Version is the zone's version, reported by the admin API and the CLI.
+var Version = "0.1.0-dev"
+
+// Config configures a zone. Every field is optional.
+type Config struct {
+	// Addr is the listen address of all three HTTP faces. Default
+	// 127.0.0.1:8780; ":0" or "127.0.0.1:0" picks a free port (see Addr).
+	Addr string
+	// DataDir holds the SQLite database, the admin token file and program
+	// logs. Default ./openzone-data.
+	DataDir string
+	// DB selects the database: "" means SQLite in DataDir.
+	DB string
+	// AdminToken authenticates the admin API. Default: OPENZONE_ADMIN_TOKEN,
+	// else a token generated once and kept in DataDir/admin-token.
+	AdminToken string
+	// SeedFile is applied (idempotently) at start when set.
+	SeedFile string
+	// Now is the zone clock; tests inject one to test expiry. Default time.Now.
+	Now func() time.Time
+	// Logger defaults to a text logger on stderr.
+	Logger *slog.Logger
+	// CallTimeout bounds one call to a program (710675). Default 30 s.
+	CallTimeout time.Duration
+}
+
+// Server is one running zone.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	store    store.Store
+	runtime  *runtime.Runtime
+	gateway  *gateway.Gateway
+	recorder *traffic.Recorder
+	app      *appapi.API
+	http     *http.Server
+	ln       net.Listener
+	token    string
+	started  time.Time
+
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// New checks cfg and returns a Server; it does no I/O.
+func New(cfg Config) (*Server, error) {
+	if cfg.Addr == "" {
+		cfg.Addr = "127.0.0.1:8780"
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = "openzone-data"
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	if cfg.DB != "" && !strings.HasPrefix(cfg.DB, "sqlite:") {
+		return nil, fmt.Errorf("database %q is not supported by this version: leave --db empty for SQLite in the data directory", redactURL(cfg.DB))
+	}
+	return &Server{cfg: cfg, log: cfg.Logger}, nil
+}
+
+// Start opens the database, applies migrations and the seed file, starts
+// deployed programs and binds the listener. A busy port is an error here,
+// not later.
+func (s *Server) Start(ctx context.Context) error {
+	s.started = time.Now()
+	dataDir, err := filepath.Abs(s.cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	s.cfg.DataDir = dataDir
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	dbPath := filepath.Join(dataDir, "openzone.db")
+	if p, ok := strings.CutPrefix(s.cfg.DB, "sqlite:"); ok && p != "" {
+		dbPath = p
+	}
+	st, err := sqlite.Open(ctx, dbPath)
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	s.store = st
+	if s.token, err = s.adminToken(); err != nil {
+		st.Close()
+		return err
+	}
+
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		st.Close()
+		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
+	}
+	s.ln = ln
+
+	s.runtime = runtime.New(runtime.Config{
+		Logger:  s.log,
+		LogDir:  filepath.Join(dataDir, "logs"),
+		ZoneURL: s.URL,
+	})
+	s.gateway = gateway.New(gateway.Config{Store: st, Runtime: s.runtime, Now: s.cfg.Now, Timeout: s.cfg.CallTimeout})
+	s.recorder = traffic.New(st, s.log)
+	s.app = appapi.New(appapi.Config{Store: st, Gateway: s.gateway, Recorder: s.recorder, Now: s.cfg.Now, Logger: s.log})
+	spec := specapi.New(specapi.Config{
+		Store: st, Keys: s.gateway.Keys, Registry: specapi.NewRegistry(),
+		Recorder: s.recorder, Now: s.cfg.Now, Logger: s.log,
+	})
+	admin := adminapi.New(adminapi.Config{
+		Store: st, Runtime: s.runtime, Recorder: s.recorder, Logger: s.log,
+		AdminToken: s.token, ApplySeedFunc: s.ApplySeed, TokenFunc: s.app.TokenForApp,
+		Now:  s.cfg.Now,
+		Info: map[string]any{"version": Version, "database": "sqlite", "data_dir": dataDir},
+	})
+
+	mux := http.NewServeMux()
+	s.app.Register(mux)
+	spec.Register(mux)
+	admin.Register(mux)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
+	s.http = &http.Server{
+		Handler:           recoverer(s.log, mux),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("http server stopped", "err", err)
+		}
+	}()
+
+	if s.cfg.SeedFile != "" {
+		data, err := os.ReadFile(s.cfg.SeedFile)
+		if err != nil {
+			s.Shutdown(ctx)
+			return fmt.Errorf("seed file: %w", err)
+		}
+		abs, _ := filepath.Abs(s.cfg.SeedFile)
+		if _, err := s.ApplySeed(ctx, filepath.Base(s.cfg.SeedFile), data, filepath.Dir(abs)); err != nil {
+			s.Shutdown(ctx)
+			return fmt.Errorf("seed file: %w", err)
+		}
+	}
+	if err := s.reconcileAll(ctx); err != nil {
+		s.Shutdown(ctx)
+		return err
+	}
+	s.log.Info("zone started", "addr", s.Addr(), "data_dir", dataDir, "version", Version)
+	return nil
+}
+
+// Addr returns the bound address (host:port), useful with port 0.
+func (s *Server) Addr() string {
+	if s.ln == nil {
+		return s.cfg.Addr
+	}
+	return s.ln.Addr().String()
+}
+
+// URL returns the zone's base URL.
+func (s *Server) URL() string { return "http://" + s.Addr() }
+
+// AdminToken returns the admin API's bearer token.
+func (s *Server) AdminToken() string { return s.token }
+
+// Store returns the zone's store (for tests and embedders).
+func (s *Server) Store() store.Store { return s.store }
+
+// Runtime returns the program runtime (for tests and embedders).
+func (s *Server) Runtime() *runtime.Runtime { return s.runtime }
+
+// FlushTraffic waits until traffic recorded so far is in the store.
+func (s *Server) FlushTraffic(ctx context.Context) { s.recorder.Flush(ctx) }
+
+// Shutdown stops the zone in reverse start order: stop taking requests,
+// stop programs, write queued traffic, close the database. Safe to call twice.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopOnce.Do(func() {
+		var errs []error
+		if s.http != nil {
+			if err := s.http.Shutdown(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("http: %w", err))
+			}
+		}
+		if s.runtime != nil {
+			if err := s.runtime.Shutdown(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("runtime: %w", err))
+			}
+		}
+		if s.recorder != nil {
+			s.recorder.Close()
+		}
+		if s.store != nil {
+			if err := s.store.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("store: %w", err))
+			}
+		}
+		s.stopErr = errors.Join(errs...)
+	})
+	return s.stopErr
+}
+
+// adminToken picks the admin token: config, environment, or the one kept in
+// the data directory (generated on first start).
+func (s *Server) adminToken() (string, error) {
+	if s.cfg.AdminToken != "" {
+		return s.cfg.AdminToken, nil
+	}
+	if t := os.Getenv("OPENZONE_ADMIN_TOKEN"); t != "" {
+		return t, nil
+	}
+	path := filepath.Join(s.cfg.DataDir, "admin-token")
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	var b [24]byte
+	rand.Read(b[:])
+	t := "oz_admin_" + base64.RawURLEncoding.EncodeToString(b[:])
+	if err := os.WriteFile(path, []byte(t+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write admin token: %w", err)
+	}
+	return t, nil
+}
+
+// recoverer turns a panic in a handler into a logged internal error and a
+// WeCom-shaped errcode -1, never a stack trace to the client.
+func recoverer(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				log.Error("panic in handler", "path", r.URL.Path, "panic", v)
+				w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+				w.WriteHeader(http.StatusInternalServerError)
+				w.Write([]byte(`{"errcode":-1,"errmsg":"system busy"}`))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// redactURL hides a password in a database URL.
+func redactURL(u string) string {
+	if i := strings.Index(u, "://"); i >= 0 {
+		rest := u[i+3:]
+		if at := strings.LastIndex(rest, "@"); at >= 0 {
+			cred := rest[:at]
+			if c := strings.Index(cred, ":"); c >= 0 {
+				return u[:i+3] + cred[:c] + ":***" + rest[at:]
+			}
+		}
+	}
+	return u
+}

@@ -162,7 +162,7 @@ func (r *Runtime) runOnce(in *instance, l launch) runResult {
 		return runResult{}
 	}
 	res := runResult{port: port}
-	env := append(slices.Clip(l.env), "OPENZONE_API="+r.cfg.ZoneURL(), "PORT="+strconv.Itoa(port))
+	env := append(slices.Clip(l.env), "OPENZONE_API="+r.cfg.ZoneURL(), "PORT="+strconv.Itoa(port), "HOST=127.0.0.1")
 	p, err := startProcess(l, env, in.name)
 	if err != nil {
 		r.startFailed(in, l, err)

@@ -3,6 +3,7 @@ package seed
 import (
 	"errors"
 	"net/url"
+	"slices"
 	"strconv"
 
 	"github.com/openzone/openzone"
@@ -226,6 +227,37 @@ func (f *File) validateApp(i int, corps, providers, programs, apps map[string]st
 		if err := f.once(listed, id, pp); err != nil {
 			return err
 		}
+		if err := f.testScenario(a, id, pp); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// testScenario enforces WeCom's rule that an unreleased (未上线) program may
+// be attached to an app only in a test scenario: a self-built app in its own
+// corp, a custom app in one of its provider's test corps, a third-party app
+// test-installed in the corp.
+func (f *File) testScenario(a *openzone.App, programID, path string) error {
+	for i := range f.Programs {
+		p := &f.Programs[i]
+		if p.ID != programID || p.Released {
+			continue
+		}
+		switch a.Type {
+		case openzone.AppCustom:
+			for _, pr := range f.Providers {
+				if pr.ID == a.ProviderID && slices.Contains(pr.TestCorps, a.CorpID) {
+					return nil
+				}
+			}
+			return f.errorf(path, "%s: program %q is unreleased (未上线): a custom app may use it only in a test corp of its provider %q, and %s is not in that provider's test_corps", path, programID, a.ProviderID, a.CorpID)
+		case openzone.AppThirdParty:
+			if !a.TestInstall {
+				return f.errorf(path, "%s: program %q is unreleased (未上线): a third_party app may use it only where it is test-installed (test_install: true)", path, programID)
+			}
+		}
+		return nil
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ const (
 	EnvProgramID = "OPENZONE_PROGRAM_ID" // the program's id
 	EnvSecret    = "OPENZONE_SECRET"     // program secret, "<ver>:<base64 of 32 bytes>"
 	EnvPort      = "PORT"                // listen port, default 8080
+	EnvHost      = "HOST"                // listen host, default all interfaces
 )
 
 // DefaultPort is the port WeCom programs listen on.
@@ -91,13 +92,16 @@ func ConfigFromEnv() (Config, error) {
 	return cfg, errors.Join(errs...)
 }
 
-// Addr returns the address a program listens on: ":" + $PORT, or ":8080"
-// when PORT is unset (WeCom programs listen on 0.0.0.0:8080).
+// Addr returns the address a program listens on: $HOST:$PORT. PORT
+// defaults to 8080 and HOST to all interfaces, as WeCom programs listen on
+// 0.0.0.0:8080; a zone that runs programs as local processes sets HOST to
+// 127.0.0.1 so they are not reachable from the network.
 func Addr() string {
-	if p := strings.TrimSpace(os.Getenv(EnvPort)); p != "" {
-		return ":" + p
+	port := strings.TrimSpace(os.Getenv(EnvPort))
+	if port == "" {
+		port = DefaultPort
 	}
-	return ":" + DefaultPort
+	return strings.TrimSpace(os.Getenv(EnvHost)) + ":" + port
 }
 
 // normalizeZoneURL checks that s is an absolute http(s) URL and drops any

@@ -515,13 +515,16 @@ func TestConfigFromEnv(t *testing.T) {
 }
 
 func TestAddr(t *testing.T) {
-	t.Setenv(zonesdk.EnvPort, "")
-	if got := zonesdk.Addr(); got != ":8080" {
-		t.Errorf("Addr() = %q, want :8080", got)
-	}
-	t.Setenv(zonesdk.EnvPort, "9123")
-	if got := zonesdk.Addr(); got != ":9123" {
-		t.Errorf("Addr() = %q, want :9123", got)
+	for _, tc := range []struct{ host, port, want string }{
+		{"", "", ":8080"},
+		{"", "9123", ":9123"},
+		{"127.0.0.1", "9123", "127.0.0.1:9123"},
+	} {
+		t.Setenv(zonesdk.EnvHost, tc.host)
+		t.Setenv(zonesdk.EnvPort, tc.port)
+		if got := zonesdk.Addr(); got != tc.want {
+			t.Errorf("HOST=%q PORT=%q: Addr() = %q, want %q", tc.host, tc.port, got, tc.want)
+		}
 	}
 }
 

@@ -147,7 +147,7 @@ func (r *Recorder) loop() {
 // value must not be kept.
 func sensitive(key string) bool {
 	k := strings.ToLower(key)
-	for _, s := range []string{"secret", "token", "password", "passwd", "private_key", "aes_key", "mobile", "phone", "email", "idcard", "id_card", "bankno", "bank_card"} {
+	for _, s := range []string{"secret", "token", "password", "passwd", "private_key", "aes_key", "aeskey", "mobile", "phone", "email", "idcard", "id_card", "bankno", "bank_card"} {
 		if strings.Contains(k, s) {
 			return true
 		}

@@ -1,0 +1,127 @@
+package cli_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/openzone/openzone/internal/cli"
+	"github.com/openzone/openzone/internal/testenv"
+)
+
+const seed = `
+providers: [{id: isv, name: ISV}]
+corps: [{corpid: wwdemo, name: Demo}]
+programs:
+  - id: prog-echo
+    provider: isv
+    deploy: {command: ["{{EXAMPLE}}", --name, cli], instances: 1}
+    abilities: [{id: echo, input: {"text": ""}, output: {"text": "", "served_by": ""}}]
+apps: [{corpid: wwdemo, agentid: 1000002, type: self_built, secret: s, programs: [prog-echo]}]
+`
+
+// run runs the CLI against z and returns exit code, stdout and stderr.
+func run(z *testenv.Zone, args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	if z != nil {
+		args = append(args, "--zone", z.URL, "--admin-token", z.AdminToken())
+	}
+	code := cli.Main(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestCLI(t *testing.T) {
+	z := testenv.Start(t, testenv.Options{Seed: seed})
+
+	t.Run("Call", func(t *testing.T) {
+		code, out, errs := run(z, "call", "prog-echo", "echo", `{"text":"hi"}`)
+		if code != 0 || strings.TrimSpace(out) != `{"text":"hi","served_by":"cli"}` {
+			t.Fatalf("exit %d out %q err %q", code, out, errs)
+		}
+	})
+	t.Run("CallJSON", func(t *testing.T) {
+		code, out, _ := run(z, "call", "--json", "prog-echo", "echo", `{"text":"hi"}`)
+		var r map[string]any
+		if code != 0 || json.Unmarshal([]byte(out), &r) != nil || r["errcode"] != float64(0) {
+			t.Fatalf("exit %d out %q", code, out)
+		}
+	})
+	t.Run("CallErrcode", func(t *testing.T) {
+		code, _, errs := run(z, "call", "prog-echo", "echo", `{"text":1}`)
+		if code != cli.ExitFailure || !strings.Contains(errs, "790016") {
+			t.Fatalf("exit %d err %q", code, errs)
+		}
+	})
+	t.Run("Programs", func(t *testing.T) {
+		code, out, _ := run(z, "programs")
+		if code != 0 || !strings.Contains(out, "prog-echo") || !strings.Contains(out, "1/1 healthy") {
+			t.Fatalf("exit %d out %q", code, out)
+		}
+	})
+	t.Run("Traffic", func(t *testing.T) {
+		code, out, _ := run(z, "traffic", "--program", "prog-echo")
+		if code != 0 || !strings.Contains(out, "deployed") || !strings.Contains(out, "echo") {
+			t.Fatalf("exit %d out %q", code, out)
+		}
+	})
+	t.Run("Logs", func(t *testing.T) {
+		code, out, _ := run(z, "logs", "prog-echo")
+		if code != 0 || !strings.Contains(out, "started pid") {
+			t.Fatalf("exit %d out %q", code, out)
+		}
+	})
+	t.Run("SeedApply", func(t *testing.T) {
+		dir := t.TempDir()
+		good := filepath.Join(dir, "more.yaml")
+		os.WriteFile(good, []byte("corps: [{corpid: wwmore, name: More}]\n"), 0o600)
+		code, out, errs := run(z, "seed", "apply", good)
+		if code != 0 || !strings.Contains(out, "1 corps") {
+			t.Fatalf("exit %d out %q err %q", code, out, errs)
+		}
+		bad := filepath.Join(dir, "bad.yaml")
+		os.WriteFile(bad, []byte("corps:\n  - corpid: wwx\n    nmae: X\n"), 0o600)
+		code, _, errs = run(z, "seed", "apply", bad)
+		if code != cli.ExitFailure || !strings.Contains(errs, "bad.yaml:3") || !strings.Contains(errs, `"nmae"`) {
+			t.Fatalf("exit %d err %q", code, errs)
+		}
+	})
+	t.Run("ErrBadAdminToken", func(t *testing.T) {
+		var out, errb bytes.Buffer
+		code := cli.Main([]string{"programs", "--zone", z.URL, "--admin-token", "wrong"}, &out, &errb)
+		if code != cli.ExitFailure || !strings.Contains(errb.String(), "admin token") {
+			t.Fatalf("exit %d err %q", code, errb.String())
+		}
+	})
+	t.Run("ErrZoneUnreachable", func(t *testing.T) {
+		var out, errb bytes.Buffer
+		code := cli.Main([]string{"programs", "--zone", "http://127.0.0.1:1", "--admin-token", "x"}, &out, &errb)
+		if code != cli.ExitFailure || !strings.Contains(errb.String(), "cannot reach") {
+			t.Fatalf("exit %d err %q", code, errb.String())
+		}
+	})
+}
+
+func TestCLIUsage(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		has  string
+	}{
+		{"Help", []string{"help"}, cli.ExitOK, "commands:"},
+		{"Unknown", []string{"frobnicate"}, cli.ExitUsage, "unknown command"},
+		{"CallMissingArgs", []string{"call", "prog"}, cli.ExitUsage, "PROGRAM ABILITY"},
+		{"BadFlag", []string{"serve", "--nope"}, cli.ExitUsage, "nope"},
+		{"Version", []string{"version"}, cli.ExitOK, "openzone"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errs := run(nil, tc.args...)
+			if code != tc.code || !strings.Contains(out+errs, tc.has) {
+				t.Fatalf("exit %d, want %d; output %q %q", code, tc.code, out, errs)
+			}
+		})
+	}
+}

@@ -184,5 +184,56 @@ type TrafficRecord struct {
 type TrafficFilter struct {
 	ProgramID string
 	Kind      string
-	Limit     int
+	// AfterID keeps records with a larger id (for following new traffic).
+	AfterID int64
+	Limit   int
+}
+
+// DebugTokenTTL is the validity of a debug credential (调试凭证): 3 days.
+const DebugTokenTTL = 72 * time.Hour
+
+// DebugProgram is a program's debug page state: its receiver URL
+// (接收事件服务器) and its current debug credential (调试凭证).
+type DebugProgram struct {
+	ProgramID      string    `json:"program_id"`
+	ReceiverURL    string    `json:"receiver_url"`
+	Token          string    `json:"-"`
+	TokenIssuedAt  time.Time `json:"token_issued_at"`
+	TokenExpiresAt time.Time `json:"token_expires_at"`
+}
+
+// TokenValid reports whether the debug credential exists and is unexpired at now.
+func (d *DebugProgram) TokenValid(now time.Time) bool {
+	return d != nil && d.Token != "" && now.Before(d.TokenExpiresAt)
+}
+
+// DebugSession is the debug-mode state of one (corp, app, program). Debug
+// mode is on when both halves are open under the program's current, valid
+// debug credential: the app's open_debug_mode (AppHalf) and the SDK's
+// OpenDebugMode (SDKHalf), which also minted the debug secret.
+type DebugSession struct {
+	CorpID      string    `json:"corpid"`
+	AgentID     int64     `json:"agentid"`
+	ProgramID   string    `json:"program_id"`
+	Token       string    `json:"-"` // the debug credential the halves were opened with
+	AppHalf     bool      `json:"app_half"`
+	AppOpenedAt time.Time `json:"app_opened_at"`
+	SDKHalf     bool      `json:"sdk_half"`
+	SDKOpenedAt time.Time `json:"sdk_opened_at"`
+	// SecretVer and Secret are the debug secret given to the SDK; zero
+	// when the SDK half is closed.
+	SecretVer int    `json:"secret_ver,omitempty"`
+	Secret    []byte `json:"-"`
+}
+
+// Notification is a message to a provider's operators, the stand-in for
+// WeCom's push through 服务商助手 (e.g. a debug credential was issued).
+type Notification struct {
+	ID         int64     `json:"id"`
+	ProviderID string    `json:"provider_id"`
+	ProgramID  string    `json:"program_id,omitempty"`
+	Kind       string    `json:"kind"`
+	Title      string    `json:"title"`
+	Body       string    `json:"body"`
+	CreatedAt  time.Time `json:"created_at"`
 }

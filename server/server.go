@@ -25,14 +25,17 @@ import (
 	"sync"
 	"time"
 
+	"github.com/openzone/openzone"
 	"github.com/openzone/openzone/internal/adminapi"
 	"github.com/openzone/openzone/internal/appapi"
+	"github.com/openzone/openzone/internal/debugmode"
 	"github.com/openzone/openzone/internal/gateway"
 	"github.com/openzone/openzone/internal/runtime"
 	"github.com/openzone/openzone/internal/specapi"
 	"github.com/openzone/openzone/internal/store"
 	"github.com/openzone/openzone/internal/store/sqlite"
 	"github.com/openzone/openzone/internal/traffic"
+	"github.com/openzone/openzone/internal/wire"
 )
 
 // Version is the zone's version, reported by the admin API and the CLI.
@@ -57,8 +60,15 @@ type Config struct {
 	Now func() time.Time
 	// Logger defaults to a text logger on stderr.
 	Logger *slog.Logger
-	// CallTimeout bounds one call to a program (710675). Default 30 s.
+	// CallTimeout bounds one call to a program or debug receiver (710675).
+	// Default 30 s.
 	CallTimeout time.Duration
+	// DebugAllowedHosts restricts debug receiver URLs to these hosts
+	// (names, IPs or patterns like "*.example.com"). Empty allows any.
+	DebugAllowedHosts []string
+	// TrafficRetention is how long traffic records are kept. Default 7
+	// days; never less than a debug credential's 3 days.
+	TrafficRetention time.Duration
 }
 
 // Server is one running zone.
@@ -69,6 +79,7 @@ type Server struct {
 	runtime  *runtime.Runtime
 	gateway  *gateway.Gateway
 	recorder *traffic.Recorder
+	debug    *debugmode.Service
 	app      *appapi.API
 	http     *http.Server
 	ln       net.Listener
@@ -77,6 +88,8 @@ type Server struct {
 
 	stopOnce sync.Once
 	stopErr  error
+	stopBg   context.CancelFunc
+	bg       sync.WaitGroup
 }
 
 // New checks cfg and returns a Server; it does no I/O.
@@ -92,6 +105,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	if cfg.TrafficRetention == 0 {
+		cfg.TrafficRetention = 7 * 24 * time.Hour
+	}
+	if cfg.TrafficRetention < openzone.DebugTokenTTL {
+		return nil, fmt.Errorf("traffic retention %s is shorter than a debug credential's %s", cfg.TrafficRetention, openzone.DebugTokenTTL)
 	}
 	if cfg.DB != "" && !strings.HasPrefix(cfg.DB, "sqlite:") {
 		return nil, fmt.Errorf("database %q is not supported by this version: leave --db empty for SQLite in the data directory", redactURL(cfg.DB))
@@ -138,18 +157,24 @@ func (s *Server) Start(ctx context.Context) error {
 		LogDir:  filepath.Join(dataDir, "logs"),
 		ZoneURL: s.URL,
 	})
-	s.gateway = gateway.New(gateway.Config{Store: st, Runtime: s.runtime, Now: s.cfg.Now, Timeout: s.cfg.CallTimeout})
+	s.debug = debugmode.New(debugmode.Config{Store: st, Now: s.cfg.Now, Log: s.log, AllowedHosts: s.cfg.DebugAllowedHosts})
+	s.gateway = gateway.New(gateway.Config{
+		Store: st, Runtime: s.runtime, Timeout: s.cfg.CallTimeout,
+		DebugRouteFunc: s.debug.Route,
+	})
 	s.recorder = traffic.New(st, s.log)
-	s.app = appapi.New(appapi.Config{Store: st, Gateway: s.gateway, Recorder: s.recorder, Now: s.cfg.Now, Logger: s.log})
+	s.app = appapi.New(appapi.Config{Store: st, Gateway: s.gateway, Recorder: s.recorder, Now: s.cfg.Now, Logger: s.log, Debug: s.debug})
 	spec := specapi.New(specapi.Config{
-		Store: st, Keys: s.gateway.Keys, Registry: specapi.NewRegistry(),
+		Store: st, Keys: s.keys, Registry: specapi.NewRegistry(),
+		Debug: s.debug, AuthFunc: s.app.Authenticate,
 		Recorder: s.recorder, Now: s.cfg.Now, Logger: s.log,
 	})
 	admin := adminapi.New(adminapi.Config{
 		Store: st, Runtime: s.runtime, Recorder: s.recorder, Logger: s.log,
 		AdminToken: s.token, ApplySeedFunc: s.ApplySeed, TokenFunc: s.app.TokenForApp,
-		Now:  s.cfg.Now,
-		Info: map[string]any{"version": Version, "database": "sqlite", "data_dir": dataDir},
+		Debug: s.debug,
+		Now:   s.cfg.Now,
+		Info:  map[string]any{"version": Version, "database": "sqlite", "data_dir": dataDir},
 	})
 
 	mux := http.NewServeMux()
@@ -185,8 +210,55 @@ func (s *Server) Start(ctx context.Context) error {
 		s.Shutdown(ctx)
 		return err
 	}
+	bgCtx, stopBg := context.WithCancel(context.Background())
+	s.stopBg = stopBg
+	s.bg.Add(1)
+	go s.prune(bgCtx)
 	s.log.Info("zone started", "addr", s.Addr(), "data_dir", dataDir, "version", Version)
 	return nil
+}
+
+// keys finds the keys of a program's secret by version: the production
+// secret, or a live debug secret (docs/protocol.md §15.2).
+func (s *Server) keys(ctx context.Context, programID string, ver int) (*wire.Keys, *openzone.DebugSession, error) {
+	if ver >= wire.DebugSecretVerMin {
+		if _, err := s.store.ProgramGet(ctx, programID); err != nil {
+			return nil, nil, err
+		}
+		return s.debug.InvokeKeys(ctx, programID, ver)
+	}
+	k, err := s.gateway.Keys(ctx, programID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if k.Secret.Ver != ver {
+		return nil, nil, nil
+	}
+	return k, nil, nil
+}
+
+// prune deletes expired access tokens and replay ids, and traffic older
+// than the retention, at start and then every ten minutes.
+func (s *Server) prune(ctx context.Context) {
+	defer s.bg.Done()
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		now := s.cfg.Now()
+		if err := s.store.Prune(ctx, now); err != nil && ctx.Err() == nil {
+			s.log.Warn("prune tokens and replay window", "err", err)
+		}
+		if n, err := s.store.TrafficPrune(ctx, now.Add(-s.cfg.TrafficRetention)); err != nil && ctx.Err() == nil {
+			s.log.Warn("prune traffic", "err", err)
+		} else if n > 0 {
+			s.log.Info("pruned traffic records", "deleted", n, "retention", s.cfg.TrafficRetention)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Addr returns the bound address (host:port), useful with port 0.
@@ -217,6 +289,10 @@ func (s *Server) FlushTraffic(ctx context.Context) { s.recorder.Flush(ctx) }
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopOnce.Do(func() {
 		var errs []error
+		if s.stopBg != nil {
+			s.stopBg()
+			s.bg.Wait()
+		}
 		if s.http != nil {
 			if err := s.http.Shutdown(ctx); err != nil {
 				errs = append(errs, fmt.Errorf("http: %w", err))

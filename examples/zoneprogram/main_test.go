@@ -349,16 +349,27 @@ func TestLoadConfig(t *testing.T) {
 	t.Setenv(zonesdk.EnvProgramID, "prog-echo")
 	t.Setenv(zonesdk.EnvSecret, zonewire.NewSecret(1).String())
 
-	if _, err := loadConfig(""); err == nil || !strings.Contains(err.Error(), zonesdk.EnvAPI) {
+	if _, err := loadConfig("", false); err == nil || !strings.Contains(err.Error(), zonesdk.EnvAPI) {
 		t.Errorf("without --api: err = %v, want it to name %s", err, zonesdk.EnvAPI)
 	}
-	cfg, err := loadConfig("http://127.0.0.1:8780")
+	cfg, err := loadConfig("http://127.0.0.1:8780", false)
 	if err != nil || cfg.ZoneURL != "http://127.0.0.1:8780" || cfg.ProgramID != "prog-echo" {
 		t.Errorf("with --api: cfg %+v, err %v", cfg, err)
 	}
 	t.Setenv(zonesdk.EnvSecret, "")
-	if _, err := loadConfig("http://127.0.0.1:8780"); err == nil || !strings.Contains(err.Error(), zonesdk.EnvSecret) {
+	if _, err := loadConfig("http://127.0.0.1:8780", false); err == nil || !strings.Contains(err.Error(), zonesdk.EnvSecret) {
 		t.Errorf("without secret: err = %v", err)
+	}
+	// Debug mode needs no production secret, but still a zone URL.
+	if cfg, err := loadConfig("http://127.0.0.1:8780", true); err != nil || cfg.Secret.Ver != 0 {
+		t.Errorf("debug mode without secret: cfg %+v, err %v", cfg.Secret.Ver, err)
+	}
+	if _, err := loadConfig("", true); err == nil || !strings.Contains(err.Error(), zonesdk.EnvAPI) || strings.Contains(err.Error(), zonesdk.EnvSecret) {
+		t.Errorf("debug mode without --api: err = %v, want it to name %s only", err, zonesdk.EnvAPI)
+	}
+	t.Setenv(zonesdk.EnvSecret, "1:short")
+	if _, err := loadConfig("http://127.0.0.1:8780", true); err == nil || !strings.Contains(err.Error(), zonesdk.EnvSecret) {
+		t.Errorf("debug mode with a malformed secret: err = %v", err)
 	}
 }
 
@@ -390,7 +401,7 @@ func TestRun(t *testing.T) {
 	var out syncBuffer
 	errc := make(chan error, 1)
 	go func() {
-		errc <- run(ctx, []string{"--addr", "127.0.0.1:0", "--api", "http://127.0.0.1:1", "--name", "n1", "--debug-token", "dt", "--access-token", "at"}, &out)
+		errc <- run(ctx, []string{"--addr", "127.0.0.1:0", "--api", "http://127.0.0.1:1", "--name", "n1"}, &out)
 	}()
 	deadline := time.Now().Add(5 * time.Second)
 	for !strings.Contains(out.String(), "msg=listening") {
@@ -409,7 +420,7 @@ func TestRun(t *testing.T) {
 		t.Fatal("run did not return after cancellation")
 	}
 	log := out.String()
-	for _, want := range []string{"debug mode: not supported by this zone version yet", "program_id=prog-echo", "msg=stopped"} {
+	for _, want := range []string{"program_id=prog-echo", "debug_mode=false", "msg=stopped"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("log lacks %q:\n%s", want, log)
 		}

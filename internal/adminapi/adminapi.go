@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/debugmode"
 	"github.com/openzone/openzone/internal/runtime"
 	"github.com/openzone/openzone/internal/store"
 	"github.com/openzone/openzone/internal/traffic"
@@ -45,6 +46,8 @@ type Config struct {
 	ApplySeedFunc func(ctx context.Context, name string, data []byte, base string) (*SeedSummary, error)
 	// TokenFunc returns a valid access_token for an app (the CLI's calls).
 	TokenFunc func(ctx context.Context, app *openzone.App) (*openzone.AccessToken, error)
+	// Debug serves the debug page routes.
+	Debug *debugmode.Service
 	// Info is returned by GET /admin/v1/status.
 	Info map[string]any
 	Now  func() time.Time
@@ -66,6 +69,10 @@ func (a *API) Register(mux *http.ServeMux) {
 	h("GET /admin/v1/programs", a.handleProgramList)
 	h("GET /admin/v1/programs/{program_id}", a.handleProgramGet)
 	h("GET /admin/v1/programs/{program_id}/logs", a.handleProgramLogs)
+	h("POST /admin/v1/programs/{program_id}/debug/token", a.handleDebugToken)
+	h("PUT /admin/v1/programs/{program_id}/debug/receiver", a.handleDebugReceiver)
+	h("GET /admin/v1/programs/{program_id}/debug", a.handleDebugPage)
+	h("GET /admin/v1/notifications", a.handleNotificationList)
 	h("GET /admin/v1/corps", a.handleCorpList)
 	h("GET /admin/v1/corps/{corpid}/apps", a.handleAppList)
 	h("POST /admin/v1/corps/{corpid}/apps/{agentid}/token", a.handleAppToken)
@@ -234,6 +241,13 @@ func (a *API) handleAppToken(r *http.Request) (any, error) {
 func (a *API) handleTrafficList(r *http.Request) (any, error) {
 	q := r.URL.Query()
 	f := openzone.TrafficFilter{ProgramID: q.Get("program_id"), Kind: q.Get("kind"), Limit: 100}
+	if s := q.Get("after_id"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 0 {
+			return nil, openzone.Errorf(openzone.ErrInvalidParam, "after_id must be a non-negative integer")
+		}
+		f.AfterID = n
+	}
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > 1000 {

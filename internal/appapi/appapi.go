@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/debugmode"
 	"github.com/openzone/openzone/internal/gateway"
 	"github.com/openzone/openzone/internal/store"
 	"github.com/openzone/openzone/internal/traffic"
@@ -32,6 +33,7 @@ type API struct {
 	now      func() time.Time
 	log      *slog.Logger
 	tmpl     templateCache
+	debug    *debugmode.Service
 }
 
 // Config configures the API.
@@ -41,6 +43,7 @@ type Config struct {
 	Recorder *traffic.Recorder
 	Now      func() time.Time
 	Logger   *slog.Logger
+	Debug    *debugmode.Service
 }
 
 // New returns the app API.
@@ -51,6 +54,7 @@ func New(cfg Config) *API {
 		recorder: cfg.Recorder,
 		now:      cfg.Now,
 		log:      cfg.Logger,
+		debug:    cfg.Debug,
 	}
 }
 
@@ -63,6 +67,9 @@ func (a *API) Register(mux *http.ServeMux) {
 	chat := map[string]handlerFunc{
 		"sync_call_program":    a.handleSyncCallProgram,
 		"set_receive_callback": a.handleSetReceiveCallback,
+		"open_debug_mode":      a.handleOpenDebugMode,
+		"close_debug_mode":     a.handleCloseDebugMode,
+		"check_debug_mode":     a.handleCheckDebugMode,
 	}
 	mux.HandleFunc("/cgi-bin/chatdata/{name}", func(w http.ResponseWriter, r *http.Request) {
 		name := r.PathValue("name")
@@ -118,7 +125,7 @@ func (a *API) serveChat(w http.ResponseWriter, r *http.Request, h handlerFunc) {
 		return
 	}
 	ctx := r.Context()
-	app, err := a.authenticate(ctx, r.URL.Query().Get("access_token"))
+	app, err := a.Authenticate(ctx, r.URL.Query().Get("access_token"))
 	if err != nil {
 		writeError(w, a.log, err)
 		return
@@ -136,9 +143,10 @@ func (a *API) serveChat(w http.ResponseWriter, r *http.Request, h handlerFunc) {
 	writeJSON(w, res)
 }
 
-// authenticate resolves an access_token to its app and checks the app's
-// zone permission (WeCom's first two checks).
-func (a *API) authenticate(ctx context.Context, token string) (*openzone.App, error) {
+// Authenticate resolves an access_token to its app and checks the app's
+// zone permission (WeCom's first two checks). The SDK half of debug mode
+// authenticates its access_token with it too.
+func (a *API) Authenticate(ctx context.Context, token string) (*openzone.App, error) {
 	if token == "" {
 		return nil, openzone.Errorf(openzone.ErrMissingToken, "access_token missing")
 	}

@@ -72,9 +72,6 @@ func (a *API) syncCall(ctx context.Context, app *openzone.App, req *request, rec
 	if err != nil {
 		return "", nil, err
 	}
-	if !prog.Deploy.Deployed() {
-		return "", nil, openzone.Errorf(openzone.ErrNotDeployed, "program %q is not deployed", programID)
-	}
 	res, err := a.gateway.Do(ctx, &gateway.Call{
 		Program: prog, CorpID: app.CorpID, AgentID: app.AgentID, CallType: 1,
 		Data: requestData, AbilityID: abilityID, NotifyID: notifyID,

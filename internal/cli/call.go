@@ -36,16 +36,14 @@ func runCall(e *env, args []string) error {
 	if len(pos) == 3 {
 		data = pos[2]
 	}
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	if err := r.admin("POST", fmt.Sprintf("/admin/v1/corps/%s/apps/%d/token", url.PathEscape(*corp), *agent), nil, nil, "", &tok); err != nil {
+	tok, err := r.appToken(*corp, *agent)
+	if err != nil {
 		return err
 	}
 	body, _ := json.Marshal(map[string]string{
 		"program_id": pos[0], "ability_id": pos[1], "request_data": data, "notify_id": *notifyID,
 	})
-	req, err := http.NewRequest("POST", strings.TrimRight(r.zone, "/")+"/cgi-bin/chatdata/sync_call_program?access_token="+url.QueryEscape(tok.AccessToken), bytes.NewReader(body))
+	req, err := http.NewRequest("POST", strings.TrimRight(r.zone, "/")+"/cgi-bin/chatdata/sync_call_program?access_token="+url.QueryEscape(tok), bytes.NewReader(body))
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -23,6 +24,8 @@ func init() {
 
 type serveFlags struct {
 	addr, data, db, seed, token, logFormat, logLevel string
+	debugHosts                                       string
+	retention                                        time.Duration
 }
 
 func (f *serveFlags) parse(e *env, name string, args []string) error {
@@ -32,6 +35,8 @@ func (f *serveFlags) parse(e *env, name string, args []string) error {
 	fs.StringVar(&f.db, "db", os.Getenv("OPENZONE_DB"), "database URL (OPENZONE_DB); empty: SQLite in the data directory")
 	fs.StringVar(&f.seed, "seed", "", "seed file to apply at start (idempotent)")
 	fs.StringVar(&f.token, "admin-token", os.Getenv("OPENZONE_ADMIN_TOKEN"), "admin token (OPENZONE_ADMIN_TOKEN); default: generated once, kept in the data directory")
+	fs.StringVar(&f.debugHosts, "debug-allow-hosts", os.Getenv("OPENZONE_DEBUG_ALLOW_HOSTS"), "comma-separated hosts (or *.domain patterns) debug receiver URLs may use; empty: any")
+	fs.DurationVar(&f.retention, "traffic-retention", 7*24*time.Hour, "how long traffic records are kept (at least 72h)")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	pos, err := parse(fs, args)
@@ -76,6 +81,7 @@ func serve(e *env, f *serveFlags, ready func(*server.Server)) error {
 	}
 	srv, err := server.New(server.Config{
 		Addr: f.addr, DataDir: f.data, DB: f.db, SeedFile: f.seed, AdminToken: f.token, Logger: log,
+		DebugAllowedHosts: splitList(f.debugHosts), TrafficRetention: f.retention,
 	})
 	if err != nil {
 		return err
@@ -98,4 +104,14 @@ func serve(e *env, f *serveFlags, ready func(*server.Server)) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	return srv.Shutdown(sctx)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }

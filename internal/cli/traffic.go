@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -11,7 +12,7 @@ import (
 func init() {
 	register(&command{
 		name:  "traffic",
-		args:  "[--program ID] [--kind call|event|invoke] [--limit 20] [--json]",
+		args:  "[--program ID] [--kind call|event|invoke] [--limit 20] [--follow] [--json]",
 		short: "list recorded calls, events and SDK invokes, newest first",
 		run:   runTraffic,
 	})
@@ -33,8 +34,12 @@ func runTraffic(e *env, args []string) error {
 	program := fs.String("program", "", "only this program")
 	kind := fs.String("kind", "", "only this kind: call, event or invoke")
 	limit := fs.Int("limit", 20, "how many records")
+	follow := fs.Bool("follow", false, "keep printing new records as they come (like tail -f)")
 	if _, err := parse(fs, args); err != nil {
 		return err
+	}
+	if *follow {
+		return followTraffic(e, &r, *program, *kind)
 	}
 	q := url.Values{"limit": {strconv.Itoa(*limit)}}
 	if *program != "" {
@@ -83,4 +88,56 @@ func runTraffic(e *env, args []string) error {
 			t.Kind, t.Route, t.ProgramID, what, t.Instance, t.Errcode, t.TotalMS, t.ProgramMS)
 	}
 	return tw.Flush()
+}
+
+// followTraffic prints new records oldest first, one line each (JSON lines
+// with --json), until interrupted.
+func followTraffic(e *env, r *remote, program, kind string) error {
+	var after int64
+	first := true
+	for {
+		q := url.Values{"limit": {"1000"}, "after_id": {strconv.FormatInt(after, 10)}}
+		if first {
+			q.Set("limit", "10")
+		}
+		if program != "" {
+			q.Set("program_id", program)
+		}
+		if kind != "" {
+			q.Set("kind", kind)
+		}
+		var out struct {
+			Traffic []map[string]any `json:"traffic"`
+		}
+		if err := r.admin("GET", "/admin/v1/traffic", q, nil, "", &out); err != nil {
+			return err
+		}
+		for i := len(out.Traffic) - 1; i >= 0; i-- {
+			t := out.Traffic[i]
+			if id, _ := t["id"].(float64); int64(id) > after {
+				after = int64(id)
+			}
+			if r.json {
+				b, _ := json.Marshal(t)
+				fmt.Fprintln(e.stdout, string(b))
+				continue
+			}
+			what, _ := t["ability_id"].(string)
+			if s, _ := t["interface"].(string); s != "" {
+				what = s
+			}
+			started, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(t["started_at"]))
+			fmt.Fprintf(e.stdout, "%s  %-6s %-8s %-16s %-24s errcode=%v  %.2f ms\n", started.Local().Format("15:04:05.000"),
+				t["kind"], orDash(t["route"]), t["program_id"], what, t["errcode"], t["total_ms"])
+		}
+		first = false
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+func orDash(v any) string {
+	if s, _ := v.(string); s != "" {
+		return s
+	}
+	return "-"
 }

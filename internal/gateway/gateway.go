@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/debugmode"
 	"github.com/openzone/openzone/internal/runtime"
 	"github.com/openzone/openzone/internal/store"
 	"github.com/openzone/openzone/internal/wire"
@@ -32,8 +33,9 @@ type Gateway struct {
 	store   store.Executor
 	runtime *runtime.Runtime
 	client  *http.Client
-	now     func() time.Time
 	timeout time.Duration
+
+	debug func(ctx context.Context, corpID string, agentID int64, programID string) (*debugmode.Route, error)
 
 	mu   sync.Mutex
 	keys map[string]*wire.Keys // program id → keys of its current secret
@@ -43,19 +45,17 @@ type Gateway struct {
 type Config struct {
 	Store   store.Executor
 	Runtime *runtime.Runtime
-	// Now is the zone clock (timestamps of sealed packets). Default time.Now.
-	Now func() time.Time
 	// Timeout bounds one call to a program, connect to last byte of the
 	// reply (710675 when it passes). Default 30 s.
 	Timeout time.Duration
+	// DebugRouteFunc says whether a call goes to a debug receiver; nil
+	// means never.
+	DebugRouteFunc func(ctx context.Context, corpID string, agentID int64, programID string) (*debugmode.Route, error)
 }
 
 // New returns a Gateway. Its HTTP client keeps connections to instances
 // alive: a call must not pay for a TCP handshake.
 func New(cfg Config) *Gateway {
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 30 * time.Second
 	}
@@ -71,8 +71,8 @@ func New(cfg Config) *Gateway {
 		store:   cfg.Store,
 		runtime: cfg.Runtime,
 		client:  &http.Client{Transport: tr},
-		now:     cfg.Now,
 		timeout: cfg.Timeout,
+		debug:   cfg.DebugRouteFunc,
 		keys:    make(map[string]*wire.Keys),
 	}
 }
@@ -104,10 +104,6 @@ type Result struct {
 // whenever the call reached routing, so callers can record where it went.
 func (g *Gateway) Do(ctx context.Context, c *Call) (*Result, error) {
 	res := &Result{Route: openzone.RouteDeployed}
-	keys, err := g.Keys(ctx, c.Program.ID)
-	if err != nil {
-		return res, err
-	}
 	body, err := json.Marshal(wire.Call{
 		CorpID: c.CorpID, AgentID: c.AgentID, CallType: c.CallType, Data: c.Data,
 		IsAsync: c.IsAsync, JobInfo: c.JobInfo, AbilityID: c.AbilityID, NotifyID: c.NotifyID,
@@ -115,12 +111,20 @@ func (g *Gateway) Do(ctx context.Context, c *Call) (*Result, error) {
 	if err != nil {
 		return res, fmt.Errorf("gateway: marshal call: %w", err)
 	}
-	hd := wire.Header{
-		ProgramID: c.Program.ID,
-		SecretVer: keys.Secret.Ver,
-		RequestID: wire.NewRequestID(),
-		Timestamp: g.now().Unix(),
+	if g.debug != nil {
+		route, err := g.debug(ctx, c.CorpID, c.AgentID, c.Program.ID)
+		if err != nil {
+			return res, err
+		}
+		if route != nil {
+			return g.doDebug(ctx, c, route, body, res)
+		}
 	}
+	keys, err := g.Keys(ctx, c.Program.ID)
+	if err != nil {
+		return res, err
+	}
+	hd := g.header(c.Program.ID, keys)
 	res.RequestID = hd.RequestID
 	sealed := keys.Seal(wire.PurposeCall, hd, body)
 
@@ -137,7 +141,7 @@ func (g *Gateway) Do(ctx context.Context, c *Call) (*Result, error) {
 		}
 		res.Instance = inst.Name
 		start := time.Now()
-		data, err := g.post(ctx, inst.URL, keys, hd, sealed)
+		data, err := g.post(ctx, inst.URL+"/", keys, hd, sealed)
 		res.Program += time.Since(start)
 		if err == nil {
 			res.Data = data
@@ -153,6 +157,45 @@ func (g *Gateway) Do(ctx context.Context, c *Call) (*Result, error) {
 	return res, lastErr
 }
 
+func (g *Gateway) header(programID string, keys *wire.Keys) wire.Header {
+	return wire.Header{
+		ProgramID: programID,
+		SecretVer: keys.Secret.Ver,
+		RequestID: wire.NewRequestID(),
+		// Packet freshness is between real clocks of two processes, so it
+		// uses the wall clock, not the zone's (injectable) clock.
+		Timestamp: time.Now().Unix(),
+	}
+}
+
+// doDebug delivers c to the program's receiver URL (接收事件服务器), sealed
+// with the session's debug secret. The URL is used as configured. Failures
+// take WeCom's debug-mode codes: 710674 connect, 710675 read/write or
+// timeout, 710676 non-200, 710677 cannot open or verify.
+func (g *Gateway) doDebug(ctx context.Context, c *Call, route *debugmode.Route, body []byte, res *Result) (*Result, error) {
+	res.Route, res.Instance = openzone.RouteDebug, "receiver"
+	if route.ReceiverURL == "" {
+		return res, openzone.Errorf(openzone.ErrProgramConnect, "debug mode is on for program %q but it has no receiver URL (接收事件服务器): set one on its debug page", c.Program.ID)
+	}
+	hd := g.header(c.Program.ID, route.Keys)
+	res.RequestID = hd.RequestID
+	start := time.Now()
+	data, err := g.post(ctx, route.ReceiverURL, route.Keys, hd, route.Keys.Seal(wire.PurposeCall, hd, body))
+	res.Program = time.Since(start)
+	if err != nil {
+		var ce *connectError
+		if errors.As(err, &ce) {
+			return res, openzone.Wrap(openzone.ErrProgramConnect, ce.err, "cannot connect to the receiver URL of program %q (%s)", c.Program.ID, route.ReceiverURL)
+		}
+		if openzone.ErrorCode(err) == openzone.ErrCallProgram {
+			return res, openzone.Wrap(openzone.ErrProgramTimeout, err, "the receiver of program %q dropped the connection before replying", c.Program.ID)
+		}
+		return res, err
+	}
+	res.Data = data
+	return res, nil
+}
+
 type connectError struct{ err error }
 
 func (e *connectError) Error() string { return e.err.Error() }
@@ -161,7 +204,7 @@ func (e *connectError) Error() string { return e.err.Error() }
 func (g *Gateway) post(ctx context.Context, url string, keys *wire.Keys, hd wire.Header, sealed []byte) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/", bytes.NewReader(sealed))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(sealed))
 	if err != nil {
 		return "", openzone.Wrap(openzone.ErrCallProgram, err, "calling program %q failed: bad instance URL", hd.ProgramID)
 	}

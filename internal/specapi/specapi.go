@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/debugmode"
 	"github.com/openzone/openzone/internal/store"
 	"github.com/openzone/openzone/internal/traffic"
 	"github.com/openzone/openzone/internal/wire"
@@ -104,10 +105,18 @@ func ping(_ context.Context, c *Context, request json.RawMessage) (any, error) {
 	}, nil
 }
 
+// KeysFunc returns the keys of the program's secret with version ver, and
+// the debug session when it is a debug secret. It returns nil keys (and a
+// nil error) when the program has no live secret of that version, and an
+// openzone.ErrNotFound error when there is no such program.
+type KeysFunc func(ctx context.Context, programID string, ver int) (*wire.Keys, *openzone.DebugSession, error)
+
 // API is the program-facing HTTP face.
 type API struct {
 	store    store.Store
-	keys     func(ctx context.Context, programID string) (*wire.Keys, error)
+	keys     KeysFunc
+	debug    *debugmode.Service
+	auth     func(ctx context.Context, accessToken string) (*openzone.App, error)
 	registry *Registry
 	recorder *traffic.Recorder
 	now      func() time.Time
@@ -116,8 +125,14 @@ type API struct {
 
 // Config configures the API.
 type Config struct {
-	Store    store.Store
-	Keys     func(ctx context.Context, programID string) (*wire.Keys, error)
+	Store store.Store
+	// Keys finds the keys of a program's secret with version ver: its
+	// production secret, or a live debug secret (then with its session).
+	Keys KeysFunc
+	// Debug serves /spec/v1/debug/open; AuthFunc checks the access_token
+	// the SDK presents there.
+	Debug    *debugmode.Service
+	AuthFunc func(ctx context.Context, accessToken string) (*openzone.App, error)
 	Registry *Registry
 	Recorder *traffic.Recorder
 	Now      func() time.Time
@@ -126,12 +141,13 @@ type Config struct {
 
 // New returns the program API.
 func New(cfg Config) *API {
-	return &API{store: cfg.Store, keys: cfg.Keys, registry: cfg.Registry, recorder: cfg.Recorder, now: cfg.Now, log: cfg.Logger}
+	return &API{store: cfg.Store, keys: cfg.Keys, debug: cfg.Debug, auth: cfg.AuthFunc, registry: cfg.Registry, recorder: cfg.Recorder, now: cfg.Now, log: cfg.Logger}
 }
 
 // Register adds the /spec/v1 routes to mux.
 func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /spec/v1/invoke", a.handleInvoke)
+	mux.HandleFunc("POST /spec/v1/debug/open", a.handleDebugOpen)
 }
 
 // refuse answers a packet the zone cannot open: there is no key to seal a
@@ -157,7 +173,11 @@ func (a *API) handleInvoke(w http.ResponseWriter, r *http.Request) {
 		a.refuse(w, wire.ExcMalformed, openzone.ErrProgramDecrypt, "header ww-program-id missing")
 		return
 	}
-	keys, err := a.keys(ctx, hd.ProgramID)
+	keys, session, err := a.keys(ctx, hd.ProgramID, hd.SecretVer)
+	if err == nil && keys == nil {
+		a.refuse(w, wire.ExcSecretVer, openzone.ErrProgramDecrypt, "secret version "+strconv.Itoa(hd.SecretVer)+" is not a live secret of this program (in debug mode: the debug credential expired, debug mode was closed, or the SDK opened it again)")
+		return
+	}
 	if err != nil {
 		if openzone.IsNotFound(err) {
 			a.refuse(w, wire.ExcUnknownPrg, openzone.ErrBadProgramID, "unknown program "+strconv.Quote(hd.ProgramID))
@@ -177,7 +197,9 @@ func (a *API) handleInvoke(w http.ResponseWriter, r *http.Request) {
 		a.refuse(w, wire.ExceptionCode(err), openzone.ErrProgramDecrypt, err.Error())
 		return
 	}
-	now := a.now()
+	// Freshness and replay are judged on the wall clock: the program's
+	// clock is real, whatever the zone's injectable clock says.
+	now := time.Now()
 	if err := wire.CheckTimestamp(hd.Timestamp, now); err != nil {
 		a.refuse(w, wire.ExceptionCode(err), openzone.ErrProgramDecrypt, err.Error())
 		return
@@ -201,7 +223,11 @@ func (a *API) handleInvoke(w http.ResponseWriter, r *http.Request) {
 		reply = errReply(openzone.Errorf(openzone.ErrInvalidParam, "invoke envelope is not valid JSON"))
 	} else {
 		c = &Context{ProgramID: hd.ProgramID, CorpID: inv.CorpID, AgentID: inv.AgentID, AbilityID: inv.AbilityID, JobInfo: inv.JobInfo}
-		reply = a.dispatch(ctx, c, &inv)
+		if session != nil && (inv.CorpID != session.CorpID || inv.AgentID != session.AgentID) {
+			reply = errReply(openzone.Errorf(openzone.ErrNotInDebugMode, "this debug secret belongs to corp %s app %d: program %q is not in debug mode for corp %s app %d", session.CorpID, session.AgentID, hd.ProgramID, inv.CorpID, inv.AgentID))
+		} else {
+			reply = a.dispatch(ctx, c, &inv)
+		}
 	}
 	out, err := json.Marshal(reply)
 	if err != nil {
@@ -216,9 +242,13 @@ func (a *API) handleInvoke(w http.ResponseWriter, r *http.Request) {
 		Kind: openzone.TrafficInvoke, ProgramID: hd.ProgramID, RequestID: hd.RequestID,
 		Interface: inv.Interface, CorpID: inv.CorpID, AgentID: inv.AgentID, AbilityID: inv.AbilityID,
 		Request: traffic.Mask(string(inv.Request)), Response: traffic.Mask(string(out)),
-		StartedAt: now, TotalMS: float64(time.Since(start).Microseconds()) / 1000,
+		StartedAt: a.now(), TotalMS: float64(time.Since(start).Microseconds()) / 1000,
 	}
 	rec.ZoneMS = rec.TotalMS
+	rec.Route = openzone.RouteDeployed
+	if session != nil {
+		rec.Route = openzone.RouteDebug
+	}
 	rec.Errcode, rec.Errmsg = replyCode(out)
 	a.recorder.Record(rec)
 }

@@ -58,9 +58,29 @@ type Executor interface {
 	// returns false when the id was already recorded and has not expired.
 	ReplayRemember(ctx context.Context, scope, requestID string, now, expires time.Time) (bool, error)
 
+	// DebugProgramGet returns a program's debug page state; ErrNotFound
+	// when neither a receiver nor a credential was ever set.
+	DebugProgramGet(ctx context.Context, programID string) (*openzone.DebugProgram, error)
+	// DebugProgramPut creates or replaces it.
+	DebugProgramPut(ctx context.Context, d *openzone.DebugProgram) error
+
+	DebugSessionGet(ctx context.Context, corpID string, agentID int64, programID string) (*openzone.DebugSession, error)
+	// DebugSessionPut creates or replaces a session.
+	DebugSessionPut(ctx context.Context, s *openzone.DebugSession) error
+	// DebugSessionList returns a program's sessions ordered by corpid, agentid.
+	DebugSessionList(ctx context.Context, programID string) ([]*openzone.DebugSession, error)
+	// DebugSessionBySecretVer finds the session whose debug secret has ver.
+	DebugSessionBySecretVer(ctx context.Context, programID string, ver int) (*openzone.DebugSession, error)
+
+	// NotificationInsert stores n and sets its ID.
+	NotificationInsert(ctx context.Context, n *openzone.Notification) error
+	// NotificationList returns a provider's notifications, newest first
+	// (all providers when providerID is ""); limit default 100, max 1000.
+	NotificationList(ctx context.Context, providerID string, limit int) ([]*openzone.Notification, error)
+
 	TrafficInsert(ctx context.Context, r *openzone.TrafficRecord) error
 	TrafficGet(ctx context.Context, id int64) (*openzone.TrafficRecord, error)
-	// TrafficList returns records newest first.
+	// TrafficList returns records newest first (AfterID: only ids above it).
 	TrafficList(ctx context.Context, f openzone.TrafficFilter) ([]*openzone.TrafficRecord, error)
 }
 
@@ -71,5 +91,8 @@ type Store interface {
 	InTx(ctx context.Context, fn func(Executor) error) error
 	// Prune deletes expired tokens and replay ids older than now.
 	Prune(ctx context.Context, now time.Time) error
+	// TrafficPrune deletes traffic records that started before before and
+	// returns how many it deleted.
+	TrafficPrune(ctx context.Context, before time.Time) (int64, error)
 	Close() error
 }

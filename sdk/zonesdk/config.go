@@ -27,17 +27,22 @@ const DefaultPort = "8080"
 // DefaultInvokeTimeout bounds one Invoke when Config.HTTPClient is nil.
 const DefaultInvokeTimeout = 60 * time.Second
 
-// Config configures a Program. ProgramID and Secret are required.
+// Config configures a Program. ProgramID is required.
 type Config struct {
 	// ZoneURL is the zone's base URL (scheme and host, optionally a path
-	// prefix); invokes go to ZoneURL + "/spec/v1/invoke". Required for
-	// Invoke only: a Program without it still serves calls.
+	// prefix); invokes go to ZoneURL + "/spec/v1/invoke", debug openings
+	// to ZoneURL + "/spec/v1/debug/open". Required for Invoke and
+	// OpenDebugMode only: a Program without it still serves calls.
 	ZoneURL string
 
 	// ProgramID is the program's id. Required: it is bound into every packet.
 	ProgramID string
 
-	// Secret is the program secret. Required. It is never logged.
+	// Secret is the production program secret (OPENZONE_SECRET), which a
+	// deployed program gets from the zone. It is never logged. The zero
+	// Secret means none: a program on a developer's machine has none and
+	// gets debug secrets from Program.OpenDebugMode instead; calls under
+	// a version the Program does not hold are refused with -10008.
 	Secret zonewire.Secret
 
 	// HTTPClient sends invokes. Default: a client with a timeout of
@@ -66,7 +71,9 @@ func (e *EnvError) Error() string { return "zonesdk: " + e.Var + ": " + e.Reason
 // Each missing or malformed variable adds an *EnvError naming it to the
 // returned error (joined with errors.Join); the returned Config holds every
 // variable that could be read, so a caller may fill in the rest (for
-// example from flags) and ignore the errors it has made moot.
+// example from flags) and ignore the errors it has made moot — such as the
+// one about OPENZONE_SECRET when the program runs in debug mode, where it
+// has no production secret (see Program.OpenDebugMode).
 func ConfigFromEnv() (Config, error) {
 	var cfg Config
 	var errs []error

@@ -86,12 +86,44 @@
 // context explicitly with [WithInvokeContext], the equivalent of WeCom's
 // SpecSDK(corpid, agentid, ability_id, job_info) constructor.
 //
+// # Debug mode
+//
+// In debug mode (调试模式) a program runs on a developer's machine and the
+// zone forwards that app's calls and events to it (its receiver URL, 接收事件服务器).
+// Such a program never holds the production secret: give it no
+// Config.Secret, and open the SDK half of debug mode with the program's
+// debug credential (调试凭证) and the app's access_token once it listens:
+//
+//	p, err := zonesdk.New(zonesdk.Config{ZoneURL: zoneURL, ProgramID: "prog-echo"})
+//	…
+//	go http.Serve(ln, p)
+//	s, err := p.OpenDebugMode(ctx, debugToken, accessToken)
+//	var ze *zonesdk.ZoneError
+//	if errors.As(err, &ze) {
+//		log.Fatalf("zone refused debug mode: errcode %d: %s", ze.Errcode, ze.Errmsg)
+//	}
+//
+// The zone answers with a debug secret bound to the app's corp and agentid
+// (docs/protocol.md §15). A Program holds any number of secrets by version
+// (ww-secret-ver): its production secret, if any, and one debug secret per
+// corp and app, each replaced when debug mode is opened again for that corp
+// and app ([Program.DebugSessions] lists them). A call opens with the
+// secret its version names and is answered with the same (Request.SecretVer
+// says which). An invoke made for a call uses the call's secret; other
+// invokes use the debug secret of their invoke context's corp and app,
+// else the production secret, else fail with −10008.
+//
 // # Failures the zone sees
 //
 // A call that cannot be opened (missing or malformed ww-* headers, wrong
 // secret version, tampered body, stale timestamp, replayed request id) is
 // answered with HTTP 200, an empty body and a ww-exception header holding
-// the zonewire exception code; the zone reports it to the app as 710677. A
+// the zonewire exception code; the zone reports it to the app as 710677.
+// A call under a secret version the Program does not hold (a replaced
+// debug secret, a rotated production secret, no production secret) gets
+// −10008; a call sealed with the debug secret of one corp and app but
+// addressed to another gets −10004, as if it did not authenticate (an
+// honest zone never sends one). A
 // call of an unknown ability (or one a handler refuses with
 // [ErrUnknownAbility]) is answered 404, and a handler error or panic 500;
 // the zone reports both as 710676.

@@ -37,14 +37,21 @@ const (
 )
 
 // InvokeError is a failed Invoke. Code is one of the Code* constants.
+// Program.OpenDebugMode fails with one too, with the same codes.
 type InvokeError struct {
 	Code int
 	Msg  string
 	Err  error // the underlying error, if any (a *url.Error, context.Canceled, …)
+
+	op string // what failed, for Error: "" for an invoke
 }
 
 func (e *InvokeError) Error() string {
-	return "zonesdk: invoke failed (" + strconv.Itoa(e.Code) + "): " + e.Msg
+	op := e.op
+	if op == "" {
+		op = "invoke"
+	}
+	return "zonesdk: " + op + " failed (" + strconv.Itoa(e.Code) + "): " + e.Msg
 }
 
 func (e *InvokeError) Unwrap() error { return e.Err }
@@ -62,12 +69,18 @@ func (e *InvokeError) Unwrap() error { return e.Err }
 // The invoke acts with the context given by WithInvokeContext, else with
 // that of the call ctx carries (RequestFrom): corpid, agentid, ability_id,
 // and job_info, which is sent with program_async_job_call_back only.
+//
+// It is sealed with the secret of the call ctx carries (so invokes made
+// for a debug call use its debug secret), else with the debug secret of
+// its corp and app (see OpenDebugMode), else with the production secret.
+// With none of them it fails with CodeSecretVer.
 func (p *Program) Invoke(ctx context.Context, iface string, request any) (json.RawMessage, error) {
 	start := time.Now()
 	res, hd, err := p.invoke(ctx, iface, request)
 	attrs := []any{
 		slog.String("interface", iface),
 		slog.String("request_id", hd.RequestID),
+		slog.Int("secret_ver", hd.SecretVer),
 		slog.Duration("duration", time.Since(start)),
 	}
 	if err != nil {
@@ -106,7 +119,11 @@ func (p *Program) invoke(ctx context.Context, iface string, request any) (json.R
 		return nil, hd, &InvokeError{Code: CodeInvalidJSON, Msg: "marshal invoke: " + err.Error(), Err: err}
 	}
 
-	keys := p.keys.Load()
+	sec, err := p.invokeSecret(ctx, ic)
+	if err != nil {
+		return nil, hd, err
+	}
+	keys := sec.keys
 	hd = zonewire.Header{
 		ProgramID: p.cfg.ProgramID,
 		SecretVer: keys.Secret.Ver,
@@ -137,8 +154,12 @@ func (p *Program) invoke(ctx context.Context, iface string, request any) (json.R
 	ww := wwHeaders(resp.Header)
 	exc := first(ww, zonewire.HeaderException)
 	if exc == strconv.Itoa(zonewire.ExcSecretVer) {
-		return nil, hd, &InvokeError{Code: CodeSecretVer, Msg: fmt.Sprintf(
-			"zone refused secret version %d (%s %s; HTTP %d%s)", hd.SecretVer, zonewire.HeaderException, exc, resp.StatusCode, zoneErrmsg(rb))}
+		msg := fmt.Sprintf("zone refused secret version %d (%s %s; HTTP %d%s)", hd.SecretVer, zonewire.HeaderException, exc, resp.StatusCode, zoneErrmsg(rb))
+		if sec.debug() {
+			msg += "; it is the debug secret of corp " + strconv.Quote(sec.session.CorpID) + " app " + strconv.FormatInt(sec.session.AgentID, 10) +
+				": its debug credential expired, close_debug_mode ended it, or another OpenDebugMode replaced it; open debug mode again"
+		}
+		return nil, hd, &InvokeError{Code: CodeSecretVer, Msg: msg}
 	}
 	if resp.StatusCode != http.StatusOK || exc != "" {
 		msg := "HTTP " + strconv.Itoa(resp.StatusCode)
@@ -166,6 +187,34 @@ func (p *Program) invoke(ctx context.Context, iface string, request any) (json.R
 		return nil, hd, &InvokeError{Code: CodeInvalidJSON, Msg: "opened reply is not valid JSON"}
 	}
 	return json.RawMessage(res), hd, nil
+}
+
+// invokeSecret returns the secret an invoke with context ic is sealed with:
+//
+//   - when ctx carries a call of the same corp and app, the secret that
+//     call opened with (for a debug call whose secret OpenDebugMode has
+//     replaced since, the new debug secret of that corp and app);
+//   - else the debug secret of ic's corp and app, if the Program holds one;
+//   - else the production secret;
+//   - else none: an *InvokeError with CodeSecretVer.
+func (p *Program) invokeSecret(ctx context.Context, ic InvokeContext) (*secretEntry, error) {
+	if req, ok := RequestFrom(ctx); ok && req.secret != nil && req.CorpID == ic.CorpID && req.AgentID == ic.AgentID {
+		if req.secret.debug() {
+			if cur := p.keys.debugFor(req.CorpID, req.AgentID); cur != nil {
+				return cur, nil
+			}
+		}
+		return req.secret, nil
+	}
+	if sec := p.keys.debugFor(ic.CorpID, ic.AgentID); sec != nil {
+		return sec, nil
+	}
+	if sec := p.keys.production(); sec != nil {
+		return sec, nil
+	}
+	return nil, &InvokeError{Code: CodeSecretVer, Msg: fmt.Sprintf(
+		"debug mode is not open for corp %q app %d (call OpenDebugMode with that app's access_token), and the program has no production secret (Config.Secret, %s)",
+		truncate(ic.CorpID, 64), ic.AgentID, EnvSecret)}
 }
 
 // requestJSON returns the JSON of an invoke request.

@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/openzone/openzone/sdk/zonewire"
@@ -40,7 +40,7 @@ var ErrUnknownAbility = errors.New("zonesdk: unknown ability")
 // client of the zone's SDK interfaces. It is safe for concurrent use.
 type Program struct {
 	cfg       Config
-	keys      atomic.Pointer[zonewire.Keys]
+	keys      *keyring
 	guard     *zonewire.Guard
 	invokeURL string
 	client    *http.Client
@@ -58,8 +58,8 @@ func New(cfg Config) (*Program, error) {
 	if !validProgramID(cfg.ProgramID) {
 		return nil, errors.New("zonesdk: Config.ProgramID is required: 1 to 128 printable ASCII characters, no spaces")
 	}
-	if cfg.Secret.Ver < 1 {
-		return nil, errors.New("zonesdk: Config.Secret is required (version must be positive)")
+	if cfg.Secret.Ver < 0 || cfg.Secret.Ver > math.MaxInt32 || cfg.Secret.Ver == 0 && cfg.Secret.Key != ([32]byte{}) {
+		return nil, errors.New("zonesdk: Config.Secret must have a version in [1, 2^31-1] (or be the zero Secret: no production secret)")
 	}
 	p := &Program{
 		cfg:       cfg,
@@ -86,7 +86,7 @@ func New(cfg Config) (*Program, error) {
 	if p.log == nil {
 		p.log = slog.Default()
 	}
-	p.keys.Store(zonewire.NewKeys(cfg.Secret))
+	p.keys = newKeyring(cfg.Secret)
 	return p, nil
 }
 
@@ -155,7 +155,14 @@ func (p *Program) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.exception(w, r, hd, &zonewire.Error{Code: zonewire.ExcMalformed, Reason: "reading body: " + err.Error()})
 		return
 	}
-	keys := p.keys.Load()
+	// The call opens with the secret its ww-secret-ver names: the
+	// production secret, or the debug secret of one corp and app.
+	sec := p.keys.byVersion(hd.SecretVer)
+	if sec == nil {
+		p.exception(w, r, hd, p.noSecretError(hd.SecretVer))
+		return
+	}
+	keys := sec.keys
 	plain, err := keys.Open(zonewire.PurposeCall, hd, body)
 	if err != nil {
 		p.exception(w, r, hd, err)
@@ -172,6 +179,14 @@ func (p *Program) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.exception(w, r, hd, &zonewire.Error{Code: zonewire.ExcMalformed, Reason: "call body is not a JSON call object"})
 		return
 	}
+	// A debug secret acts only for its corp and app. An honest zone never
+	// seals another corp's call with it; refuse one as not authentic.
+	if !sec.boundTo(c.CorpID, c.AgentID) {
+		p.exception(w, r, hd, &zonewire.Error{Code: zonewire.ExcAuth, Reason: fmt.Sprintf(
+			"call for corp %q app %d sealed with the debug secret of corp %q app %d",
+			truncate(c.CorpID, 64), c.AgentID, sec.session.CorpID, sec.session.AgentID)})
+		return
+	}
 	req := &Request{
 		CorpID:    c.CorpID,
 		AgentID:   c.AgentID,
@@ -182,12 +197,15 @@ func (p *Program) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		AbilityID: c.AbilityID,
 		NotifyID:  c.NotifyID,
 		RequestID: hd.RequestID,
+		SecretVer: hd.SecretVer,
+		secret:    sec,
 	}
 	attrs := []any{
 		slog.String("request_id", hd.RequestID),
 		slog.Int("call_type", c.CallType),
 		slog.String("ability_id", c.AbilityID),
 		slog.Bool("is_async", c.IsAsync),
+		slog.Int("secret_ver", hd.SecretVer),
 	}
 	ctx := withRequest(r.Context(), req)
 
@@ -248,6 +266,19 @@ func (p *Program) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	w.Write(sealed)
 	p.log.Debug("zonesdk: call served", append(attrs, slog.Duration("duration", time.Since(start)))...)
+}
+
+// noSecretError is the -10008 of a call under a version the Program does
+// not hold, saying what that means in debug mode.
+func (p *Program) noSecretError(ver int) *zonewire.Error {
+	reason := fmt.Sprintf("the program holds no secret of version %d", ver)
+	switch {
+	case ver >= zonewire.DebugSecretVerMin:
+		reason += " (a debug secret: debug mode was not opened by this process, or was opened again since; call OpenDebugMode)"
+	case p.keys.production() == nil:
+		reason += " (a production secret, and the program has none: it runs in debug mode only)"
+	}
+	return &zonewire.Error{Code: zonewire.ExcSecretVer, Reason: reason}
 }
 
 // exception answers a call that could not be opened: HTTP 200, an empty

@@ -443,7 +443,9 @@ func TestNew(t *testing.T) {
 		{"OKNoZoneURL", zonesdk.Config{ProgramID: "p", Secret: testSecret(1)}, ""},
 		{"ErrProgramID", zonesdk.Config{Secret: testSecret(1)}, "ProgramID"},
 		{"ErrProgramIDSpace", zonesdk.Config{ProgramID: "prog echo", Secret: testSecret(1)}, "ProgramID"},
-		{"ErrSecret", zonesdk.Config{ProgramID: "p"}, "Secret"},
+		{"OKNoSecret", zonesdk.Config{ProgramID: "p", ZoneURL: "http://127.0.0.1:8780"}, ""},
+		{"ErrSecretKeyWithoutVersion", zonesdk.Config{ProgramID: "p", Secret: zonewire.Secret{Key: testSecret(1).Key}}, "Secret"},
+		{"ErrSecretNegativeVersion", zonesdk.Config{ProgramID: "p", Secret: testSecret(-1)}, "Secret"},
 		{"ErrZoneURL", zonesdk.Config{ProgramID: "p", Secret: testSecret(1), ZoneURL: "127.0.0.1:8780"}, "ZoneURL"},
 	}
 	for _, tt := range tests {

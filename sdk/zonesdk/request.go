@@ -11,7 +11,8 @@ const (
 )
 
 // Request is a call from the zone, opened and decoded: the fields of WeCom's
-// SpecCallbackSDK getters, plus the request id of the packet.
+// SpecCallbackSDK getters, plus the request id and secret version of the
+// packet.
 type Request struct {
 	CorpID    string // corp the call concerns
 	AgentID   int64  // calling app's agentid; 0 when there is no app identity
@@ -22,6 +23,9 @@ type Request struct {
 	AbilityID string // the ability the app targeted
 	NotifyID  string // the notify_id the app put in sync_call_program
 	RequestID string // the packet's ww-request-id
+	SecretVer int    // the packet's ww-secret-ver: the production secret's, or a debug secret's (≥ zonewire.DebugSecretVerMin)
+
+	secret *secretEntry // the secret the call opened with; invokes made for it use it too
 }
 
 // InvokeContext returns the invoke context of r: its corpid, agentid,

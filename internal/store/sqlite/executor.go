@@ -129,5 +129,43 @@ func boolInt(b bool) int {
 
 func fromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
 
+// Optional times are NULL when zero, so time.Time{} reads back as itself
+// (its UnixMilli is a large negative number, not 0).
+
+func nullMillis(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.UnixMilli(), Valid: true}
+}
+
+func fromNullMillis(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return fromMillis(n.Int64)
+}
+
+// nullBytes stores an empty byte string as NULL; read back it is nil.
+func nullBytes(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
+// List limits: the default when unset (or not positive), and the cap.
+const (
+	listLimitDefault = 100
+	listLimitMax     = 1000
+)
+
+func clampLimit(n int) int {
+	if n <= 0 {
+		return listLimitDefault
+	}
+	return min(n, listLimitMax)
+}
+
 // scanner is a *sql.Row or *sql.Rows.
 type scanner interface{ Scan(dest ...any) error }

@@ -196,3 +196,76 @@ func BenchmarkTrafficInsert(b *testing.B) {
 		}
 	}
 }
+
+func TestTrafficPrune_Batches(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	db := mustOpen(t, filepath.Join(t.TempDir(), "zone.db"))
+	base := time.Date(2026, 3, 14, 0, 0, 0, 0, time.UTC)
+	for i := range 30 {
+		if err := db.TrafficInsert(ctx, &openzone.TrafficRecord{Kind: openzone.TrafficCall, StartedAt: base.Add(time.Duration(i) * time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// 25 records start before base+25s: two full batches of 10 and one of 5.
+	for _, tc := range []struct {
+		batch int
+		want  int64
+	}{{10, 25}, {10, 0}} {
+		n, err := db.TrafficPruneBatch(ctx, base.Add(25*time.Second), tc.batch)
+		if err != nil || n != tc.want {
+			t.Fatalf("TrafficPruneBatch(batch %d) = %d, %v; want %d", tc.batch, n, err, tc.want)
+		}
+	}
+	// Exactly a batch's worth: the loop must stop on the empty batch after it.
+	n, err := db.TrafficPruneBatch(ctx, base.Add(30*time.Second), 5)
+	if err != nil || n != 5 {
+		t.Fatalf("TrafficPruneBatch = %d, %v; want 5", n, err)
+	}
+	recs, err := db.TrafficList(ctx, openzone.TrafficFilter{})
+	if err != nil || len(recs) != 0 {
+		t.Fatalf("after prune: %d records, %v; want none", len(recs), err)
+	}
+}
+
+// TestOpen_UpgradeFrom0001 opens a database that has only migration 0001, as
+// zones created before 0002 do, and checks 0002 is applied and data kept.
+func TestOpen_UpgradeFrom0001(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "zone.db")
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`DROP TABLE debug_program`, `DROP TABLE debug_session`, `DROP TABLE notification`,
+		`DELETE FROM openzone_migrations WHERE version >= 2`,
+		`INSERT INTO provider (id, name) VALUES ('isv', 'ISV')`,
+		`INSERT INTO program (id, provider_id, kind, name) VALUES ('prog-a', 'isv', 'program', 'A')`,
+	} {
+		if _, err := db.SQL().ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if got := migrationCount(t, db); got != 1 {
+		t.Fatalf("%d migrations recorded, want 1", got)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db = mustOpen(t, path)
+	if got := migrationCount(t, db); got < 2 {
+		t.Fatalf("reopen: %d migrations recorded, want 0002 applied", got)
+	}
+	if _, err := db.ProgramGet(ctx, "prog-a"); err != nil {
+		t.Fatalf("reopen: ProgramGet: %v", err)
+	}
+	if err := db.DebugProgramPut(ctx, &openzone.DebugProgram{ProgramID: "prog-a", ReceiverURL: "http://127.0.0.1:9000"}); err != nil {
+		t.Fatalf("reopen: DebugProgramPut: %v", err)
+	}
+	if err := db.NotificationInsert(ctx, &openzone.Notification{ProviderID: "isv", Kind: "k", CreatedAt: time.Now()}); err != nil {
+		t.Fatalf("reopen: NotificationInsert: %v", err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/openzone/openzone"
 )
@@ -49,12 +50,6 @@ func (e *executor) TrafficGet(ctx context.Context, id int64) (*openzone.TrafficR
 	return r, nil
 }
 
-// Traffic list limits: the default when unset, and the cap.
-const (
-	trafficLimitDefault = 100
-	trafficLimitMax     = 1000
-)
-
 func (e *executor) TrafficList(ctx context.Context, f openzone.TrafficFilter) ([]*openzone.TrafficRecord, error) {
 	var where []string
 	var args []any
@@ -66,17 +61,47 @@ func (e *executor) TrafficList(ctx context.Context, f openzone.TrafficFilter) ([
 		where = append(where, "kind = ?")
 		args = append(args, f.Kind)
 	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = trafficLimitDefault
+	if f.AfterID > 0 {
+		// Only narrows the set: the order stays newest first.
+		where = append(where, "id > ?")
+		args = append(args, f.AfterID)
 	}
-	limit = min(limit, trafficLimitMax)
 
 	q := `SELECT ` + trafficCols + ` FROM traffic`
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
 	q += ` ORDER BY started_at DESC, id DESC LIMIT ?`
-	args = append(args, limit)
+	args = append(args, clampLimit(f.Limit))
 	return list(ctx, e.r, "traffic list", scanTraffic, q, args...)
+}
+
+// trafficPruneBatch bounds one DELETE, so a large prune does not hold the
+// single writer connection for long: other writes interleave between batches.
+const trafficPruneBatch = 5000
+
+// TrafficPrune deletes traffic records that started before before (at
+// millisecond precision) and returns how many it deleted.
+func (db *DB) TrafficPrune(ctx context.Context, before time.Time) (int64, error) {
+	return db.trafficPrune(ctx, before, trafficPruneBatch)
+}
+
+func (db *DB) trafficPrune(ctx context.Context, before time.Time, batch int) (int64, error) {
+	ms := before.UnixMilli()
+	var total int64
+	for {
+		res, err := db.writer.ExecContext(ctx, `DELETE FROM traffic WHERE id IN (
+			SELECT id FROM traffic WHERE started_at < ? ORDER BY started_at, id LIMIT ?)`, ms, batch)
+		if err != nil {
+			return total, internalErr("traffic prune", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, internalErr("traffic prune", err)
+		}
+		total += n
+		if n < int64(batch) {
+			return total, nil
+		}
+	}
 }

@@ -34,6 +34,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Token", testToken},
 		{"Replay", testReplay},
 		{"Traffic", testTraffic},
+		{"DebugProgram", testDebugProgram},
+		{"DebugSession", testDebugSession},
+		{"Notification", testNotification},
 		{"Tx", testTx},
 	}
 	for _, g := range groups {
@@ -817,6 +820,77 @@ func testTraffic(t *testing.T, open func(*testing.T) store.Store) {
 				t.Errorf("Limit %d: got %d records, want %d", tc.limit, len(got), tc.want)
 			}
 		}
+	})
+	t.Run("ListAfterID", func(t *testing.T) {
+		t.Parallel()
+		s, ctx := open(t), t.Context()
+		// Ids follow insertion order, times do not: the order stays newest
+		// first, it never becomes id order.
+		recs := []struct {
+			req, prog string
+			at        time.Duration
+		}{
+			{"r2", "prog-a", 2 * time.Second},
+			{"r1", "prog-a", 1 * time.Second},
+			{"r4", "prog-b", 4 * time.Second},
+			{"r3", "prog-a", 3 * time.Second},
+		}
+		id := map[string]int64{}
+		for _, r := range recs {
+			rec := &openzone.TrafficRecord{RequestID: r.req, ProgramID: r.prog, Kind: openzone.TrafficCall, StartedAt: t0.Add(r.at)}
+			mustOK(t, s.TrafficInsert(ctx, rec))
+			id[r.req] = rec.ID
+		}
+		if !(id["r2"] < id["r1"] && id["r1"] < id["r4"] && id["r4"] < id["r3"]) {
+			t.Fatalf("ids %v do not grow with insertion", id)
+		}
+		tests := []struct {
+			name string
+			f    openzone.TrafficFilter
+			want []string
+		}{
+			{"Zero", openzone.TrafficFilter{AfterID: 0}, []string{"r4", "r3", "r2", "r1"}},
+			{"AfterFirst", openzone.TrafficFilter{AfterID: id["r2"]}, []string{"r4", "r3", "r1"}},
+			{"AfterSecond", openzone.TrafficFilter{AfterID: id["r1"]}, []string{"r4", "r3"}},
+			{"AfterLast", openzone.TrafficFilter{AfterID: id["r3"]}, []string{}},
+			{"WithProgram", openzone.TrafficFilter{AfterID: id["r2"], ProgramID: "prog-a"}, []string{"r3", "r1"}},
+			{"WithLimit", openzone.TrafficFilter{AfterID: id["r2"], Limit: 2}, []string{"r4", "r3"}},
+		}
+		for _, tc := range tests {
+			got, err := s.TrafficList(ctx, tc.f)
+			mustOK(t, err)
+			if reqs := ids(got, func(r *openzone.TrafficRecord) string { return r.RequestID }); !reflect.DeepEqual(reqs, tc.want) {
+				t.Errorf("%s: got %q, want %q", tc.name, reqs, tc.want)
+			}
+		}
+	})
+	t.Run("Prune", func(t *testing.T) {
+		t.Parallel()
+		s, ctx := open(t), t.Context()
+		n, err := s.TrafficPrune(ctx, t0)
+		mustOK(t, err)
+		wantEqual(t, n, int64(0))
+		for _, r := range []struct {
+			req string
+			at  time.Duration
+		}{
+			{"old", -time.Hour},
+			{"ms-before", -time.Millisecond},
+			{"at", 0}, // started_at is not before t0 (both at millisecond precision): kept
+			{"after", time.Second},
+			{"older", -2 * time.Hour},
+		} {
+			mustOK(t, s.TrafficInsert(ctx, &openzone.TrafficRecord{RequestID: r.req, Kind: openzone.TrafficCall, StartedAt: t0.Add(r.at)}))
+		}
+		n, err = s.TrafficPrune(ctx, t0)
+		mustOK(t, err)
+		wantEqual(t, n, int64(3))
+		got, err := s.TrafficList(ctx, openzone.TrafficFilter{})
+		mustOK(t, err)
+		wantEqual(t, ids(got, func(r *openzone.TrafficRecord) string { return r.RequestID }), []string{"after", "at"})
+		n, err = s.TrafficPrune(ctx, t0)
+		mustOK(t, err)
+		wantEqual(t, n, int64(0))
 	})
 }
 

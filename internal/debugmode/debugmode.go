@@ -1,0 +1,567 @@
+// Package debugmode implements debug mode (调试模式): a program's debug
+// credential (调试凭证) and receiver URL (接收事件服务器), the app half
+// (open_debug_mode / close_debug_mode / check_debug_mode) and the SDK half
+// (/spec/v1/debug/open, which hands the SDK a debug secret sealed with HPKE),
+// and the routing question every call asks: is this (corp, app, program) in
+// debug mode, and where does its traffic go?
+//
+// Debug mode for (corp, app, program) is on only when both halves were
+// opened under the program's current, unexpired credential. Expiry ends it
+// without anyone closing it: traffic goes back to deployed instances.
+package debugmode
+
+import (
+	"context"
+	"crypto/ecdh"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/store"
+	"github.com/openzone/openzone/internal/wire"
+)
+
+// Status values of check_debug_mode.
+const (
+	StatusOff = 1
+	StatusOn  = 2
+)
+
+// Config configures a Service.
+type Config struct {
+	Store store.Store
+	Now   func() time.Time
+	Log   *slog.Logger
+	// AllowedHosts restricts receiver URLs to these hosts; an entry may be
+	// a host name, an IP, or a pattern like "*.example.com" (path.Match).
+	// Empty allows any host.
+	AllowedHosts []string
+}
+
+// Service is debug mode's state machine over the store.
+type Service struct {
+	cfg Config
+
+	mu   sync.Mutex
+	keys map[string]*wire.Keys // program id + "/" + ver → keys of a debug secret
+}
+
+// New returns a Service.
+func New(cfg Config) *Service {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Service{cfg: cfg, keys: map[string]*wire.Keys{}}
+}
+
+// Token is an issued debug credential.
+type Token struct {
+	ProgramID string    `json:"program_id"`
+	Token     string    `json:"debug_token"`
+	IssuedAt  time.Time `json:"issued_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+	// New is false when the still-valid credential was returned again.
+	New bool `json:"new"`
+}
+
+// IssueToken returns the program's debug credential: the same token and the
+// same expiry while it is valid, a new one after it expired (WeCom's rule:
+// 有效期内重复获取会获取到同样的凭证，并且不会刷新过期时间). Each issue is recorded
+// as a notification to the program's provider, the stand-in for WeCom's push
+// message, with the token masked.
+func (s *Service) IssueToken(ctx context.Context, programID string) (*Token, error) {
+	var tok *Token
+	err := s.cfg.Store.InTx(ctx, func(tx store.Executor) error {
+		prog, err := tx.ProgramGet(ctx, programID)
+		if err != nil {
+			return err
+		}
+		// The store keeps milliseconds: a credential must read back the
+		// same whether it was just minted or fetched again.
+		now := s.cfg.Now().UTC().Truncate(time.Millisecond)
+		dp, err := tx.DebugProgramGet(ctx, programID)
+		if err != nil && !openzone.IsNotFound(err) {
+			return err
+		}
+		if dp == nil {
+			dp = &openzone.DebugProgram{ProgramID: programID}
+		}
+		tok = &Token{ProgramID: programID}
+		if !dp.TokenValid(now) {
+			dp.Token = "ozdbg_" + randomString(24)
+			dp.TokenIssuedAt = now
+			dp.TokenExpiresAt = now.Add(openzone.DebugTokenTTL)
+			if err := tx.DebugProgramPut(ctx, dp); err != nil {
+				return err
+			}
+			tok.New = true
+		}
+		tok.Token, tok.IssuedAt, tok.ExpiresAt = dp.Token, dp.TokenIssuedAt, dp.TokenExpiresAt
+		verb := "issued"
+		if !tok.New {
+			verb = "requested again (same credential, expiry unchanged)"
+		}
+		return tx.NotificationInsert(ctx, &openzone.Notification{
+			ProviderID: prog.ProviderID, ProgramID: programID, Kind: "debug_token", CreatedAt: now,
+			Title: fmt.Sprintf("调试凭证 debug credential for %s", programID),
+			Body: fmt.Sprintf("Debug credential %s for program %q %s; valid until %s.",
+				MaskToken(dp.Token), programID, verb, dp.TokenExpiresAt.UTC().Format(time.RFC3339)),
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return tok, nil
+}
+
+// MaskToken keeps the first characters of a credential, enough to tell two
+// apart, and hides the rest.
+func MaskToken(t string) string {
+	if len(t) <= 10 {
+		return "***"
+	}
+	return t[:10] + "…"
+}
+
+func randomString(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// SetReceiver validates and stores a program's receiver URL.
+func (s *Service) SetReceiver(ctx context.Context, programID, raw string) (string, error) {
+	u, err := s.checkReceiver(raw)
+	if err != nil {
+		return "", err
+	}
+	err = s.cfg.Store.InTx(ctx, func(tx store.Executor) error {
+		if _, err := tx.ProgramGet(ctx, programID); err != nil {
+			return err
+		}
+		dp, err := tx.DebugProgramGet(ctx, programID)
+		if err != nil && !openzone.IsNotFound(err) {
+			return err
+		}
+		if dp == nil {
+			dp = &openzone.DebugProgram{ProgramID: programID}
+		}
+		dp.ReceiverURL = u
+		return tx.DebugProgramPut(ctx, dp)
+	})
+	if err != nil {
+		return "", err
+	}
+	return u, nil
+}
+
+func (s *Service) checkReceiver(raw string) (string, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return "", openzone.Errorf(openzone.ErrInvalidParam, "url missing: the receiver (接收事件服务器) is an absolute http(s) URL")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
+		return "", openzone.Errorf(openzone.ErrInvalidParam, "url %q is not an absolute http or https URL with a host", raw)
+	}
+	if u.User != nil {
+		return "", openzone.Errorf(openzone.ErrInvalidParam, "url must not carry a user or password")
+	}
+	if u.Fragment != "" {
+		return "", openzone.Errorf(openzone.ErrInvalidParam, "url must not carry a #fragment")
+	}
+	if len(s.cfg.AllowedHosts) > 0 {
+		host := strings.ToLower(u.Hostname())
+		ok := false
+		for _, pat := range s.cfg.AllowedHosts {
+			if m, _ := path.Match(strings.ToLower(pat), host); m {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return "", openzone.Errorf(openzone.ErrInvalidParam, "receiver host %q is not allowed by this zone's policy (allowed: %s)", host, strings.Join(s.cfg.AllowedHosts, ", "))
+		}
+	}
+	return u.String(), nil
+}
+
+// on reports whether a session is in debug mode at now under dp.
+func on(sess *openzone.DebugSession, dp *openzone.DebugProgram, now time.Time) bool {
+	return sess != nil && sess.AppHalf && sess.SDKHalf && dp.TokenValid(now) && sess.Token == dp.Token
+}
+
+// sdkAlive reports whether the session's debug secret may still be used.
+func sdkAlive(sess *openzone.DebugSession, dp *openzone.DebugProgram, now time.Time) bool {
+	return sess != nil && sess.SDKHalf && sess.SecretVer != 0 && dp.TokenValid(now) && sess.Token == dp.Token
+}
+
+// TestScenario returns 710672 unless the app may use debug mode (and
+// unreleased programs) in its corp: a self-built app in its own corp, a
+// custom app in one of its provider's test corps, a third-party app where
+// it is test-installed.
+func TestScenario(ctx context.Context, st store.Executor, app *openzone.App) error {
+	switch app.Type {
+	case openzone.AppSelfBuilt:
+		return nil
+	case openzone.AppCustom:
+		p, err := st.ProviderGet(ctx, app.ProviderID)
+		if err != nil && !openzone.IsNotFound(err) {
+			return err
+		}
+		if p != nil {
+			for _, c := range p.TestCorps {
+				if c == app.CorpID {
+					return nil
+				}
+			}
+		}
+		return openzone.Errorf(openzone.ErrDebugNotAllowed, "debug mode is not allowed: corp %s is not a test corp (测试企业) of provider %q, which custom app %d belongs to", app.CorpID, app.ProviderID, app.AgentID)
+	case openzone.AppThirdParty:
+		if app.TestInstall {
+			return nil
+		}
+		return openzone.Errorf(openzone.ErrDebugNotAllowed, "debug mode is not allowed: third-party app %d is not test-installed (测试安装) in corp %s", app.AgentID, app.CorpID)
+	}
+	return openzone.Errorf(openzone.ErrDebugNotAllowed, "debug mode is not allowed for app type %q", app.Type)
+}
+
+// checkProgram applies the checks shared by the app API's debug endpoints:
+// program exists (800001) and is configured for the app (790020).
+func checkProgram(ctx context.Context, st store.Executor, app *openzone.App, programID string) error {
+	if _, err := st.ProgramGet(ctx, programID); err != nil {
+		if openzone.IsNotFound(err) {
+			return openzone.Errorf(openzone.ErrBadProgramID, "invalid program_id %q: no such program", programID)
+		}
+		return err
+	}
+	has, err := st.AppProgramHas(ctx, app.CorpID, app.AgentID, programID)
+	if err != nil {
+		return err
+	}
+	if !has {
+		return openzone.Errorf(openzone.ErrNotAssociated, "program %q is not configured for app %d of corp %s", programID, app.AgentID, app.CorpID)
+	}
+	return nil
+}
+
+// checkToken returns 710671 for the program's expired credential and 40058
+// for a token that is not its credential at all.
+func checkToken(dp *openzone.DebugProgram, token string, now time.Time) error {
+	if dp == nil || dp.Token == "" || dp.Token != token {
+		return openzone.Errorf(openzone.ErrInvalidParam, "debug_token is not the debug credential (调试凭证) of this program: get it on the program's debug page")
+	}
+	if !dp.TokenValid(now) {
+		return openzone.Errorf(openzone.ErrDebugTokenExp, "debug credential (调试凭证) expired at %s: get a new one on the program's debug page", dp.TokenExpiresAt.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// AppOpen is the app half: open_debug_mode{program_id, debug_token}.
+func (s *Service) AppOpen(ctx context.Context, app *openzone.App, programID, token string) error {
+	return s.cfg.Store.InTx(ctx, func(tx store.Executor) error {
+		if err := checkProgram(ctx, tx, app, programID); err != nil {
+			return err
+		}
+		if err := TestScenario(ctx, tx, app); err != nil {
+			return err
+		}
+		dp, err := tx.DebugProgramGet(ctx, programID)
+		if err != nil && !openzone.IsNotFound(err) {
+			return err
+		}
+		now := s.cfg.Now()
+		if err := checkToken(dp, token, now); err != nil {
+			return err
+		}
+		sess, err := s.session(ctx, tx, app, programID)
+		if err != nil {
+			return err
+		}
+		if sess.Token != token { // a half opened under an older credential is dead
+			resetSDK(sess)
+		}
+		sess.Token, sess.AppHalf, sess.AppOpenedAt = token, true, now
+		return tx.DebugSessionPut(ctx, sess)
+	})
+}
+
+// AppClose is close_debug_mode{program_id}: both halves close and the debug
+// secret dies. Closing what is not open succeeds.
+func (s *Service) AppClose(ctx context.Context, app *openzone.App, programID string) error {
+	return s.cfg.Store.InTx(ctx, func(tx store.Executor) error {
+		if err := checkProgram(ctx, tx, app, programID); err != nil {
+			return err
+		}
+		sess, err := tx.DebugSessionGet(ctx, app.CorpID, app.AgentID, programID)
+		if openzone.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		sess.AppHalf, sess.AppOpenedAt = false, time.Time{}
+		resetSDK(sess)
+		return tx.DebugSessionPut(ctx, sess)
+	})
+}
+
+// Check is check_debug_mode{program_id} → 1 off / 2 on.
+func (s *Service) Check(ctx context.Context, app *openzone.App, programID string) (int, error) {
+	if err := checkProgram(ctx, s.cfg.Store, app, programID); err != nil {
+		return 0, err
+	}
+	r, err := s.Route(ctx, app.CorpID, app.AgentID, programID)
+	if err != nil {
+		return 0, err
+	}
+	if r != nil {
+		return StatusOn, nil
+	}
+	return StatusOff, nil
+}
+
+func (s *Service) session(ctx context.Context, tx store.Executor, app *openzone.App, programID string) (*openzone.DebugSession, error) {
+	sess, err := tx.DebugSessionGet(ctx, app.CorpID, app.AgentID, programID)
+	if openzone.IsNotFound(err) {
+		return &openzone.DebugSession{CorpID: app.CorpID, AgentID: app.AgentID, ProgramID: programID}, nil
+	}
+	return sess, err
+}
+
+func resetSDK(sess *openzone.DebugSession) {
+	sess.SDKHalf, sess.SDKOpenedAt, sess.SecretVer, sess.Secret = false, time.Time{}, 0, nil
+}
+
+// SDKOpenResult is the zone's answer to the SDK half.
+type SDKOpenResult struct {
+	CorpID       string
+	AgentID      int64
+	SecretVer    int
+	SealedSecret []byte
+	ExpiresAt    time.Time
+	Status       int
+}
+
+// SDKOpen is the SDK half (docs/protocol.md §15.1): app is the app whose
+// access_token the SDK presented (already authenticated), pub the SDK's
+// ephemeral X25519 key. It mints a debug secret for (corp, app, program),
+// replacing any earlier one, and seals it to pub.
+func (s *Service) SDKOpen(ctx context.Context, app *openzone.App, programID, token string, pub *ecdh.PublicKey) (*SDKOpenResult, error) {
+	var res *SDKOpenResult
+	err := s.cfg.Store.InTx(ctx, func(tx store.Executor) error {
+		if err := checkProgram(ctx, tx, app, programID); err != nil {
+			return err
+		}
+		if err := TestScenario(ctx, tx, app); err != nil {
+			return err
+		}
+		dp, err := tx.DebugProgramGet(ctx, programID)
+		if err != nil && !openzone.IsNotFound(err) {
+			return err
+		}
+		now := s.cfg.Now()
+		if err := checkToken(dp, token, now); err != nil {
+			return err
+		}
+		sess, err := s.session(ctx, tx, app, programID)
+		if err != nil {
+			return err
+		}
+		if sess.Token != token {
+			sess.AppHalf, sess.AppOpenedAt = false, time.Time{}
+		}
+		secret := wire.NewSecret(0)
+		for {
+			secret.Ver = newVer()
+			_, err := tx.DebugSessionBySecretVer(ctx, programID, secret.Ver)
+			if openzone.IsNotFound(err) {
+				break
+			}
+			if err != nil {
+				return err
+			}
+		}
+		sealed, err := wire.SealDebugSecret(pub, secret, programID, app.CorpID, app.AgentID)
+		if err != nil {
+			return fmt.Errorf("debugmode: seal debug secret: %w", err)
+		}
+		sess.Token, sess.SDKHalf, sess.SDKOpenedAt = token, true, now
+		sess.SecretVer, sess.Secret = secret.Ver, append([]byte(nil), secret.Key[:]...)
+		if err := tx.DebugSessionPut(ctx, sess); err != nil {
+			return err
+		}
+		status := StatusOff
+		if on(sess, dp, now) {
+			status = StatusOn
+		}
+		res = &SDKOpenResult{CorpID: app.CorpID, AgentID: app.AgentID, SecretVer: secret.Ver,
+			SealedSecret: sealed, ExpiresAt: dp.TokenExpiresAt, Status: status}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.cfg.Log.Info("debug mode: SDK half opened", "program_id", programID, "corpid", app.CorpID, "agentid", app.AgentID, "secret_ver", res.SecretVer, "status", res.Status)
+	return res, nil
+}
+
+// newVer returns a random debug secret version in [2^30, 2^31).
+func newVer() int {
+	var b [4]byte
+	rand.Read(b[:])
+	return int(1<<30 | binary.BigEndian.Uint32(b[:])&(1<<30-1))
+}
+
+// Route says where traffic for (corp, app, program) goes in debug mode:
+// nil when debug mode is off.
+type Route struct {
+	ReceiverURL string // "" when none is set (calls fail with 710674)
+	Keys        *wire.Keys
+}
+
+// Route returns the debug route of (corp, app, program), or nil.
+func (s *Service) Route(ctx context.Context, corpID string, agentID int64, programID string) (*Route, error) {
+	sess, err := s.cfg.Store.DebugSessionGet(ctx, corpID, agentID, programID)
+	if openzone.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !sess.AppHalf || !sess.SDKHalf {
+		return nil, nil
+	}
+	dp, err := s.cfg.Store.DebugProgramGet(ctx, programID)
+	if err != nil {
+		if openzone.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	if !on(sess, dp, s.cfg.Now()) {
+		return nil, nil
+	}
+	return &Route{ReceiverURL: dp.ReceiverURL, Keys: s.keysOf(sess)}, nil
+}
+
+func (s *Service) keysOf(sess *openzone.DebugSession) *wire.Keys {
+	k := fmt.Sprintf("%s/%d", sess.ProgramID, sess.SecretVer)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if keys, ok := s.keys[k]; ok {
+		return keys
+	}
+	sec := wire.Secret{Ver: sess.SecretVer}
+	copy(sec.Key[:], sess.Secret)
+	keys := wire.NewKeys(sec)
+	s.keys[k] = keys
+	return keys
+}
+
+// InvokeKeys returns the keys of a live debug secret of the program with
+// version ver, and the session it belongs to (whose corp and app bound what
+// the secret may do). It returns nil when there is none: the caller
+// answers ww-exception -10008.
+func (s *Service) InvokeKeys(ctx context.Context, programID string, ver int) (*wire.Keys, *openzone.DebugSession, error) {
+	sess, err := s.cfg.Store.DebugSessionBySecretVer(ctx, programID, ver)
+	if openzone.IsNotFound(err) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	dp, err := s.cfg.Store.DebugProgramGet(ctx, programID)
+	if err != nil && !openzone.IsNotFound(err) {
+		return nil, nil, err
+	}
+	if !sdkAlive(sess, dp, s.cfg.Now()) {
+		return nil, nil, nil
+	}
+	return s.keysOf(sess), sess, nil
+}
+
+// SessionView is one (corp, app) row of a program's debug page.
+type SessionView struct {
+	CorpID      string     `json:"corpid"`
+	AgentID     int64      `json:"agentid"`
+	AppHalf     bool       `json:"app_half"`
+	SDKHalf     bool       `json:"sdk_half"`
+	Status      int        `json:"status"`
+	AppOpenedAt *time.Time `json:"app_opened_at,omitempty"`
+	SDKOpenedAt *time.Time `json:"sdk_opened_at,omitempty"`
+}
+
+// PageView is GET /admin/v1/programs/{id}/debug.
+type PageView struct {
+	ProgramID      string        `json:"program_id"`
+	ReceiverURL    string        `json:"receiver"`
+	TokenIssuedAt  *time.Time    `json:"token_issued_at"`
+	TokenExpiresAt *time.Time    `json:"token_expires_at"`
+	TokenValid     bool          `json:"token_valid"`
+	Sessions       []SessionView `json:"sessions"`
+}
+
+// Page returns the debug page state of a program. Halves opened under an
+// expired or replaced credential show as closed.
+func (s *Service) Page(ctx context.Context, programID string) (*PageView, error) {
+	if _, err := s.cfg.Store.ProgramGet(ctx, programID); err != nil {
+		return nil, err
+	}
+	v := &PageView{ProgramID: programID, Sessions: []SessionView{}}
+	dp, err := s.cfg.Store.DebugProgramGet(ctx, programID)
+	if err != nil && !openzone.IsNotFound(err) {
+		return nil, err
+	}
+	now := s.cfg.Now()
+	if dp != nil {
+		v.ReceiverURL = dp.ReceiverURL
+		if dp.Token != "" {
+			v.TokenIssuedAt, v.TokenExpiresAt = &dp.TokenIssuedAt, &dp.TokenExpiresAt
+			v.TokenValid = dp.TokenValid(now)
+		}
+	}
+	sessions, err := s.cfg.Store.DebugSessionList(ctx, programID)
+	if err != nil {
+		return nil, err
+	}
+	for _, sess := range sessions {
+		live := dp.TokenValid(now) && sess.Token == dp.Token
+		sv := SessionView{CorpID: sess.CorpID, AgentID: sess.AgentID,
+			AppHalf: sess.AppHalf && live, SDKHalf: sess.SDKHalf && live, Status: StatusOff}
+		if on(sess, dp, now) {
+			sv.Status = StatusOn
+		}
+		if sv.AppHalf {
+			t := sess.AppOpenedAt
+			sv.AppOpenedAt = &t
+		}
+		if sv.SDKHalf {
+			t := sess.SDKOpenedAt
+			sv.SDKOpenedAt = &t
+		}
+		v.Sessions = append(v.Sessions, sv)
+	}
+	return v, nil
+}
+
+// ParsePublicKey decodes the SDK's X25519 public key (standard base64).
+func ParsePublicKey(b64 string) (*ecdh.PublicKey, error) {
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil || len(raw) != 32 {
+		return nil, openzone.Errorf(openzone.ErrInvalidParam, "public_key must be a 32-byte X25519 key in standard base64")
+	}
+	pub, err := ecdh.X25519().NewPublicKey(raw)
+	if err != nil {
+		return nil, openzone.Errorf(openzone.ErrInvalidParam, "public_key is not a valid X25519 key")
+	}
+	return pub, nil
+}

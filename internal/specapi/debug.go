@@ -1,0 +1,75 @@
+package specapi
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+
+	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/debugmode"
+)
+
+// handleDebugOpen serves POST /spec/v1/debug/open, the SDK half of debug
+// mode (docs/protocol.md §15.1). It is plain JSON: the developer's machine
+// has no secret to seal with yet. Answers are HTTP 200 with errcode/errmsg,
+// like the app API.
+func (a *API) handleDebugOpen(w http.ResponseWriter, r *http.Request) {
+	writeJSON := func(v any) {
+		w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+		json.NewEncoder(w).Encode(v)
+	}
+	fail := func(err error) {
+		code := openzone.ErrorCode(err)
+		if code == openzone.ErrSystem {
+			a.log.Error("spec api: debug open", "err", err)
+		}
+		writeJSON(errReply(err))
+	}
+	var req struct {
+		ProgramID   string `json:"program_id"`
+		DebugToken  string `json:"debug_token"`
+		AccessToken string `json:"access_token"`
+		PublicKey   string `json:"public_key"`
+	}
+	if err := json.NewDecoder(io.LimitReader(r.Body, 64<<10)).Decode(&req); err != nil {
+		fail(openzone.Errorf(openzone.ErrBadBodyJSON, "request body is not the JSON object of /spec/v1/debug/open"))
+		return
+	}
+	for _, f := range []struct{ name, v string }{{"program_id", req.ProgramID}, {"debug_token", req.DebugToken}, {"access_token", req.AccessToken}, {"public_key", req.PublicKey}} {
+		if f.v == "" {
+			fail(openzone.Errorf(openzone.ErrInvalidParam, "missing required parameter %s", f.name))
+			return
+		}
+	}
+	pub, err := debugmode.ParsePublicKey(req.PublicKey)
+	if err != nil {
+		fail(err)
+		return
+	}
+	ctx := r.Context()
+	if _, err := a.store.ProgramGet(ctx, req.ProgramID); err != nil {
+		if openzone.IsNotFound(err) {
+			err = openzone.Errorf(openzone.ErrBadProgramID, "invalid program_id %q: no such program", req.ProgramID)
+		}
+		fail(err)
+		return
+	}
+	app, err := a.auth(ctx, req.AccessToken)
+	if err != nil {
+		fail(err)
+		return
+	}
+	res, err := a.debug.SDKOpen(ctx, app, req.ProgramID, req.DebugToken, pub)
+	if err != nil {
+		fail(err)
+		return
+	}
+	writeJSON(map[string]any{
+		"errcode": 0, "errmsg": "ok",
+		"corpid": res.CorpID, "agentid": res.AgentID, "secret_ver": res.SecretVer,
+		"sealed_secret":     base64.StdEncoding.EncodeToString(res.SealedSecret),
+		"expires_at":        res.ExpiresAt.Unix(),
+		"debug_mode_status": res.Status,
+	})
+}

@@ -84,7 +84,7 @@ func startDebugZone(t *testing.T) (*testenv.Zone, *logBuffer) {
 	return z, logs
 }
 
-func debugToken(t *testing.T, z *testenv.Zone, program string) (string, time.Time) {
+func debugToken(t testing.TB, z *testenv.Zone, program string) (string, time.Time) {
 	t.Helper()
 	var out struct {
 		DebugToken string    `json:"debug_token"`
@@ -96,7 +96,7 @@ func debugToken(t *testing.T, z *testenv.Zone, program string) (string, time.Tim
 	return out.DebugToken, out.ExpiresAt
 }
 
-func setReceiver(t *testing.T, z *testenv.Zone, program, url string) {
+func setReceiver(t testing.TB, z *testenv.Zone, program, url string) {
 	t.Helper()
 	var out map[string]any
 	if st := z.Admin("PUT", "/admin/v1/programs/"+program+"/debug/receiver", strings.NewReader(`{"url":"`+url+`"}`), &out); st != 200 {
@@ -104,7 +104,7 @@ func setReceiver(t *testing.T, z *testenv.Zone, program, url string) {
 	}
 }
 
-func checkDebug(t *testing.T, z *testenv.Zone, tok, program string) int {
+func checkDebug(t testing.TB, z *testenv.Zone, tok, program string) int {
 	t.Helper()
 	r := z.PostApp("/cgi-bin/chatdata/check_debug_mode", tok, map[string]any{"program_id": program})
 	if testenv.Errcode(r) != 0 {
@@ -113,7 +113,7 @@ func checkDebug(t *testing.T, z *testenv.Zone, tok, program string) int {
 	return int(r["debug_mode_status"].(float64))
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

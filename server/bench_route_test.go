@@ -1,0 +1,92 @@
+package server_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openzone/openzone/internal/testenv"
+)
+
+// routeSeed has one program deployed as one instance and two apps: app
+// 1000002 will be in debug mode (its calls go to a second, local copy of the
+// same program), app 1000003 not (its calls go to the deployed instance).
+const routeSeed = `
+providers: [{id: isv, name: Bench ISV}]
+corps: [{corpid: wwbench, name: Bench Corp}]
+programs:
+  - id: prog-echo
+    provider: isv
+    name: Echo
+    deploy: {command: ["{{EXAMPLE}}", --name, bench], instances: 1}
+    abilities:
+      - {id: echo, input: {"text": ""}, output: {"text": "", "served_by": ""}}
+apps:
+  - {corpid: wwbench, agentid: 1000002, type: self_built, secret: debug-secret, programs: [prog-echo]}
+  - {corpid: wwbench, agentid: 1000003, type: self_built, secret: deployed-secret, programs: [prog-echo]}
+`
+
+// BenchmarkRoute measures the same sync call on the debug route (zone →
+// receiver URL, sealed with a debug secret) and on the deployed route (zone
+// → supervised instance), in one run. Both targets are the example program
+// on loopback.
+func BenchmarkRoute(b *testing.B) {
+	z := testenv.Start(b, testenv.Options{Seed: routeSeed})
+	testenv.Eventually(b, "the deployed instance to be healthy", func() bool {
+		in := z.Runtime().Instances("prog-echo")
+		return len(in) == 1 && in[0].State == "healthy"
+	})
+	debugTok := z.Token("wwbench", "debug-secret")
+	deployedTok := z.Token("wwbench", "deployed-secret")
+	dt, _ := debugToken(b, z, "prog-echo")
+	port := freePort(b)
+	setReceiver(b, z, "prog-echo", fmt.Sprintf("http://127.0.0.1:%d/", port))
+	if r := z.PostApp("/cgi-bin/chatdata/open_debug_mode", debugTok, map[string]any{"program_id": "prog-echo", "debug_token": dt}); testenv.Errcode(r) != 0 {
+		b.Fatalf("open_debug_mode: %s", testenv.Describe(r))
+	}
+	cmd := exec.Command(testenv.Example(b), "--addr", fmt.Sprintf("127.0.0.1:%d", port), "--name", "bench",
+		"--api", z.URL, "--debug-token", dt, "--access-token", debugTok)
+	cmd.Env = append(os.Environ(), "OPENZONE_PROGRAM_ID=prog-echo", "OPENZONE_SECRET=")
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	testenv.Eventually(b, "debug mode on", func() bool { return checkDebug(b, z, debugTok, "prog-echo") == 2 })
+
+	tr := &http.Transport{Proxy: nil, MaxIdleConns: 64, MaxIdleConnsPerHost: 64, DisableCompression: true}
+	b.Cleanup(tr.CloseIdleConnections)
+	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	body, _ := json.Marshal(map[string]string{"program_id": "prog-echo", "ability_id": "echo", "request_data": `{"text":"hello"}`})
+	call := func(tok string) error {
+		resp, err := hc.Post(z.URL+"/cgi-bin/chatdata/sync_call_program?access_token="+url.QueryEscape(tok), "application/json", bytes.NewReader(body))
+		if err != nil {
+			return err
+		}
+		raw, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(string(raw), `"errcode":0`) {
+			return fmt.Errorf("reply %s", raw)
+		}
+		return nil
+	}
+	for _, v := range []struct{ name, tok string }{{"deployed", deployedTok}, {"debug", debugTok}} {
+		b.Run(v.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if err := call(v.tok); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

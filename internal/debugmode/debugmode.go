@@ -268,21 +268,7 @@ func checkToken(dp *openzone.DebugProgram, token string, now time.Time) error {
 // AppOpen is the app half: open_debug_mode{program_id, debug_token}.
 func (s *Service) AppOpen(ctx context.Context, app *openzone.App, programID, token string) error {
 	return s.cfg.Store.InTx(ctx, func(tx store.Executor) error {
-		if err := checkProgram(ctx, tx, app, programID); err != nil {
-			return err
-		}
-		if err := TestScenario(ctx, tx, app); err != nil {
-			return err
-		}
-		dp, err := tx.DebugProgramGet(ctx, programID)
-		if err != nil && !openzone.IsNotFound(err) {
-			return err
-		}
-		now := s.cfg.Now()
-		if err := checkToken(dp, token, now); err != nil {
-			return err
-		}
-		sess, err := s.session(ctx, tx, app, programID)
+		_, sess, now, err := s.openHalf(ctx, tx, app, programID, token)
 		if err != nil {
 			return err
 		}
@@ -329,6 +315,28 @@ func (s *Service) Check(ctx context.Context, app *openzone.App, programID string
 	return StatusOff, nil
 }
 
+// openHalf runs the checks both halves make, in order — program exists and
+// is configured (800001, 790020), test scenario (710672), credential (40058,
+// 710671) — and returns the program's debug state and the session.
+func (s *Service) openHalf(ctx context.Context, tx store.Executor, app *openzone.App, programID, token string) (*openzone.DebugProgram, *openzone.DebugSession, time.Time, error) {
+	if err := checkProgram(ctx, tx, app, programID); err != nil {
+		return nil, nil, time.Time{}, err
+	}
+	if err := TestScenario(ctx, tx, app); err != nil {
+		return nil, nil, time.Time{}, err
+	}
+	dp, err := tx.DebugProgramGet(ctx, programID)
+	if err != nil && !openzone.IsNotFound(err) {
+		return nil, nil, time.Time{}, err
+	}
+	now := s.cfg.Now()
+	if err := checkToken(dp, token, now); err != nil {
+		return nil, nil, time.Time{}, err
+	}
+	sess, err := s.session(ctx, tx, app, programID)
+	return dp, sess, now, err
+}
+
 func (s *Service) session(ctx context.Context, tx store.Executor, app *openzone.App, programID string) (*openzone.DebugSession, error) {
 	sess, err := tx.DebugSessionGet(ctx, app.CorpID, app.AgentID, programID)
 	if openzone.IsNotFound(err) {
@@ -358,21 +366,7 @@ type SDKOpenResult struct {
 func (s *Service) SDKOpen(ctx context.Context, app *openzone.App, programID, token string, pub *ecdh.PublicKey) (*SDKOpenResult, error) {
 	var res *SDKOpenResult
 	err := s.cfg.Store.InTx(ctx, func(tx store.Executor) error {
-		if err := checkProgram(ctx, tx, app, programID); err != nil {
-			return err
-		}
-		if err := TestScenario(ctx, tx, app); err != nil {
-			return err
-		}
-		dp, err := tx.DebugProgramGet(ctx, programID)
-		if err != nil && !openzone.IsNotFound(err) {
-			return err
-		}
-		now := s.cfg.Now()
-		if err := checkToken(dp, token, now); err != nil {
-			return err
-		}
-		sess, err := s.session(ctx, tx, app, programID)
+		dp, sess, now, err := s.openHalf(ctx, tx, app, programID, token)
 		if err != nil {
 			return err
 		}

@@ -79,6 +79,15 @@ const (
 	ErrBadBodyJSON     = 47001 // request body is not the JSON object expected
 	ErrForbidden       = 48002 // API forbidden for this app
 
+	ErrBadMsgKey       = 710603 // key info incorrect (secret_key)
+	ErrDuplicateMsgID  = 710613 // duplicate msgid
+	ErrBadCursor       = 710611 // cursor incorrect
+	ErrKeywordEmpty    = 710610 // keywords and semantics both empty
+	ErrRuleNotFound    = 710612 // keyword rule id not found
+	ErrTooManyRules    = 710619 // keyword rule count over limit
+	ErrBadRuleID       = 710620 // keyword rule id incorrect
+	ErrBadChatID       = 710624 // illegal chat id
+	ErrBadNotifyID     = 710646 // illegal notify_id
 	ErrZonePermission  = 710641 // app lacks 数据与智能专区 permission
 	ErrCallProgram     = 710638 // calling the program failed
 	ErrDebugTokenExp   = 710671
@@ -104,6 +113,7 @@ const (
 	// Codes outside WeCom's table, used by the admin API and the store
 	// (HTTP-like on purpose, see docs/decisions.md).
 	ErrUnauthorizedAdmin = 401
+	ErrNotSuiteApp       = 846000 // not a 代开发 or third-party app
 	ErrNotFound          = 404
 	ErrConflict          = 409
 )

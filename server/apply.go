@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/openzone/openzone"
 	"github.com/openzone/openzone/internal/adminapi"
+	"github.com/openzone/openzone/internal/archive"
 	"github.com/openzone/openzone/internal/runtime"
 	"github.com/openzone/openzone/internal/seed"
 	"github.com/openzone/openzone/internal/store"
@@ -44,8 +46,19 @@ func (s *Server) ApplySeed(ctx context.Context, name string, data []byte, base s
 					return err
 				}
 			}
+			externals := map[string]bool{}
 			for j := range c.ExternalContacts {
 				if err := tx.ExternalContactUpsert(ctx, &c.ExternalContacts[j]); err != nil {
+					return err
+				}
+				externals[c.ExternalContacts[j].ExternalUserID] = true
+			}
+			for _, ch := range c.Chats {
+				chat := &openzone.Chat{CorpID: c.Corp.CorpID, ChatID: ch.ChatID, Name: ch.Name, Owner: ch.Owner, CreateTime: s.cfg.Now()}
+				for _, m := range ch.Members {
+					chat.Members = append(chat.Members, openzone.ChatMember{MemberID: m, Type: partyType(externals, m), JoinTime: chat.CreateTime})
+				}
+				if err := tx.ChatUpsert(ctx, chat); err != nil {
 					return err
 				}
 			}
@@ -77,6 +90,9 @@ func (s *Server) ApplySeed(ctx context.Context, name string, data []byte, base s
 		if err := s.reconcile(ctx, &f.Programs[i]); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.applyMessages(ctx, f); err != nil {
+		return nil, err
 	}
 	return &adminapi.SeedSummary{Providers: len(f.Providers), Corps: len(f.Corps), Programs: len(f.Programs), Apps: len(f.Apps)}, nil
 }
@@ -145,6 +161,45 @@ func (s *Server) reconcileAll(ctx context.Context) error {
 	for _, p := range ps {
 		if err := s.reconcile(ctx, p); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+func partyType(externals map[string]bool, id string) int {
+	if externals[id] {
+		return openzone.PartyExternal
+	}
+	return openzone.PartyMember
+}
+
+// applyMessages archives the seed's messages that are not archived yet
+// (by msgid), so applying a seed again adds nothing.
+func (s *Server) applyMessages(ctx context.Context, f *seed.File) error {
+	for _, c := range f.Corps {
+		externals := map[string]bool{}
+		for _, x := range c.ExternalContacts {
+			externals[x.ExternalUserID] = true
+		}
+		var ins []*archive.Input
+		for _, m := range c.Messages {
+			if _, err := s.store.MessageGet(ctx, c.Corp.CorpID, m.MsgID); err == nil {
+				continue
+			} else if !openzone.IsNotFound(err) {
+				return err
+			}
+			content, _ := json.Marshal(map[string]string{"content": m.Text})
+			in := &archive.Input{MsgID: m.MsgID, MsgType: 1, ChatID: m.Chat, Content: content,
+				Sender: &openzone.Party{Type: partyType(externals, m.From), ID: m.From}}
+			for _, t := range m.To {
+				in.Receivers = append(in.Receivers, openzone.Party{Type: partyType(externals, t), ID: t})
+			}
+			ins = append(ins, in)
+		}
+		if len(ins) > 0 {
+			if _, err := s.archive.Ingest(ctx, c.Corp.CorpID, ins); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

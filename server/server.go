@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -28,8 +29,11 @@ import (
 	"github.com/openzone/openzone"
 	"github.com/openzone/openzone/internal/adminapi"
 	"github.com/openzone/openzone/internal/appapi"
+	"github.com/openzone/openzone/internal/archive"
 	"github.com/openzone/openzone/internal/debugmode"
+	"github.com/openzone/openzone/internal/events"
 	"github.com/openzone/openzone/internal/gateway"
+	"github.com/openzone/openzone/internal/jobs"
 	"github.com/openzone/openzone/internal/runtime"
 	"github.com/openzone/openzone/internal/specapi"
 	"github.com/openzone/openzone/internal/store"
@@ -80,6 +84,9 @@ type Server struct {
 	gateway  *gateway.Gateway
 	recorder *traffic.Recorder
 	debug    *debugmode.Service
+	jobs     *jobs.Runner
+	events   *events.Service
+	archive  *archive.Service
 	app      *appapi.API
 	http     *http.Server
 	ln       net.Listener
@@ -163,24 +170,40 @@ func (s *Server) Start(ctx context.Context) error {
 		DebugRouteFunc: s.debug.Route,
 	})
 	s.recorder = traffic.New(st, s.log)
-	s.app = appapi.New(appapi.Config{Store: st, Gateway: s.gateway, Recorder: s.recorder, Now: s.cfg.Now, Logger: s.log, Debug: s.debug})
+	archiveKey, err := s.archiveKey()
+	if err != nil {
+		s.Shutdown(ctx)
+		return err
+	}
+	if s.jobs, err = jobs.New(jobs.Config{DB: st.SQL(), Logger: s.log}); err != nil {
+		s.Shutdown(ctx)
+		return fmt.Errorf("job queue: %w", err)
+	}
+	s.events = events.New(events.Config{Store: st, Jobs: s.jobs, Gateway: s.gateway, Recorder: s.recorder, Now: s.cfg.Now, Log: s.log})
+	s.archive = archive.New(archive.Config{Store: st, Key: archiveKey, Now: s.cfg.Now, Log: s.log, Event: s.events.Enqueue})
+	s.app = appapi.New(appapi.Config{Store: st, Gateway: s.gateway, Recorder: s.recorder, Now: s.cfg.Now, Logger: s.log,
+		Debug: s.debug, Notify: s.events.CheckNotify})
+	registry := specapi.NewRegistry()
+	s.archive.Register(registry)
+	s.events.Register(registry)
 	spec := specapi.New(specapi.Config{
-		Store: st, Keys: s.keys, Registry: specapi.NewRegistry(),
+		Store: st, Keys: s.keys, Registry: registry,
 		Debug: s.debug, AuthFunc: s.app.Authenticate,
 		Recorder: s.recorder, Now: s.cfg.Now, Logger: s.log,
 	})
 	admin := adminapi.New(adminapi.Config{
 		Store: st, Runtime: s.runtime, Recorder: s.recorder, Logger: s.log,
 		AdminToken: s.token, ApplySeedFunc: s.ApplySeed, TokenFunc: s.app.TokenForApp,
-		Debug: s.debug,
-		Now:   s.cfg.Now,
-		Info:  map[string]any{"version": Version, "database": "sqlite", "data_dir": dataDir},
+		Debug: s.debug, Archive: s.archive,
+		Now:  s.cfg.Now,
+		Info: map[string]any{"version": Version, "database": "sqlite", "data_dir": dataDir},
 	})
 
 	mux := http.NewServeMux()
 	s.app.Register(mux)
 	spec.Register(mux)
 	admin.Register(mux)
+	mux.Handle("GET /display/message", s.archive.DisplayHandler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	s.http = &http.Server{
 		Handler:           recoverer(s.log, mux),
@@ -209,6 +232,10 @@ func (s *Server) Start(ctx context.Context) error {
 	if err := s.reconcileAll(ctx); err != nil {
 		s.Shutdown(ctx)
 		return err
+	}
+	if err := s.jobs.Start(context.WithoutCancel(ctx)); err != nil {
+		s.Shutdown(ctx)
+		return fmt.Errorf("job queue: %w", err)
 	}
 	bgCtx, stopBg := context.WithCancel(context.Background())
 	s.stopBg = stopBg
@@ -298,6 +325,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 				errs = append(errs, fmt.Errorf("http: %w", err))
 			}
 		}
+		if s.jobs != nil {
+			if err := s.jobs.Stop(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("jobs: %w", err))
+			}
+		}
 		if s.runtime != nil {
 			if err := s.runtime.Shutdown(ctx); err != nil {
 				errs = append(errs, fmt.Errorf("runtime: %w", err))
@@ -338,6 +370,26 @@ func (s *Server) adminToken() (string, error) {
 	return t, nil
 }
 
+// archiveKey returns the zone's archive key, which seals every message's
+// secret key at rest: generated once, kept in DataDir/archive.key (0600).
+// Losing it loses the archive's content; back it up with the database.
+func (s *Server) archiveKey() ([]byte, error) {
+	path := filepath.Join(s.cfg.DataDir, "archive.key")
+	if b, err := os.ReadFile(path); err == nil {
+		k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
+		if err != nil || len(k) != 32 {
+			return nil, fmt.Errorf("archive key %s is damaged: want 32 bytes in base64", path)
+		}
+		return k, nil
+	}
+	k := make([]byte, 32)
+	rand.Read(k)
+	if err := os.WriteFile(path, []byte(base64.StdEncoding.EncodeToString(k)+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("write archive key: %w", err)
+	}
+	return k, nil
+}
+
 // recoverer turns a panic in a handler into a logged internal error and a
 // WeCom-shaped errcode -1, never a stack trace to the client.
 func recoverer(log *slog.Logger, next http.Handler) http.Handler {
@@ -347,7 +399,7 @@ func recoverer(log *slog.Logger, next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				log.Error("panic in handler", "path", r.URL.Path, "panic", v)
+				log.Error("panic in handler", "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
 				w.Header().Set("Content-Type", "application/json; charset=UTF-8")
 				w.WriteHeader(http.StatusInternalServerError)
 				w.Write([]byte(`{"errcode":-1,"errmsg":"system busy"}`))

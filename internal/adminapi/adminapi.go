@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/archive"
 	"github.com/openzone/openzone/internal/debugmode"
 	"github.com/openzone/openzone/internal/runtime"
 	"github.com/openzone/openzone/internal/store"
@@ -48,6 +49,8 @@ type Config struct {
 	TokenFunc func(ctx context.Context, app *openzone.App) (*openzone.AccessToken, error)
 	// Debug serves the debug page routes.
 	Debug *debugmode.Service
+	// Archive ingests messages.
+	Archive *archive.Service
 	// Info is returned by GET /admin/v1/status.
 	Info map[string]any
 	Now  func() time.Time
@@ -75,6 +78,12 @@ func (a *API) Register(mux *http.ServeMux) {
 	h("GET /admin/v1/notifications", a.handleNotificationList)
 	h("GET /admin/v1/corps", a.handleCorpList)
 	h("GET /admin/v1/corps/{corpid}/apps", a.handleAppList)
+	h("POST /admin/v1/corps/{corpid}/messages", a.handleMessageCreate)
+	h("POST /admin/v1/corps/{corpid}/messages/batch", a.handleMessageBatch)
+	h("GET /admin/v1/corps/{corpid}/messages", a.handleMessageList)
+	h("PUT /admin/v1/corps/{corpid}/chats/{chatid}", a.handleChatPut)
+	h("POST /admin/v1/corps/{corpid}/agree", a.handleAgreePut)
+	h("GET /admin/v1/events", a.handleEventList)
 	h("POST /admin/v1/corps/{corpid}/apps/{agentid}/token", a.handleAppToken)
 	h("GET /admin/v1/traffic", a.handleTrafficList)
 	h("GET /admin/v1/traffic/{id}", a.handleTrafficGet)
@@ -276,4 +285,13 @@ func (a *API) handleTrafficGet(r *http.Request) (any, error) {
 	a.cfg.Recorder.Flush(ctx)
 	cancel()
 	return a.cfg.Store.TrafficGet(r.Context(), id)
+}
+
+// handleEventList lists zone → program events with their delivery state.
+func (a *API) handleEventList(r *http.Request) (any, error) {
+	es, err := a.cfg.Store.EventList(r.Context(), r.URL.Query().Get("program_id"), 200)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"events": es}, nil
 }

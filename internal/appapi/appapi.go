@@ -34,7 +34,12 @@ type API struct {
 	log      *slog.Logger
 	tmpl     templateCache
 	debug    *debugmode.Service
+	notify   NotifyFunc
 }
+
+// NotifyFunc checks a notify_id a sync call carries (710646 when it is not
+// the calling app's and program's, or expired) and returns it.
+type NotifyFunc func(ctx context.Context, notifyID, corpID string, agentID int64, programID string) (*openzone.Notify, error)
 
 // Config configures the API.
 type Config struct {
@@ -44,6 +49,7 @@ type Config struct {
 	Now      func() time.Time
 	Logger   *slog.Logger
 	Debug    *debugmode.Service
+	Notify   NotifyFunc
 }
 
 // New returns the app API.
@@ -55,6 +61,7 @@ func New(cfg Config) *API {
 		now:      cfg.Now,
 		log:      cfg.Logger,
 		debug:    cfg.Debug,
+		notify:   cfg.Notify,
 	}
 }
 
@@ -70,6 +77,9 @@ func (a *API) Register(mux *http.ServeMux) {
 		"open_debug_mode":      a.handleOpenDebugMode,
 		"close_debug_mode":     a.handleCloseDebugMode,
 		"check_debug_mode":     a.handleCheckDebugMode,
+		"set_public_key":       a.handleSetPublicKey,
+		"get_auth_user_list":   a.handleGetAuthUserList,
+		"get_corp_auth_info":   a.handleGetCorpAuthInfo,
 	}
 	mux.HandleFunc("/cgi-bin/chatdata/{name}", func(w http.ResponseWriter, r *http.Request) {
 		name := r.PathValue("name")

@@ -72,9 +72,17 @@ func (a *API) syncCall(ctx context.Context, app *openzone.App, req *request, rec
 	if err != nil {
 		return "", nil, err
 	}
+	instance := ""
+	if notifyID != "" && a.notify != nil {
+		n, err := a.notify(ctx, notifyID, app.CorpID, app.AgentID, programID)
+		if err != nil {
+			return "", nil, err
+		}
+		instance = n.Instance
+	}
 	res, err := a.gateway.Do(ctx, &gateway.Call{
 		Program: prog, CorpID: app.CorpID, AgentID: app.AgentID, CallType: 1,
-		Data: requestData, AbilityID: abilityID, NotifyID: notifyID,
+		Data: requestData, AbilityID: abilityID, NotifyID: notifyID, Instance: instance,
 	})
 	if err != nil {
 		return "", res, err

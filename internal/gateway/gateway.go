@@ -88,6 +88,9 @@ type Call struct {
 	JobInfo   string
 	AbilityID string
 	NotifyID  string
+	// Instance, when set, is the deployed instance to prefer (the one that
+	// minted NotifyID).
+	Instance string
 }
 
 // Result is what came back, with where it went and how long the program took.
@@ -132,7 +135,11 @@ func (g *Gateway) Do(ctx context.Context, c *Call) (*Result, error) {
 	// more healthy instance may be tried; anything later may not be retried.
 	var lastErr error
 	for attempt := 0; attempt < 2; attempt++ {
-		inst, ok, err := g.runtime.Pick(ctx, c.Program.ID)
+		prefer := c.Instance
+		if attempt > 0 {
+			prefer = ""
+		}
+		inst, ok, err := g.runtime.PickPreferred(ctx, c.Program.ID, prefer)
 		if !ok {
 			return res, openzone.Errorf(openzone.ErrNotDeployed, "program %q is not deployed", c.Program.ID)
 		}

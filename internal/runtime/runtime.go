@@ -440,6 +440,14 @@ func (r *Runtime) Undeploy(programID string) error {
 // and ctx) for one to become healthy; if none does, it returns ok=true and
 // an *openzone.Error with code ErrCallProgram wrapping ErrNoHealthyInstance.
 func (r *Runtime) Pick(ctx context.Context, programID string) (inst Instance, ok bool, err error) {
+	return r.PickPreferred(ctx, programID, "")
+}
+
+// PickPreferred is Pick that returns the instance named prefer when it is
+// healthy: a sync_call_program carrying a notify_id goes back to the
+// instance that minted it, which holds the data stored under it. When that
+// instance is gone it falls back to any healthy one.
+func (r *Runtime) PickPreferred(ctx context.Context, programID, prefer string) (inst Instance, ok bool, err error) {
 	var timeout <-chan time.Time
 	for {
 		r.mu.Lock()
@@ -447,6 +455,14 @@ func (r *Runtime) Pick(ctx context.Context, programID string) (inst Instance, ok
 		if p == nil {
 			r.mu.Unlock()
 			return Instance{}, false, nil
+		}
+		if prefer != "" {
+			for _, in := range p.insts {
+				if in.name == prefer && in.healthy {
+					r.mu.Unlock()
+					return Instance{ProgramID: programID, Name: in.name, URL: in.url}, true, nil
+				}
+			}
 		}
 		if in, found := p.pickLocked(programID); found {
 			r.mu.Unlock()

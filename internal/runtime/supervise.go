@@ -162,7 +162,7 @@ func (r *Runtime) runOnce(in *instance, l launch) runResult {
 		return runResult{}
 	}
 	res := runResult{port: port}
-	env := append(slices.Clip(l.env), "OPENZONE_API="+r.cfg.ZoneURL(), "PORT="+strconv.Itoa(port), "HOST=127.0.0.1")
+	env := append(slices.Clip(l.env), "OPENZONE_API="+r.cfg.ZoneURL(), "PORT="+strconv.Itoa(port), "HOST=127.0.0.1", "OPENZONE_INSTANCE="+in.name)
 	p, err := startProcess(l, env, in.name)
 	if err != nil {
 		r.startFailed(in, l, err)

@@ -30,7 +30,9 @@ type decoder struct {
 var (
 	fileKeys     = []string{"providers", "corps", "programs", "apps"}
 	providerKeys = []string{"id", "name", "test_corps"}
-	corpKeys     = []string{"corpid", "name", "members", "external_contacts"}
+	corpKeys     = []string{"corpid", "name", "members", "external_contacts", "chats", "messages"}
+	chatKeys     = []string{"chatid", "name", "owner", "members"}
+	messageKeys  = []string{"msgid", "from", "to", "chat", "text"}
 	memberKeys   = []string{"userid", "name"}
 	contactKeys  = []string{"external_userid", "name"}
 	programKeys  = []string{"id", "provider", "kind", "name", "released", "deploy", "abilities"}
@@ -472,6 +474,42 @@ func (d *decoder) corp(n *yaml.Node, path string) (CorpEntry, error) {
 			return c, err
 		}
 		c.ExternalContacts = append(c.ExternalContacts, openzone.ExternalContact{CorpID: c.Corp.CorpID, ExternalUserID: s[0], Name: s[1]})
+	}
+	if items, ipath, err = m.items("chats"); err != nil {
+		return c, err
+	}
+	for i, it := range items {
+		mm, err := d.mapping(it, index(ipath, i), chatKeys)
+		if err != nil {
+			return c, err
+		}
+		s, err := mm.strFields("chatid", "name", "owner")
+		if err != nil {
+			return c, err
+		}
+		members, err := mm.strs("members")
+		if err != nil {
+			return c, err
+		}
+		c.Chats = append(c.Chats, ChatEntry{ChatID: s[0], Name: s[1], Owner: s[2], Members: members})
+	}
+	if items, ipath, err = m.items("messages"); err != nil {
+		return c, err
+	}
+	for i, it := range items {
+		mm, err := d.mapping(it, index(ipath, i), messageKeys)
+		if err != nil {
+			return c, err
+		}
+		s, err := mm.strFields("msgid", "from", "chat", "text")
+		if err != nil {
+			return c, err
+		}
+		to, err := mm.strs("to")
+		if err != nil {
+			return c, err
+		}
+		c.Messages = append(c.Messages, MessageEntry{MsgID: s[0], From: s[1], Chat: s[2], Text: s[3], To: to})
 	}
 	return c, nil
 }

@@ -12,6 +12,8 @@
 //	    name: Demo Corp
 //	    members: [{userid: zhangsan, name: Zhang San}]
 //	    external_contacts: [{external_userid: wmcustomer1, name: Customer One}]
+//	    chats: [{chatid: wrchat1, name: 项目群, owner: zhangsan, members: [zhangsan, wmcustomer1]}]
+//	    messages: [{msgid: m1, from: zhangsan, to: [wmcustomer1], text: 你好}]   # or chat: wrchat1
 //	programs:
 //	  - id: prog-echo                 # required, unique
 //	    provider: isv-demo            # required, a provider of this file
@@ -92,6 +94,23 @@ type CorpEntry struct {
 	Corp             openzone.Corp
 	Members          []openzone.Member
 	ExternalContacts []openzone.ExternalContact
+	Chats            []ChatEntry
+	Messages         []MessageEntry
+}
+
+// ChatEntry is a group chat (群聊); Owner and Members are userids or
+// external_userids of the corp.
+type ChatEntry struct {
+	ChatID, Name, Owner string
+	Members             []string
+}
+
+// MessageEntry is a text message to archive; MsgID makes applying the
+// seed again a no-op. From and To are userids or external_userids; Chat
+// names a group chat instead of To.
+type MessageEntry struct {
+	MsgID, From, Chat, Text string
+	To                      []string
 }
 
 // AppEntry is an app and the ids of the programs it uses.

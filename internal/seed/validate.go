@@ -81,6 +81,68 @@ func (f *File) Validate() error {
 				return f.errorf(xp, "%s: external contact of corp %q is in corps[%d] (%q)", xp, x.CorpID, i, c.Corp.CorpID)
 			}
 		}
+		known := func(id, p string) error {
+			if _, ok := users[id]; ok {
+				return nil
+			}
+			if _, ok := contacts[id]; ok {
+				return nil
+			}
+			return f.errorf(p, "%s: %q is neither a member nor an external contact of corp %q", p, id, c.Corp.CorpID)
+		}
+		chats := map[string]string{}
+		for j, ch := range c.Chats {
+			cp := index(join(path, "chats"), j)
+			if err := f.required(cp, "chatid", ch.ChatID); err != nil {
+				return err
+			}
+			if err := f.unique(chats, ch.ChatID, join(cp, "chatid")); err != nil {
+				return err
+			}
+			if err := f.required(cp, "owner", ch.Owner); err != nil {
+				return err
+			}
+			if err := known(ch.Owner, join(cp, "owner")); err != nil {
+				return err
+			}
+			for k, m := range ch.Members {
+				if err := known(m, index(join(cp, "members"), k)); err != nil {
+					return err
+				}
+			}
+		}
+		msgs := map[string]string{}
+		for j, m := range c.Messages {
+			mp := index(join(path, "messages"), j)
+			if err := f.required(mp, "msgid", m.MsgID); err != nil {
+				return err
+			}
+			if err := f.unique(msgs, m.MsgID, join(mp, "msgid")); err != nil {
+				return err
+			}
+			if err := f.required(mp, "from", m.From); err != nil {
+				return err
+			}
+			if err := known(m.From, join(mp, "from")); err != nil {
+				return err
+			}
+			if err := f.required(mp, "text", m.Text); err != nil {
+				return err
+			}
+			if (m.Chat == "") == (len(m.To) == 0) {
+				return f.errorf(mp, "%s: give either to (a single chat) or chat (a group), not both and not neither", mp)
+			}
+			if m.Chat != "" {
+				if _, ok := chats[m.Chat]; !ok {
+					return f.errorf(join(mp, "chat"), "%s.chat: chat %q is not defined in this corp", mp, m.Chat)
+				}
+			}
+			for k, t := range m.To {
+				if err := known(t, index(join(mp, "to"), k)); err != nil {
+					return err
+				}
+			}
+		}
 	}
 
 	programs := map[string]string{}

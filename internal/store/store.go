@@ -78,6 +78,62 @@ type Executor interface {
 	// (all providers when providerID is ""); limit default 100, max 1000.
 	NotificationList(ctx context.Context, providerID string, limit int) ([]*openzone.Notification, error)
 
+	// ChatUpsert creates or replaces a group chat and its member list.
+	ChatUpsert(ctx context.Context, c *openzone.Chat) error
+	ChatGet(ctx context.Context, corpID, chatID string) (*openzone.Chat, error)
+	// ChatList returns a corp's chats ordered by chatid.
+	ChatList(ctx context.Context, corpID string) ([]*openzone.Chat, error)
+
+	// MessageInsert archives a message and sets its Seq (increasing across
+	// the whole store). A msgid already archived in the corp is ErrConflict.
+	MessageInsert(ctx context.Context, m *openzone.Message) error
+	MessageGet(ctx context.Context, corpID, msgID string) (*openzone.Message, error)
+	// MessageList returns a corp's messages in ascending Seq.
+	MessageList(ctx context.Context, f openzone.MessageFilter) ([]*openzone.Message, error)
+	// MessageLastSeq returns the largest Seq in the store (0 when empty).
+	MessageLastSeq(ctx context.Context) (int64, error)
+	// MessagePrune deletes a corp's messages ingested before before.
+	MessagePrune(ctx context.Context, corpID string, before time.Time) (int64, error)
+
+	// AgreeUpsert creates or replaces a consent record, keyed by (corp,
+	// userid, external_userid) or (corp, chatid, external_userid).
+	AgreeUpsert(ctx context.Context, a *openzone.AgreeStatus) error
+	AgreeGetSingle(ctx context.Context, corpID, userID, externalUserID string) (*openzone.AgreeStatus, error)
+	// AgreeListRoom returns a group's records ordered by external_userid.
+	AgreeListRoom(ctx context.Context, corpID, chatID string) ([]*openzone.AgreeStatus, error)
+
+	AppPublicKeyGet(ctx context.Context, corpID string, agentID int64) (*openzone.AppPublicKey, error)
+	// AppPublicKeyPut stores an app's key. A Ver not above the stored one
+	// is ErrConflict; StartSeq and SetAt of the first key are kept.
+	AppPublicKeyPut(ctx context.Context, k *openzone.AppPublicKey) error
+	// AppPublicKeyList returns the corp's apps that have a key.
+	AppPublicKeyList(ctx context.Context, corpID string) ([]*openzone.AppPublicKey, error)
+
+	KeywordRuleInsert(ctx context.Context, r *openzone.KeywordRule) error
+	KeywordRuleGet(ctx context.Context, corpID string, agentID int64, ruleID string) (*openzone.KeywordRule, error)
+	// KeywordRuleList returns an app's rules ordered by create_time, rule_id.
+	KeywordRuleList(ctx context.Context, corpID string, agentID int64) ([]*openzone.KeywordRule, error)
+	// KeywordRuleUpdate replaces Name and Body of an existing rule.
+	KeywordRuleUpdate(ctx context.Context, r *openzone.KeywordRule) error
+	KeywordRuleDelete(ctx context.Context, corpID string, agentID int64, ruleID string) error
+	// KeywordHitInsert records a hit and sets its Seq.
+	KeywordHitInsert(ctx context.Context, h *openzone.KeywordHit) error
+	// KeywordHitList returns an app's hits with Seq > afterSeq, ascending.
+	KeywordHitList(ctx context.Context, corpID string, agentID int64, afterSeq int64, limit int) ([]*openzone.KeywordHit, error)
+
+	EventTokenInsert(ctx context.Context, t *openzone.EventToken) error
+	EventTokenGet(ctx context.Context, token string) (*openzone.EventToken, error)
+
+	EventInsert(ctx context.Context, e *openzone.Event) error
+	EventGet(ctx context.Context, id string) (*openzone.Event, error)
+	// EventUpdate replaces State, Attempts, LastError and DeliveredAt.
+	EventUpdate(ctx context.Context, e *openzone.Event) error
+	// EventList returns a program's events newest first ("" = all).
+	EventList(ctx context.Context, programID string, limit int) ([]*openzone.Event, error)
+
+	NotifyInsert(ctx context.Context, n *openzone.Notify) error
+	NotifyGet(ctx context.Context, notifyID string) (*openzone.Notify, error)
+
 	TrafficInsert(ctx context.Context, r *openzone.TrafficRecord) error
 	TrafficGet(ctx context.Context, id int64) (*openzone.TrafficRecord, error)
 	// TrafficList returns records newest first (AfterID: only ids above it).

@@ -18,6 +18,7 @@ const (
 	EnvProgramID = "OPENZONE_PROGRAM_ID" // the program's id
 	EnvSecret    = "OPENZONE_SECRET"     // program secret, "<ver>:<base64 of 32 bytes>"
 	EnvPort      = "PORT"                // listen port, default 8080
+	EnvInstance  = "OPENZONE_INSTANCE"   // the deployed instance's name, set by the zone
 	EnvHost      = "HOST"                // listen host, default all interfaces
 )
 
@@ -37,6 +38,10 @@ type Config struct {
 
 	// ProgramID is the program's id. Required: it is bound into every packet.
 	ProgramID string
+
+	// Instance is the deployed instance's name (OPENZONE_INSTANCE), sent
+	// with invokes so the zone routes a notify_id back to this instance.
+	Instance string
 
 	// Secret is the production program secret (OPENZONE_SECRET), which a
 	// deployed program gets from the zone. It is never logged. The zero
@@ -89,6 +94,7 @@ func ConfigFromEnv() (Config, error) {
 	} else {
 		cfg.ProgramID = v
 	}
+	cfg.Instance = strings.TrimSpace(os.Getenv(EnvInstance))
 	if v := os.Getenv(EnvSecret); strings.TrimSpace(v) == "" {
 		errs = append(errs, &EnvError{Var: EnvSecret, Reason: `not set (want "<ver>:<base64>")`})
 	} else if sec, err := zonewire.ParseSecret(v); err != nil {

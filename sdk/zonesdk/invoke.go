@@ -110,6 +110,7 @@ func (p *Program) invoke(ctx context.Context, iface string, request any) (json.R
 		AgentID:   ic.AgentID,
 		AbilityID: ic.AbilityID,
 		Request:   body,
+		Instance:  p.instance,
 	}
 	if iface == AsyncJobCallback {
 		inv.JobInfo = ic.JobInfo

@@ -43,6 +43,7 @@ type Program struct {
 	keys      *keyring
 	guard     *zonewire.Guard
 	invokeURL string
+	instance  string
 	client    *http.Client
 	now       func() time.Time
 	log       *slog.Logger
@@ -62,6 +63,7 @@ func New(cfg Config) (*Program, error) {
 		return nil, errors.New("zonesdk: Config.Secret must have a version in [1, 2^31-1] (or be the zero Secret: no production secret)")
 	}
 	p := &Program{
+		instance:  cfg.Instance,
 		cfg:       cfg,
 		guard:     zonewire.NewGuard(),
 		client:    cfg.HTTPClient,

@@ -473,4 +473,7 @@ type Invoke struct {
 	AbilityID string          `json:"ability_id"`
 	JobInfo   string          `json:"job_info"`
 	Request   json.RawMessage `json:"request"`
+	// Instance names the deployed instance that invokes (OPENZONE_INSTANCE),
+	// so a notify_id it mints routes back to it; empty elsewhere.
+	Instance string `json:"instance,omitempty"`
 }

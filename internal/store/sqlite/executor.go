@@ -26,9 +26,19 @@ type executor struct {
 	w  querier // writes: the writer pool, or the tx
 	r  querier // plain reads: the read-only pool, or the same tx
 	db *sql.DB // begins transactions; nil inside one
+	tx *sql.Tx // the transaction this executor is bound to; nil outside one
 }
 
 var _ store.Executor = (*executor)(nil)
+
+// SQLTx returns the transaction the executor is bound to, or nil when it is
+// not bound to one (the DB itself). It lets code that needs the raw
+// transaction, such as River inserting jobs through riversqlite, write in
+// the same transaction as the store: inside DB.InTx's fn, type-assert the
+// store.Executor to interface{ SQLTx() *sql.Tx }. Statements run on it are
+// committed or rolled back with the store's own writes; the transaction
+// must not be committed or rolled back by the caller.
+func (e *executor) SQLTx() *sql.Tx { return e.tx }
 
 // inTx runs fn in a transaction, or directly when e already is one, so
 // multi-statement writes are atomic either way.
@@ -46,7 +56,7 @@ func (e *executor) inTx(ctx context.Context, fn func(*executor) error) (err erro
 			panic(p)
 		}
 	}()
-	if err := fn(&executor{w: tx, r: tx}); err != nil {
+	if err := fn(&executor{w: tx, r: tx, tx: tx}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}

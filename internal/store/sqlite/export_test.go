@@ -10,3 +10,8 @@ import (
 func (db *DB) TrafficPruneBatch(ctx context.Context, before time.Time, batch int) (int64, error) {
 	return db.trafficPrune(ctx, before, batch)
 }
+
+// MessagePruneBatch is MessagePrune with a chosen batch size.
+func (db *DB) MessagePruneBatch(ctx context.Context, corpID string, before time.Time, batch int) (int64, error) {
+	return db.messagePrune(ctx, corpID, before, batch)
+}

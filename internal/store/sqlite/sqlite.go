@@ -92,14 +92,19 @@ func (db *DB) InTx(ctx context.Context, fn func(store.Executor) error) error {
 	return db.executor.inTx(ctx, func(e *executor) error { return fn(e) })
 }
 
-// Prune deletes access tokens and replay ids that expired at or before now.
+// Prune deletes what expired at or before now: access tokens, replay ids,
+// event tokens and notify_ids.
 func (db *DB) Prune(ctx context.Context, now time.Time) error {
 	ms := now.UnixMilli()
-	if _, err := db.writer.ExecContext(ctx, `DELETE FROM access_token WHERE expires_at <= ?`, ms); err != nil {
-		return fmt.Errorf("sqlite: prune tokens: %w", err)
-	}
-	if _, err := db.writer.ExecContext(ctx, `DELETE FROM replay WHERE expires_at <= ?`, ms); err != nil {
-		return fmt.Errorf("sqlite: prune replay: %w", err)
+	for _, p := range []struct{ what, query string }{
+		{"tokens", `DELETE FROM access_token WHERE expires_at <= ?`},
+		{"replay", `DELETE FROM replay WHERE expires_at <= ?`},
+		{"event tokens", `DELETE FROM event_token WHERE expires_at <= ?`},
+		{"notify ids", `DELETE FROM notify WHERE expires_at <= ?`},
+	} {
+		if _, err := db.writer.ExecContext(ctx, p.query, ms); err != nil {
+			return fmt.Errorf("sqlite: prune %s: %w", p.what, err)
+		}
 	}
 	return nil
 }

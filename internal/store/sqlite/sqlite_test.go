@@ -2,6 +2,8 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -228,8 +230,36 @@ func TestTrafficPrune_Batches(t *testing.T) {
 	}
 }
 
+// migrationTables are the tables each migration after 0001 creates, children
+// first, so a test can turn a fresh database back into an older one.
+var migrationTables = map[int][]string{
+	2: {"debug_program", "debug_session", "notification"},
+	3: {"chat_member", "chat", "message", "agree_status", "app_public_key", "keyword_rule", "keyword_hit",
+		"event_token", "event", "notify"},
+}
+
+// downgrade drops what the migrations after version created and forgets
+// them, as if db had been created by a binary at that version.
+func downgrade(t *testing.T, db *sqlite.DB, version int) {
+	t.Helper()
+	for v := len(migrationTables) + 1; v > version; v-- {
+		for _, table := range migrationTables[v] {
+			if _, err := db.SQL().ExecContext(t.Context(), `DROP TABLE `+table); err != nil {
+				t.Fatalf("drop %s: %v", table, err)
+			}
+		}
+	}
+	if _, err := db.SQL().ExecContext(t.Context(), `DELETE FROM openzone_migrations WHERE version > ?`, version); err != nil {
+		t.Fatal(err)
+	}
+	if got := migrationCount(t, db); got != version {
+		t.Fatalf("%d migrations recorded after downgrade, want %d", got, version)
+	}
+}
+
 // TestOpen_UpgradeFrom0001 opens a database that has only migration 0001, as
-// zones created before 0002 do, and checks 0002 is applied and data kept.
+// zones created before 0002 do, and checks the later ones are applied and
+// data kept.
 func TestOpen_UpgradeFrom0001(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
@@ -238,9 +268,8 @@ func TestOpen_UpgradeFrom0001(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	downgrade(t, db, 1)
 	for _, q := range []string{
-		`DROP TABLE debug_program`, `DROP TABLE debug_session`, `DROP TABLE notification`,
-		`DELETE FROM openzone_migrations WHERE version >= 2`,
 		`INSERT INTO provider (id, name) VALUES ('isv', 'ISV')`,
 		`INSERT INTO program (id, provider_id, kind, name) VALUES ('prog-a', 'isv', 'program', 'A')`,
 	} {
@@ -248,16 +277,13 @@ func TestOpen_UpgradeFrom0001(t *testing.T) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	if got := migrationCount(t, db); got != 1 {
-		t.Fatalf("%d migrations recorded, want 1", got)
-	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
 
 	db = mustOpen(t, path)
-	if got := migrationCount(t, db); got < 2 {
-		t.Fatalf("reopen: %d migrations recorded, want 0002 applied", got)
+	if got := migrationCount(t, db); got != len(migrationTables)+1 {
+		t.Fatalf("reopen: %d migrations recorded, want all applied", got)
 	}
 	if _, err := db.ProgramGet(ctx, "prog-a"); err != nil {
 		t.Fatalf("reopen: ProgramGet: %v", err)
@@ -267,5 +293,205 @@ func TestOpen_UpgradeFrom0001(t *testing.T) {
 	}
 	if err := db.NotificationInsert(ctx, &openzone.Notification{ProviderID: "isv", Kind: "k", CreatedAt: time.Now()}); err != nil {
 		t.Fatalf("reopen: NotificationInsert: %v", err)
+	}
+}
+
+// TestOpen_UpgradeFrom0002 opens a database at migration 0002 with data in
+// it and checks 0003 is applied and the data kept.
+func TestOpen_UpgradeFrom0002(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "zone.db")
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	downgrade(t, db, 2)
+	for _, err := range []error{
+		db.ProviderUpsert(ctx, &openzone.Provider{ID: "isv"}),
+		db.ProgramUpsert(ctx, &openzone.Program{ID: "prog-a", ProviderID: "isv", Kind: openzone.KindProgram}),
+		db.DebugProgramPut(ctx, &openzone.DebugProgram{ProgramID: "prog-a", ReceiverURL: "http://r"}),
+		db.CorpUpsert(ctx, &openzone.Corp{CorpID: "wwcorp"}),
+		db.AppUpsert(ctx, &openzone.App{CorpID: "wwcorp", AgentID: 1, Type: openzone.AppSelfBuilt, Secret: "s"}),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db = mustOpen(t, path)
+	if got := migrationCount(t, db); got != 3 {
+		t.Fatalf("reopen: %d migrations recorded, want 3", got)
+	}
+	if d, err := db.DebugProgramGet(ctx, "prog-a"); err != nil || d.ReceiverURL != "http://r" {
+		t.Fatalf("reopen: DebugProgramGet = %+v, %v", d, err)
+	}
+	m := &openzone.Message{CorpID: "wwcorp", MsgID: "m1", Content: []byte("c"), SealedKey: []byte("k"), Ingested: time.Now()}
+	if err := db.MessageInsert(ctx, m); err != nil || m.Seq != 1 {
+		t.Fatalf("reopen: MessageInsert seq %d, %v; want seq 1", m.Seq, err)
+	}
+	if err := db.AppPublicKeyPut(ctx, &openzone.AppPublicKey{CorpID: "wwcorp", AgentID: 1, Ver: 1, PEM: "pem"}); err != nil {
+		t.Fatalf("reopen: AppPublicKeyPut: %v", err)
+	}
+}
+
+// TestSQLTx checks the raw transaction InTx exposes for River: what is
+// written through it commits and rolls back with the store's own writes.
+func TestSQLTx(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	db := mustOpen(t, filepath.Join(t.TempDir(), "zone.db"))
+	type sqlTxer interface{ SQLTx() *sql.Tx }
+	if tx := store.Store(db).(sqlTxer).SQLTx(); tx != nil {
+		t.Fatal("DB.SQLTx() is not nil outside a transaction")
+	}
+	errStop := errors.New("stop")
+	for _, tc := range []struct {
+		name   string
+		ret    error
+		exists bool
+	}{{"Rollback", errStop, false}, {"Commit", nil, true}} {
+		err := db.InTx(ctx, func(e store.Executor) error {
+			x, ok := e.(sqlTxer)
+			if !ok || x.SQLTx() == nil {
+				return fmt.Errorf("executor in InTx has no SQLTx (%T)", e)
+			}
+			if err := e.CorpUpsert(ctx, &openzone.Corp{CorpID: "wwcorp"}); err != nil {
+				return err
+			}
+			if _, err := x.SQLTx().ExecContext(ctx, `INSERT INTO corp (corp_id, name) VALUES ('raw', 'Raw')`); err != nil {
+				return err
+			}
+			// The store sees the raw write, and the raw tx the store's.
+			if _, err := e.CorpGet(ctx, "raw"); err != nil {
+				return err
+			}
+			m := &openzone.Message{CorpID: "wwcorp", MsgID: "m", Ingested: time.Now()}
+			if err := e.MessageInsert(ctx, m); err != nil {
+				return err
+			}
+			var n int
+			if err := x.SQLTx().QueryRowContext(ctx, `SELECT COUNT(*) FROM message WHERE seq = ?`, m.Seq).Scan(&n); err != nil || n != 1 {
+				return fmt.Errorf("raw tx sees %d messages with seq %d (%v), want 1", n, m.Seq, err)
+			}
+			return tc.ret
+		})
+		if !errors.Is(err, tc.ret) {
+			t.Fatalf("%s: InTx = %v, want %v", tc.name, err, tc.ret)
+		}
+		for _, id := range []string{"wwcorp", "raw"} {
+			_, err := db.CorpGet(ctx, id)
+			if got := err == nil; got != tc.exists {
+				t.Fatalf("%s: corp %s exists = %v (%v), want %v", tc.name, id, got, err, tc.exists)
+			}
+		}
+	}
+}
+
+func TestMessagePrune_Batches(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	db := mustOpen(t, filepath.Join(t.TempDir(), "zone.db"))
+	base := time.Date(2026, 3, 14, 0, 0, 0, 0, time.UTC)
+	for _, id := range []string{"wwa", "wwb"} {
+		if err := db.CorpUpsert(ctx, &openzone.Corp{CorpID: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := db.InTx(ctx, func(e store.Executor) error {
+		for i := range 30 {
+			for _, corp := range []string{"wwa", "wwb"} {
+				if err := e.MessageInsert(ctx, &openzone.Message{CorpID: corp, MsgID: fmt.Sprint("m", i),
+					Ingested: base.Add(time.Duration(i) * time.Second)}); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 25 of wwa's messages are older than base+25s: two full batches of 10
+	// and one of 5. wwb's stay.
+	for _, tc := range []struct {
+		batch int
+		want  int64
+	}{{10, 25}, {10, 0}} {
+		n, err := db.MessagePruneBatch(ctx, "wwa", base.Add(25*time.Second), tc.batch)
+		if err != nil || n != tc.want {
+			t.Fatalf("MessagePruneBatch(batch %d) = %d, %v; want %d", tc.batch, n, err, tc.want)
+		}
+	}
+	// Exactly a batch's worth: the loop must stop on the empty batch after it.
+	n, err := db.MessagePruneBatch(ctx, "wwa", base.Add(30*time.Second), 5)
+	if err != nil || n != 5 {
+		t.Fatalf("MessagePruneBatch = %d, %v; want 5", n, err)
+	}
+	for _, tc := range []struct {
+		corp string
+		want int
+	}{{"wwa", 0}, {"wwb", 30}} {
+		msgs, err := db.MessageList(ctx, openzone.MessageFilter{CorpID: tc.corp})
+		if err != nil || len(msgs) != tc.want {
+			t.Fatalf("after prune: %s has %d messages, %v; want %d", tc.corp, len(msgs), err, tc.want)
+		}
+	}
+}
+
+// TestMessageSeq_NotReusedAcrossReopenAndBackup: the seq high-water mark is
+// part of the file, so neither a restart nor a restored backup hands out a
+// pruned seq again.
+func TestMessageSeq_NotReusedAcrossReopenAndBackup(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "zone.db")
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	insert := func(db *sqlite.DB, msgID string) int64 {
+		t.Helper()
+		m := &openzone.Message{CorpID: "wwcorp", MsgID: msgID, Ingested: now}
+		if err := db.MessageInsert(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		return m.Seq
+	}
+	if err := db.CorpUpsert(ctx, &openzone.Corp{CorpID: "wwcorp"}); err != nil {
+		t.Fatal(err)
+	}
+	insert(db, "m1")
+	last := insert(db, "m2")
+	if n, err := db.MessagePrune(ctx, "wwcorp", now.Add(time.Second)); err != nil || n != 2 {
+		t.Fatalf("MessagePrune = %d, %v; want 2", n, err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db = mustOpen(t, path)
+	if seq := insert(db, "m3"); seq <= last {
+		t.Fatalf("after reopen: seq %d, want above the pruned %d", seq, last)
+	}
+	last, err = db.MessageLastSeq(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.MessagePrune(ctx, "wwcorp", now.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	dest := filepath.Join(dir, "backup.db")
+	if err := db.Backup(ctx, dest); err != nil {
+		t.Fatal(err)
+	}
+	cp := mustOpen(t, dest)
+	if seq := insert(cp, "m4"); seq <= last {
+		t.Fatalf("in backup: seq %d, want above the pruned %d", seq, last)
 	}
 }

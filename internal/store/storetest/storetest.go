@@ -37,6 +37,15 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"DebugProgram", testDebugProgram},
 		{"DebugSession", testDebugSession},
 		{"Notification", testNotification},
+		{"Chat", testChat},
+		{"Message", testMessage},
+		{"Agree", testAgree},
+		{"AppPublicKey", testAppPublicKey},
+		{"KeywordRule", testKeywordRule},
+		{"KeywordHit", testKeywordHit},
+		{"EventToken", testEventToken},
+		{"Event", testEvent},
+		{"Notify", testNotify},
 		{"Tx", testTx},
 	}
 	for _, g := range groups {

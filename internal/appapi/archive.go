@@ -1,0 +1,158 @@
+package appapi
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+
+	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/archive"
+)
+
+// handleSetPublicKey serves set_public_key{public_key, public_key_ver}:
+// message keys are delivered RSA-encrypted to this key, and archiving for
+// the app starts with its first key. A new key needs a higher version.
+func (a *API) handleSetPublicKey(ctx context.Context, app *openzone.App, req *request) (any, error) {
+	pemText, err := req.str("public_key", true)
+	if err != nil {
+		return nil, err
+	}
+	ver, err := req.positiveInt("public_key_ver")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := archive.ParsePublicKey(pemText); err != nil {
+		return nil, openzone.Errorf(openzone.ErrInvalidParam, "%v", err)
+	}
+	last, err := a.store.MessageLastSeq(ctx)
+	if err != nil {
+		return nil, err
+	}
+	err = a.store.AppPublicKeyPut(ctx, &openzone.AppPublicKey{
+		CorpID: app.CorpID, AgentID: app.AgentID, Ver: ver, PEM: pemText, SetAt: a.now(), StartSeq: last,
+	})
+	if openzone.ErrorCode(err) == openzone.ErrConflict {
+		cur, _ := a.store.AppPublicKeyGet(ctx, app.CorpID, app.AgentID)
+		if cur != nil {
+			return nil, openzone.Errorf(openzone.ErrInvalidParam, "public_key_ver %d must be greater than the current version %d", ver, cur.Ver)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return ok, nil
+}
+
+// positiveInt reads a required integer field ≥ 1.
+func (q *request) positiveInt(name string) (int, error) {
+	raw, present := q.fields[name]
+	if !present || string(raw) == "null" {
+		return 0, openzone.Errorf(openzone.ErrInvalidParam, "missing required parameter %s", name)
+	}
+	var n json.Number
+	if err := json.Unmarshal(raw, &n); err != nil {
+		return 0, openzone.Errorf(openzone.ErrInvalidParam, "parameter %s must be an integer", name)
+	}
+	v, err := strconv.Atoi(n.String())
+	if err != nil || v < 1 {
+		return 0, openzone.Errorf(openzone.ErrInvalidParam, "parameter %s must be a positive integer", name)
+	}
+	return v, nil
+}
+
+// optInt reads an optional integer field.
+func (q *request) optInt(name string, def int) (int, error) {
+	raw, present := q.fields[name]
+	if !present || string(raw) == "null" {
+		return def, nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(raw, &n); err != nil {
+		return 0, openzone.Errorf(openzone.ErrInvalidParam, "parameter %s must be an integer", name)
+	}
+	v, err := strconv.Atoi(n.String())
+	if err != nil {
+		return 0, openzone.Errorf(openzone.ErrInvalidParam, "parameter %s must be an integer", name)
+	}
+	return v, nil
+}
+
+// Members of a corp are all in the authorised scope (授权范围) and have the
+// editions 1 内部会话 and 2 内外部会话 (decision: docs/decisions.md).
+var editions = []int{1, 2}
+
+// handleGetAuthUserList serves get_auth_user_list{cursor, limit}.
+func (a *API) handleGetAuthUserList(ctx context.Context, app *openzone.App, req *request) (any, error) {
+	cursor, err := req.str("cursor", false)
+	if err != nil {
+		return nil, err
+	}
+	limit, err := req.optInt("limit", 200)
+	if err != nil {
+		return nil, err
+	}
+	if limit == 0 {
+		limit = 200
+	}
+	if limit < 1 || limit > 1000 {
+		return nil, openzone.Errorf(openzone.ErrInvalidParam, "limit must be from 1 to 1000, got %d", limit)
+	}
+	off := 0
+	if cursor != "" {
+		if off, err = strconv.Atoi(cursor); err != nil || off < 0 {
+			return nil, openzone.Errorf(openzone.ErrBadCursor, "cursor is not one get_auth_user_list returned")
+		}
+	}
+	ms, err := a.store.MemberList(ctx, app.CorpID)
+	if err != nil {
+		return nil, err
+	}
+	type user struct {
+		UserID      string `json:"userid"`
+		EditionList []int  `json:"edition_list"`
+	}
+	list := []user{}
+	for i := off; i < len(ms) && len(list) < limit; i++ {
+		list = append(list, user{UserID: ms[i].UserID, EditionList: editions})
+	}
+	next, more := "", off+len(list) < len(ms)
+	if more {
+		next = strconv.Itoa(off + len(list))
+	}
+	return struct {
+		base
+		AuthUserList []user `json:"auth_user_list"`
+		NextCursor   string `json:"next_cursor"`
+		HasMore      bool   `json:"has_more"`
+	}{ok, list, next, more}, nil
+}
+
+// handleGetCorpAuthInfo serves get_corp_auth_info: custom and third-party
+// apps only (846000 otherwise).
+func (a *API) handleGetCorpAuthInfo(ctx context.Context, app *openzone.App, req *request) (any, error) {
+	if app.Type == openzone.AppSelfBuilt {
+		return nil, openzone.Errorf(openzone.ErrNotSuiteApp, "get_corp_auth_info is for custom (代开发) and third-party apps; app %d is self-built", app.AgentID)
+	}
+	ms, err := a.store.MemberList(ctx, app.CorpID)
+	if err != nil {
+		return nil, err
+	}
+	users := make([]string, 0, len(ms))
+	for _, m := range ms {
+		users = append(users, m.UserID)
+	}
+	list := make([]map[string]any, 0, len(editions))
+	for _, e := range editions {
+		list = append(list, map[string]any{
+			"edition":           e,
+			"auth_scope":        map[string]any{"userid_list": users, "department_id_list": []int{}, "tag_id_list": []int{}},
+			"status":            5, // 免费使用中: a self-hosted zone has no trial or purchase
+			"msg_duration_days": 90,
+			"auth_user_count":   len(users),
+		})
+	}
+	return struct {
+		base
+		AuthEditionList []map[string]any `json:"auth_edition_list"`
+	}{ok, list}, nil
+}

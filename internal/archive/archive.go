@@ -1,0 +1,405 @@
+// Package archive is the chat archive (会话存档) inside the zone: members,
+// external contacts, group chats, consent, and messages whose content is
+// encrypted at rest with each message's own random secret key. Ingestion
+// raises the events programs receive (conversation_new_message,
+// hit_keyword) in the same transaction as the message, and the SDK data
+// interfaces (sync_msg, get_group_chat, search_msg…) read it.
+package archive
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/store"
+)
+
+// Window is how far back sync_msg reaches: records without ciphertext are
+// kept 5 days in WeCom's zone.
+const Window = 5 * 24 * time.Hour
+
+// TokenTTL is the validity of an event token.
+const TokenTTL = 10 * time.Minute
+
+// EventFunc stores an event and enqueues its delivery in the caller's
+// transaction (the server wires it to the event queue).
+type EventFunc func(ctx context.Context, tx store.Executor, e *openzone.Event) error
+
+// Config configures the archive.
+type Config struct {
+	Store store.Store
+	// Key is the zone's 32-byte archive key that seals each message's
+	// secret key at rest.
+	Key   []byte
+	Now   func() time.Time
+	Log   *slog.Logger
+	Event EventFunc
+}
+
+// Service is the chat archive.
+type Service struct{ cfg Config }
+
+// New returns the archive.
+func New(cfg Config) *Service {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Service{cfg: cfg}
+}
+
+// msgtypes are WeCom's message types (spec §3.4 sync_msg), by number, with
+// the JSON key that holds each type's content in an ingested message.
+var msgtypes = map[int]string{
+	1: "text", 2: "image", 3: "emotion", 4: "link", 5: "weapp", 6: "voice", 7: "video", 8: "file",
+	9: "card", 10: "chatrecord", 11: "sphfeed", 12: "calendar", 13: "redpacket", 14: "location",
+	15: "meeting", 16: "todo", 17: "vote", 18: "docmsg", 19: "news", 20: "mixed", 21: "voiceaudio",
+	22: "voip", 23: "wedrive", 24: "agree", 25: "disagree", 26: "collect", 27: "markdown", 28: "note",
+}
+
+// Input is one message to archive, shaped like a sync_msg item plus its
+// content under the key named for its msgtype ("text": {"content": …}).
+type Input struct {
+	MsgID     string           `json:"msgid"`
+	Sender    *openzone.Party  `json:"sender"`
+	Receivers []openzone.Party `json:"receiver_list"`
+	ChatID    string           `json:"chatid"`
+	SendTime  int64            `json:"send_time"`
+	MsgType   int              `json:"msgtype"`
+	Extra     json.RawMessage  `json:"extra_info"`
+	// Content is the msgtype's object, filled by ParseInput.
+	Content json.RawMessage `json:"-"`
+}
+
+// ParseInput decodes one message to archive; errors name the field.
+func ParseInput(raw []byte) (*Input, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return nil, openzone.Errorf(openzone.ErrBadBodyJSON, "message is not a JSON object")
+	}
+	in := &Input{}
+	if err := json.Unmarshal(raw, in); err != nil {
+		return nil, openzone.Errorf(openzone.ErrInvalidParam, "message fields have the wrong types: %v", jsonErr(err))
+	}
+	name, ok := msgtypes[in.MsgType]
+	if !ok {
+		return nil, openzone.Errorf(openzone.ErrInvalidParam, "msgtype %d is not a WeCom message type (1 text … 28 note)", in.MsgType)
+	}
+	known := map[string]bool{"msgid": true, "sender": true, "receiver_list": true, "chatid": true, "send_time": true, "msgtype": true, "extra_info": true, name: true}
+	for k := range fields {
+		if !known[k] {
+			return nil, openzone.Errorf(openzone.ErrInvalidParam, "unknown field %q in a msgtype %d (%s) message", k, in.MsgType, name)
+		}
+	}
+	in.Content = fields[name]
+	if len(in.Content) == 0 || string(in.Content) == "null" {
+		in.Content = json.RawMessage("{}")
+		if in.MsgType == 1 {
+			return nil, openzone.Errorf(openzone.ErrInvalidParam, `missing field "text": a text message needs {"text":{"content":"…"}}`)
+		}
+	}
+	if in.MsgType == 1 {
+		var t struct {
+			Content *string `json:"content"`
+		}
+		if json.Unmarshal(in.Content, &t) != nil || t.Content == nil || *t.Content == "" {
+			return nil, openzone.Errorf(openzone.ErrInvalidParam, "text.content must be a non-empty string")
+		}
+	}
+	return in, nil
+}
+
+func jsonErr(err error) string {
+	var te *json.UnmarshalTypeError
+	if ok := asType(err, &te); ok && te.Field != "" {
+		return fmt.Sprintf("%s must be a %s", te.Field, te.Type)
+	}
+	return "invalid JSON"
+}
+
+func asType(err error, te **json.UnmarshalTypeError) bool {
+	t, ok := err.(*json.UnmarshalTypeError)
+	if ok {
+		*te = t
+	}
+	return ok
+}
+
+// Ingested is the result of archiving one message.
+type Ingested struct {
+	MsgID  string `json:"msgid"`
+	Seq    int64  `json:"seq"`
+	Events int    `json:"events"`
+}
+
+// Ingest archives messages of one corp in one transaction (all or none),
+// raising for each app that archives (public key set, receiving program
+// chosen) one conversation_new_message event for the batch, and a
+// hit_keyword event when its keyword rules hit.
+func (s *Service) Ingest(ctx context.Context, corpID string, ins []*Input) ([]Ingested, error) {
+	out := make([]Ingested, 0, len(ins))
+	err := s.cfg.Store.InTx(ctx, func(tx store.Executor) error {
+		out = out[:0]
+		if _, err := tx.CorpGet(ctx, corpID); err != nil {
+			return err
+		}
+		d, err := s.directory(ctx, tx, corpID)
+		if err != nil {
+			return err
+		}
+		now := s.cfg.Now()
+		var msgs []*openzone.Message
+		var texts []string
+		for i, in := range ins {
+			m, text, err := s.seal(ctx, tx, d, corpID, in, now)
+			if err != nil {
+				if len(ins) > 1 {
+					return openzone.Errorf(openzone.ErrorCode(err), "message %d: %s", i+1, openzone.ErrorMessage(err))
+				}
+				return err
+			}
+			msgs = append(msgs, m)
+			texts = append(texts, text)
+			out = append(out, Ingested{MsgID: m.MsgID, Seq: m.Seq})
+		}
+		n, err := s.raise(ctx, tx, corpID, msgs, texts, now)
+		if err != nil {
+			return err
+		}
+		if len(out) > 0 {
+			out[len(out)-1].Events = n
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// directory is who exists in a corp, to check senders and receivers.
+type directory struct {
+	members, externals map[string]bool
+}
+
+func (s *Service) directory(ctx context.Context, tx store.Executor, corpID string) (*directory, error) {
+	d := &directory{members: map[string]bool{}, externals: map[string]bool{}}
+	ms, err := tx.MemberList(ctx, corpID)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range ms {
+		d.members[m.UserID] = true
+	}
+	es, err := tx.ExternalContactList(ctx, corpID)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range es {
+		d.externals[e.ExternalUserID] = true
+	}
+	return d, nil
+}
+
+func (d *directory) check(p openzone.Party, field string) error {
+	switch p.Type {
+	case openzone.PartyMember:
+		if !d.members[p.ID] {
+			return openzone.Errorf(openzone.ErrInvalidParam, "%s: %q is not a member of the corp", field, p.ID)
+		}
+	case openzone.PartyExternal:
+		if !d.externals[p.ID] {
+			return openzone.Errorf(openzone.ErrInvalidParam, "%s: %q is not an external contact of the corp", field, p.ID)
+		}
+	case openzone.PartyBot:
+		if p.ID == "" {
+			return openzone.Errorf(openzone.ErrInvalidParam, "%s: a bot needs an id", field)
+		}
+	default:
+		return openzone.Errorf(openzone.ErrInvalidParam, "%s.type %d is not 1 (member), 2 (external contact) or 3 (bot)", field, p.Type)
+	}
+	return nil
+}
+
+// seal validates one input and stores it encrypted.
+func (s *Service) seal(ctx context.Context, tx store.Executor, d *directory, corpID string, in *Input, now time.Time) (*openzone.Message, string, error) {
+	if in.Sender == nil {
+		return nil, "", openzone.Errorf(openzone.ErrInvalidParam, "missing field sender")
+	}
+	if err := d.check(*in.Sender, "sender"); err != nil {
+		return nil, "", err
+	}
+	switch {
+	case in.ChatID != "" && len(in.Receivers) > 0:
+		return nil, "", openzone.Errorf(openzone.ErrInvalidParam, "give either chatid (a group message) or receiver_list (a single chat), not both")
+	case in.ChatID == "" && len(in.Receivers) == 0:
+		return nil, "", openzone.Errorf(openzone.ErrInvalidParam, "missing field receiver_list or chatid")
+	case in.ChatID != "":
+		if _, err := tx.ChatGet(ctx, corpID, in.ChatID); err != nil {
+			if openzone.IsNotFound(err) {
+				return nil, "", openzone.Errorf(openzone.ErrInvalidParam, "chatid %q is not a group chat of the corp", in.ChatID)
+			}
+			return nil, "", err
+		}
+	}
+	for i, r := range in.Receivers {
+		if err := d.check(r, fmt.Sprintf("receiver_list[%d]", i)); err != nil {
+			return nil, "", err
+		}
+	}
+	msgID := in.MsgID
+	if msgID == "" {
+		var b [12]byte
+		rand.Read(b[:])
+		msgID = hex.EncodeToString(b[:]) + "_" + fmt.Sprint(now.Unix())
+	} else if len(msgID) > 128 || strings.ContainsAny(msgID, " \t\r\n") {
+		return nil, "", openzone.Errorf(openzone.ErrInvalidParam, "msgid must be at most 128 characters without spaces")
+	}
+	sendTime := now
+	if in.SendTime > 0 {
+		sendTime = time.Unix(in.SendTime, 0)
+	}
+	secret, key := newSecretKey()
+	m := &openzone.Message{
+		CorpID: corpID, MsgID: msgID, Sender: *in.Sender, Receivers: in.Receivers, ChatID: in.ChatID,
+		SendTime: sendTime, MsgType: in.MsgType, Extra: in.Extra, Ingested: now,
+		Content:   seal(key, in.Content, contentAAD(corpID, msgID)),
+		SealedKey: seal(s.cfg.Key, []byte(secret), keyAAD(corpID, msgID)),
+	}
+	if err := tx.MessageInsert(ctx, m); err != nil {
+		if openzone.ErrorCode(err) == openzone.ErrConflict {
+			return nil, "", openzone.Errorf(openzone.ErrDuplicateMsgID, "msgid %q is already archived", msgID)
+		}
+		return nil, "", err
+	}
+	text := ""
+	if in.MsgType == 1 {
+		var t struct{ Content string }
+		json.Unmarshal(in.Content, &t)
+		text = t.Content
+	}
+	return m, text, nil
+}
+
+// SecretKey returns a message's secret_key (inside the zone only).
+func (s *Service) SecretKey(m *openzone.Message) (string, error) {
+	k, err := open(s.cfg.Key, m.SealedKey, keyAAD(m.CorpID, m.MsgID))
+	if err != nil {
+		return "", fmt.Errorf("archive: message %s: key does not open with the archive key", m.MsgID)
+	}
+	return string(k), nil
+}
+
+// Content opens a message's content with its secret_key; a wrong key is
+// openzone.ErrBadMsgKey.
+func (s *Service) Content(m *openzone.Message, secretKey string) (json.RawMessage, error) {
+	key, ok := parseSecretKey(secretKey)
+	if !ok {
+		return nil, openzone.Errorf(openzone.ErrBadMsgKey, "secret_key is not a message key")
+	}
+	pt, err := open(key, m.Content, contentAAD(m.CorpID, m.MsgID))
+	if err != nil {
+		return nil, openzone.Errorf(openzone.ErrBadMsgKey, "secret_key does not open message %s", m.MsgID)
+	}
+	return pt, nil
+}
+
+// Text returns the text of a text message, decrypted inside the zone (for
+// search and keyword rules); "" for other types.
+func (s *Service) Text(m *openzone.Message) string {
+	if m.MsgType != 1 {
+		return ""
+	}
+	sk, err := s.SecretKey(m)
+	if err != nil {
+		return ""
+	}
+	c, err := s.Content(m, sk)
+	if err != nil {
+		return ""
+	}
+	var t struct{ Content string }
+	json.Unmarshal(c, &t)
+	return t.Content
+}
+
+// NewToken mints an event token.
+func NewToken() string {
+	var b [24]byte
+	rand.Read(b[:])
+	return "oztk_" + hex.EncodeToString(b[:])
+}
+
+// NewEventID mints a stable event id.
+func NewEventID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return "ev_" + hex.EncodeToString(b[:])
+}
+
+// raise creates the events a batch causes, for every app of the corp that
+// archives and has chosen a receiving program.
+func (s *Service) raise(ctx context.Context, tx store.Executor, corpID string, msgs []*openzone.Message, texts []string, now time.Time) (int, error) {
+	if len(msgs) == 0 || s.cfg.Event == nil {
+		return 0, nil
+	}
+	keys, err := tx.AppPublicKeyList(ctx, corpID)
+	if err != nil {
+		return 0, err
+	}
+	textOf := make(map[int64]string, len(msgs))
+	for i, m := range msgs {
+		textOf[m.Seq] = texts[i]
+	}
+	n := 0
+	for _, k := range keys {
+		app, err := tx.AppGet(ctx, corpID, k.AgentID)
+		if err != nil {
+			return 0, err
+		}
+		if !app.ZonePermission || app.ReceiveProgramID == "" {
+			continue
+		}
+		var fresh []*openzone.Message
+		for _, m := range msgs {
+			if m.Seq > k.StartSeq {
+				fresh = append(fresh, m)
+			}
+		}
+		if len(fresh) == 0 {
+			continue
+		}
+		tok := &openzone.EventToken{Token: NewToken(), CorpID: corpID, AgentID: app.AgentID, Kind: "sync_msg",
+			FromSeq: fresh[0].Seq - 1, ExpiresAt: now.Add(TokenTTL)}
+		if err := tx.EventTokenInsert(ctx, tok); err != nil {
+			return 0, err
+		}
+		if err := s.emit(ctx, tx, app, "conversation_new_message", map[string]any{"token": tok.Token}, now); err != nil {
+			return 0, err
+		}
+		n++
+		hits, err := s.matchRules(ctx, tx, app, fresh, textOf, now)
+		if err != nil {
+			return 0, err
+		}
+		n += hits
+	}
+	return n, nil
+}
+
+// emit stores one event for the app's receiving program.
+func (s *Service) emit(ctx context.Context, tx store.Executor, app *openzone.App, typ string, payload any, now time.Time) error {
+	data, err := json.Marshal(map[string]any{"event_type": typ, "timestamp": now.Unix(), typ: payload})
+	if err != nil {
+		return err
+	}
+	return s.cfg.Event(ctx, tx, &openzone.Event{
+		ID: NewEventID(), CorpID: app.CorpID, AgentID: app.AgentID, ProgramID: app.ReceiveProgramID,
+		Type: typ, Data: data, State: openzone.EventPending, CreatedAt: now,
+	})
+}

@@ -1,0 +1,284 @@
+// Package events delivers what the zone tells programs and apps, durably:
+// zone → program events (专区程序接收事件通知, call_type 2) and program →
+// app notifications (应用接收专区通知, the program_notify callback). Each
+// delivery is a River job enqueued in the same transaction as the row it
+// delivers, retried on the schedule of internal/jobs, and idempotent: a
+// delivered event is never sent again, and its id is stable across retries.
+package events
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/gateway"
+	"github.com/openzone/openzone/internal/jobs"
+	"github.com/openzone/openzone/internal/specapi"
+	"github.com/openzone/openzone/internal/store"
+	"github.com/openzone/openzone/internal/traffic"
+	"github.com/openzone/openzone/internal/wecomcrypt"
+)
+
+// NotifyTTL is how long a notify_id is valid.
+const NotifyTTL = 10 * time.Minute
+
+// Config wires the deliverer.
+type Config struct {
+	Store    store.Store
+	Jobs     *jobs.Runner
+	Gateway  *gateway.Gateway
+	Recorder *traffic.Recorder
+	Now      func() time.Time
+	Log      *slog.Logger
+	// HTTPClient posts notifications to apps; default 10 s timeout.
+	HTTPClient *http.Client
+}
+
+// Service delivers events and notifications.
+type Service struct{ cfg Config }
+
+// New returns the service and registers its workers with the runner (call
+// before the runner starts).
+func New(cfg Config) *Service {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	s := &Service{cfg: cfg}
+	jobs.Register(cfg.Jobs, &eventWorker{s: s})
+	jobs.Register(cfg.Jobs, &notifyWorker{s: s})
+	return s
+}
+
+// EventArgs is the job that delivers one event. Its kind never changes.
+type EventArgs struct {
+	EventID string `json:"event_id"`
+}
+
+// Kind implements river.JobArgs.
+func (EventArgs) Kind() string { return "event_delivery" }
+
+// NotifyArgs is the job that posts one program_notify to an app.
+type NotifyArgs struct {
+	NotifyID string `json:"notify_id"`
+}
+
+// Kind implements river.JobArgs.
+func (NotifyArgs) Kind() string { return "notify_delivery" }
+
+// Enqueue stores an event and its delivery job in tx.
+func (s *Service) Enqueue(ctx context.Context, tx store.Executor, e *openzone.Event) error {
+	if err := tx.EventInsert(ctx, e); err != nil {
+		return err
+	}
+	return s.cfg.Jobs.InsertTx(ctx, tx, EventArgs{EventID: e.ID}, nil)
+}
+
+type eventWorker struct {
+	river.WorkerDefaults[EventArgs]
+	s *Service
+}
+
+// Work delivers one event to the program the app chose with
+// set_receive_callback: to its deployed instances or, in debug mode, to
+// its receiver. A failure is retried; after the last attempt the event is
+// marked failed.
+func (w *eventWorker) Work(ctx context.Context, job *river.Job[EventArgs]) error {
+	s := w.s
+	e, err := s.cfg.Store.EventGet(ctx, job.Args.EventID)
+	if openzone.IsNotFound(err) {
+		return jobs.Cancel(fmt.Errorf("event %s no longer exists", job.Args.EventID))
+	}
+	if err != nil {
+		return err
+	}
+	if e.State == openzone.EventDelivered {
+		return nil // delivered by an earlier attempt whose completion was lost
+	}
+	prog, err := s.cfg.Store.ProgramGet(ctx, e.ProgramID)
+	if err != nil {
+		return s.eventFailed(ctx, e, job, err)
+	}
+	start := time.Now()
+	rec := &openzone.TrafficRecord{Kind: openzone.TrafficEvent, CorpID: e.CorpID, AgentID: e.AgentID, ProgramID: e.ProgramID,
+		AbilityID: e.Type, Request: traffic.Mask(string(e.Data)), StartedAt: s.cfg.Now()}
+	res, err := s.cfg.Gateway.Do(ctx, &gateway.Call{Program: prog, CorpID: e.CorpID, AgentID: e.AgentID, CallType: 2, Data: string(e.Data)})
+	if res != nil {
+		rec.Route, rec.Instance, rec.RequestID = res.Route, res.Instance, res.RequestID
+		rec.ProgramMS = float64(res.Program.Microseconds()) / 1000
+	}
+	rec.Errcode, rec.Errmsg = openzone.ErrorCode(err), openzone.ErrorMessage(err)
+	rec.TotalMS = float64(time.Since(start).Microseconds()) / 1000
+	rec.ZoneMS = rec.TotalMS - rec.ProgramMS
+	s.cfg.Recorder.Record(rec)
+	e.Attempts = job.Attempt
+	if err != nil {
+		return s.eventFailed(ctx, e, job, err)
+	}
+	e.State, e.LastError, e.DeliveredAt = openzone.EventDelivered, "", s.cfg.Now()
+	return s.cfg.Store.EventUpdate(ctx, e)
+}
+
+func (s *Service) eventFailed(ctx context.Context, e *openzone.Event, job *river.Job[EventArgs], cause error) error {
+	e.Attempts = job.Attempt
+	e.LastError = fmt.Sprintf("errcode %d: %s", openzone.ErrorCode(cause), openzone.ErrorMessage(cause))
+	if job.Attempt >= job.MaxAttempts {
+		e.State = openzone.EventFailed
+	}
+	if err := s.cfg.Store.EventUpdate(ctx, e); err != nil {
+		s.cfg.Log.Error("events: record failed attempt", "event_id", e.ID, "err", err)
+	}
+	s.cfg.Log.Warn("events: delivery failed", "event_id", e.ID, "program_id", e.ProgramID, "attempt", job.Attempt, "errcode", openzone.ErrorCode(cause))
+	return errors.New(e.LastError)
+}
+
+// Register adds spec_notify_app (专区通知应用) to the SDK registry.
+func (s *Service) Register(r *specapi.Registry) {
+	r.Register("spec_notify_app", s.specNotifyApp)
+}
+
+func validNotifyID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// specNotifyApp is spec_notify_app{notify_id?, notify_scene?} → notify_id.
+// It remembers which instance asked (so a sync_call_program with the
+// notify_id reaches it) and enqueues the program_notify callback to the app.
+func (s *Service) specNotifyApp(ctx context.Context, c *specapi.Context, raw json.RawMessage) (any, error) {
+	var req struct {
+		NotifyID    string `json:"notify_id"`
+		NotifyScene *int   `json:"notify_scene"`
+	}
+	if err := json.Unmarshal(raw, &req); err != nil {
+		return nil, openzone.Errorf(openzone.ErrInvalidParam, "notify_id must be a string and notify_scene an integer")
+	}
+	scene := 0
+	if req.NotifyScene != nil {
+		if *req.NotifyScene < 0 || *req.NotifyScene > 255 {
+			return nil, openzone.Errorf(openzone.ErrInvalidParam, "notify_scene must be from 0 to 255, got %d", *req.NotifyScene)
+		}
+		scene = *req.NotifyScene
+	}
+	id := req.NotifyID
+	if id == "" {
+		var b [16]byte
+		rand.Read(b[:])
+		id = hex.EncodeToString(b[:])
+	} else if !validNotifyID(id) {
+		return nil, openzone.Errorf(openzone.ErrBadNotifyID, "notify_id must be 1 to 64 characters of [0-9A-Za-z_-]")
+	}
+	now := s.cfg.Now()
+	n := &openzone.Notify{NotifyID: id, CorpID: c.CorpID, AgentID: c.AgentID, ProgramID: c.ProgramID, Instance: c.Instance,
+		Scene: scene, CreatedAt: now, ExpiresAt: now.Add(NotifyTTL)}
+	err := s.cfg.Store.InTx(ctx, func(tx store.Executor) error {
+		if err := tx.NotifyInsert(ctx, n); err != nil {
+			if openzone.ErrorCode(err) == openzone.ErrConflict {
+				return openzone.Errorf(openzone.ErrBadNotifyID, "notify_id %q was already used", id)
+			}
+			return err
+		}
+		return s.cfg.Jobs.InsertTx(ctx, tx, NotifyArgs{NotifyID: id}, nil)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"errcode": 0, "errmsg": "ok", "notify_id": id}, nil
+}
+
+// CheckNotify returns the notify a sync_call_program carries: it must be
+// unexpired and belong to the calling app and program (710646 otherwise).
+func (s *Service) CheckNotify(ctx context.Context, notifyID, corpID string, agentID int64, programID string) (*openzone.Notify, error) {
+	n, err := s.cfg.Store.NotifyGet(ctx, notifyID)
+	if err != nil {
+		if openzone.IsNotFound(err) {
+			return nil, openzone.Errorf(openzone.ErrBadNotifyID, "notify_id %q is unknown", notifyID)
+		}
+		return nil, err
+	}
+	if n.CorpID != corpID || n.AgentID != agentID || n.ProgramID != programID {
+		return nil, openzone.Errorf(openzone.ErrBadNotifyID, "notify_id %q was not issued to this app and program", notifyID)
+	}
+	if !s.cfg.Now().Before(n.ExpiresAt) {
+		return nil, openzone.Errorf(openzone.ErrBadNotifyID, "notify_id %q expired (valid 10 minutes)", notifyID)
+	}
+	return n, nil
+}
+
+type notifyWorker struct {
+	river.WorkerDefaults[NotifyArgs]
+	s *Service
+}
+
+// Work posts program_notify to the app's callback URL in WeCom's encrypted
+// XML format. An app without a callback URL cannot be told: the job is
+// cancelled (and logged) rather than retried for days.
+func (w *notifyWorker) Work(ctx context.Context, job *river.Job[NotifyArgs]) error {
+	s := w.s
+	n, err := s.cfg.Store.NotifyGet(ctx, job.Args.NotifyID)
+	if openzone.IsNotFound(err) {
+		return jobs.Cancel(fmt.Errorf("notify %s no longer exists", job.Args.NotifyID))
+	}
+	if err != nil {
+		return err
+	}
+	app, err := s.cfg.Store.AppGet(ctx, n.CorpID, n.AgentID)
+	if err != nil {
+		return jobs.Cancel(fmt.Errorf("notify %s: app: %w", n.NotifyID, err))
+	}
+	cb := app.Callback
+	if cb.URL == "" {
+		s.cfg.Log.Warn("events: app has no callback URL; program_notify dropped", "corpid", app.CorpID, "agentid", app.AgentID, "notify_id", n.NotifyID)
+		return jobs.Cancel(fmt.Errorf("app %d of corp %s has no callback URL", app.AgentID, app.CorpID))
+	}
+	c, err := wecomcrypt.New(cb.Token, cb.EncodingAESKey, app.CorpID)
+	if err != nil {
+		return jobs.Cancel(fmt.Errorf("app %d callback settings: %w", app.AgentID, err))
+	}
+	msg := wecomcrypt.EncodeProgramNotify(app.CorpID, s.cfg.Now().Unix(), n.NotifyID, n.Scene)
+	q, body, err := c.SealCallback(msg, time.Now().Unix(), "")
+	if err != nil {
+		return err
+	}
+	u := cb.URL
+	if strings.Contains(u, "?") {
+		u += "&" + q.Encode()
+	} else {
+		u += "?" + q.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(string(body)))
+	if err != nil {
+		return jobs.Cancel(err)
+	}
+	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
+	resp, err := s.cfg.HTTPClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("post program_notify to %s: %w", cb.URL, err)
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("post program_notify to %s: HTTP %d", cb.URL, resp.StatusCode)
+	}
+	return nil
+}

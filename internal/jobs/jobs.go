@@ -1,0 +1,348 @@
+// Package jobs runs the zone's durable work (event deliveries to programs,
+// notification deliveries to apps, later async tasks) on River
+// (github.com/riverqueue/river) over the store's SQLite file.
+//
+// # Transactional enqueue
+//
+// A job is enqueued in the same transaction as the row that causes it:
+//
+//	err := st.InTx(ctx, func(tx store.Executor) error {
+//		if err := tx.EventInsert(ctx, e); err != nil {
+//			return err
+//		}
+//		return runner.InsertTx(ctx, tx, EventArgs{EventID: e.ID}, nil)
+//	})
+//
+// The job exists if and only if the transaction commits, and no worker sees
+// it before then. The Runner works on the store's single-connection writer
+// pool ((*sqlite.DB).SQL()), as River's SQLite driver requires, so Insert
+// (the non-transactional form) must never be called inside an InTx fn: it
+// would wait for the connection that fn holds.
+//
+// # Retries
+//
+// A job whose Work returns an error is retried; attempt n+1 runs
+// Backoff(n) after attempt n failed:
+//
+//	failed attempt   wait before the next
+//	1                1 s
+//	2                5 s
+//	3                15 s
+//	4                1 min
+//	5                5 min
+//	6                15 min
+//	7 and later      1 h
+//
+// Each wait is stretched by a random 0..+10 % (never shortened). Jobs get
+// MaxAttempts = 79 attempts by default (the first plus 78 retries): the 78
+// waits add up to 72 h 21 min 21 s (1+5+15+60+300+900+3600 s, then 71 × 1 h),
+// so retries continue for at least 72 h, a debug credential's lifetime. After
+// the last attempt fails the job is "discarded". Return Cancel(err) from Work
+// for a permanent failure: the job is "cancelled" at once, without retries.
+// River stores each attempt's error on the job row; job.Attempt (1-based) and
+// job.MaxAttempts tell a worker whether this is its last try.
+//
+// Execution is at least once: a job can run again if the process dies after
+// Work returns but before River records the result, so workers must be
+// idempotent (deliver with a stable event id).
+//
+// # Timing (River settings chosen here)
+//
+//   - FetchPollInterval 100 ms, FetchCooldown 5 ms. River's SQLite driver has
+//     no LISTEN/NOTIFY: an insert writes a row to river_notification, which
+//     the client polls every 50 ms (fixed by riversqlite), and each queue also
+//     polls for available jobs every FetchPollInterval. A job inserted on an
+//     idle zone therefore starts within ~50–100 ms. The cooldown caps fetches
+//     under load at one per 5 ms per queue (MaxWorkers jobs each). On an idle
+//     zone the polling costs ~30 tiny queries a second.
+//   - Retries due within 5 s (River's scheduler interval: the 1 s step; the
+//     5 s step only when its jitter is nil) go straight back to "available"
+//     and are picked up by the 100 ms poll. Longer ones wait as "retryable" until the leader's scheduler,
+//     which runs every 5 s, makes them available, so they may start up to 5 s
+//     late.
+//   - JobTimeout 30 s: a job's context is cancelled after 30 s unless its
+//     worker sets its own Timeout. Deliveries are single HTTP calls; longer
+//     tasks must override Timeout.
+//   - RescueStuckJobsAfter 1 min. A job that was running when the process was
+//     killed (kill -9, power loss) stays "running" in the file. After a
+//     restart River's rescuer, which runs at start-up and then every 30 s
+//     (fixed by River), finds it once it has been running longer than
+//     max(RescueStuckJobsAfter, the worker's Timeout) and schedules it for
+//     retry (that counts as an attempt). So such a job runs again 1–1.5 min
+//     after it started, plus its Backoff, plus up to 5 s for the scheduler
+//     (and, if the zone restarts at once, up to ~15 s for the dead process's
+//     leadership to expire). A job that was waiting for a retry (or simply
+//     queued) when the process stopped runs as soon as it is due.
+//   - Stop is a soft stop: running jobs finish. If Stop's ctx ends first,
+//     running jobs' contexts are cancelled (StopAndCancel). A job that then
+//     returns its ctx's error is "interrupted": River puts it back as
+//     available at once, without using up an attempt or recording an error,
+//     and the next start runs it. A job that returns another error is
+//     retried after its Backoff as usual.
+//   - Completed and cancelled jobs are deleted after 24 h, discarded ones
+//     after 7 days (River defaults): the durable history of deliveries lives
+//     in the zone's own tables, not here.
+//
+// # Kinds
+//
+// A job's Kind() is stored in every job row, so it is part of the on-disk
+// format: never rename one (jobs already queued would no longer find their
+// worker and River would discard them). To rename, keep the old name in
+// river.JobArgsWithKindAliases. Kinds must match River's pattern
+// `\A[\w][\w\-\[\]<>\/.·:+]+\z`, so at least 2 characters; Register panics
+// otherwise.
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/openzone/openzone/internal/store"
+)
+
+// Defaults of Config's zero fields.
+const (
+	DefaultMaxWorkers           = 10
+	DefaultFetchCooldown        = 5 * time.Millisecond
+	DefaultFetchPollInterval    = 100 * time.Millisecond
+	DefaultJobTimeout           = 30 * time.Second
+	DefaultRescueStuckJobsAfter = time.Minute
+)
+
+// hardStopWait bounds how long Stop waits for cancelled jobs to return once
+// its own ctx has ended.
+const hardStopWait = 10 * time.Second
+
+// migrateTimeout bounds River's schema migration in New.
+const migrateTimeout = time.Minute
+
+// Config configures a Runner. Only DB is required.
+type Config struct {
+	// DB is the store's single-connection writer pool (SQLite),
+	// (*sqlite.DB).SQL(). River's tables live in the same file.
+	DB     *sql.DB
+	Logger *slog.Logger // nil: slog.Default()
+
+	// Queues to work; default just river.QueueDefault.
+	Queues []string
+	// MaxWorkers is the number of jobs run at once per queue; default 10.
+	MaxWorkers int
+
+	// FetchPollInterval is how often each queue looks for due jobs even
+	// without an insert notification; default 100 ms. It also bounds how late
+	// a short retry starts.
+	FetchPollInterval time.Duration
+	// FetchCooldown is the least time between two fetches of a queue;
+	// default 5 ms.
+	FetchCooldown time.Duration
+
+	// JobTimeout is how long a job may run before its context is cancelled,
+	// unless its worker sets Timeout; default 30 s.
+	JobTimeout time.Duration
+	// RescueStuckJobsAfter is how long a job may stay "running" before River
+	// assumes its process died and retries it; default 1 min, and never less
+	// than JobTimeout.
+	RescueStuckJobsAfter time.Duration
+
+	// RetryPolicy decides when a failed job runs again; default
+	// DefaultRetryPolicy() (Backoff with up to +10 % jitter). Tests inject a
+	// fast one.
+	RetryPolicy river.ClientRetryPolicy
+	// MaxAttempts is the default number of attempts per job; default
+	// MaxAttempts (79).
+	MaxAttempts int
+}
+
+// Runner owns the River client. Register workers, then Start; Stop on the way
+// out. Inserting works before Start (the job waits) and after Stop.
+type Runner struct {
+	client  *river.Client[*sql.Tx]
+	workers *river.Workers
+	logger  *slog.Logger
+
+	mu      sync.Mutex
+	started bool // Start was called once: Register is closed
+	running bool
+}
+
+// New applies River's migrations to cfg.DB (idempotent) and builds the
+// client. No worker is registered yet.
+func New(cfg Config) (*Runner, error) {
+	if cfg.DB == nil {
+		return nil, errors.New("jobs: Config.DB is nil")
+	}
+	if n := cfg.DB.Stats().MaxOpenConnections; n != 1 {
+		return nil, fmt.Errorf("jobs: Config.DB must be a single-connection pool (SetMaxOpenConns(1)) as River's SQLite driver needs; it allows %d", n)
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	queues := cfg.Queues
+	if len(queues) == 0 {
+		queues = []string{river.QueueDefault}
+	}
+	maxWorkers := cmpOr(cfg.MaxWorkers, DefaultMaxWorkers)
+	jobTimeout := cmpOr(cfg.JobTimeout, DefaultJobTimeout)
+	rescueAfter := max(cmpOr(cfg.RescueStuckJobsAfter, DefaultRescueStuckJobsAfter), jobTimeout)
+	var retry river.ClientRetryPolicy = DefaultRetryPolicy()
+	if cfg.RetryPolicy != nil {
+		retry = cfg.RetryPolicy
+	}
+
+	driver := riversqlite.New(cfg.DB)
+	mig, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("jobs: migrate: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), migrateTimeout)
+	defer cancel()
+	if _, err := mig.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return nil, fmt.Errorf("jobs: migrate: %w", err)
+	}
+
+	qs := make(map[string]river.QueueConfig, len(queues))
+	for _, q := range queues {
+		qs[q] = river.QueueConfig{MaxWorkers: maxWorkers}
+	}
+	workers := river.NewWorkers()
+	client, err := river.NewClient(driver, &river.Config{
+		Logger:               logger,
+		Queues:               qs,
+		Workers:              workers,
+		FetchCooldown:        cmpOr(cfg.FetchCooldown, DefaultFetchCooldown),
+		FetchPollInterval:    cmpOr(cfg.FetchPollInterval, DefaultFetchPollInterval),
+		JobTimeout:           jobTimeout,
+		RescueStuckJobsAfter: rescueAfter,
+		RetryPolicy:          retry,
+		MaxAttempts:          cmpOr(cfg.MaxAttempts, MaxAttempts),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("jobs: river client: %w", err)
+	}
+	return &Runner{client: client, workers: workers, logger: logger}, nil
+}
+
+func cmpOr[T int | time.Duration](v, def T) T {
+	if v > 0 {
+		return v
+	}
+	return def
+}
+
+// kindRE is River's rule for kinds (rivercommon.UserSpecifiedIDOrKindRE).
+// River checks it only for workers known when the client is built, and the
+// Runner builds its client before anything is registered, so Register
+// checks it again.
+var kindRE = regexp.MustCompile(`\A[\w][\w\-\[\]<>\/.·:+]+\z`)
+
+// Register adds w as the worker of T's kind. Call it before Start: it panics
+// after Start, on a second worker for the same kind, and on a kind River
+// rejects (these are start-up bugs).
+func Register[T river.JobArgs](r *Runner, w river.Worker[T]) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var args T
+	if r.started {
+		panic(fmt.Sprintf("jobs: Register(%q) after Start", args.Kind()))
+	}
+	kinds := []string{args.Kind()}
+	if a, ok := any(args).(river.JobArgsWithKindAliases); ok {
+		kinds = append(kinds, a.KindAliases()...)
+	}
+	for _, k := range kinds {
+		if !kindRE.MatchString(k) {
+			panic(fmt.Sprintf("jobs: job kind %q does not match %s", k, kindRE))
+		}
+	}
+	if err := river.AddWorkerSafely(r.workers, w); err != nil {
+		panic(fmt.Sprintf("jobs: Register(%q): %v", args.Kind(), err))
+	}
+}
+
+// Start starts working jobs, including those left from an earlier run. ctx
+// only scopes start-up: the Runner works until Stop. Starting a running
+// Runner does nothing.
+func (r *Runner) Start(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.running {
+		return nil
+	}
+	r.started = true
+	if err := r.client.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("jobs: start: %w", err)
+	}
+	r.running = true
+	return nil
+}
+
+// Stop stops fetching jobs and waits for running ones to finish. If ctx
+// ends first, it cancels the running jobs' contexts and waits up to 10 s
+// more for them to return (they are retried later). It is safe to call
+// twice and without Start.
+func (r *Runner) Stop(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.running {
+		return nil
+	}
+	err := r.client.Stop(ctx)
+	if err != nil && ctx.Err() != nil {
+		r.logger.Warn("jobs: soft stop timed out; cancelling running jobs", "error", err)
+		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), hardStopWait)
+		defer cancel()
+		if err = r.client.StopAndCancel(hctx); err != nil {
+			err = fmt.Errorf("jobs: stop: running jobs did not return after cancellation: %w", err)
+		}
+	} else if err != nil {
+		err = fmt.Errorf("jobs: stop: %w", err)
+	}
+	if err == nil {
+		r.running = false
+	}
+	return err
+}
+
+// sqlTxer is what the SQLite store's Executor offers inside InTx.
+type sqlTxer interface{ SQLTx() *sql.Tx }
+
+// InsertTx enqueues a job in tx, which must be the Executor Store.InTx gave
+// its fn: the job commits or rolls back with the rest of tx. opts may be nil.
+func (r *Runner) InsertTx(ctx context.Context, tx store.Executor, args river.JobArgs, opts *river.InsertOpts) error {
+	x, ok := tx.(sqlTxer)
+	if !ok {
+		return fmt.Errorf("jobs: insert %s: executor %T has no SQL transaction; pass the Executor Store.InTx gives its fn", args.Kind(), tx)
+	}
+	sqlTx := x.SQLTx()
+	if sqlTx == nil {
+		return fmt.Errorf("jobs: insert %s: executor is not inside a transaction; call InsertTx inside Store.InTx (or use Insert)", args.Kind())
+	}
+	if _, err := r.client.InsertTx(ctx, sqlTx, args, opts); err != nil {
+		return fmt.Errorf("jobs: insert %s: %w", args.Kind(), err)
+	}
+	return nil
+}
+
+// Insert enqueues a job on its own. Never call it inside Store.InTx (it
+// would wait for the connection the transaction holds); use InsertTx there.
+func (r *Runner) Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error {
+	if _, err := r.client.Insert(ctx, args, opts); err != nil {
+		return fmt.Errorf("jobs: insert %s: %w", args.Kind(), err)
+	}
+	return nil
+}
+
+// Client returns the River client, for inspection (listing jobs,
+// subscribing to events, cancelling).
+func (r *Runner) Client() *river.Client[*sql.Tx] { return r.client }

@@ -70,6 +70,9 @@ type Config struct {
 	// DebugAllowedHosts restricts debug receiver URLs to these hosts
 	// (names, IPs or patterns like "*.example.com"). Empty allows any.
 	DebugAllowedHosts []string
+	// RetryBackoff, when set, replaces the delivery retry schedule of
+	// internal/jobs (tests use short steps); it gets the failed attempt.
+	RetryBackoff func(attempt int) time.Duration
 	// TrafficRetention is how long traffic records are kept. Default 7
 	// days; never less than a debug credential's 3 days.
 	TrafficRetention time.Duration
@@ -175,7 +178,11 @@ func (s *Server) Start(ctx context.Context) error {
 		s.Shutdown(ctx)
 		return err
 	}
-	if s.jobs, err = jobs.New(jobs.Config{DB: st.SQL(), Logger: s.log}); err != nil {
+	jcfg := jobs.Config{DB: st.SQL(), Logger: s.log}
+	if s.cfg.RetryBackoff != nil {
+		jcfg.RetryPolicy = &jobs.RetryPolicy{Backoff: s.cfg.RetryBackoff}
+	}
+	if s.jobs, err = jobs.New(jcfg); err != nil {
 		s.Shutdown(ctx)
 		return fmt.Errorf("job queue: %w", err)
 	}

@@ -115,7 +115,7 @@ func (w *eventWorker) Work(ctx context.Context, job *river.Job[EventArgs]) error
 	start := time.Now()
 	rec := &openzone.TrafficRecord{Kind: openzone.TrafficEvent, CorpID: e.CorpID, AgentID: e.AgentID, ProgramID: e.ProgramID,
 		AbilityID: e.Type, Request: traffic.Mask(string(e.Data)), StartedAt: s.cfg.Now()}
-	res, err := s.cfg.Gateway.Do(ctx, &gateway.Call{Program: prog, CorpID: e.CorpID, AgentID: e.AgentID, CallType: 2, Data: string(e.Data)})
+	res, err := s.cfg.Gateway.Do(ctx, &gateway.Call{Program: prog, CorpID: e.CorpID, AgentID: e.AgentID, CallType: 2, Data: string(e.Data), EventID: e.ID})
 	if res != nil {
 		rec.Route, rec.Instance, rec.RequestID = res.Route, res.Instance, res.RequestID
 		rec.ProgramMS = float64(res.Program.Microseconds()) / 1000

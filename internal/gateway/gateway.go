@@ -91,6 +91,8 @@ type Call struct {
 	// Instance, when set, is the deployed instance to prefer (the one that
 	// minted NotifyID).
 	Instance string
+	// EventID is an event's stable id (call_type 2).
+	EventID string
 }
 
 // Result is what came back, with where it went and how long the program took.
@@ -109,7 +111,7 @@ func (g *Gateway) Do(ctx context.Context, c *Call) (*Result, error) {
 	res := &Result{Route: openzone.RouteDeployed}
 	body, err := json.Marshal(wire.Call{
 		CorpID: c.CorpID, AgentID: c.AgentID, CallType: c.CallType, Data: c.Data,
-		IsAsync: c.IsAsync, JobInfo: c.JobInfo, AbilityID: c.AbilityID, NotifyID: c.NotifyID,
+		IsAsync: c.IsAsync, JobInfo: c.JobInfo, AbilityID: c.AbilityID, NotifyID: c.NotifyID, EventID: c.EventID,
 	})
 	if err != nil {
 		return res, fmt.Errorf("gateway: marshal call: %w", err)

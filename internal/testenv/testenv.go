@@ -76,6 +76,8 @@ type Options struct {
 	// program's path and {{BIN:pkg}} by the path of that package built.
 	Seed        string
 	CallTimeout time.Duration
+	// RetryBackoff shortens delivery retries (see server.Config).
+	RetryBackoff func(attempt int) time.Duration
 	// Logger defaults to one that writes through tb.Log at warn level.
 	Logger *slog.Logger
 }
@@ -87,6 +89,7 @@ type Zone struct {
 	URL   string
 	tb    testing.TB
 	http  *http.Client
+	cfg   server.Config
 }
 
 // Start boots a zone with opts and stops it when the test ends.
@@ -118,27 +121,47 @@ func Start(tb testing.TB, opts Options) *Zone {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(tbWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	srv, err := server.New(server.Config{
-		Addr:        "127.0.0.1:0",
-		DataDir:     filepath.Join(dir, "data"),
-		AdminToken:  "test-admin-token",
-		SeedFile:    seedPath,
-		Now:         clock.Now,
-		Logger:      log,
-		CallTimeout: opts.CallTimeout,
-	})
+	cfg := server.Config{
+		Addr:         "127.0.0.1:0",
+		DataDir:      filepath.Join(dir, "data"),
+		AdminToken:   "test-admin-token",
+		SeedFile:     seedPath,
+		Now:          clock.Now,
+		Logger:       log,
+		CallTimeout:  opts.CallTimeout,
+		RetryBackoff: opts.RetryBackoff,
+	}
+	z := &Zone{Clock: clock, tb: tb, http: &http.Client{Timeout: 60 * time.Second}, cfg: cfg}
+	z.start()
+	tb.Cleanup(func() { z.stop() })
+	return z
+}
+
+func (z *Zone) start() {
+	z.tb.Helper()
+	srv, err := server.New(z.cfg)
 	if err != nil {
-		tb.Fatal(err)
+		z.tb.Fatal(err)
 	}
 	if err := srv.Start(context.Background()); err != nil {
-		tb.Fatalf("start zone: %v", err)
+		z.tb.Fatalf("start zone: %v", err)
 	}
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	})
-	return &Zone{Server: srv, Clock: clock, URL: srv.URL(), tb: tb, http: &http.Client{Timeout: 60 * time.Second}}
+	z.Server, z.URL = srv, srv.URL()
+}
+
+func (z *Zone) stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	z.Server.Shutdown(ctx)
+}
+
+// Restart shuts the zone down and starts it again on the same data
+// directory (on a new port: read URL again), as an operator's restart.
+func (z *Zone) Restart() {
+	z.tb.Helper()
+	z.stop()
+	z.cfg.SeedFile = "" // applied once; a restart keeps what is stored
+	z.start()
 }
 
 type tbWriter struct{ tb testing.TB }

@@ -12,6 +12,9 @@ type Call struct {
 	JobInfo   string `json:"job_info"` // set on async calls; passed back with the result
 	AbilityID string `json:"ability_id"`
 	NotifyID  string `json:"notify_id"`
+	// EventID is an event's stable id (call_type 2): the same on every
+	// delivery attempt, so a program can drop duplicates.
+	EventID string `json:"event_id,omitempty"`
 }
 
 // Call types.

@@ -198,6 +198,7 @@ func (p *Program) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		JobInfo:   c.JobInfo,
 		AbilityID: c.AbilityID,
 		NotifyID:  c.NotifyID,
+		EventID:   c.EventID,
 		RequestID: hd.RequestID,
 		SecretVer: hd.SecretVer,
 		secret:    sec,

@@ -22,6 +22,7 @@ type Request struct {
 	JobInfo   string // opaque task context of an async call; Invoke passes it back on program_async_job_call_back
 	AbilityID string // the ability the app targeted
 	NotifyID  string // the notify_id the app put in sync_call_program
+	EventID   string // CallEvent: the event's stable id, the same on every delivery attempt (deduplicate on it)
 	RequestID string // the packet's ww-request-id
 	SecretVer int    // the packet's ww-secret-ver: the production secret's, or a debug secret's (≥ zonewire.DebugSecretVerMin)
 

@@ -457,6 +457,9 @@ type Call struct {
 	JobInfo   string `json:"job_info"`
 	AbilityID string `json:"ability_id"`
 	NotifyID  string `json:"notify_id"`
+	// EventID is an event's stable id (call_type 2): the same on every
+	// delivery attempt, so a program can drop duplicates.
+	EventID string `json:"event_id,omitempty"`
 }
 
 // Reply is the sealed body of a program's answer to a Call.

@@ -1,0 +1,165 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/testenv"
+	"github.com/openzone/openzone/sdk/zonesdk"
+	"github.com/openzone/openzone/sdk/zonewire"
+)
+
+// eventsSeed deploys prog-recv at %[1]s: a program this test runs itself, so
+// it can take it down and bring it back.
+const eventsSeed = `
+providers: [{id: isv, name: ISV}]
+corps:
+  - corpid: wwev
+    name: Events Corp
+    members: [{userid: zhangsan, name: 张三}]
+    external_contacts: [{external_userid: wmc, name: C}]
+programs:
+  - id: prog-recv
+    provider: isv
+    name: Receiver
+    released: true
+    deploy: {url: "%[1]s"}
+    abilities: [{id: echo, input: {}, output: {}}]
+apps:
+  - {corpid: wwev, agentid: 1000002, type: self_built, secret: ev-secret, programs: [prog-recv]}
+`
+
+// recvProgram is a real SDK program that records the event ids it gets and
+// answers 503 while it is "down".
+type recvProgram struct {
+	down atomic.Bool
+	mu   sync.Mutex
+	seen map[string]int // event id → deliveries
+}
+
+func (p *recvProgram) count() (distinct, total int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, n := range p.seen {
+		distinct++
+		total += n
+	}
+	return
+}
+
+// TestEventsSurviveOutageAndRestart: events raised while the program is
+// down are all delivered once it is back, and a zone restart in the middle
+// loses none.
+func TestEventsSurviveOutageAndRestart(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	z := testenv.Start(t, testenv.Options{
+		Seed:         fmt.Sprintf(eventsSeed, "http://"+ln.Addr().String()),
+		RetryBackoff: func(int) time.Duration { return 200 * time.Millisecond },
+	})
+	sec, err := z.Store().ProgramSecretGet(context.Background(), "prog-recv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := zonewire.Secret{Ver: sec.Ver}
+	copy(secret.Key[:], sec.Key)
+	prog, err := zonesdk.New(zonesdk.Config{ProgramID: "prog-recv", Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := &recvProgram{seen: map[string]int{}}
+	prog.HandleEvent(func(ctx context.Context, req *zonesdk.Request) error {
+		if !strings.Contains(req.Data, "conversation_new_message") || req.EventID == "" {
+			return fmt.Errorf("unexpected event %q (id %q)", req.Data, req.EventID)
+		}
+		rp.mu.Lock()
+		rp.seen[req.EventID]++
+		rp.mu.Unlock()
+		return nil
+	})
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rp.down.Load() {
+			http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+			return
+		}
+		prog.ServeHTTP(w, r)
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+
+	tok := z.Token("wwev", "ev-secret")
+	_, pub := rsaKey(t)
+	for _, call := range []struct {
+		path string
+		body map[string]any
+	}{
+		{"set_public_key", map[string]any{"public_key": pub, "public_key_ver": 1}},
+		{"set_receive_callback", map[string]any{"program_id": "prog-recv"}},
+	} {
+		if r := z.PostApp("/cgi-bin/chatdata/"+call.path, tok, call.body); testenv.Errcode(r) != 0 {
+			t.Fatalf("%s: %s", call.path, testenv.Describe(r))
+		}
+	}
+	send := func(i int) {
+		msg := fmt.Sprintf(`{"sender":{"type":1,"id":"zhangsan"},"receiver_list":[{"type":2,"id":"wmc"}],"msgtype":1,"text":{"content":"m%d"}}`, i)
+		var out map[string]any
+		if st := z.Admin("POST", "/admin/v1/corps/wwev/messages", strings.NewReader(msg), &out); st != 200 {
+			t.Fatalf("ingest %d: HTTP %d %v", i, st, out)
+		}
+	}
+
+	rp.down.Store(true)
+	for i := 0; i < 3; i++ {
+		send(i)
+	}
+	events := func() []openzone.Event {
+		var out struct {
+			Events []openzone.Event `json:"events"`
+		}
+		z.Admin("GET", "/admin/v1/events?program_id=prog-recv", nil, &out)
+		return out.Events
+	}
+	testenv.Eventually(t, "failed attempts while the program is down", func() bool {
+		for _, e := range events() {
+			if e.Attempts < 1 || e.State != openzone.EventPending || !strings.Contains(e.LastError, "710676") {
+				return false
+			}
+		}
+		return len(events()) == 3
+	})
+
+	// The zone restarts with the events still pending; two more arrive.
+	z.Restart()
+	for i := 3; i < 5; i++ {
+		send(i)
+	}
+	if d, _ := rp.count(); d != 0 {
+		t.Fatalf("%d events got through while the program was down", d)
+	}
+	rp.down.Store(false)
+	testenv.Eventually(t, "every event delivered after the outage", func() bool {
+		d, _ := rp.count()
+		return d == 5
+	})
+	testenv.Eventually(t, "all events marked delivered", func() bool {
+		for _, e := range events() {
+			if e.State != openzone.EventDelivered {
+				return false
+			}
+		}
+		return true
+	})
+	if d, total := rp.count(); d != 5 || total != 5 {
+		t.Fatalf("deliveries: %d distinct, %d in all; want each of the 5 once", d, total)
+	}
+}

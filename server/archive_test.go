@@ -109,7 +109,7 @@ func (a *appSide) next(t *testing.T) string {
 	}
 }
 
-func rsaKey(t *testing.T) (*rsa.PrivateKey, string) {
+func rsaKey(t testing.TB) (*rsa.PrivateKey, string) {
 	t.Helper()
 	k, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {

@@ -23,7 +23,16 @@ type Provider struct {
 type Corp struct {
 	CorpID string `json:"corpid"`
 	Name   string `json:"name"`
+	// RetentionDays is how long archived message content is kept
+	// (会话内容保存时长): default 90, at most 730 (2 years).
+	RetentionDays int `json:"retention_days"`
 }
+
+// Retention limits of a corp's archive, in days.
+const (
+	DefaultRetentionDays = 90
+	MaxRetentionDays     = 730
+)
 
 // Member is a corp member (成员).
 type Member struct {

@@ -163,3 +163,33 @@ func TestEventsSurviveOutageAndRestart(t *testing.T) {
 		t.Fatalf("deliveries: %d distinct, %d in all; want each of the 5 once", d, total)
 	}
 }
+
+// TestArchiveRetention: a corp's messages are pruned after its retention.
+func TestArchiveRetention(t *testing.T) {
+	z := testenv.Start(t, testenv.Options{Seed: `
+corps:
+  - corpid: wwshort
+    retention_days: 30
+    members: [{userid: u1, name: U}]
+    external_contacts: [{external_userid: wm1, name: C}]
+    messages: [{msgid: keep-or-not, from: u1, to: [wm1], text: hello}]
+  - corpid: wwlong
+    members: [{userid: u1, name: U}]
+    external_contacts: [{external_userid: wm1, name: C}]
+    messages: [{msgid: kept, from: u1, to: [wm1], text: hello}]
+`})
+	ctx := context.Background()
+	z.Clock.Advance(31 * 24 * time.Hour)
+	z.Prune(ctx)
+	if _, err := z.Store().MessageGet(ctx, "wwshort", "keep-or-not"); !openzone.IsNotFound(err) {
+		t.Fatalf("message past a 30-day retention: %v, want pruned", err)
+	}
+	if _, err := z.Store().MessageGet(ctx, "wwlong", "kept"); err != nil {
+		t.Fatalf("message within the default 90 days: %v", err)
+	}
+	z.Clock.Advance(60 * 24 * time.Hour)
+	z.Prune(ctx)
+	if _, err := z.Store().MessageGet(ctx, "wwlong", "kept"); !openzone.IsNotFound(err) {
+		t.Fatalf("message past 90 days: %v, want pruned", err)
+	}
+}

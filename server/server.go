@@ -271,27 +271,44 @@ func (s *Server) keys(ctx context.Context, programID string, ver int) (*wire.Key
 	return k, nil, nil
 }
 
-// prune deletes expired access tokens and replay ids, and traffic older
-// than the retention, at start and then every ten minutes.
+// prune deletes expired access tokens, replay ids, event tokens and
+// notify_ids, archived messages past their corp's retention, and traffic
+// older than its retention: at start, then every ten minutes.
 func (s *Server) prune(ctx context.Context) {
 	defer s.bg.Done()
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
 	for {
-		now := s.cfg.Now()
-		if err := s.store.Prune(ctx, now); err != nil && ctx.Err() == nil {
-			s.log.Warn("prune tokens and replay window", "err", err)
-		}
-		if n, err := s.store.TrafficPrune(ctx, now.Add(-s.cfg.TrafficRetention)); err != nil && ctx.Err() == nil {
-			s.log.Warn("prune traffic", "err", err)
-		} else if n > 0 {
-			s.log.Info("pruned traffic records", "deleted", n, "retention", s.cfg.TrafficRetention)
-		}
+		s.Prune(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// Prune runs one pass of the pruner now (the zone runs it every ten
+// minutes); tests with an injected clock call it.
+func (s *Server) Prune(ctx context.Context) {
+	now := s.cfg.Now()
+	if err := s.store.Prune(ctx, now); err != nil && ctx.Err() == nil {
+		s.log.Warn("prune tokens and replay window", "err", err)
+	}
+	if corps, err := s.store.CorpList(ctx); err == nil {
+		for _, c := range corps {
+			days := max(c.RetentionDays, 1)
+			if n, err := s.store.MessagePrune(ctx, c.CorpID, now.Add(-time.Duration(days)*24*time.Hour)); err != nil && ctx.Err() == nil {
+				s.log.Warn("prune archive", "corpid", c.CorpID, "err", err)
+			} else if n > 0 {
+				s.log.Info("pruned archived messages past the corp's retention", "corpid", c.CorpID, "deleted", n, "retention_days", days)
+			}
+		}
+	}
+	if n, err := s.store.TrafficPrune(ctx, now.Add(-s.cfg.TrafficRetention)); err != nil && ctx.Err() == nil {
+		s.log.Warn("prune traffic", "err", err)
+	} else if n > 0 {
+		s.log.Info("pruned traffic records", "deleted", n, "retention", s.cfg.TrafficRetention)
 	}
 }
 

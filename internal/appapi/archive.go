@@ -133,6 +133,10 @@ func (a *API) handleGetCorpAuthInfo(ctx context.Context, app *openzone.App, req 
 	if app.Type == openzone.AppSelfBuilt {
 		return nil, openzone.Errorf(openzone.ErrNotSuiteApp, "get_corp_auth_info is for custom (代开发) and third-party apps; app %d is self-built", app.AgentID)
 	}
+	corp, err := a.store.CorpGet(ctx, app.CorpID)
+	if err != nil {
+		return nil, err
+	}
 	ms, err := a.store.MemberList(ctx, app.CorpID)
 	if err != nil {
 		return nil, err
@@ -147,7 +151,7 @@ func (a *API) handleGetCorpAuthInfo(ctx context.Context, app *openzone.App, req 
 			"edition":           e,
 			"auth_scope":        map[string]any{"userid_list": users, "department_id_list": []int{}, "tag_id_list": []int{}},
 			"status":            5, // 免费使用中: a self-hosted zone has no trial or purchase
-			"msg_duration_days": 90,
+			"msg_duration_days": corp.RetentionDays,
 			"auth_user_count":   len(users),
 		})
 	}

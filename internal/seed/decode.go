@@ -30,7 +30,7 @@ type decoder struct {
 var (
 	fileKeys     = []string{"providers", "corps", "programs", "apps"}
 	providerKeys = []string{"id", "name", "test_corps"}
-	corpKeys     = []string{"corpid", "name", "members", "external_contacts", "chats", "messages"}
+	corpKeys     = []string{"corpid", "name", "retention_days", "members", "external_contacts", "chats", "messages"}
 	chatKeys     = []string{"chatid", "name", "owner", "members"}
 	messageKeys  = []string{"msgid", "from", "to", "chat", "text"}
 	memberKeys   = []string{"userid", "name"}
@@ -446,6 +446,14 @@ func (d *decoder) corp(n *yaml.Node, path string) (CorpEntry, error) {
 		return c, err
 	}
 	c.Corp = openzone.Corp{CorpID: s[0], Name: s[1]}
+	if days, ok, err := m.integer("retention_days"); err != nil {
+		return c, err
+	} else if ok {
+		if days < 1 || days > openzone.MaxRetentionDays {
+			return c, d.errorf(d.lines[join(path, "retention_days")], "%s.retention_days: %d is not from 1 to %d (2 years)", path, days, openzone.MaxRetentionDays)
+		}
+		c.Corp.RetentionDays = int(days)
+	}
 	items, ipath, err := m.items("members")
 	if err != nil {
 		return c, err

@@ -265,6 +265,7 @@ var parseErrorCases = []struct {
 		`t.yaml:7: apps[0].programs[0]: program "p1" is unreleased (未上线): a custom app may use it only in a test corp of its provider "isv", and ww is not in that provider's test_corps`},
 	{"unreleased program, third_party app not test-installed", head + prog + "apps: [{corpid: ww, agentid: 1, type: third_party, provider: isv, secret: s, programs: [p1]}]\n",
 		`t.yaml:7: apps[0].programs[0]: program "p1" is unreleased (未上线): a third_party app may use it only where it is test-installed (test_install: true)`},
+	{"retention too long", "corps:\n  - corpid: ww\n    retention_days: 731\n", `t.yaml:3: corps[0].retention_days: 731 is not from 1 to 730 (2 years)`},
 	{"test_install on custom", head + "apps:\n  - {corpid: ww, agentid: 1, type: custom, provider: isv, secret: s,\n     test_install: true}\n",
 		`t.yaml:5: apps[0].test_install: only a third_party app can be test-installed`},
 	{"bad callback url", head + "apps: [{corpid: ww, agentid: 1, type: self_built, secret: s, callback: {url: /cb}}]\n",

@@ -60,8 +60,12 @@ func (e *executor) ProviderList(ctx context.Context) ([]*openzone.Provider, erro
 }
 
 func (e *executor) CorpUpsert(ctx context.Context, c *openzone.Corp) error {
-	if _, err := e.w.ExecContext(ctx, `INSERT INTO corp (corp_id, name) VALUES (?, ?)
-		ON CONFLICT (corp_id) DO UPDATE SET name = excluded.name`, c.CorpID, c.Name); err != nil {
+	days := c.RetentionDays
+	if days == 0 {
+		days = openzone.DefaultRetentionDays
+	}
+	if _, err := e.w.ExecContext(ctx, `INSERT INTO corp (corp_id, name, retention_days) VALUES (?, ?, ?)
+		ON CONFLICT (corp_id) DO UPDATE SET name = excluded.name, retention_days = excluded.retention_days`, c.CorpID, c.Name, days); err != nil {
 		return internalErr("corp upsert", err)
 	}
 	return nil
@@ -69,11 +73,11 @@ func (e *executor) CorpUpsert(ctx context.Context, c *openzone.Corp) error {
 
 func scanCorp(s scanner) (*openzone.Corp, error) {
 	var c openzone.Corp
-	return &c, s.Scan(&c.CorpID, &c.Name)
+	return &c, s.Scan(&c.CorpID, &c.Name, &c.RetentionDays)
 }
 
 func (e *executor) CorpGet(ctx context.Context, corpID string) (*openzone.Corp, error) {
-	c, err := scanCorp(e.r.QueryRowContext(ctx, `SELECT corp_id, name FROM corp WHERE corp_id = ?`, corpID))
+	c, err := scanCorp(e.r.QueryRowContext(ctx, `SELECT corp_id, name, retention_days FROM corp WHERE corp_id = ?`, corpID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, openzone.Errorf(openzone.ErrNotFound, "corp %q not found", corpID)
 	}
@@ -84,7 +88,7 @@ func (e *executor) CorpGet(ctx context.Context, corpID string) (*openzone.Corp, 
 }
 
 func (e *executor) CorpList(ctx context.Context) ([]*openzone.Corp, error) {
-	return list(ctx, e.r, "corp list", scanCorp, `SELECT corp_id, name FROM corp ORDER BY corp_id`)
+	return list(ctx, e.r, "corp list", scanCorp, `SELECT corp_id, name, retention_days FROM corp ORDER BY corp_id`)
 }
 
 func (e *executor) MemberUpsert(ctx context.Context, m *openzone.Member) error {

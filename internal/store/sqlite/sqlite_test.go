@@ -146,7 +146,10 @@ func benchDB(b *testing.B) *sqlite.DB {
 	db := mustOpen(b, filepath.Join(b.TempDir(), "zone.db"))
 	ctx := context.Background()
 	for _, err := range []error{
-		db.CorpUpsert(ctx, &openzone.Corp{CorpID: "wwcorp"}),
+		func() error { // the corp table of 0002 has no retention_days yet
+			_, err := db.SQL().ExecContext(ctx, `INSERT INTO corp (corp_id, name) VALUES ('wwcorp', '')`)
+			return err
+		}(),
 		db.AppUpsert(ctx, &openzone.App{CorpID: "wwcorp", AgentID: 1, Type: openzone.AppSelfBuilt, Secret: "s"}),
 	} {
 		if err != nil {
@@ -238,11 +241,23 @@ var migrationTables = map[int][]string{
 		"event_token", "event", "notify"},
 }
 
+// migrationUndo undoes migrations that change tables rather than add them.
+var migrationUndo = map[int][]string{
+	4: {`ALTER TABLE corp DROP COLUMN retention_days`},
+}
+
+const latestMigration = 4
+
 // downgrade drops what the migrations after version created and forgets
 // them, as if db had been created by a binary at that version.
 func downgrade(t *testing.T, db *sqlite.DB, version int) {
 	t.Helper()
-	for v := len(migrationTables) + 1; v > version; v-- {
+	for v := latestMigration; v > version; v-- {
+		for _, q := range migrationUndo[v] {
+			if _, err := db.SQL().ExecContext(t.Context(), q); err != nil {
+				t.Fatalf("undo migration %d: %v", v, err)
+			}
+		}
 		for _, table := range migrationTables[v] {
 			if _, err := db.SQL().ExecContext(t.Context(), `DROP TABLE `+table); err != nil {
 				t.Fatalf("drop %s: %v", table, err)
@@ -282,7 +297,7 @@ func TestOpen_UpgradeFrom0001(t *testing.T) {
 	}
 
 	db = mustOpen(t, path)
-	if got := migrationCount(t, db); got != len(migrationTables)+1 {
+	if got := migrationCount(t, db); got != latestMigration {
 		t.Fatalf("reopen: %d migrations recorded, want all applied", got)
 	}
 	if _, err := db.ProgramGet(ctx, "prog-a"); err != nil {
@@ -311,7 +326,10 @@ func TestOpen_UpgradeFrom0002(t *testing.T) {
 		db.ProviderUpsert(ctx, &openzone.Provider{ID: "isv"}),
 		db.ProgramUpsert(ctx, &openzone.Program{ID: "prog-a", ProviderID: "isv", Kind: openzone.KindProgram}),
 		db.DebugProgramPut(ctx, &openzone.DebugProgram{ProgramID: "prog-a", ReceiverURL: "http://r"}),
-		db.CorpUpsert(ctx, &openzone.Corp{CorpID: "wwcorp"}),
+		func() error { // the corp table of 0002 has no retention_days yet
+			_, err := db.SQL().ExecContext(ctx, `INSERT INTO corp (corp_id, name) VALUES ('wwcorp', '')`)
+			return err
+		}(),
 		db.AppUpsert(ctx, &openzone.App{CorpID: "wwcorp", AgentID: 1, Type: openzone.AppSelfBuilt, Secret: "s"}),
 	} {
 		if err != nil {
@@ -323,8 +341,8 @@ func TestOpen_UpgradeFrom0002(t *testing.T) {
 	}
 
 	db = mustOpen(t, path)
-	if got := migrationCount(t, db); got != 3 {
-		t.Fatalf("reopen: %d migrations recorded, want 3", got)
+	if got := migrationCount(t, db); got != latestMigration {
+		t.Fatalf("reopen: %d migrations recorded, want %d", got, latestMigration)
 	}
 	if d, err := db.DebugProgramGet(ctx, "prog-a"); err != nil || d.ReceiverURL != "http://r" {
 		t.Fatalf("reopen: DebugProgramGet = %+v, %v", d, err)

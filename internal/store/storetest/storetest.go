@@ -180,16 +180,17 @@ func testCorp(t *testing.T, open func(*testing.T) store.Store) {
 	t.Run("RoundTrip", func(t *testing.T) {
 		t.Parallel()
 		s, ctx := open(t), t.Context()
-		want := &openzone.Corp{CorpID: "wwcorp", Name: "Demo Corp"}
+		want := &openzone.Corp{CorpID: "wwcorp", Name: "Demo Corp", RetentionDays: 365}
 		mustOK(t, s.CorpUpsert(ctx, want))
 		got, err := s.CorpGet(ctx, "wwcorp")
 		mustOK(t, err)
 		wantEqual(t, got, want)
 
+		// Zero retention means the default, 90 days.
 		mustOK(t, s.CorpUpsert(ctx, &openzone.Corp{CorpID: "wwcorp", Name: "Renamed"}))
 		got, err = s.CorpGet(ctx, "wwcorp")
 		mustOK(t, err)
-		wantEqual(t, got.Name, "Renamed")
+		wantEqual(t, got, &openzone.Corp{CorpID: "wwcorp", Name: "Renamed", RetentionDays: openzone.DefaultRetentionDays})
 	})
 	t.Run("ErrNotFound", func(t *testing.T) {
 		t.Parallel()
@@ -204,7 +205,7 @@ func testCorp(t *testing.T, open func(*testing.T) store.Store) {
 		}
 		got, err := s.CorpList(ctx)
 		mustOK(t, err)
-		wantEqual(t, got, []*openzone.Corp{{CorpID: "wwa", Name: "wwa"}, {CorpID: "wwb", Name: "wwb"}})
+		wantEqual(t, got, []*openzone.Corp{{CorpID: "wwa", Name: "wwa", RetentionDays: 90}, {CorpID: "wwb", Name: "wwb", RetentionDays: 90}})
 	})
 	t.Run("Member", func(t *testing.T) {
 		t.Parallel()

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -40,9 +41,10 @@ apps:
 // recvProgram is a real SDK program that records the event ids it gets and
 // answers 503 while it is "down".
 type recvProgram struct {
-	down atomic.Bool
-	mu   sync.Mutex
-	seen map[string]int // event id → deliveries
+	down  atomic.Bool
+	mu    sync.Mutex
+	seen  map[string]int    // event id → deliveries
+	types map[string]string // event id → its JSON
 }
 
 func (p *recvProgram) count() (distinct, total int) {
@@ -55,10 +57,10 @@ func (p *recvProgram) count() (distinct, total int) {
 	return
 }
 
-// TestEventsSurviveOutageAndRestart: events raised while the program is
-// down are all delivered once it is back, and a zone restart in the middle
-// loses none.
-func TestEventsSurviveOutageAndRestart(t *testing.T) {
+// recvZone starts a zone whose prog-recv is a recvProgram, with the app's
+// public key and receiving program set.
+func recvZone(t *testing.T) (*testenv.Zone, *recvProgram) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -77,13 +79,14 @@ func TestEventsSurviveOutageAndRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rp := &recvProgram{seen: map[string]int{}}
+	rp := &recvProgram{seen: map[string]int{}, types: map[string]string{}}
 	prog.HandleEvent(func(ctx context.Context, req *zonesdk.Request) error {
-		if !strings.Contains(req.Data, "conversation_new_message") || req.EventID == "" {
-			return fmt.Errorf("unexpected event %q (id %q)", req.Data, req.EventID)
+		if req.EventID == "" {
+			return fmt.Errorf("event %q without an id", req.Data)
 		}
 		rp.mu.Lock()
 		rp.seen[req.EventID]++
+		rp.types[req.EventID] = req.Data
 		rp.mu.Unlock()
 		return nil
 	})
@@ -110,6 +113,14 @@ func TestEventsSurviveOutageAndRestart(t *testing.T) {
 			t.Fatalf("%s: %s", call.path, testenv.Describe(r))
 		}
 	}
+	return z, rp
+}
+
+// TestEventsSurviveOutageAndRestart: events raised while the program is
+// down are all delivered once it is back, and a zone restart in the middle
+// loses none.
+func TestEventsSurviveOutageAndRestart(t *testing.T) {
+	z, rp := recvZone(t)
 	send := func(i int) {
 		msg := fmt.Sprintf(`{"sender":{"type":1,"id":"zhangsan"},"receiver_list":[{"type":2,"id":"wmc"}],"msgtype":1,"text":{"content":"m%d"}}`, i)
 		var out map[string]any
@@ -191,5 +202,35 @@ corps:
 	z.Prune(ctx)
 	if _, err := z.Store().MessageGet(ctx, "wwlong", "kept"); !openzone.IsNotFound(err) {
 		t.Fatalf("message past 90 days: %v, want pruned", err)
+	}
+}
+
+// TestAuditApprovedEvent: a consent raises chat_archive_audit_approved_single.
+func TestAuditApprovedEvent(t *testing.T) {
+	z, rp := recvZone(t)
+	var out map[string]any
+	if st := z.Admin("POST", "/admin/v1/corps/wwev/agree", strings.NewReader(`{"userid":"zhangsan","external_userid":"wmc","agree_status":"Agree"}`), &out); st != 200 {
+		t.Fatalf("agree: HTTP %d %v", st, out)
+	}
+	testenv.Eventually(t, "the approval event", func() bool {
+		rp.mu.Lock()
+		defer rp.mu.Unlock()
+		for _, data := range rp.types {
+			var ev struct {
+				EventType string `json:"event_type"`
+				Approved  struct {
+					UserID         string `json:"userid"`
+					ExternalUserID string `json:"external_userid"`
+				} `json:"chat_archive_audit_approved"`
+			}
+			json.Unmarshal([]byte(data), &ev)
+			if ev.EventType == "chat_archive_audit_approved_single" && ev.Approved.UserID == "zhangsan" && ev.Approved.ExternalUserID == "wmc" {
+				return true
+			}
+		}
+		return false
+	})
+	if st := z.Admin("POST", "/admin/v1/corps/wwev/agree", strings.NewReader(`{"userid":"nobody","external_userid":"wmc","agree_status":"Agree"}`), &out); st != 400 {
+		t.Fatalf("agree for an unknown member: HTTP %d %v", st, out)
 	}
 }

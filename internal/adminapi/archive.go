@@ -123,7 +123,8 @@ func (a *API) handleChatPut(r *http.Request) (any, error) {
 }
 
 // handleAgreePut records consent (同意会话存档): POST /admin/v1/corps/{corpid}/agree
-// {"userid"|"chatid", "external_userid", "agree_status": "Agree"|"Disagree"}.
+// {"userid"|"chatid", "external_userid", "agree_status": "Agree"|"Disagree"};
+// an agreement raises chat_archive_audit_approved_single / _room.
 func (a *API) handleAgreePut(r *http.Request) (any, error) {
 	var as openzone.AgreeStatus
 	if err := json.NewDecoder(io.LimitReader(r.Body, 64<<10)).Decode(&as); err != nil {
@@ -137,7 +138,7 @@ func (a *API) handleAgreePut(r *http.Request) (any, error) {
 		return nil, openzone.Errorf(openzone.ErrInvalidParam, `agree_status must be "Agree" or "Disagree"`)
 	}
 	as.ChangeTime = a.cfg.Now()
-	if err := a.cfg.Store.AgreeUpsert(r.Context(), &as); err != nil {
+	if err := a.cfg.Archive.SetAgree(r.Context(), &as); err != nil {
 		return nil, err
 	}
 	return &as, nil

@@ -392,14 +392,70 @@ func (s *Service) raise(ctx context.Context, tx store.Executor, corpID string, m
 	return n, nil
 }
 
-// emit stores one event for the app's receiving program.
+// emit stores one event for the app's receiving program; its payload sits
+// under a key named like the event.
 func (s *Service) emit(ctx context.Context, tx store.Executor, app *openzone.App, typ string, payload any, now time.Time) error {
-	data, err := json.Marshal(map[string]any{"event_type": typ, "timestamp": now.Unix(), typ: payload})
+	return s.emitAs(ctx, tx, app, typ, typ, payload, now)
+}
+
+// emitAs is emit with the payload under key (WeCom puts both
+// chat_archive_audit_approved_* payloads under "chat_archive_audit_approved").
+func (s *Service) emitAs(ctx context.Context, tx store.Executor, app *openzone.App, typ, key string, payload any, now time.Time) error {
+	data, err := json.Marshal(map[string]any{"event_type": typ, "timestamp": now.Unix(), key: payload})
 	if err != nil {
 		return err
 	}
 	return s.cfg.Event(ctx, tx, &openzone.Event{
 		ID: NewEventID(), CorpID: app.CorpID, AgentID: app.AgentID, ProgramID: app.ReceiveProgramID,
 		Type: typ, Data: data, State: openzone.EventPending, CreatedAt: now,
+	})
+}
+
+// SetAgree records a consent change (同意会话存档) and, when it is an
+// agreement, raises chat_archive_audit_approved_single (or _room for a
+// group) to every app of the corp that has chosen a receiving program — in
+// the same transaction.
+func (s *Service) SetAgree(ctx context.Context, as *openzone.AgreeStatus) error {
+	return s.cfg.Store.InTx(ctx, func(tx store.Executor) error {
+		if _, err := tx.CorpGet(ctx, as.CorpID); err != nil {
+			return err
+		}
+		d, err := s.directory(ctx, tx, as.CorpID)
+		if err != nil {
+			return err
+		}
+		if !d.externals[as.ExternalUserID] {
+			return openzone.Errorf(openzone.ErrInvalidParam, "external_userid %q is not an external contact of corp %s", as.ExternalUserID, as.CorpID)
+		}
+		typ, payload := "chat_archive_audit_approved_single", map[string]any{"userid": as.UserID, "external_userid": as.ExternalUserID}
+		if as.ChatID != "" {
+			if _, err := tx.ChatGet(ctx, as.CorpID, as.ChatID); err != nil {
+				if openzone.IsNotFound(err) {
+					return openzone.Errorf(openzone.ErrInvalidParam, "chatid %q is not a group chat of corp %s", as.ChatID, as.CorpID)
+				}
+				return err
+			}
+			typ, payload = "chat_archive_audit_approved_room", map[string]any{"chatid": as.ChatID, "external_userid": as.ExternalUserID}
+		} else if !d.members[as.UserID] {
+			return openzone.Errorf(openzone.ErrInvalidParam, "userid %q is not a member of corp %s", as.UserID, as.CorpID)
+		}
+		if err := tx.AgreeUpsert(ctx, as); err != nil {
+			return err
+		}
+		if as.Status != "Agree" || s.cfg.Event == nil {
+			return nil
+		}
+		apps, err := tx.AppList(ctx, as.CorpID)
+		if err != nil {
+			return err
+		}
+		for _, app := range apps {
+			if app.ZonePermission && app.ReceiveProgramID != "" {
+				if err := s.emitAs(ctx, tx, app, typ, "chat_archive_audit_approved", payload, as.ChangeTime); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
 	})
 }

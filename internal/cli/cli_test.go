@@ -14,7 +14,7 @@ import (
 
 const seed = `
 providers: [{id: isv, name: ISV}]
-corps: [{corpid: wwdemo, name: Demo}]
+corps: [{corpid: wwdemo, name: Demo, members: [{userid: zhangsan, name: Z}], external_contacts: [{external_userid: wmcustomer1, name: C}]}]
 programs:
   - id: prog-echo
     provider: isv
@@ -86,6 +86,34 @@ func TestCLI(t *testing.T) {
 		code, _, errs = run(z, "seed", "apply", bad)
 		if code != cli.ExitFailure || !strings.Contains(errs, "bad.yaml:3") || !strings.Contains(errs, `"nmae"`) {
 			t.Fatalf("exit %d err %q", code, errs)
+		}
+	})
+	t.Run("ChatSend", func(t *testing.T) {
+		code, out, errs := run(z, "chat", "send", "你好", "--from", "zhangsan", "--to", "wmcustomer1")
+		if code != 0 || !strings.Contains(out, "archived") {
+			t.Fatalf("exit %d out %q err %q", code, out, errs)
+		}
+		code, _, errs = run(z, "chat", "send", "x", "--from", "nobody", "--to", "wmcustomer1")
+		if code != cli.ExitFailure || !strings.Contains(errs, "nobody") {
+			t.Fatalf("unknown sender: exit %d err %q", code, errs)
+		}
+	})
+	t.Run("ChatImport", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "msgs.jsonl")
+		var b strings.Builder
+		for i := 0; i < 25; i++ {
+			b.WriteString(`{"sender":{"type":2,"id":"wmcustomer1"},"receiver_list":[{"type":1,"id":"zhangsan"}],"msgtype":1,"text":{"content":"m"}}` + "\n\n")
+		}
+		os.WriteFile(path, []byte(b.String()), 0o600)
+		code, out, errs := run(z, "chat", "import", path, "--batch", "10")
+		if code != 0 || !strings.Contains(out, "imported 25 messages") || !strings.Contains(errs, "25/25 100%") {
+			t.Fatalf("exit %d out %q err %q", code, out, errs)
+		}
+		bad := filepath.Join(t.TempDir(), "bad.jsonl")
+		os.WriteFile(bad, []byte(`{"sender":{"type":1,"id":"zhangsan"},"receiver_list":[{"type":2,"id":"wmcustomer1"}],"msgtype":1,"text":{"content":"ok"}}`+"\n"+`{"msgtype":99}`+"\n"), 0o600)
+		code, _, errs = run(z, "chat", "import", bad)
+		if code != cli.ExitFailure || !strings.Contains(errs, "line 1") || !strings.Contains(errs, "msgtype 99") {
+			t.Fatalf("bad file: exit %d err %q", code, errs)
 		}
 	})
 	t.Run("ErrBadAdminToken", func(t *testing.T) {

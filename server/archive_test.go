@@ -176,7 +176,29 @@ func TestArchiveChoreography(t *testing.T) {
 	msgID := ing["msgid"].(string)
 
 	notifyID := app.next(t)
-	ev := responseData(t, call("get_callback_data", `{}`, notifyID))
+	// Four get_callback_data calls all reach the instance that minted the
+	// notify_id (the one the event went to), though two instances run.
+	var ev map[string]any
+	for i := 0; i < 4; i++ {
+		ev = responseData(t, call("get_callback_data", `{}`, notifyID))
+	}
+	var tr struct {
+		Traffic []openzone.TrafficRecord `json:"traffic"`
+	}
+	z.Admin("GET", "/admin/v1/traffic?program_id=prog-echo", nil, &tr)
+	instances := map[string]map[string]bool{}
+	for _, rec := range tr.Traffic {
+		key := rec.Kind + "/" + rec.AbilityID
+		if instances[key] == nil {
+			instances[key] = map[string]bool{}
+		}
+		instances[key][rec.Instance] = true
+	}
+	evInst := instances["event/conversation_new_message"]
+	cbInst := instances["call/get_callback_data"]
+	if len(evInst) != 1 || len(cbInst) != 1 || fmt.Sprint(evInst) != fmt.Sprint(cbInst) {
+		t.Fatalf("event went to %v, get_callback_data calls to %v: want the same single instance", evInst, cbInst)
+	}
 	event, _ := ev["event"].(map[string]any)
 	if event["event_type"] != "conversation_new_message" {
 		t.Fatalf("stored event = %v", ev)

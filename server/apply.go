@@ -86,6 +86,7 @@ func (s *Server) ApplySeed(ctx context.Context, name string, data []byte, base s
 	if err != nil {
 		return nil, err
 	}
+	s.app.Invalidate()
 	for i := range f.Programs {
 		if err := s.reconcile(ctx, &f.Programs[i]); err != nil {
 			return nil, err

@@ -35,6 +35,7 @@ type API struct {
 	tmpl     templateCache
 	debug    *debugmode.Service
 	notify   NotifyFunc
+	cache    lookups
 }
 
 // NotifyFunc checks a notify_id a sync call carries (710646 when it is not
@@ -160,7 +161,7 @@ func (a *API) Authenticate(ctx context.Context, token string) (*openzone.App, er
 	if token == "" {
 		return nil, openzone.Errorf(openzone.ErrMissingToken, "access_token missing")
 	}
-	t, err := a.store.TokenGet(ctx, token)
+	t, err := a.tokenGet(ctx, token)
 	if openzone.IsNotFound(err) {
 		return nil, openzone.Errorf(openzone.ErrInvalidToken, "invalid access_token")
 	}
@@ -170,7 +171,7 @@ func (a *API) Authenticate(ctx context.Context, token string) (*openzone.App, er
 	if !a.now().Before(t.ExpiresAt) {
 		return nil, openzone.Errorf(openzone.ErrTokenExpired, "access_token expired")
 	}
-	app, err := a.store.AppGet(ctx, t.CorpID, t.AgentID)
+	app, err := a.appGet(ctx, t.CorpID, t.AgentID)
 	if openzone.IsNotFound(err) {
 		return nil, openzone.Errorf(openzone.ErrInvalidToken, "invalid access_token: its app no longer exists")
 	}

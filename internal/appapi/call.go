@@ -96,14 +96,14 @@ func (a *API) syncCall(ctx context.Context, app *openzone.App, req *request, rec
 // checkCall applies the checks shared by sync and async calls, from
 // program existence to the input protocol.
 func (a *API) checkCall(ctx context.Context, app *openzone.App, programID, abilityID, requestData string) (*openzone.Program, *openzone.Ability, error) {
-	prog, err := a.store.ProgramGet(ctx, programID)
+	prog, err := a.programGet(ctx, programID)
 	if err != nil {
 		if openzone.IsNotFound(err) {
 			return nil, nil, openzone.Errorf(openzone.ErrBadProgramID, "invalid program_id %q: no such program", programID)
 		}
 		return nil, nil, err
 	}
-	has, err := a.store.AppProgramHas(ctx, app.CorpID, app.AgentID, programID)
+	has, err := a.appProgramHas(ctx, app.CorpID, app.AgentID, programID)
 	if err != nil {
 		return nil, nil, err
 	}

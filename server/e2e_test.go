@@ -460,15 +460,23 @@ func TestInvokeRefusals(t *testing.T) {
 	})
 	t.Run("ErrContextNotAssociated", func(t *testing.T) {
 		hd := header()
-		b, _ := json.Marshal(zonewire.Invoke{Interface: "ping", CorpID: "wwtest", AgentID: 1000003})
+		b, _ := json.Marshal(zonewire.Invoke{Interface: "ping", CorpID: "wwtest", AgentID: 1000002})
 		resp, raw := send(hd, keys.Seal(zonewire.PurposeInvoke, hd, b))
 		pt, err := keys.Open(zonewire.PurposeResult, hd, raw)
 		if resp.StatusCode != 200 || err != nil {
 			t.Fatalf("HTTP %d err %v", resp.StatusCode, err)
 		}
-		// App 1000003 has prog-echo configured: allowed. App 9 does not exist.
+		// App 1000002 has prog-echo configured: allowed. App 1000003 has it
+		// too but lacks the zone permission: 710641. App 9 does not exist.
 		if !bytes.Contains(pt, []byte(`"errcode":0`)) {
 			t.Fatalf("reply = %s", pt)
+		}
+		hd = header()
+		b, _ = json.Marshal(zonewire.Invoke{Interface: "ping", CorpID: "wwtest", AgentID: 1000003})
+		_, raw = send(hd, keys.Seal(zonewire.PurposeInvoke, hd, b))
+		pt, _ = keys.Open(zonewire.PurposeResult, hd, raw)
+		if !bytes.Contains(pt, []byte(`"errcode":710641`)) {
+			t.Fatalf("invoke for an app without the zone permission: %s, want 710641", pt)
 		}
 		hd = header()
 		b, _ = json.Marshal(zonewire.Invoke{Interface: "ping", CorpID: "wwtest", AgentID: 9})

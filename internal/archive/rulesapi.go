@@ -52,16 +52,9 @@ func (s *Service) createRule(ctx context.Context, c *specapi.Context, raw json.R
 	if err != nil {
 		return nil, err
 	}
-	rules, err := s.cfg.Store.KeywordRuleList(ctx, c.CorpID, c.AgentID)
-	if err != nil {
-		return nil, err
-	}
-	if len(rules) >= keyword.MaxRules {
-		return nil, openzone.Errorf(openzone.ErrTooManyRules, "app %d already has %d keyword rules, the limit", c.AgentID, keyword.MaxRules)
-	}
 	kr := &openzone.KeywordRule{CorpID: c.CorpID, AgentID: c.AgentID, RuleID: keyword.NewRuleID(),
 		Name: r.Name, Body: body, CreateTime: s.cfg.Now()}
-	if err := s.cfg.Store.KeywordRuleInsert(ctx, kr); err != nil {
+	if err := s.cfg.Store.KeywordRuleInsert(ctx, kr, keyword.MaxRules); err != nil {
 		return nil, err
 	}
 	return ok(map[string]any{"rule_id": kr.RuleID}), nil
@@ -204,7 +197,9 @@ func (s *Service) hitMsgList(ctx context.Context, c *specapi.Context, raw json.R
 	if err != nil {
 		return nil, err
 	}
-	hits, err := s.cfg.Store.KeywordHitList(ctx, c.CorpID, c.AgentID, after, 1000)
+	// A message can hit several rules: read enough hit rows for limit
+	// messages and one more to know whether more follow.
+	hits, err := s.cfg.Store.KeywordHitList(ctx, c.CorpID, c.AgentID, after, 10_001)
 	if err != nil {
 		return nil, err
 	}

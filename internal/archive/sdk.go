@@ -2,6 +2,8 @@ package archive
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -232,7 +234,7 @@ func (s *Service) page(msgs []*openzone.Message, limit int, after int64, k *open
 // of limit messages each, read with get_msg_list_by_page_id. Mode 2 answers
 // with the messages themselves when they fit in one page.
 func (s *Service) prePage(ctx context.Context, c *specapi.Context, after int64, since time.Time, limit, mode int, k *openzone.AppPublicKey) (any, error) {
-	msgs, err := s.cfg.Store.MessageList(ctx, openzone.MessageFilter{CorpID: c.CorpID, AfterSeq: after, Since: since, Limit: min(limit*10+1, 1000)})
+	msgs, err := s.cfg.Store.MessageList(ctx, openzone.MessageFilter{CorpID: c.CorpID, AfterSeq: after, Since: since, Limit: limit*10 + 1})
 	if err != nil {
 		return nil, err
 	}
@@ -251,10 +253,40 @@ func (s *Service) prePage(ctx context.Context, c *specapi.Context, after int64, 
 		if i > 0 {
 			start = msgs[i-1].Seq
 		}
-		ids = append(ids, base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf("p:%d:%d:%d", start, msgs[j-1].Seq, since.Unix()))))
+		ids = append(ids, s.pageID(c, start, msgs[j-1].Seq, since.Unix()))
 		next = msgs[j-1].Seq
 	}
 	return ok(map[string]any{"has_more": hasMore, "next_cursor": encodeCursor("m", next), "msg_list": []any{}, "page_id_list": nonNilStr(ids)}), nil
+}
+
+// pageID names one pre-cut page: messages after seq from up to seq to,
+// ingested at or after since. It is MACed with a key derived from the
+// archive key and bound to the corp and app, so a page id cannot be
+// forged, widened or used by another app.
+func (s *Service) pageID(c *specapi.Context, from, to, since int64) string {
+	body := fmt.Sprintf("p:%d:%d:%d", from, to, since)
+	return base64.RawURLEncoding.EncodeToString(append([]byte(body+":"), s.pageMAC(c, body)...))
+}
+
+func (s *Service) pageMAC(c *specapi.Context, body string) []byte {
+	m := hmac.New(sha256.New, s.cfg.Key)
+	fmt.Fprintf(m, "openzone page_id\x00%s\x00%d\x00%s", c.CorpID, c.AgentID, body)
+	return m.Sum(nil)[:16]
+}
+
+func (s *Service) parsePageID(c *specapi.Context, id string) (from, to, since int64, ok bool) {
+	b, err := base64.RawURLEncoding.DecodeString(id)
+	if err != nil || len(b) < 17 || b[len(b)-17] != ':' {
+		return 0, 0, 0, false
+	}
+	body, mac := string(b[:len(b)-17]), b[len(b)-16:]
+	if !hmac.Equal(mac, s.pageMAC(c, body)) {
+		return 0, 0, 0, false
+	}
+	if n, _ := fmt.Sscanf(body, "p:%d:%d:%d", &from, &to, &since); n != 3 || to <= from {
+		return 0, 0, 0, false
+	}
+	return from, to, since, true
 }
 
 func nonNilStr(s []string) []string {
@@ -272,15 +304,17 @@ func (s *Service) msgListByPage(ctx context.Context, c *specapi.Context, raw jso
 	if err := decode(raw, &req); err != nil {
 		return nil, err
 	}
-	b, err := base64.RawURLEncoding.DecodeString(req.PageID)
-	var from, to, since int64
-	if n, _ := fmt.Sscanf(string(b), "p:%d:%d:%d", &from, &to, &since); err != nil || n != 3 || to <= from {
-		return nil, openzone.Errorf(openzone.ErrInvalidParam, "page_id is not one sync_msg returned")
-	}
 	k, err := s.appKey(ctx, c)
 	if err != nil {
 		return nil, err
 	}
+	from, to, since, valid := s.parsePageID(c, req.PageID)
+	if !valid {
+		return nil, openzone.Errorf(openzone.ErrInvalidParam, "page_id is not one sync_msg returned to this app")
+	}
+	// The window is enforced when the page is read, not when it was cut:
+	// a page id kept past 5 days yields only what is still in the window.
+	since = max(since, s.cfg.Now().Add(-Window).Unix())
 	msgs, err := s.cfg.Store.MessageList(ctx, openzone.MessageFilter{CorpID: c.CorpID, AfterSeq: max(from, k.StartSeq), Since: time.Unix(since, 0), Limit: 1000})
 	if err != nil {
 		return nil, err

@@ -276,6 +276,11 @@ func (a *API) dispatch(ctx context.Context, c *Context, inv *wire.Invoke) any {
 			}
 			return errReply(a.internal(err))
 		}
+		// The app's 数据与智能专区 permission gates the program's data access
+		// as it gates the app's calls: revoking it stops both at once.
+		if !app.ZonePermission {
+			return errReply(openzone.Errorf(openzone.ErrZonePermission, "app %d of corp %s lacks the 数据与智能专区 (data & intelligence zone) permission", app.AgentID, app.CorpID))
+		}
 		has, err := a.store.AppProgramHas(ctx, inv.CorpID, inv.AgentID, c.ProgramID)
 		if err != nil {
 			return errReply(a.internal(err))

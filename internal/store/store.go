@@ -109,7 +109,10 @@ type Executor interface {
 	// AppPublicKeyList returns the corp's apps that have a key.
 	AppPublicKeyList(ctx context.Context, corpID string) ([]*openzone.AppPublicKey, error)
 
-	KeywordRuleInsert(ctx context.Context, r *openzone.KeywordRule) error
+	// KeywordRuleInsert adds r unless its app already has max rules (max
+	// <= 0: no limit); the count and the insert are one atomic step, so
+	// concurrent inserts never pass the limit. Over it: ErrTooManyRules.
+	KeywordRuleInsert(ctx context.Context, r *openzone.KeywordRule, max int) error
 	KeywordRuleGet(ctx context.Context, corpID string, agentID int64, ruleID string) (*openzone.KeywordRule, error)
 	// KeywordRuleList returns an app's rules ordered by create_time, rule_id.
 	KeywordRuleList(ctx context.Context, corpID string, agentID int64) ([]*openzone.KeywordRule, error)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/openzone/openzone"
 )
@@ -128,9 +129,21 @@ func (e *executor) AppPublicKeyList(ctx context.Context, corpID string) ([]*open
 
 // KeywordRuleInsert stores r; Body is kept byte for byte (empty reads back
 // nil). A rule_id the app already has is ErrConflict.
-func (e *executor) KeywordRuleInsert(ctx context.Context, r *openzone.KeywordRule) error {
-	_, err := e.w.ExecContext(ctx, `INSERT INTO keyword_rule (corp_id, agent_id, rule_id, name, body, create_time)
-		VALUES (?, ?, ?, ?, ?, ?)`, r.CorpID, r.AgentID, r.RuleID, r.Name, string(r.Body), r.CreateTime.UnixMilli())
+func (e *executor) KeywordRuleInsert(ctx context.Context, r *openzone.KeywordRule, max int) error {
+	if max <= 0 {
+		max = math.MaxInt32
+	}
+	// One statement on the single writer connection: the count cannot
+	// change between the check and the insert.
+	res, err := e.w.ExecContext(ctx, `INSERT INTO keyword_rule (corp_id, agent_id, rule_id, name, body, create_time)
+		SELECT ?, ?, ?, ?, ?, ?
+		WHERE (SELECT count(*) FROM keyword_rule WHERE corp_id = ? AND agent_id = ?) < ?`,
+		r.CorpID, r.AgentID, r.RuleID, r.Name, string(r.Body), r.CreateTime.UnixMilli(), r.CorpID, r.AgentID, max)
+	if err == nil {
+		if n, _ := res.RowsAffected(); n == 0 {
+			return openzone.Errorf(openzone.ErrTooManyRules, "app %d already has %d keyword rules, the limit", r.AgentID, max)
+		}
+	}
 	switch {
 	case isUnique(err):
 		return openzone.Wrap(openzone.ErrConflict, err, "rule_id %q already exists in app %d", r.RuleID, r.AgentID)
@@ -245,8 +258,8 @@ func scanKeywordHit(s scanner) (*openzone.KeywordHit, error) {
 	return &h, nil
 }
 
-// KeywordHitList clamps limit like every list: default 100, max 1000.
+// KeywordHitList clamps limit like every list: default 100, max 10,001.
 func (e *executor) KeywordHitList(ctx context.Context, corpID string, agentID int64, afterSeq int64, limit int) ([]*openzone.KeywordHit, error) {
 	return list(ctx, e.r, "keyword hit list", scanKeywordHit, `SELECT `+keywordHitCols+` FROM keyword_hit
-		WHERE corp_id = ? AND agent_id = ? AND seq > ? ORDER BY seq LIMIT ?`, corpID, agentID, afterSeq, clampLimit(limit))
+		WHERE corp_id = ? AND agent_id = ? AND seq > ? ORDER BY seq LIMIT ?`, corpID, agentID, afterSeq, clampArchiveLimit(limit))
 }

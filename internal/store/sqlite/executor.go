@@ -164,10 +164,14 @@ func nullBytes(b []byte) any {
 	return b
 }
 
-// List limits: the default when unset (or not positive), and the cap.
+// List limits: the default when unset (or not positive), and the caps.
+// Archive lists (messages, keyword hits) allow more: the largest page a
+// caller builds (sync_msg mode 1: 10 pages of 1,000) plus the one extra
+// row that tells it more follow.
 const (
 	listLimitDefault = 100
 	listLimitMax     = 1000
+	archiveLimitMax  = 10_001
 )
 
 func clampLimit(n int) int {
@@ -175,6 +179,13 @@ func clampLimit(n int) int {
 		return listLimitDefault
 	}
 	return min(n, listLimitMax)
+}
+
+func clampArchiveLimit(n int) int {
+	if n <= 0 {
+		return listLimitDefault
+	}
+	return min(n, archiveLimitMax)
 }
 
 // scanner is a *sql.Row or *sql.Rows.

@@ -107,7 +107,7 @@ func (e *executor) MessageGet(ctx context.Context, corpID, msgID string) (*openz
 
 // MessageList always filters on f.CorpID (an empty one lists the messages
 // of corp "", that is none); the other fields only when set. Limit is
-// clamped like every list: default 100, max 1000.
+// clamped like every list: default 100, max 10,001.
 func (e *executor) MessageList(ctx context.Context, f openzone.MessageFilter) ([]*openzone.Message, error) {
 	where := []string{"corp_id = ?"}
 	args := []any{f.CorpID}
@@ -124,7 +124,7 @@ func (e *executor) MessageList(ctx context.Context, f openzone.MessageFilter) ([
 		args = append(args, f.ChatID)
 	}
 	q := `SELECT ` + messageCols + ` FROM message WHERE ` + strings.Join(where, " AND ") + ` ORDER BY seq LIMIT ?`
-	args = append(args, clampLimit(f.Limit))
+	args = append(args, clampArchiveLimit(f.Limit))
 	return list(ctx, e.r, "message list", scanMessage, q, args...)
 }
 

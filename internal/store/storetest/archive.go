@@ -358,7 +358,7 @@ func testMessage(t *testing.T, open func(*testing.T) store.Store) {
 			}
 			return nil
 		}))
-		for _, tc := range []struct{ limit, want int }{{0, 100}, {-1, 100}, {7, 7}, {1000, 1000}, {1001, 1000}, {5000, 1000}} {
+		for _, tc := range []struct{ limit, want int }{{0, 100}, {-1, 100}, {7, 7}, {1000, 1000}, {1001, 1001}, {5000, 1005}} {
 			got, err := s.MessageList(ctx, openzone.MessageFilter{CorpID: "wwcorp", Limit: tc.limit})
 			mustOK(t, err)
 			if len(got) != tc.want {
@@ -680,7 +680,7 @@ func testKeywordRule(t *testing.T, open func(*testing.T) store.Store) {
 				CreateTime: t0},
 			{CorpID: f.app.CorpID, AgentID: f.app.AgentID, RuleID: "r2", Body: json.RawMessage{}, CreateTime: t0},
 		} {
-			mustOK(t, s.KeywordRuleInsert(ctx, &r))
+			mustOK(t, s.KeywordRuleInsert(ctx, &r, 0))
 			got, err := s.KeywordRuleGet(ctx, r.CorpID, r.AgentID, r.RuleID)
 			mustOK(t, err)
 			wantEqual(t, got, storedRule(r))
@@ -694,24 +694,24 @@ func testKeywordRule(t *testing.T, open func(*testing.T) store.Store) {
 		s, f := setup(t, open)
 		ctx := t.Context()
 		r := openzone.KeywordRule{CorpID: f.app.CorpID, AgentID: f.app.AgentID, RuleID: "r1", Name: "first", Body: json.RawMessage(`{}`), CreateTime: t0}
-		mustOK(t, s.KeywordRuleInsert(ctx, &r))
+		mustOK(t, s.KeywordRuleInsert(ctx, &r, 0))
 		dup := r
 		dup.Name, dup.CreateTime = "second", t0.Add(time.Hour)
-		wantCode(t, s.KeywordRuleInsert(ctx, &dup), openzone.ErrConflict)
+		wantCode(t, s.KeywordRuleInsert(ctx, &dup, 0), openzone.ErrConflict)
 		got, err := s.KeywordRuleGet(ctx, r.CorpID, r.AgentID, "r1")
 		mustOK(t, err)
 		wantEqual(t, got, storedRule(r))
 		// The same rule id in another app is another rule.
 		mustOK(t, s.AppUpsert(ctx, &openzone.App{CorpID: "wwcorp", AgentID: 5, Type: openzone.AppSelfBuilt}))
 		dup.AgentID = 5
-		mustOK(t, s.KeywordRuleInsert(ctx, &dup))
+		mustOK(t, s.KeywordRuleInsert(ctx, &dup, 0))
 	})
 	t.Run("Update", func(t *testing.T) {
 		t.Parallel()
 		s, f := setup(t, open)
 		ctx := t.Context()
 		r := openzone.KeywordRule{CorpID: f.app.CorpID, AgentID: f.app.AgentID, RuleID: "r1", Name: "old", Body: json.RawMessage(`{"v":1}`), CreateTime: t0}
-		mustOK(t, s.KeywordRuleInsert(ctx, &r))
+		mustOK(t, s.KeywordRuleInsert(ctx, &r, 0))
 		upd := r
 		upd.Name, upd.Body, upd.CreateTime = "new", json.RawMessage(`{"v": 2}`), t0.Add(time.Hour)
 		mustOK(t, s.KeywordRuleUpdate(ctx, &upd))
@@ -734,7 +734,7 @@ func testKeywordRule(t *testing.T, open func(*testing.T) store.Store) {
 		ctx := t.Context()
 		c, ag := f.app.CorpID, f.app.AgentID
 		for _, id := range []string{"r1", "r2"} {
-			mustOK(t, s.KeywordRuleInsert(ctx, &openzone.KeywordRule{CorpID: c, AgentID: ag, RuleID: id, CreateTime: t0}))
+			mustOK(t, s.KeywordRuleInsert(ctx, &openzone.KeywordRule{CorpID: c, AgentID: ag, RuleID: id, CreateTime: t0}, 0))
 		}
 		mustOK(t, s.KeywordRuleDelete(ctx, c, ag, "r1"))
 		_, err := s.KeywordRuleGet(ctx, c, ag, "r1")
@@ -745,7 +745,33 @@ func testKeywordRule(t *testing.T, open func(*testing.T) store.Store) {
 		mustOK(t, err)
 		wantEqual(t, ids(got, func(r *openzone.KeywordRule) string { return r.RuleID }), []string{"r2"})
 		// A deleted rule id may be used again.
-		mustOK(t, s.KeywordRuleInsert(ctx, &openzone.KeywordRule{CorpID: c, AgentID: ag, RuleID: "r1", CreateTime: t0}))
+		mustOK(t, s.KeywordRuleInsert(ctx, &openzone.KeywordRule{CorpID: c, AgentID: ag, RuleID: "r1", CreateTime: t0}, 0))
+	})
+	t.Run("Max", func(t *testing.T) {
+		t.Parallel()
+		s, f := setup(t, open)
+		ctx := t.Context()
+		c, ag := f.app.CorpID, f.app.AgentID
+		// 20 concurrent inserts against a limit of 5: exactly 5 land.
+		errs := make(chan error, 20)
+		for i := range 20 {
+			go func() {
+				errs <- s.KeywordRuleInsert(ctx, &openzone.KeywordRule{CorpID: c, AgentID: ag, RuleID: fmt.Sprintf("m%d", i), CreateTime: t0}, 5)
+			}()
+		}
+		okN := 0
+		for range 20 {
+			err := <-errs
+			if err == nil {
+				okN++
+				continue
+			}
+			wantCode(t, err, openzone.ErrTooManyRules)
+		}
+		wantEqual(t, okN, 5)
+		got, err := s.KeywordRuleList(ctx, c, ag)
+		mustOK(t, err)
+		wantEqual(t, len(got), 5)
 	})
 	t.Run("List", func(t *testing.T) {
 		t.Parallel()
@@ -767,7 +793,7 @@ func testKeywordRule(t *testing.T, open func(*testing.T) store.Store) {
 			{ag, "r-z", 0},
 			{5, "r-other", 0},
 		} {
-			mustOK(t, s.KeywordRuleInsert(ctx, &openzone.KeywordRule{CorpID: c, AgentID: r.agent, RuleID: r.id, CreateTime: t0.Add(r.at)}))
+			mustOK(t, s.KeywordRuleInsert(ctx, &openzone.KeywordRule{CorpID: c, AgentID: r.agent, RuleID: r.id, CreateTime: t0.Add(r.at)}, 0))
 		}
 		got, err = s.KeywordRuleList(ctx, c, ag)
 		mustOK(t, err)
@@ -782,8 +808,8 @@ func testKeywordRule(t *testing.T, open func(*testing.T) store.Store) {
 		ctx := t.Context()
 		_, err := s.KeywordRuleGet(ctx, f.app.CorpID, f.app.AgentID, "nope")
 		wantCode(t, err, openzone.ErrNotFound)
-		wantCode(t, s.KeywordRuleInsert(ctx, &openzone.KeywordRule{CorpID: f.app.CorpID, AgentID: 1, RuleID: "r", CreateTime: t0}), openzone.ErrNotFound)
-		wantCode(t, s.KeywordRuleInsert(ctx, &openzone.KeywordRule{CorpID: "nope", AgentID: f.app.AgentID, RuleID: "r", CreateTime: t0}), openzone.ErrNotFound)
+		wantCode(t, s.KeywordRuleInsert(ctx, &openzone.KeywordRule{CorpID: f.app.CorpID, AgentID: 1, RuleID: "r", CreateTime: t0}, 0), openzone.ErrNotFound)
+		wantCode(t, s.KeywordRuleInsert(ctx, &openzone.KeywordRule{CorpID: "nope", AgentID: f.app.AgentID, RuleID: "r", CreateTime: t0}, 0), openzone.ErrNotFound)
 	})
 }
 
@@ -871,7 +897,7 @@ func testKeywordHit(t *testing.T, open func(*testing.T) store.Store) {
 			}
 			return nil
 		}))
-		for _, tc := range []struct{ limit, want int }{{0, 100}, {-1, 100}, {7, 7}, {1000, 1000}, {1001, 1000}, {5000, 1000}} {
+		for _, tc := range []struct{ limit, want int }{{0, 100}, {-1, 100}, {7, 7}, {1000, 1000}, {1001, 1001}, {5000, 1005}} {
 			got, err := s.KeywordHitList(ctx, f.app.CorpID, f.app.AgentID, 0, tc.limit)
 			mustOK(t, err)
 			if len(got) != tc.want {
@@ -886,7 +912,7 @@ func testKeywordHit(t *testing.T, open func(*testing.T) store.Store) {
 		s, f := setup(t, open)
 		ctx := t.Context()
 		c, ag := f.app.CorpID, f.app.AgentID
-		mustOK(t, s.KeywordRuleInsert(ctx, &openzone.KeywordRule{CorpID: c, AgentID: ag, RuleID: "r1", CreateTime: t0}))
+		mustOK(t, s.KeywordRuleInsert(ctx, &openzone.KeywordRule{CorpID: c, AgentID: ag, RuleID: "r1", CreateTime: t0}, 0))
 		mustOK(t, s.KeywordHitInsert(ctx, &openzone.KeywordHit{CorpID: c, AgentID: ag, MsgID: "m", RuleID: "r1", Created: t0}))
 		mustOK(t, s.KeywordRuleDelete(ctx, c, ag, "r1"))
 		got, err := s.KeywordHitList(ctx, c, ag, 0, 0)

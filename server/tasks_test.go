@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -531,4 +533,101 @@ func TestProgramAndModelTasks(t *testing.T) {
 			t.Fatalf("create_program_task: %s", r)
 		}
 	})
+}
+
+// TestTasksInDebugMode chains a caller in debug mode (the test's own SDK,
+// no production secret) to the example model running "on the developer's
+// machine" in debug mode: the zone fills the placeholders from debug_info
+// and never reads the archive.
+func TestTasksInDebugMode(t *testing.T) {
+	t.Parallel()
+	s := startTaskZone(t)
+	z, tok := s.z, s.tok
+
+	// The model, locally, with its debug credential.
+	mdt, _ := debugToken(t, z, "model-sum")
+	port := freePort(t)
+	setReceiver(t, z, "model-sum", fmt.Sprintf("http://127.0.0.1:%d/", port))
+	if r := z.PostApp("/cgi-bin/chatdata/open_debug_mode", tok, map[string]any{"program_id": "model-sum", "debug_token": mdt}); testenv.Errcode(r) != 0 {
+		t.Fatalf("open_debug_mode model-sum: %s", testenv.Describe(r))
+	}
+	cmd := exec.Command(testenv.Build(t, "github.com/openzone/openzone/examples/zonemodel"), "--addr", fmt.Sprintf("127.0.0.1:%d", port),
+		"--api", z.URL, "--debug-token", mdt, "--access-token", tok)
+	cmd.Env = append(os.Environ(), "OPENZONE_PROGRAM_ID=model-sum", "OPENZONE_SECRET=")
+	var out logBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	testenv.Eventually(t, "model-sum in debug mode", func() bool { return checkDebug(t, z, tok, "model-sum") == 2 })
+
+	// The caller, in this process, with its own credential.
+	cdt, _ := debugToken(t, z, "prog-caller")
+	caller, _ := sdkProgram(t, z, "prog-caller", nil)
+	if r := z.PostApp("/cgi-bin/chatdata/open_debug_mode", tok, map[string]any{"program_id": "prog-caller", "debug_token": cdt}); testenv.Errcode(r) != 0 {
+		t.Fatalf("open_debug_mode prog-caller: %s", testenv.Describe(r))
+	}
+	if _, err := caller.OpenDebugMode(context.Background(), cdt, tok); err != nil {
+		t.Fatal(err)
+	}
+	prod := s.caller // the same program with its production secret: not in debug mode
+
+	// msg_list names messages that do not exist: in debug mode it is
+	// required but never read, so nothing fails.
+	bogus := []map[string]any{{"msgid": "never-archived", "encrypt_info": map[string]any{"secret_key": "x"}}}
+	info := map[string]any{"chat": "甲说：要退款\n乙说：好/的", "chat_content": "要退款\n好/的", "knowledge": `文档1："退款"政策`, "tagjson": `{"tag_group":[{"group_id":"g"}]}`}
+	prog, _ := z.Store().ProgramGet(context.Background(), "model-sum")
+	modelInput := string(prog.Ability("summarize").Input)
+
+	r := invokeAs(t, caller, zonesdk.InvokeContext{}, "create_model_task", map[string]any{
+		"model_id": "model-sum", "ability_id": "summarize", "msg_list": bogus, "debug_info": info, "escape_type": 1, "kb_id": "ignored-in-debug"})
+	if r.code() != 0 || len(r.list("fail_list")) != 0 {
+		t.Fatalf("create_model_task in debug mode: %s", r)
+	}
+	res := waitTask(t, caller, zonesdk.InvokeContext{}, "get_model_task_result", r.str("jobid"))
+	var got struct {
+		Input    string   `json:"input"`
+		Keywords []string `json:"keywords"`
+	}
+	json.Unmarshal([]byte(res.str("response_data")), &got)
+	want := strings.NewReplacer("{chat}", `甲说：要退款\n乙说：好\/的`, "{chatcontent}", `要退款\n好\/的`,
+		"{knowledge}", `文档1：\"退款\"政策`, "{tagjson}", `{\"tag_group\":[{\"group_id\":\"g\"}]}`).Replace(modelInput)
+	if res.num("status") != 1 || got.Input != want {
+		t.Fatalf("the local model received\n%s\nwant\n%s\n(%s)", got.Input, want, res)
+	}
+	var tr struct {
+		Traffic []openzone.TrafficRecord `json:"traffic"`
+	}
+	z.Admin("GET", "/admin/v1/traffic?program_id=model-sum", nil, &tr)
+	delivered := false
+	for _, rec := range tr.Traffic {
+		delivered = delivered || rec.Interface == "create_model_task:deliver" && rec.Route == openzone.RouteDebug && rec.Errcode == 0
+	}
+	if !delivered {
+		t.Fatalf("the model task did not go to the debug receiver: %+v", tr.Traffic)
+	}
+
+	for _, tc := range []struct {
+		name string
+		p    *zonesdk.Program
+		req  map[string]any
+		want int
+	}{
+		{"MissingChat", caller, map[string]any{"model_id": "model-sum", "ability_id": "summarize", "msg_list": bogus,
+			"debug_info": map[string]any{"chat_content": "x"}}, openzone.ErrInvalidParam},
+		{"MissingMsgList", caller, map[string]any{"model_id": "model-sum", "ability_id": "summarize", "debug_info": info}, openzone.ErrInvalidParam},
+		{"CalleeNotInDebug", caller, map[string]any{"program_id": "prog-analyze", "ability_id": "echo", "msg_list": bogus, "debug_info": info}, openzone.ErrNotInDebugMode},
+		{"CallerNotInDebug", prod, map[string]any{"model_id": "model-sum", "ability_id": "summarize", "msg_list": bogus, "debug_info": info}, openzone.ErrNotInDebugMode},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			iface := "create_model_task"
+			if _, ok := tc.req["program_id"]; ok {
+				iface = "create_program_task"
+			}
+			if got := invokeAs(t, tc.p, zonesdk.InvokeContext{}, iface, tc.req); got.code() != tc.want {
+				t.Fatalf("%s, want %d", got, tc.want)
+			}
+		})
+	}
 }

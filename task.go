@@ -54,6 +54,6 @@ type Task struct {
 	// acknowledged the task; "" when the callee lives outside the zone
 	// (a debug receiver, a deploy.url program).
 	DeliveredTo string
-	DoneAt          time.Time // reported or failed; zero until then
-	ExpiresAt       time.Time // the task and its result are deleted after this
+	DoneAt      time.Time // reported or failed; zero until then
+	ExpiresAt   time.Time // the task and its result are deleted after this
 }

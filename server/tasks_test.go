@@ -39,7 +39,11 @@ programs:
     provider: isv
     name: Echo
     deploy: {command: ["{{EXAMPLE}}", "--name", "echo-1"]}
-    abilities: [{id: echo, input: {"text": ""}, output: {"text": "", "served_by": ""}}]
+    abilities:
+      - {id: echo, input: {"text": ""}, output: {"text": "", "served_by": ""}}
+      - id: summarize
+        input: {"model_id": "", "escape_type": 0, "msg_list": [{"msgid": "", "encrypt_info": {"secret_key": ""}}]}
+        output: {"errcode": 0, "errmsg": "", "jobid": "", "status": 0, "response_errcode": 0, "response_data": "", "fail_list": null}
   - id: prog-analyze
     provider: isv
     name: Analyzer
@@ -441,6 +445,24 @@ func TestProgramAndModelTasks(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("ExampleChain", func(t *testing.T) {
+		// An app calls the example program, which chains to the example
+		// model with create_model_task and waits for its report.
+		data, _ := json.Marshal(map[string]any{"model_id": "model-sum", "escape_type": 1, "msg_list": msgList})
+		r := s.app("sync_call_program", map[string]any{"program_id": "prog-echo", "ability_id": "summarize", "request_data": string(data)})
+		if testenv.Errcode(r) != 0 {
+			t.Fatalf("sync_call_program summarize: %s", testenv.Describe(r))
+		}
+		var out struct {
+			Status       int    `json:"status"`
+			ResponseData string `json:"response_data"`
+		}
+		json.Unmarshal([]byte(r["response_data"].(string)), &out)
+		if out.Status != 1 || !strings.Contains(out.ResponseData, `"summary":"3条消息，3位参与者`) {
+			t.Fatalf("response_data = %s", r["response_data"])
+		}
+	})
 
 	t.Run("Program", func(t *testing.T) {
 		bad := map[string]any{"msgid": text[0]["msgid"], "encrypt_info": map[string]any{"secret_key": strings.Repeat("A", 43)}}

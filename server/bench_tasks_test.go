@@ -29,8 +29,17 @@ import (
 // Its baseline is River's own no-op throughput on SQLite, measured in the
 // same run:
 //
-//	go test -run '^$' -bench 'BenchmarkAsyncTask|BenchmarkNoopJobs' -benchtime 2000x ./server/ ./internal/jobs/
+//	go test -run '^$' -bench 'BenchmarkAsyncTask/burst|BenchmarkNoopJobs' -benchtime 2000x ./server/ ./internal/jobs/
+//
+// "burst" creates all b.N tasks at once (latency includes queueing);
+// "serial" runs one task at a time (latency of an idle zone; use
+// -benchtime 50x).
 func BenchmarkAsyncTask(b *testing.B) {
+	b.Run("burst", func(b *testing.B) { benchAsyncTask(b, 16) })
+	b.Run("serial", func(b *testing.B) { benchAsyncTask(b, 1) })
+}
+
+func benchAsyncTask(b *testing.B, clients int) {
 	z := testenv.Start(b, testenv.Options{Seed: strings.Replace(benchSeed, "instances: 1", "instances: 2", 1)})
 	testenv.Eventually(b, "the echo instances to be healthy", func() bool {
 		n := 0
@@ -46,14 +55,13 @@ func BenchmarkAsyncTask(b *testing.B) {
 	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	tok := z.Token("wwbench", "bench-secret")
 	create := z.URL + "/cgi-bin/chatdata/async_program_task?access_token=" + url.QueryEscape(tok)
-	ctx := context.Background()
 
 	ids := make([]string, b.N)
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	b.ResetTimer()
 	start := time.Now()
-	for range 16 {
+	for range clients {
 		wg.Go(func() {
 			for {
 				i := int(next.Add(1)) - 1
@@ -81,6 +89,12 @@ func BenchmarkAsyncTask(b *testing.B) {
 					return
 				}
 				ids[i] = out.JobID
+				if clients == 1 { // one task at a time
+					if _, err := waitTaskDone(z, out.JobID); err != nil {
+						b.Error(err)
+						return
+					}
+				}
 			}
 		})
 	}
@@ -89,22 +103,12 @@ func BenchmarkAsyncTask(b *testing.B) {
 		b.FailNow()
 	}
 	lat := make([]time.Duration, 0, b.N)
-	deadline := time.Now().Add(5 * time.Minute)
 	for _, id := range ids {
-		for {
-			t, err := z.Store().TaskGet(ctx, id)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if t.State == openzone.TaskDone {
-				lat = append(lat, t.DoneAt.Sub(t.CreatedAt))
-				break
-			}
-			if t.State == openzone.TaskFailed || time.Now().After(deadline) {
-				b.Fatalf("task %s: %s %s", id, t.State, t.LastError)
-			}
-			time.Sleep(2 * time.Millisecond)
+		t, err := waitTaskDone(z, id)
+		if err != nil {
+			b.Fatal(err)
 		}
+		lat = append(lat, t.DoneAt.Sub(t.CreatedAt))
 	}
 	elapsed := time.Since(start)
 	b.StopTimer()
@@ -113,4 +117,22 @@ func BenchmarkAsyncTask(b *testing.B) {
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*95/100].Microseconds())/1000, "p95-ms")
 	b.ReportMetric(0, "ns/op")
+}
+
+// waitTaskDone polls the store until the task is done.
+func waitTaskDone(z *testenv.Zone, id string) (*openzone.Task, error) {
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		t, err := z.Store().TaskGet(context.Background(), id)
+		if err != nil {
+			return nil, err
+		}
+		if t.State == openzone.TaskDone {
+			return t, nil
+		}
+		if t.State == openzone.TaskFailed || time.Now().After(deadline) {
+			return nil, fmt.Errorf("task %s: %s %s", id, t.State, t.LastError)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }

@@ -65,8 +65,14 @@ programs:
     deploy: {url: "%s"}
     abilities: [{id: work, input: {"n": 0}, output: {"n": 0, "ok": true}}]
   - {id: prog-idle, provider: isv, name: Idle, abilities: [{id: echo, input: {"text": ""}, output: {"text": ""}}]}
+  - id: model-slow
+    provider: isv
+    kind: model
+    name: Slow to acknowledge
+    deploy: {url: "%s"}
+    abilities: [{id: think, input: {"chat": "{chat}"}, output: {"answer": ""}}]
 apps:
-  - {corpid: wwtask, agentid: 1000002, type: self_built, secret: s1, programs: [prog-echo, prog-analyze, model-sum, prog-caller, prog-manual, prog-idle]}
+  - {corpid: wwtask, agentid: 1000002, type: self_built, secret: s1, programs: [prog-echo, prog-analyze, model-sum, prog-caller, prog-manual, prog-idle, model-slow]}
   - {corpid: wwtask, agentid: 1000003, type: self_built, secret: s2, programs: [prog-echo, prog-caller]}
 `
 
@@ -77,6 +83,9 @@ type taskSuite struct {
 	manual *zonesdk.Program
 	// jobs the manual program received: their request contexts.
 	manualJobs chan *zonesdk.Request
+	// slowCalls counts the deliveries model-slow received; the first one
+	// it acknowledges only after 6 s.
+	slowCalls atomic.Int32
 	priv       *rsa.PrivateKey
 }
 
@@ -110,7 +119,16 @@ func startTaskZone(t *testing.T) *taskSuite {
 		http.Error(w, "not ready", http.StatusServiceUnavailable)
 	}))
 	t.Cleanup(srv.Close)
-	z := testenv.Start(t, testenv.Options{Seed: fmt.Sprintf(taskSeed, srv.URL), RetryBackoff: func(int) time.Duration { return 50 * time.Millisecond }})
+	var slowHandler atomic.Pointer[http.Handler]
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h := slowHandler.Load(); h != nil {
+			(*h).ServeHTTP(w, r)
+			return
+		}
+		http.Error(w, "not ready", http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(slow.Close)
+	z := testenv.Start(t, testenv.Options{Seed: fmt.Sprintf(taskSeed, srv.URL, slow.URL), RetryBackoff: func(int) time.Duration { return 50 * time.Millisecond }})
 	s := &taskSuite{z: z, tok: z.Token("wwtask", "s1"), manualJobs: make(chan *zonesdk.Request, 16)}
 	s.caller = prodSDK(t, z, "prog-caller")
 	s.manual = prodSDK(t, z, "prog-manual")
@@ -123,6 +141,21 @@ func startTaskZone(t *testing.T) *taskSuite {
 	})
 	var h http.Handler = s.manual
 	handler.Store(&h)
+
+	sm := prodSDK(t, z, "model-slow")
+	sm.Handle("think", func(ctx context.Context, req *zonesdk.Request) (string, error) {
+		if s.slowCalls.Add(1) == 1 {
+			time.Sleep(6 * time.Second) // past the 5 s a model has to acknowledge
+			return "{}", nil
+		}
+		go func() {
+			ctx := zonesdk.Detach(ctx)
+			sm.Invoke(ctx, zonesdk.AsyncJobCallback, map[string]any{"errcode": 0, "result": `{"answer":"42"}`})
+		}()
+		return "{}", nil
+	})
+	var hs http.Handler = sm
+	slowHandler.Store(&hs)
 	return s
 }
 
@@ -533,6 +566,30 @@ func TestProgramAndModelTasks(t *testing.T) {
 					t.Fatalf("%s, want %d", got, tc.want)
 				}
 			})
+		}
+	})
+
+	t.Run("ModelAckTimeout", func(t *testing.T) {
+		t.Parallel()
+		r := invokeAs(t, s.caller, zonesdk.InvokeContext{}, "create_model_task", map[string]any{
+			"model_id": "model-slow", "ability_id": "think", "msg_list": msgList})
+		if r.code() != 0 {
+			t.Fatalf("create_model_task: %s", r)
+		}
+		res := waitTask(t, s.caller, zonesdk.InvokeContext{}, "get_model_task_result", r.str("jobid"))
+		if res.num("status") != 1 || res.str("response_data") != `{"answer":"42"}` {
+			t.Fatalf("get_model_task_result: %s", res)
+		}
+		var out struct {
+			Tasks []struct {
+				JobID     string `json:"jobid"`
+				Attempts  int    `json:"attempts"`
+				LastError string `json:"last_error"`
+			} `json:"tasks"`
+		}
+		s.z.Admin("GET", "/admin/v1/tasks?program_id=model-slow", nil, &out)
+		if len(out.Tasks) != 1 || out.Tasks[0].Attempts != 2 || !strings.Contains(out.Tasks[0].LastError, "710675") {
+			t.Fatalf("tasks = %+v: want the first delivery timed out (710675) and the second acknowledged", out.Tasks)
 		}
 	})
 

@@ -86,7 +86,7 @@ type taskSuite struct {
 	// slowCalls counts the deliveries model-slow received; the first one
 	// it acknowledges only after 6 s.
 	slowCalls atomic.Int32
-	priv       *rsa.PrivateKey
+	priv      *rsa.PrivateKey
 }
 
 // prodSDK is an in-process program holding programID's production secret,

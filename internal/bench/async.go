@@ -1,0 +1,277 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/jobs"
+	"github.com/openzone/openzone/internal/store/sqlite"
+)
+
+// runAsync measures async tasks end to end on SQLite, on a zone with the
+// example program deployed as two instances:
+//
+//	burst   N tasks created at once by 16 app clients (async_program_task);
+//	        tasks/s from the first request until the admin API lists all N
+//	        done; latency of each from created_at to done_at (when its
+//	        result became readable); every result then read back with
+//	        async_program_result and checked
+//	serial  one task at a time: async_program_task, then
+//	        async_program_result every 2 ms until it answers; latency as
+//	        the app sees it
+//	river   River's own no-op jobs (InsertMany, batches of 1,000) on a
+//	        SQLite file opened with the zone's settings and River
+//	        configured as the zone configures it: the baseline
+func runAsync(ctx context.Context, r *runner) (*Section, error) {
+	n, serial, noop := pick(r, 1000, 20), pick(r, 30, 3), pick(r, 4000, 100)
+	prog, err := r.build(ctx, pkgProgram)
+	if err != nil {
+		return nil, err
+	}
+	z, stop, err := r.startZone(ctx, "async", seedFor(EchoSeed, prog, 2))
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	if err := z.waitHealthy(ctx, "prog-echo", 2); err != nil {
+		return nil, err
+	}
+	tok, err := z.token(ctx, "wwbench", "bench-secret")
+	if err != nil {
+		return nil, err
+	}
+	sec := &Section{Settings: fmt.Sprintf("burst of %d tasks from 16 clients; %d serial tasks; River: %d no-op jobs; SQLite; example program ×2", n, serial, noop)}
+
+	burst, err := asyncBurst(ctx, z, tok, n, 16)
+	if err != nil {
+		return nil, err
+	}
+	r.progressf("   burst      %8.0f tasks/s  p50 %7.1f ms  p95 %7.1f ms", burst.PerSecond, burst.P50ms, burst.P95ms)
+	lat := make([]time.Duration, 0, serial)
+	start := time.Now()
+	for i := range serial {
+		t0 := time.Now()
+		id, err := createTask(ctx, z, tok, i)
+		if err != nil {
+			return nil, err
+		}
+		if err := readResult(ctx, z, tok, id, i, true); err != nil {
+			return nil, err
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	ser := Summarize("serial", 1, lat, time.Since(start))
+	r.progressf("   serial     %8.1f tasks/s  p50 %7.1f ms  p95 %7.1f ms", ser.PerSecond, ser.P50ms, ser.P95ms)
+	stop()
+
+	perSec, err := NoopJobs(ctx, filepath.Join(r.dir, "river-noop.db"), noop)
+	if err != nil {
+		return nil, err
+	}
+	r.progressf("   river      %8.0f jobs/s", perSec)
+	sec.Points = []Point{burst, ser, {Variant: "river-noop", Concurrency: 1, Ops: noop, PerSecond: perSec}}
+	sec.Targets = append(sec.Targets, target("async tasks/s / River no-op jobs/s", ratio(burst.PerSecond, perSec), ">=", 0.5, "x"))
+	return sec, nil
+}
+
+func createTask(ctx context.Context, z *zone, tok string, i int) (string, error) {
+	var out struct {
+		JobID string `json:"jobid"`
+	}
+	err := z.app(ctx, "async_program_task", tok, map[string]string{
+		"program_id": "prog-echo", "ability_id": "echo", "request_data": fmt.Sprintf(`{"text":"t%d"}`, i),
+	}, &out)
+	return out.JobID, err
+}
+
+// readResult reads a task's result with async_program_result, polling
+// every 2 ms while the zone answers 710642 (still running) if wait, and
+// checks it is the echo of task i.
+func readResult(ctx context.Context, z *zone, tok, jobID string, i int, wait bool) error {
+	for {
+		var out struct {
+			ResponseErrcode int    `json:"response_errcode"`
+			ResponseData    string `json:"response_data"`
+		}
+		err := z.app(ctx, "async_program_result", tok, map[string]string{"jobid": jobID}, &out)
+		if wait && err != nil && strings.Contains(err.Error(), fmt.Sprintf("errcode %d:", openzone.ErrWaitingResult)) {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(2 * time.Millisecond):
+			}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if want := fmt.Sprintf(`{"text":"t%d","served_by":"bench"}`, i); out.ResponseErrcode != 0 || out.ResponseData != want {
+			return fmt.Errorf("task %s: response %d %s, want %s", jobID, out.ResponseErrcode, out.ResponseData, want)
+		}
+		return nil
+	}
+}
+
+// asyncBurst creates n tasks from clients app clients and waits until
+// the admin API lists all of them done.
+func asyncBurst(ctx context.Context, z *zone, tok string, n, clients int) (Point, error) {
+	ids := make([]string, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errc := make(chan error, clients)
+	start := time.Now()
+	for range clients {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				id, err := createTask(ctx, z, tok, i)
+				if err != nil {
+					errc <- err
+					return
+				}
+				ids[i] = id
+			}
+		})
+	}
+	wg.Wait()
+	select {
+	case err := <-errc:
+		return Point{}, err
+	default:
+	}
+	type task struct {
+		JobID     string    `json:"jobid"`
+		State     string    `json:"state"`
+		LastError string    `json:"last_error"`
+		CreatedAt time.Time `json:"created_at"`
+		DoneAt    time.Time `json:"done_at"`
+	}
+	var tasks []task
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		var out struct {
+			Tasks []task `json:"tasks"`
+		}
+		// The list is newest first: the burst's n tasks are the first n.
+		if err := z.admin(ctx, "GET", fmt.Sprintf("/admin/v1/tasks?program_id=prog-echo&limit=%d", min(n, 1000)), nil, &out); err != nil {
+			return Point{}, err
+		}
+		done := 0
+		for _, t := range out.Tasks {
+			switch openzone.TaskState(t.State) {
+			case openzone.TaskDone:
+				done++
+			case openzone.TaskFailed:
+				return Point{}, fmt.Errorf("task %s failed: %s", t.JobID, t.LastError)
+			}
+		}
+		if done == min(n, 1000) && n <= 1000 {
+			tasks = out.Tasks
+			break
+		}
+		if time.Now().After(deadline) {
+			return Point{}, fmt.Errorf("%d of %d tasks done after 5 minutes", done, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	lat := make([]time.Duration, 0, n)
+	for _, t := range tasks {
+		lat = append(lat, t.DoneAt.Sub(t.CreatedAt))
+	}
+	p := Summarize("burst", clients, lat, elapsed)
+	p.Ops = n
+
+	// Every result is readable and right.
+	next.Store(0)
+	for range clients {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				if err := readResult(ctx, z, tok, ids[i], i, false); err != nil {
+					errc <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	select {
+	case err := <-errc:
+		return Point{}, err
+	default:
+	}
+	slices.Sort(lat)
+	return p, nil
+}
+
+type noopArgs struct{}
+
+func (noopArgs) Kind() string { return "bench_noop" }
+
+type noopWorker struct{ river.WorkerDefaults[noopArgs] }
+
+func (noopWorker) Work(context.Context, *river.Job[noopArgs]) error { return nil }
+
+// NoopJobs is River's own throughput on the zone's kind of database: it
+// opens a SQLite file at path with the zone's settings (sqlite.Open),
+// builds a jobs.Runner as the zone does, inserts n no-op jobs
+// (InsertMany, batches of 1,000) and waits until River has recorded all
+// of them completed. It returns jobs/s end to end.
+func NoopJobs(ctx context.Context, path string, n int) (float64, error) {
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	r, err := jobs.New(jobs.Config{DB: db.SQL(), Logger: slog.New(slog.DiscardHandler), Exclusive: true})
+	if err != nil {
+		return 0, err
+	}
+	jobs.Register(r, noopWorker{})
+	events, cancel := r.Client().SubscribeConfig(&river.SubscribeConfig{
+		ChanSize: n + 1, Kinds: []river.EventKind{river.EventKindJobCompleted},
+	})
+	defer cancel()
+	if err := r.Start(ctx); err != nil {
+		return 0, err
+	}
+	defer r.Stop(context.WithoutCancel(ctx))
+	start := time.Now()
+	for i := 0; i < n; i += 1000 {
+		batch := make([]river.InsertManyParams, min(1000, n-i))
+		for k := range batch {
+			batch[k] = river.InsertManyParams{Args: noopArgs{}}
+		}
+		if _, err := r.Client().InsertMany(ctx, batch); err != nil {
+			return 0, err
+		}
+	}
+	timeout := time.After(5 * time.Minute)
+	for done := 0; done < n; done++ {
+		select {
+		case <-events:
+		case <-timeout:
+			return 0, fmt.Errorf("%d of %d no-op jobs completed after 5 minutes", done, n)
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
+}

@@ -1,0 +1,137 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"time"
+)
+
+// routeSeed has the example program deployed as one instance and two
+// apps: app 1000002 debugs it (its calls go to a second, local copy of
+// the example program on the receiver URL), app 1000003 does not (its
+// calls go to the deployed instance).
+const routeSeed = `
+providers: [{id: isv, name: Bench ISV}]
+corps: [{corpid: wwbench, name: Bench Corp}]
+programs:
+  - id: prog-echo
+    provider: isv
+    name: Echo
+    deploy: {command: ["{{PROGRAM}}", --name, bench], instances: 1}
+    abilities:
+      - {id: echo, input: {"text": ""}, output: {"text": "", "served_by": ""}}
+apps:
+  - {corpid: wwbench, agentid: 1000002, type: self_built, secret: debug-secret, programs: [prog-echo]}
+  - {corpid: wwbench, agentid: 1000003, type: self_built, secret: deployed-secret, programs: [prog-echo]}
+`
+
+var routeConcurrency = []int{1, 16}
+
+// runRoute measures the same sync call on the debug route (zone →
+// receiver URL, sealed with a debug secret) and on the deployed route
+// (zone → supervised instance). Debug mode is opened as a developer
+// would: a debug credential and receiver URL through the admin API, the
+// app's open_debug_mode, and the example program started locally with
+// --debug-token and --access-token (the SDK's OpenDebugMode).
+func runRoute(ctx context.Context, r *runner) (*Section, error) {
+	d, warm := pick(r, 3*time.Second, 150*time.Millisecond), pick(r, 300*time.Millisecond, 30*time.Millisecond)
+	prog, err := r.build(ctx, pkgProgram)
+	if err != nil {
+		return nil, err
+	}
+	z, stop, err := r.startZone(ctx, "route", seedFor(routeSeed, prog, 1))
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	if err := z.waitHealthy(ctx, "prog-echo", 1); err != nil {
+		return nil, err
+	}
+	debugTok, err := z.token(ctx, "wwbench", "debug-secret")
+	if err != nil {
+		return nil, err
+	}
+	deployedTok, err := z.token(ctx, "wwbench", "deployed-secret")
+	if err != nil {
+		return nil, err
+	}
+	local, err := openDebug(ctx, r, z, prog, "prog-echo", debugTok)
+	if err != nil {
+		return nil, err
+	}
+	defer local.stop()
+
+	sec := &Section{Settings: fmt.Sprintf("closed loop, %s per point after %s warm-up; concurrency %v; both routes end at the example program; interleaved", d, warm, routeConcurrency)}
+	for _, conc := range routeConcurrency {
+		for _, v := range []struct{ name, tok string }{{"deployed", deployedTok}, {"debug", debugTok}} {
+			hc := NewClient()
+			p, err := ClosedLoop(ctx, v.name, conc, warm, d, SyncCaller(hc, z.url, v.tok, "prog-echo"))
+			closeClient(hc)
+			if err != nil {
+				return nil, err
+			}
+			r.progressf("   %-10s c=%-3d %8.0f calls/s  p50 %6.3f ms  p99 %6.3f ms", p.Variant, conc, p.PerSecond, p.P50ms, p.P99ms)
+			sec.Points = append(sec.Points, p)
+		}
+	}
+	for _, conc := range routeConcurrency {
+		dp, bp := find(sec.Points, "deployed", conc), find(sec.Points, "debug", conc)
+		sec.Targets = append(sec.Targets, target(fmt.Sprintf("debug/deployed p50, c=%d", conc), ratio(bp.P50ms, dp.P50ms), "<=", 1.05, "x"))
+	}
+	return sec, nil
+}
+
+// openDebug turns debug mode on for the app with tok and program: debug
+// credential and receiver URL by the admin API, the app's half with
+// open_debug_mode, the SDK's half by starting the example program bin
+// locally in debug mode. It returns the local program.
+func openDebug(ctx context.Context, r *runner, z *zone, bin, program, tok string) (*child, error) {
+	var dt struct {
+		DebugToken string `json:"debug_token"`
+	}
+	if err := z.admin(ctx, "POST", "/admin/v1/programs/"+program+"/debug/token", nil, &dt); err != nil {
+		return nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	if err := z.admin(ctx, "PUT", "/admin/v1/programs/"+program+"/debug/receiver", map[string]string{"url": "http://" + addr + "/"}, nil); err != nil {
+		return nil, err
+	}
+	if err := z.app(ctx, "open_debug_mode", tok, map[string]string{"program_id": program, "debug_token": dt.DebugToken}, nil); err != nil {
+		return nil, err
+	}
+	// The example program logs "listening" with slog, not the line
+	// startChild waits for, so it is started here and waited for by
+	// check_debug_mode.
+	c, err := r.startLogging(ctx, "zoneprogram-debug", bin,
+		[]string{"--addr", addr, "--name", "bench", "--api", z.url, "--debug-token", dt.DebugToken, "--access-token", tok},
+		[]string{"OPENZONE_PROGRAM_ID=" + program, "OPENZONE_SECRET="})
+	if err != nil {
+		return nil, err
+	}
+	err = eventually(ctx, 30*time.Second, "debug mode on", func() bool {
+		var out struct {
+			Status int `json:"debug_mode_status"`
+		}
+		return z.app(ctx, "check_debug_mode", tok, map[string]string{"program_id": program}, &out) == nil && out.Status == 2
+	})
+	if err != nil {
+		c.stop()
+		return nil, fmt.Errorf("%w: %s", err, c.tail())
+	}
+	return c, nil
+}
+
+// freePort returns a loopback port that was free a moment ago.
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}

@@ -235,9 +235,9 @@ func (r *runner) profile(name string) (stop func(), err error) {
 
 // Binary import paths built by build.
 const (
-	pkgZone     = "github.com/openzone/openzone/cmd/openzone"
-	pkgProgram  = "github.com/openzone/openzone/examples/zoneprogram"
-	pkgPlain    = "github.com/openzone/openzone/internal/bench/echoserver"
+	pkgZone    = "github.com/openzone/openzone/cmd/openzone"
+	pkgProgram = "github.com/openzone/openzone/examples/zoneprogram"
+	pkgPlain   = "github.com/openzone/openzone/internal/bench/echoserver"
 )
 
 // build compiles a main package of this module once per run with go build,

@@ -49,10 +49,17 @@ func (rep *Report) WriteTable(w io.Writer) {
 				fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%s\t%s\t%s\t\n", p.Variant, p.Concurrency, p.Ops, p.PerSecond, lat(p.P50ms), lat(p.P95ms), lat(p.P99ms))
 			}
 		}
-		for _, v := range s.Values {
-			fmt.Fprintf(tw, "%s\t%.1f %s\t\n", v.Name, v.Value, v.Unit)
-		}
 		tw.Flush()
+		if len(s.Values) > 0 {
+			if len(s.Points) > 0 {
+				fmt.Fprintln(w)
+			}
+			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+			for _, v := range s.Values {
+				fmt.Fprintf(tw, "  %s\t%.1f %s\n", v.Name, v.Value, v.Unit)
+			}
+			tw.Flush()
+		}
 		for _, n := range s.Notes {
 			fmt.Fprintf(w, "%s\n", n)
 		}
@@ -62,7 +69,7 @@ func (rep *Report) WriteTable(w io.Writer) {
 	}
 	fmt.Fprintf(w, "\n## targets (issue 8; informational)\n\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "target\tmeasured\tgoal\t\n")
+	fmt.Fprintf(tw, "target\tmeasured\tgoal\tstatus\n")
 	met := 0
 	for _, t := range rep.Targets {
 		status := "NOT MET"

@@ -25,7 +25,7 @@ import (
 // Each variant runs in rounds interleaved with the others; the best round
 // counts, so a neighbour's burst on the shared machine does not decide it.
 func runSeal(ctx context.Context, r *runner) (*Section, error) {
-	round, rounds := pick(r, 400*time.Millisecond, 20*time.Millisecond), pick(r, 5, 2)
+	round, rounds := pick(r, 100*time.Millisecond, 20*time.Millisecond), pick(r, 15, 2)
 	hd := wire.Header{ProgramID: "prog-echo", SecretVer: 1, RequestID: wire.NewRequestID(), Timestamp: 1767225600}
 	zhd := zonewire.Header{ProgramID: hd.ProgramID, SecretVer: hd.SecretVer, RequestID: hd.RequestID, Timestamp: hd.Timestamp}
 	keys := wire.NewKeys(wire.NewSecret(1))

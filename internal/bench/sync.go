@@ -151,9 +151,8 @@ func PlainCaller(hc *http.Client, u string) CallFunc {
 	}
 }
 
-// directSDKCaller returns, for a client, a call that does what the zone's
-// gateway does, from the app's side: seal the echo call with the
-// program's real secret and post it straight to its deployed instance.
+// directSDKCaller returns, for a client, a SealedCaller to program's
+// first deployed instance with its real secret.
 func directSDKCaller(ctx context.Context, z *zone, program string) (func(*http.Client) CallFunc, error) {
 	sec, err := z.srv.Store().ProgramSecretGet(ctx, program)
 	if err != nil {
@@ -161,42 +160,48 @@ func directSDKCaller(ctx context.Context, z *zone, program string) (func(*http.C
 	}
 	ws := zonewire.Secret{Ver: sec.Ver}
 	copy(ws.Key[:], sec.Key)
-	keys := zonewire.NewKeys(ws)
 	inst := z.srv.Runtime().Instances(program)
 	if len(inst) == 0 {
 		return nil, errors.New("no deployed instance")
 	}
-	u := inst[0].URL + "/"
+	return func(hc *http.Client) CallFunc { return SealedCaller(hc, inst[0].URL, program, ws) }, nil
+}
+
+// SealedCaller returns a call that does what the zone's gateway does,
+// from the app's side: seal the echo call (app 1000002 of wwbench) with
+// the program's secret and post it straight to the program at u, then
+// open and check the sealed reply.
+func SealedCaller(hc *http.Client, u, program string, secret zonewire.Secret) CallFunc {
+	keys := zonewire.NewKeys(secret)
+	u += "/"
 	body, _ := json.Marshal(zonewire.Call{CorpID: "wwbench", AgentID: 1000002, CallType: 1, Data: EchoRequest, AbilityID: "echo"})
-	return func(hc *http.Client) CallFunc {
-		return func(ctx context.Context) error {
-			hd := zonewire.Header{ProgramID: program, SecretVer: ws.Ver, RequestID: zonewire.NewRequestID(), Timestamp: time.Now().Unix()}
-			req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(keys.Seal(zonewire.PurposeCall, hd, body)))
-			if err != nil {
-				return err
-			}
-			req.Header.Set("Content-Type", zonewire.ContentType)
-			hd.Apply(req.Header, false)
-			resp, err := hc.Do(req)
-			if err != nil {
-				return err
-			}
-			raw, err := readAll(resp)
-			if err != nil {
-				return err
-			}
-			if resp.StatusCode != http.StatusOK || resp.Header.Get(zonewire.HeaderException) != "" {
-				return fmt.Errorf("HTTP %d, ww-exception %q: %s", resp.StatusCode, resp.Header.Get(zonewire.HeaderException), raw)
-			}
-			pt, err := keys.Open(zonewire.PurposeReply, hd, raw)
-			if err != nil {
-				return fmt.Errorf("reply does not open: %v", err)
-			}
-			var rep zonewire.Reply
-			if err := json.Unmarshal(pt, &rep); err != nil || rep.Data != EchoReply {
-				return fmt.Errorf("reply %s (%v)", pt, err)
-			}
-			return nil
+	return func(ctx context.Context) error {
+		hd := zonewire.Header{ProgramID: program, SecretVer: secret.Ver, RequestID: zonewire.NewRequestID(), Timestamp: time.Now().Unix()}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(keys.Seal(zonewire.PurposeCall, hd, body)))
+		if err != nil {
+			return err
 		}
-	}, nil
+		req.Header.Set("Content-Type", zonewire.ContentType)
+		hd.Apply(req.Header, false)
+		resp, err := hc.Do(req)
+		if err != nil {
+			return err
+		}
+		raw, err := readAll(resp)
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode != http.StatusOK || resp.Header.Get(zonewire.HeaderException) != "" {
+			return fmt.Errorf("HTTP %d, ww-exception %q: %s", resp.StatusCode, resp.Header.Get(zonewire.HeaderException), raw)
+		}
+		pt, err := keys.Open(zonewire.PurposeReply, hd, raw)
+		if err != nil {
+			return fmt.Errorf("reply does not open: %v", err)
+		}
+		var rep zonewire.Reply
+		if err := json.Unmarshal(pt, &rep); err != nil || rep.Data != EchoReply {
+			return fmt.Errorf("reply %s (%v)", pt, err)
+		}
+		return nil
+	}
 }

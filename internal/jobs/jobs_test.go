@@ -17,6 +17,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/bench"
 	"github.com/openzone/openzone/internal/jobs"
 	"github.com/openzone/openzone/internal/store"
 	"github.com/openzone/openzone/internal/store/sqlite"
@@ -631,54 +632,15 @@ func TestMigrateIdempotent(t *testing.T) {
 	}
 }
 
-type noopArgs struct{}
-
-func (noopArgs) Kind() string { return "jobs_noop" }
-
-type noopWorker struct{ river.WorkerDefaults[noopArgs] }
-
-func (noopWorker) Work(context.Context, *river.Job[noopArgs]) error { return nil }
-
-// BenchmarkNoopJobs inserts b.N no-op jobs (InsertMany, batches of 1000)
-// and waits until River has recorded all of them completed; it reports
-// jobs/s end to end, with the default Config (MaxWorkers 10, FetchCooldown
-// 5 ms).
+// BenchmarkNoopJobs is bench.NoopJobs, the baseline of `openzone bench`'s
+// async section: b.N no-op jobs inserted with InsertMany (batches of 1000)
+// on a SQLite file opened like the zone's, waited for until River has
+// recorded all of them completed; it reports jobs/s end to end, with the
+// zone's Config (MaxWorkers 10, FetchCooldown 5 ms).
 func BenchmarkNoopJobs(b *testing.B) {
-	ctx := context.Background()
-	db := openStore(b, filepath.Join(b.TempDir(), "zone.db"))
-	r, err := jobs.New(jobs.Config{DB: db.SQL(), Logger: testLogger()})
+	perSec, err := bench.NoopJobs(context.Background(), filepath.Join(b.TempDir(), "zone.db"), b.N)
 	if err != nil {
 		b.Fatal(err)
 	}
-	jobs.Register(r, noopWorker{})
-	events, cancel := r.Client().SubscribeConfig(&river.SubscribeConfig{
-		ChanSize: b.N + 1, Kinds: []river.EventKind{river.EventKindJobCompleted},
-	})
-	defer cancel()
-	if err := r.Start(ctx); err != nil {
-		b.Fatal(err)
-	}
-	defer r.Stop(ctx)
-
-	b.ResetTimer()
-	start := time.Now()
-	for i := 0; i < b.N; i += 1000 {
-		batch := make([]river.InsertManyParams, min(1000, b.N-i))
-		for k := range batch {
-			batch[k] = river.InsertManyParams{Args: noopArgs{}}
-		}
-		if _, err := r.Client().InsertMany(ctx, batch); err != nil {
-			b.Fatal(err)
-		}
-	}
-	timeout := time.After(5 * time.Minute)
-	for n := 0; n < b.N; n++ {
-		select {
-		case <-events:
-		case <-timeout:
-			b.Fatalf("%d of %d jobs completed", n, b.N)
-		}
-	}
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "jobs/s")
+	b.ReportMetric(perSec, "jobs/s")
 }

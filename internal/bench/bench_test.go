@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -97,5 +99,35 @@ func TestRunUnknownSection(t *testing.T) {
 	t.Parallel()
 	if _, err := bench.Run(context.Background(), bench.Options{Only: []string{"nope"}}); err == nil || !strings.Contains(err.Error(), `unknown section "nope"`) {
 		t.Fatalf("Run(--only nope) = %v", err)
+	}
+}
+
+// TestInterleaved: every variant gets its share of the rounds.
+func TestInterleaved(t *testing.T) {
+	t.Parallel()
+	var order []string
+	var mu sync.Mutex
+	mk := func(name string) bench.Variant {
+		return bench.Variant{Name: name, Call: func(*http.Client) bench.CallFunc {
+			return func(context.Context) error {
+				mu.Lock()
+				if len(order) == 0 || order[len(order)-1] != name {
+					order = append(order, name)
+				}
+				mu.Unlock()
+				time.Sleep(time.Millisecond)
+				return nil
+			}
+		}}
+	}
+	ps, err := bench.Interleaved(context.Background(), 2, 3, 0, 60*time.Millisecond, []bench.Variant{mk("a"), mk("b")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ps) != 2 || ps[0].Variant != "a" || ps[1].Variant != "b" || ps[0].Ops < 10 || ps[1].Ops < 10 {
+		t.Fatalf("points %+v", ps)
+	}
+	if got := strings.Join(order, ""); got != "ababab" {
+		t.Fatalf("rounds ran in order %q, want ababab", got)
 	}
 }

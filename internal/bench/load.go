@@ -54,6 +54,54 @@ func ClosedLoop(ctx context.Context, variant string, conc int, warm, d time.Dura
 	return p, nil
 }
 
+// Variant is one way of making the measured call; Call gets the client
+// the variant uses for all its rounds at one concurrency.
+type Variant struct {
+	Name string
+	Call func(*http.Client) CallFunc
+}
+
+// Interleaved measures every variant at conc in a closed loop for d in
+// all, split into rounds taken in turn (zone, proxy, …, zone, proxy, …),
+// so that a burst of load from a neighbour on the shared machine falls
+// on all variants alike rather than on one. Each variant first warms up
+// for warm on its own client, which it keeps for its rounds.
+func Interleaved(ctx context.Context, conc, rounds int, warm, d time.Duration, variants []Variant) ([]Point, error) {
+	type acc struct {
+		hc      *http.Client
+		call    CallFunc
+		lat     []time.Duration
+		elapsed time.Duration
+	}
+	accs := make([]*acc, len(variants))
+	for i, v := range variants {
+		hc := NewClient()
+		defer closeClient(hc)
+		accs[i] = &acc{hc: hc, call: v.Call(hc)}
+		if warm > 0 {
+			if _, err := loop(ctx, conc, warm, accs[i].call); err != nil {
+				return nil, fmt.Errorf("%s (warm-up, %d concurrent): %w", v.Name, conc, err)
+			}
+		}
+	}
+	for range rounds {
+		for i, v := range variants {
+			start := time.Now()
+			lat, err := loop(ctx, conc, d/time.Duration(rounds), accs[i].call)
+			if err != nil {
+				return nil, fmt.Errorf("%s (%d concurrent): %w", v.Name, conc, err)
+			}
+			accs[i].elapsed += time.Since(start)
+			accs[i].lat = append(accs[i].lat, lat...)
+		}
+	}
+	out := make([]Point, len(variants))
+	for i, v := range variants {
+		out[i] = Summarize(v.Name, conc, accs[i].lat, accs[i].elapsed)
+	}
+	return out, nil
+}
+
 func loop(ctx context.Context, conc int, d time.Duration, call CallFunc) ([]time.Duration, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

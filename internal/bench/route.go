@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"time"
 )
 
@@ -35,7 +36,7 @@ var routeConcurrency = []int{1, 16}
 // app's open_debug_mode, and the example program started locally with
 // --debug-token and --access-token (the SDK's OpenDebugMode).
 func runRoute(ctx context.Context, r *runner) (*Section, error) {
-	d, warm := pick(r, 3*time.Second, 150*time.Millisecond), pick(r, 300*time.Millisecond, 30*time.Millisecond)
+	d, warm, rounds := pick(r, 3*time.Second, 150*time.Millisecond), pick(r, 300*time.Millisecond, 30*time.Millisecond), pick(r, 6, 2)
 	prog, err := r.build(ctx, pkgProgram)
 	if err != nil {
 		return nil, err
@@ -62,18 +63,20 @@ func runRoute(ctx context.Context, r *runner) (*Section, error) {
 	}
 	defer local.stop()
 
-	sec := &Section{Settings: fmt.Sprintf("closed loop, %s per point after %s warm-up; concurrency %v; both routes end at the example program; interleaved", d, warm, routeConcurrency)}
+	sec := &Section{Settings: fmt.Sprintf("closed loop, %s per point in %d interleaved rounds, after %s warm-up; concurrency %v; both routes end at the example program", d, rounds, warm, routeConcurrency)}
+	variants := []Variant{
+		{"deployed", func(hc *http.Client) CallFunc { return SyncCaller(hc, z.url, deployedTok, "prog-echo") }},
+		{"debug", func(hc *http.Client) CallFunc { return SyncCaller(hc, z.url, debugTok, "prog-echo") }},
+	}
 	for _, conc := range routeConcurrency {
-		for _, v := range []struct{ name, tok string }{{"deployed", deployedTok}, {"debug", debugTok}} {
-			hc := NewClient()
-			p, err := ClosedLoop(ctx, v.name, conc, warm, d, SyncCaller(hc, z.url, v.tok, "prog-echo"))
-			closeClient(hc)
-			if err != nil {
-				return nil, err
-			}
-			r.progressf("   %-10s c=%-3d %8.0f calls/s  p50 %6.3f ms  p99 %6.3f ms", p.Variant, conc, p.PerSecond, p.P50ms, p.P99ms)
-			sec.Points = append(sec.Points, p)
+		ps, err := Interleaved(ctx, conc, rounds, warm, d, variants)
+		if err != nil {
+			return nil, err
 		}
+		for _, p := range ps {
+			r.progressf("   %-10s c=%-3d %8.0f calls/s  p50 %6.3f ms  p99 %6.3f ms", p.Variant, conc, p.PerSecond, p.P50ms, p.P99ms)
+		}
+		sec.Points = append(sec.Points, ps...)
 	}
 	for _, conc := range routeConcurrency {
 		dp, bp := find(sec.Points, "deployed", conc), find(sec.Points, "debug", conc)

@@ -29,7 +29,7 @@ var syncConcurrency = []int{1, 16, 64}
 // zone against proxy is the target; direct and direct-sdk show what the
 // program costs alone, with and without the SDK's sealing.
 func runSync(ctx context.Context, r *runner) (*Section, error) {
-	d, warm := pick(r, 3*time.Second, 150*time.Millisecond), pick(r, 300*time.Millisecond, 30*time.Millisecond)
+	d, warm, rounds := pick(r, 3*time.Second, 150*time.Millisecond), pick(r, 300*time.Millisecond, 30*time.Millisecond), pick(r, 6, 2)
 	prog, err := r.build(ctx, pkgProgram)
 	if err != nil {
 		return nil, err
@@ -65,27 +65,22 @@ func runSync(ctx context.Context, r *runner) (*Section, error) {
 	if err != nil {
 		return nil, err
 	}
-	variants := []struct {
-		name string
-		call func(*http.Client) CallFunc
-	}{
+	variants := []Variant{
 		{"zone", func(hc *http.Client) CallFunc { return SyncCaller(hc, z.url, tok, "prog-echo") }},
 		{"proxy", func(hc *http.Client) CallFunc { return PlainCaller(hc, proxyURL) }},
 		{"direct", func(hc *http.Client) CallFunc { return PlainCaller(hc, plain.url) }},
 		{"direct-sdk", sdkCall},
 	}
-	sec := &Section{Settings: fmt.Sprintf("closed loop, %s per point after %s warm-up; concurrency %v; one example program instance; variants interleaved per concurrency", d, warm, syncConcurrency)}
+	sec := &Section{Settings: fmt.Sprintf("closed loop, %s per point in %d interleaved rounds, after %s warm-up; concurrency %v; one example program instance", d, rounds, warm, syncConcurrency)}
 	for _, conc := range syncConcurrency {
-		for _, v := range variants {
-			hc := NewClient()
-			p, err := ClosedLoop(ctx, v.name, conc, warm, d, v.call(hc))
-			closeClient(hc)
-			if err != nil {
-				return nil, err
-			}
-			r.progressf("   %-10s c=%-3d %8.0f calls/s  p50 %6.3f ms  p99 %6.3f ms", p.Variant, conc, p.PerSecond, p.P50ms, p.P99ms)
-			sec.Points = append(sec.Points, p)
+		ps, err := Interleaved(ctx, conc, rounds, warm, d, variants)
+		if err != nil {
+			return nil, err
 		}
+		for _, p := range ps {
+			r.progressf("   %-10s c=%-3d %8.0f calls/s  p50 %6.3f ms  p99 %6.3f ms", p.Variant, conc, p.PerSecond, p.P50ms, p.P99ms)
+		}
+		sec.Points = append(sec.Points, ps...)
 	}
 	for _, conc := range syncConcurrency {
 		zp, pp := find(sec.Points, "zone", conc), find(sec.Points, "proxy", conc)

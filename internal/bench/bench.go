@@ -278,6 +278,9 @@ type Machine struct {
 	Go         string `json:"go"`
 	OS         string `json:"os"`
 	Commit     string `json:"commit,omitempty"`
+	// LoadAvg is /proc/loadavg's 1-minute figure at the start: above the
+	// CPU count, other processes were competing for the CPUs.
+	LoadAvg string `json:"load_avg,omitempty"`
 }
 
 func machine() Machine {
@@ -298,6 +301,9 @@ func machine() Machine {
 	}
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		m.Kernel = strings.TrimSpace(string(b))
+	}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		m.LoadAvg = strings.Fields(string(b))[0]
 	}
 	if out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output(); err == nil {
 		m.Commit = strings.TrimSpace(string(out))

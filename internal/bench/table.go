@@ -22,7 +22,7 @@ func (rep *Report) WriteTable(w io.Writer) {
 	if rep.Short {
 		fmt.Fprint(w, " — SHORT MODE: figures are meaningless")
 	}
-	fmt.Fprintf(w, "\n%s, %.0f s\n", rep.Started.Format("2006-01-02 15:04 UTC"), rep.Seconds)
+	fmt.Fprintf(w, "\n%s, %.0f s, load average at start %s\n", rep.Started.Format("2006-01-02 15:04 UTC"), rep.Seconds, m.LoadAvg)
 	for _, s := range rep.Sections {
 		fmt.Fprintf(w, "\n## %s — %s\n(%s)\n\n", s.Name, s.Title, s.Settings)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)

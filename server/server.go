@@ -202,6 +202,8 @@ func (s *Server) Start(ctx context.Context) error {
 		Store: st, Runtime: s.runtime, Recorder: s.recorder, Logger: s.log,
 		AdminToken: s.token, ApplySeedFunc: s.ApplySeed, TokenFunc: s.app.TokenForApp,
 		Debug: s.debug, Archive: s.archive,
+		SaveProgramFunc: s.saveProgram, ChangedFunc: s.app.Invalidate,
+		CallFunc: s.app.CallAs, EnqueueEventFunc: s.events.Enqueue,
 		Now:  s.cfg.Now,
 		Info: map[string]any{"version": Version, "database": "sqlite", "data_dir": dataDir},
 	})

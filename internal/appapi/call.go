@@ -25,6 +25,25 @@ type syncCallReply struct {
 // protocol 790016, program deployed 800002, the call, reply is JSON 790013
 // and matches the output protocol 790014.
 func (a *API) handleSyncCallProgram(ctx context.Context, app *openzone.App, req *request) (any, error) {
+	data, _, err := a.syncCallRecorded(ctx, app, req)
+	if err != nil {
+		return nil, err
+	}
+	return syncCallReply{base: ok, ResponseData: data}, nil
+}
+
+// CallAs makes a sync call as app, exactly as sync_call_program would (same
+// checks, route, sealing and recording): the inspector's replay. It returns
+// the program's reply and the call's traffic record.
+func (a *API) CallAs(ctx context.Context, app *openzone.App, programID, abilityID, requestData string) (string, *openzone.TrafficRecord, error) {
+	raw := func(v string) json.RawMessage { b, _ := json.Marshal(v); return b }
+	req := &request{fields: map[string]json.RawMessage{
+		"program_id": raw(programID), "ability_id": raw(abilityID), "request_data": raw(requestData),
+	}}
+	return a.syncCallRecorded(ctx, app, req)
+}
+
+func (a *API) syncCallRecorded(ctx context.Context, app *openzone.App, req *request) (string, *openzone.TrafficRecord, error) {
 	start := time.Now()
 	rec := &openzone.TrafficRecord{
 		Kind: openzone.TrafficCall, CorpID: app.CorpID, AgentID: app.AgentID, StartedAt: a.now(),
@@ -38,13 +57,11 @@ func (a *API) handleSyncCallProgram(ctx context.Context, app *openzone.App, req 
 	rec.Errcode, rec.Errmsg = openzone.ErrorCode(err), openzone.ErrorMessage(err)
 	rec.TotalMS = ms(time.Since(start))
 	rec.ZoneMS = rec.TotalMS - rec.ProgramMS
+	out := *rec // the recorder's writer sets rec.ID concurrently
 	if rec.ProgramID != "" {
 		a.recorder.Record(rec)
 	}
-	if err != nil {
-		return nil, err
-	}
-	return syncCallReply{base: ok, ResponseData: data}, nil
+	return data, &out, err
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

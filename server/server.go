@@ -30,6 +30,7 @@ import (
 	"github.com/openzone/openzone/internal/adminapi"
 	"github.com/openzone/openzone/internal/appapi"
 	"github.com/openzone/openzone/internal/archive"
+	"github.com/openzone/openzone/internal/console"
 	"github.com/openzone/openzone/internal/debugmode"
 	"github.com/openzone/openzone/internal/events"
 	"github.com/openzone/openzone/internal/gateway"
@@ -212,6 +213,13 @@ func (s *Server) Start(ctx context.Context) error {
 	s.app.Register(mux)
 	spec.Register(mux)
 	admin.Register(mux)
+	// The console calls the admin API in-process, through the same mux.
+	con, err := console.New(console.Config{Admin: mux, Logger: s.log, Now: s.cfg.Now})
+	if err != nil {
+		s.Shutdown(ctx)
+		return err
+	}
+	con.Register(mux)
 	mux.Handle("GET /display/message", s.archive.DisplayHandler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	s.http = &http.Server{

@@ -192,6 +192,38 @@ func TestAdminTrafficReplayExport(t *testing.T) {
 		t.Fatalf("bad route filter: HTTP %d %v", st, out)
 	}
 
+	// An async_program_task is replayed as one: a new task, a new jobid.
+	if r := z.PostApp("/cgi-bin/chatdata/async_program_task", tok, syncCall("prog-rel", "echo", `{"text":"later"}`)); testenv.Errcode(r) != 0 {
+		t.Fatalf("async_program_task: %s", testenv.Describe(r))
+	}
+	var asyncID int64
+	testenv.Eventually(t, "the async call's record", func() bool {
+		z.Admin("GET", "/admin/v1/traffic?program_id=prog-rel&kind=call", nil, &list)
+		for _, r := range list.Traffic {
+			if r.Interface == "async_program_task" {
+				asyncID = r.ID
+			}
+		}
+		return asyncID != 0
+	})
+	st, out = adminDo(t, z, "POST", fmt.Sprintf("/admin/v1/traffic/%d/replay", asyncID), `{"request":"{\"text\":\"again\"}"}`)
+	if st != 200 || out["errcode"].(float64) != 0 || !strings.Contains(out["response"].(string), "jobid") {
+		t.Fatalf("replay of async_program_task: HTTP %d %v", st, out)
+	}
+	var deliver int64
+	testenv.Eventually(t, "a task delivery record", func() bool {
+		z.Admin("GET", "/admin/v1/traffic?program_id=prog-rel&kind=call", nil, &list)
+		for _, r := range list.Traffic {
+			if r.Interface == "async_program_task:deliver" {
+				deliver = r.ID
+			}
+		}
+		return deliver != 0
+	})
+	if st, out := adminDo(t, z, "POST", fmt.Sprintf("/admin/v1/traffic/%d/replay", deliver), ""); st != 400 || !strings.Contains(out["errmsg"].(string), "only an app's calls") {
+		t.Fatalf("replay of a task delivery: HTTP %d %v", st, out)
+	}
+
 	var fx struct {
 		Format  string                   `json:"format"`
 		Version int                      `json:"version"`

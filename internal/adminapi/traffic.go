@@ -151,13 +151,13 @@ func (a *API) handleTrafficReplay(r *http.Request) (any, error) {
 	if !json.Valid([]byte(payload)) {
 		return nil, openzone.Errorf(openzone.ErrInvalidParam, "request is not valid JSON")
 	}
-	switch rec.Kind {
-	case openzone.TrafficCall:
+	switch {
+	case rec.Kind == openzone.TrafficCall && (rec.Interface == "" || rec.Interface == "async_program_task"):
 		app, err := a.cfg.Store.AppGet(ctx, rec.CorpID, rec.AgentID)
 		if err != nil {
 			return nil, err
 		}
-		data, nrec, err := a.cfg.CallFunc(ctx, app, rec.ProgramID, rec.AbilityID, payload)
+		data, nrec, err := a.cfg.CallFunc(ctx, app, rec.Interface, rec.ProgramID, rec.AbilityID, payload)
 		res.Errcode, res.Errmsg = openzone.ErrorCode(err), openzone.ErrorMessage(err)
 		if openzone.ErrorCode(err) == openzone.ErrSystem {
 			return nil, err
@@ -168,20 +168,22 @@ func (a *API) handleTrafficReplay(r *http.Request) (any, error) {
 			res.TotalMS, res.ProgramMS, res.ZoneMS = nrec.TotalMS, nrec.ProgramMS, nrec.ZoneMS
 		}
 		return res, nil
-	case openzone.TrafficEvent:
+	case rec.Kind == openzone.TrafficEvent:
 		return a.replayEvent(ctx, rec, payload, res)
 	}
-	return nil, openzone.Errorf(openzone.ErrInvalidParam, "traffic record %d is %s: only calls and events can be replayed (an SDK invoke or a notification is made by the program)", id, kindName(rec.Kind))
+	return nil, openzone.Errorf(openzone.ErrInvalidParam, "traffic record %d is %s: only an app's calls (sync_call_program, async_program_task) and events can be replayed; replay the call or event that caused it", id, kindName(rec))
 }
 
-func kindName(k string) string {
-	switch k {
+func kindName(rec *openzone.TrafficRecord) string {
+	switch rec.Kind {
 	case openzone.TrafficInvoke:
-		return "an SDK invoke"
+		return "an SDK invoke made by the program"
 	case openzone.TrafficNotify:
-		return "a notification"
+		return "a notification sent for the program"
+	case openzone.TrafficCall:
+		return "a " + rec.Interface + " delivery made for a program's task"
 	}
-	return "a " + k
+	return "a " + rec.Kind
 }
 
 // replayEvent raises the event again and waits up to 10 s for its first

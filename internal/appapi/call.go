@@ -32,15 +32,27 @@ func (a *API) handleSyncCallProgram(ctx context.Context, app *openzone.App, req 
 	return syncCallReply{base: ok, ResponseData: data}, nil
 }
 
-// CallAs makes a sync call as app, exactly as sync_call_program would (same
-// checks, route, sealing and recording): the inspector's replay. It returns
-// the program's reply and the call's traffic record.
-func (a *API) CallAs(ctx context.Context, app *openzone.App, programID, abilityID, requestData string) (string, *openzone.TrafficRecord, error) {
+// CallAs makes a call as app, exactly as the app API endpoint api would
+// (same checks, route, sealing and recording): the inspector's replay. api
+// is "sync_call_program" (or "") or "async_program_task". It returns the
+// reply — the program's data, or {"jobid"} of the new task — and the
+// call's traffic record.
+func (a *API) CallAs(ctx context.Context, app *openzone.App, api, programID, abilityID, requestData string) (string, *openzone.TrafficRecord, error) {
 	raw := func(v string) json.RawMessage { b, _ := json.Marshal(v); return b }
 	req := &request{fields: map[string]json.RawMessage{
 		"program_id": raw(programID), "ability_id": raw(abilityID), "request_data": raw(requestData),
 	}}
-	return a.syncCallRecorded(ctx, app, req)
+	switch api {
+	case "", "sync_call_program":
+		return a.syncCallRecorded(ctx, app, req)
+	case "async_program_task":
+		_, rec, err := a.asyncTaskRecorded(ctx, app, req)
+		if err != nil {
+			return "", rec, err
+		}
+		return rec.Response, rec, nil
+	}
+	return "", nil, openzone.Errorf(openzone.ErrInvalidParam, "%s calls cannot be made as an app", api)
 }
 
 func (a *API) syncCallRecorded(ctx context.Context, app *openzone.App, req *request) (string, *openzone.TrafficRecord, error) {

@@ -39,8 +39,11 @@ func (r *record) Name() string {
 	return r.AbilityID
 }
 
-// Replayable reports whether the zone can make the record again.
-func (r *record) Replayable() bool { return r.Kind == "call" || r.Kind == "event" }
+// Replayable reports whether the zone can make the record again: an app's
+// call (sync, or async_program_task) or an event, as the admin API's replay.
+func (r *record) Replayable() bool {
+	return r.Kind == "event" || r.Kind == "call" && (r.Interface == "" || r.Interface == "async_program_task")
+}
 
 // filter is the inspector's filter form.
 type filter struct {

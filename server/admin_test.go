@@ -196,30 +196,12 @@ func TestAdminTrafficReplayExport(t *testing.T) {
 	if r := z.PostApp("/cgi-bin/chatdata/async_program_task", tok, syncCall("prog-rel", "echo", `{"text":"later"}`)); testenv.Errcode(r) != 0 {
 		t.Fatalf("async_program_task: %s", testenv.Describe(r))
 	}
-	var asyncID int64
-	testenv.Eventually(t, "the async call's record", func() bool {
-		z.Admin("GET", "/admin/v1/traffic?program_id=prog-rel&kind=call", nil, &list)
-		for _, r := range list.Traffic {
-			if r.Interface == "async_program_task" {
-				asyncID = r.ID
-			}
-		}
-		return asyncID != 0
-	})
+	asyncID := waitRecord(t, z, "async_program_task")
 	st, out = adminDo(t, z, "POST", fmt.Sprintf("/admin/v1/traffic/%d/replay", asyncID), `{"request":"{\"text\":\"again\"}"}`)
 	if st != 200 || out["errcode"].(float64) != 0 || !strings.Contains(out["response"].(string), "jobid") {
 		t.Fatalf("replay of async_program_task: HTTP %d %v", st, out)
 	}
-	var deliver int64
-	testenv.Eventually(t, "a task delivery record", func() bool {
-		z.Admin("GET", "/admin/v1/traffic?program_id=prog-rel&kind=call", nil, &list)
-		for _, r := range list.Traffic {
-			if r.Interface == "async_program_task:deliver" {
-				deliver = r.ID
-			}
-		}
-		return deliver != 0
-	})
+	deliver := waitRecord(t, z, "async_program_task:deliver")
 	if st, out := adminDo(t, z, "POST", fmt.Sprintf("/admin/v1/traffic/%d/replay", deliver), ""); st != 400 || !strings.Contains(out["errmsg"].(string), "only an app's calls") {
 		t.Fatalf("replay of a task delivery: HTTP %d %v", st, out)
 	}
@@ -236,4 +218,22 @@ func TestAdminTrafficReplayExport(t *testing.T) {
 	if st, out := adminDo(t, z, "POST", "/admin/v1/traffic/export", `{"ids":[999999]}`); st != 404 || !strings.Contains(out["errmsg"].(string), "ids[0]") {
 		t.Fatalf("export of a missing id: HTTP %d %v", st, out)
 	}
+}
+
+// waitRecord waits for a call record of prog-rel with the interface and
+// returns its id.
+func waitRecord(t *testing.T, z *testenv.Zone, iface string) int64 {
+	t.Helper()
+	var id int64
+	testenv.Eventually(t, "a "+iface+" record", func() bool {
+		var list struct{ Traffic []openzone.TrafficRecord }
+		z.Admin("GET", "/admin/v1/traffic?program_id=prog-rel&kind=call", nil, &list)
+		for _, r := range list.Traffic {
+			if r.Interface == iface {
+				id = r.ID
+			}
+		}
+		return id != 0
+	})
+	return id
 }

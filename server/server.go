@@ -25,6 +25,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/openzone/openzone"
@@ -104,6 +105,7 @@ type Server struct {
 	token    string
 	started  time.Time
 
+	ready    atomic.Bool // Start finished: /healthz says ok
 	stopOnce sync.Once
 	stopErr  error
 	stopBg   context.CancelFunc
@@ -232,7 +234,16 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	con.Register(mux)
 	mux.Handle("GET /display/message", s.archive.DisplayHandler())
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
+	// The listener serves while the seed is applied and programs start;
+	// health says ok only once Start is done, so a script that waits for
+	// it finds the seed's corps and apps.
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if !s.ready.Load() {
+			http.Error(w, "starting", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ok\n"))
+	})
 	s.http = &http.Server{
 		Handler:           recoverer(s.log, mux),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -273,6 +284,7 @@ func (s *Server) Start(ctx context.Context) error {
 		defer s.bg.Done()
 		s.tasks.Run(bgCtx)
 	}()
+	s.ready.Store(true)
 	s.log.Info("zone started", "addr", s.Addr(), "data_dir", dataDir, "version", Version)
 	return nil
 }

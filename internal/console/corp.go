@@ -237,62 +237,39 @@ func (c *Console) appCardFor(s *req, corpID string, agentID int64) (*appCard, er
 // the app's card.
 func (c *Console) handleAppPrograms(w http.ResponseWriter, r *http.Request, s *req) error {
 	r.ParseForm()
-	corpID, agent := r.PathValue("corpid"), r.PathValue("agentid")
 	progs := r.PostForm["program"]
 	if progs == nil {
 		progs = []string{}
 	}
-	err := s.call(http.MethodPut, "/admin/v1/corps/"+url.PathEscape(corpID)+"/apps/"+url.PathEscape(agent)+"/programs", map[string]any{"programs": progs}, nil)
+	return c.appChange(w, r, s, http.MethodPut, "/programs", map[string]any{"programs": progs}, true)
+}
+
+func (c *Console) handleTestInstall(w http.ResponseWriter, r *http.Request, s *req) error {
+	return c.appChange(w, r, s, http.MethodPut, "/test_install", map[string]any{"test_install": r.PostFormValue("test_install") == "true"}, false)
+}
+
+func (c *Console) handleRuleDelete(w http.ResponseWriter, r *http.Request, s *req) error {
+	return c.appChange(w, r, s, http.MethodDelete, "/keyword_rules/"+url.PathEscape(r.PathValue("rule")), nil, false)
+}
+
+// appChange sends one change of an app to the admin API and answers with
+// the app's card, re-read, showing the API's refusal if there was one.
+func (c *Console) appChange(w http.ResponseWriter, r *http.Request, s *req, method, sub string, body any, saySaved bool) error {
+	corpID, agent := r.PathValue("corpid"), r.PathValue("agentid")
+	err := s.call(method, "/admin/v1/corps/"+url.PathEscape(corpID)+"/apps/"+url.PathEscape(agent)+sub, body, nil)
 	ae := errOf(err)
 	if err != nil && ae == nil {
 		return err
 	}
 	agentID, _ := strconv.ParseInt(agent, 10, 64)
-	card, cerr := c.appCardFor(s, corpID, agentID)
-	if cerr != nil {
-		return cerr
+	card, err := c.appCardFor(s, corpID, agentID)
+	if err != nil {
+		return err
 	}
 	if ae != nil {
 		card.Error = ae.Message
 	} else {
-		card.Saved = true
-	}
-	return s.fragment(w, "corp", "app-card", card)
-}
-
-func (c *Console) handleTestInstall(w http.ResponseWriter, r *http.Request, s *req) error {
-	corpID, agent := r.PathValue("corpid"), r.PathValue("agentid")
-	on := r.PostFormValue("test_install") == "true"
-	err := s.call(http.MethodPut, "/admin/v1/corps/"+url.PathEscape(corpID)+"/apps/"+url.PathEscape(agent)+"/test_install", map[string]any{"test_install": on}, nil)
-	ae := errOf(err)
-	if err != nil && ae == nil {
-		return err
-	}
-	agentID, _ := strconv.ParseInt(agent, 10, 64)
-	card, cerr := c.appCardFor(s, corpID, agentID)
-	if cerr != nil {
-		return cerr
-	}
-	if ae != nil {
-		card.Error = ae.Message
-	}
-	return s.fragment(w, "corp", "app-card", card)
-}
-
-func (c *Console) handleRuleDelete(w http.ResponseWriter, r *http.Request, s *req) error {
-	corpID, agent := r.PathValue("corpid"), r.PathValue("agentid")
-	err := s.call(http.MethodDelete, "/admin/v1/corps/"+url.PathEscape(corpID)+"/apps/"+url.PathEscape(agent)+"/keyword_rules/"+url.PathEscape(r.PathValue("rule")), nil, nil)
-	ae := errOf(err)
-	if err != nil && ae == nil {
-		return err
-	}
-	agentID, _ := strconv.ParseInt(agent, 10, 64)
-	card, cerr := c.appCardFor(s, corpID, agentID)
-	if cerr != nil {
-		return cerr
-	}
-	if ae != nil {
-		card.Error = ae.Message
+		card.Saved = saySaved
 	}
 	return s.fragment(w, "corp", "app-card", card)
 }

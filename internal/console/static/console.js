@@ -26,3 +26,8 @@ document.addEventListener("htmx:beforeRequest", function (e) {
 document.addEventListener("htmx:beforeSwap", function (e) {
   if (e.detail.target && e.detail.target.querySelector && e.detail.target.querySelector("dialog[open]")) e.detail.shouldSwap = false;
 });
+// Live rows replace the inspector's empty state.
+document.addEventListener("htmx:afterSwap", function () {
+  var empty = document.getElementById("traffic-empty");
+  if (empty && document.querySelector("#traffic-rows tr.click")) empty.remove();
+});

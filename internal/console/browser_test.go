@@ -1,14 +1,21 @@
 package console_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -201,7 +208,9 @@ apps:
 // page shows a secret.
 func TestConsoleDebugFlow(t *testing.T) {
 	ctx := tab(t)
-	z := testenv.Start(t, testenv.Options{Seed: consoleSeed, CallTimeout: 2 * time.Second})
+	zoneLog := &syncBuffer{}
+	z := testenv.Start(t, testenv.Options{Seed: consoleSeed, CallTimeout: 2 * time.Second,
+		Logger: slog.New(slog.NewTextHandler(zoneLog, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	signIn(t, ctx, z)
 
 	do(t, ctx, "open the program from the list",
@@ -256,11 +265,38 @@ func TestConsoleDebugFlow(t *testing.T) {
 	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("`+row+` .dot.on").length`)); err != nil || n != 2 {
 		t.Fatalf("halves shown on: %d (%v), want 2", n, err)
 	}
-	// A call goes to the local program now, and shows in the inspector.
+	if s := text(t, ctx, row+" .status"); !strings.Contains(s, "(2)") {
+		t.Fatalf("status shows %q, want check_debug_mode's 2", s)
+	}
+	debugSecret := secretsWhileOn(t, z)
+
+	// A sync call goes to the local program; it appears in the open
+	// inspector, and a replay with an edited field reaches the program.
+	do(t, ctx, "open the inspector", chromedp.Click(chromedp.CSS(`nav.side a[href="/console/traffic"]`)), chromedp.WaitVisible(chromedp.CSS("#filters")))
 	r := z.PostApp("/cgi-bin/chatdata/sync_call_program", tok, map[string]any{"program_id": "prog-dbg", "ability_id": "echo", "request_data": `{"text":"via debug"}`})
 	if testenv.Errcode(r) != 0 || !strings.Contains(r["response_data"].(string), "local") {
 		t.Fatalf("call in debug mode: %s", testenv.Describe(r))
 	}
+	do(t, ctx, "the call appears live; open it",
+		chromedp.WaitVisible(chromedp.CSS("#traffic-rows tr.click .pill.debug")),
+		chromedp.Click(chromedp.CSS("#traffic-rows tr.click a")),
+		chromedp.WaitVisible(chromedp.CSS("#replay-request")),
+	)
+	do(t, ctx, "replay with an edited field",
+		chromedp.SetValue(chromedp.CSS("#replay-request"), `{"text":"edited, through debug"}`),
+		chromedp.Click(chromedp.CSS("#replay-edit")),
+		chromedp.WaitVisible(chromedp.CSS("#replay-response")),
+	)
+	if s := text(t, ctx, "#replay-response"); !strings.Contains(s, `"edited, through debug"`) || !strings.Contains(s, `"local"`) {
+		t.Fatalf("the replay's reply = %q, want the edited text served by the local program", s)
+	}
+	if s := text(t, ctx, "#replay-status"); !strings.Contains(s, "debug") {
+		t.Fatalf("replay status = %q, want the debug route", s)
+	}
+	do(t, ctx, "back to the debug page",
+		chromedp.Navigate(z.URL+"/console/programs/prog-dbg/debug"),
+		chromedp.WaitVisible(chromedp.CSS(row+" .status .pill.ok")),
+	)
 
 	do(t, ctx, "close",
 		chromedp.Click(chromedp.CSS(row+" .close-debug")),
@@ -285,14 +321,28 @@ func TestConsoleDebugFlow(t *testing.T) {
 	pages := []string{"/console/", "/console/programs", "/console/programs/prog-dbg", "/console/programs/prog-dbg/debug",
 		"/console/notifications", "/console/corps", "/console/corps/wwtest", "/console/corps/wwtest/archive",
 		"/console/traffic", fmt.Sprintf("/console/traffic/%d", list.Traffic[0].ID)}
+	secrets := map[string]string{"debug token": token, "app secret": appSecret, "callback token": cbToken,
+		"EncodingAESKey": aesKey, "admin token": z.AdminToken(), "access_token": tok, "masked password": pwSecret}
+	for name, v := range programSecret(t, z) {
+		secrets[name] = v
+	}
+	for name, v := range debugSecret {
+		secrets[name] = v
+	}
+	secrets["message key"] = messageKey(t, z, "wwtest", "m-1")
 	for _, p := range pages {
 		do(t, ctx, "visit "+p, chromedp.Navigate(z.URL+p), chromedp.WaitVisible(chromedp.CSS("main")))
 		html := pageHTML(t, ctx)
-		for name, secret := range map[string]string{"debug token": token, "app secret": appSecret, "callback token": cbToken,
-			"EncodingAESKey": aesKey, "admin token": z.AdminToken(), "access_token": tok, "masked password": pwSecret} {
+		for name, secret := range secrets {
 			if strings.Contains(html, secret) {
 				t.Errorf("%s shows the %s unmasked", p, name)
 			}
+		}
+	}
+	logs := zoneLog.String()
+	for name, secret := range secrets {
+		if name != "access_token" && strings.Contains(logs, secret) { // the SDK's own log lines are not the zone's
+			t.Errorf("the zone's log shows the %s", name)
 		}
 	}
 	if !strings.Contains(pageHTML(t, ctx), `"***"`) {
@@ -396,4 +446,78 @@ func TestConsoleExportFixture(t *testing.T) {
 		!strings.Contains(fx.Records[0].Request, "for the fixture") || !strings.Contains(fx.Records[0].Response, "deployed") {
 		t.Fatalf("fixture = %s", b)
 	}
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// encodings are the forms a key could be printed in.
+func encodings(name string, key []byte) map[string]string {
+	return map[string]string{
+		name + " (base64)":    base64.StdEncoding.EncodeToString(key),
+		name + " (base64url)": base64.RawURLEncoding.EncodeToString(key),
+		name + " (hex)":       hex.EncodeToString(key),
+	}
+}
+
+func programSecret(t *testing.T, z *testenv.Zone) map[string]string {
+	t.Helper()
+	sec, err := z.Store().ProgramSecretGet(t.Context(), "prog-dbg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return encodings("program secret", sec.Key)
+}
+
+// secretsWhileOn returns the debug secret of (wwtest, 1000002, prog-dbg).
+func secretsWhileOn(t *testing.T, z *testenv.Zone) map[string]string {
+	t.Helper()
+	sess, err := z.Store().DebugSessionGet(t.Context(), "wwtest", 1000002, "prog-dbg")
+	if err != nil || len(sess.Secret) == 0 {
+		t.Fatalf("debug session: %+v, %v", sess, err)
+	}
+	return encodings("debug secret", sess.Secret)
+}
+
+// messageKey opens a message's secret_key as the zone does: its sealed
+// key under the archive key kept in the data directory.
+func messageKey(t *testing.T, z *testenv.Zone, corpID, msgID string) string {
+	t.Helper()
+	var st struct {
+		DataDir string `json:"data_dir"`
+	}
+	z.Admin("GET", "/admin/v1/status", nil, &st)
+	b, err := os.ReadFile(filepath.Join(st.DataDir, "archive.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ak, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := z.Store().MessageGet(t.Context(), corpID, msgID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := aes.NewCipher(ak)
+	g, _ := cipher.NewGCM(block)
+	key, err := g.Open(nil, m.SealedKey[:g.NonceSize()], m.SealedKey[g.NonceSize():], []byte("msgkey\x00"+corpID+"\x00"+msgID))
+	if err != nil {
+		t.Fatalf("open the message key: %v", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(key)
 }

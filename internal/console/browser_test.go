@@ -218,6 +218,15 @@ func TestConsoleDebugFlow(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`a[href="/console/programs/prog-dbg"]`)),
 		chromedp.Click(chromedp.CSS(`a[href="/console/programs/prog-dbg"]`)),
 		chromedp.WaitVisible(chromedp.CSS("#go-debug")),
+	)
+	do(t, ctx, "check the input protocol",
+		chromedp.Click(chromedp.CSS(`#chk-in-0 ~ button, button[hx-vals*='"input"']`)),
+		chromedp.WaitVisible(chromedp.CSS("#chk-in-0 .accepts")),
+	)
+	if s := text(t, ctx, "#chk-in-0"); !strings.Contains(s, "text") || !strings.Contains(s, "a string") {
+		t.Fatalf("protocol check shows %q", s)
+	}
+	do(t, ctx, "go to the debug page",
 		chromedp.Click(chromedp.CSS("#go-debug")),
 		chromedp.WaitVisible(chromedp.CSS("#get-token")),
 	)

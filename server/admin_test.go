@@ -162,7 +162,7 @@ func TestAdminTrafficReplayExport(t *testing.T) {
 	id := list.Traffic[0].ID
 
 	st, out := adminDo(t, z, "POST", fmt.Sprintf("/admin/v1/traffic/%d/replay", id), "")
-	if st != 200 || out["errcode"].(float64) != 0 || !strings.Contains(out["response"].(string), `"text":"first"`) || out["edited"] != false {
+	if st != 200 || out["result_errcode"].(float64) != 0 || !strings.Contains(out["response"].(string), `"text":"first"`) || out["edited"] != false {
 		t.Fatalf("replay: HTTP %d %v", st, out)
 	}
 	st, out = adminDo(t, z, "POST", fmt.Sprintf("/admin/v1/traffic/%d/replay", id), `{"request":"{\"text\":\"edited\"}"}`)
@@ -171,7 +171,7 @@ func TestAdminTrafficReplayExport(t *testing.T) {
 	}
 	// An edit that breaks the input protocol gets the app API's errcode.
 	_, out = adminDo(t, z, "POST", fmt.Sprintf("/admin/v1/traffic/%d/replay", id), `{"request":"{\"text\":1}"}`)
-	if int(out["errcode"].(float64)) != openzone.ErrRequestMismatch {
+	if int(out["result_errcode"].(float64)) != openzone.ErrRequestMismatch {
 		t.Fatalf("replay off-protocol: %v", out)
 	}
 	if st, out := adminDo(t, z, "POST", fmt.Sprintf("/admin/v1/traffic/%d/replay", id), `{"request":"{"}`); st != 400 || !strings.Contains(out["errmsg"].(string), "request") {
@@ -198,7 +198,7 @@ func TestAdminTrafficReplayExport(t *testing.T) {
 	}
 	asyncID := waitRecord(t, z, "async_program_task")
 	st, out = adminDo(t, z, "POST", fmt.Sprintf("/admin/v1/traffic/%d/replay", asyncID), `{"request":"{\"text\":\"again\"}"}`)
-	if st != 200 || out["errcode"].(float64) != 0 || !strings.Contains(out["response"].(string), "jobid") {
+	if st != 200 || out["result_errcode"].(float64) != 0 || !strings.Contains(out["response"].(string), "jobid") {
 		t.Fatalf("replay of async_program_task: HTTP %d %v", st, out)
 	}
 	deliver := waitRecord(t, z, "async_program_task:deliver")

@@ -96,9 +96,11 @@ type ReplayResult struct {
 	Edited   bool   `json:"edited"`
 	// Note warns when the recorded payload was sent with masked values.
 	Note string `json:"note,omitempty"`
+	// The replayed call's (or event delivery's) errcode, named apart from
+	// the admin API's own errcode: the replay ran even when the call failed.
+	Errcode int    `json:"result_errcode"`
+	Errmsg  string `json:"result_errmsg"`
 	// Call: the program's reply (masked) and where it went.
-	Errcode   int     `json:"errcode"`
-	Errmsg    string  `json:"errmsg"`
 	Response  string  `json:"response,omitempty"`
 	Route     string  `json:"route,omitempty"`
 	Instance  string  `json:"instance,omitempty"`
@@ -116,7 +118,7 @@ type ReplayResult struct {
 // (same checks, route and sealing as sync_call_program), or the event is
 // raised again as a new event (new event_id) to the program. The zone seals
 // what it sends with the route's keys, so an edited payload is as valid as
-// the original. The reply's errcode is the replayed call's, inside a 200.
+// the original. The replayed call's errcode is result_errcode, inside a 200.
 func (a *API) handleTrafficReplay(r *http.Request) (any, error) {
 	id, err := trafficID(r)
 	if err != nil {

@@ -147,8 +147,8 @@ func (c *Console) handleReplay(w http.ResponseWriter, r *http.Request, s *req) e
 		Kind      string  `json:"kind"`
 		Edited    bool    `json:"edited"`
 		Note      string  `json:"note"`
-		Errcode   int     `json:"errcode"`
-		Errmsg    string  `json:"errmsg"`
+		Errcode   int     `json:"result_errcode"`
+		Errmsg    string  `json:"result_errmsg"`
 		Response  string  `json:"response"`
 		Route     string  `json:"route"`
 		Instance  string  `json:"instance"`

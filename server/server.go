@@ -177,7 +177,8 @@ func (s *Server) Start(ctx context.Context) error {
 		LogDir:  filepath.Join(dataDir, "logs"),
 		ZoneURL: s.URL,
 	})
-	s.debug = debugmode.New(debugmode.Config{Store: st, Now: s.cfg.Now, Log: s.log, AllowedHosts: s.cfg.DebugAllowedHosts})
+	s.debug = debugmode.New(debugmode.Config{Store: st, Now: s.cfg.Now, Log: s.log, AllowedHosts: s.cfg.DebugAllowedHosts,
+		Exclusive: true}) // one process per SQLite file (its lock)
 	s.gateway = gateway.New(gateway.Config{
 		Store: st, Runtime: s.runtime, Timeout: s.cfg.CallTimeout,
 		DebugRouteFunc: s.debug.Route,

@@ -31,7 +31,9 @@ import (
 //	        the app sees it
 //	river   River's own no-op jobs (InsertMany, batches of 1,000) on a
 //	        SQLite file opened with the zone's settings and River
-//	        configured as the zone configures it: the baseline
+//	        configured as the zone configures it: the baseline; and the
+//	        same inserted one job per call by 16 goroutines, as the
+//	        burst's tasks are (information)
 func runAsync(ctx context.Context, r *runner) (*Section, error) {
 	n, serial, noop := pick(r, 1000, 20), pick(r, 30, 3), pick(r, 4000, 100)
 	prog, err := r.build(ctx, pkgProgram)
@@ -50,7 +52,7 @@ func runAsync(ctx context.Context, r *runner) (*Section, error) {
 	if err != nil {
 		return nil, err
 	}
-	sec := &Section{Settings: fmt.Sprintf("burst of %d tasks from 16 clients; %d serial tasks; River: %d no-op jobs; SQLite; example program ×2", n, serial, noop)}
+	sec := &Section{Settings: fmt.Sprintf("burst of %d tasks from 16 clients; %d serial tasks; River: %d no-op jobs by InsertMany, %d one by one from 16 goroutines; SQLite; example program ×2", n, serial, noop, n)}
 
 	burst, err := asyncBurst(ctx, z, tok, n, 16)
 	if err != nil {
@@ -74,12 +76,19 @@ func runAsync(ctx context.Context, r *runner) (*Section, error) {
 	r.progressf("   serial     %8.1f tasks/s  p50 %7.1f ms  p95 %7.1f ms", ser.PerSecond, ser.P50ms, ser.P95ms)
 	stop()
 
-	perSec, err := NoopJobs(ctx, filepath.Join(r.dir, "river-noop.db"), noop)
+	perSec, err := NoopJobs(ctx, filepath.Join(r.dir, "river-noop.db"), noop, 0)
 	if err != nil {
 		return nil, err
 	}
-	r.progressf("   river      %8.0f jobs/s", perSec)
-	sec.Points = []Point{burst, ser, {Variant: "river-noop", Concurrency: 1, Ops: noop, PerSecond: perSec}}
+	r.progressf("   river      %8.0f jobs/s (InsertMany)", perSec)
+	single, err := NoopJobs(ctx, filepath.Join(r.dir, "river-noop-single.db"), n, 16)
+	if err != nil {
+		return nil, err
+	}
+	r.progressf("   river      %8.0f jobs/s (16 inserters, one job per insert)", single)
+	sec.Points = []Point{burst, ser,
+		{Variant: "river-noop", Concurrency: 1, Ops: noop, PerSecond: perSec},
+		{Variant: "river-noop-1by1", Concurrency: 16, Ops: n, PerSecond: single}}
 	sec.Targets = append(sec.Targets, target("async tasks/s / River no-op jobs/s", ratio(burst.PerSecond, perSec), ">=", 0.5, "x"))
 	return sec, nil
 }
@@ -231,10 +240,12 @@ func (noopWorker) Work(context.Context, *river.Job[noopArgs]) error { return nil
 
 // NoopJobs is River's own throughput on the zone's kind of database: it
 // opens a SQLite file at path with the zone's settings (sqlite.Open),
-// builds a jobs.Runner as the zone does, inserts n no-op jobs
-// (InsertMany, batches of 1,000) and waits until River has recorded all
-// of them completed. It returns jobs/s end to end.
-func NoopJobs(ctx context.Context, path string, n int) (float64, error) {
+// builds a jobs.Runner as the zone does, inserts n no-op jobs and waits
+// until River has recorded all of them completed. It returns jobs/s end
+// to end. With inserters 0 the jobs go in with InsertMany, in batches of
+// 1,000 (River at its best); otherwise that many goroutines insert one
+// job per call, as app clients create tasks.
+func NoopJobs(ctx context.Context, path string, n, inserters int) (float64, error) {
 	db, err := sqlite.Open(ctx, path)
 	if err != nil {
 		return 0, err
@@ -254,13 +265,35 @@ func NoopJobs(ctx context.Context, path string, n int) (float64, error) {
 	}
 	defer r.Stop(context.WithoutCancel(ctx))
 	start := time.Now()
-	for i := 0; i < n; i += 1000 {
-		batch := make([]river.InsertManyParams, min(1000, n-i))
-		for k := range batch {
-			batch[k] = river.InsertManyParams{Args: noopArgs{}}
+	if inserters == 0 {
+		for i := 0; i < n; i += 1000 {
+			batch := make([]river.InsertManyParams, min(1000, n-i))
+			for k := range batch {
+				batch[k] = river.InsertManyParams{Args: noopArgs{}}
+			}
+			if _, err := r.Client().InsertMany(ctx, batch); err != nil {
+				return 0, err
+			}
 		}
-		if _, err := r.Client().InsertMany(ctx, batch); err != nil {
+	} else {
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		errc := make(chan error, inserters)
+		for range inserters {
+			wg.Go(func() {
+				for next.Add(1) <= int64(n) {
+					if err := r.Insert(ctx, noopArgs{}, nil); err != nil {
+						errc <- err
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		select {
+		case err := <-errc:
 			return 0, err
+		default:
 		}
 	}
 	timeout := time.After(5 * time.Minute)

@@ -88,7 +88,7 @@ func (rep *Report) WriteTable(w io.Writer) {
 
 func fmtTarget(v float64, unit string) string {
 	if unit == "x" {
-		return fmt.Sprintf("%.2f×", v)
+		return fmt.Sprintf("%.3f×", v)
 	}
 	return fmt.Sprintf("%.1f %s", v, unit)
 }

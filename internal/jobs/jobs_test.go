@@ -638,7 +638,7 @@ func TestMigrateIdempotent(t *testing.T) {
 // recorded all of them completed; it reports jobs/s end to end, with the
 // zone's Config (MaxWorkers 10, FetchCooldown 5 ms).
 func BenchmarkNoopJobs(b *testing.B) {
-	perSec, err := bench.NoopJobs(context.Background(), filepath.Join(b.TempDir(), "zone.db"), b.N)
+	perSec, err := bench.NoopJobs(context.Background(), filepath.Join(b.TempDir(), "zone.db"), b.N, 0)
 	if err != nil {
 		b.Fatal(err)
 	}

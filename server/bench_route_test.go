@@ -1,18 +1,13 @@
 package server_test
 
 import (
-	"bytes"
-	"encoding/json"
+	"context"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
-	"strings"
 	"testing"
-	"time"
 
+	"github.com/openzone/openzone/internal/bench"
 	"github.com/openzone/openzone/internal/testenv"
 )
 
@@ -61,29 +56,13 @@ func BenchmarkRoute(b *testing.B) {
 	b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	testenv.Eventually(b, "debug mode on", func() bool { return checkDebug(b, z, debugTok, "prog-echo") == 2 })
 
-	tr := &http.Transport{Proxy: nil, MaxIdleConns: 64, MaxIdleConnsPerHost: 64, DisableCompression: true}
-	b.Cleanup(tr.CloseIdleConnections)
-	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
-	body, _ := json.Marshal(map[string]string{"program_id": "prog-echo", "ability_id": "echo", "request_data": `{"text":"hello"}`})
-	call := func(tok string) error {
-		resp, err := hc.Post(z.URL+"/cgi-bin/chatdata/sync_call_program?access_token="+url.QueryEscape(tok), "application/json", bytes.NewReader(body))
-		if err != nil {
-			return err
-		}
-		raw, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			return err
-		}
-		if !strings.Contains(string(raw), `"errcode":0`) {
-			return fmt.Errorf("reply %s", raw)
-		}
-		return nil
-	}
+	hc := bench.NewClient()
+	b.Cleanup(hc.CloseIdleConnections)
 	for _, v := range []struct{ name, tok string }{{"deployed", deployedTok}, {"debug", debugTok}} {
+		call := bench.SyncCaller(hc, z.URL, v.tok, "prog-echo")
 		b.Run(v.name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				if err := call(v.tok); err != nil {
+				if err := call(context.Background()); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -34,6 +34,7 @@ import (
 	"github.com/openzone/openzone/internal/events"
 	"github.com/openzone/openzone/internal/gateway"
 	"github.com/openzone/openzone/internal/jobs"
+	"github.com/openzone/openzone/internal/listener"
 	"github.com/openzone/openzone/internal/runtime"
 	"github.com/openzone/openzone/internal/specapi"
 	"github.com/openzone/openzone/internal/store"
@@ -76,6 +77,11 @@ type Config struct {
 	// TrafficRetention is how long traffic records are kept. Default 7
 	// days; never less than a debug credential's 3 days.
 	TrafficRetention time.Duration
+	// ListenerPingInterval and ListenerPongTimeout tune the debug
+	// listener's dead-peer detection (default 5 s and 10 s; tests shorten
+	// them).
+	ListenerPingInterval time.Duration
+	ListenerPongTimeout  time.Duration
 }
 
 // Server is one running zone.
@@ -87,6 +93,7 @@ type Server struct {
 	gateway  *gateway.Gateway
 	recorder *traffic.Recorder
 	debug    *debugmode.Service
+	hub      *listener.Hub
 	jobs     *jobs.Runner
 	events   *events.Service
 	archive  *archive.Service
@@ -167,10 +174,34 @@ func (s *Server) Start(ctx context.Context) error {
 		LogDir:  filepath.Join(dataDir, "logs"),
 		ZoneURL: s.URL,
 	})
-	s.debug = debugmode.New(debugmode.Config{Store: st, Now: s.cfg.Now, Log: s.log, AllowedHosts: s.cfg.DebugAllowedHosts})
+	bgCtx, stopBg := context.WithCancel(context.Background())
+	s.stopBg = stopBg
+	s.debug = debugmode.New(debugmode.Config{Store: st, Now: s.cfg.Now, Log: s.log, AllowedHosts: s.cfg.DebugAllowedHosts,
+		OpenedFunc: func(programID, corpID string, agentID int64) {
+			s.bg.Add(1)
+			go func() {
+				defer s.bg.Done()
+				s.preflight(bgCtx, programID, corpID, agentID)
+			}()
+		}})
+	// A single-node zone holds every listener: those it held before a
+	// restart are gone. (Several nodes on PostgreSQL will lose only their
+	// own: see docs/decisions.md.)
+	if n, err := st.DebugListenerLoseAll(ctx, "", s.cfg.Now(), "the zone restarted"); err != nil {
+		st.Close()
+		return err
+	} else if n > 0 {
+		s.log.Info("debug listeners of the previous run marked lost", "count", n)
+	}
+	s.hub = listener.NewHub(listener.Config{
+		Store: st, Now: s.cfg.Now, Log: s.log, Node: s.Addr(), CallTimeout: s.cfg.CallTimeout,
+		PingInterval: s.cfg.ListenerPingInterval, PongTimeout: s.cfg.ListenerPongTimeout,
+		HeldFunc: func(ctx context.Context, programID string) (int, error) { return s.events.HeldCount(ctx, programID) },
+		ConnectFunc: s.listenerConnected,
+	})
 	s.gateway = gateway.New(gateway.Config{
 		Store: st, Runtime: s.runtime, Timeout: s.cfg.CallTimeout,
-		DebugRouteFunc: s.debug.Route,
+		DebugRouteFunc: s.debug.Route, Listeners: s.hub,
 	})
 	s.recorder = traffic.New(st, s.log)
 	archiveKey, err := s.archiveKey()
@@ -201,7 +232,7 @@ func (s *Server) Start(ctx context.Context) error {
 	admin := adminapi.New(adminapi.Config{
 		Store: st, Runtime: s.runtime, Recorder: s.recorder, Logger: s.log,
 		AdminToken: s.token, ApplySeedFunc: s.ApplySeed, TokenFunc: s.app.TokenForApp,
-		Debug: s.debug, Archive: s.archive,
+		Debug: s.debug, Archive: s.archive, Listeners: s.hub,
 		Now:  s.cfg.Now,
 		Info: map[string]any{"version": Version, "database": "sqlite", "data_dir": dataDir},
 	})
@@ -244,8 +275,6 @@ func (s *Server) Start(ctx context.Context) error {
 		s.Shutdown(ctx)
 		return fmt.Errorf("job queue: %w", err)
 	}
-	bgCtx, stopBg := context.WithCancel(context.Background())
-	s.stopBg = stopBg
 	s.bg.Add(1)
 	go s.prune(bgCtx)
 	s.log.Info("zone started", "addr", s.Addr(), "data_dir", dataDir, "version", Version)
@@ -342,8 +371,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		var errs []error
 		if s.stopBg != nil {
 			s.stopBg()
-			s.bg.Wait()
 		}
+		if s.hub != nil {
+			s.hub.Close() // hijacked connections: http.Server.Shutdown does not close them
+		}
+		s.bg.Wait()
 		if s.http != nil {
 			if err := s.http.Shutdown(ctx); err != nil {
 				errs = append(errs, fmt.Errorf("http: %w", err))

@@ -1,0 +1,370 @@
+package server_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/testenv"
+)
+
+// listenSeed: prog-dbg is not deployed; app 1000002 debugs it and receives
+// its events.
+const listenSeed = `
+providers: [{id: isv, name: Test ISV}]
+corps:
+  - corpid: wwtest
+    name: Test Corp
+    members: [{userid: zhangsan, name: 张三}]
+    external_contacts: [{external_userid: wmc, name: C}]
+programs:
+  - id: prog-dbg
+    provider: isv
+    name: In development
+    abilities:
+      - {id: echo, input: {"text": ""}, output: {"text": "", "served_by": ""}}
+apps:
+  - {corpid: wwtest, agentid: 1000002, type: self_built, secret: s1, programs: [prog-dbg]}
+`
+
+// listenLine is one JSON line of `openzone debug listen --json`.
+type listenLine struct {
+	Type       string  `json:"type"`
+	ListenerID string  `json:"listener_id"`
+	HeldEvents int     `json:"held_events"`
+	Kind       string  `json:"kind"`
+	Ability    string  `json:"ability"`
+	EventID    string  `json:"event_id"`
+	Status     int     `json:"status"`
+	Exception  string  `json:"exception"`
+	LatencyMS  float64 `json:"latency_ms"`
+	Held       bool    `json:"held"`
+	Error      string  `json:"error"`
+}
+
+// listenProc is a running `openzone debug listen`.
+type listenProc struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	stderr logBuffer
+	mu     sync.Mutex
+	lines  []listenLine
+	done   chan struct{}
+}
+
+func startListen(t *testing.T, z *testenv.Zone, args ...string) *listenProc {
+	t.Helper()
+	p := &listenProc{t: t, done: make(chan struct{})}
+	p.cmd = exec.Command(testenv.CLI(t), append([]string{"debug", "listen", "--zone", z.URL, "--json"}, args...)...)
+	p.cmd.Env = append(os.Environ(), "OPENZONE_ADMIN_TOKEN="+z.AdminToken(), "OPENZONE_DEBUG_TOKEN=")
+	p.cmd.Stderr = &p.stderr
+	out, err := p.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		defer close(p.done)
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			var l listenLine
+			if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+				t.Errorf("debug listen --json printed a line that is not JSON: %q", sc.Text())
+				continue
+			}
+			p.mu.Lock()
+			p.lines = append(p.lines, l)
+			p.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() { p.cmd.Process.Kill(); p.cmd.Wait() })
+	return p
+}
+
+func (p *listenProc) snapshot() []listenLine {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.lines)
+}
+
+func (p *listenProc) count(typ string) int {
+	n := 0
+	for _, l := range p.snapshot() {
+		if l.Type == typ {
+			n++
+		}
+	}
+	return n
+}
+
+// wait waits for the process to exit and returns its exit code.
+func (p *listenProc) wait() int {
+	p.t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(20 * time.Second):
+		p.t.Fatalf("debug listen did not exit; stderr:\n%s", p.stderr.String())
+	}
+	p.cmd.Wait()
+	return p.cmd.ProcessState.ExitCode()
+}
+
+type debugPage struct {
+	Route    string `json:"route"`
+	Receiver string `json:"receiver"`
+	Listener *struct {
+		openzone.DebugListener
+		Text string `json:"text"`
+	} `json:"listener"`
+	Probe *openzone.DebugProbe `json:"probe"`
+}
+
+func getPage(t *testing.T, z *testenv.Zone, program string) debugPage {
+	t.Helper()
+	var p debugPage
+	if st := z.Admin("GET", "/admin/v1/programs/"+program+"/debug", nil, &p); st != 200 {
+		t.Fatalf("debug page: HTTP %d", st)
+	}
+	return p
+}
+
+// TestDebugListen: the example program runs on a loopback port the zone is
+// never told about; `openzone debug listen` carries a sync call and events
+// to it and back, holds events while it is gone (sync calls fail fast),
+// delivers them in order when it returns, detects a frozen peer and
+// reconnects by itself; its replies are those of a receiver URL.
+func TestDebugListen(t *testing.T) {
+	z := testenv.Start(t, testenv.Options{
+		Seed: listenSeed, CallTimeout: 5 * time.Second,
+		RetryBackoff:         func(int) time.Duration { return 200 * time.Millisecond },
+		ListenerPingInterval: 200 * time.Millisecond, ListenerPongTimeout: 500 * time.Millisecond,
+	})
+	tok := z.Token("wwtest", "s1")
+	_, pub := rsaKey(t)
+	for _, call := range []struct {
+		path string
+		body map[string]any
+	}{
+		{"set_public_key", map[string]any{"public_key": pub, "public_key_ver": 1}},
+		{"set_receive_callback", map[string]any{"program_id": "prog-dbg"}},
+	} {
+		if r := z.PostApp("/cgi-bin/chatdata/"+call.path, tok, call.body); testenv.Errcode(r) != 0 {
+			t.Fatalf("%s: %s", call.path, testenv.Describe(r))
+		}
+	}
+	dt, _ := debugToken(t, z, "prog-dbg")
+	if r := z.PostApp("/cgi-bin/chatdata/open_debug_mode", tok, map[string]any{"program_id": "prog-dbg", "debug_token": dt}); testenv.Errcode(r) != 0 {
+		t.Fatalf("open_debug_mode: %s", testenv.Describe(r))
+	}
+	port := freePort(t)
+	local := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	prog := exec.Command(testenv.Example(t), "--addr", fmt.Sprintf("127.0.0.1:%d", port), "--name", "local",
+		"--api", z.URL, "--debug-token", dt, "--access-token", tok)
+	prog.Env = append(os.Environ(), "OPENZONE_PROGRAM_ID=prog-dbg", "OPENZONE_SECRET=")
+	var progOut logBuffer
+	prog.Stdout, prog.Stderr = &progOut, &progOut
+	if err := prog.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { prog.Process.Kill(); prog.Wait() })
+	testenv.Eventually(t, "debug mode on", func() bool { return checkDebug(t, z, tok, "prog-dbg") == 2 })
+
+	call := func() map[string]any {
+		return z.PostApp("/cgi-bin/chatdata/sync_call_program", tok, syncCall("prog-dbg", "echo", `{"text":"hi"}`))
+	}
+	send := func(i int) {
+		msg := fmt.Sprintf(`{"sender":{"type":1,"id":"zhangsan"},"receiver_list":[{"type":2,"id":"wmc"}],"msgtype":1,"text":{"content":"m%d"}}`, i)
+		var out map[string]any
+		if st := z.Admin("POST", "/admin/v1/corps/wwtest/messages", strings.NewReader(msg), &out); st != 200 {
+			t.Fatalf("ingest %d: HTTP %d %v", i, st, out)
+		}
+	}
+	events := func() []openzone.Event { // oldest first
+		var out struct {
+			Events []openzone.Event `json:"events"`
+		}
+		z.Admin("GET", "/admin/v1/events?program_id=prog-dbg", nil, &out)
+		slices.Reverse(out.Events)
+		return out.Events
+	}
+	delivered := func() bool {
+		for _, e := range events() {
+			if e.State != openzone.EventDelivered {
+				return false
+			}
+		}
+		return true
+	}
+
+	// No receiver URL, no listener: 710674.
+	if r := call(); testenv.Errcode(r) != openzone.ErrProgramConnect {
+		t.Fatalf("before the listener: %s, want 710674", testenv.Describe(r))
+	}
+
+	l := startListen(t, z, "prog-dbg", "--forward-to", local)
+	testenv.Eventually(t, "the listener to connect", func() bool { return l.count("connected") == 1 })
+	testenv.Eventually(t, "the pre-flight probe through the listener", func() bool {
+		p := getPage(t, z, "prog-dbg")
+		return p.Probe != nil && p.Probe.OK && p.Probe.Via == "listener"
+	})
+	page := getPage(t, z, "prog-dbg")
+	if page.Route != "listener" || page.Listener == nil || page.Listener.State != openzone.ListenerConnected ||
+		!strings.HasPrefix(page.Listener.Text, "listener connected since ") {
+		t.Fatalf("debug page = %+v", page)
+	}
+
+	// Flow A: a sync call, through the listener to the local program.
+	r := call()
+	if testenv.Errcode(r) != 0 || r["response_data"] != `{"text":"hi","served_by":"local"}` {
+		t.Fatalf("sync call through the listener: %s", testenv.Describe(r))
+	}
+	viaListener := r["response_data"]
+	// An event, through the listener.
+	send(0)
+	testenv.Eventually(t, "the first event delivered", delivered)
+
+	// The listener dies: sync calls fail fast, events are held.
+	l.cmd.Process.Kill()
+	testenv.Eventually(t, "the zone to see the listener lost", func() bool {
+		p := getPage(t, z, "prog-dbg")
+		return p.Listener != nil && p.Listener.State == openzone.ListenerLost && strings.HasPrefix(p.Listener.Text, "listener lost at ")
+	})
+	start := time.Now()
+	r = call()
+	if took := time.Since(start); testenv.Errcode(r) != openzone.ErrProgramConnect || took > time.Second ||
+		!strings.Contains(r["errmsg"].(string), "debug listener") {
+		t.Fatalf("sync call without the listener: %s after %s, want 710674 at once", testenv.Describe(r), took)
+	}
+	for i := 1; i <= 3; i++ {
+		send(i)
+	}
+	testenv.Eventually(t, "three held events", func() bool {
+		held := 0
+		for _, e := range events() {
+			if e.State == openzone.EventPending && strings.HasPrefix(e.LastError, "held: ") {
+				held++
+			}
+		}
+		return held == 3
+	})
+
+	// It comes back: the held events arrive, in the order they were raised.
+	l = startListen(t, z, "prog-dbg", "--forward-to", local)
+	testenv.Eventually(t, "held events delivered after the listener returned", delivered)
+	var want, got []string
+	for _, e := range events()[1:] {
+		want = append(want, e.ID)
+	}
+	lines := l.snapshot()
+	if lines[0].Type != "connected" || lines[0].HeldEvents != 3 {
+		t.Fatalf("first line = %+v, want connected with 3 held events", lines[0])
+	}
+	for _, ln := range lines {
+		if ln.Type == "request" && ln.Kind == "event" {
+			if !ln.Held || ln.Status != 200 || ln.Ability == "" {
+				t.Errorf("held event line = %+v", ln)
+			}
+			got = append(got, ln.EventID)
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("held events forwarded in order %v, want %v (raise order)", got, want)
+	}
+
+	// A frozen CLI is a dead peer: the zone notices, and the CLI, thawed,
+	// reconnects by itself.
+	l.cmd.Process.Signal(syscall.SIGSTOP)
+	testenv.Eventually(t, "the zone to declare the frozen listener dead", func() bool {
+		p := getPage(t, z, "prog-dbg")
+		return p.Listener.State == openzone.ListenerLost && strings.Contains(p.Listener.Reason, "dead peer")
+	})
+	l.cmd.Process.Signal(syscall.SIGCONT)
+	testenv.Eventually(t, "the CLI to reconnect", func() bool { return l.count("connected") == 2 })
+	if r := call(); testenv.Errcode(r) != 0 {
+		t.Fatalf("sync call after the reconnect: %s", testenv.Describe(r))
+	}
+	if !strings.Contains(l.stderr.String(), "reconnecting in") {
+		t.Errorf("the CLI's status lines do not say it reconnects:\n%s", l.stderr.String())
+	}
+
+	// Ctrl-C: a clean exit, recorded as such.
+	l.cmd.Process.Signal(syscall.SIGINT)
+	if code := l.wait(); code != 0 {
+		t.Fatalf("exit code after SIGINT = %d; stderr:\n%s", code, l.stderr.String())
+	}
+	testenv.Eventually(t, "the listener closed by the CLI", func() bool {
+		return getPage(t, z, "prog-dbg").Listener.Reason == "closed by the CLI"
+	})
+	var calls int
+	for _, ln := range l.snapshot() {
+		if ln.Type == "request" && ln.Kind == "call" && ln.Ability == "echo" && ln.Status == 200 && ln.LatencyMS > 0 {
+			calls++
+		}
+	}
+	if calls != 1 {
+		t.Errorf("%d call lines for the echo after the reconnect, want 1: %+v", calls, l.snapshot())
+	}
+
+	// The same program through a receiver URL answers the same; setting the
+	// URL ends listener mode.
+	setReceiver(t, z, "prog-dbg", local)
+	if p := getPage(t, z, "prog-dbg"); p.Route != "receiver" || p.Listener != nil {
+		t.Fatalf("after setting a receiver URL: %+v", p)
+	}
+	if r := call(); testenv.Errcode(r) != 0 || r["response_data"] != viaListener {
+		t.Fatalf("through the receiver URL: %s, want response_data %v", testenv.Describe(r), viaListener)
+	}
+
+	// Secrets never reach the CLI's output.
+	if s := l.stderr.String(); strings.Contains(s, dt) || strings.Contains(s, z.AdminToken()) {
+		t.Errorf("the CLI printed a secret:\n%s", s)
+	}
+}
+
+// TestDebugListen_Refused: a bad credential, an unknown program and an
+// unreachable zone end the CLI at once, non-zero, saying why.
+func TestDebugListen_Refused(t *testing.T) {
+	z := testenv.Start(t, testenv.Options{Seed: listenSeed})
+	dt, _ := debugToken(t, z, "prog-dbg")
+	for _, tc := range []struct {
+		name string
+		zone string
+		args []string
+		want []string
+	}{
+		{"BadDebugToken", z.URL, []string{"prog-dbg", "--debug-token", "ozdbg_wrong"}, []string{"errcode 40058", "debug_token", "ozdbg_wron…"}},
+		{"UnknownProgram", z.URL, []string{"prog-nope", "--debug-token", dt}, []string{"errcode 404", "prog-nope"}},
+		{"BadAdminToken", z.URL, []string{"prog-dbg", "--debug-token", dt, "--admin-token", "wrong"}, []string{"errcode 401", "admin token"}},
+		{"ZoneUnreachable", fmt.Sprintf("http://127.0.0.1:%d", freePort(t)), []string{"prog-dbg", "--debug-token", dt}, []string{"cannot reach the zone", "refused"}},
+		{"NoForwardTo", z.URL, []string{"prog-dbg", "--debug-token", dt, "--forward-to", ""}, []string{"--forward-to is required"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"debug", "listen", "--zone", tc.zone, "--forward-to", "http://127.0.0.1:1/"}, tc.args...)
+			cmd := exec.Command(testenv.CLI(t), args...)
+			cmd.Env = append(os.Environ(), "OPENZONE_ADMIN_TOKEN="+z.AdminToken(), "OPENZONE_DEBUG_TOKEN=")
+			out, err := cmd.CombinedOutput()
+			if err == nil || cmd.ProcessState.ExitCode() == 0 {
+				t.Fatalf("exit 0; output:\n%s", out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(string(out), w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			if strings.Contains(string(out), dt) {
+				t.Errorf("output shows the debug credential:\n%s", out)
+			}
+		})
+	}
+}

@@ -196,7 +196,7 @@ func (s *Server) Start(ctx context.Context) error {
 	s.hub = listener.NewHub(listener.Config{
 		Store: st, Now: s.cfg.Now, Log: s.log, Node: s.Addr(), CallTimeout: s.cfg.CallTimeout,
 		PingInterval: s.cfg.ListenerPingInterval, PongTimeout: s.cfg.ListenerPongTimeout,
-		HeldFunc: func(ctx context.Context, programID string) (int, error) { return s.events.HeldCount(ctx, programID) },
+		HeldFunc:    func(ctx context.Context, programID string) (int, error) { return s.events.HeldCount(ctx, programID) },
 		ConnectFunc: s.listenerConnected,
 	})
 	s.gateway = gateway.New(gateway.Config{

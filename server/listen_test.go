@@ -230,6 +230,31 @@ func TestDebugListen(t *testing.T) {
 		t.Fatalf("sync call through the listener: %s", testenv.Describe(r))
 	}
 	viaListener := r["response_data"]
+	// Concurrent calls share the one connection.
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			text := fmt.Sprintf("c%d", i)
+			r := z.PostApp("/cgi-bin/chatdata/sync_call_program", tok, syncCall("prog-dbg", "echo", `{"text":"`+text+`"}`))
+			if testenv.Errcode(r) != 0 || r["response_data"] != `{"text":"`+text+`","served_by":"local"}` {
+				errs <- testenv.Describe(r)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Errorf("concurrent call: %s", e)
+	}
+	// debug status shows the listener and the probe.
+	status := exec.Command(testenv.CLI(t), "debug", "status", "prog-dbg", "--zone", z.URL, "--admin-token", z.AdminToken())
+	if out, err := status.CombinedOutput(); err != nil || !strings.Contains(string(out), "listener: listener connected since") ||
+		!strings.Contains(string(out), "via listener for wwtest/1000002: answered and opened it") {
+		t.Errorf("debug status: %v\n%s", err, out)
+	}
 	// An event, through the listener.
 	send(0)
 	testenv.Eventually(t, "the first event delivered", delivered)
@@ -313,7 +338,7 @@ func TestDebugListen(t *testing.T) {
 		}
 	}
 	if calls != 1 {
-		t.Errorf("%d call lines for the echo after the reconnect, want 1: %+v", calls, l.snapshot())
+		t.Errorf("%d call lines for the echo after the second reconnect, want 1: %+v", calls, l.snapshot())
 	}
 
 	// The same program through a receiver URL answers the same; setting the

@@ -202,6 +202,9 @@ func (s *Service) DeliverHeld(ctx context.Context, programID string) (int, error
 			if tried[e.ID] {
 				continue
 			}
+			if ctx.Err() != nil { // the listener went away meanwhile
+				return n, ctx.Err()
+			}
 			tried[e.ID], progress = true, true
 			err := s.deliver(ctx, e, e.Attempts+1, math.MaxInt, true)
 			if errors.Is(err, gateway.ErrListenerAbsent) {

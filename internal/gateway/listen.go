@@ -35,7 +35,7 @@ func (g *Gateway) doListener(ctx context.Context, c *Call, route *debugmode.Rout
 	res.RequestID = hd.RequestID
 	h := http.Header{}
 	hd.Apply(h, false)
-	m := &listener.Message{Kind: kind(c), Label: c.Label, EventID: c.EventID, CorpID: c.CorpID, AgentID: c.AgentID, Held: c.Drain,
+	m := &listener.Message{Kind: kind(c), Label: c.Label, EventID: c.EventID, CorpID: c.CorpID, AgentID: c.AgentID, Held: !c.HeldSince.IsZero(),
 		Header: map[string]string{"content-type": wire.ContentType}, Body: route.Keys.Seal(wire.PurposeCall, hd, body)}
 	if c.Label == "" {
 		m.Label = c.AbilityID

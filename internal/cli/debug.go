@@ -114,8 +114,8 @@ func runDebugStatus(e *env, args []string) error {
 		} `json:"listener"`
 		Probe          *openzone.DebugProbe `json:"probe"`
 		Receiver       string               `json:"receiver"`
-		TokenExpiresAt *time.Time `json:"token_expires_at"`
-		TokenValid     bool       `json:"token_valid"`
+		TokenExpiresAt *time.Time           `json:"token_expires_at"`
+		TokenValid     bool                 `json:"token_valid"`
 		Sessions       []struct {
 			CorpID  string `json:"corpid"`
 			AgentID int64  `json:"agentid"`

@@ -40,7 +40,7 @@ apps:
 type listenLine struct {
 	Type       string  `json:"type"`
 	ListenerID string  `json:"listener_id"`
-	HeldEvents int     `json:"held_events"`
+	HeldCount  int     `json:"held_count"`
 	Kind       string  `json:"kind"`
 	Ability    string  `json:"ability"`
 	EventID    string  `json:"event_id"`
@@ -140,10 +140,11 @@ func getPage(t *testing.T, z *testenv.Zone, program string) debugPage {
 }
 
 // TestDebugListen: the example program runs on a loopback port the zone is
-// never told about; `openzone debug listen` carries a sync call and events
-// to it and back, holds events while it is gone (sync calls fail fast),
-// delivers them in order when it returns, detects a frozen peer and
-// reconnects by itself; its replies are those of a receiver URL.
+// never told about; `openzone debug listen` carries sync calls, an async
+// call and events to it and back, holds events and async calls while it is
+// gone (sync calls fail fast), delivers them in order when it returns,
+// detects a frozen peer and reconnects by itself; its replies are those of
+// a receiver URL.
 func TestDebugListen(t *testing.T) {
 	z := testenv.Start(t, testenv.Options{
 		Seed: listenSeed, CallTimeout: 5 * time.Second,
@@ -255,9 +256,29 @@ func TestDebugListen(t *testing.T) {
 		!strings.Contains(string(out), "via listener for wwtest/1000002: answered and opened it") {
 		t.Errorf("debug status: %v\n%s", err, out)
 	}
-	// An event, through the listener.
+	// An event and an async call, through the listener.
 	send(0)
 	testenv.Eventually(t, "the first event delivered", delivered)
+	asyncCall := func(text string) string {
+		r := z.PostApp("/cgi-bin/chatdata/async_program_task", tok, syncCall("prog-dbg", "echo", `{"text":"`+text+`"}`))
+		jobID, _ := r["jobid"].(string)
+		if testenv.Errcode(r) != 0 || jobID == "" {
+			t.Fatalf("async_program_task: %s", testenv.Describe(r))
+		}
+		return jobID
+	}
+	asyncResult := func(jobID, text string) {
+		t.Helper()
+		var r map[string]any
+		testenv.Eventually(t, "async_program_result of "+jobID, func() bool {
+			r = z.PostApp("/cgi-bin/chatdata/async_program_result", tok, map[string]any{"jobid": jobID})
+			return testenv.Errcode(r) != openzone.ErrWaitingResult
+		})
+		if testenv.Errcode(r) != 0 || r["response_data"] != `{"text":"`+text+`","served_by":"local"}` {
+			t.Fatalf("async_program_result: %s", testenv.Describe(r))
+		}
+	}
+	asyncResult(asyncCall("async"), "async")
 
 	// The listener dies: sync calls fail fast, events are held.
 	l.cmd.Process.Kill()
@@ -271,9 +292,13 @@ func TestDebugListen(t *testing.T) {
 		!strings.Contains(r["errmsg"].(string), "debug listener") {
 		t.Fatalf("sync call without the listener: %s after %s, want 710674 at once", testenv.Describe(r), took)
 	}
-	for i := 1; i <= 3; i++ {
-		send(i)
-	}
+	// Held while it is gone: an event, an async call, two events.
+	send(1)
+	time.Sleep(5 * time.Millisecond)
+	heldJob := asyncCall("held")
+	time.Sleep(5 * time.Millisecond)
+	send(2)
+	send(3)
 	testenv.Eventually(t, "three held events", func() bool {
 		held := 0
 		for _, e := range events() {
@@ -284,27 +309,32 @@ func TestDebugListen(t *testing.T) {
 		return held == 3
 	})
 
-	// It comes back: the held events arrive, in the order they were raised.
+	// It comes back: the held work arrives, in the order it was raised.
 	l = startListen(t, z, "prog-dbg", "--forward-to", local)
 	testenv.Eventually(t, "held events delivered after the listener returned", delivered)
-	var want, got []string
-	for _, e := range events()[1:] {
-		want = append(want, e.ID)
-	}
+	asyncResult(heldJob, "held")
+	evs := events()
+	want := []string{evs[1].ID, "async", evs[2].ID, evs[3].ID}
+	var got []string
 	lines := l.snapshot()
-	if lines[0].Type != "connected" || lines[0].HeldEvents != 3 {
-		t.Fatalf("first line = %+v, want connected with 3 held events", lines[0])
+	if lines[0].Type != "connected" || lines[0].HeldCount != 4 {
+		t.Fatalf("first line = %+v, want connected with 4 held deliveries", lines[0])
 	}
 	for _, ln := range lines {
-		if ln.Type == "request" && ln.Kind == "event" {
-			if !ln.Held || ln.Status != 200 || ln.Ability == "" {
-				t.Errorf("held event line = %+v", ln)
-			}
+		if ln.Type != "request" || ln.Kind == "probe" {
+			continue
+		}
+		if !ln.Held || ln.Status != 200 || ln.Ability == "" {
+			t.Errorf("held delivery line = %+v", ln)
+		}
+		if ln.Kind == "async" {
+			got = append(got, "async")
+		} else {
 			got = append(got, ln.EventID)
 		}
 	}
 	if !slices.Equal(got, want) {
-		t.Fatalf("held events forwarded in order %v, want %v (raise order)", got, want)
+		t.Fatalf("held work forwarded in order %v, want %v (raise order)", got, want)
 	}
 
 	// A frozen CLI is a dead peer: the zone notices, and the CLI, thawed,

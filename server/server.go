@@ -14,6 +14,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -39,6 +40,7 @@ import (
 	"github.com/openzone/openzone/internal/specapi"
 	"github.com/openzone/openzone/internal/store"
 	"github.com/openzone/openzone/internal/store/sqlite"
+	"github.com/openzone/openzone/internal/tasks"
 	"github.com/openzone/openzone/internal/traffic"
 	"github.com/openzone/openzone/internal/wire"
 )
@@ -77,6 +79,10 @@ type Config struct {
 	// TrafficRetention is how long traffic records are kept. Default 7
 	// days; never less than a debug credential's 3 days.
 	TrafficRetention time.Duration
+	// NodeName names this zone node, stable across restarts; default
+	// "<hostname>:<absolute data dir>". Nodes sharing a database need
+	// distinct names (docs/operations.md).
+	NodeName string
 	// ListenerPingInterval and ListenerPongTimeout tune the debug
 	// listener's dead-peer detection (default 5 s and 10 s; tests shorten
 	// them).
@@ -96,6 +102,7 @@ type Server struct {
 	hub      *listener.Hub
 	jobs     *jobs.Runner
 	events   *events.Service
+	tasks    *tasks.Service
 	archive  *archive.Service
 	app      *appapi.API
 	http     *http.Server
@@ -196,7 +203,7 @@ func (s *Server) Start(ctx context.Context) error {
 	s.hub = listener.NewHub(listener.Config{
 		Store: st, Now: s.cfg.Now, Log: s.log, Node: s.Addr(), CallTimeout: s.cfg.CallTimeout,
 		PingInterval: s.cfg.ListenerPingInterval, PongTimeout: s.cfg.ListenerPongTimeout,
-		HeldFunc:    func(ctx context.Context, programID string) (int, error) { return s.events.HeldCount(ctx, programID) },
+		HeldFunc:    s.heldCount,
 		ConnectFunc: s.listenerConnected,
 	})
 	s.gateway = gateway.New(gateway.Config{
@@ -209,7 +216,7 @@ func (s *Server) Start(ctx context.Context) error {
 		s.Shutdown(ctx)
 		return err
 	}
-	jcfg := jobs.Config{DB: st.SQL(), Logger: s.log}
+	jcfg := jobs.Config{DB: st.SQL(), Logger: s.log, Exclusive: true}
 	if s.cfg.RetryBackoff != nil {
 		jcfg.RetryPolicy = &jobs.RetryPolicy{Backoff: s.cfg.RetryBackoff}
 	}
@@ -219,11 +226,15 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.events = events.New(events.Config{Store: st, Jobs: s.jobs, Gateway: s.gateway, Recorder: s.recorder, Now: s.cfg.Now, Log: s.log})
 	s.archive = archive.New(archive.Config{Store: st, Key: archiveKey, Now: s.cfg.Now, Log: s.log, Event: s.events.Enqueue})
+	s.tasks = tasks.New(tasks.Config{Store: st, Jobs: s.jobs, Gateway: s.gateway, Runtime: s.runtime, Archive: s.archive,
+		Recorder: s.recorder, DebugRoute: s.debug.Route, Key: archiveKey, Now: s.cfg.Now, Log: s.log,
+		NodeID: newNodeID(), NodeName: nodeName(s.cfg.NodeName, dataDir)})
 	s.app = appapi.New(appapi.Config{Store: st, Gateway: s.gateway, Recorder: s.recorder, Now: s.cfg.Now, Logger: s.log,
-		Debug: s.debug, Notify: s.events.CheckNotify})
+		Debug: s.debug, Notify: s.events.CheckNotify, Tasks: s.tasks})
 	registry := specapi.NewRegistry()
 	s.archive.Register(registry)
 	s.events.Register(registry)
+	s.tasks.Register(registry)
 	spec := specapi.New(specapi.Config{
 		Store: st, Keys: s.keys, Registry: registry,
 		Debug: s.debug, AuthFunc: s.app.Authenticate,
@@ -275,8 +286,12 @@ func (s *Server) Start(ctx context.Context) error {
 		s.Shutdown(ctx)
 		return fmt.Errorf("job queue: %w", err)
 	}
-	s.bg.Add(1)
+	s.bg.Add(2)
 	go s.prune(bgCtx)
+	go func() {
+		defer s.bg.Done()
+		s.tasks.Run(bgCtx)
+	}()
 	s.log.Info("zone started", "addr", s.Addr(), "data_dir", dataDir, "version", Version)
 	return nil
 }
@@ -334,6 +349,11 @@ func (s *Server) Prune(ctx context.Context) {
 			}
 		}
 	}
+	if n, err := s.store.TaskPrune(ctx, now); err != nil && ctx.Err() == nil {
+		s.log.Warn("prune tasks", "err", err)
+	} else if n > 0 {
+		s.log.Info("pruned tasks past their retention", "deleted", n, "retention", tasks.Retention)
+	}
 	if n, err := s.store.TrafficPrune(ctx, now.Add(-s.cfg.TrafficRetention)); err != nil && ctx.Err() == nil {
 		s.log.Warn("prune traffic", "err", err)
 	} else if n > 0 {
@@ -376,11 +396,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			s.hub.Close() // hijacked connections: http.Server.Shutdown does not close them
 		}
 		s.bg.Wait()
-		if s.http != nil {
-			if err := s.http.Shutdown(ctx); err != nil {
-				errs = append(errs, fmt.Errorf("http: %w", err))
-			}
-		}
+		// No new deliveries; then the instances stop while the zone still
+		// listens, so async work they acknowledged can be reported.
 		if s.jobs != nil {
 			if err := s.jobs.Stop(ctx); err != nil {
 				errs = append(errs, fmt.Errorf("jobs: %w", err))
@@ -389,6 +406,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		if s.runtime != nil {
 			if err := s.runtime.Shutdown(ctx); err != nil {
 				errs = append(errs, fmt.Errorf("runtime: %w", err))
+			}
+		}
+		if s.http != nil {
+			if err := s.http.Shutdown(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("http: %w", err))
 			}
 		}
 		if s.recorder != nil {
@@ -477,4 +499,25 @@ func redactURL(u string) string {
 		}
 	}
 	return u
+}
+
+// newNodeID names one process start of a node.
+func newNodeID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return "node_" + hex.EncodeToString(b[:])
+}
+
+// nodeName is name, or "<hostname>:<data dir>": stable across restarts of
+// the same zone, distinct for two zones on one machine.
+func nodeName(name, dataDir string) string {
+	if name != "" {
+		return name
+	}
+	host, _ := os.Hostname()
+	abs, err := filepath.Abs(dataDir)
+	if err != nil {
+		abs = dataDir
+	}
+	return host + ":" + abs
 }

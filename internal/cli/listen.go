@@ -97,8 +97,8 @@ func (p *listenPrinter) print(ev listener.Event) {
 	switch ev.Type {
 	case "connected":
 		fmt.Fprintf(p.e.stderr, "%s  Ready: listening for %s on %s, forwarding to %s (%s; Ctrl-C to quit)\n", ts, p.program, p.zone, p.forwardTo, ev.ListenerID)
-		if ev.HeldEvents > 0 {
-			fmt.Fprintf(p.e.stderr, "%s  %d event(s) held while no listener was connected: delivering them in order\n", ts, ev.HeldEvents)
+		if ev.HeldCount > 0 {
+			fmt.Fprintf(p.e.stderr, "%s  %d delivery(ies) (events, async calls) held while no listener was connected: delivering them in order\n", ts, ev.HeldCount)
 		}
 	case "lost":
 		fmt.Fprintf(p.e.stderr, "%s  listener lost: %s\n", ts, ev.Error)

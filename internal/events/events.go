@@ -179,45 +179,21 @@ func (s *Service) eventFailed(ctx context.Context, e *openzone.Event, attempt, m
 	return errors.New(e.LastError)
 }
 
-// HeldCount returns how many of the program's events wait for delivery.
-func (s *Service) HeldCount(ctx context.Context, programID string) (int, error) {
+// Held returns the program's pending events, oldest first, each with the
+// delivery DeliverHeld makes when a debug listener connects.
+func (s *Service) Held(ctx context.Context, programID string) ([]gateway.Held, error) {
 	evs, err := s.cfg.Store.EventListPending(ctx, programID, 1000)
-	return len(evs), err
-}
-
-// DeliverHeld delivers the program's pending events one by one in the
-// order they were raised, as a debug listener connects, and returns how
-// many it delivered. It stops when the listener is lost again. An event
-// the program refuses keeps its own retry schedule; the next one goes on.
-func (s *Service) DeliverHeld(ctx context.Context, programID string) (int, error) {
-	tried := map[string]bool{}
-	n := 0
-	for {
-		evs, err := s.cfg.Store.EventListPending(ctx, programID, 100)
-		if err != nil {
-			return n, err
-		}
-		progress := false
-		for _, e := range evs {
-			if tried[e.ID] {
-				continue
-			}
-			if ctx.Err() != nil { // the listener went away meanwhile
-				return n, ctx.Err()
-			}
-			tried[e.ID], progress = true, true
-			err := s.deliver(ctx, e, e.Attempts+1, math.MaxInt, true)
-			if errors.Is(err, gateway.ErrListenerAbsent) {
-				return n, err
-			}
-			if err == nil {
-				n++
-			}
-		}
-		if !progress {
-			return n, nil
-		}
+	if err != nil {
+		return nil, err
 	}
+	held := make([]gateway.Held, len(evs))
+	for i, e := range evs {
+		held[i] = gateway.Held{Key: "event:" + e.ID, At: e.CreatedAt, Deliver: func(ctx context.Context) error {
+			// An event the program refuses keeps its own retry schedule.
+			return s.deliver(ctx, e, e.Attempts+1, math.MaxInt, true)
+		}}
+	}
+	return held, nil
 }
 
 // Register adds spec_notify_app (专区通知应用) to the SDK registry.

@@ -46,7 +46,8 @@ func (g *Gateway) doListener(ctx context.Context, c *Call, route *debugmode.Rout
 	for k, v := range h {
 		m.Header[k] = v[0]
 	}
-	ctx, cancel := context.WithTimeout(ctx, g.timeout)
+	timeout := g.timeoutOf(c)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	start := time.Now()
 	ans, err := conn.RoundTrip(ctx, m)
@@ -58,7 +59,7 @@ func (g *Gateway) doListener(ctx context.Context, c *Call, route *debugmode.Rout
 		return res, openzone.Wrap(openzone.ErrProgramTimeout, errors.Join(ErrListenerAbsent, err),
 			"the debug listener of program %q was lost before the reply (%v)", c.Program.ID, err)
 	case err != nil:
-		return res, openzone.Wrap(openzone.ErrProgramTimeout, err, "program %q did not answer through its debug listener within %s", c.Program.ID, g.timeout)
+		return res, openzone.Wrap(openzone.ErrProgramTimeout, err, "program %q did not answer through its debug listener within %s", c.Program.ID, timeout)
 	}
 	switch ans.ErrorKind {
 	case "":
@@ -82,6 +83,17 @@ func kind(c *Call) string {
 		return listener.KindAsync
 	}
 	return listener.KindCall
+}
+
+// Held is a durable delivery (an event, an async call) waiting for its
+// program's debug listener.
+type Held struct {
+	Key string    // unique among held work: "event:<id>", "task:<jobid>"
+	At  time.Time // when it was raised: held work is delivered in this order
+	// Deliver makes one delivery attempt, past the listener's gate, and
+	// records it; ErrListenerAbsent in its error means the listener went
+	// away again.
+	Deliver func(ctx context.Context) error
 }
 
 // absent is the fail-fast 710674 of a program in listener mode whose

@@ -161,6 +161,13 @@ type Config struct {
 	// MaxAttempts is the default number of attempts per job; default
 	// MaxAttempts (79).
 	MaxAttempts int
+
+	// Exclusive says this process is the only one working the database
+	// (a SQLite file the zone holds locked): jobs an earlier process left
+	// "running" when it died are made available again at once, instead of
+	// waiting RescueStuckJobsAfter for River's rescuer. That attempt still
+	// counts.
+	Exclusive bool
 }
 
 // Runner owns the River client. Register workers, then Start; Stop on the way
@@ -209,6 +216,16 @@ func New(cfg Config) (*Runner, error) {
 	defer cancel()
 	if _, err := mig.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		return nil, fmt.Errorf("jobs: migrate: %w", err)
+	}
+
+	if cfg.Exclusive {
+		res, err := cfg.DB.ExecContext(ctx, `UPDATE river_job SET state = 'available' WHERE state = 'running'`)
+		if err != nil {
+			return nil, fmt.Errorf("jobs: recover jobs left running: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			logger.Info("jobs: resumed jobs an earlier process left running", "jobs", n)
+		}
 	}
 
 	qs := make(map[string]river.QueueConfig, len(queues))

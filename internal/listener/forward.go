@@ -51,7 +51,7 @@ type Event struct {
 	Type string `json:"type"`
 
 	ListenerID string `json:"listener_id,omitempty"`
-	HeldEvents int    `json:"held_events,omitempty"`
+	HeldCount  int    `json:"held_count,omitempty"`
 
 	Kind      string  `json:"kind,omitempty"`
 	Label     string  `json:"ability,omitempty"`
@@ -138,7 +138,7 @@ func (f *Forwarder) Run(ctx context.Context) error {
 			continue
 		}
 		connectedOnce, wait = true, 0
-		f.cfg.OnEvent(Event{Time: time.Now(), Type: "connected", ListenerID: hello.ListenerID, HeldEvents: hello.HeldEvents})
+		f.cfg.OnEvent(Event{Time: time.Now(), Type: "connected", ListenerID: hello.ListenerID, HeldCount: hello.HeldCount})
 		err = f.serve(ctx, ws, hello)
 		if ctx.Err() != nil {
 			return nil

@@ -144,8 +144,8 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, programID string) {
 		c.close("the zone could not record the listener", websocket.StatusInternalError)
 		return
 	}
-	h.cfg.Log.Info("debug listener connected", "program_id", programID, "listener_id", c.ID, "held_events", held, "remote", r.RemoteAddr)
-	if err := c.send(&Message{Type: TypeHello, ProgramID: programID, ListenerID: c.ID, HeldEvents: held,
+	h.cfg.Log.Info("debug listener connected", "program_id", programID, "listener_id", c.ID, "held_count", held, "remote", r.RemoteAddr)
+	if err := c.send(&Message{Type: TypeHello, ProgramID: programID, ListenerID: c.ID, HeldCount: held,
 		CallTimeoutMS: h.cfg.CallTimeout.Milliseconds(), PingIntervalMS: h.cfg.PingInterval.Milliseconds()}); err != nil {
 		c.close("hello: "+err.Error(), websocket.StatusInternalError)
 		return

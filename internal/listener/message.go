@@ -80,7 +80,7 @@ type Message struct {
 	// Hello.
 	ProgramID      string `json:"program_id,omitempty"`
 	ListenerID     string `json:"listener_id,omitempty"`
-	HeldEvents     int    `json:"held_events,omitempty"`
+	HeldCount      int    `json:"held_count,omitempty"`
 	CallTimeoutMS  int64  `json:"call_timeout_ms,omitempty"`
 	PingIntervalMS int64  `json:"ping_interval_ms,omitempty"`
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -239,18 +240,19 @@ var migrationTables = map[int][]string{
 	2: {"debug_program", "debug_session", "notification"},
 	3: {"chat_member", "chat", "message", "agree_status", "app_public_key", "keyword_rule", "keyword_hit",
 		"event_token", "event", "notify"},
+	5: {"task", "node"},
 }
 
 // migrationUndo undoes migrations that change tables rather than add them.
 var migrationUndo = map[int][]string{
 	4: {`ALTER TABLE corp DROP COLUMN retention_days`},
-	5: {`DROP INDEX event_program_state`, `ALTER TABLE debug_program DROP COLUMN listener_state`,
+	6: {`DROP INDEX event_program_state`, `ALTER TABLE debug_program DROP COLUMN listener_state`,
 		`ALTER TABLE debug_program DROP COLUMN listener_id`, `ALTER TABLE debug_program DROP COLUMN listener_node`,
 		`ALTER TABLE debug_program DROP COLUMN listener_connected_at`, `ALTER TABLE debug_program DROP COLUMN listener_lost_at`,
 		`ALTER TABLE debug_program DROP COLUMN listener_reason`, `ALTER TABLE debug_program DROP COLUMN probe`},
 }
 
-const latestMigration = 5
+const latestMigration = 6
 
 // downgrade drops what the migrations after version created and forgets
 // them, as if db had been created by a binary at that version.
@@ -516,4 +518,23 @@ func TestMessageSeq_NotReusedAcrossReopenAndBackup(t *testing.T) {
 	if seq := insert(cp, "m4"); seq <= last {
 		t.Fatalf("in backup: seq %d, want above the pruned %d", seq, last)
 	}
+}
+
+// TestOpen_Exclusive: one process (one DB) per SQLite file at a time; the
+// lock goes with Close.
+func TestOpen_Exclusive(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "zone.db")
+	db := mustOpen(t, path)
+	if _, err := sqlite.Open(t.Context(), path); err == nil || !strings.Contains(err.Error(), "in use by another openzone process") {
+		t.Fatalf("second Open: %v, want the in-use error", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db2, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatalf("Open after Close: %v", err)
+	}
+	db2.Close()
 }

@@ -111,4 +111,26 @@ func testDebugListener(t *testing.T, open func(*testing.T) store.Store) {
 		}
 		wantEqual(t, ids, []string{"ev-c", "ev-a", "ev-b"})
 	})
+	t.Run("TaskListPendingInOrder", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		ctx := t.Context()
+		for _, id := range []string{"j-c", "j-a", "j-b", "j-running"} {
+			tk := newTask(id) // same millisecond: insertion order decides
+			mustOK(t, s.TaskInsert(ctx, tk))
+		}
+		ok, err := s.TaskDelivered(ctx, "j-running", 1, "", t0)
+		mustOK(t, err)
+		wantEqual(t, ok, true)
+		other := newTask("j-other")
+		other.ProgramID = "prog-b"
+		mustOK(t, s.TaskInsert(ctx, other))
+		tks, err := s.TaskListPending(ctx, "prog-a", 0)
+		mustOK(t, err)
+		var ids []string
+		for _, tk := range tks {
+			ids = append(ids, tk.JobID)
+		}
+		wantEqual(t, ids, []string{"j-c", "j-a", "j-b"})
+	})
 }

@@ -1,4 +1,4 @@
--- 0005_listener: the debug listener (`openzone debug listen`) and the
+-- 0006_listener: the debug listener (`openzone debug listen`) and the
 -- pre-flight probe of debug mode. The listener's state is kept here, not
 -- only in the memory of the node that holds its connection, so every node
 -- (and the debug page) can see it.

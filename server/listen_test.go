@@ -152,18 +152,7 @@ func TestDebugListen(t *testing.T) {
 		ListenerPingInterval: 200 * time.Millisecond, ListenerPongTimeout: 500 * time.Millisecond,
 	})
 	tok := z.Token("wwtest", "s1")
-	_, pub := rsaKey(t)
-	for _, call := range []struct {
-		path string
-		body map[string]any
-	}{
-		{"set_public_key", map[string]any{"public_key": pub, "public_key_ver": 1}},
-		{"set_receive_callback", map[string]any{"program_id": "prog-dbg"}},
-	} {
-		if r := z.PostApp("/cgi-bin/chatdata/"+call.path, tok, call.body); testenv.Errcode(r) != 0 {
-			t.Fatalf("%s: %s", call.path, testenv.Describe(r))
-		}
-	}
+	receiveEvents(t, z, tok, "prog-dbg")
 	dt, _ := debugToken(t, z, "prog-dbg")
 	if r := z.PostApp("/cgi-bin/chatdata/open_debug_mode", tok, map[string]any{"program_id": "prog-dbg", "debug_token": dt}); testenv.Errcode(r) != 0 {
 		t.Fatalf("open_debug_mode: %s", testenv.Describe(r))

@@ -191,17 +191,17 @@ func (s *Server) Start(ctx context.Context) error {
 				s.preflight(bgCtx, programID, corpID, agentID)
 			}()
 		}})
-	// A single-node zone holds every listener: those it held before a
-	// restart are gone. (Several nodes on PostgreSQL will lose only their
-	// own: see docs/decisions.md.)
-	if n, err := st.DebugListenerLoseAll(ctx, "", s.cfg.Now(), "the zone restarted"); err != nil {
+	// The listeners this node held before a restart are gone; other
+	// nodes' are not (docs/decisions.md).
+	node := nodeName(s.cfg.NodeName, dataDir)
+	if n, err := st.DebugListenerLoseAll(ctx, node, s.cfg.Now(), "the zone restarted"); err != nil {
 		st.Close()
 		return err
 	} else if n > 0 {
 		s.log.Info("debug listeners of the previous run marked lost", "count", n)
 	}
 	s.hub = listener.NewHub(listener.Config{
-		Store: st, Now: s.cfg.Now, Log: s.log, Node: s.Addr(), CallTimeout: s.cfg.CallTimeout,
+		Store: st, Now: s.cfg.Now, Log: s.log, Node: node, CallTimeout: s.cfg.CallTimeout,
 		PingInterval: s.cfg.ListenerPingInterval, PongTimeout: s.cfg.ListenerPongTimeout,
 		HeldFunc:    s.heldCount,
 		ConnectFunc: s.listenerConnected,
@@ -228,7 +228,7 @@ func (s *Server) Start(ctx context.Context) error {
 	s.archive = archive.New(archive.Config{Store: st, Key: archiveKey, Now: s.cfg.Now, Log: s.log, Event: s.events.Enqueue})
 	s.tasks = tasks.New(tasks.Config{Store: st, Jobs: s.jobs, Gateway: s.gateway, Runtime: s.runtime, Archive: s.archive,
 		Recorder: s.recorder, DebugRoute: s.debug.Route, Key: archiveKey, Now: s.cfg.Now, Log: s.log,
-		NodeID: newNodeID(), NodeName: nodeName(s.cfg.NodeName, dataDir)})
+		NodeID: newNodeID(), NodeName: node})
 	s.app = appapi.New(appapi.Config{Store: st, Gateway: s.gateway, Recorder: s.recorder, Now: s.cfg.Now, Logger: s.log,
 		Debug: s.debug, Notify: s.events.CheckNotify, Tasks: s.tasks})
 	registry := specapi.NewRegistry()

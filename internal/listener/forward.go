@@ -288,7 +288,7 @@ func (f *Forwarder) forward(ctx context.Context, ws *websocket.Conn, m *Message,
 	req, err := http.NewRequestWithContext(rctx, http.MethodPost, f.cfg.ForwardTo, bytes.NewReader(m.Body))
 	if err == nil {
 		for k, v := range m.Header {
-			req.Header.Set(k, v)
+			req.Header[k] = []string{v} // as sent: WeCom SDKs want lower-case ww-* names
 		}
 		var r *http.Response
 		r, err = f.client.Do(req)

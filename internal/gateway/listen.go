@@ -53,6 +53,10 @@ func (g *Gateway) doListener(ctx context.Context, c *Call, route *debugmode.Rout
 	ans, err := conn.RoundTrip(ctx, m)
 	res.Program = time.Since(start)
 	switch {
+	case errors.Is(err, listener.ErrClosed): // closed just now: not sent
+		return res, openzone.Wrap(openzone.ErrProgramConnect, errors.Join(ErrListenerAbsent, err),
+			"the debug listener of program %q was lost (%s): sync calls fail until `openzone debug listen` reconnects; events and async calls wait for it",
+			c.Program.ID, conn.Reason())
 	case errors.Is(err, listener.ErrLost):
 		// The program may have acted; a durable delivery goes again (with
 		// its stable event id) once a listener is back.

@@ -66,6 +66,8 @@ type Event struct {
 
 	Error string        `json:"error,omitempty"`
 	Wait  time.Duration `json:"-"`
+	// WaitMS is Wait for --json: how long until the next attempt.
+	WaitMS int64 `json:"wait_ms,omitempty"`
 }
 
 // HandshakeError is the zone's refusal of the handshake: bad admin token,
@@ -129,7 +131,7 @@ func (f *Forwarder) Run(ctx context.Context) error {
 			return fmt.Errorf("cannot reach the zone at %s: %v", f.cfg.ZoneURL, err)
 		case err != nil:
 			wait = nextWait(wait)
-			f.cfg.OnEvent(Event{Time: time.Now(), Type: "retry", Error: err.Error(), Wait: wait})
+			f.cfg.OnEvent(Event{Time: time.Now(), Type: "retry", Error: err.Error(), Wait: wait, WaitMS: wait.Milliseconds()})
 			select {
 			case <-ctx.Done():
 				return nil
@@ -145,7 +147,7 @@ func (f *Forwarder) Run(ctx context.Context) error {
 		}
 		f.cfg.OnEvent(Event{Time: time.Now(), Type: "lost", Error: err.Error()})
 		wait = nextWait(wait)
-		f.cfg.OnEvent(Event{Time: time.Now(), Type: "retry", Wait: wait})
+		f.cfg.OnEvent(Event{Time: time.Now(), Type: "retry", Wait: wait, WaitMS: wait.Milliseconds()})
 		select {
 		case <-ctx.Done():
 			return nil

@@ -24,6 +24,10 @@ import (
 // program.
 var ErrLost = errors.New("listener connection lost")
 
+// ErrClosed is returned (wrapped) by RoundTrip on a connection that had
+// already closed: the request was not sent.
+var ErrClosed = errors.New("listener connection closed")
+
 // Config configures a Hub.
 type Config struct {
 	Store store.Executor
@@ -235,10 +239,8 @@ func (c *Conn) close(reason string, code websocket.StatusCode) {
 	for _, ch := range pending {
 		close(ch)
 	}
-	c.ws.Close(code, truncate(reason, 120))
-	c.cancel()
-	c.ws.CloseNow()
-
+	// Forget and record it first: the close handshake below may wait
+	// seconds for a dead peer, and calls meanwhile must fail fast.
 	h := c.hub
 	h.mu.Lock()
 	if h.conns[c.ProgramID] == c {
@@ -251,6 +253,9 @@ func (c *Conn) close(reason string, code websocket.StatusCode) {
 		h.cfg.Log.Error("debug listener: record loss", "program_id", c.ProgramID, "err", err)
 	}
 	h.cfg.Log.Info("debug listener lost", "program_id", c.ProgramID, "listener_id", c.ID, "reason", reason)
+	c.ws.Close(code, truncate(reason, 120))
+	c.cancel()
+	c.ws.CloseNow()
 }
 
 // Reason returns why the connection closed ("" while open).
@@ -268,7 +273,7 @@ func (c *Conn) RoundTrip(ctx context.Context, req *Message) (*Message, error) {
 	if c.pending == nil {
 		reason := c.reason
 		c.mu.Unlock()
-		return nil, fmt.Errorf("%w: %s", ErrLost, reason)
+		return nil, fmt.Errorf("%w: %s", ErrClosed, reason)
 	}
 	c.next++
 	req.Type, req.ID = TypeRequest, c.next

@@ -167,8 +167,11 @@ func TestHub_Lost(t *testing.T) {
 	if dp.Listener.State != openzone.ListenerLost || dp.Listener.ID != c.ID || !strings.Contains(dp.Listener.Reason, "shutting down") {
 		t.Fatalf("stored listener = %+v", dp.Listener)
 	}
-	if _, err := c.RoundTrip(context.Background(), &listener.Message{}); !errors.Is(err, listener.ErrLost) {
-		t.Fatalf("RoundTrip on a closed connection = %v, want ErrLost", err)
+	if _, err := c.RoundTrip(context.Background(), &listener.Message{}); !errors.Is(err, listener.ErrClosed) {
+		t.Fatalf("RoundTrip on a closed connection = %v, want ErrClosed", err)
+	}
+	if hub.Get("prog") != nil {
+		t.Fatal("the hub still holds the closed connection")
 	}
 }
 

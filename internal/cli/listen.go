@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -71,7 +72,11 @@ func runDebugListen(e *env, args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := f.Run(ctx); err != nil {
-		return fmt.Errorf("%v (debug credential %s)", err, debugmode.MaskToken(dt))
+		var he *listener.HandshakeError
+		if errors.As(err, &he) { // say which credential, masked
+			return fmt.Errorf("%v (debug credential %s)", err, debugmode.MaskToken(dt))
+		}
+		return err
 	}
 	fmt.Fprintln(e.stderr, "listener stopped; the zone holds events for", program, "until it returns")
 	return nil

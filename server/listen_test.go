@@ -412,3 +412,23 @@ func TestDebugListen_Refused(t *testing.T) {
 		})
 	}
 }
+
+// TestDebugListen_ZoneStops: a zone that stops records its listeners lost,
+// and the CLI stays up, saying it reconnects.
+func TestDebugListen_ZoneStops(t *testing.T) {
+	z := testenv.Start(t, testenv.Options{Seed: listenSeed})
+	l := startListen(t, z, "prog-dbg", "--forward-to", "http://127.0.0.1:1/")
+	testenv.Eventually(t, "the listener to connect", func() bool { return l.count("connected") == 1 })
+	z.Restart()
+	page := getPage(t, z, "prog-dbg")
+	if page.Listener == nil || page.Listener.State != openzone.ListenerLost || page.Listener.Reason != "the zone is shutting down" {
+		t.Fatalf("listener after the zone stopped = %+v", page.Listener)
+	}
+	testenv.Eventually(t, "the CLI to say it reconnects", func() bool {
+		s := l.stderr.String()
+		return strings.Contains(s, "listener lost: the zone closed the listener: the zone is shutting down") && strings.Contains(s, "reconnecting in")
+	})
+	if l.cmd.ProcessState != nil {
+		t.Fatalf("the CLI exited: %s", l.stderr.String())
+	}
+}

@@ -81,5 +81,5 @@ func (p *RetryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
 func Cancel(err error) error { return river.JobCancel(err) }
 
 // Snooze returned from Work runs the job again after d without using up an
-// attempt (River raises its max attempts by one). It is river.JobSnooze.
+// attempt (River does not count snoozes). It is river.JobSnooze.
 func Snooze(d time.Duration) error { return river.JobSnooze(d) }

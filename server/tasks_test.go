@@ -39,7 +39,11 @@ programs:
     provider: isv
     name: Echo
     deploy: {command: ["{{EXAMPLE}}", "--name", "echo-1"]}
-    abilities: [{id: echo, input: {"text": ""}, output: {"text": "", "served_by": ""}}]
+    abilities:
+      - {id: echo, input: {"text": ""}, output: {"text": "", "served_by": ""}}
+      - id: summarize
+        input: {"model_id": "", "escape_type": 0, "msg_list": [{"msgid": "", "encrypt_info": {"secret_key": ""}}]}
+        output: {"errcode": 0, "errmsg": "", "jobid": "", "status": 0, "response_errcode": 0, "response_data": "", "fail_list": null}
   - id: prog-analyze
     provider: isv
     name: Analyzer
@@ -61,8 +65,14 @@ programs:
     deploy: {url: "%s"}
     abilities: [{id: work, input: {"n": 0}, output: {"n": 0, "ok": true}}]
   - {id: prog-idle, provider: isv, name: Idle, abilities: [{id: echo, input: {"text": ""}, output: {"text": ""}}]}
+  - id: model-slow
+    provider: isv
+    kind: model
+    name: Slow to acknowledge
+    deploy: {url: "%s"}
+    abilities: [{id: think, input: {"chat": "{chat}"}, output: {"answer": ""}}]
 apps:
-  - {corpid: wwtask, agentid: 1000002, type: self_built, secret: s1, programs: [prog-echo, prog-analyze, model-sum, prog-caller, prog-manual, prog-idle]}
+  - {corpid: wwtask, agentid: 1000002, type: self_built, secret: s1, programs: [prog-echo, prog-analyze, model-sum, prog-caller, prog-manual, prog-idle, model-slow]}
   - {corpid: wwtask, agentid: 1000003, type: self_built, secret: s2, programs: [prog-echo, prog-caller]}
 `
 
@@ -73,7 +83,10 @@ type taskSuite struct {
 	manual *zonesdk.Program
 	// jobs the manual program received: their request contexts.
 	manualJobs chan *zonesdk.Request
-	priv       *rsa.PrivateKey
+	// slowCalls counts the deliveries model-slow received; the first one
+	// it acknowledges only after 6 s.
+	slowCalls atomic.Int32
+	priv      *rsa.PrivateKey
 }
 
 // prodSDK is an in-process program holding programID's production secret,
@@ -106,7 +119,16 @@ func startTaskZone(t *testing.T) *taskSuite {
 		http.Error(w, "not ready", http.StatusServiceUnavailable)
 	}))
 	t.Cleanup(srv.Close)
-	z := testenv.Start(t, testenv.Options{Seed: fmt.Sprintf(taskSeed, srv.URL), RetryBackoff: func(int) time.Duration { return 50 * time.Millisecond }})
+	var slowHandler atomic.Pointer[http.Handler]
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h := slowHandler.Load(); h != nil {
+			(*h).ServeHTTP(w, r)
+			return
+		}
+		http.Error(w, "not ready", http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(slow.Close)
+	z := testenv.Start(t, testenv.Options{Seed: fmt.Sprintf(taskSeed, srv.URL, slow.URL), RetryBackoff: func(int) time.Duration { return 50 * time.Millisecond }})
 	s := &taskSuite{z: z, tok: z.Token("wwtask", "s1"), manualJobs: make(chan *zonesdk.Request, 16)}
 	s.caller = prodSDK(t, z, "prog-caller")
 	s.manual = prodSDK(t, z, "prog-manual")
@@ -119,6 +141,21 @@ func startTaskZone(t *testing.T) *taskSuite {
 	})
 	var h http.Handler = s.manual
 	handler.Store(&h)
+
+	sm := prodSDK(t, z, "model-slow")
+	sm.Handle("think", func(ctx context.Context, req *zonesdk.Request) (string, error) {
+		if s.slowCalls.Add(1) == 1 {
+			time.Sleep(6 * time.Second) // past the 5 s a model has to acknowledge
+			return "{}", nil
+		}
+		go func() {
+			ctx := zonesdk.Detach(ctx)
+			sm.Invoke(ctx, zonesdk.AsyncJobCallback, map[string]any{"errcode": 0, "result": `{"answer":"42"}`})
+		}()
+		return "{}", nil
+	})
+	var hs http.Handler = sm
+	slowHandler.Store(&hs)
 	return s
 }
 
@@ -442,6 +479,24 @@ func TestProgramAndModelTasks(t *testing.T) {
 		})
 	}
 
+	t.Run("ExampleChain", func(t *testing.T) {
+		// An app calls the example program, which chains to the example
+		// model with create_model_task and waits for its report.
+		data, _ := json.Marshal(map[string]any{"model_id": "model-sum", "escape_type": 1, "msg_list": msgList})
+		r := s.app("sync_call_program", map[string]any{"program_id": "prog-echo", "ability_id": "summarize", "request_data": string(data)})
+		if testenv.Errcode(r) != 0 {
+			t.Fatalf("sync_call_program summarize: %s", testenv.Describe(r))
+		}
+		var out struct {
+			Status       int    `json:"status"`
+			ResponseData string `json:"response_data"`
+		}
+		json.Unmarshal([]byte(r["response_data"].(string)), &out)
+		if out.Status != 1 || !strings.Contains(out.ResponseData, `"summary":"3条消息，3位参与者`) {
+			t.Fatalf("response_data = %s", r["response_data"])
+		}
+	})
+
 	t.Run("Program", func(t *testing.T) {
 		bad := map[string]any{"msgid": text[0]["msgid"], "encrypt_info": map[string]any{"secret_key": strings.Repeat("A", 43)}}
 		list := append(append([]map[string]any{}, msgList...), text[0], image, bad,
@@ -511,6 +566,30 @@ func TestProgramAndModelTasks(t *testing.T) {
 					t.Fatalf("%s, want %d", got, tc.want)
 				}
 			})
+		}
+	})
+
+	t.Run("ModelAckTimeout", func(t *testing.T) {
+		t.Parallel()
+		r := invokeAs(t, s.caller, zonesdk.InvokeContext{}, "create_model_task", map[string]any{
+			"model_id": "model-slow", "ability_id": "think", "msg_list": msgList})
+		if r.code() != 0 {
+			t.Fatalf("create_model_task: %s", r)
+		}
+		res := waitTask(t, s.caller, zonesdk.InvokeContext{}, "get_model_task_result", r.str("jobid"))
+		if res.num("status") != 1 || res.str("response_data") != `{"answer":"42"}` {
+			t.Fatalf("get_model_task_result: %s", res)
+		}
+		var out struct {
+			Tasks []struct {
+				JobID     string `json:"jobid"`
+				Attempts  int    `json:"attempts"`
+				LastError string `json:"last_error"`
+			} `json:"tasks"`
+		}
+		s.z.Admin("GET", "/admin/v1/tasks?program_id=model-slow", nil, &out)
+		if len(out.Tasks) != 1 || out.Tasks[0].Attempts != 2 || !strings.Contains(out.Tasks[0].LastError, "710675") {
+			t.Fatalf("tasks = %+v: want the first delivery timed out (710675) and the second acknowledged", out.Tasks)
 		}
 	})
 

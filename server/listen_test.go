@@ -370,6 +370,22 @@ func TestDebugListen(t *testing.T) {
 		t.Fatalf("through the receiver URL: %s, want response_data %v", testenv.Describe(r), viaListener)
 	}
 
+	// A listener whose local program is not running: 710674 naming
+	// --forward-to, and an ERR line.
+	dead := startListen(t, z, "prog-dbg", "--forward-to", "http://127.0.0.1:1/")
+	testenv.Eventually(t, "the listener to connect", func() bool { return dead.count("connected") == 1 })
+	if r := call(); testenv.Errcode(r) != openzone.ErrProgramConnect || !strings.Contains(r["errmsg"].(string), "--forward-to") {
+		t.Fatalf("call with the local program down: %s, want 710674", testenv.Describe(r))
+	}
+	testenv.Eventually(t, "an error line for the call", func() bool {
+		for _, ln := range dead.snapshot() {
+			if ln.Kind == "call" && ln.Error != "" && ln.Status == 0 {
+				return true
+			}
+		}
+		return false
+	})
+
 	// Secrets never reach the CLI's output.
 	if s := l.stderr.String(); strings.Contains(s, dt) || strings.Contains(s, z.AdminToken()) {
 		t.Errorf("the CLI printed a secret:\n%s", s)

@@ -3,7 +3,6 @@ module github.com/openzone/openzone
 go 1.26.0
 
 require (
-	github.com/coder/websocket v1.8.15 // indirect
 	github.com/dustin/go-humanize v1.1.0 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/mattn/go-isatty v0.0.24 // indirect
@@ -23,6 +22,7 @@ require (
 )
 
 require (
+	github.com/coder/websocket v1.8.15
 	github.com/openzone/openzone/sdk v0.0.0
 	github.com/riverqueue/river v0.51.2
 	github.com/riverqueue/river/riverdriver/riversqlite v0.51.2

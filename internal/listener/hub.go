@@ -155,7 +155,9 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, programID string) {
 		return
 	}
 	go c.pingLoop()
+	h.wg.Add(1) // Close waits for it: it uses the store
 	go func() {
+		defer h.wg.Done()
 		if h.cfg.ConnectFunc != nil {
 			h.cfg.ConnectFunc(ctx, programID)
 		}

@@ -29,7 +29,7 @@ func (g *Gateway) doListener(ctx context.Context, c *Call, route *debugmode.Rout
 	durable := c.CallType == 2 || c.IsAsync
 	if durable && !c.Drain && !conn.Ready() {
 		return res, openzone.Wrap(openzone.ErrProgramConnect, ErrListenerAbsent,
-			"the debug listener of program %q is delivering held events first", c.Program.ID)
+			"the debug listener of program %q is delivering held events and async calls first", c.Program.ID)
 	}
 	hd := g.header(c.Program.ID, route.Keys)
 	res.RequestID = hd.RequestID

@@ -184,6 +184,7 @@ func (s *Server) Start(ctx context.Context) error {
 	bgCtx, stopBg := context.WithCancel(context.Background())
 	s.stopBg = stopBg
 	s.debug = debugmode.New(debugmode.Config{Store: st, Now: s.cfg.Now, Log: s.log, AllowedHosts: s.cfg.DebugAllowedHosts,
+		Exclusive: true, // one process per SQLite file (its lock)
 		OpenedFunc: func(programID, corpID string, agentID int64) {
 			s.bg.Add(1)
 			go func() {
@@ -205,6 +206,7 @@ func (s *Server) Start(ctx context.Context) error {
 		PingInterval: s.cfg.ListenerPingInterval, PongTimeout: s.cfg.ListenerPongTimeout,
 		HeldFunc:    s.heldCount,
 		ConnectFunc: s.listenerConnected,
+		ChangedFunc: s.debug.Changed,
 	})
 	s.gateway = gateway.New(gateway.Config{
 		Store: st, Runtime: s.runtime, Timeout: s.cfg.CallTimeout,

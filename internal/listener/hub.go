@@ -47,6 +47,15 @@ type Config struct {
 	// the delivery of held work, in order. Durable deliveries that did not
 	// wait (new events) are held until it returns (Conn.Ready).
 	ConnectFunc func(ctx context.Context, programID string)
+	// ChangedFunc is called after the hub changed a listener's stored
+	// state (routes cached from it are stale).
+	ChangedFunc func()
+}
+
+func (h *Hub) changed() {
+	if h.cfg.ChangedFunc != nil {
+		h.cfg.ChangedFunc()
+	}
 }
 
 // Hub keeps the listeners connected to this zone node, one per program.
@@ -138,6 +147,7 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, programID string) {
 	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
 	err = h.cfg.Store.DebugListenerSet(sctx, programID, &openzone.DebugListener{State: openzone.ListenerConnected,
 		ID: c.ID, Node: h.cfg.Node, ConnectedAt: c.ConnectedAt})
+	h.changed()
 	held := 0
 	if err == nil && h.cfg.HeldFunc != nil {
 		held, err = h.cfg.HeldFunc(sctx, programID)
@@ -254,6 +264,7 @@ func (c *Conn) close(reason string, code websocket.StatusCode) {
 	if _, err := h.cfg.Store.DebugListenerLose(ctx, c.ProgramID, c.ID, h.cfg.Now(), reason); err != nil {
 		h.cfg.Log.Error("debug listener: record loss", "program_id", c.ProgramID, "err", err)
 	}
+	h.changed()
 	h.cfg.Log.Info("debug listener lost", "program_id", c.ProgramID, "listener_id", c.ID, "reason", reason)
 	c.ws.Close(code, truncate(reason, 120))
 	c.cancel()

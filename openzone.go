@@ -161,6 +161,7 @@ const (
 	TrafficCall   = "call"   // app → program (sync or async)
 	TrafficEvent  = "event"  // zone → program event
 	TrafficInvoke = "invoke" // program → zone SDK interface
+	TrafficNotify = "notify" // zone → app program_notify callback
 
 	RouteDeployed = "deployed"
 	RouteDebug    = "debug"
@@ -193,6 +194,9 @@ type TrafficRecord struct {
 type TrafficFilter struct {
 	ProgramID string
 	Kind      string
+	Route     string // RouteDeployed or RouteDebug
+	// Failed keeps only records with a non-zero errcode.
+	Failed bool
 	// AfterID keeps records with a larger id (for following new traffic).
 	AfterID int64
 	Limit   int

@@ -25,12 +25,14 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/openzone/openzone"
 	"github.com/openzone/openzone/internal/adminapi"
 	"github.com/openzone/openzone/internal/appapi"
 	"github.com/openzone/openzone/internal/archive"
+	"github.com/openzone/openzone/internal/console"
 	"github.com/openzone/openzone/internal/debugmode"
 	"github.com/openzone/openzone/internal/events"
 	"github.com/openzone/openzone/internal/gateway"
@@ -110,6 +112,7 @@ type Server struct {
 	token    string
 	started  time.Time
 
+	ready    atomic.Bool // Start finished: /healthz says ok
 	stopOnce sync.Once
 	stopErr  error
 	stopBg   context.CancelFunc
@@ -246,6 +249,8 @@ func (s *Server) Start(ctx context.Context) error {
 		Store: st, Runtime: s.runtime, Recorder: s.recorder, Logger: s.log,
 		AdminToken: s.token, ApplySeedFunc: s.ApplySeed, TokenFunc: s.app.TokenForApp,
 		Debug: s.debug, Archive: s.archive, Listeners: s.hub,
+		SaveProgramFunc: s.saveProgram, ChangedFunc: s.app.Invalidate,
+		CallFunc: s.app.CallAs, EnqueueEventFunc: s.events.Enqueue,
 		Now:  s.cfg.Now,
 		Info: map[string]any{"version": Version, "database": "sqlite", "data_dir": dataDir},
 	})
@@ -254,8 +259,24 @@ func (s *Server) Start(ctx context.Context) error {
 	s.app.Register(mux)
 	spec.Register(mux)
 	admin.Register(mux)
+	// The console calls the admin API in-process, through the same mux.
+	con, err := console.New(console.Config{Admin: mux, Logger: s.log, Now: s.cfg.Now})
+	if err != nil {
+		s.Shutdown(ctx)
+		return err
+	}
+	con.Register(mux)
 	mux.Handle("GET /display/message", s.archive.DisplayHandler())
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
+	// The listener serves while the seed is applied and programs start;
+	// health says ok only once Start is done, so a script that waits for
+	// it finds the seed's corps and apps.
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if !s.ready.Load() {
+			http.Error(w, "starting", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ok\n"))
+	})
 	s.http = &http.Server{
 		Handler:           recoverer(s.log, mux),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -294,6 +315,7 @@ func (s *Server) Start(ctx context.Context) error {
 		defer s.bg.Done()
 		s.tasks.Run(bgCtx)
 	}()
+	s.ready.Store(true)
 	s.log.Info("zone started", "addr", s.Addr(), "data_dir", dataDir, "version", Version)
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	neturl "net/url"
 	"strings"
 	"time"
 
@@ -322,14 +323,36 @@ func (w *notifyWorker) Work(ctx context.Context, job *river.Job[NotifyArgs]) err
 		return jobs.Cancel(err)
 	}
 	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
+	start := time.Now()
+	rec := &openzone.TrafficRecord{Kind: openzone.TrafficNotify, CorpID: n.CorpID, AgentID: n.AgentID, ProgramID: n.ProgramID,
+		Interface: "program_notify", RequestID: n.NotifyID, StartedAt: s.cfg.Now(),
+		Request: traffic.Mask(fmt.Sprintf(`{"notify_id":%q,"notify_scene":%d,"attempt":%d}`, n.NotifyID, n.Scene, job.Attempt))}
+	err = s.postNotify(req, cb.URL)
+	rec.TotalMS = float64(time.Since(start).Microseconds()) / 1000
+	rec.ProgramMS = rec.TotalMS
+	if err != nil {
+		// The app's callback is not a zone API: a failure is recorded as
+		// errcode -1 with what went wrong.
+		rec.Errcode, rec.Errmsg = openzone.ErrSystem, err.Error()
+	}
+	s.cfg.Recorder.Record(rec)
+	return err
+}
+
+func (s *Service) postNotify(req *http.Request, url string) error {
 	resp, err := s.cfg.HTTPClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("post program_notify to %s: %w", cb.URL, err)
+		// Name the callback URL without the signed query string.
+		var ue *neturl.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("post program_notify to %s: %w", url, err)
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("post program_notify to %s: HTTP %d", cb.URL, resp.StatusCode)
+		return fmt.Errorf("post program_notify to %s: HTTP %d", url, resp.StatusCode)
 	}
 	return nil
 }

@@ -25,6 +25,7 @@ require (
 )
 
 require (
+	github.com/coder/websocket v1.8.15
 	github.com/openzone/openzone/sdk v0.0.0
 	github.com/riverqueue/river v0.51.2
 	github.com/riverqueue/river/riverdriver/riversqlite v0.51.2

@@ -37,6 +37,7 @@ import (
 	"github.com/openzone/openzone/internal/events"
 	"github.com/openzone/openzone/internal/gateway"
 	"github.com/openzone/openzone/internal/jobs"
+	"github.com/openzone/openzone/internal/listener"
 	"github.com/openzone/openzone/internal/runtime"
 	"github.com/openzone/openzone/internal/specapi"
 	"github.com/openzone/openzone/internal/store"
@@ -84,6 +85,11 @@ type Config struct {
 	// "<hostname>:<absolute data dir>". Nodes sharing a database need
 	// distinct names (docs/operations.md).
 	NodeName string
+	// ListenerPingInterval and ListenerPongTimeout tune the debug
+	// listener's dead-peer detection (default 5 s and 10 s; tests shorten
+	// them).
+	ListenerPingInterval time.Duration
+	ListenerPongTimeout  time.Duration
 }
 
 // Server is one running zone.
@@ -95,6 +101,7 @@ type Server struct {
 	gateway  *gateway.Gateway
 	recorder *traffic.Recorder
 	debug    *debugmode.Service
+	hub      *listener.Hub
 	jobs     *jobs.Runner
 	events   *events.Service
 	tasks    *tasks.Service
@@ -177,11 +184,36 @@ func (s *Server) Start(ctx context.Context) error {
 		LogDir:  filepath.Join(dataDir, "logs"),
 		ZoneURL: s.URL,
 	})
+	bgCtx, stopBg := context.WithCancel(context.Background())
+	s.stopBg = stopBg
 	s.debug = debugmode.New(debugmode.Config{Store: st, Now: s.cfg.Now, Log: s.log, AllowedHosts: s.cfg.DebugAllowedHosts,
-		Exclusive: true}) // one process per SQLite file (its lock)
+		Exclusive: true, // one process per SQLite file (its lock)
+		OpenedFunc: func(programID, corpID string, agentID int64) {
+			s.bg.Add(1)
+			go func() {
+				defer s.bg.Done()
+				s.preflight(bgCtx, programID, corpID, agentID)
+			}()
+		}})
+	// The listeners this node held before a restart are gone; other
+	// nodes' are not (docs/decisions.md).
+	node := nodeName(s.cfg.NodeName, dataDir)
+	if n, err := st.DebugListenerLoseAll(ctx, node, s.cfg.Now(), "the zone restarted"); err != nil {
+		st.Close()
+		return err
+	} else if n > 0 {
+		s.log.Info("debug listeners of the previous run marked lost", "count", n)
+	}
+	s.hub = listener.NewHub(listener.Config{
+		Store: st, Now: s.cfg.Now, Log: s.log, Node: node, CallTimeout: s.cfg.CallTimeout,
+		PingInterval: s.cfg.ListenerPingInterval, PongTimeout: s.cfg.ListenerPongTimeout,
+		HeldFunc:    s.heldCount,
+		ConnectFunc: s.listenerConnected,
+		ChangedFunc: s.debug.Changed,
+	})
 	s.gateway = gateway.New(gateway.Config{
 		Store: st, Runtime: s.runtime, Timeout: s.cfg.CallTimeout,
-		DebugRouteFunc: s.debug.Route,
+		DebugRouteFunc: s.debug.Route, Listeners: s.hub,
 	})
 	s.recorder = traffic.New(st, s.log)
 	archiveKey, err := s.archiveKey()
@@ -201,7 +233,7 @@ func (s *Server) Start(ctx context.Context) error {
 	s.archive = archive.New(archive.Config{Store: st, Key: archiveKey, Now: s.cfg.Now, Log: s.log, Event: s.events.Enqueue})
 	s.tasks = tasks.New(tasks.Config{Store: st, Jobs: s.jobs, Gateway: s.gateway, Runtime: s.runtime, Archive: s.archive,
 		Recorder: s.recorder, DebugRoute: s.debug.Route, Key: archiveKey, Now: s.cfg.Now, Log: s.log,
-		NodeID: newNodeID(), NodeName: nodeName(s.cfg.NodeName, dataDir)})
+		NodeID: newNodeID(), NodeName: node})
 	s.app = appapi.New(appapi.Config{Store: st, Gateway: s.gateway, Recorder: s.recorder, Now: s.cfg.Now, Logger: s.log,
 		Debug: s.debug, Notify: s.events.CheckNotify, Tasks: s.tasks})
 	registry := specapi.NewRegistry()
@@ -216,7 +248,7 @@ func (s *Server) Start(ctx context.Context) error {
 	admin := adminapi.New(adminapi.Config{
 		Store: st, Runtime: s.runtime, Recorder: s.recorder, Logger: s.log,
 		AdminToken: s.token, ApplySeedFunc: s.ApplySeed, TokenFunc: s.app.TokenForApp,
-		Debug: s.debug, Archive: s.archive,
+		Debug: s.debug, Archive: s.archive, Listeners: s.hub,
 		SaveProgramFunc: s.saveProgram, ChangedFunc: s.app.Invalidate,
 		CallFunc: s.app.CallAs, EnqueueEventFunc: s.events.Enqueue,
 		Now:  s.cfg.Now,
@@ -277,8 +309,6 @@ func (s *Server) Start(ctx context.Context) error {
 		s.Shutdown(ctx)
 		return fmt.Errorf("job queue: %w", err)
 	}
-	bgCtx, stopBg := context.WithCancel(context.Background())
-	s.stopBg = stopBg
 	s.bg.Add(2)
 	go s.prune(bgCtx)
 	go func() {
@@ -385,8 +415,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		var errs []error
 		if s.stopBg != nil {
 			s.stopBg()
-			s.bg.Wait()
 		}
+		if s.hub != nil {
+			s.hub.Close() // hijacked connections: http.Server.Shutdown does not close them
+		}
+		s.bg.Wait()
 		// No new deliveries; then the instances stop while the zone still
 		// listens, so async work they acknowledged can be reported.
 		if s.jobs != nil {

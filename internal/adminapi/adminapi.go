@@ -19,6 +19,7 @@ import (
 	"github.com/openzone/openzone"
 	"github.com/openzone/openzone/internal/archive"
 	"github.com/openzone/openzone/internal/debugmode"
+	"github.com/openzone/openzone/internal/listener"
 	"github.com/openzone/openzone/internal/runtime"
 	"github.com/openzone/openzone/internal/store"
 	"github.com/openzone/openzone/internal/traffic"
@@ -51,6 +52,8 @@ type Config struct {
 	Debug *debugmode.Service
 	// Archive ingests messages.
 	Archive *archive.Service
+	// Listeners accepts debug listeners (`openzone debug listen`).
+	Listeners *listener.Hub
 	// SaveProgramFunc stores a program (giving it a secret when new) and
 	// deploys it as its Deploy says.
 	SaveProgramFunc func(ctx context.Context, p *openzone.Program) error
@@ -90,6 +93,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	h("POST /admin/v1/programs/{program_id}/debug/token", a.handleDebugToken)
 	h("PUT /admin/v1/programs/{program_id}/debug/receiver", a.handleDebugReceiver)
 	h("GET /admin/v1/programs/{program_id}/debug", a.handleDebugPage)
+	mux.HandleFunc("GET /admin/v1/programs/{program_id}/debug/listen", a.handleDebugListen)
 	h("DELETE /admin/v1/programs/{program_id}/debug/sessions/{corpid}/{agentid}", a.handleDebugClose)
 	h("GET /admin/v1/notifications", a.handleNotificationList)
 	h("GET /admin/v1/corps", a.handleCorpList)
@@ -120,14 +124,22 @@ func (a *API) Register(mux *http.ServeMux) {
 
 func (a *API) auth(f func(r *http.Request) (any, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !found || subtle.ConstantTimeCompare([]byte(tok), []byte(a.cfg.AdminToken)) != 1 {
-			a.write(w, nil, openzone.Errorf(openzone.ErrUnauthorizedAdmin, "admin token missing or wrong: send Authorization: Bearer <admin token>"))
+		if !a.authorized(w, r) {
 			return
 		}
 		v, err := f(r)
 		a.write(w, v, err)
 	})
+}
+
+// authorized checks the admin token and answers 401 when it is wrong.
+func (a *API) authorized(w http.ResponseWriter, r *http.Request) bool {
+	tok, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !found || subtle.ConstantTimeCompare([]byte(tok), []byte(a.cfg.AdminToken)) != 1 {
+		a.write(w, nil, openzone.Errorf(openzone.ErrUnauthorizedAdmin, "admin token missing or wrong: send Authorization: Bearer <admin token>"))
+		return false
+	}
+	return true
 }
 
 func (a *API) write(w http.ResponseWriter, v any, err error) {

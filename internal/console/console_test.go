@@ -235,3 +235,31 @@ func BenchmarkPages(b *testing.B) {
 		})
 	}
 }
+
+// TestConsoleDebugListener: the debug page shows the debug listener's state
+// and the pre-flight probe, as the admin API records them.
+func TestConsoleDebugListener(t *testing.T) {
+	z := testenv.Start(t, testenv.Options{Seed: consoleSeed})
+	c := newClient(t, z)
+	ctx := context.Background()
+	now := time.Now()
+	for _, err := range []error{
+		z.Store().DebugListenerSet(ctx, "prog-dbg", &openzone.DebugListener{State: openzone.ListenerLost, ID: "lst_1",
+			ConnectedAt: now.Add(-time.Minute), LostAt: now, Reason: "dead peer: no pong within 10s"}),
+		z.Store().DebugProbeSet(ctx, "prog-dbg", &openzone.DebugProbe{OK: false, At: now, Via: "listener", CorpID: "wwtest",
+			AgentID: 1000002, Errcode: 710677, Errmsg: "could not open the request", MS: 1.5}),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, path := range []string{"/console/programs/prog-dbg/debug", "/console/programs/prog-dbg/debug/sessions"} {
+		st, body := c.get(path)
+		for _, want := range []string{`id="listener-state"`, "listener lost at ", "dead peer: no pong within 10s", "710674",
+			`id="probe-state"`, "via listener", "errcode 710677", "1.5 ms"} {
+			if st != 200 || !strings.Contains(body, want) {
+				t.Errorf("%s: HTTP %d, body lacks %q", path, st, want)
+			}
+		}
+	}
+}

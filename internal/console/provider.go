@@ -329,8 +329,25 @@ type debugSession struct {
 }
 
 type debugPage struct {
-	ProgramID      string         `json:"program_id"`
-	Receiver       string         `json:"receiver"`
+	ProgramID string `json:"program_id"`
+	Receiver  string `json:"receiver"`
+	// Route is "listener" while `openzone debug listen` stands in for the
+	// receiver URL (connected or lost).
+	Route    string `json:"route"`
+	Listener *struct {
+		State string `json:"state"`
+		Text  string `json:"text"`
+	} `json:"listener"`
+	Probe *struct {
+		OK      bool      `json:"ok"`
+		At      time.Time `json:"at"`
+		Via     string    `json:"via"`
+		CorpID  string    `json:"corpid"`
+		AgentID int64     `json:"agentid"`
+		Errcode int       `json:"errcode"`
+		Errmsg  string    `json:"errmsg"`
+		MS      float64   `json:"ms"`
+	} `json:"probe"`
 	TokenIssuedAt  *time.Time     `json:"token_issued_at"`
 	TokenExpiresAt *time.Time     `json:"token_expires_at"`
 	TokenValid     bool           `json:"token_valid"`

@@ -56,6 +56,9 @@ func Build(tb testing.TB, pkg string) string {
 	return out
 }
 
+// CLI returns the path of the built openzone command.
+func CLI(tb testing.TB) string { return Build(tb, "github.com/openzone/openzone/cmd/openzone") }
+
 // Example returns the path of the built example program.
 func Example(tb testing.TB) string {
 	return Build(tb, "github.com/openzone/openzone/examples/zoneprogram")
@@ -80,6 +83,9 @@ type Options struct {
 	RetryBackoff func(attempt int) time.Duration
 	// Logger defaults to one that writes through tb.Log at warn level.
 	Logger *slog.Logger
+	// ListenerPingInterval and ListenerPongTimeout shorten the debug
+	// listener's dead-peer detection (see server.Config).
+	ListenerPingInterval, ListenerPongTimeout time.Duration
 }
 
 // Zone is a running zone under test.
@@ -130,6 +136,9 @@ func Start(tb testing.TB, opts Options) *Zone {
 		Logger:       log,
 		CallTimeout:  opts.CallTimeout,
 		RetryBackoff: opts.RetryBackoff,
+
+		ListenerPingInterval: opts.ListenerPingInterval,
+		ListenerPongTimeout:  opts.ListenerPongTimeout,
 	}
 	z := &Zone{Clock: clock, tb: tb, http: &http.Client{Timeout: 60 * time.Second}, cfg: cfg}
 	z.start()

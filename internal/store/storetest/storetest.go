@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Traffic", testTraffic},
 		{"DebugProgram", testDebugProgram},
 		{"DebugSession", testDebugSession},
+		{"DebugListener", testDebugListener},
 		{"Notification", testNotification},
 		{"Chat", testChat},
 		{"Message", testMessage},

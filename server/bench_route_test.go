@@ -12,23 +12,11 @@ import (
 	"github.com/openzone/openzone/internal/testenv"
 )
 
-// routeSeed has one program deployed as one instance and two apps: app
-// 1000002 will be in debug mode (its calls go to a second, local copy of the
-// same program), app 1000003 not (its calls go to the deployed instance).
-const routeSeed = `
-providers: [{id: isv, name: Bench ISV}]
-corps: [{corpid: wwbench, name: Bench Corp}]
-programs:
-  - id: prog-echo
-    provider: isv
-    name: Echo
-    deploy: {command: ["{{EXAMPLE}}", --name, bench], instances: 1}
-    abilities:
-      - {id: echo, input: {"text": ""}, output: {"text": "", "served_by": ""}}
-apps:
-  - {corpid: wwbench, agentid: 1000002, type: self_built, secret: debug-secret, programs: [prog-echo]}
-  - {corpid: wwbench, agentid: 1000003, type: self_built, secret: deployed-secret, programs: [prog-echo]}
-`
+// routeSeed is bench.RouteSeed: the example program deployed as one
+// instance, app 1000002 to debug it (its calls go to a second, local copy
+// of the same program) and app 1000003 not (its calls go to the deployed
+// instance).
+var routeSeed = strings.NewReplacer("{{PROGRAM}}", "{{EXAMPLE}}").Replace(bench.RouteSeed)
 
 // BenchmarkRoute measures the same sync call on the deployed route (zone →
 // supervised instance), the debug route (zone → receiver URL, sealed with a

@@ -6,8 +6,6 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -137,31 +135,14 @@ func asyncBurst(ctx context.Context, z *zone, tok string, n, clients int) (Point
 		return Point{}, fmt.Errorf("a burst of %d tasks: the admin API lists at most 1,000", n)
 	}
 	ids := make([]string, n)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	errc := make(chan error, clients)
 	start := time.Now()
-	for range clients {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				id, err := createTask(ctx, z, tok, i)
-				if err != nil {
-					errc <- err
-					return
-				}
-				ids[i] = id
-			}
-		})
-	}
-	wg.Wait()
-	select {
-	case err := <-errc:
+	err := parallel(n, clients, func(i int) error {
+		id, err := createTask(ctx, z, tok, i)
+		ids[i] = id
+		return err
+	})
+	if err != nil {
 		return Point{}, err
-	default:
 	}
 	type task struct {
 		JobID     string    `json:"jobid"`
@@ -207,26 +188,8 @@ func asyncBurst(ctx context.Context, z *zone, tok string, n, clients int) (Point
 	p.Ops = n
 
 	// Every result is readable and right.
-	next.Store(0)
-	for range clients {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				if err := readResult(ctx, z, tok, ids[i], i, false); err != nil {
-					errc <- err
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	select {
-	case err := <-errc:
+	if err := parallel(n, clients, func(i int) error { return readResult(ctx, z, tok, ids[i], i, false) }); err != nil {
 		return Point{}, err
-	default:
 	}
 	return p, nil
 }
@@ -276,26 +239,8 @@ func NoopJobs(ctx context.Context, path string, n, inserters int) (float64, erro
 				return 0, err
 			}
 		}
-	} else {
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		errc := make(chan error, inserters)
-		for range inserters {
-			wg.Go(func() {
-				for next.Add(1) <= int64(n) {
-					if err := r.Insert(ctx, noopArgs{}, nil); err != nil {
-						errc <- err
-						return
-					}
-				}
-			})
-		}
-		wg.Wait()
-		select {
-		case err := <-errc:
-			return 0, err
-		default:
-		}
+	} else if err := parallel(n, inserters, func(int) error { return r.Insert(ctx, noopArgs{}, nil) }); err != nil {
+		return 0, err
 	}
 	timeout := time.After(5 * time.Minute)
 	for done := 0; done < n; done++ {

@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/openzone/openzone/internal/wecomcrypt"
@@ -129,37 +128,15 @@ func runEvent(ctx context.Context, r *runner) (*Section, error) {
 	r.progressf("   serial     %8.1f events/s  p50 %7.1f ms  p95 %7.1f ms", ser.PerSecond, ser.P50ms, ser.P95ms)
 
 	start = time.Now()
-	var wg sync.WaitGroup
-	errc := make(chan error, 4)
-	next := make(chan struct{}, n)
-	for range n {
-		next <- struct{}{}
-	}
-	close(next)
-	for range 4 {
-		wg.Go(func() {
-			for range next {
-				if err := ingest(); err != nil {
-					errc <- err
-					return
-				}
-			}
-		})
-	}
-	var werr error
+	errc := make(chan error, 1)
+	go func() { errc <- parallel(n, 4, func(int) error { return ingest() }) }()
 	for k := range n {
-		if werr = wait(k); werr != nil {
-			break
+		if err := wait(k); err != nil {
+			return nil, err
 		}
 	}
-	wg.Wait()
-	select {
-	case err := <-errc:
+	if err := <-errc; err != nil {
 		return nil, err
-	default:
-	}
-	if werr != nil {
-		return nil, werr
 	}
 	elapsed := time.Since(start)
 	burst := Point{Variant: "burst", Concurrency: 4, Ops: n, Seconds: elapsed.Seconds(), PerSecond: float64(n) / elapsed.Seconds()}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -184,4 +185,50 @@ func ratio(a, b float64) float64 {
 		return 0
 	}
 	return a / b
+}
+
+// parallel runs f(0) … f(n-1) on workers goroutines and returns the first
+// error; the other workers stop taking new indexes once one has failed.
+func parallel(n, workers int, f func(i int) error) error {
+	var next atomic.Int64
+	var failed atomic.Bool
+	var wg sync.WaitGroup
+	errc := make(chan error, workers)
+	for range workers {
+		wg.Go(func() {
+			for !failed.Load() {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				if err := f(i); err != nil {
+					failed.Store(true)
+					errc <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	select {
+	case err := <-errc:
+		return err
+	default:
+		return nil
+	}
+}
+
+// measure runs Interleaved at each concurrency and adds the points to sec.
+func (r *runner) measure(ctx context.Context, sec *Section, concurrency []int, rounds int, warm, d time.Duration, variants []Variant) error {
+	for _, conc := range concurrency {
+		ps, err := Interleaved(ctx, conc, rounds, warm, d, variants)
+		if err != nil {
+			return err
+		}
+		for _, p := range ps {
+			r.progressf("   %-10s c=%-3d %8.0f calls/s  p50 %6.3f ms  p99 %6.3f ms", p.Variant, conc, p.PerSecond, p.P50ms, p.P99ms)
+		}
+		sec.Points = append(sec.Points, ps...)
+	}
+	return nil
 }

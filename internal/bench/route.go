@@ -8,11 +8,11 @@ import (
 	"time"
 )
 
-// routeSeed has the example program deployed as one instance and two
-// apps: app 1000002 debugs it (its calls go to a second, local copy of
-// the example program on the receiver URL), app 1000003 does not (its
-// calls go to the deployed instance).
-const routeSeed = `
+// RouteSeed has the example program ({{PROGRAM}}) deployed as one
+// instance and two apps: app 1000002 debugs it (its calls go to a second,
+// local copy of the example program on the receiver URL), app 1000003
+// does not (its calls go to the deployed instance).
+const RouteSeed = `
 providers: [{id: isv, name: Bench ISV}]
 corps: [{corpid: wwbench, name: Bench Corp}]
 programs:
@@ -41,7 +41,7 @@ func runRoute(ctx context.Context, r *runner) (*Section, error) {
 	if err != nil {
 		return nil, err
 	}
-	z, stop, err := r.startZone(ctx, "route", seedFor(routeSeed, prog, 1))
+	z, stop, err := r.startZone(ctx, "route", seedFor(RouteSeed, prog, 1))
 	if err != nil {
 		return nil, err
 	}
@@ -68,15 +68,8 @@ func runRoute(ctx context.Context, r *runner) (*Section, error) {
 		{"deployed", func(hc *http.Client) CallFunc { return SyncCaller(hc, z.url, deployedTok, "prog-echo") }},
 		{"debug", func(hc *http.Client) CallFunc { return SyncCaller(hc, z.url, debugTok, "prog-echo") }},
 	}
-	for _, conc := range routeConcurrency {
-		ps, err := Interleaved(ctx, conc, rounds, warm, d, variants)
-		if err != nil {
-			return nil, err
-		}
-		for _, p := range ps {
-			r.progressf("   %-10s c=%-3d %8.0f calls/s  p50 %6.3f ms  p99 %6.3f ms", p.Variant, conc, p.PerSecond, p.P50ms, p.P99ms)
-		}
-		sec.Points = append(sec.Points, ps...)
+	if err := r.measure(ctx, sec, routeConcurrency, rounds, warm, d, variants); err != nil {
+		return nil, err
 	}
 	for _, conc := range routeConcurrency {
 		dp, bp := find(sec.Points, "deployed", conc), find(sec.Points, "debug", conc)

@@ -72,15 +72,8 @@ func runSync(ctx context.Context, r *runner) (*Section, error) {
 		{"direct-sdk", sdkCall},
 	}
 	sec := &Section{Settings: fmt.Sprintf("closed loop, %s per point in %d interleaved rounds, after %s warm-up; concurrency %v; one example program instance", d, rounds, warm, syncConcurrency)}
-	for _, conc := range syncConcurrency {
-		ps, err := Interleaved(ctx, conc, rounds, warm, d, variants)
-		if err != nil {
-			return nil, err
-		}
-		for _, p := range ps {
-			r.progressf("   %-10s c=%-3d %8.0f calls/s  p50 %6.3f ms  p99 %6.3f ms", p.Variant, conc, p.PerSecond, p.P50ms, p.P99ms)
-		}
-		sec.Points = append(sec.Points, ps...)
+	if err := r.measure(ctx, sec, syncConcurrency, rounds, warm, d, variants); err != nil {
+		return nil, err
 	}
 	for _, conc := range syncConcurrency {
 		zp, pp := find(sec.Points, "zone", conc), find(sec.Points, "proxy", conc)
@@ -125,13 +118,9 @@ func startProxy(upstream string) (string, func(), error) {
 // front of it) at u: POST {"text":"hello"}, check the JSON echo.
 func PlainCaller(hc *http.Client, u string) CallFunc {
 	u += "/"
+	body := []byte(EchoRequest)
 	return func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader([]byte(EchoRequest)))
-		if err != nil {
-			return err
-		}
-		req.Header.Set("Content-Type", "application/json")
-		raw, err := roundTrip(hc, req)
+		raw, err := postJSON(ctx, hc, u, body)
 		if err != nil {
 			return err
 		}

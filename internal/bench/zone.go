@@ -191,12 +191,7 @@ func SyncCaller(hc *http.Client, zoneURL, tok, program string) CallFunc {
 	u := zoneURL + "/cgi-bin/chatdata/sync_call_program?access_token=" + url.QueryEscape(tok)
 	body, _ := json.Marshal(map[string]string{"program_id": program, "ability_id": "echo", "notify_id": "", "request_data": EchoRequest})
 	return func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
-		if err != nil {
-			return err
-		}
-		req.Header.Set("Content-Type", "application/json")
-		raw, err := roundTrip(hc, req)
+		raw, err := postJSON(ctx, hc, u, body)
 		if err != nil {
 			return err
 		}
@@ -215,8 +210,13 @@ func SyncCaller(hc *http.Client, zoneURL, tok, program string) CallFunc {
 	}
 }
 
-// roundTrip sends req and returns the body of a 200 reply.
-func roundTrip(hc *http.Client, req *http.Request) ([]byte, error) {
+// postJSON posts body as JSON to u and returns the body of a 200 reply.
+func postJSON(ctx context.Context, hc *http.Client, u string, body []byte) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
 	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, err

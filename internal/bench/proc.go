@@ -82,13 +82,19 @@ func (c *child) stop() {
 	c.logs.Close()
 }
 
-// tail returns the end of the child's stderr.
-func (c *child) tail() string {
+// log returns what the child has logged so far.
+func (c *child) log() string {
 	b, _ := os.ReadFile(c.logs.Name())
+	return string(b)
+}
+
+// tail returns the end of the child's log.
+func (c *child) tail() string {
+	b := c.log()
 	if len(b) > 2000 {
 		b = b[len(b)-2000:]
 	}
-	return strings.TrimSpace(string(b))
+	return strings.TrimSpace(b)
 }
 
 // procStatusKB reads a "Name:   N kB" field of /proc/<pid>/status.

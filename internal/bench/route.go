@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -57,17 +58,15 @@ func runRoute(ctx context.Context, r *runner) (*Section, error) {
 	if err != nil {
 		return nil, err
 	}
-	local, err := openDebug(ctx, r, z, prog, "prog-echo", debugTok)
+	dbg, err := openDebug(ctx, r, z, prog, "prog-echo", debugTok)
 	if err != nil {
 		return nil, err
 	}
-	defer local.stop()
+	defer dbg.local.stop()
 
-	sec := &Section{Settings: fmt.Sprintf("closed loop, %s per point in %d interleaved rounds, after %s warm-up; concurrency %v; both routes end at the example program", d, rounds, warm, routeConcurrency)}
-	variants := []Variant{
-		{"deployed", func(hc *http.Client) CallFunc { return SyncCaller(hc, z.url, deployedTok, "prog-echo") }},
-		{"debug", func(hc *http.Client) CallFunc { return SyncCaller(hc, z.url, debugTok, "prog-echo") }},
-	}
+	sec := &Section{Settings: fmt.Sprintf("closed loop, %s per point in %d interleaved rounds, after %s warm-up; concurrency %v; every route ends at the example program", d, rounds, warm, routeConcurrency)}
+	deployed := Variant{"deployed", func(hc *http.Client) CallFunc { return SyncCaller(hc, z.url, deployedTok, "prog-echo") }}
+	variants := []Variant{deployed, {"debug", func(hc *http.Client) CallFunc { return SyncCaller(hc, z.url, debugTok, "prog-echo") }}}
 	if err := r.measure(ctx, sec, routeConcurrency, rounds, warm, d, variants); err != nil {
 		return nil, err
 	}
@@ -75,14 +74,49 @@ func runRoute(ctx context.Context, r *runner) (*Section, error) {
 		dp, bp := find(sec.Points, "deployed", conc), find(sec.Points, "debug", conc)
 		sec.Targets = append(sec.Targets, target(fmt.Sprintf("debug/deployed p50, c=%d", conc), ratio(bp.P50ms, dp.P50ms), "<=", 1.05, "x"))
 	}
+
+	// The same debug calls through `openzone debug listen` (zone →
+	// WebSocket → the CLI → the same local program) in place of the
+	// receiver URL. While it is connected every debug call takes it, so it
+	// runs as a second phase, interleaved with the deployed route again.
+	zoneBin, err := r.build(ctx, pkgZone)
+	if err != nil {
+		return nil, err
+	}
+	lst, err := r.startLogging(ctx, "debug-listen", zoneBin, []string{"debug", "listen", "prog-echo", "--zone", z.url,
+		"--admin-token", benchAdminToken, "--debug-token", dbg.token, "--forward-to", "http://" + dbg.addr + "/", "--json"}, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer lst.stop()
+	if err := eventually(ctx, 30*time.Second, "the debug listener to connect", func() bool {
+		return strings.Contains(lst.log(), `"type":"connected"`)
+	}); err != nil {
+		return nil, fmt.Errorf("%w: %s", err, lst.tail())
+	}
+	variants[1].Name = "listener"
+	if err := r.measure(ctx, sec, routeConcurrency, rounds, warm, d, variants); err != nil {
+		return nil, err
+	}
+	if !strings.Contains(lst.log(), `"type":"request"`) {
+		return nil, fmt.Errorf("the debug calls did not go through the listener: %s", lst.tail())
+	}
+	sec.Notes = append(sec.Notes, "listener: `openzone debug listen` forwarding to the same local program; measured after debug, beside the deployed route again (its second rows)")
 	return sec, nil
+}
+
+// debugSetup is a program in debug mode: its credential and the local
+// program on the receiver URL's address.
+type debugSetup struct {
+	token, addr string
+	local       *child
 }
 
 // openDebug turns debug mode on for the app with tok and program: debug
 // credential and receiver URL by the admin API, the app's half with
 // open_debug_mode, the SDK's half by starting the example program bin
-// locally in debug mode. It returns the local program.
-func openDebug(ctx context.Context, r *runner, z *zone, bin, program, tok string) (*child, error) {
+// locally in debug mode.
+func openDebug(ctx context.Context, r *runner, z *zone, bin, program, tok string) (*debugSetup, error) {
 	var dt struct {
 		DebugToken string `json:"debug_token"`
 	}
@@ -119,7 +153,7 @@ func openDebug(ctx context.Context, r *runner, z *zone, bin, program, tok string
 		c.stop()
 		return nil, fmt.Errorf("%w: %s", err, c.tail())
 	}
-	return c, nil
+	return &debugSetup{token: dt.DebugToken, addr: addr, local: c}, nil
 }
 
 // freePort returns a loopback port that was free a moment ago.

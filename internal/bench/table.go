@@ -33,9 +33,9 @@ func (rep *Report) WriteTable(w io.Writer) {
 			} else {
 				fmt.Fprintf(tw, "variant\tconc\tops\tper s\tp50 ms\tp95 ms\tp99 ms\t\n")
 			}
-			for _, p := range s.Points {
+			for i, p := range s.Points {
 				if base != "" {
-					b := find(s.Points, base, p.Concurrency)
+					b := baselineOf(s.Points, i, base)
 					fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.3f\t%.3f\t%.3f\t%.2f\t%.2f\t\n", p.Variant, p.Concurrency, p.PerSecond,
 						p.P50ms, p.P95ms, p.P99ms, ratio(p.P50ms, b.P50ms), ratio(p.PerSecond, b.PerSecond))
 					continue
@@ -91,4 +91,16 @@ func fmtTarget(v float64, unit string) string {
 		return fmt.Sprintf("%.3f×", v)
 	}
 	return fmt.Sprintf("%.1f %s", v, unit)
+}
+
+// baselineOf returns the point of variant base at the same concurrency
+// nearest before (or at) index i: a section may measure its baseline
+// again beside a later variant (route's listener phase).
+func baselineOf(ps []Point, i int, base string) Point {
+	for j := i; j >= 0; j-- {
+		if ps[j].Variant == base && ps[j].Concurrency == ps[i].Concurrency {
+			return ps[j]
+		}
+	}
+	return find(ps, base, ps[i].Concurrency)
 }

@@ -40,8 +40,9 @@ type Options struct {
 	// <section>.pprof, of this process (which hosts the zone in every
 	// section but rss and coldstart).
 	CPUProfileDir string
-	// ZoneBinary is the openzone binary run as a child process for rss
-	// and coldstart; default: built from this repository with go build.
+	// ZoneBinary is the openzone binary run as a child process (the zone
+	// of rss and coldstart, route's `openzone debug listen`); default:
+	// built from this repository with go build.
 	ZoneBinary string
 	// Progress receives one line per step; nil discards them.
 	Progress io.Writer
@@ -59,7 +60,7 @@ type section struct {
 var sections = []section{
 	{"seal", "SDK packet seal+open vs raw AES-256-GCM", runSeal},
 	{"sync", "sync call: app → zone → example program vs app → reverse proxy → plain program vs direct", runSync},
-	{"route", "sync call: debug route vs deployed route", runRoute},
+	{"route", "sync call: debug route (receiver URL, then debug listener) vs deployed route", runRoute},
 	{"async", "async task end to end vs River no-op jobs", runAsync},
 	{"event", "event → program → notify app", runEvent},
 	{"rss", "peak RSS of the zone process at 1,000 concurrent sync calls", runRSS},
@@ -121,8 +122,8 @@ type Value struct {
 	Unit  string  `json:"unit"`
 }
 
-// Target is one of issue 8's goals and whether this run met it. Ratio is
-// the measured figure (a ratio, or MB / ms for absolute goals).
+// Target is one of issue 8's goals and whether this run met it. Value is
+// the measured figure: a ratio (Unit "x"), or MB or ms for absolute goals.
 type Target struct {
 	Name  string  `json:"name"`
 	Value float64 `json:"value"`

@@ -1,0 +1,128 @@
+package postgres
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Migrations are NNNN_name.sql files, applied in version order, numbered
+// like the SQLite driver's so a schema version means the same on both.
+// Never edit a released one; add the next number.
+//
+//go:embed migration/*.sql
+var migrationFS embed.FS
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+func loadMigrations() ([]migration, error) {
+	names, err := fs.Glob(migrationFS, "migration/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	seen := map[int]string{}
+	for _, name := range names {
+		base := path.Base(name)
+		num, _, ok := strings.Cut(base, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v <= 0 {
+			return nil, fmt.Errorf("migration %s: name must start with a positive version and '_'", base)
+		}
+		if prev, dup := seen[v]; dup {
+			return nil, fmt.Errorf("migrations %s and %s share version %d", prev, base, v)
+		}
+		seen[v] = base
+		b, err := migrationFS.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: base, sql: string(b)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	return ms, nil
+}
+
+// LatestVersion is the schema version this binary migrates to.
+func LatestVersion() int {
+	ms, err := loadMigrations()
+	if err != nil || len(ms) == 0 {
+		return 0
+	}
+	return ms[len(ms)-1].version
+}
+
+// lockMigrate serializes migrations of one schema across processes: nodes
+// starting together would otherwise race to create the same tables.
+const lockMigrate = `SELECT pg_advisory_xact_lock(hashtext('openzone_migrate:' || current_schema()))`
+
+// migrate applies the pending migrations, each in its own transaction
+// together with its openzone_migrations row (PostgreSQL DDL is
+// transactional), so a crash never leaves one half applied.
+func migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	ms, err := loadMigrations()
+	if err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, lockMigrate); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS openzone_migrations (
+			version    INTEGER NOT NULL PRIMARY KEY,
+			applied_at BIGINT  NOT NULL
+		)`); err != nil {
+			return err
+		}
+		// A database migrated by a newer binary has tables this one does
+		// not know; refuse it rather than half-work on it.
+		var newest *int
+		if err := tx.QueryRow(ctx, `SELECT MAX(version) FROM openzone_migrations`).Scan(&newest); err != nil {
+			return err
+		}
+		if known := ms[len(ms)-1].version; newest != nil && *newest > known {
+			return fmt.Errorf("database is at schema version %d, newer than this binary's %d", *newest, known)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	for _, m := range ms {
+		err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, lockMigrate); err != nil {
+				return err
+			}
+			var n int
+			if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM openzone_migrations WHERE version = $1`, m.version).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			if _, err := tx.Exec(ctx, m.sql); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO openzone_migrations (version, applied_at) VALUES ($1, $2)`,
+				m.version, time.Now().UnixMilli())
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("postgres: migrate %s: %w", m.name, err)
+		}
+	}
+	return nil
+}

@@ -3,10 +3,10 @@ package postgres
 import (
 	"context"
 
-	"github.com/jackc/pgx/v5"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/openzone/openzone"
 )

@@ -4,10 +4,10 @@ import (
 	"context"
 	"database/sql"
 
-	"github.com/jackc/pgx/v5"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/jackc/pgx/v5"
 	"strings"
 	"time"
 

@@ -3,8 +3,8 @@ package postgres
 import (
 	"context"
 
-	"github.com/jackc/pgx/v5"
 	"errors"
+	"github.com/jackc/pgx/v5"
 	"strings"
 	"time"
 

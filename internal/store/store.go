@@ -92,6 +92,26 @@ type Executor interface {
 	MessageList(ctx context.Context, f openzone.MessageFilter) ([]*openzone.Message, error)
 	// MessageLastSeq returns the largest Seq in the store (0 when empty).
 	MessageLastSeq(ctx context.Context) (int64, error)
+	// TaskInsert stores a new task; a job id already stored is ErrConflict.
+	TaskInsert(ctx context.Context, t *openzone.Task) error
+	TaskGet(ctx context.Context, jobID string) (*openzone.Task, error)
+	// TaskList returns tasks newest first, of one callee program (all when
+	// programID is ""); limit default 100, max 1000.
+	TaskList(ctx context.Context, programID string, limit int) ([]*openzone.Task, error)
+	// TaskDelivered records that attempt n was acknowledged: a pending task
+	// becomes running. It reports false, changing nothing, when the task is
+	// no longer pending (its report came first, or it ended).
+	TaskDelivered(ctx context.Context, jobID string, attempts int, at time.Time) (bool, error)
+	// TaskAttemptFailed records failed delivery attempt n of a pending task;
+	// when final the task becomes failed with errCode. A task that is no
+	// longer pending is left as it is.
+	TaskAttemptFailed(ctx context.Context, jobID string, attempts, errCode int, lastErr string, final bool, at time.Time) error
+	// TaskReport stores the callee's report: a pending or running task
+	// becomes done. One that already ended is ErrConflict, unchanged.
+	TaskReport(ctx context.Context, jobID string, errcode int, response []byte, at time.Time) error
+	// TaskPrune deletes tasks whose ExpiresAt is at or before now.
+	TaskPrune(ctx context.Context, now time.Time) (int64, error)
+
 	// MessagePrune deletes a corp's messages ingested before before.
 	MessagePrune(ctx context.Context, corpID string, before time.Time) (int64, error)
 

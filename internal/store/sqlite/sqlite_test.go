@@ -239,6 +239,7 @@ var migrationTables = map[int][]string{
 	2: {"debug_program", "debug_session", "notification"},
 	3: {"chat_member", "chat", "message", "agree_status", "app_public_key", "keyword_rule", "keyword_hit",
 		"event_token", "event", "notify"},
+	5: {"task"},
 }
 
 // migrationUndo undoes migrations that change tables rather than add them.
@@ -246,7 +247,7 @@ var migrationUndo = map[int][]string{
 	4: {`ALTER TABLE corp DROP COLUMN retention_days`},
 }
 
-const latestMigration = 4
+const latestMigration = 5
 
 // downgrade drops what the migrations after version created and forgets
 // them, as if db had been created by a binary at that version.

@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"EventToken", testEventToken},
 		{"Event", testEvent},
 		{"Notify", testNotify},
+		{"Task", testTask},
 		{"Tx", testTx},
 	}
 	for _, g := range groups {

@@ -1,0 +1,138 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/openzone/openzone"
+)
+
+const taskCols = `job_id, kind, corp_id, agent_id, caller_id, program_id, ability_id, request, fail_list, debug, state,
+	attempts, last_error, err_code, response_errcode, response, created_at, delivered_at, done_at, expires_at`
+
+// TaskInsert stores t. Tasks have no foreign keys: like events they
+// outlive the app and programs they mention, until they expire.
+func (e *executor) TaskInsert(ctx context.Context, t *openzone.Task) error {
+	_, err := e.w.ExecContext(ctx, `INSERT INTO task (`+taskCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.JobID, string(t.Kind), t.CorpID, t.AgentID, t.CallerID, t.ProgramID, t.AbilityID, nonNilBytes(t.Request), string(t.FailList),
+		boolInt(t.Debug), string(t.State), t.Attempts, t.LastError, t.ErrCode, t.ResponseErrcode, t.Response,
+		t.CreatedAt.UnixMilli(), nullMillis(t.DeliveredAt), nullMillis(t.DoneAt), t.ExpiresAt.UnixMilli())
+	switch {
+	case isUnique(err):
+		return openzone.Wrap(openzone.ErrConflict, err, "task %q already exists", t.JobID)
+	case err != nil:
+		return internalErr("task insert", err)
+	}
+	return nil
+}
+
+func nonNilBytes(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+func scanTask(s scanner) (*openzone.Task, error) {
+	var t openzone.Task
+	var kind, state, failList string
+	var debug int
+	var created, expires int64
+	var delivered, done sql.NullInt64
+	if err := s.Scan(&t.JobID, &kind, &t.CorpID, &t.AgentID, &t.CallerID, &t.ProgramID, &t.AbilityID, &t.Request, &failList,
+		&debug, &state, &t.Attempts, &t.LastError, &t.ErrCode, &t.ResponseErrcode, &t.Response,
+		&created, &delivered, &done, &expires); err != nil {
+		return nil, err
+	}
+	t.Kind, t.State, t.Debug = openzone.TaskKind(kind), openzone.TaskState(state), debug != 0
+	t.FailList = rawJSON(failList)
+	t.CreatedAt, t.ExpiresAt = fromMillis(created), fromMillis(expires)
+	t.DeliveredAt, t.DoneAt = fromNullMillis(delivered), fromNullMillis(done)
+	return &t, nil
+}
+
+func (e *executor) TaskGet(ctx context.Context, jobID string) (*openzone.Task, error) {
+	t, err := scanTask(e.r.QueryRowContext(ctx, `SELECT `+taskCols+` FROM task WHERE job_id = ?`, jobID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, openzone.Errorf(openzone.ErrNotFound, "task %q not found", jobID)
+	}
+	if err != nil {
+		return nil, internalErr("task get", err)
+	}
+	return t, nil
+}
+
+func (e *executor) TaskList(ctx context.Context, programID string, limit int) ([]*openzone.Task, error) {
+	q := `SELECT ` + taskCols + ` FROM task`
+	var args []any
+	if programID != "" {
+		q += ` WHERE program_id = ?`
+		args = append(args, programID)
+	}
+	q += ` ORDER BY created_at DESC, job_id DESC LIMIT ?`
+	args = append(args, clampLimit(limit))
+	return list(ctx, e.r, "task list", scanTask, q, args...)
+}
+
+// The state changes below are single conditional statements: whichever of
+// the worker's acknowledgement and the program's report lands second sees
+// the state the first one left, on any driver.
+
+func (e *executor) TaskDelivered(ctx context.Context, jobID string, attempts int, at time.Time) (bool, error) {
+	res, err := e.w.ExecContext(ctx, `UPDATE task SET state = ?, attempts = ?, delivered_at = ? WHERE job_id = ? AND state = ?`,
+		string(openzone.TaskRunning), attempts, at.UnixMilli(), jobID, string(openzone.TaskPending))
+	if err != nil {
+		return false, internalErr("task delivered", err)
+	}
+	n, _ := res.RowsAffected()
+	if n == 0 {
+		// A report that came first still records the attempt count.
+		if _, err := e.w.ExecContext(ctx, `UPDATE task SET attempts = max(attempts, ?), delivered_at = coalesce(delivered_at, ?) WHERE job_id = ?`,
+			attempts, at.UnixMilli(), jobID); err != nil {
+			return false, internalErr("task delivered", err)
+		}
+	}
+	return n == 1, nil
+}
+
+func (e *executor) TaskAttemptFailed(ctx context.Context, jobID string, attempts, errCode int, lastErr string, final bool, at time.Time) error {
+	if final {
+		_, err := e.w.ExecContext(ctx, `UPDATE task SET state = ?, attempts = ?, last_error = ?, err_code = ?, done_at = ?
+			WHERE job_id = ? AND state = ?`, string(openzone.TaskFailed), attempts, lastErr, errCode, at.UnixMilli(), jobID, string(openzone.TaskPending))
+		if err != nil {
+			return internalErr("task attempt failed", err)
+		}
+		return nil
+	}
+	if _, err := e.w.ExecContext(ctx, `UPDATE task SET attempts = ?, last_error = ? WHERE job_id = ? AND state = ?`,
+		attempts, lastErr, jobID, string(openzone.TaskPending)); err != nil {
+		return internalErr("task attempt failed", err)
+	}
+	return nil
+}
+
+func (e *executor) TaskReport(ctx context.Context, jobID string, errcode int, response []byte, at time.Time) error {
+	res, err := e.w.ExecContext(ctx, `UPDATE task SET state = ?, response_errcode = ?, response = ?, done_at = ?
+		WHERE job_id = ? AND state IN (?, ?)`, string(openzone.TaskDone), errcode, nonNilBytes(response), at.UnixMilli(),
+		jobID, string(openzone.TaskPending), string(openzone.TaskRunning))
+	if err != nil {
+		return internalErr("task report", err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return nil
+	}
+	if _, err := e.TaskGet(ctx, jobID); err != nil {
+		return err
+	}
+	return openzone.Errorf(openzone.ErrConflict, "task %q already ended", jobID)
+}
+
+func (e *executor) TaskPrune(ctx context.Context, now time.Time) (int64, error) {
+	res, err := e.w.ExecContext(ctx, `DELETE FROM task WHERE expires_at <= ?`, now.UnixMilli())
+	if err != nil {
+		return 0, internalErr("task prune", err)
+	}
+	return res.RowsAffected()
+}

@@ -73,13 +73,14 @@ func (l *logBuffer) String() string {
 	return l.buf.String()
 }
 
-func startDebugZone(t *testing.T) (*testenv.Zone, *logBuffer) {
+func startDebugZone(t *testing.T, db string) (*testenv.Zone, *logBuffer) {
 	t.Helper()
 	logs := &logBuffer{}
 	z := testenv.Start(t, testenv.Options{
 		Seed:        debugSeed,
 		CallTimeout: 2 * time.Second,
 		Logger:      slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		DB:          db,
 	})
 	return z, logs
 }
@@ -126,8 +127,10 @@ func freePort(t testing.TB) int {
 // TestDebugModeSeedFlow reproduces the seed document's flow on real
 // processes: the example program runs "on the developer's machine" (a local
 // process the zone is not told about except through the receiver URL).
-func TestDebugModeSeedFlow(t *testing.T) {
-	z, _ := startDebugZone(t)
+func TestDebugModeSeedFlow(t *testing.T) { testenv.Stores(t, testDebugModeSeedFlow) }
+
+func testDebugModeSeedFlow(t *testing.T, db string) {
+	z, _ := startDebugZone(t, db)
 	tok := z.Token("wwtest", "s1")
 	call := func() map[string]any {
 		return z.PostApp("/cgi-bin/chatdata/sync_call_program", tok, syncCall("prog-dbg", "echo", `{"text":"调试"}`))
@@ -267,7 +270,7 @@ func openDebug(t *testing.T, z *testenv.Zone, tok string) (*zonesdk.Program, *ht
 }
 
 func TestDebugModeExpiry(t *testing.T) {
-	z, _ := startDebugZone(t)
+	z, _ := startDebugZone(t, "")
 	tok := z.Token("wwtest", "s1")
 	p, _, dt := openDebug(t, z, tok)
 
@@ -337,7 +340,7 @@ func TestDebugModeExpiry(t *testing.T) {
 }
 
 func TestDebugModeNotAllowed(t *testing.T) {
-	z, _ := startDebugZone(t)
+	z, _ := startDebugZone(t, "")
 	dt, _ := debugToken(t, z, "prog-rel")
 	for _, tc := range []struct {
 		name, corp, secret string
@@ -392,7 +395,7 @@ func TestDebugModeNotAllowed(t *testing.T) {
 }
 
 func TestDebugReceiverFailures(t *testing.T) {
-	z, _ := startDebugZone(t)
+	z, _ := startDebugZone(t, "")
 	tok := z.Token("wwtest", "s1")
 	openDebug(t, z, tok)
 
@@ -444,7 +447,7 @@ func TestDebugReceiverFailures(t *testing.T) {
 // cannot read debug traffic, and the production secret appears in no
 // debug-route packet and no log.
 func TestDebugSecretIsolation(t *testing.T) {
-	z, logs := startDebugZone(t)
+	z, logs := startDebugZone(t, "")
 	tok := z.Token("wwtest", "s1")
 	sec, err := z.Store().ProgramSecretGet(context.Background(), "prog-dbg")
 	if err != nil {

@@ -12,8 +12,6 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -37,7 +36,7 @@ import (
 	"github.com/openzone/openzone/internal/runtime"
 	"github.com/openzone/openzone/internal/specapi"
 	"github.com/openzone/openzone/internal/store"
-	"github.com/openzone/openzone/internal/store/sqlite"
+	"github.com/openzone/openzone/internal/store/postgres"
 	"github.com/openzone/openzone/internal/traffic"
 	"github.com/openzone/openzone/internal/wire"
 )
@@ -53,8 +52,26 @@ type Config struct {
 	// DataDir holds the SQLite database, the admin token file and program
 	// logs. Default ./openzone-data.
 	DataDir string
-	// DB selects the database: "" means SQLite in DataDir.
+	// DB selects the database: "" means SQLite in DataDir, "sqlite:PATH"
+	// a SQLite file elsewhere, and a postgres:// (or postgresql://) URL
+	// PostgreSQL, which several zone nodes may share (docs/operations.md).
 	DB string
+	// NodeID names this node among the nodes sharing a PostgreSQL
+	// database; it starts the names of the program instances it runs.
+	// Default <hostname>:<port>. Unused on SQLite.
+	NodeID string
+	// InstanceHost is the address this node's program instances listen on
+	// and other nodes reach them at. Default 127.0.0.1, which serves nodes
+	// on one machine; nodes on several machines set a routable address.
+	InstanceHost string
+	// ArchiveKey is the zone's archive key, base64 of 32 bytes. Default:
+	// OPENZONE_ARCHIVE_KEY, else DataDir/archive.key (generated once).
+	// Nodes sharing a database must all have the same one.
+	ArchiveKey string
+	// ClusterInterval is how often a node on PostgreSQL publishes its
+	// program instances and picks up deployments changed through another
+	// node. Default 2 s.
+	ClusterInterval time.Duration
 	// AdminToken authenticates the admin API. Default: OPENZONE_ADMIN_TOKEN,
 	// else a token generated once and kept in DataDir/admin-token.
 	AdminToken string
@@ -83,6 +100,7 @@ type Server struct {
 	cfg      Config
 	log      *slog.Logger
 	store    store.Store
+	cluster  store.Cluster // nil on SQLite
 	runtime  *runtime.Runtime
 	gateway  *gateway.Gateway
 	recorder *traffic.Recorder
@@ -122,8 +140,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.TrafficRetention < openzone.DebugTokenTTL {
 		return nil, fmt.Errorf("traffic retention %s is shorter than a debug credential's %s", cfg.TrafficRetention, openzone.DebugTokenTTL)
 	}
-	if cfg.DB != "" && !strings.HasPrefix(cfg.DB, "sqlite:") {
-		return nil, fmt.Errorf("database %q is not supported by this version: leave --db empty for SQLite in the data directory", redactURL(cfg.DB))
+	if cfg.DB != "" && !strings.HasPrefix(cfg.DB, "sqlite:") && !postgres.IsURL(cfg.DB) {
+		return nil, fmt.Errorf("database %q is not supported: use a postgres:// URL, sqlite:PATH, or nothing for SQLite in the data directory", redactURL(cfg.DB))
+	}
+	if cfg.ClusterInterval <= 0 {
+		cfg.ClusterInterval = 2 * time.Second
 	}
 	return &Server{cfg: cfg, log: cfg.Logger}, nil
 }
@@ -141,16 +162,12 @@ func (s *Server) Start(ctx context.Context) error {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
-	dbPath := filepath.Join(dataDir, "openzone.db")
-	if p, ok := strings.CutPrefix(s.cfg.DB, "sqlite:"); ok && p != "" {
-		dbPath = p
-	}
-	st, err := sqlite.Open(ctx, dbPath)
+	st, jcfg, err := s.openStore(ctx)
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}
 	s.store = st
-	if s.token, err = s.adminToken(); err != nil {
+	if s.token, err = s.adminToken(ctx); err != nil {
 		st.Close()
 		return err
 	}
@@ -161,24 +178,35 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
 	}
 	s.ln = ln
+	if s.cluster != nil && s.cfg.NodeID == "" {
+		host, _ := os.Hostname()
+		s.cfg.NodeID = host + ":" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	}
 
-	s.runtime = runtime.New(runtime.Config{
+	rcfg := runtime.Config{
 		Logger:  s.log,
 		LogDir:  filepath.Join(dataDir, "logs"),
 		ZoneURL: s.URL,
-	})
+		Host:    s.cfg.InstanceHost,
+	}
+	var remote func(context.Context, string, string) (runtime.Instance, bool)
+	if s.cluster != nil {
+		rcfg.NamePrefix = s.cfg.NodeID + "/"
+		remote = s.remoteInstance
+	}
+	s.runtime = runtime.New(rcfg)
 	s.debug = debugmode.New(debugmode.Config{Store: st, Now: s.cfg.Now, Log: s.log, AllowedHosts: s.cfg.DebugAllowedHosts})
 	s.gateway = gateway.New(gateway.Config{
 		Store: st, Runtime: s.runtime, Timeout: s.cfg.CallTimeout,
-		DebugRouteFunc: s.debug.Route,
+		DebugRouteFunc: s.debug.Route, RemoteFunc: remote,
 	})
 	s.recorder = traffic.New(st, s.log)
-	archiveKey, err := s.archiveKey()
+	archiveKey, err := s.archiveKey(ctx)
 	if err != nil {
 		s.Shutdown(ctx)
 		return err
 	}
-	jcfg := jobs.Config{DB: st.SQL(), Logger: s.log}
+	jcfg.Logger = s.log
 	if s.cfg.RetryBackoff != nil {
 		jcfg.RetryPolicy = &jobs.RetryPolicy{Backoff: s.cfg.RetryBackoff}
 	}
@@ -203,7 +231,7 @@ func (s *Server) Start(ctx context.Context) error {
 		AdminToken: s.token, ApplySeedFunc: s.ApplySeed, TokenFunc: s.app.TokenForApp,
 		Debug: s.debug, Archive: s.archive,
 		Now:  s.cfg.Now,
-		Info: map[string]any{"version": Version, "database": "sqlite", "data_dir": dataDir},
+		Info: s.info(),
 	})
 
 	mux := http.NewServeMux()
@@ -248,7 +276,12 @@ func (s *Server) Start(ctx context.Context) error {
 	s.stopBg = stopBg
 	s.bg.Add(1)
 	go s.prune(bgCtx)
-	s.log.Info("zone started", "addr", s.Addr(), "data_dir", dataDir, "version", Version)
+	if s.cluster != nil {
+		s.publish(ctx)
+		s.bg.Add(1)
+		go s.clusterLoop(bgCtx)
+	}
+	s.log.Info("zone started", "addr", s.Addr(), "data_dir", dataDir, "database", s.dbKind(), "node", s.cfg.NodeID, "version", Version)
 	return nil
 }
 
@@ -354,6 +387,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 				errs = append(errs, fmt.Errorf("jobs: %w", err))
 			}
 		}
+		if s.cluster != nil && s.runtime != nil {
+			// Other nodes stop routing to this node's instances at once.
+			if err := s.cluster.InstancesPublish(ctx, s.cfg.NodeID, nil, s.cfg.Now()); err != nil {
+				errs = append(errs, fmt.Errorf("unpublish instances: %w", err))
+			}
+		}
 		if s.runtime != nil {
 			if err := s.runtime.Shutdown(ctx); err != nil {
 				errs = append(errs, fmt.Errorf("runtime: %w", err))
@@ -370,48 +409,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.stopErr = errors.Join(errs...)
 	})
 	return s.stopErr
-}
-
-// adminToken picks the admin token: config, environment, or the one kept in
-// the data directory (generated on first start).
-func (s *Server) adminToken() (string, error) {
-	if s.cfg.AdminToken != "" {
-		return s.cfg.AdminToken, nil
-	}
-	if t := os.Getenv("OPENZONE_ADMIN_TOKEN"); t != "" {
-		return t, nil
-	}
-	path := filepath.Join(s.cfg.DataDir, "admin-token")
-	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
-		return strings.TrimSpace(string(b)), nil
-	}
-	var b [24]byte
-	rand.Read(b[:])
-	t := "oz_admin_" + base64.RawURLEncoding.EncodeToString(b[:])
-	if err := os.WriteFile(path, []byte(t+"\n"), 0o600); err != nil {
-		return "", fmt.Errorf("write admin token: %w", err)
-	}
-	return t, nil
-}
-
-// archiveKey returns the zone's archive key, which seals every message's
-// secret key at rest: generated once, kept in DataDir/archive.key (0600).
-// Losing it loses the archive's content; back it up with the database.
-func (s *Server) archiveKey() ([]byte, error) {
-	path := filepath.Join(s.cfg.DataDir, "archive.key")
-	if b, err := os.ReadFile(path); err == nil {
-		k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
-		if err != nil || len(k) != 32 {
-			return nil, fmt.Errorf("archive key %s is damaged: want 32 bytes in base64", path)
-		}
-		return k, nil
-	}
-	k := make([]byte, 32)
-	rand.Read(k)
-	if err := os.WriteFile(path, []byte(base64.StdEncoding.EncodeToString(k)+"\n"), 0o600); err != nil {
-		return nil, fmt.Errorf("write archive key: %w", err)
-	}
-	return k, nil
 }
 
 // recoverer turns a panic in a handler into a logged internal error and a

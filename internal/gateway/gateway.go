@@ -35,7 +35,8 @@ type Gateway struct {
 	client  *http.Client
 	timeout time.Duration
 
-	debug func(ctx context.Context, corpID string, agentID int64, programID string) (*debugmode.Route, error)
+	debug  func(ctx context.Context, corpID string, agentID int64, programID string) (*debugmode.Route, error)
+	remote func(ctx context.Context, programID, name string) (runtime.Instance, bool)
 
 	mu   sync.Mutex
 	keys map[string]*wire.Keys // program id → keys of its current secret
@@ -51,6 +52,9 @@ type Config struct {
 	// DebugRouteFunc says whether a call goes to a debug receiver; nil
 	// means never.
 	DebugRouteFunc func(ctx context.Context, corpID string, agentID int64, programID string) (*debugmode.Route, error)
+	// RemoteFunc finds an instance another zone node runs, by name (nodes
+	// sharing a database publish theirs); nil means this node is alone.
+	RemoteFunc func(ctx context.Context, programID, name string) (runtime.Instance, bool)
 }
 
 // New returns a Gateway. Its HTTP client keeps connections to instances
@@ -73,6 +77,7 @@ func New(cfg Config) *Gateway {
 		client:  &http.Client{Transport: tr},
 		timeout: cfg.Timeout,
 		debug:   cfg.DebugRouteFunc,
+		remote:  cfg.RemoteFunc,
 		keys:    make(map[string]*wire.Keys),
 	}
 }
@@ -141,7 +146,7 @@ func (g *Gateway) Do(ctx context.Context, c *Call) (*Result, error) {
 		if attempt > 0 {
 			prefer = ""
 		}
-		inst, ok, err := g.runtime.PickPreferred(ctx, c.Program.ID, prefer)
+		inst, ok, err := g.pick(ctx, c.Program.ID, prefer)
 		if !ok {
 			return res, openzone.Errorf(openzone.ErrNotDeployed, "program %q is not deployed", c.Program.ID)
 		}
@@ -164,6 +169,17 @@ func (g *Gateway) Do(ctx context.Context, c *Call) (*Result, error) {
 		lastErr = openzone.Wrap(openzone.ErrCallProgram, ce.err, "calling program %q failed: instance %s unreachable", c.Program.ID, inst.Name)
 	}
 	return res, lastErr
+}
+
+// pick chooses the instance of a call: prefer when this node or, through
+// RemoteFunc, another node runs it; else any healthy local one.
+func (g *Gateway) pick(ctx context.Context, programID, prefer string) (runtime.Instance, bool, error) {
+	if prefer != "" && g.remote != nil && !g.runtime.Has(programID, prefer) {
+		if inst, ok := g.remote(ctx, programID, prefer); ok {
+			return inst, true, nil
+		}
+	}
+	return g.runtime.PickPreferred(ctx, programID, prefer)
 }
 
 func (g *Gateway) header(programID string, keys *wire.Keys) wire.Header {

@@ -175,3 +175,27 @@ type Store interface {
 	TrafficPrune(ctx context.Context, before time.Time) (int64, error)
 	Close() error
 }
+
+// Cluster is what a store shared by several zone nodes offers
+// (PostgreSQL): settings every node must agree on and the address book of
+// program instances, so a node can reach an instance another node runs.
+// The SQLite store, one process by construction, does not implement it.
+type Cluster interface {
+	// SettingPutIfAbsent stores value under name unless a value is stored
+	// already, and returns the stored value (the first writer wins).
+	SettingPutIfAbsent(ctx context.Context, name, value string) (string, error)
+	// InstancesPublish replaces node's published instances with insts,
+	// stamped now.
+	InstancesPublish(ctx context.Context, node string, insts []Instance, now time.Time) error
+	// InstanceFind returns the published instance called name if it was
+	// stamped at or after since; ErrNotFound otherwise.
+	InstanceFind(ctx context.Context, name string, since time.Time) (*Instance, error)
+}
+
+// Instance is a program instance as published for other nodes.
+type Instance struct {
+	Name      string
+	Node      string
+	ProgramID string
+	URL       string
+}

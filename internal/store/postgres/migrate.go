@@ -15,8 +15,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// Migrations are NNNN_name.sql files, applied in version order, numbered
-// like the SQLite driver's so a schema version means the same on both.
+// Migrations are NNNN_name.sql files, applied in version order. Those below
+// 1000 are the SQLite driver's, same number, same tables; 1001 and up are
+// PostgreSQL's own (what several nodes need).
 // Never edit a released one; add the next number.
 //
 //go:embed migration/*.sql
@@ -56,15 +57,6 @@ func loadMigrations() ([]migration, error) {
 	return ms, nil
 }
 
-// LatestVersion is the schema version this binary migrates to.
-func LatestVersion() int {
-	ms, err := loadMigrations()
-	if err != nil || len(ms) == 0 {
-		return 0
-	}
-	return ms[len(ms)-1].version
-}
-
 // lockMigrate serializes migrations of one schema across processes: nodes
 // starting together would otherwise race to create the same tables.
 const lockMigrate = `SELECT pg_advisory_xact_lock(hashtext('openzone_migrate:' || current_schema()))`
@@ -89,12 +81,22 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 		}
 		// A database migrated by a newer binary has tables this one does
 		// not know; refuse it rather than half-work on it.
-		var newest *int
-		if err := tx.QueryRow(ctx, `SELECT MAX(version) FROM openzone_migrations`).Scan(&newest); err != nil {
+		rows, err := tx.Query(ctx, `SELECT version FROM openzone_migrations ORDER BY version`)
+		if err != nil {
 			return err
 		}
-		if known := ms[len(ms)-1].version; newest != nil && *newest > known {
-			return fmt.Errorf("database is at schema version %d, newer than this binary's %d", *newest, known)
+		applied, err := pgx.CollectRows(rows, pgx.RowTo[int])
+		if err != nil {
+			return err
+		}
+		known := map[int]bool{}
+		for _, m := range ms {
+			known[m.version] = true
+		}
+		for _, v := range applied {
+			if !known[v] {
+				return fmt.Errorf("database has schema version %d, which this binary does not know: it was migrated by a newer one", v)
+			}
 		}
 		return nil
 	})

@@ -37,6 +37,7 @@ import (
 	"github.com/openzone/openzone/internal/specapi"
 	"github.com/openzone/openzone/internal/store"
 	"github.com/openzone/openzone/internal/store/postgres"
+	"github.com/openzone/openzone/internal/tasks"
 	"github.com/openzone/openzone/internal/traffic"
 	"github.com/openzone/openzone/internal/wire"
 )
@@ -107,6 +108,7 @@ type Server struct {
 	debug    *debugmode.Service
 	jobs     *jobs.Runner
 	events   *events.Service
+	tasks    *tasks.Service
 	archive  *archive.Service
 	app      *appapi.API
 	http     *http.Server
@@ -216,11 +218,14 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.events = events.New(events.Config{Store: st, Jobs: s.jobs, Gateway: s.gateway, Recorder: s.recorder, Now: s.cfg.Now, Log: s.log})
 	s.archive = archive.New(archive.Config{Store: st, Key: archiveKey, Now: s.cfg.Now, Log: s.log, Event: s.events.Enqueue})
+	s.tasks = tasks.New(tasks.Config{Store: st, Jobs: s.jobs, Gateway: s.gateway, Runtime: s.runtime, Archive: s.archive,
+		Recorder: s.recorder, DebugRoute: s.debug.Route, Key: archiveKey, Now: s.cfg.Now, Log: s.log})
 	s.app = appapi.New(appapi.Config{Store: st, Gateway: s.gateway, Recorder: s.recorder, Now: s.cfg.Now, Logger: s.log,
-		Debug: s.debug, Notify: s.events.CheckNotify})
+		Debug: s.debug, Notify: s.events.CheckNotify, Tasks: s.tasks})
 	registry := specapi.NewRegistry()
 	s.archive.Register(registry)
 	s.events.Register(registry)
+	s.tasks.Register(registry)
 	spec := specapi.New(specapi.Config{
 		Store: st, Keys: s.keys, Registry: registry,
 		Debug: s.debug, AuthFunc: s.app.Authenticate,
@@ -337,6 +342,11 @@ func (s *Server) Prune(ctx context.Context) {
 				s.log.Info("pruned archived messages past the corp's retention", "corpid", c.CorpID, "deleted", n, "retention_days", days)
 			}
 		}
+	}
+	if n, err := s.store.TaskPrune(ctx, now); err != nil && ctx.Err() == nil {
+		s.log.Warn("prune tasks", "err", err)
+	} else if n > 0 {
+		s.log.Info("pruned tasks past their retention", "deleted", n, "retention", tasks.Retention)
 	}
 	if n, err := s.store.TrafficPrune(ctx, now.Add(-s.cfg.TrafficRetention)); err != nil && ctx.Err() == nil {
 		s.log.Warn("prune traffic", "err", err)

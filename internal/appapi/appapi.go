@@ -35,7 +35,14 @@ type API struct {
 	tmpl     templateCache
 	debug    *debugmode.Service
 	notify   NotifyFunc
+	tasks    Tasks
 	cache    lookups
+}
+
+// Tasks runs async calls (internal/tasks).
+type Tasks interface {
+	CreateAppTask(ctx context.Context, app *openzone.App, prog *openzone.Program, abilityID, requestData string) (string, error)
+	AppResult(ctx context.Context, app *openzone.App, jobID string) (responseErrcode int, responseData string, err error)
 }
 
 // NotifyFunc checks a notify_id a sync call carries (710646 when it is not
@@ -51,6 +58,7 @@ type Config struct {
 	Logger   *slog.Logger
 	Debug    *debugmode.Service
 	Notify   NotifyFunc
+	Tasks    Tasks
 }
 
 // New returns the app API.
@@ -63,6 +71,7 @@ func New(cfg Config) *API {
 		log:      cfg.Logger,
 		debug:    cfg.Debug,
 		notify:   cfg.Notify,
+		tasks:    cfg.Tasks,
 	}
 }
 
@@ -81,6 +90,8 @@ func (a *API) Register(mux *http.ServeMux) {
 		"set_public_key":       a.handleSetPublicKey,
 		"get_auth_user_list":   a.handleGetAuthUserList,
 		"get_corp_auth_info":   a.handleGetCorpAuthInfo,
+		"async_program_task":   a.handleAsyncProgramTask,
+		"async_program_result": a.handleAsyncProgramResult,
 	}
 	mux.HandleFunc("/cgi-bin/chatdata/{name}", func(w http.ResponseWriter, r *http.Request) {
 		name := r.PathValue("name")

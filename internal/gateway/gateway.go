@@ -98,6 +98,16 @@ type Call struct {
 	Instance string
 	// EventID is an event's stable id (call_type 2).
 	EventID string
+	// Timeout, when set and shorter than the gateway's, bounds this call
+	// (a model must acknowledge a task within 5 s).
+	Timeout time.Duration
+}
+
+func (g *Gateway) timeoutOf(c *Call) time.Duration {
+	if c.Timeout > 0 && c.Timeout < g.timeout {
+		return c.Timeout
+	}
+	return g.timeout
 }
 
 // Result is what came back, with where it went and how long the program took.
@@ -155,7 +165,7 @@ func (g *Gateway) Do(ctx context.Context, c *Call) (*Result, error) {
 		}
 		res.Instance = inst.Name
 		start := time.Now()
-		data, err := g.post(ctx, inst.URL+"/", keys, hd, sealed)
+		data, err := g.post(ctx, g.timeoutOf(c), inst.URL+"/", keys, hd, sealed)
 		res.Program += time.Since(start)
 		if err == nil {
 			res.Data = data
@@ -205,7 +215,7 @@ func (g *Gateway) doDebug(ctx context.Context, c *Call, route *debugmode.Route, 
 	hd := g.header(c.Program.ID, route.Keys)
 	res.RequestID = hd.RequestID
 	start := time.Now()
-	data, err := g.post(ctx, route.ReceiverURL, route.Keys, hd, route.Keys.Seal(wire.PurposeCall, hd, body))
+	data, err := g.post(ctx, g.timeoutOf(c), route.ReceiverURL, route.Keys, hd, route.Keys.Seal(wire.PurposeCall, hd, body))
 	res.Program = time.Since(start)
 	if err != nil {
 		var ce *connectError
@@ -226,8 +236,8 @@ type connectError struct{ err error }
 func (e *connectError) Error() string { return e.err.Error() }
 
 // post sends one sealed request and opens the reply.
-func (g *Gateway) post(ctx context.Context, url string, keys *wire.Keys, hd wire.Header, sealed []byte) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, g.timeout)
+func (g *Gateway) post(ctx context.Context, timeout time.Duration, url string, keys *wire.Keys, hd wire.Header, sealed []byte) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(sealed))
 	if err != nil {
@@ -241,7 +251,7 @@ func (g *Gateway) post(ctx context.Context, url string, keys *wire.Keys, hd wire
 			return "", &connectError{err}
 		}
 		if ctx.Err() == context.DeadlineExceeded || isTimeout(err) {
-			return "", openzone.Wrap(openzone.ErrProgramTimeout, err, "program %q did not answer within %s", hd.ProgramID, g.timeout)
+			return "", openzone.Wrap(openzone.ErrProgramTimeout, err, "program %q did not answer within %s", hd.ProgramID, timeout)
 		}
 		return "", openzone.Wrap(openzone.ErrCallProgram, err, "calling program %q failed: the connection was lost before a reply", hd.ProgramID)
 	}
@@ -256,7 +266,7 @@ func (g *Gateway) post(ctx context.Context, url string, keys *wire.Keys, hd wire
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, MaxReplyBytes+wire.Overhead+1))
 	if err != nil {
 		if ctx.Err() != nil || isTimeout(err) {
-			return "", openzone.Wrap(openzone.ErrProgramTimeout, err, "program %q did not answer within %s", hd.ProgramID, g.timeout)
+			return "", openzone.Wrap(openzone.ErrProgramTimeout, err, "program %q did not answer within %s", hd.ProgramID, timeout)
 		}
 		return "", openzone.Wrap(openzone.ErrCallProgram, err, "calling program %q failed: the connection was lost while reading the reply", hd.ProgramID)
 	}

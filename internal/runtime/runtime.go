@@ -444,6 +444,14 @@ func (r *Runtime) Undeploy(programID string) error {
 	return nil
 }
 
+// Deployed reports whether the program has a deployment on this node,
+// healthy or not.
+func (r *Runtime) Deployed(programID string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.programs[programID] != nil
+}
+
 // Pick returns a healthy instance of the program, round-robin over the
 // healthy ones. ok is false when the program has no deployment. When it is
 // deployed but no instance is healthy, Pick waits (up to Config.PickWait,

@@ -37,7 +37,10 @@ type Context struct {
 	JobInfo   string
 	// Instance is the deployed instance that invoked ("" in debug mode).
 	Instance string
-	App      *openzone.App // nil when AgentID is 0
+	// Debug is true when the invoke was sealed with a debug secret: the
+	// program runs in debug mode for CorpID and AgentID.
+	Debug bool
+	App   *openzone.App // nil when AgentID is 0
 }
 
 // Interface is one SDK interface. It returns the reply object, which is
@@ -224,7 +227,7 @@ func (a *API) handleInvoke(w http.ResponseWriter, r *http.Request) {
 	if err := json.Unmarshal(pt, &inv); err != nil {
 		reply = errReply(openzone.Errorf(openzone.ErrInvalidParam, "invoke envelope is not valid JSON"))
 	} else {
-		c = &Context{ProgramID: hd.ProgramID, CorpID: inv.CorpID, AgentID: inv.AgentID, AbilityID: inv.AbilityID, JobInfo: inv.JobInfo, Instance: inv.Instance}
+		c = &Context{ProgramID: hd.ProgramID, CorpID: inv.CorpID, AgentID: inv.AgentID, AbilityID: inv.AbilityID, JobInfo: inv.JobInfo, Instance: inv.Instance, Debug: session != nil}
 		if session != nil && (inv.CorpID != session.CorpID || inv.AgentID != session.AgentID) {
 			reply = errReply(openzone.Errorf(openzone.ErrNotInDebugMode, "this debug secret belongs to corp %s app %d: program %q is not in debug mode for corp %s app %d", session.CorpID, session.AgentID, hd.ProgramID, inv.CorpID, inv.AgentID))
 		} else {

@@ -1,0 +1,76 @@
+package appapi
+
+import (
+	"context"
+	"time"
+
+	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/traffic"
+)
+
+type asyncTaskReply struct {
+	base
+	JobID string `json:"jobid"`
+}
+
+// handleAsyncProgramTask serves POST /cgi-bin/chatdata/async_program_task
+// (应用异步调用专区程序): the checks of sync_call_program up to the input
+// protocol, then a task that the zone delivers with is_async and job_info.
+func (a *API) handleAsyncProgramTask(ctx context.Context, app *openzone.App, req *request) (any, error) {
+	start := time.Now()
+	rec := &openzone.TrafficRecord{Kind: openzone.TrafficCall, Interface: "async_program_task", CorpID: app.CorpID,
+		AgentID: app.AgentID, StartedAt: a.now()}
+	jobID, err := a.asyncTask(ctx, app, req, rec)
+	rec.Errcode, rec.Errmsg = openzone.ErrorCode(err), openzone.ErrorMessage(err)
+	rec.TotalMS = ms(time.Since(start))
+	rec.ZoneMS = rec.TotalMS
+	if rec.ProgramID != "" {
+		a.recorder.Record(rec)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return asyncTaskReply{base: ok, JobID: jobID}, nil
+}
+
+func (a *API) asyncTask(ctx context.Context, app *openzone.App, req *request, rec *openzone.TrafficRecord) (string, error) {
+	programID, err := req.str("program_id", true)
+	if err != nil {
+		return "", err
+	}
+	abilityID, err := req.str("ability_id", true)
+	if err != nil {
+		return "", err
+	}
+	requestData, err := req.requestData()
+	if err != nil {
+		return "", err
+	}
+	rec.ProgramID, rec.AbilityID, rec.Request = programID, abilityID, traffic.Mask(requestData)
+	prog, _, err := a.checkCall(ctx, app, programID, abilityID, requestData)
+	if err != nil {
+		return "", err
+	}
+	jobID, err := a.tasks.CreateAppTask(ctx, app, prog, abilityID, requestData)
+	rec.Response = `{"jobid":"` + jobID + `"}`
+	return jobID, err
+}
+
+type asyncResultReply struct {
+	base
+	ResponseErrcode int    `json:"response_errcode"`
+	ResponseData    string `json:"response_data"`
+}
+
+// handleAsyncProgramResult serves POST /cgi-bin/chatdata/async_program_result.
+func (a *API) handleAsyncProgramResult(ctx context.Context, app *openzone.App, req *request) (any, error) {
+	jobID, err := req.str("jobid", true)
+	if err != nil {
+		return nil, err
+	}
+	code, data, err := a.tasks.AppResult(ctx, app, jobID)
+	if err != nil {
+		return nil, err
+	}
+	return asyncResultReply{base: ok, ResponseErrcode: code, ResponseData: data}, nil
+}

@@ -1,0 +1,470 @@
+package tasks
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/protocol"
+	"github.com/openzone/openzone/internal/specapi"
+)
+
+// Register adds the task interfaces to the SDK registry.
+func (s *Service) Register(r *specapi.Registry) {
+	r.Register("create_program_task", s.createProgramTask)
+	r.Register("get_program_task_result", s.resultOf(openzone.TaskProgram))
+	r.Register("create_model_task", s.createModelTask)
+	r.Register("get_model_task_result", s.resultOf(openzone.TaskModel))
+	r.Register("program_async_job_call_back", s.asyncJobCallBack)
+	r.AllowAgentless("program_async_job_call_back")
+}
+
+func decode(raw json.RawMessage, v any) error {
+	d := json.NewDecoder(bytes.NewReader(raw))
+	if err := d.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return openzone.Errorf(openzone.ErrInvalidParam, "parameter %s has the wrong type: want %s", te.Field, te.Type)
+		}
+		return openzone.Errorf(openzone.ErrInvalidParam, "request is not a valid JSON object")
+	}
+	return nil
+}
+
+// msgItem is one msg_list entry: a message and the secret_key the app
+// decrypted from sync_msg's service_encrypt_info.
+type msgItem struct {
+	MsgID       string `json:"msgid"`
+	EncryptInfo struct {
+		SecretKey string `json:"secret_key"`
+	} `json:"encrypt_info"`
+}
+
+// failMsg is a fail_list entry (WeCom's FailMsg).
+type failMsg struct {
+	Errcode     int    `json:"errcode"`
+	Errmsg      string `json:"errmsg"`
+	MsgID       string `json:"msgid"`
+	EncryptInfo struct {
+		SecretKey string `json:"secret_key"`
+	} `json:"encrypt_info"`
+}
+
+type debugInfo struct {
+	Chat        *string `json:"chat"`
+	ChatContent *string `json:"chat_content"`
+	Knowledge   *string `json:"knowledge"`
+	TagJSON     *string `json:"tagjson"`
+}
+
+// taskReq is the request of create_program_task and create_model_task.
+type taskReq struct {
+	ProgramID    string     `json:"program_id"`
+	ModelID      string     `json:"model_id"`
+	AbilityID    string     `json:"ability_id"`
+	MsgList      *[]msgItem `json:"msg_list"`
+	DebugInfo    *debugInfo `json:"debug_info"`
+	EscapeType   *int       `json:"escape_type"`
+	KbID         string     `json:"kb_id"`
+	ServiceKbID  string     `json:"service_kb_id"`
+	TagGroupList []struct {
+		GroupID string `json:"group_id"`
+	} `json:"tag_group_list"`
+}
+
+func (s *Service) createProgramTask(ctx context.Context, c *specapi.Context, raw json.RawMessage) (any, error) {
+	var req taskReq
+	if err := decode(raw, &req); err != nil {
+		return nil, err
+	}
+	t, fails, err := s.createTask(ctx, c, openzone.TaskProgram, req.ProgramID, "program_id", &req)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"errcode": 0, "errmsg": "ok", "jobid": t.JobID, "fail_list": fails}, nil
+}
+
+func (s *Service) createModelTask(ctx context.Context, c *specapi.Context, raw json.RawMessage) (any, error) {
+	var req taskReq
+	if err := decode(raw, &req); err != nil {
+		return nil, err
+	}
+	t, fails, err := s.createTask(ctx, c, openzone.TaskModel, req.ModelID, "model_id", &req)
+	if err != nil {
+		return nil, err
+	}
+	// No customer tag groups exist in this zone yet: every group asked
+	// for is reported as failed (docs/decisions.md).
+	failGroups := []string{}
+	if !t.Debug {
+		for _, g := range req.TagGroupList {
+			failGroups = append(failGroups, g.GroupID)
+		}
+	}
+	return map[string]any{"errcode": 0, "errmsg": "ok", "jobid": t.JobID, "fail_list": fails, "fail_tag_group_id_list": failGroups}, nil
+}
+
+// createTask applies the checks of create_program_task /
+// create_model_task in order, fills the callee's input protocol and
+// stores the task.
+func (s *Service) createTask(ctx context.Context, c *specapi.Context, kind openzone.TaskKind, calleeID, idField string, req *taskReq) (*openzone.Task, []failMsg, error) {
+	if calleeID == "" {
+		return nil, nil, openzone.Errorf(openzone.ErrInvalidParam, "missing required parameter %s", idField)
+	}
+	if req.AbilityID == "" {
+		return nil, nil, openzone.Errorf(openzone.ErrInvalidParam, "missing required parameter ability_id")
+	}
+	escapeType := 0
+	if req.EscapeType != nil {
+		if *req.EscapeType != 0 && *req.EscapeType != 1 {
+			return nil, nil, openzone.Errorf(openzone.ErrInvalidParam, "escape_type must be 0 (special characters become spaces) or 1 (JSON-escaped), got %d", *req.EscapeType)
+		}
+		escapeType = *req.EscapeType
+	}
+	if req.MsgList == nil {
+		return nil, nil, openzone.Errorf(openzone.ErrInvalidParam, "missing required parameter msg_list (required in debug mode too, where its content is ignored)")
+	}
+	if len(*req.MsgList) > MaxMsgList {
+		return nil, nil, openzone.Errorf(openzone.ErrTooManyMsgs, "msg_list has %d items, at most %d", len(*req.MsgList), MaxMsgList)
+	}
+	want := openzone.KindProgram
+	if kind == openzone.TaskModel {
+		want = openzone.KindModel
+	}
+	callee, err := s.cfg.Store.ProgramGet(ctx, calleeID)
+	if err != nil && !openzone.IsNotFound(err) {
+		return nil, nil, err
+	}
+	if callee == nil || callee.Kind != want {
+		return nil, nil, openzone.Errorf(openzone.ErrBadProgramID, "invalid %s %q: no such %s", idField, calleeID, want)
+	}
+	has, err := s.cfg.Store.AppProgramHas(ctx, c.CorpID, c.AgentID, calleeID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !has {
+		return nil, nil, openzone.Errorf(openzone.ErrNotAssociated, "%s %q is not configured for app %d of corp %s", want, calleeID, c.AgentID, c.CorpID)
+	}
+	ability := callee.Ability(req.AbilityID)
+	if ability == nil {
+		return nil, nil, openzone.Errorf(openzone.ErrAbilityNotFound, "%s %q has no ability %q", want, calleeID, req.AbilityID)
+	}
+	if _, err := protocol.Compile(ability.Input); err != nil {
+		return nil, nil, openzone.Errorf(openzone.ErrBadProtocol, "the input protocol of ability %q is not a valid JSON template", req.AbilityID)
+	}
+
+	// Debug mode: both sides or neither (spec §5.5).
+	var calleeDebug bool
+	if s.cfg.DebugRoute != nil {
+		r, err := s.cfg.DebugRoute(ctx, c.CorpID, c.AgentID, calleeID)
+		if err != nil {
+			return nil, nil, err
+		}
+		calleeDebug = r != nil
+	}
+	switch {
+	case c.Debug && !calleeDebug:
+		return nil, nil, openzone.Errorf(openzone.ErrNotInDebugMode, "the caller is in debug mode but %s %q is not in debug mode for app %d of corp %s: open it for the callee too", want, calleeID, c.AgentID, c.CorpID)
+	case !c.Debug && calleeDebug:
+		return nil, nil, openzone.Errorf(openzone.ErrNotInDebugMode, "%s %q is in debug mode for app %d but the calling program %q is not: open debug mode in the caller's SDK too", want, calleeID, c.AgentID, c.ProgramID)
+	case !c.Debug:
+		if err := s.reachable(ctx, c.CorpID, c.AgentID, callee); err != nil {
+			return nil, nil, err
+		}
+	}
+
+	var f fill
+	fails := []failMsg{}
+	if c.Debug {
+		// debug_info stands in for the archive, which is never read.
+		d := req.DebugInfo
+		if d == nil || d.Chat == nil || d.ChatContent == nil {
+			return nil, nil, openzone.Errorf(openzone.ErrInvalidParam, "debug mode: debug_info.chat and debug_info.chat_content are required (they fill {chat} and {chatcontent} in place of archived messages)")
+		}
+		f.chat, f.chatContent = *d.Chat, *d.ChatContent
+		if kind == openzone.TaskModel {
+			if d.Knowledge != nil {
+				f.knowledge = *d.Knowledge
+			}
+			f.tagJSON = `{"tag_group":[]}`
+			if d.TagJSON != nil {
+				f.tagJSON = *d.TagJSON
+			}
+		}
+	} else {
+		if kind == openzone.TaskModel && req.KbID != "" {
+			return nil, nil, openzone.Errorf(openzone.ErrBadKnowledgeBase, "illegal kb_id %q: this zone has no knowledge bases (知识集) yet", req.KbID)
+		}
+		var used int
+		f, fails, used, err = s.fromArchive(ctx, c.CorpID, *req.MsgList)
+		if err != nil {
+			return nil, nil, err
+		}
+		if used == 0 && len(*req.MsgList) > 0 {
+			return nil, fails, openzone.Errorf(openzone.ErrAllMsgsFailed, "none of the %d messages in msg_list could be loaded (first: errcode %d, %s)", len(*req.MsgList), fails[0].Errcode, fails[0].Errmsg)
+		}
+		if kind == openzone.TaskModel {
+			f.tagJSON = `{"tag_group":[]}`
+		}
+	}
+	protocolText := string(ability.Input)
+	if kind == openzone.TaskProgram {
+		// A program's input protocol may use {chat} and {chatcontent} only;
+		// other braces are its own text.
+		f.knowledge, f.tagJSON = phKnowledge, phTagJSON
+	}
+	input, err := expand(protocolText, f, escapeType)
+	if err != nil {
+		return nil, nil, openzone.Errorf(openzone.ErrInputTooLong, "%v", err)
+	}
+	failJSON, _ := json.Marshal(fails)
+	t := &openzone.Task{Kind: kind, CorpID: c.CorpID, AgentID: c.AgentID, CallerID: c.ProgramID, ProgramID: calleeID,
+		AbilityID: req.AbilityID, FailList: failJSON, Debug: c.Debug}
+	if err := s.create(ctx, t, input); err != nil {
+		return nil, nil, err
+	}
+	return t, fails, nil
+}
+
+// fromArchive loads msg_list from the archive with each item's
+// secret_key: {chat} gets "<sender>说：<text>" lines and {chatcontent}
+// the texts, in send_time order. Items that cannot be used go to the
+// fail list; used counts the others.
+func (s *Service) fromArchive(ctx context.Context, corpID string, items []msgItem) (fill, []failMsg, int, error) {
+	fails := []failMsg{}
+	fail := func(it msgItem, code int, format string, args ...any) {
+		fm := failMsg{Errcode: code, Errmsg: fmt.Sprintf(format, args...), MsgID: it.MsgID}
+		fm.EncryptInfo.SecretKey = it.EncryptInfo.SecretKey
+		fails = append(fails, fm)
+	}
+	names, err := s.names(ctx, corpID)
+	if err != nil {
+		return fill{}, nil, 0, err
+	}
+	type line struct {
+		at        int64
+		who, text string
+	}
+	var lines []line
+	seen := map[string]bool{}
+	for _, it := range items {
+		if seen[it.MsgID] {
+			fail(it, openzone.ErrDuplicateMsgID, "duplicate msgid %q: the first occurrence is used", it.MsgID)
+			continue
+		}
+		seen[it.MsgID] = true
+		if it.MsgID == "" {
+			fail(it, openzone.ErrBadMsgID, "msgid is empty")
+			continue
+		}
+		m, err := s.cfg.Store.MessageGet(ctx, corpID, it.MsgID)
+		if openzone.IsNotFound(err) {
+			fail(it, openzone.ErrBadMsgID, "msgid %q is not an archived message of corp %s", it.MsgID, corpID)
+			continue
+		}
+		if err != nil {
+			return fill{}, nil, 0, err
+		}
+		content, err := s.cfg.Archive.Content(m, it.EncryptInfo.SecretKey)
+		if err != nil {
+			fail(it, openzone.ErrBadMsgKey, "encrypt_info.secret_key does not open message %q", it.MsgID)
+			continue
+		}
+		switch m.MsgType {
+		case 1:
+		case 6, 21:
+			fail(it, openzone.ErrSpeechToText, "message %q is voice: this zone has no speech-to-text", it.MsgID)
+			continue
+		default:
+			fail(it, openzone.ErrBadMsgType, "message %q has msgtype %d: only text, voice and audio archive messages can be analysed", it.MsgID, m.MsgType)
+			continue
+		}
+		var txt struct {
+			Content string `json:"content"`
+		}
+		json.Unmarshal(content, &txt)
+		who := m.Sender.ID
+		if n := names[m.Sender.ID]; n != "" {
+			who = n
+		}
+		lines = append(lines, line{at: m.SendTime.UnixMilli(), who: who, text: txt.Content})
+	}
+	sort.SliceStable(lines, func(i, j int) bool { return lines[i].at < lines[j].at })
+	var chat, content strings.Builder
+	for i, l := range lines {
+		if i > 0 {
+			chat.WriteByte('\n')
+			content.WriteByte('\n')
+		}
+		chat.WriteString(l.who + "说：" + l.text)
+		content.WriteString(l.text)
+	}
+	return fill{chat: chat.String(), chatContent: content.String()}, fails, len(lines), nil
+}
+
+// names maps member and external contact ids of a corp to their names.
+func (s *Service) names(ctx context.Context, corpID string) (map[string]string, error) {
+	out := map[string]string{}
+	ms, err := s.cfg.Store.MemberList(ctx, corpID)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range ms {
+		out[m.UserID] = m.Name
+	}
+	ec, err := s.cfg.Store.ExternalContactList(ctx, corpID)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range ec {
+		out[e.ExternalUserID] = e.Name
+	}
+	return out, nil
+}
+
+// resultOf is get_program_task_result / get_model_task_result{jobid}:
+// status 0 running, 1 done, 2 failed.
+func (s *Service) resultOf(kind openzone.TaskKind) specapi.Interface {
+	return func(ctx context.Context, c *specapi.Context, raw json.RawMessage) (any, error) {
+		var req struct {
+			JobID string `json:"jobid"`
+		}
+		if err := decode(raw, &req); err != nil {
+			return nil, err
+		}
+		if req.JobID == "" {
+			return nil, openzone.Errorf(openzone.ErrInvalidParam, "missing required parameter jobid")
+		}
+		t, err := s.cfg.Store.TaskGet(ctx, req.JobID)
+		if err != nil && !openzone.IsNotFound(err) {
+			return nil, err
+		}
+		if t == nil || t.CallerID != c.ProgramID || t.CorpID != c.CorpID || t.AgentID != c.AgentID {
+			return nil, openzone.Errorf(openzone.ErrInvalidParam, "invalid jobid %q: this program created no task with it for this app (results are kept %s)", req.JobID, Retention)
+		}
+		if t.Kind != kind {
+			return nil, openzone.Errorf(openzone.ErrTaskTypeMismatch, "job %s is a %s task, not a %s task", req.JobID, t.Kind, kind)
+		}
+		out := map[string]any{"errcode": 0, "errmsg": "ok", "fail_list": json.RawMessage(orEmpty(t.FailList)),
+			"status": 0, "response_errcode": 0, "response_data": ""}
+		state, code, msg := s.status(t)
+		switch state {
+		case openzone.TaskDone:
+			data, err := s.open(t.JobID, "response", t.Response)
+			if err != nil {
+				return nil, err
+			}
+			out["status"], out["response_errcode"], out["response_data"] = 1, t.ResponseErrcode, string(data)
+		case openzone.TaskFailed:
+			out["status"], out["response_errcode"], out["response_errmsg"] = 2, code, msg
+		}
+		return out, nil
+	}
+}
+
+func orEmpty(b json.RawMessage) json.RawMessage {
+	if len(b) == 0 {
+		return json.RawMessage("[]")
+	}
+	return b
+}
+
+// templates caches compiled output protocols by their bytes.
+var templates sync.Map
+
+func outputTemplate(raw json.RawMessage) (*protocol.Template, error) {
+	if t, ok := templates.Load(string(raw)); ok {
+		return t.(*protocol.Template), nil
+	}
+	t, err := protocol.Compile(raw)
+	if err != nil {
+		return nil, err
+	}
+	templates.Store(string(raw), t)
+	return t, nil
+}
+
+// asyncJobCallBack is program_async_job_call_back{errcode, result}
+// (上报异步任务结果), from the SDK context of the async call: its job_info
+// names the task. A result reported with errcode 0 must match the
+// callee's output protocol; the first report wins and any later one is
+// refused with 790010, leaving the first untouched.
+func (s *Service) asyncJobCallBack(ctx context.Context, c *specapi.Context, raw json.RawMessage) (any, error) {
+	if c.JobInfo == "" {
+		return nil, openzone.Errorf(openzone.ErrBadJobInfo, "job_info is missing from the SDK context: report from the context of the async call (is_async) that carried it")
+	}
+	jobID, ok := s.parseJobInfo(c.JobInfo, c.ProgramID)
+	if !ok {
+		return nil, openzone.Errorf(openzone.ErrBadJobInfo, "illegal job_info: it is not one the zone gave program %q", c.ProgramID)
+	}
+	var req struct {
+		Errcode *int    `json:"errcode"`
+		Result  *string `json:"result"`
+	}
+	if err := decode(raw, &req); err != nil {
+		return nil, err
+	}
+	if req.Errcode == nil {
+		return nil, openzone.Errorf(openzone.ErrInvalidParam, "missing required parameter errcode (0 = success)")
+	}
+	t, err := s.cfg.Store.TaskGet(ctx, jobID)
+	if openzone.IsNotFound(err) {
+		return nil, openzone.Errorf(openzone.ErrBadJobInfo, "illegal job_info: job %s is unknown or expired (kept %s)", jobID, Retention)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if t.CorpID != c.CorpID {
+		return nil, openzone.Errorf(openzone.ErrBadJobInfo, "illegal job_info: job %s belongs to another corp", jobID)
+	}
+	if state, _, msg := s.status(t); state == openzone.TaskDone || state == openzone.TaskFailed {
+		if msg == "" {
+			msg = "its result was already reported"
+		}
+		return nil, openzone.Errorf(openzone.ErrTaskNotRunning, "job %s is not in progress: %s", jobID, msg)
+	}
+	result := ""
+	if req.Result != nil {
+		result = *req.Result
+	}
+	if *req.Errcode == 0 {
+		if err := s.checkOutput(ctx, t, result); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.cfg.Store.TaskReport(ctx, jobID, *req.Errcode, s.seal(jobID, "response", []byte(result)), s.cfg.Now()); err != nil {
+		if openzone.ErrorCode(err) == openzone.ErrConflict {
+			return nil, openzone.Errorf(openzone.ErrTaskNotRunning, "job %s is not in progress: its result was already reported", jobID)
+		}
+		return nil, err
+	}
+	return map[string]any{"errcode": 0, "errmsg": "ok"}, nil
+}
+
+func (s *Service) checkOutput(ctx context.Context, t *openzone.Task, result string) error {
+	prog, err := s.cfg.Store.ProgramGet(ctx, t.ProgramID)
+	if err != nil {
+		return err
+	}
+	ab := prog.Ability(t.AbilityID)
+	if ab == nil {
+		return openzone.Errorf(openzone.ErrAbilityNotFound, "program %q no longer has ability %q", t.ProgramID, t.AbilityID)
+	}
+	out, err := outputTemplate(ab.Output)
+	if err != nil {
+		return openzone.Errorf(openzone.ErrBadProtocol, "the output protocol of ability %q is not a valid JSON template", ab.ID)
+	}
+	if err := out.Match([]byte(result)); err != nil {
+		if errors.Is(err, protocol.ErrNotJSON) {
+			return openzone.Errorf(openzone.ErrBadResultJSON, "result is not valid JSON")
+		}
+		return openzone.Errorf(openzone.ErrResultMismatch, "result does not match the output protocol of ability %q: %v", ab.ID, err)
+	}
+	return nil
+}

@@ -1,0 +1,276 @@
+// Package tasks runs the zone's asynchronous calls (异步任务): an app's
+// async_program_task and a program's create_program_task and
+// create_model_task. Each task is a row and a River job enqueued in the
+// same transaction; the job delivers the task to the callee (is_async true,
+// with a job_info only the zone can mint) and the callee reports its
+// result later with program_async_job_call_back. Delivery is retried on
+// the schedule below; a second report is refused without touching the
+// first. The rules are in docs/decisions.md ("Async tasks").
+package tasks
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/archive"
+	"github.com/openzone/openzone/internal/debugmode"
+	"github.com/openzone/openzone/internal/gateway"
+	"github.com/openzone/openzone/internal/jobs"
+	"github.com/openzone/openzone/internal/runtime"
+	"github.com/openzone/openzone/internal/store"
+	"github.com/openzone/openzone/internal/traffic"
+)
+
+const (
+	// Retention is how long a task and its result are kept after it is
+	// created; afterwards its jobid is unknown (40058).
+	Retention = 7 * 24 * time.Hour
+	// ReportDeadline is how long a callee has, from the task's creation,
+	// to report its result; after it the task answers 710675 and a late
+	// report is refused (790010).
+	ReportDeadline = 24 * time.Hour
+	// ModelAckTimeout is how long a model has to acknowledge a task (spec
+	// §3.4 create_model_task: 5 s).
+	ModelAckTimeout = 5 * time.Second
+	// DeliveryAttempts is how many times a task is delivered before it
+	// fails: with the backoff of internal/jobs (1 s, 5 s, 15 s, 1 min,
+	// 5 min, 15 min, 1 h) the last attempt runs about 81 minutes after the
+	// first.
+	DeliveryAttempts = 8
+	// MaxExpandedRunes bounds a task's input after placeholder expansion
+	// (WeCom: about 30,000 UTF-8 characters; over it 790040).
+	MaxExpandedRunes = 30000
+	// MaxMsgList bounds msg_list (710623 over it).
+	MaxMsgList = 1000
+)
+
+// Config wires the service.
+type Config struct {
+	Store    store.Store
+	Jobs     *jobs.Runner
+	Gateway  *gateway.Gateway
+	Runtime  *runtime.Runtime
+	Archive  *archive.Service
+	Recorder *traffic.Recorder
+	// DebugRoute says whether (corp, app, program) is in debug mode.
+	DebugRoute func(ctx context.Context, corpID string, agentID int64, programID string) (*debugmode.Route, error)
+	// Key is the zone's 32-byte secret; keys for job_info and for sealing
+	// task payloads at rest are derived from it.
+	Key []byte
+	Now func() time.Time
+	Log *slog.Logger
+}
+
+// Service runs tasks.
+type Service struct {
+	cfg     Config
+	macKey  []byte
+	sealKey []byte
+}
+
+// New returns the service and registers its worker (call before the
+// runner starts).
+func New(cfg Config) *Service {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Service{cfg: cfg, macKey: derive(cfg.Key, "job_info"), sealKey: derive(cfg.Key, "task payload")}
+	jobs.Register(cfg.Jobs, &deliveryWorker{s: s})
+	return s
+}
+
+func derive(key []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("openzone tasks v1\x00" + purpose))
+	return m.Sum(nil)
+}
+
+// DeliveryArgs is the job that delivers one task. Its kind never changes.
+type DeliveryArgs struct {
+	JobID string `json:"jobid"`
+}
+
+// Kind implements river.JobArgs.
+func (DeliveryArgs) Kind() string { return "task_delivery" }
+
+// InsertOpts gives task deliveries their own attempt budget.
+func (DeliveryArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: DeliveryAttempts}
+}
+
+func newJobID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return "job_" + hex.EncodeToString(b[:])
+}
+
+// create stores t with its request sealed and enqueues its delivery, in
+// one transaction: the task exists if and only if it will be delivered.
+func (s *Service) create(ctx context.Context, t *openzone.Task, request string) error {
+	now := s.cfg.Now()
+	t.JobID = newJobID()
+	t.State = openzone.TaskPending
+	t.CreatedAt, t.ExpiresAt = now, now.Add(Retention)
+	t.Request = s.seal(t.JobID, "request", []byte(request))
+	return s.cfg.Store.InTx(ctx, func(tx store.Executor) error {
+		if err := tx.TaskInsert(ctx, t); err != nil {
+			return err
+		}
+		return s.cfg.Jobs.InsertTx(ctx, tx, DeliveryArgs{JobID: t.JobID}, nil)
+	})
+}
+
+// JobInfo is the job_info the callee gets with the task and hands back
+// with program_async_job_call_back: the jobid and a MAC binding it to the
+// callee, so it can be neither forged nor used by another program.
+func (s *Service) JobInfo(t *openzone.Task) string {
+	return "ozj1." + t.JobID + "." + base64.RawURLEncoding.EncodeToString(s.jobMAC(t.JobID, t.ProgramID))
+}
+
+func (s *Service) jobMAC(jobID, programID string) []byte {
+	m := hmac.New(sha256.New, s.macKey)
+	m.Write([]byte(jobID + "\x00" + programID))
+	return m.Sum(nil)[:16]
+}
+
+// parseJobInfo returns the jobid of a job_info minted for programID.
+func (s *Service) parseJobInfo(jobInfo, programID string) (string, bool) {
+	rest, ok := strings.CutPrefix(jobInfo, "ozj1.")
+	if !ok {
+		return "", false
+	}
+	jobID, mac, ok := strings.Cut(rest, ".")
+	if !ok {
+		return "", false
+	}
+	got, err := base64.RawURLEncoding.DecodeString(mac)
+	if err != nil || !hmac.Equal(got, s.jobMAC(jobID, programID)) {
+		return "", false
+	}
+	return jobID, true
+}
+
+// status is a task as its reader sees it at now: a task past its report
+// deadline has failed with 710675 even if no row says so yet.
+func (s *Service) status(t *openzone.Task) (state openzone.TaskState, errCode int, errMsg string) {
+	switch t.State {
+	case openzone.TaskDone:
+		return t.State, 0, ""
+	case openzone.TaskFailed:
+		return t.State, t.ErrCode, fmt.Sprintf("the zone could not deliver the task to %q after %d attempts (%s)", t.ProgramID, t.Attempts, t.LastError)
+	}
+	if !s.cfg.Now().Before(t.CreatedAt.Add(ReportDeadline)) {
+		return openzone.TaskFailed, openzone.ErrProgramTimeout, fmt.Sprintf("%q did not report the task's result within %s", t.ProgramID, ReportDeadline)
+	}
+	return t.State, 0, ""
+}
+
+type deliveryWorker struct {
+	river.WorkerDefaults[DeliveryArgs]
+	s *Service
+}
+
+// permanent are delivery failures that retrying cannot heal.
+var permanent = map[int]bool{
+	openzone.ErrBadProgramID:     true,
+	openzone.ErrAbilityNotFound:  true,
+	openzone.ErrBadResultJSON:    true, // the ack was too large
+	openzone.ErrUnknownInterface: true,
+}
+
+// Work delivers a task to its callee: to a deployed instance or, in debug
+// mode, to the receiver. The callee's immediate reply is only an
+// acknowledgement; its result comes with program_async_job_call_back.
+func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[DeliveryArgs]) error {
+	s := w.s
+	t, err := s.cfg.Store.TaskGet(ctx, job.Args.JobID)
+	if openzone.IsNotFound(err) {
+		return jobs.Cancel(fmt.Errorf("task %s no longer exists", job.Args.JobID))
+	}
+	if err != nil {
+		return err
+	}
+	if t.State != openzone.TaskPending {
+		return nil // acknowledged or reported already: at-least-once delivery ends here
+	}
+	if st, _, _ := s.status(t); st == openzone.TaskFailed {
+		return jobs.Cancel(fmt.Errorf("task %s is past its report deadline", t.JobID))
+	}
+	deliverErr := s.deliver(ctx, t)
+	now := s.cfg.Now()
+	if deliverErr == nil {
+		_, err := s.cfg.Store.TaskDelivered(ctx, t.JobID, job.Attempt, now)
+		return err
+	}
+	code := openzone.ErrorCode(deliverErr)
+	final := job.Attempt >= job.MaxAttempts || permanent[code]
+	msg := fmt.Sprintf("errcode %d: %s", code, openzone.ErrorMessage(deliverErr))
+	if err := s.cfg.Store.TaskAttemptFailed(ctx, t.JobID, job.Attempt, code, msg, final, now); err != nil {
+		s.cfg.Log.Error("tasks: record failed attempt", "jobid", t.JobID, "err", err)
+	}
+	s.cfg.Log.Warn("tasks: delivery failed", "jobid", t.JobID, "program_id", t.ProgramID, "attempt", job.Attempt, "final", final, "errcode", code)
+	if permanent[code] {
+		return jobs.Cancel(errors.New(msg))
+	}
+	return errors.New(msg)
+}
+
+func (s *Service) deliver(ctx context.Context, t *openzone.Task) error {
+	prog, err := s.cfg.Store.ProgramGet(ctx, t.ProgramID)
+	if openzone.IsNotFound(err) {
+		return openzone.Errorf(openzone.ErrBadProgramID, "program %q no longer exists", t.ProgramID)
+	}
+	if err != nil {
+		return err
+	}
+	if prog.Ability(t.AbilityID) == nil {
+		return openzone.Errorf(openzone.ErrAbilityNotFound, "program %q no longer has ability %q", t.ProgramID, t.AbilityID)
+	}
+	req, err := s.open(t.JobID, "request", t.Request)
+	if err != nil {
+		return err
+	}
+	call := &gateway.Call{Program: prog, CorpID: t.CorpID, AgentID: t.AgentID, CallType: 1, Data: string(req),
+		IsAsync: true, JobInfo: s.JobInfo(t), AbilityID: t.AbilityID}
+	if t.Kind == openzone.TaskModel {
+		call.Timeout = ModelAckTimeout
+	}
+	start := time.Now()
+	rec := &openzone.TrafficRecord{Kind: openzone.TrafficCall, CorpID: t.CorpID, AgentID: t.AgentID, ProgramID: t.ProgramID,
+		AbilityID: t.AbilityID, Interface: interfaceOf(t.Kind), Request: traffic.Mask(string(req)), StartedAt: s.cfg.Now()}
+	res, err := s.cfg.Gateway.Do(ctx, call)
+	if res != nil {
+		rec.Route, rec.Instance, rec.RequestID = res.Route, res.Instance, res.RequestID
+		rec.ProgramMS = float64(res.Program.Microseconds()) / 1000
+		rec.Response = traffic.Mask(res.Data)
+	}
+	rec.Errcode, rec.Errmsg = openzone.ErrorCode(err), openzone.ErrorMessage(err)
+	rec.TotalMS = float64(time.Since(start).Microseconds()) / 1000
+	rec.ZoneMS = rec.TotalMS - rec.ProgramMS
+	s.cfg.Recorder.Record(rec)
+	return err
+}
+
+// interfaceOf names a delivery in the inspector: what started the task,
+// then ":deliver" (its creation has a record of its own).
+func interfaceOf(k openzone.TaskKind) string {
+	switch k {
+	case openzone.TaskProgram:
+		return "create_program_task:deliver"
+	case openzone.TaskModel:
+		return "create_model_task:deliver"
+	}
+	return "async_program_task:deliver"
+}

@@ -69,6 +69,11 @@ type Config struct {
 	// OPENZONE_ARCHIVE_KEY, else DataDir/archive.key (generated once).
 	// Nodes sharing a database must all have the same one.
 	ArchiveKey string
+	// JobTimeout bounds one run of a durable job (a delivery); default 30 s.
+	// JobRescueAfter is how long a job may stay running before it is taken
+	// to be lost with its node (or process) and run again; default 1 min,
+	// never less than JobTimeout. Nodes of one zone should agree on both.
+	JobTimeout, JobRescueAfter time.Duration
 	// ClusterInterval is how often a node on PostgreSQL publishes its
 	// program instances and picks up deployments changed through another
 	// node. Default 2 s.
@@ -209,6 +214,7 @@ func (s *Server) Start(ctx context.Context) error {
 		return err
 	}
 	jcfg.Logger = s.log
+	jcfg.JobTimeout, jcfg.RescueStuckJobsAfter = s.cfg.JobTimeout, s.cfg.JobRescueAfter
 	if s.cfg.RetryBackoff != nil {
 		jcfg.RetryPolicy = &jobs.RetryPolicy{Backoff: s.cfg.RetryBackoff}
 	}

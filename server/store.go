@@ -207,20 +207,23 @@ func (s *Server) publish(ctx context.Context) {
 }
 
 // clusterLoop keeps a node on PostgreSQL in step with the others: it
-// publishes its instances and applies deployments (and secret rotations)
-// that a seed applied through another node changed.
+// publishes its instances (at once when they change, else every
+// ClusterInterval, which keeps them fresh) and applies deployments (and
+// secret rotations) that a seed applied through another node changed.
 func (s *Server) clusterLoop(ctx context.Context) {
 	defer s.bg.Done()
 	t := time.NewTicker(s.cfg.ClusterInterval)
 	defer t.Stop()
 	for {
+		changed := s.runtime.Changed()
 		select {
 		case <-ctx.Done():
 			return
+		case <-changed:
 		case <-t.C:
-		}
-		if err := s.reconcileAll(ctx); err != nil && ctx.Err() == nil {
-			s.log.Warn("apply deployments changed by another node", "err", err)
+			if err := s.reconcileAll(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("apply deployments changed by another node", "err", err)
+			}
 		}
 		s.publish(ctx)
 	}

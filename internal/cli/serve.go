@@ -25,7 +25,7 @@ func init() {
 type serveFlags struct {
 	addr, data, db, seed, token, logFormat, logLevel string
 	debugHosts, node, instanceHost                   string
-	retention                                        time.Duration
+	retention, jobTimeout, jobRescue                 time.Duration
 }
 
 func (f *serveFlags) parse(e *env, name string, args []string) error {
@@ -38,6 +38,8 @@ func (f *serveFlags) parse(e *env, name string, args []string) error {
 	fs.StringVar(&f.seed, "seed", "", "seed file to apply at start (idempotent)")
 	fs.StringVar(&f.token, "admin-token", os.Getenv("OPENZONE_ADMIN_TOKEN"), "admin token (OPENZONE_ADMIN_TOKEN); default: generated once, kept in the data directory")
 	fs.StringVar(&f.debugHosts, "debug-allow-hosts", os.Getenv("OPENZONE_DEBUG_ALLOW_HOSTS"), "comma-separated hosts (or *.domain patterns) debug receiver URLs may use; empty: any")
+	fs.DurationVar(&f.jobTimeout, "job-timeout", 30*time.Second, "how long one run of a durable job (a delivery) may take")
+	fs.DurationVar(&f.jobRescue, "job-rescue-after", time.Minute, "how long a job may stay running before it is taken as lost with its node and run again (at least --job-timeout)")
 	fs.DurationVar(&f.retention, "traffic-retention", 7*24*time.Hour, "how long traffic records are kept (at least 72h)")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
@@ -84,7 +86,7 @@ func serve(e *env, f *serveFlags, ready func(*server.Server)) error {
 	srv, err := server.New(server.Config{
 		Addr: f.addr, DataDir: f.data, DB: f.db, SeedFile: f.seed, AdminToken: f.token, Logger: log,
 		DebugAllowedHosts: splitList(f.debugHosts), TrafficRetention: f.retention,
-		NodeID: f.node, InstanceHost: f.instanceHost,
+		NodeID: f.node, InstanceHost: f.instanceHost, JobTimeout: f.jobTimeout, JobRescueAfter: f.jobRescue,
 	})
 	if err != nil {
 		return err

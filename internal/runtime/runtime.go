@@ -519,6 +519,14 @@ func (p *program) pickLocked(programID string) (Instance, bool) {
 	return Instance{}, false
 }
 
+// Changed returns a channel closed at the next change of the instances
+// (deployed, stopped, or one became healthy).
+func (r *Runtime) Changed() <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.changed
+}
+
 // Healthy returns every healthy instance of every program.
 func (r *Runtime) Healthy() []Instance {
 	r.mu.Lock()

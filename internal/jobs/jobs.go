@@ -175,6 +175,10 @@ type Config struct {
 	// MaxAttempts is the default number of attempts per job; default
 	// MaxAttempts (79).
 	MaxAttempts int
+	// InsertOnly builds a Runner that only inserts jobs of any kind, with
+	// no worker registered (an import re-queueing a zone's jobs). It must
+	// not be started.
+	InsertOnly bool
 }
 
 // Runner owns the River client. Register workers, then Start; Stop on the way
@@ -251,6 +255,7 @@ func New(cfg Config) (*Runner, error) {
 		RescueStuckJobsAfter: rescueAfter,
 		RetryPolicy:          retry,
 		MaxAttempts:          cmpOr(cfg.MaxAttempts, MaxAttempts),
+		SkipUnknownJobCheck:  cfg.InsertOnly,
 	}
 	r := &Runner{workers: workers, logger: logger}
 	if cfg.DB != nil {

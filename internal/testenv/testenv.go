@@ -315,3 +315,6 @@ func Fresh(tb testing.TB, db string) string {
 	}
 	return pgtest.URL(tb)
 }
+
+// DataDir returns the zone's data directory.
+func (z *Zone) DataDir() string { return z.cfg.DataDir }

@@ -50,6 +50,10 @@ type Task struct {
 	Response        []byte // sealed result the callee reported
 	CreatedAt       time.Time
 	DeliveredAt     time.Time // acknowledged by the callee; zero until then
-	DoneAt          time.Time // reported or failed; zero until then
-	ExpiresAt       time.Time // the task and its result are deleted after this
+	// DeliveredTo is the zone node (process) whose supervised instance
+	// acknowledged the task; "" when the callee lives outside the zone
+	// (a debug receiver, a deploy.url program).
+	DeliveredTo string
+	DoneAt      time.Time // reported or failed; zero until then
+	ExpiresAt   time.Time // the task and its result are deleted after this
 }

@@ -12,6 +12,8 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,9 +22,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/openzone/openzone"
@@ -57,10 +59,6 @@ type Config struct {
 	// a SQLite file elsewhere, and a postgres:// (or postgresql://) URL
 	// PostgreSQL, which several zone nodes may share (docs/operations.md).
 	DB string
-	// NodeID names this node among the nodes sharing a PostgreSQL
-	// database; it starts the names of the program instances it runs.
-	// Default <hostname>:<port>. Unused on SQLite.
-	NodeID string
 	// InstanceHost is the address this node's program instances listen on
 	// and other nodes reach them at. Default 127.0.0.1, which serves nodes
 	// on one machine; nodes on several machines set a routable address.
@@ -99,6 +97,11 @@ type Config struct {
 	// TrafficRetention is how long traffic records are kept. Default 7
 	// days; never less than a debug credential's 3 days.
 	TrafficRetention time.Duration
+	// NodeName names this zone node, stable across restarts; default
+	// "<hostname>:<absolute data dir>". Nodes sharing a database need
+	// distinct names (docs/operations.md); on PostgreSQL it starts the
+	// names of the program instances the node runs.
+	NodeName string
 }
 
 // Server is one running zone.
@@ -120,6 +123,8 @@ type Server struct {
 	ln       net.Listener
 	token    string
 	started  time.Time
+
+	ready atomic.Bool // Start completed
 
 	stopOnce sync.Once
 	stopErr  error
@@ -185,10 +190,7 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
 	}
 	s.ln = ln
-	if s.cluster != nil && s.cfg.NodeID == "" {
-		host, _ := os.Hostname()
-		s.cfg.NodeID = host + ":" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-	}
+	s.cfg.NodeName = nodeName(s.cfg.NodeName, dataDir)
 
 	rcfg := runtime.Config{
 		Logger:  s.log,
@@ -198,7 +200,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	var remote func(context.Context, string, string) (runtime.Instance, bool)
 	if s.cluster != nil {
-		rcfg.NamePrefix = s.cfg.NodeID + "/"
+		rcfg.NamePrefix = s.cfg.NodeName + "/"
 		remote = s.remoteInstance
 	}
 	s.runtime = runtime.New(rcfg)
@@ -215,6 +217,9 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	jcfg.Logger = s.log
 	jcfg.JobTimeout, jcfg.RescueStuckJobsAfter = s.cfg.JobTimeout, s.cfg.JobRescueAfter
+	// One SQLite file is one process (it is locked), so jobs left running
+	// belong to a dead process; on PostgreSQL they may be another node's.
+	jcfg.Exclusive = s.cluster == nil
 	if s.cfg.RetryBackoff != nil {
 		jcfg.RetryPolicy = &jobs.RetryPolicy{Backoff: s.cfg.RetryBackoff}
 	}
@@ -225,7 +230,8 @@ func (s *Server) Start(ctx context.Context) error {
 	s.events = events.New(events.Config{Store: st, Jobs: s.jobs, Gateway: s.gateway, Recorder: s.recorder, Now: s.cfg.Now, Log: s.log})
 	s.archive = archive.New(archive.Config{Store: st, Key: archiveKey, Now: s.cfg.Now, Log: s.log, Event: s.events.Enqueue})
 	s.tasks = tasks.New(tasks.Config{Store: st, Jobs: s.jobs, Gateway: s.gateway, Runtime: s.runtime, Archive: s.archive,
-		Recorder: s.recorder, DebugRoute: s.debug.Route, Key: archiveKey, Now: s.cfg.Now, Log: s.log})
+		Recorder: s.recorder, DebugRoute: s.debug.Route, Key: archiveKey, Now: s.cfg.Now, Log: s.log,
+		NodeID: newNodeID(), NodeName: s.cfg.NodeName})
 	s.app = appapi.New(appapi.Config{Store: st, Gateway: s.gateway, Recorder: s.recorder, Now: s.cfg.Now, Logger: s.log,
 		Debug: s.debug, Notify: s.events.CheckNotify, Tasks: s.tasks})
 	registry := specapi.NewRegistry()
@@ -250,7 +256,15 @@ func (s *Server) Start(ctx context.Context) error {
 	spec.Register(mux)
 	admin.Register(mux)
 	mux.Handle("GET /display/message", s.archive.DisplayHandler())
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
+	// Ready only once Start is done (seed applied, programs deployed, jobs
+	// running), so a load balancer sends a starting node nothing yet.
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if !s.ready.Load() {
+			http.Error(w, "starting", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ok\n"))
+	})
 	s.http = &http.Server{
 		Handler:           recoverer(s.log, mux),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -285,14 +299,19 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	bgCtx, stopBg := context.WithCancel(context.Background())
 	s.stopBg = stopBg
-	s.bg.Add(1)
+	s.bg.Add(2)
 	go s.prune(bgCtx)
+	go func() {
+		defer s.bg.Done()
+		s.tasks.Run(bgCtx)
+	}()
 	if s.cluster != nil {
 		s.publish(ctx)
 		s.bg.Add(1)
 		go s.clusterLoop(bgCtx)
 	}
-	s.log.Info("zone started", "addr", s.Addr(), "data_dir", dataDir, "database", s.dbKind(), "node", s.cfg.NodeID, "version", Version)
+	s.ready.Store(true)
+	s.log.Info("zone started", "addr", s.Addr(), "data_dir", dataDir, "database", s.dbKind(), "node", s.cfg.NodeName, "version", Version)
 	return nil
 }
 
@@ -393,11 +412,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			s.stopBg()
 			s.bg.Wait()
 		}
-		if s.http != nil {
-			if err := s.http.Shutdown(ctx); err != nil {
-				errs = append(errs, fmt.Errorf("http: %w", err))
-			}
-		}
+		// No new deliveries; then the instances stop while the zone still
+		// listens, so async work they acknowledged can be reported.
 		if s.jobs != nil {
 			if err := s.jobs.Stop(ctx); err != nil {
 				errs = append(errs, fmt.Errorf("jobs: %w", err))
@@ -405,13 +421,18 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 		if s.cluster != nil && s.runtime != nil {
 			// Other nodes stop routing to this node's instances at once.
-			if err := s.cluster.InstancesPublish(ctx, s.cfg.NodeID, nil, s.cfg.Now()); err != nil {
+			if err := s.cluster.InstancesPublish(ctx, s.cfg.NodeName, nil, s.cfg.Now()); err != nil {
 				errs = append(errs, fmt.Errorf("unpublish instances: %w", err))
 			}
 		}
 		if s.runtime != nil {
 			if err := s.runtime.Shutdown(ctx); err != nil {
 				errs = append(errs, fmt.Errorf("runtime: %w", err))
+			}
+		}
+		if s.http != nil {
+			if err := s.http.Shutdown(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("http: %w", err))
 			}
 		}
 		if s.recorder != nil {
@@ -458,4 +479,25 @@ func redactURL(u string) string {
 		}
 	}
 	return u
+}
+
+// newNodeID names one process start of a node.
+func newNodeID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return "node_" + hex.EncodeToString(b[:])
+}
+
+// nodeName is name, or "<hostname>:<data dir>": stable across restarts of
+// the same zone, distinct for two zones on one machine.
+func nodeName(name, dataDir string) string {
+	if name != "" {
+		return name
+	}
+	host, _ := os.Hostname()
+	abs, err := filepath.Abs(dataDir)
+	if err != nil {
+		abs = dataDir
+	}
+	return host + ":" + abs
 }

@@ -73,7 +73,7 @@ func (s *Server) dbKind() string {
 func (s *Server) info() map[string]any {
 	m := map[string]any{"version": Version, "database": s.dbKind(), "data_dir": s.cfg.DataDir}
 	if s.cluster != nil {
-		m["node"] = s.cfg.NodeID
+		m["node"] = s.cfg.NodeName
 	}
 	return m
 }
@@ -199,9 +199,9 @@ func (s *Server) remoteInstance(ctx context.Context, programID, name string) (ru
 func (s *Server) publish(ctx context.Context) {
 	var insts []store.Instance
 	for _, in := range s.runtime.Healthy() {
-		insts = append(insts, store.Instance{Name: in.Name, Node: s.cfg.NodeID, ProgramID: in.ProgramID, URL: in.URL})
+		insts = append(insts, store.Instance{Name: in.Name, Node: s.cfg.NodeName, ProgramID: in.ProgramID, URL: in.URL})
 	}
-	if err := s.cluster.InstancesPublish(ctx, s.cfg.NodeID, insts, time.Now()); err != nil && ctx.Err() == nil {
+	if err := s.cluster.InstancesPublish(ctx, s.cfg.NodeName, insts, time.Now()); err != nil && ctx.Err() == nil {
 		s.log.Warn("publish instances", "err", err)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -37,7 +39,11 @@ programs:
     provider: isv
     name: Echo
     deploy: {command: ["{{EXAMPLE}}", "--name", "echo-1"]}
-    abilities: [{id: echo, input: {"text": ""}, output: {"text": "", "served_by": ""}}]
+    abilities:
+      - {id: echo, input: {"text": ""}, output: {"text": "", "served_by": ""}}
+      - id: summarize
+        input: {"model_id": "", "escape_type": 0, "msg_list": [{"msgid": "", "encrypt_info": {"secret_key": ""}}]}
+        output: {"errcode": 0, "errmsg": "", "jobid": "", "status": 0, "response_errcode": 0, "response_data": "", "fail_list": null}
   - id: prog-analyze
     provider: isv
     name: Analyzer
@@ -59,8 +65,14 @@ programs:
     deploy: {url: "%s"}
     abilities: [{id: work, input: {"n": 0}, output: {"n": 0, "ok": true}}]
   - {id: prog-idle, provider: isv, name: Idle, abilities: [{id: echo, input: {"text": ""}, output: {"text": ""}}]}
+  - id: model-slow
+    provider: isv
+    kind: model
+    name: Slow to acknowledge
+    deploy: {url: "%s"}
+    abilities: [{id: think, input: {"chat": "{chat}"}, output: {"answer": ""}}]
 apps:
-  - {corpid: wwtask, agentid: 1000002, type: self_built, secret: s1, programs: [prog-echo, prog-analyze, model-sum, prog-caller, prog-manual, prog-idle]}
+  - {corpid: wwtask, agentid: 1000002, type: self_built, secret: s1, programs: [prog-echo, prog-analyze, model-sum, prog-caller, prog-manual, prog-idle, model-slow]}
   - {corpid: wwtask, agentid: 1000003, type: self_built, secret: s2, programs: [prog-echo, prog-caller]}
 `
 
@@ -71,7 +83,10 @@ type taskSuite struct {
 	manual *zonesdk.Program
 	// jobs the manual program received: their request contexts.
 	manualJobs chan *zonesdk.Request
-	priv       *rsa.PrivateKey
+	// slowCalls counts the deliveries model-slow received; the first one
+	// it acknowledges only after 6 s.
+	slowCalls atomic.Int32
+	priv      *rsa.PrivateKey
 }
 
 // prodSDK is an in-process program holding programID's production secret,
@@ -104,7 +119,16 @@ func startTaskZone(t *testing.T) *taskSuite {
 		http.Error(w, "not ready", http.StatusServiceUnavailable)
 	}))
 	t.Cleanup(srv.Close)
-	z := testenv.Start(t, testenv.Options{Seed: fmt.Sprintf(taskSeed, srv.URL), RetryBackoff: func(int) time.Duration { return 50 * time.Millisecond }})
+	var slowHandler atomic.Pointer[http.Handler]
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h := slowHandler.Load(); h != nil {
+			(*h).ServeHTTP(w, r)
+			return
+		}
+		http.Error(w, "not ready", http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(slow.Close)
+	z := testenv.Start(t, testenv.Options{Seed: fmt.Sprintf(taskSeed, srv.URL, slow.URL), RetryBackoff: func(int) time.Duration { return 50 * time.Millisecond }})
 	s := &taskSuite{z: z, tok: z.Token("wwtask", "s1"), manualJobs: make(chan *zonesdk.Request, 16)}
 	s.caller = prodSDK(t, z, "prog-caller")
 	s.manual = prodSDK(t, z, "prog-manual")
@@ -117,6 +141,21 @@ func startTaskZone(t *testing.T) *taskSuite {
 	})
 	var h http.Handler = s.manual
 	handler.Store(&h)
+
+	sm := prodSDK(t, z, "model-slow")
+	sm.Handle("think", func(ctx context.Context, req *zonesdk.Request) (string, error) {
+		if s.slowCalls.Add(1) == 1 {
+			time.Sleep(6 * time.Second) // past the 5 s a model has to acknowledge
+			return "{}", nil
+		}
+		go func() {
+			ctx := zonesdk.Detach(ctx)
+			sm.Invoke(ctx, zonesdk.AsyncJobCallback, map[string]any{"errcode": 0, "result": `{"answer":"42"}`})
+		}()
+		return "{}", nil
+	})
+	var hs http.Handler = sm
+	slowHandler.Store(&hs)
 	return s
 }
 
@@ -440,6 +479,24 @@ func TestProgramAndModelTasks(t *testing.T) {
 		})
 	}
 
+	t.Run("ExampleChain", func(t *testing.T) {
+		// An app calls the example program, which chains to the example
+		// model with create_model_task and waits for its report.
+		data, _ := json.Marshal(map[string]any{"model_id": "model-sum", "escape_type": 1, "msg_list": msgList})
+		r := s.app("sync_call_program", map[string]any{"program_id": "prog-echo", "ability_id": "summarize", "request_data": string(data)})
+		if testenv.Errcode(r) != 0 {
+			t.Fatalf("sync_call_program summarize: %s", testenv.Describe(r))
+		}
+		var out struct {
+			Status       int    `json:"status"`
+			ResponseData string `json:"response_data"`
+		}
+		json.Unmarshal([]byte(r["response_data"].(string)), &out)
+		if out.Status != 1 || !strings.Contains(out.ResponseData, `"summary":"3条消息，3位参与者`) {
+			t.Fatalf("response_data = %s", r["response_data"])
+		}
+	})
+
 	t.Run("Program", func(t *testing.T) {
 		bad := map[string]any{"msgid": text[0]["msgid"], "encrypt_info": map[string]any{"secret_key": strings.Repeat("A", 43)}}
 		list := append(append([]map[string]any{}, msgList...), text[0], image, bad,
@@ -512,6 +569,30 @@ func TestProgramAndModelTasks(t *testing.T) {
 		}
 	})
 
+	t.Run("ModelAckTimeout", func(t *testing.T) {
+		t.Parallel()
+		r := invokeAs(t, s.caller, zonesdk.InvokeContext{}, "create_model_task", map[string]any{
+			"model_id": "model-slow", "ability_id": "think", "msg_list": msgList})
+		if r.code() != 0 {
+			t.Fatalf("create_model_task: %s", r)
+		}
+		res := waitTask(t, s.caller, zonesdk.InvokeContext{}, "get_model_task_result", r.str("jobid"))
+		if res.num("status") != 1 || res.str("response_data") != `{"answer":"42"}` {
+			t.Fatalf("get_model_task_result: %s", res)
+		}
+		var out struct {
+			Tasks []struct {
+				JobID     string `json:"jobid"`
+				Attempts  int    `json:"attempts"`
+				LastError string `json:"last_error"`
+			} `json:"tasks"`
+		}
+		s.z.Admin("GET", "/admin/v1/tasks?program_id=model-slow", nil, &out)
+		if len(out.Tasks) != 1 || out.Tasks[0].Attempts != 2 || !strings.Contains(out.Tasks[0].LastError, "710675") {
+			t.Fatalf("tasks = %+v: want the first delivery timed out (710675) and the second acknowledged", out.Tasks)
+		}
+	})
+
 	t.Run("TooLong", func(t *testing.T) {
 		long := strings.Repeat("长", 15001)
 		var out map[string]any
@@ -531,4 +612,101 @@ func TestProgramAndModelTasks(t *testing.T) {
 			t.Fatalf("create_program_task: %s", r)
 		}
 	})
+}
+
+// TestTasksInDebugMode chains a caller in debug mode (the test's own SDK,
+// no production secret) to the example model running "on the developer's
+// machine" in debug mode: the zone fills the placeholders from debug_info
+// and never reads the archive.
+func TestTasksInDebugMode(t *testing.T) {
+	t.Parallel()
+	s := startTaskZone(t)
+	z, tok := s.z, s.tok
+
+	// The model, locally, with its debug credential.
+	mdt, _ := debugToken(t, z, "model-sum")
+	port := freePort(t)
+	setReceiver(t, z, "model-sum", fmt.Sprintf("http://127.0.0.1:%d/", port))
+	if r := z.PostApp("/cgi-bin/chatdata/open_debug_mode", tok, map[string]any{"program_id": "model-sum", "debug_token": mdt}); testenv.Errcode(r) != 0 {
+		t.Fatalf("open_debug_mode model-sum: %s", testenv.Describe(r))
+	}
+	cmd := exec.Command(testenv.Build(t, "github.com/openzone/openzone/examples/zonemodel"), "--addr", fmt.Sprintf("127.0.0.1:%d", port),
+		"--api", z.URL, "--debug-token", mdt, "--access-token", tok)
+	cmd.Env = append(os.Environ(), "OPENZONE_PROGRAM_ID=model-sum", "OPENZONE_SECRET=")
+	var out logBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	testenv.Eventually(t, "model-sum in debug mode", func() bool { return checkDebug(t, z, tok, "model-sum") == 2 })
+
+	// The caller, in this process, with its own credential.
+	cdt, _ := debugToken(t, z, "prog-caller")
+	caller, _ := sdkProgram(t, z, "prog-caller", nil)
+	if r := z.PostApp("/cgi-bin/chatdata/open_debug_mode", tok, map[string]any{"program_id": "prog-caller", "debug_token": cdt}); testenv.Errcode(r) != 0 {
+		t.Fatalf("open_debug_mode prog-caller: %s", testenv.Describe(r))
+	}
+	if _, err := caller.OpenDebugMode(context.Background(), cdt, tok); err != nil {
+		t.Fatal(err)
+	}
+	prod := s.caller // the same program with its production secret: not in debug mode
+
+	// msg_list names messages that do not exist: in debug mode it is
+	// required but never read, so nothing fails.
+	bogus := []map[string]any{{"msgid": "never-archived", "encrypt_info": map[string]any{"secret_key": "x"}}}
+	info := map[string]any{"chat": "甲说：要退款\n乙说：好/的", "chat_content": "要退款\n好/的", "knowledge": `文档1："退款"政策`, "tagjson": `{"tag_group":[{"group_id":"g"}]}`}
+	prog, _ := z.Store().ProgramGet(context.Background(), "model-sum")
+	modelInput := string(prog.Ability("summarize").Input)
+
+	r := invokeAs(t, caller, zonesdk.InvokeContext{}, "create_model_task", map[string]any{
+		"model_id": "model-sum", "ability_id": "summarize", "msg_list": bogus, "debug_info": info, "escape_type": 1, "kb_id": "ignored-in-debug"})
+	if r.code() != 0 || len(r.list("fail_list")) != 0 {
+		t.Fatalf("create_model_task in debug mode: %s", r)
+	}
+	res := waitTask(t, caller, zonesdk.InvokeContext{}, "get_model_task_result", r.str("jobid"))
+	var got struct {
+		Input    string   `json:"input"`
+		Keywords []string `json:"keywords"`
+	}
+	json.Unmarshal([]byte(res.str("response_data")), &got)
+	want := strings.NewReplacer("{chat}", `甲说：要退款\n乙说：好\/的`, "{chatcontent}", `要退款\n好\/的`,
+		"{knowledge}", `文档1：\"退款\"政策`, "{tagjson}", `{\"tag_group\":[{\"group_id\":\"g\"}]}`).Replace(modelInput)
+	if res.num("status") != 1 || got.Input != want {
+		t.Fatalf("the local model received\n%s\nwant\n%s\n(%s)", got.Input, want, res)
+	}
+	var tr struct {
+		Traffic []openzone.TrafficRecord `json:"traffic"`
+	}
+	z.Admin("GET", "/admin/v1/traffic?program_id=model-sum", nil, &tr)
+	delivered := false
+	for _, rec := range tr.Traffic {
+		delivered = delivered || rec.Interface == "create_model_task:deliver" && rec.Route == openzone.RouteDebug && rec.Errcode == 0
+	}
+	if !delivered {
+		t.Fatalf("the model task did not go to the debug receiver: %+v", tr.Traffic)
+	}
+
+	for _, tc := range []struct {
+		name string
+		p    *zonesdk.Program
+		req  map[string]any
+		want int
+	}{
+		{"MissingChat", caller, map[string]any{"model_id": "model-sum", "ability_id": "summarize", "msg_list": bogus,
+			"debug_info": map[string]any{"chat_content": "x"}}, openzone.ErrInvalidParam},
+		{"MissingMsgList", caller, map[string]any{"model_id": "model-sum", "ability_id": "summarize", "debug_info": info}, openzone.ErrInvalidParam},
+		{"CalleeNotInDebug", caller, map[string]any{"program_id": "prog-analyze", "ability_id": "echo", "msg_list": bogus, "debug_info": info}, openzone.ErrNotInDebugMode},
+		{"CallerNotInDebug", prod, map[string]any{"model_id": "model-sum", "ability_id": "summarize", "msg_list": bogus, "debug_info": info}, openzone.ErrNotInDebugMode},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			iface := "create_model_task"
+			if _, ok := tc.req["program_id"]; ok {
+				iface = "create_program_task"
+			}
+			if got := invokeAs(t, tc.p, zonesdk.InvokeContext{}, iface, tc.req); got.code() != tc.want {
+				t.Fatalf("%s, want %d", got, tc.want)
+			}
+		})
+	}
 }

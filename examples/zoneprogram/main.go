@@ -66,6 +66,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	api := fs.String("api", "", "zone base URL (overrides $"+zonesdk.EnvAPI+")")
 	debugToken := fs.String("debug-token", "", "debug mode: the program's debug credential (调试凭证) from its debug page (default $"+envDebugToken+")")
 	accessToken := fs.String("access-token", "", "debug mode: access_token of the app to debug (default $"+envAccessToken+")")
+	asyncDelay := fs.Duration("async-delay", 0, "simulate slow async work: wait this long after acknowledging an async call before reporting its result")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -96,6 +97,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	a := newApp(p, *name, log)
+	a.asyncDelay = *asyncDelay
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

@@ -51,6 +51,9 @@ const (
 
 	// asyncTimeout bounds one async job, its result report included.
 	asyncTimeout = 2 * time.Minute
+
+	// modelWait bounds how long summarize waits for the model's result.
+	modelWait = 20 * time.Second
 )
 
 // work computes an ability's response data.
@@ -64,6 +67,8 @@ type app struct {
 	log    *slog.Logger
 	events *eventStore
 	jobs   sync.WaitGroup // async jobs not yet reported
+	// asyncDelay is how long an async job "works" before reporting.
+	asyncDelay time.Duration
 }
 
 // newApp registers the example's abilities and event handler on p.
@@ -71,6 +76,7 @@ func newApp(p *zonesdk.Program, name string, log *slog.Logger) *app {
 	a := &app{name: name, p: p, log: log, events: newEventStore(eventTTL, time.Now)}
 	a.handle("echo", a.echo)
 	a.handle("get_callback_data", a.getCallbackData)
+	a.handle("summarize", a.summarize)
 	for _, iface := range sdkInterfaces {
 		a.handle("invoke_"+iface, a.invoker(iface))
 	}
@@ -124,6 +130,12 @@ func (a *app) runAsync(ctx context.Context, req *zonesdk.Request, w work) {
 	ctx, cancel := context.WithTimeout(ctx, asyncTimeout)
 	defer cancel()
 	start := time.Now()
+	if a.asyncDelay > 0 {
+		select {
+		case <-time.After(a.asyncDelay):
+		case <-ctx.Done():
+		}
+	}
 
 	res := asyncResult{}
 	out, err := runWork(ctx, req, w)
@@ -219,6 +231,56 @@ func (a *app) invoker(iface string) work {
 			return errJSON(code, msg), nil
 		}
 		return string(reply), nil
+	}
+}
+
+// summarize chains to a model (自有模型) with create_model_task and waits
+// for its result: request_data is create_model_task's request (msg_list
+// with each message's secret_key, and debug_info in debug mode), with
+// model_id defaulting to "model-summary" and ability_id to "summarize";
+// the response is get_model_task_result's reply with the jobid.
+func (a *app) summarize(ctx context.Context, req *zonesdk.Request) (string, error) {
+	var in map[string]any
+	if err := json.Unmarshal([]byte(req.Data), &in); err != nil || in == nil {
+		return errJSON(errDemo, "request_data must be a JSON object: create_model_task's request"), nil
+	}
+	if _, ok := in["model_id"]; !ok {
+		in["model_id"] = "model-summary"
+	}
+	if _, ok := in["ability_id"]; !ok {
+		in["ability_id"] = "summarize"
+	}
+	reply, err := a.p.Invoke(ctx, "create_model_task", in)
+	if err != nil {
+		return errJSON(zonesdk.CodeInternal, err.Error()), nil
+	}
+	var created struct {
+		Errcode int    `json:"errcode"`
+		JobID   string `json:"jobid"`
+	}
+	json.Unmarshal(reply, &created)
+	if created.Errcode != 0 {
+		return string(reply), nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, modelWait)
+	defer cancel()
+	for {
+		res, err := a.p.Invoke(ctx, "get_model_task_result", map[string]string{"jobid": created.JobID})
+		if err != nil {
+			return errJSON(zonesdk.CodeInternal, err.Error()), nil
+		}
+		var r map[string]any
+		json.Unmarshal(res, &r)
+		if r["errcode"] != float64(0) || r["status"] != float64(0) {
+			r["jobid"] = created.JobID
+			out, _ := json.Marshal(r)
+			return string(out), nil
+		}
+		select {
+		case <-ctx.Done():
+			return errJSON(errDemo, "the model did not report within "+modelWait.String()+": jobid "+created.JobID), nil
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 }
 

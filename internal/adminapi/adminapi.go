@@ -84,6 +84,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	h("PUT /admin/v1/corps/{corpid}/chats/{chatid}", a.handleChatPut)
 	h("POST /admin/v1/corps/{corpid}/agree", a.handleAgreePut)
 	h("GET /admin/v1/events", a.handleEventList)
+	h("GET /admin/v1/tasks", a.handleTaskList)
 	h("POST /admin/v1/corps/{corpid}/apps/{agentid}/token", a.handleAppToken)
 	h("GET /admin/v1/traffic", a.handleTrafficList)
 	h("GET /admin/v1/traffic/{id}", a.handleTrafficGet)
@@ -288,6 +289,52 @@ func (a *API) handleTrafficGet(r *http.Request) (any, error) {
 }
 
 // handleEventList lists zone → program events with their delivery state.
+// taskView is a task without its sealed payloads.
+type taskView struct {
+	JobID           string    `json:"jobid"`
+	Kind            string    `json:"kind"`
+	CorpID          string    `json:"corpid"`
+	AgentID         int64     `json:"agentid"`
+	CallerID        string    `json:"caller_id,omitempty"`
+	ProgramID       string    `json:"program_id"`
+	AbilityID       string    `json:"ability_id"`
+	Debug           bool      `json:"debug"`
+	State           string    `json:"state"`
+	Attempts        int       `json:"attempts"`
+	LastError       string    `json:"last_error,omitempty"`
+	ErrCode         int       `json:"err_code,omitempty"`
+	ResponseErrcode int       `json:"response_errcode"`
+	CreatedAt       time.Time `json:"created_at"`
+	DeliveredAt     time.Time `json:"delivered_at"`
+	DoneAt          time.Time `json:"done_at"`
+}
+
+// handleTaskList is GET /admin/v1/tasks?program_id=&limit= (newest first,
+// limit default 100, max 1000). Payloads stay sealed: they may hold chat
+// content.
+func (a *API) handleTaskList(r *http.Request) (any, error) {
+	limit := 0
+	if l := r.URL.Query().Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 1000 {
+			return nil, openzone.Errorf(openzone.ErrInvalidParam, "limit must be from 1 to 1000, got %q", l)
+		}
+		limit = n
+	}
+	ts, err := a.cfg.Store.TaskList(r.Context(), r.URL.Query().Get("program_id"), limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]taskView, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, taskView{JobID: t.JobID, Kind: string(t.Kind), CorpID: t.CorpID, AgentID: t.AgentID, CallerID: t.CallerID,
+			ProgramID: t.ProgramID, AbilityID: t.AbilityID, Debug: t.Debug, State: string(t.State), Attempts: t.Attempts,
+			LastError: t.LastError, ErrCode: t.ErrCode, ResponseErrcode: t.ResponseErrcode, CreatedAt: t.CreatedAt,
+			DeliveredAt: t.DeliveredAt, DoneAt: t.DoneAt})
+	}
+	return map[string]any{"tasks": out}, nil
+}
+
 func (a *API) handleEventList(r *http.Request) (any, error) {
 	es, err := a.cfg.Store.EventList(r.Context(), r.URL.Query().Get("program_id"), 200)
 	if err != nil {

@@ -40,20 +40,14 @@ func runCall(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	body, _ := json.Marshal(map[string]string{
-		"program_id": pos[0], "ability_id": pos[1], "request_data": data, "notify_id": *notifyID,
-	})
-	req, err := http.NewRequest("POST", strings.TrimRight(r.zone, "/")+"/cgi-bin/chatdata/sync_call_program?access_token="+url.QueryEscape(tok), bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
 	var reply struct {
 		Errcode      int    `json:"errcode"`
 		Errmsg       string `json:"errmsg"`
 		ResponseData string `json:"response_data"`
 	}
-	if err := r.do(req, &reply); err != nil {
+	if err := r.appPost(tok, "sync_call_program", map[string]string{
+		"program_id": pos[0], "ability_id": pos[1], "request_data": data, "notify_id": *notifyID,
+	}, &reply); err != nil {
 		return err
 	}
 	if r.json {
@@ -61,4 +55,16 @@ func runCall(e *env, args []string) error {
 	}
 	fmt.Fprintln(e.stdout, reply.ResponseData)
 	return nil
+}
+
+// appPost calls a chatdata endpoint of the app API as the app whose
+// access_token is tok.
+func (r *remote) appPost(tok, endpoint string, body any, out any) error {
+	b, _ := json.Marshal(body)
+	req, err := http.NewRequest("POST", strings.TrimRight(r.zone, "/")+"/cgi-bin/chatdata/"+endpoint+"?access_token="+url.QueryEscape(tok), bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	return r.do(req, out)
 }

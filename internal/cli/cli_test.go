@@ -55,6 +55,33 @@ func TestCLI(t *testing.T) {
 			t.Fatalf("exit %d err %q", code, errs)
 		}
 	})
+	t.Run("Task", func(t *testing.T) {
+		code, out, errs := run(z, "task", "prog-echo", "echo", `{"text":"async"}`)
+		if code != 0 || strings.TrimSpace(out) != `{"text":"async","served_by":"cli"}` {
+			t.Fatalf("exit %d out %q err %q", code, out, errs)
+		}
+		code, out, _ = run(z, "task", "--no-wait", "prog-echo", "echo", `{"text":"later"}`)
+		jobID := strings.TrimSpace(out)
+		if code != 0 || !strings.HasPrefix(jobID, "job_") {
+			t.Fatalf("--no-wait: exit %d out %q", code, out)
+		}
+		code, out, _ = run(z, "task", "--json", "--job", jobID)
+		var r struct {
+			JobID        string `json:"jobid"`
+			ResponseData string `json:"response_data"`
+		}
+		if code != 0 || json.Unmarshal([]byte(out), &r) != nil || r.JobID != jobID || !strings.Contains(r.ResponseData, "later") {
+			t.Fatalf("--job: exit %d out %q", code, out)
+		}
+		code, _, errs = run(z, "task", "prog-echo", "echo", `{"text":1}`)
+		if code != cli.ExitFailure || !strings.Contains(errs, "790016") {
+			t.Fatalf("bad request: exit %d err %q", code, errs)
+		}
+		code, _, errs = run(z, "task", "--job", "job_nope")
+		if code != cli.ExitFailure || !strings.Contains(errs, "40058") {
+			t.Fatalf("unknown job: exit %d err %q", code, errs)
+		}
+	})
 	t.Run("Programs", func(t *testing.T) {
 		code, out, _ := run(z, "programs")
 		if code != 0 || !strings.Contains(out, "prog-echo") || !strings.Contains(out, "1/1 healthy") {

@@ -34,12 +34,17 @@ func runDemo(e *env, args []string) error {
 	if err := os.MkdirAll(f.data, 0o700); err != nil {
 		return err
 	}
-	prog, err := buildExample(e, f.data)
+	prog, err := buildExample(e, f.data, "zoneprogram")
+	if err != nil {
+		return err
+	}
+	model, err := buildExample(e, f.data, "zonemodel")
 	if err != nil {
 		return err
 	}
 	seedPath := filepath.Join(f.data, "demo-seed.yaml")
-	if err := os.WriteFile(seedPath, []byte(strings.ReplaceAll(demoSeed, "{{PROGRAM}}", prog)), 0o600); err != nil {
+	seed := strings.NewReplacer("{{PROGRAM}}", prog, "{{MODEL}}", model).Replace(demoSeed)
+	if err := os.WriteFile(seedPath, []byte(seed), 0o600); err != nil {
 		return err
 	}
 	f.seed = seedPath
@@ -51,10 +56,14 @@ func runDemo(e *env, args []string) error {
 		u := srv.URL()
 		fmt.Fprintf(e.stdout, `
 Demo zone ready: corp wwdemo, self-built app 1000002 (secret demo-secret),
-program prog-echo (示例程序) deployed as 2 instances. In another terminal:
+program prog-echo (示例程序) deployed as 2 instances, model model-summary
+(自有模型). In another terminal:
 
   # a sync call (应用同步调用专区程序) through the CLI
   %[1]s call prog-echo echo '{"text":"hello"}'
+
+  # an async call (应用异步调用专区程序): waits for the program's report
+  %[1]s task prog-echo echo '{"text":"hello"}'
 
   # the same with curl, as a WeCom app would do it
   TOKEN=$(curl -s '%[2]s/cgi-bin/gettoken?corpid=wwdemo&corpsecret=demo-secret' | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
@@ -70,30 +79,30 @@ Ctrl-C stops the zone and its programs.
 	})
 }
 
-// buildExample returns the path of the example program: built from source
-// when run inside the repository with a Go toolchain, else a zoneprogram
-// binary next to this executable.
-func buildExample(e *env, dataDir string) (string, error) {
-	out, err := filepath.Abs(filepath.Join(dataDir, "bin", "zoneprogram"))
+// buildExample returns the path of an example (zoneprogram, zonemodel):
+// built from source when run inside the repository with a Go toolchain,
+// else a binary of that name next to this executable.
+func buildExample(e *env, dataDir, name string) (string, error) {
+	out, err := filepath.Abs(filepath.Join(dataDir, "bin", name))
 	if err != nil {
 		return "", err
 	}
-	if _, err := os.Stat("examples/zoneprogram/main.go"); err == nil {
+	if _, err := os.Stat("examples/" + name + "/main.go"); err == nil {
 		if goBin, err := exec.LookPath("go"); err == nil {
-			fmt.Fprintln(e.stdout, "building the example program (examples/zoneprogram)…")
-			cmd := exec.Command(goBin, "build", "-o", out, "./examples/zoneprogram")
+			fmt.Fprintf(e.stdout, "building examples/%s…\n", name)
+			cmd := exec.Command(goBin, "build", "-o", out, "./examples/"+name)
 			cmd.Stdout, cmd.Stderr = e.stderr, e.stderr
 			if err := cmd.Run(); err != nil {
-				return "", fmt.Errorf("building examples/zoneprogram failed: %v", err)
+				return "", fmt.Errorf("building examples/%s failed: %v", name, err)
 			}
 			return out, nil
 		}
 	}
 	if self, err := os.Executable(); err == nil {
-		p := filepath.Join(filepath.Dir(self), "zoneprogram")
+		p := filepath.Join(filepath.Dir(self), name)
 		if _, err := os.Stat(p); err == nil {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("cannot find the example program: run the demo from the repository root (with Go installed), or put a zoneprogram binary next to openzone")
+	return "", fmt.Errorf("cannot find examples/%s: run the demo from the repository root (with Go installed), or put a %s binary next to openzone", name, name)
 }

@@ -13,7 +13,7 @@ func TestDemoSeedParses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(f.Programs) != 2 || len(f.Apps) != 1 || len(f.Corps[0].Messages) == 0 {
+	if len(f.Programs) != 3 || len(f.Apps) != 1 || len(f.Corps[0].Messages) == 0 {
 		t.Fatalf("demo seed = %d programs, %d apps, %d messages", len(f.Programs), len(f.Apps), len(f.Corps[0].Messages))
 	}
 }

@@ -179,6 +179,13 @@ type Config struct {
 	// no worker registered (an import re-queueing a zone's jobs). It must
 	// not be started.
 	InsertOnly bool
+
+	// Exclusive says this process is the only one working the database
+	// (a SQLite file the zone holds locked): jobs an earlier process left
+	// "running" when it died are made available again at once, instead of
+	// waiting RescueStuckJobsAfter for River's rescuer. That attempt still
+	// counts. SQLite only: on PostgreSQL other nodes may be working.
+	Exclusive bool
 }
 
 // Runner owns the River client. Register workers, then Start; Stop on the way
@@ -262,6 +269,15 @@ func New(cfg Config) (*Runner, error) {
 		driver := riversqlite.New(cfg.DB)
 		if err := migrateRiver(driver, logger, ""); err != nil {
 			return nil, err
+		}
+		if cfg.Exclusive {
+			res, err := cfg.DB.ExecContext(context.Background(), `UPDATE river_job SET state = 'available' WHERE state = 'running'`)
+			if err != nil {
+				return nil, fmt.Errorf("jobs: recover jobs left running: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n > 0 {
+				logger.Info("jobs: resumed jobs an earlier process left running", "jobs", n)
+			}
 		}
 		client, err := river.NewClient(driver, rcfg)
 		if err != nil {

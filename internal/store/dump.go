@@ -34,7 +34,7 @@ var DumpTables = []string{
 	"app", "app_program", "access_token", "replay", "traffic",
 	"debug_program", "debug_session", "notification",
 	"chat", "chat_member", "message", "agree_status", "app_public_key",
-	"keyword_rule", "keyword_hit", "event_token", "event", "notify", "task",
+	"keyword_rule", "keyword_hit", "event_token", "event", "notify", "task", "node",
 }
 
 // Pseudo-tables of a dump.

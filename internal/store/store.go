@@ -98,10 +98,23 @@ type Executor interface {
 	// TaskList returns tasks newest first, of one callee program (all when
 	// programID is ""); limit default 100, max 1000.
 	TaskList(ctx context.Context, programID string, limit int) ([]*openzone.Task, error)
-	// TaskDelivered records that attempt n was acknowledged: a pending task
-	// becomes running. It reports false, changing nothing, when the task is
-	// no longer pending (its report came first, or it ended).
-	TaskDelivered(ctx context.Context, jobID string, attempts int, at time.Time) (bool, error)
+	// TaskDelivered records that attempt n was acknowledged (by an
+	// instance of node deliveredTo, or "" outside the zone): a pending task
+	// becomes running. It reports false, changing nothing but the attempt
+	// count, when the task is no longer pending (its report came first).
+	TaskDelivered(ctx context.Context, jobID string, attempts int, deliveredTo string, at time.Time) (bool, error)
+	// TaskOrphans returns running tasks acknowledged by instances of nodes
+	// whose last heartbeat is before aliveSince (or that have no row).
+	TaskOrphans(ctx context.Context, aliveSince time.Time, limit int) ([]*openzone.Task, error)
+	// TaskRequeue turns a running task acknowledged by node deliveredTo
+	// back to pending; false when it changed meanwhile (reported, requeued).
+	TaskRequeue(ctx context.Context, jobID, deliveredTo string) (bool, error)
+	// NodeHeartbeat records that node id (a process start of node name) is
+	// alive at at.
+	NodeHeartbeat(ctx context.Context, id, name string, at time.Time) error
+	// NodeForget deletes the other process starts of node name: they are
+	// dead, since name runs as id now.
+	NodeForget(ctx context.Context, name, exceptID string) error
 	// TaskAttemptFailed records failed delivery attempt n of a pending task;
 	// when final the task becomes failed with errCode. A task that is no
 	// longer pending is left as it is.

@@ -69,8 +69,12 @@ type Config struct {
 	// Key is the zone's 32-byte secret; keys for job_info and for sealing
 	// task payloads at rest are derived from it.
 	Key []byte
-	Now func() time.Time
-	Log *slog.Logger
+	// NodeID names this process start and NodeName the node it runs as
+	// (stable across restarts): a task acknowledged by an instance this
+	// process supervised is delivered again once the process is gone.
+	NodeID, NodeName string
+	Now              func() time.Time
+	Log              *slog.Logger
 }
 
 // Service runs tasks.
@@ -208,16 +212,21 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[DeliveryArgs])
 	if st, _, _ := s.status(t); st == openzone.TaskFailed {
 		return jobs.Cancel(fmt.Errorf("task %s is past its report deadline", t.JobID))
 	}
-	deliverErr := s.deliver(ctx, t)
+	supervised, deliverErr := s.deliver(ctx, t)
 	now := s.cfg.Now()
+	attempt := t.Attempts + 1
 	if deliverErr == nil {
-		_, err := s.cfg.Store.TaskDelivered(ctx, t.JobID, job.Attempt, now)
+		to := ""
+		if supervised {
+			to = s.cfg.NodeID
+		}
+		_, err := s.cfg.Store.TaskDelivered(ctx, t.JobID, attempt, to, now)
 		return err
 	}
 	code := openzone.ErrorCode(deliverErr)
 	final := job.Attempt >= job.MaxAttempts || permanent[code]
 	msg := fmt.Sprintf("errcode %d: %s", code, openzone.ErrorMessage(deliverErr))
-	if err := s.cfg.Store.TaskAttemptFailed(ctx, t.JobID, job.Attempt, code, msg, final, now); err != nil {
+	if err := s.cfg.Store.TaskAttemptFailed(ctx, t.JobID, attempt, code, msg, final, now); err != nil {
 		s.cfg.Log.Error("tasks: record failed attempt", "jobid", t.JobID, "err", err)
 	}
 	s.cfg.Log.Warn("tasks: delivery failed", "jobid", t.JobID, "program_id", t.ProgramID, "attempt", job.Attempt, "final", final, "errcode", code)
@@ -227,20 +236,23 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[DeliveryArgs])
 	return errors.New(msg)
 }
 
-func (s *Service) deliver(ctx context.Context, t *openzone.Task) error {
+// deliver sends t to its callee. supervised reports that an instance this
+// process runs acknowledged it: such a task dies with the process and is
+// delivered again (see Run).
+func (s *Service) deliver(ctx context.Context, t *openzone.Task) (supervised bool, err error) {
 	prog, err := s.cfg.Store.ProgramGet(ctx, t.ProgramID)
 	if openzone.IsNotFound(err) {
-		return openzone.Errorf(openzone.ErrBadProgramID, "program %q no longer exists", t.ProgramID)
+		return false, openzone.Errorf(openzone.ErrBadProgramID, "program %q no longer exists", t.ProgramID)
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	if prog.Ability(t.AbilityID) == nil {
-		return openzone.Errorf(openzone.ErrAbilityNotFound, "program %q no longer has ability %q", t.ProgramID, t.AbilityID)
+		return false, openzone.Errorf(openzone.ErrAbilityNotFound, "program %q no longer has ability %q", t.ProgramID, t.AbilityID)
 	}
 	req, err := s.open(t.JobID, "request", t.Request)
 	if err != nil {
-		return err
+		return false, err
 	}
 	call := &gateway.Call{Program: prog, CorpID: t.CorpID, AgentID: t.AgentID, CallType: 1, Data: string(req),
 		IsAsync: true, JobInfo: s.JobInfo(t), AbilityID: t.AbilityID}
@@ -260,7 +272,69 @@ func (s *Service) deliver(ctx context.Context, t *openzone.Task) error {
 	rec.TotalMS = float64(time.Since(start).Microseconds()) / 1000
 	rec.ZoneMS = rec.TotalMS - rec.ProgramMS
 	s.cfg.Recorder.Record(rec)
-	return err
+	supervised = res != nil && res.Route == openzone.RouteDeployed && len(prog.Deploy.Command) > 0
+	return supervised, err
+}
+
+// Node liveness: each process heartbeats every HeartbeatEvery; a node
+// silent for NodeTimeout is dead, and the tasks its instances had
+// acknowledged (but not reported) are delivered again by any live node.
+const (
+	HeartbeatEvery = 10 * time.Second
+	NodeTimeout    = 30 * time.Second
+)
+
+// Run heartbeats this node and requeues orphaned tasks until ctx ends.
+// At start it forgets this node's earlier process starts: their
+// instances died with them, so their tasks are requeued at once.
+func (s *Service) Run(ctx context.Context) {
+	if err := s.cfg.Store.NodeHeartbeat(ctx, s.cfg.NodeID, s.cfg.NodeName, s.cfg.Now()); err != nil {
+		s.cfg.Log.Warn("tasks: heartbeat", "err", err)
+	}
+	if err := s.cfg.Store.NodeForget(ctx, s.cfg.NodeName, s.cfg.NodeID); err != nil {
+		s.cfg.Log.Warn("tasks: forget earlier starts", "err", err)
+	}
+	tick := time.NewTicker(HeartbeatEvery)
+	defer tick.Stop()
+	for {
+		if n, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+			s.cfg.Log.Warn("tasks: requeue orphans", "err", err)
+		} else if n > 0 {
+			s.cfg.Log.Info("tasks: requeued tasks whose instance died with its node", "tasks", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if err := s.cfg.Store.NodeHeartbeat(ctx, s.cfg.NodeID, s.cfg.NodeName, s.cfg.Now()); err != nil && ctx.Err() == nil {
+			s.cfg.Log.Warn("tasks: heartbeat", "err", err)
+		}
+	}
+}
+
+// Sweep requeues the tasks of dead nodes and returns how many.
+func (s *Service) Sweep(ctx context.Context) (int, error) {
+	n := 0
+	for {
+		orphans, err := s.cfg.Store.TaskOrphans(ctx, s.cfg.Now().Add(-NodeTimeout), 500)
+		if err != nil || len(orphans) == 0 {
+			return n, err
+		}
+		for _, t := range orphans {
+			err := s.cfg.Store.InTx(ctx, func(tx store.Executor) error {
+				ok, err := tx.TaskRequeue(ctx, t.JobID, t.DeliveredTo)
+				if err != nil || !ok {
+					return err
+				}
+				n++
+				return s.cfg.Jobs.InsertTx(ctx, tx, DeliveryArgs{JobID: t.JobID}, nil)
+			})
+			if err != nil {
+				return n, err
+			}
+		}
+	}
 }
 
 // interfaceOf names a delivery in the inspector: what started the task,

@@ -84,9 +84,9 @@ type Options struct {
 	// DB is the zone's database (server.Config.DB): "" is SQLite in the
 	// zone's temporary data directory; Stores gives a PostgreSQL one.
 	DB string
-	// NodeID, ArchiveKey and ClusterInterval are passed to server.Config:
+	// NodeName, ArchiveKey and ClusterInterval are passed to server.Config:
 	// zones sharing a PostgreSQL database need the same ArchiveKey.
-	NodeID          string
+	NodeName        string
 	ArchiveKey      string
 	ClusterInterval time.Duration
 }
@@ -150,7 +150,7 @@ func Start(tb testing.TB, opts Options) *Zone {
 		RetryBackoff: opts.RetryBackoff,
 		DB:           opts.DB,
 
-		NodeID:          opts.NodeID,
+		NodeName:        opts.NodeName,
 		ArchiveKey:      opts.ArchiveKey,
 		ClusterInterval: opts.ClusterInterval,
 	}

@@ -12,15 +12,15 @@ import (
 )
 
 const taskCols = `job_id, kind, corp_id, agent_id, caller_id, program_id, ability_id, request, fail_list, debug, state,
-	attempts, last_error, err_code, response_errcode, response, created_at, delivered_at, done_at, expires_at`
+	attempts, last_error, err_code, response_errcode, response, created_at, delivered_at, delivered_to, done_at, expires_at`
 
 // TaskInsert stores t. Tasks have no foreign keys: like events they
 // outlive the app and programs they mention, until they expire.
 func (e *executor) TaskInsert(ctx context.Context, t *openzone.Task) error {
-	_, err := e.w.Exec(ctx, `INSERT INTO task (`+taskCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
+	_, err := e.w.Exec(ctx, `INSERT INTO task (`+taskCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
 		t.JobID, string(t.Kind), t.CorpID, t.AgentID, t.CallerID, t.ProgramID, t.AbilityID, nonNilBytes(t.Request), string(t.FailList),
 		boolInt(t.Debug), string(t.State), t.Attempts, t.LastError, t.ErrCode, t.ResponseErrcode, t.Response,
-		t.CreatedAt.UnixMilli(), nullMillis(t.DeliveredAt), nullMillis(t.DoneAt), t.ExpiresAt.UnixMilli())
+		t.CreatedAt.UnixMilli(), nullMillis(t.DeliveredAt), t.DeliveredTo, nullMillis(t.DoneAt), t.ExpiresAt.UnixMilli())
 	switch {
 	case isUnique(err):
 		return openzone.Wrap(openzone.ErrConflict, err, "task %q already exists", t.JobID)
@@ -45,7 +45,7 @@ func scanTask(s scanner) (*openzone.Task, error) {
 	var delivered, done sql.NullInt64
 	if err := s.Scan(&t.JobID, &kind, &t.CorpID, &t.AgentID, &t.CallerID, &t.ProgramID, &t.AbilityID, &t.Request, &failList,
 		&debug, &state, &t.Attempts, &t.LastError, &t.ErrCode, &t.ResponseErrcode, &t.Response,
-		&created, &delivered, &done, &expires); err != nil {
+		&created, &delivered, &t.DeliveredTo, &done, &expires); err != nil {
 		return nil, err
 	}
 	t.Kind, t.State, t.Debug = openzone.TaskKind(kind), openzone.TaskState(state), debug != 0
@@ -80,9 +80,9 @@ func (e *executor) TaskList(ctx context.Context, programID string, limit int) ([
 // the worker's acknowledgement and the program's report lands second sees
 // the state the first one left, on any driver.
 
-func (e *executor) TaskDelivered(ctx context.Context, jobID string, attempts int, at time.Time) (bool, error) {
-	res, err := e.w.Exec(ctx, `UPDATE task SET state = $1, attempts = $2, delivered_at = $3 WHERE job_id = $4 AND state = $5`,
-		string(openzone.TaskRunning), attempts, at.UnixMilli(), jobID, string(openzone.TaskPending))
+func (e *executor) TaskDelivered(ctx context.Context, jobID string, attempts int, deliveredTo string, at time.Time) (bool, error) {
+	res, err := e.w.Exec(ctx, `UPDATE task SET state = $1, attempts = $2, delivered_at = $3, delivered_to = $4 WHERE job_id = $5 AND state = $6`,
+		string(openzone.TaskRunning), attempts, at.UnixMilli(), deliveredTo, jobID, string(openzone.TaskPending))
 	if err != nil {
 		return false, internalErr("task delivered", err)
 	}
@@ -127,6 +127,39 @@ func (e *executor) TaskReport(ctx context.Context, jobID string, errcode int, re
 		return err
 	}
 	return openzone.Errorf(openzone.ErrConflict, "task %q already ended", jobID)
+}
+
+func (e *executor) TaskOrphans(ctx context.Context, aliveSince time.Time, limit int) ([]*openzone.Task, error) {
+	return list(ctx, e.r, "task orphans", scanTask, `SELECT `+taskCols+` FROM task
+		WHERE state = $1 AND delivered_to <> ''
+		AND delivered_to NOT IN (SELECT id FROM node WHERE heartbeat_at >= $2)
+		ORDER BY created_at LIMIT $3`, string(openzone.TaskRunning), aliveSince.UnixMilli(), clampLimit(limit))
+}
+
+func (e *executor) TaskRequeue(ctx context.Context, jobID, deliveredTo string) (bool, error) {
+	res, err := e.w.Exec(ctx, `UPDATE task SET state = $1, delivered_to = '' WHERE job_id = $2 AND state = $3 AND delivered_to = $4`,
+		string(openzone.TaskPending), jobID, string(openzone.TaskRunning), deliveredTo)
+	if err != nil {
+		return false, internalErr("task requeue", err)
+	}
+	n := res.RowsAffected()
+	return n == 1, nil
+}
+
+func (e *executor) NodeHeartbeat(ctx context.Context, id, name string, at time.Time) error {
+	_, err := e.w.Exec(ctx, `INSERT INTO node (id, name, heartbeat_at) VALUES ($1, $2, $3)
+		ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`, id, name, at.UnixMilli())
+	if err != nil {
+		return internalErr("node heartbeat", err)
+	}
+	return nil
+}
+
+func (e *executor) NodeForget(ctx context.Context, name, exceptID string) error {
+	if _, err := e.w.Exec(ctx, `DELETE FROM node WHERE name = $1 AND id <> $2`, name, exceptID); err != nil {
+		return internalErr("node forget", err)
+	}
+	return nil
 }
 
 func (e *executor) TaskPrune(ctx context.Context, now time.Time) (int64, error) {

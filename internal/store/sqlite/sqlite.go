@@ -13,6 +13,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -31,6 +32,7 @@ type DB struct {
 	executor
 	writer *sql.DB // one connection: every write and transaction
 	reader *sql.DB // read-only pool
+	lock   *os.File
 
 	closeOnce sync.Once
 	closeErr  error
@@ -44,6 +46,22 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("sqlite: open: empty path")
 	}
+	lock, err := lockFile(path)
+	if err != nil {
+		return nil, err
+	}
+	db, err := open(ctx, path)
+	if err != nil {
+		if lock != nil {
+			lock.Close()
+		}
+		return nil, err
+	}
+	db.lock = lock
+	return db, nil
+}
+
+func open(ctx context.Context, path string) (*DB, error) {
 	file := "file:" + escapePath(path)
 
 	w, err := sql.Open("sqlite", file+"?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"+
@@ -132,6 +150,9 @@ func (db *DB) Close() error {
 		}
 		errW := db.writer.Close()
 		db.closeErr = errors.Join(errR, errC, errW)
+		if db.lock != nil {
+			db.lock.Close()
+		}
 	})
 	return db.closeErr
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -239,7 +240,7 @@ var migrationTables = map[int][]string{
 	2: {"debug_program", "debug_session", "notification"},
 	3: {"chat_member", "chat", "message", "agree_status", "app_public_key", "keyword_rule", "keyword_hit",
 		"event_token", "event", "notify"},
-	5: {"task"},
+	5: {"task", "node"},
 }
 
 // migrationUndo undoes migrations that change tables rather than add them.
@@ -513,4 +514,23 @@ func TestMessageSeq_NotReusedAcrossReopenAndBackup(t *testing.T) {
 	if seq := insert(cp, "m4"); seq <= last {
 		t.Fatalf("in backup: seq %d, want above the pruned %d", seq, last)
 	}
+}
+
+// TestOpen_Exclusive: one process (one DB) per SQLite file at a time; the
+// lock goes with Close.
+func TestOpen_Exclusive(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "zone.db")
+	db := mustOpen(t, path)
+	if _, err := sqlite.Open(t.Context(), path); err == nil || !strings.Contains(err.Error(), "in use by another openzone process") {
+		t.Fatalf("second Open: %v, want the in-use error", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db2, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatalf("Open after Close: %v", err)
+	}
+	db2.Close()
 }

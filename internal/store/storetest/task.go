@@ -36,7 +36,7 @@ func testTask(t *testing.T, open func(*testing.T) store.Store) {
 				AbilityID: "summary", Request: []byte{0, 1, 2, 255}, FailList: json.RawMessage(`[{"errcode":710603,"msgid":"m1"}]`),
 				Debug: true, State: openzone.TaskDone, Attempts: 3, LastError: "errcode 710674: refused", ErrCode: 0,
 				ResponseErrcode: 42, Response: []byte("resp"), CreatedAt: t0, DeliveredAt: t0.Add(time.Second),
-				DoneAt: t0.Add(2 * time.Second), ExpiresAt: t0.Add(time.Hour)},
+				DeliveredTo: "node-1", DoneAt: t0.Add(2 * time.Second), ExpiresAt: t0.Add(time.Hour)},
 		}
 		for _, tk := range tests {
 			mustOK(t, s.TaskInsert(ctx, &tk))
@@ -58,11 +58,11 @@ func testTask(t *testing.T, open func(*testing.T) store.Store) {
 		mustOK(t, s.TaskAttemptFailed(ctx, "j1", 1, 710674, "errcode 710674: refused", false, at))
 		got, _ := s.TaskGet(ctx, "j1")
 		wantEqual(t, []any{got.State, got.Attempts, got.LastError}, []any{openzone.TaskPending, 1, "errcode 710674: refused"})
-		ok, err := s.TaskDelivered(ctx, "j1", 2, at)
+		ok, err := s.TaskDelivered(ctx, "j1", 2, "node-a", at)
 		mustOK(t, err)
 		wantEqual(t, ok, true)
 		got, _ = s.TaskGet(ctx, "j1")
-		wantEqual(t, []any{got.State, got.Attempts}, []any{openzone.TaskRunning, 2})
+		wantEqual(t, []any{got.State, got.Attempts, got.DeliveredTo}, []any{openzone.TaskRunning, 2, "node-a"})
 		wantTime(t, "DeliveredAt", got.DeliveredAt, at)
 		mustOK(t, s.TaskReport(ctx, "j1", 0, []byte("r1"), at.Add(time.Second)))
 		wantCode(t, s.TaskReport(ctx, "j1", 5, []byte("r2"), at.Add(2*time.Second)), openzone.ErrConflict)
@@ -70,7 +70,7 @@ func testTask(t *testing.T, open func(*testing.T) store.Store) {
 		wantEqual(t, []any{got.State, got.ResponseErrcode, string(got.Response)}, []any{openzone.TaskDone, 0, "r1"})
 		wantTime(t, "DoneAt", got.DoneAt, at.Add(time.Second))
 		// A late acknowledgement or failure changes nothing.
-		ok, err = s.TaskDelivered(ctx, "j1", 3, at)
+		ok, err = s.TaskDelivered(ctx, "j1", 3, "node-b", at)
 		mustOK(t, err)
 		wantEqual(t, ok, false)
 		mustOK(t, s.TaskAttemptFailed(ctx, "j1", 4, 710675, "late", true, at))
@@ -81,7 +81,7 @@ func testTask(t *testing.T, open func(*testing.T) store.Store) {
 		// Report before the acknowledgement is recorded: done stays done.
 		mustOK(t, s.TaskInsert(ctx, newTask("j2")))
 		mustOK(t, s.TaskReport(ctx, "j2", 0, []byte("early"), at))
-		ok, err = s.TaskDelivered(ctx, "j2", 1, at)
+		ok, err = s.TaskDelivered(ctx, "j2", 1, "", at)
 		mustOK(t, err)
 		wantEqual(t, ok, false)
 		got, _ = s.TaskGet(ctx, "j2")
@@ -116,6 +116,46 @@ func testTask(t *testing.T, open func(*testing.T) store.Store) {
 		}
 		wg.Wait()
 		wantEqual(t, okN, 1)
+	})
+	t.Run("Orphans", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		ctx := t.Context()
+		mustOK(t, s.NodeHeartbeat(ctx, "a1", "host-a", t0))
+		mustOK(t, s.NodeHeartbeat(ctx, "b1", "host-b", t0))
+		for _, c := range []struct{ id, node string }{{"ja", "a1"}, {"jb", "b1"}, {"jx", ""}, {"jgone", "z9"}} {
+			mustOK(t, s.TaskInsert(ctx, newTask(c.id)))
+			_, err := s.TaskDelivered(ctx, c.id, 1, c.node, t0)
+			mustOK(t, err)
+		}
+		orphanIDs := func(since time.Time) []string {
+			ts, err := s.TaskOrphans(ctx, since, 0)
+			mustOK(t, err)
+			return nilIfEmpty(ids(ts, func(t *openzone.Task) string { return t.JobID }))
+		}
+		// Both nodes alive: only the task of a node with no row is orphaned;
+		// one acknowledged outside the zone never is.
+		wantEqual(t, orphanIDs(t0), []string{"jgone"})
+		mustOK(t, s.NodeHeartbeat(ctx, "b1", "host-b", t0.Add(time.Minute)))
+		wantEqual(t, orphanIDs(t0.Add(time.Second)), []string{"ja", "jgone"})
+		// host-a restarts as a2: a1 is forgotten at once.
+		mustOK(t, s.NodeHeartbeat(ctx, "a2", "host-a", t0))
+		mustOK(t, s.NodeForget(ctx, "host-a", "a2"))
+		wantEqual(t, orphanIDs(t0), []string{"ja", "jgone"})
+		ok, err := s.TaskRequeue(ctx, "ja", "a1")
+		mustOK(t, err)
+		wantEqual(t, ok, true)
+		ok, err = s.TaskRequeue(ctx, "ja", "a1")
+		mustOK(t, err)
+		wantEqual(t, ok, false)
+		got, _ := s.TaskGet(ctx, "ja")
+		wantEqual(t, []any{got.State, got.DeliveredTo}, []any{openzone.TaskPending, ""})
+		wantEqual(t, orphanIDs(t0), []string{"jgone"})
+		// A reported task is never requeued.
+		mustOK(t, s.TaskReport(ctx, "jgone", 0, nil, t0))
+		ok, _ = s.TaskRequeue(ctx, "jgone", "z9")
+		wantEqual(t, ok, false)
+		wantEqual(t, orphanIDs(t0), []string(nil))
 	})
 	t.Run("ListAndPrune", func(t *testing.T) {
 		t.Parallel()

@@ -20,8 +20,18 @@ CREATE TABLE task (
 	response         BYTEA,
 	created_at       BIGINT NOT NULL,
 	delivered_at     BIGINT,
+	delivered_to     TEXT COLLATE "C" NOT NULL DEFAULT '',
 	done_at          BIGINT,
 	expires_at       BIGINT NOT NULL
 );
 CREATE INDEX task_expires ON task (expires_at);
 CREATE INDEX task_program ON task (program_id, created_at);
+
+-- Zone nodes (one row per process start): a task acknowledged by an
+-- instance the node supervised is delivered again once that node is gone.
+CREATE TABLE node (
+	id           TEXT COLLATE "C" PRIMARY KEY,
+	name         TEXT COLLATE "C" NOT NULL,
+	heartbeat_at BIGINT NOT NULL
+);
+CREATE INDEX task_delivered_to ON task (state, delivered_to);

@@ -19,8 +19,18 @@ CREATE TABLE task (
 	response         BLOB,
 	created_at       INTEGER NOT NULL,
 	delivered_at     INTEGER,
+	delivered_to     TEXT NOT NULL DEFAULT '',
 	done_at          INTEGER,
 	expires_at       INTEGER NOT NULL
 );
 CREATE INDEX task_expires ON task (expires_at);
 CREATE INDEX task_program ON task (program_id, created_at);
+
+-- Zone nodes (one row per process start): a task acknowledged by an
+-- instance the node supervised is delivered again once that node is gone.
+CREATE TABLE node (
+	id           TEXT PRIMARY KEY,
+	name         TEXT NOT NULL,
+	heartbeat_at INTEGER NOT NULL
+);
+CREATE INDEX task_delivered_to ON task (state, delivered_to);

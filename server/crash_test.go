@@ -1,0 +1,195 @@
+package server_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/openzone/openzone/internal/testenv"
+)
+
+const crashSeed = `
+providers: [{id: isv, name: ISV}]
+corps: [{corpid: wwcrash, name: Crash Corp}]
+programs:
+  - id: prog-echo
+    provider: isv
+    name: Echo
+    deploy: {command: ["%s", "--name", "crash", "--async-delay", "300ms"], instances: 2}
+    abilities: [{id: echo, input: {"text": ""}, output: {"text": "", "served_by": ""}}]
+apps: [{corpid: wwcrash, agentid: 1000002, type: self_built, secret: s, programs: [prog-echo]}]
+`
+
+// crashZone is an "openzone serve" process on a fixed data dir and port.
+type crashZone struct {
+	t         *testing.T
+	bin, dir  string
+	addr      string
+	cmd       *exec.Cmd
+	log       *logBuffer
+	client    *http.Client
+	seed, tok string
+}
+
+func (c *crashZone) start() {
+	c.t.Helper()
+	c.log = &logBuffer{}
+	c.cmd = exec.Command(c.bin, "serve", "--addr", c.addr, "--data", c.dir, "--seed", c.seed, "--log-level", "warn")
+	c.cmd.Env = append(os.Environ(), "OPENZONE_ADMIN_TOKEN=crash-admin")
+	c.cmd.Stdout, c.cmd.Stderr = c.log, c.log
+	if err := c.cmd.Start(); err != nil {
+		c.t.Fatal(err)
+	}
+	testenv.Eventually(c.t, "the zone to listen", func() bool {
+		resp, err := c.client.Get("http://" + c.addr + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+}
+
+func (c *crashZone) post(path string, body any) (map[string]any, error) {
+	b, _ := json.Marshal(body)
+	resp, err := c.client.Post("http://"+c.addr+path, "application/json", strings.NewReader(string(b)))
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	return out, json.NewDecoder(resp.Body).Decode(&out)
+}
+
+func (c *crashZone) tasks() map[string]int {
+	req, _ := http.NewRequest("GET", "http://"+c.addr+"/admin/v1/tasks?limit=1000", nil)
+	req.Header.Set("Authorization", "Bearer crash-admin")
+	resp, err := c.client.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Tasks []struct {
+			State string `json:"state"`
+		} `json:"tasks"`
+	}
+	json.NewDecoder(resp.Body).Decode(&out)
+	states := map[string]int{"total": len(out.Tasks)}
+	for _, t := range out.Tasks {
+		states[t.State]++
+	}
+	return states
+}
+
+// TestAsyncTasksSurviveKill starts 1,000 async tasks on a real zone
+// process, kills it with SIGKILL while they are in flight (the program's
+// instances die with it), starts it again on the same data, and ends with
+// exactly 1,000 results, each the one its own request asked for.
+func TestAsyncTasksSurviveKill(t *testing.T) {
+	t.Parallel()
+	const n = 1000
+	dir := t.TempDir()
+	c := &crashZone{t: t, bin: testenv.Build(t, "github.com/openzone/openzone/cmd/openzone"), dir: filepath.Join(dir, "data"),
+		addr: fmt.Sprintf("127.0.0.1:%d", freePort(t)), client: &http.Client{Timeout: 30 * time.Second}, seed: filepath.Join(dir, "seed.yaml")}
+	if err := os.WriteFile(c.seed, []byte(fmt.Sprintf(crashSeed, testenv.Example(t))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c.start()
+	t.Cleanup(func() { c.cmd.Process.Kill(); c.cmd.Wait() })
+	tok, err := c.post("/cgi-bin/gettoken?corpid=wwcrash&corpsecret=s", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// gettoken is a GET in WeCom; the zone accepts both.
+	token, _ := tok["access_token"].(string)
+	if token == "" {
+		t.Fatalf("gettoken: %v", tok)
+	}
+
+	jobIDs := make([]string, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				r, err := c.post("/cgi-bin/chatdata/async_program_task?access_token="+token, map[string]any{
+					"program_id": "prog-echo", "ability_id": "echo", "request_data": fmt.Sprintf(`{"text":"task-%04d"}`, i)})
+				if err != nil || r["errcode"] != float64(0) {
+					t.Errorf("task %d: %v %v", i, r, err)
+					return
+				}
+				jobIDs[i] = r["jobid"].(string)
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	before := c.tasks()
+	if err := c.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	c.cmd.Wait()
+	t.Logf("killed with SIGKILL; tasks at that moment: %v", before)
+	if before["done"] == n {
+		t.Fatalf("every task was done before the kill (%v): nothing was in flight", before)
+	}
+
+	c.start()
+	results := make([]string, n)
+	pending := n
+	deadline := time.Now().Add(3 * time.Minute)
+	for pending > 0 && time.Now().Before(deadline) {
+		pending = 0
+		for i, id := range jobIDs {
+			if results[i] != "" {
+				continue
+			}
+			r, err := c.post("/cgi-bin/chatdata/async_program_result?access_token="+token, map[string]any{"jobid": id})
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch r["errcode"] {
+			case float64(0):
+				results[i] = r["response_data"].(string)
+			case float64(710642):
+				pending++
+			default:
+				t.Fatalf("task %d (%s): %v", i, id, r)
+			}
+		}
+		if pending > 0 {
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	if pending > 0 {
+		t.Fatalf("%d tasks still running 3 minutes after the restart; zone log:\n%s", pending, c.log)
+	}
+	for i, res := range results {
+		var out struct {
+			Text string `json:"text"`
+		}
+		if json.Unmarshal([]byte(res), &out) != nil || out.Text != fmt.Sprintf("task-%04d", i) {
+			t.Fatalf("task %d: result %q", i, res)
+		}
+	}
+	after := c.tasks()
+	if after["total"] != n || after["done"] != n {
+		t.Fatalf("after the restart: %v, want exactly %d tasks, all done", after, n)
+	}
+	t.Logf("after the restart: %v", after)
+}

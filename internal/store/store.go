@@ -179,7 +179,10 @@ type Executor interface {
 // Store is a database: an Executor plus transactions and lifecycle.
 type Store interface {
 	Executor
-	// InTx runs fn in one transaction; it commits when fn returns nil.
+	// InTx runs fn in one transaction; it commits when fn returns nil. A
+	// driver may run fn more than once (PostgreSQL retries a transaction a
+	// concurrent one aborted), so fn must have no effect outside the
+	// transaction, or must set it afresh each time it runs.
 	InTx(ctx context.Context, fn func(Executor) error) error
 	// Prune deletes expired tokens and replay ids older than now.
 	Prune(ctx context.Context, now time.Time) error

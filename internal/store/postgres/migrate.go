@@ -4,15 +4,12 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
-	"path"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/openzone/openzone/internal/store"
 )
 
 // Migrations are NNNN_name.sql files, applied in version order. Those below
@@ -23,40 +20,6 @@ import (
 //go:embed migration/*.sql
 var migrationFS embed.FS
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-func loadMigrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFS, "migration/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	seen := map[int]string{}
-	for _, name := range names {
-		base := path.Base(name)
-		num, _, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %s: name must start with a positive version and '_'", base)
-		}
-		if prev, dup := seen[v]; dup {
-			return nil, fmt.Errorf("migrations %s and %s share version %d", prev, base, v)
-		}
-		seen[v] = base
-		b, err := migrationFS.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: base, sql: string(b)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	return ms, nil
-}
-
 // lockMigrate serializes migrations of one schema across processes: nodes
 // starting together would otherwise race to create the same tables.
 const lockMigrate = `SELECT pg_advisory_xact_lock(hashtext('openzone_migrate:' || current_schema()))`
@@ -65,7 +28,7 @@ const lockMigrate = `SELECT pg_advisory_xact_lock(hashtext('openzone_migrate:' |
 // together with its openzone_migrations row (PostgreSQL DDL is
 // transactional), so a crash never leaves one half applied.
 func migrate(ctx context.Context, pool *pgxpool.Pool) error {
-	ms, err := loadMigrations()
+	ms, err := store.LoadMigrations(migrationFS, "migration/*.sql")
 	if err != nil {
 		return fmt.Errorf("postgres: migrate: %w", err)
 	}
@@ -91,7 +54,7 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 		}
 		known := map[int]bool{}
 		for _, m := range ms {
-			known[m.version] = true
+			known[m.Version] = true
 		}
 		for _, v := range applied {
 			if !known[v] {
@@ -109,21 +72,21 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 				return err
 			}
 			var n int
-			if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM openzone_migrations WHERE version = $1`, m.version).Scan(&n); err != nil {
+			if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM openzone_migrations WHERE version = $1`, m.Version).Scan(&n); err != nil {
 				return err
 			}
 			if n > 0 {
 				return nil
 			}
-			if _, err := tx.Exec(ctx, m.sql); err != nil {
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
 				return err
 			}
 			_, err := tx.Exec(ctx, `INSERT INTO openzone_migrations (version, applied_at) VALUES ($1, $2)`,
-				m.version, time.Now().UnixMilli())
+				m.Version, time.Now().UnixMilli())
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("postgres: migrate %s: %w", m.name, err)
+			return fmt.Errorf("postgres: migrate %s: %w", m.Name, err)
 		}
 	}
 	return nil

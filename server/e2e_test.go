@@ -325,6 +325,17 @@ func testInvokeThroughSDK(t *testing.T, db string) {
 		t.Fatalf("unknown interface reply = %v", unk)
 	}
 
+	// Calls spread over healthy instances: wait until both are (a loaded
+	// machine may still be starting the second).
+	testenv.Eventually(t, "both prog-echo instances healthy", func() bool {
+		n := 0
+		for _, in := range z.Runtime().Instances("prog-echo") {
+			if in.State == "healthy" {
+				n++
+			}
+		}
+		return n == 2
+	})
 	for i := 0; i < 8; i++ {
 		z.PostApp("/cgi-bin/chatdata/sync_call_program", tok, syncCall("prog-echo", "echo", `{"text":"x"}`))
 	}

@@ -204,7 +204,11 @@ func (s *Server) Start(ctx context.Context) error {
 		remote = s.remoteInstance
 	}
 	s.runtime = runtime.New(rcfg)
-	s.debug = debugmode.New(debugmode.Config{Store: st, Now: s.cfg.Now, Log: s.log, AllowedHosts: s.cfg.DebugAllowedHosts})
+	// On SQLite this process is the only one (the file is locked), so the
+	// debug service may answer routes from memory; on PostgreSQL another
+	// node may open or close debug mode at any time.
+	s.debug = debugmode.New(debugmode.Config{Store: st, Now: s.cfg.Now, Log: s.log, AllowedHosts: s.cfg.DebugAllowedHosts,
+		Exclusive: s.cluster == nil})
 	s.gateway = gateway.New(gateway.Config{
 		Store: st, Runtime: s.runtime, Timeout: s.cfg.CallTimeout,
 		DebugRouteFunc: s.debug.Route, RemoteFunc: remote,

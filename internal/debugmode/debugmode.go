@@ -22,6 +22,7 @@ import (
 	"path"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/openzone/openzone"
@@ -44,6 +45,11 @@ type Config struct {
 	// a host name, an IP, or a pattern like "*.example.com" (path.Match).
 	// Empty allows any host.
 	AllowedHosts []string
+	// Exclusive says this process is the only writer of debug state (one
+	// SQLite zone): Route then answers from memory, invalidated by every
+	// change this Service makes. With a store shared by several nodes
+	// every Route reads the store.
+	Exclusive bool
 }
 
 // Service is debug mode's state machine over the store.
@@ -52,6 +58,23 @@ type Service struct {
 
 	mu   sync.Mutex
 	keys map[string]*wire.Keys // program id + "/" + ver → keys of a debug secret
+
+	// Route cache (Exclusive only): entries carry the generation they were
+	// read at; every write bumps gen, so a stale entry is never used.
+	gen    atomic.Uint64
+	routes sync.Map // routeKey → routeEntry
+}
+
+type routeKey struct {
+	corpID    string
+	agentID   int64
+	programID string
+}
+
+type routeEntry struct {
+	gen  uint64
+	sess *openzone.DebugSession // nil: no session
+	dp   *openzone.DebugProgram // nil: no debug page state
 }
 
 // New returns a Service.
@@ -60,6 +83,12 @@ func New(cfg Config) *Service {
 		cfg.Now = time.Now
 	}
 	return &Service{cfg: cfg, keys: map[string]*wire.Keys{}}
+}
+
+// write runs fn in a transaction and invalidates cached routes.
+func (s *Service) write(ctx context.Context, fn func(tx store.Executor) error) error {
+	defer s.gen.Add(1)
+	return s.cfg.Store.InTx(ctx, fn)
 }
 
 // Token is an issued debug credential.
@@ -79,7 +108,7 @@ type Token struct {
 // message, with the token masked.
 func (s *Service) IssueToken(ctx context.Context, programID string) (*Token, error) {
 	var tok *Token
-	err := s.cfg.Store.InTx(ctx, func(tx store.Executor) error {
+	err := s.write(ctx, func(tx store.Executor) error {
 		prog, err := tx.ProgramGet(ctx, programID)
 		if err != nil {
 			return err
@@ -143,7 +172,7 @@ func (s *Service) SetReceiver(ctx context.Context, programID, raw string) (strin
 	if err != nil {
 		return "", err
 	}
-	err = s.cfg.Store.InTx(ctx, func(tx store.Executor) error {
+	err = s.write(ctx, func(tx store.Executor) error {
 		if _, err := tx.ProgramGet(ctx, programID); err != nil {
 			return err
 		}
@@ -267,7 +296,7 @@ func checkToken(dp *openzone.DebugProgram, token string, now time.Time) error {
 
 // AppOpen is the app half: open_debug_mode{program_id, debug_token}.
 func (s *Service) AppOpen(ctx context.Context, app *openzone.App, programID, token string) error {
-	return s.cfg.Store.InTx(ctx, func(tx store.Executor) error {
+	return s.write(ctx, func(tx store.Executor) error {
 		_, sess, now, err := s.openHalf(ctx, tx, app, programID, token)
 		if err != nil {
 			return err
@@ -283,7 +312,7 @@ func (s *Service) AppOpen(ctx context.Context, app *openzone.App, programID, tok
 // AppClose is close_debug_mode{program_id}: both halves close and the debug
 // secret dies. Closing what is not open succeeds.
 func (s *Service) AppClose(ctx context.Context, app *openzone.App, programID string) error {
-	return s.cfg.Store.InTx(ctx, func(tx store.Executor) error {
+	return s.write(ctx, func(tx store.Executor) error {
 		if err := checkProgram(ctx, tx, app, programID); err != nil {
 			return err
 		}
@@ -365,7 +394,7 @@ type SDKOpenResult struct {
 // replacing any earlier one, and seals it to pub.
 func (s *Service) SDKOpen(ctx context.Context, app *openzone.App, programID, token string, pub *ecdh.PublicKey) (*SDKOpenResult, error) {
 	var res *SDKOpenResult
-	err := s.cfg.Store.InTx(ctx, func(tx store.Executor) error {
+	err := s.write(ctx, func(tx store.Executor) error {
 		dp, sess, now, err := s.openHalf(ctx, tx, app, programID, token)
 		if err != nil {
 			return err
@@ -422,29 +451,53 @@ type Route struct {
 	Keys        *wire.Keys
 }
 
-// Route returns the debug route of (corp, app, program), or nil.
+// Route returns the debug route of (corp, app, program), or nil. It is on
+// every call's path, so with an exclusive store it answers from memory;
+// expiry is judged at each call.
 func (s *Service) Route(ctx context.Context, corpID string, agentID int64, programID string) (*Route, error) {
-	sess, err := s.cfg.Store.DebugSessionGet(ctx, corpID, agentID, programID)
-	if openzone.IsNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	if !sess.AppHalf || !sess.SDKHalf {
-		return nil, nil
-	}
-	dp, err := s.cfg.Store.DebugProgramGet(ctx, programID)
-	if err != nil {
-		if openzone.IsNotFound(err) {
-			return nil, nil
+	k := routeKey{corpID, agentID, programID}
+	gen := s.gen.Load()
+	var e routeEntry
+	if v, ok := s.routes.Load(k); ok && s.cfg.Exclusive && v.(routeEntry).gen == gen {
+		e = v.(routeEntry)
+	} else {
+		var err error
+		if e, err = s.load(ctx, k); err != nil {
+			return nil, err
 		}
-		return nil, err
+		e.gen = gen
+		if s.cfg.Exclusive {
+			s.routes.Store(k, e)
+		}
 	}
-	if !on(sess, dp, s.cfg.Now()) {
+	if e.sess == nil || e.dp == nil || !e.sess.AppHalf || !e.sess.SDKHalf || !on(e.sess, e.dp, s.cfg.Now()) {
 		return nil, nil
 	}
-	return &Route{ReceiverURL: dp.ReceiverURL, Keys: s.keysOf(sess)}, nil
+	return &Route{ReceiverURL: e.dp.ReceiverURL, Keys: s.keysOf(e.sess)}, nil
+}
+
+func (s *Service) load(ctx context.Context, k routeKey) (routeEntry, error) {
+	var e routeEntry
+	sess, err := s.cfg.Store.DebugSessionGet(ctx, k.corpID, k.agentID, k.programID)
+	if openzone.IsNotFound(err) {
+		return e, nil
+	}
+	if err != nil {
+		return e, err
+	}
+	e.sess = sess
+	if !sess.AppHalf || !sess.SDKHalf {
+		return e, nil
+	}
+	dp, err := s.cfg.Store.DebugProgramGet(ctx, k.programID)
+	if openzone.IsNotFound(err) {
+		return e, nil
+	}
+	if err != nil {
+		return e, err
+	}
+	e.dp = dp
+	return e, nil
 }
 
 func (s *Service) keysOf(sess *openzone.DebugSession) *wire.Keys {

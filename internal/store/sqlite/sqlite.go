@@ -33,6 +33,7 @@ type DB struct {
 	writer *sql.DB // one connection: every write and transaction
 	reader *sql.DB // read-only pool
 	lock   *os.File
+	rs     *stmtCache // the reader's statements (the writer's are executor.ws)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -90,7 +91,8 @@ func open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: open read pool: %w", err)
 	}
 
-	return &DB{executor: executor{w: w, r: r, db: w}, writer: w, reader: r}, nil
+	ws, rs := newStmtCache(w), newStmtCache(r)
+	return &DB{executor: executor{w: poolQuerier{ws}, r: poolQuerier{rs}, db: w, ws: ws}, writer: w, reader: r, rs: rs}, nil
 }
 
 // escapePath makes path safe inside a SQLite URI filename: '?' and '#' would
@@ -142,6 +144,8 @@ func (db *DB) Backup(ctx context.Context, destPath string) error {
 // is a single self-contained file.
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
+		db.rs.close()
+		db.ws.close()
 		// Readers go first: a checkpoint cannot truncate a WAL they still use.
 		errR := db.reader.Close()
 		var errC error

@@ -8,6 +8,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -191,18 +193,54 @@ func (s *Server) remoteInstance(ctx context.Context, programID, name string) (ru
 	if in.ProgramID != programID {
 		return runtime.Instance{}, false
 	}
+	if host, _ := os.Hostname(); in.Host != host && loopback(in.URL) {
+		s.log.Warn("an instance on another machine listens on loopback: set --instance-host on its node to an address this node can reach",
+			"instance", name, "url", in.URL, "its_host", in.Host)
+		return runtime.Instance{}, false
+	}
 	return runtime.Instance{ProgramID: in.ProgramID, Name: in.Name, URL: in.URL}, true
+}
+
+// loopback reports whether rawURL's host is a loopback address or name.
+func loopback(rawURL string) bool {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return false
+	}
+	if u.Hostname() == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(u.Hostname())
+	return ip != nil && ip.IsLoopback()
 }
 
 // publish writes this node's healthy instances to the address book. It
 // uses the wall clock: staleness is judged between real processes.
 func (s *Server) publish(ctx context.Context) {
+	host, _ := os.Hostname()
 	var insts []store.Instance
 	for _, in := range s.runtime.Healthy() {
-		insts = append(insts, store.Instance{Name: in.Name, Node: s.cfg.NodeName, ProgramID: in.ProgramID, URL: in.URL})
+		insts = append(insts, store.Instance{Name: in.Name, Node: s.cfg.NodeName, Host: host, ProgramID: in.ProgramID, URL: in.URL})
 	}
 	if err := s.cluster.InstancesPublish(ctx, s.cfg.NodeName, insts, time.Now()); err != nil && ctx.Err() == nil {
 		s.log.Warn("publish instances", "err", err)
+	}
+}
+
+// reconcileChanged applies the stored deployments, each on its own: one
+// that fails (logged) does not hold back the others.
+func (s *Server) reconcileChanged(ctx context.Context) {
+	ps, err := s.store.ProgramList(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("read deployments", "err", err)
+		}
+		return
+	}
+	for _, p := range ps {
+		if err := s.reconcile(ctx, p); err != nil && ctx.Err() == nil {
+			s.log.Warn("apply a deployment changed through another node", "program_id", p.ID, "err", err)
+		}
 	}
 }
 
@@ -221,9 +259,7 @@ func (s *Server) clusterLoop(ctx context.Context) {
 			return
 		case <-changed:
 		case <-t.C:
-			if err := s.reconcileAll(ctx); err != nil && ctx.Err() == nil {
-				s.log.Warn("apply deployments changed by another node", "err", err)
-			}
+			s.reconcileChanged(ctx)
 		}
 		s.publish(ctx)
 	}

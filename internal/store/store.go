@@ -212,6 +212,7 @@ type Cluster interface {
 type Instance struct {
 	Name      string
 	Node      string
+	Host      string // the publishing node's hostname
 	ProgramID string
 	URL       string
 }

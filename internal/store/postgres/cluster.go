@@ -33,11 +33,11 @@ func (db *DB) InstancesPublish(ctx context.Context, node string, insts []store.I
 		for _, in := range insts {
 			// A name another node published is taken over: names carry the
 			// node, so that only happens when a node id is reused.
-			if _, err := tx.Exec(ctx, `INSERT INTO zone_instance (name, node, program_id, url, seen_at)
-				VALUES ($1, $2, $3, $4, $5)
-				ON CONFLICT (name) DO UPDATE SET node = excluded.node, program_id = excluded.program_id,
-					url = excluded.url, seen_at = excluded.seen_at`,
-				in.Name, node, in.ProgramID, in.URL, now.UnixMilli()); err != nil {
+			if _, err := tx.Exec(ctx, `INSERT INTO zone_instance (name, node, host, program_id, url, seen_at)
+				VALUES ($1, $2, $3, $4, $5, $6)
+				ON CONFLICT (name) DO UPDATE SET node = excluded.node, host = excluded.host,
+					program_id = excluded.program_id, url = excluded.url, seen_at = excluded.seen_at`,
+				in.Name, node, in.Host, in.ProgramID, in.URL, now.UnixMilli()); err != nil {
 				return internalErr("instances publish", err)
 			}
 		}
@@ -47,8 +47,8 @@ func (db *DB) InstancesPublish(ctx context.Context, node string, insts []store.I
 
 func (db *DB) InstanceFind(ctx context.Context, name string, since time.Time) (*store.Instance, error) {
 	var in store.Instance
-	err := db.pool.QueryRow(ctx, `SELECT name, node, program_id, url FROM zone_instance WHERE name = $1 AND seen_at >= $2`,
-		name, since.UnixMilli()).Scan(&in.Name, &in.Node, &in.ProgramID, &in.URL)
+	err := db.pool.QueryRow(ctx, `SELECT name, node, host, program_id, url FROM zone_instance WHERE name = $1 AND seen_at >= $2`,
+		name, since.UnixMilli()).Scan(&in.Name, &in.Node, &in.Host, &in.ProgramID, &in.URL)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, openzone.Errorf(openzone.ErrNotFound, "instance %q is not running on any node", name)
 	}

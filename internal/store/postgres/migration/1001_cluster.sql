@@ -14,6 +14,7 @@ CREATE TABLE zone_setting (
 CREATE TABLE zone_instance (
     name       TEXT COLLATE "C" NOT NULL PRIMARY KEY,
     node       TEXT COLLATE "C" NOT NULL,
+    host       TEXT COLLATE "C" NOT NULL DEFAULT '', -- the node's hostname: a loopback url means nothing elsewhere
     program_id TEXT COLLATE "C" NOT NULL,
     url        TEXT COLLATE "C" NOT NULL,
     seen_at    BIGINT           NOT NULL

@@ -88,7 +88,8 @@ const (
 
 // adminToken picks the admin token: config, environment, or one generated
 // once and kept: in the data directory on SQLite, in the database on
-// PostgreSQL, so that every node accepts it.
+// PostgreSQL, so that every node accepts it (with a copy in the data
+// directory for the CLI).
 func (s *Server) adminToken(ctx context.Context) (string, error) {
 	if s.cfg.AdminToken != "" {
 		return s.cfg.AdminToken, nil
@@ -99,14 +100,19 @@ func (s *Server) adminToken(ctx context.Context) (string, error) {
 	var b [24]byte
 	rand.Read(b[:])
 	fresh := "oz_admin_" + base64.RawURLEncoding.EncodeToString(b[:])
+	path := filepath.Join(s.cfg.DataDir, "admin-token")
 	if s.cluster != nil {
 		t, err := s.cluster.SettingPutIfAbsent(ctx, settingAdminToken, fresh)
 		if err != nil {
 			return "", fmt.Errorf("admin token: %w", err)
 		}
+		// A copy in the data directory, where the CLI on this machine
+		// looks for it.
+		if err := os.WriteFile(path, []byte(t+"\n"), 0o600); err != nil {
+			return "", fmt.Errorf("write admin token: %w", err)
+		}
 		return t, nil
 	}
-	path := filepath.Join(s.cfg.DataDir, "admin-token")
 	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
 		return strings.TrimSpace(string(b)), nil
 	}

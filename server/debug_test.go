@@ -270,7 +270,11 @@ func openDebug(t *testing.T, z *testenv.Zone, tok string) (*zonesdk.Program, *ht
 }
 
 func TestDebugModeExpiry(t *testing.T) {
-	z, _ := startDebugZone(t, "")
+	testenv.Stores(t, testDebugModeExpiry)
+}
+
+func testDebugModeExpiry(t *testing.T, db string) {
+	z, _ := startDebugZone(t, db)
 	tok := z.Token("wwtest", "s1")
 	p, _, dt := openDebug(t, z, tok)
 
@@ -340,7 +344,11 @@ func TestDebugModeExpiry(t *testing.T) {
 }
 
 func TestDebugModeNotAllowed(t *testing.T) {
-	z, _ := startDebugZone(t, "")
+	testenv.Stores(t, testDebugModeNotAllowed)
+}
+
+func testDebugModeNotAllowed(t *testing.T, db string) {
+	z, _ := startDebugZone(t, db)
 	dt, _ := debugToken(t, z, "prog-rel")
 	for _, tc := range []struct {
 		name, corp, secret string
@@ -395,7 +403,11 @@ func TestDebugModeNotAllowed(t *testing.T) {
 }
 
 func TestDebugReceiverFailures(t *testing.T) {
-	z, _ := startDebugZone(t, "")
+	testenv.Stores(t, testDebugReceiverFailures)
+}
+
+func testDebugReceiverFailures(t *testing.T, db string) {
+	z, _ := startDebugZone(t, db)
 	tok := z.Token("wwtest", "s1")
 	openDebug(t, z, tok)
 
@@ -447,7 +459,11 @@ func TestDebugReceiverFailures(t *testing.T) {
 // cannot read debug traffic, and the production secret appears in no
 // debug-route packet and no log.
 func TestDebugSecretIsolation(t *testing.T) {
-	z, logs := startDebugZone(t, "")
+	testenv.Stores(t, testDebugSecretIsolation)
+}
+
+func testDebugSecretIsolation(t *testing.T, db string) {
+	z, logs := startDebugZone(t, db)
 	tok := z.Token("wwtest", "s1")
 	sec, err := z.Store().ProgramSecretGet(context.Background(), "prog-dbg")
 	if err != nil {

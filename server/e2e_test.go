@@ -272,7 +272,11 @@ apps: [{corpid: wwa, agentid: 1000001, type: self_built, secret: sa}]
 }
 
 func TestSetReceiveCallback(t *testing.T) {
-	z := startTestZone(t, "")
+	testenv.Stores(t, testSetReceiveCallback)
+}
+
+func testSetReceiveCallback(t *testing.T, db string) {
+	z := startTestZone(t, db)
 	tok := z.Token("wwtest", "s1")
 	const path = "/cgi-bin/chatdata/set_receive_callback"
 	for _, tc := range []struct {
@@ -367,7 +371,11 @@ func testInvokeThroughSDK(t *testing.T, db string) {
 // TestInvokeRefusals sends hand-made packets to /spec/v1/invoke: every one
 // that is tampered, stale, replayed or under the wrong key is refused.
 func TestInvokeRefusals(t *testing.T) {
-	z := startTestZone(t, "")
+	testenv.Stores(t, testInvokeRefusals)
+}
+
+func testInvokeRefusals(t *testing.T, db string) {
+	z := startTestZone(t, db)
 	sec, err := z.Store().ProgramSecretGet(context.Background(), "prog-echo")
 	if err != nil {
 		t.Fatal(err)

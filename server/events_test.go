@@ -211,8 +211,10 @@ corps:
 }
 
 // TestAuditApprovedEvent: a consent raises chat_archive_audit_approved_single.
-func TestAuditApprovedEvent(t *testing.T) {
-	z, rp := recvZone(t, "")
+func TestAuditApprovedEvent(t *testing.T) { testenv.Stores(t, testAuditApprovedEvent) }
+
+func testAuditApprovedEvent(t *testing.T, db string) {
+	z, rp := recvZone(t, db)
 	var out map[string]any
 	if st := z.Admin("POST", "/admin/v1/corps/wwev/agree", strings.NewReader(`{"userid":"zhangsan","external_userid":"wmc","agree_status":"Agree"}`), &out); st != 200 {
 		t.Fatalf("agree: HTTP %d %v", st, out)

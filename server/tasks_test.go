@@ -425,7 +425,11 @@ func waitTask(t *testing.T, p *zonesdk.Program, ic zonesdk.InvokeContext, iface,
 
 func TestProgramAndModelTasks(t *testing.T) {
 	t.Parallel()
-	s := startTaskZone(t, "")
+	testenv.Stores(t, testProgramAndModelTasks)
+}
+
+func testProgramAndModelTasks(t *testing.T, db string) {
+	s := startTaskZone(t, db)
 	text, image := s.archiveForTasks(t)
 	// Given out of order; the zone orders by send time.
 	msgList := []map[string]any{text[2], text[0], text[1]}
@@ -624,7 +628,11 @@ func TestProgramAndModelTasks(t *testing.T) {
 // and never reads the archive.
 func TestTasksInDebugMode(t *testing.T) {
 	t.Parallel()
-	s := startTaskZone(t, "")
+	testenv.Stores(t, testTasksInDebugMode)
+}
+
+func testTasksInDebugMode(t *testing.T, db string) {
+	s := startTaskZone(t, db)
 	z, tok := s.z, s.tok
 
 	// The model, locally, with its debug credential.

@@ -302,6 +302,37 @@ func TestTwoNodes(t *testing.T) {
 		return nil
 	})
 
+	t.Run("ConcurrentGettokenOneToken", func(t *testing.T) {
+		// Eight apps' servers ask at once, half through each node: WeCom
+		// gives one token while it is valid, whichever node answers.
+		toks := make([]string, 8)
+		var wg sync.WaitGroup
+		for i := range toks {
+			n := a
+			if i%2 == 1 {
+				n = b
+			}
+			wg.Go(func() { // no t.Fatal off the test goroutine: a failure leaves ""
+				resp, err := http.Get(n.url + "/cgi-bin/gettoken?corpid=wwarc&corpsecret=s3")
+				if err != nil {
+					return
+				}
+				defer resp.Body.Close()
+				var out struct {
+					AccessToken string `json:"access_token"`
+				}
+				json.NewDecoder(resp.Body).Decode(&out)
+				toks[i] = out.AccessToken
+			})
+		}
+		wg.Wait()
+		for _, tok := range toks {
+			if tok == "" || tok != toks[0] {
+				t.Fatalf("concurrent gettoken gave %q: want one token", toks)
+			}
+		}
+	})
+
 	tok2 := c.token(a, "s2")
 	t.Run("TokenFromAWorksOnB", func(t *testing.T) {
 		r := c.app(b, tok2, "sync_call_program", syncCall("prog-echo", "echo", `{"text":"跨节点"}`))

@@ -161,6 +161,7 @@ const (
 	TrafficCall   = "call"   // app → program (sync or async)
 	TrafficEvent  = "event"  // zone → program event
 	TrafficInvoke = "invoke" // program → zone SDK interface
+	TrafficNotify = "notify" // zone → app program_notify callback
 
 	RouteDeployed = "deployed"
 	RouteDebug    = "debug"
@@ -193,6 +194,9 @@ type TrafficRecord struct {
 type TrafficFilter struct {
 	ProgramID string
 	Kind      string
+	Route     string // RouteDeployed or RouteDebug
+	// Failed keeps only records with a non-zero errcode.
+	Failed bool
 	// AfterID keeps records with a larger id (for following new traffic).
 	AfterID int64
 	Limit   int
@@ -209,6 +213,45 @@ type DebugProgram struct {
 	Token          string    `json:"-"`
 	TokenIssuedAt  time.Time `json:"token_issued_at"`
 	TokenExpiresAt time.Time `json:"token_expires_at"`
+	// Listener and Probe are written only by DebugListenerSet and
+	// DebugProbeSet; DebugProgramPut leaves them alone.
+	Listener DebugListener `json:"listener"`
+	Probe    *DebugProbe   `json:"probe,omitempty"`
+}
+
+// Listener states of a program (DebugListener.State).
+const (
+	ListenerConnected = "connected"
+	ListenerLost      = "lost"
+)
+
+// DebugListener is the state of a program's debug listener (`openzone debug
+// listen`): the CLI's outbound connection that stands in for the receiver
+// URL. A zero State means the program uses its receiver URL. Once a
+// listener connected, the program stays in listener mode, connected or
+// lost, until a receiver URL is set again.
+type DebugListener struct {
+	State       string    `json:"state"`
+	ID          string    `json:"id,omitempty"`   // the connection's id, new on every connect
+	Node        string    `json:"node,omitempty"` // the zone node holding the connection
+	ConnectedAt time.Time `json:"connected_at"`
+	LostAt      time.Time `json:"lost_at"`
+	Reason      string    `json:"reason,omitempty"` // why it was lost
+}
+
+// DebugProbe is the result of the pre-flight probe: a sealed call_type 3
+// request the zone sends when debug mode opens (or the receiver changes),
+// before real traffic reaches the receiver.
+type DebugProbe struct {
+	OK      bool      `json:"ok"`
+	At      time.Time `json:"at"`
+	Via     string    `json:"via"` // "listener" or "receiver"
+	Target  string    `json:"target,omitempty"`
+	CorpID  string    `json:"corpid"`
+	AgentID int64     `json:"agentid"`
+	Errcode int       `json:"errcode"`
+	Errmsg  string    `json:"errmsg"`
+	MS      float64   `json:"ms"`
 }
 
 // TokenValid reports whether the debug credential exists and is unexpired at now.

@@ -98,6 +98,22 @@ func (s *Server) ApplySeed(ctx context.Context, name string, data []byte, base s
 	return &adminapi.SeedSummary{Providers: len(f.Providers), Corps: len(f.Corps), Programs: len(f.Programs), Apps: len(f.Apps)}, nil
 }
 
+// saveProgram stores a program from the admin API (with its first secret
+// when new) and deploys it as its Deploy says.
+func (s *Server) saveProgram(ctx context.Context, p *openzone.Program) error {
+	err := s.store.InTx(ctx, func(tx store.Executor) error {
+		if err := tx.ProgramUpsert(ctx, p); err != nil {
+			return err
+		}
+		return ensureSecret(ctx, tx, p.ID)
+	})
+	if err != nil {
+		return err
+	}
+	s.app.Invalidate()
+	return s.reconcile(ctx, p)
+}
+
 // resolveCommand makes a relative program path ("./bin/x", "bin/x")
 // absolute against base; bare names ("python3") are left for PATH lookup.
 func resolveCommand(cmd []string, base string) []string {

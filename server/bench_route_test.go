@@ -34,10 +34,11 @@ apps:
   - {corpid: wwbench, agentid: 1000003, type: self_built, secret: deployed-secret, programs: [prog-echo]}
 `
 
-// BenchmarkRoute measures the same sync call on the debug route (zone →
-// receiver URL, sealed with a debug secret) and on the deployed route (zone
-// → supervised instance), in one run. Both targets are the example program
-// on loopback.
+// BenchmarkRoute measures the same sync call on the deployed route (zone →
+// supervised instance), the debug route (zone → receiver URL, sealed with a
+// debug secret) and the debug route through a debug listener (zone →
+// WebSocket → `openzone debug listen` → the same local program), in one
+// run. All targets are the example program on loopback.
 func BenchmarkRoute(b *testing.B) {
 	z := testenv.Start(b, testenv.Options{Seed: routeSeed})
 	testenv.Eventually(b, "the deployed instance to be healthy", func() bool {
@@ -80,13 +81,28 @@ func BenchmarkRoute(b *testing.B) {
 		}
 		return nil
 	}
-	for _, v := range []struct{ name, tok string }{{"deployed", deployedTok}, {"debug", debugTok}} {
-		b.Run(v.name, func(b *testing.B) {
+	run := func(name, tok string) {
+		b.Run(name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				if err := call(v.tok); err != nil {
+				if err := call(tok); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
 	}
+	run("deployed", deployedTok)
+	run("debug", debugTok)
+
+	// The same debug calls through `openzone debug listen` (zone →
+	// WebSocket → CLI → the same local program) in place of the URL.
+	lc := exec.Command(testenv.CLI(b), "debug", "listen", "prog-echo", "--zone", z.URL, "--admin-token", z.AdminToken(),
+		"--debug-token", dt, "--forward-to", fmt.Sprintf("http://127.0.0.1:%d/", port), "--json")
+	var lout logBuffer
+	lc.Stdout, lc.Stderr = &lout, &lout
+	if err := lc.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { lc.Process.Kill(); lc.Wait() })
+	testenv.Eventually(b, "the listener to connect", func() bool { return strings.Contains(lout.String(), `"type":"connected"`) })
+	run("listener", debugTok)
 }

@@ -102,19 +102,26 @@ func recvZone(t *testing.T, db string) (*testenv.Zone, *recvProgram) {
 	t.Cleanup(func() { srv.Close() })
 
 	tok := z.Token("wwev", "ev-secret")
+	receiveEvents(t, z, tok, "prog-recv")
+	return z, rp
+}
+
+// receiveEvents makes the app of tok archive (a public key) and receive its
+// events through program.
+func receiveEvents(t *testing.T, z *testenv.Zone, tok, program string) {
+	t.Helper()
 	_, pub := rsaKey(t)
 	for _, call := range []struct {
 		path string
 		body map[string]any
 	}{
 		{"set_public_key", map[string]any{"public_key": pub, "public_key_ver": 1}},
-		{"set_receive_callback", map[string]any{"program_id": "prog-recv"}},
+		{"set_receive_callback", map[string]any{"program_id": program}},
 	} {
 		if r := z.PostApp("/cgi-bin/chatdata/"+call.path, tok, call.body); testenv.Errcode(r) != 0 {
 			t.Fatalf("%s: %s", call.path, testenv.Describe(r))
 		}
 	}
-	return z, rp
 }
 
 // TestEventsSurviveOutageAndRestart: events raised while the program is

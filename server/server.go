@@ -31,10 +31,12 @@ import (
 	"github.com/openzone/openzone/internal/adminapi"
 	"github.com/openzone/openzone/internal/appapi"
 	"github.com/openzone/openzone/internal/archive"
+	"github.com/openzone/openzone/internal/console"
 	"github.com/openzone/openzone/internal/debugmode"
 	"github.com/openzone/openzone/internal/events"
 	"github.com/openzone/openzone/internal/gateway"
 	"github.com/openzone/openzone/internal/jobs"
+	"github.com/openzone/openzone/internal/listener"
 	"github.com/openzone/openzone/internal/runtime"
 	"github.com/openzone/openzone/internal/specapi"
 	"github.com/openzone/openzone/internal/store"
@@ -102,6 +104,11 @@ type Config struct {
 	// distinct names (docs/operations.md); on PostgreSQL it starts the
 	// names of the program instances the node runs.
 	NodeName string
+	// ListenerPingInterval and ListenerPongTimeout tune the debug
+	// listener's dead-peer detection (default 5 s and 10 s; tests shorten
+	// them).
+	ListenerPingInterval time.Duration
+	ListenerPongTimeout  time.Duration
 }
 
 // Server is one running zone.
@@ -114,6 +121,7 @@ type Server struct {
 	gateway  *gateway.Gateway
 	recorder *traffic.Recorder
 	debug    *debugmode.Service
+	hub      *listener.Hub
 	jobs     *jobs.Runner
 	events   *events.Service
 	tasks    *tasks.Service
@@ -124,8 +132,7 @@ type Server struct {
 	token    string
 	started  time.Time
 
-	ready atomic.Bool // Start completed
-
+	ready    atomic.Bool // Start finished: /healthz says ok
 	stopOnce sync.Once
 	stopErr  error
 	stopBg   context.CancelFunc
@@ -204,14 +211,39 @@ func (s *Server) Start(ctx context.Context) error {
 		remote = s.remoteInstance
 	}
 	s.runtime = runtime.New(rcfg)
+	bgCtx, stopBg := context.WithCancel(context.Background())
+	s.stopBg = stopBg
 	// On SQLite this process is the only one (the file is locked), so the
 	// debug service may answer routes from memory; on PostgreSQL another
 	// node may open or close debug mode at any time.
 	s.debug = debugmode.New(debugmode.Config{Store: st, Now: s.cfg.Now, Log: s.log, AllowedHosts: s.cfg.DebugAllowedHosts,
-		Exclusive: s.cluster == nil})
+		Exclusive: s.cluster == nil,
+		OpenedFunc: func(programID, corpID string, agentID int64) {
+			s.bg.Add(1)
+			go func() {
+				defer s.bg.Done()
+				s.preflight(bgCtx, programID, corpID, agentID)
+			}()
+		}})
+	// The listeners this node held before a restart are gone; other
+	// nodes' are not (docs/decisions.md).
+	node := s.cfg.NodeName
+	if n, err := st.DebugListenerLoseAll(ctx, node, s.cfg.Now(), "the zone restarted"); err != nil {
+		st.Close()
+		return err
+	} else if n > 0 {
+		s.log.Info("debug listeners of the previous run marked lost", "count", n)
+	}
+	s.hub = listener.NewHub(listener.Config{
+		Store: st, Now: s.cfg.Now, Log: s.log, Node: node, CallTimeout: s.cfg.CallTimeout,
+		PingInterval: s.cfg.ListenerPingInterval, PongTimeout: s.cfg.ListenerPongTimeout,
+		HeldFunc:    s.heldCount,
+		ConnectFunc: s.listenerConnected,
+		ChangedFunc: s.debug.Changed,
+	})
 	s.gateway = gateway.New(gateway.Config{
 		Store: st, Runtime: s.runtime, Timeout: s.cfg.CallTimeout,
-		DebugRouteFunc: s.debug.Route, RemoteFunc: remote,
+		DebugRouteFunc: s.debug.Route, Listeners: s.hub, RemoteFunc: remote,
 	})
 	s.recorder = traffic.New(st, s.log)
 	archiveKey, err := s.archiveKey(ctx)
@@ -235,7 +267,7 @@ func (s *Server) Start(ctx context.Context) error {
 	s.archive = archive.New(archive.Config{Store: st, Key: archiveKey, Now: s.cfg.Now, Log: s.log, Event: s.events.Enqueue})
 	s.tasks = tasks.New(tasks.Config{Store: st, Jobs: s.jobs, Gateway: s.gateway, Runtime: s.runtime, Archive: s.archive,
 		Recorder: s.recorder, DebugRoute: s.debug.Route, Key: archiveKey, Now: s.cfg.Now, Log: s.log,
-		NodeID: newNodeID(), NodeName: s.cfg.NodeName})
+		NodeID: newNodeID(), NodeName: node})
 	s.app = appapi.New(appapi.Config{Store: st, Gateway: s.gateway, Recorder: s.recorder, Now: s.cfg.Now, Logger: s.log,
 		Debug: s.debug, Notify: s.events.CheckNotify, Tasks: s.tasks})
 	registry := specapi.NewRegistry()
@@ -250,7 +282,9 @@ func (s *Server) Start(ctx context.Context) error {
 	admin := adminapi.New(adminapi.Config{
 		Store: st, Runtime: s.runtime, Recorder: s.recorder, Logger: s.log,
 		AdminToken: s.token, ApplySeedFunc: s.ApplySeed, TokenFunc: s.app.TokenForApp,
-		Debug: s.debug, Archive: s.archive,
+		Debug: s.debug, Archive: s.archive, Listeners: s.hub,
+		SaveProgramFunc: s.saveProgram, ChangedFunc: s.app.Invalidate,
+		CallFunc: s.app.CallAs, EnqueueEventFunc: s.events.Enqueue,
 		Now:  s.cfg.Now,
 		Info: s.info(),
 	})
@@ -259,9 +293,17 @@ func (s *Server) Start(ctx context.Context) error {
 	s.app.Register(mux)
 	spec.Register(mux)
 	admin.Register(mux)
+	// The console calls the admin API in-process, through the same mux.
+	con, err := console.New(console.Config{Admin: mux, Logger: s.log, Now: s.cfg.Now})
+	if err != nil {
+		s.Shutdown(ctx)
+		return err
+	}
+	con.Register(mux)
 	mux.Handle("GET /display/message", s.archive.DisplayHandler())
-	// Ready only once Start is done (seed applied, programs deployed, jobs
-	// running), so a load balancer sends a starting node nothing yet.
+	// The listener serves while the seed is applied and programs start;
+	// health says ok only once Start is done, so a script that waits for
+	// it (or a load balancer) finds the seed's corps and apps.
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if !s.ready.Load() {
 			http.Error(w, "starting", http.StatusServiceUnavailable)
@@ -301,8 +343,6 @@ func (s *Server) Start(ctx context.Context) error {
 		s.Shutdown(ctx)
 		return fmt.Errorf("job queue: %w", err)
 	}
-	bgCtx, stopBg := context.WithCancel(context.Background())
-	s.stopBg = stopBg
 	s.bg.Add(2)
 	go s.prune(bgCtx)
 	go func() {
@@ -414,8 +454,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		var errs []error
 		if s.stopBg != nil {
 			s.stopBg()
-			s.bg.Wait()
 		}
+		if s.hub != nil {
+			s.hub.Close() // hijacked connections: http.Server.Shutdown does not close them
+		}
+		s.bg.Wait()
 		// No new deliveries; then the instances stop while the zone still
 		// listens, so async work they acknowledged can be reported.
 		if s.jobs != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/openzone/openzone"
 	"github.com/openzone/openzone/internal/archive"
 	"github.com/openzone/openzone/internal/debugmode"
+	"github.com/openzone/openzone/internal/listener"
 	"github.com/openzone/openzone/internal/runtime"
 	"github.com/openzone/openzone/internal/store"
 	"github.com/openzone/openzone/internal/traffic"
@@ -51,6 +52,19 @@ type Config struct {
 	Debug *debugmode.Service
 	// Archive ingests messages.
 	Archive *archive.Service
+	// Listeners accepts debug listeners (`openzone debug listen`).
+	Listeners *listener.Hub
+	// SaveProgramFunc stores a program (giving it a secret when new) and
+	// deploys it as its Deploy says.
+	SaveProgramFunc func(ctx context.Context, p *openzone.Program) error
+	// ChangedFunc, when set, is called after the API changed apps or
+	// providers, so caches of the call path drop them.
+	ChangedFunc func()
+	// CallFunc makes a call as an app through the app API endpoint api
+	// ("sync_call_program" or "async_program_task"): the inspector's replay.
+	CallFunc func(ctx context.Context, app *openzone.App, api, programID, abilityID, requestData string) (string, *openzone.TrafficRecord, error)
+	// EnqueueEventFunc stores an event and its delivery job in tx (replay).
+	EnqueueEventFunc func(ctx context.Context, tx store.Executor, e *openzone.Event) error
 	// Info is returned by GET /admin/v1/status.
 	Info map[string]any
 	Now  func() time.Time
@@ -71,13 +85,26 @@ func (a *API) Register(mux *http.ServeMux) {
 	h("POST /admin/v1/seed", a.handleSeedApply)
 	h("GET /admin/v1/programs", a.handleProgramList)
 	h("GET /admin/v1/programs/{program_id}", a.handleProgramGet)
+	h("PUT /admin/v1/programs/{program_id}", a.handleProgramPut)
 	h("GET /admin/v1/programs/{program_id}/logs", a.handleProgramLogs)
+	h("POST /admin/v1/protocols/check", a.handleProtocolCheck)
+	h("GET /admin/v1/providers", a.handleProviderList)
+	h("PUT /admin/v1/providers/{provider_id}/test_corps", a.handleProviderTestCorps)
 	h("POST /admin/v1/programs/{program_id}/debug/token", a.handleDebugToken)
 	h("PUT /admin/v1/programs/{program_id}/debug/receiver", a.handleDebugReceiver)
 	h("GET /admin/v1/programs/{program_id}/debug", a.handleDebugPage)
+	mux.HandleFunc("GET /admin/v1/programs/{program_id}/debug/listen", a.handleDebugListen)
+	h("DELETE /admin/v1/programs/{program_id}/debug/sessions/{corpid}/{agentid}", a.handleDebugClose)
 	h("GET /admin/v1/notifications", a.handleNotificationList)
 	h("GET /admin/v1/corps", a.handleCorpList)
 	h("GET /admin/v1/corps/{corpid}/apps", a.handleAppList)
+	h("PUT /admin/v1/corps/{corpid}/apps/{agentid}/programs", a.handleAppPrograms)
+	h("PUT /admin/v1/corps/{corpid}/apps/{agentid}/test_install", a.handleAppTestInstall)
+	h("GET /admin/v1/corps/{corpid}/apps/{agentid}/keyword_rules", a.handleKeywordRuleList)
+	h("DELETE /admin/v1/corps/{corpid}/apps/{agentid}/keyword_rules/{rule_id}", a.handleKeywordRuleDelete)
+	h("GET /admin/v1/corps/{corpid}/members", a.handleMemberList)
+	h("GET /admin/v1/corps/{corpid}/chats", a.handleChatList)
+	h("GET /admin/v1/corps/{corpid}/public_keys", a.handlePublicKeyList)
 	h("POST /admin/v1/corps/{corpid}/messages", a.handleMessageCreate)
 	h("POST /admin/v1/corps/{corpid}/messages/batch", a.handleMessageBatch)
 	h("GET /admin/v1/corps/{corpid}/messages", a.handleMessageList)
@@ -88,6 +115,8 @@ func (a *API) Register(mux *http.ServeMux) {
 	h("POST /admin/v1/corps/{corpid}/apps/{agentid}/token", a.handleAppToken)
 	h("GET /admin/v1/traffic", a.handleTrafficList)
 	h("GET /admin/v1/traffic/{id}", a.handleTrafficGet)
+	h("POST /admin/v1/traffic/{id}/replay", a.handleTrafficReplay)
+	h("POST /admin/v1/traffic/export", a.handleTrafficExport)
 	mux.Handle("/admin/", a.auth(func(r *http.Request) (any, error) {
 		return nil, openzone.Errorf(openzone.ErrNotFound, "no admin route %s %s", r.Method, r.URL.Path)
 	}))
@@ -95,14 +124,22 @@ func (a *API) Register(mux *http.ServeMux) {
 
 func (a *API) auth(f func(r *http.Request) (any, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !found || subtle.ConstantTimeCompare([]byte(tok), []byte(a.cfg.AdminToken)) != 1 {
-			a.write(w, nil, openzone.Errorf(openzone.ErrUnauthorizedAdmin, "admin token missing or wrong: send Authorization: Bearer <admin token>"))
+		if !a.authorized(w, r) {
 			return
 		}
 		v, err := f(r)
 		a.write(w, v, err)
 	})
+}
+
+// authorized checks the admin token and answers 401 when it is wrong.
+func (a *API) authorized(w http.ResponseWriter, r *http.Request) bool {
+	tok, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !found || subtle.ConstantTimeCompare([]byte(tok), []byte(a.cfg.AdminToken)) != 1 {
+		a.write(w, nil, openzone.Errorf(openzone.ErrUnauthorizedAdmin, "admin token missing or wrong: send Authorization: Bearer <admin token>"))
+		return false
+	}
+	return true
 }
 
 func (a *API) write(w http.ResponseWriter, v any, err error) {
@@ -246,46 +283,6 @@ func (a *API) handleAppToken(r *http.Request) (any, error) {
 		return nil, err
 	}
 	return map[string]any{"access_token": t.Token, "expires_in": int(t.ExpiresAt.Sub(a.cfg.Now()).Seconds())}, nil
-}
-
-func (a *API) handleTrafficList(r *http.Request) (any, error) {
-	q := r.URL.Query()
-	f := openzone.TrafficFilter{ProgramID: q.Get("program_id"), Kind: q.Get("kind"), Limit: 100}
-	if s := q.Get("after_id"); s != "" {
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || n < 0 {
-			return nil, openzone.Errorf(openzone.ErrInvalidParam, "after_id must be a non-negative integer")
-		}
-		f.AfterID = n
-	}
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 1000 {
-			return nil, openzone.Errorf(openzone.ErrInvalidParam, "limit must be an integer from 1 to 1000")
-		}
-		f.Limit = n
-	}
-	// Records are written in the background; a reader expects to see the
-	// call it just made.
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	a.cfg.Recorder.Flush(ctx)
-	cancel()
-	recs, err := a.cfg.Store.TrafficList(r.Context(), f)
-	if err != nil {
-		return nil, err
-	}
-	return map[string]any{"traffic": recs}, nil
-}
-
-func (a *API) handleTrafficGet(r *http.Request) (any, error) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil {
-		return nil, openzone.Errorf(openzone.ErrInvalidParam, "traffic id %q is not an integer", r.PathValue("id"))
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	a.cfg.Recorder.Flush(ctx)
-	cancel()
-	return a.cfg.Store.TrafficGet(r.Context(), id)
 }
 
 // handleEventList lists zone → program events with their delivery state.

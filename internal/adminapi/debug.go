@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/listener"
 )
 
 // handleDebugToken is 「调试凭证 - 获取」: the program's debug credential,
@@ -31,6 +32,22 @@ func (a *API) handleDebugReceiver(r *http.Request) (any, error) {
 		return nil, err
 	}
 	return map[string]string{"url": u}, nil
+}
+
+// handleDebugListen upgrades to a debug listener (`openzone debug listen`)
+// once both credentials check out: the admin token (401) and the program's
+// debug credential in X-Openzone-Debug-Token (40058, 710671). Refusals are
+// plain JSON answers, before any upgrade, so the CLI can print them.
+func (a *API) handleDebugListen(w http.ResponseWriter, r *http.Request) {
+	if !a.authorized(w, r) {
+		return
+	}
+	programID := r.PathValue("program_id")
+	if err := a.cfg.Debug.CheckListener(r.Context(), programID, r.Header.Get(listener.HeaderDebugToken)); err != nil {
+		a.write(w, nil, err)
+		return
+	}
+	a.cfg.Listeners.Serve(w, r, programID)
 }
 
 // handleDebugPage is the data of a program's debug page.

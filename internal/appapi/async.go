@@ -17,6 +17,14 @@ type asyncTaskReply struct {
 // (应用异步调用专区程序): the checks of sync_call_program up to the input
 // protocol, then a task that the zone delivers with is_async and job_info.
 func (a *API) handleAsyncProgramTask(ctx context.Context, app *openzone.App, req *request) (any, error) {
+	jobID, _, err := a.asyncTaskRecorded(ctx, app, req)
+	if err != nil {
+		return nil, err
+	}
+	return asyncTaskReply{base: ok, JobID: jobID}, nil
+}
+
+func (a *API) asyncTaskRecorded(ctx context.Context, app *openzone.App, req *request) (string, *openzone.TrafficRecord, error) {
 	start := time.Now()
 	rec := &openzone.TrafficRecord{Kind: openzone.TrafficCall, Interface: "async_program_task", CorpID: app.CorpID,
 		AgentID: app.AgentID, StartedAt: a.now()}
@@ -24,13 +32,11 @@ func (a *API) handleAsyncProgramTask(ctx context.Context, app *openzone.App, req
 	rec.Errcode, rec.Errmsg = openzone.ErrorCode(err), openzone.ErrorMessage(err)
 	rec.TotalMS = ms(time.Since(start))
 	rec.ZoneMS = rec.TotalMS
+	out := *rec // the recorder's writer sets rec.ID concurrently
 	if rec.ProgramID != "" {
 		a.recorder.Record(rec)
 	}
-	if err != nil {
-		return nil, err
-	}
-	return asyncTaskReply{base: ok, JobID: jobID}, nil
+	return jobID, &out, err
 }
 
 func (a *API) asyncTask(ctx context.Context, app *openzone.App, req *request, rec *openzone.TrafficRecord) (string, error) {

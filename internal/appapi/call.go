@@ -25,6 +25,37 @@ type syncCallReply struct {
 // protocol 790016, program deployed 800002, the call, reply is JSON 790013
 // and matches the output protocol 790014.
 func (a *API) handleSyncCallProgram(ctx context.Context, app *openzone.App, req *request) (any, error) {
+	data, _, err := a.syncCallRecorded(ctx, app, req)
+	if err != nil {
+		return nil, err
+	}
+	return syncCallReply{base: ok, ResponseData: data}, nil
+}
+
+// CallAs makes a call as app, exactly as the app API endpoint api would
+// (same checks, route, sealing and recording): the inspector's replay. api
+// is "sync_call_program" (or "") or "async_program_task". It returns the
+// reply — the program's data, or {"jobid"} of the new task — and the
+// call's traffic record.
+func (a *API) CallAs(ctx context.Context, app *openzone.App, api, programID, abilityID, requestData string) (string, *openzone.TrafficRecord, error) {
+	raw := func(v string) json.RawMessage { b, _ := json.Marshal(v); return b }
+	req := &request{fields: map[string]json.RawMessage{
+		"program_id": raw(programID), "ability_id": raw(abilityID), "request_data": raw(requestData),
+	}}
+	switch api {
+	case "", "sync_call_program":
+		return a.syncCallRecorded(ctx, app, req)
+	case "async_program_task":
+		_, rec, err := a.asyncTaskRecorded(ctx, app, req)
+		if err != nil {
+			return "", rec, err
+		}
+		return rec.Response, rec, nil
+	}
+	return "", nil, openzone.Errorf(openzone.ErrInvalidParam, "%s calls cannot be made as an app", api)
+}
+
+func (a *API) syncCallRecorded(ctx context.Context, app *openzone.App, req *request) (string, *openzone.TrafficRecord, error) {
 	start := time.Now()
 	rec := &openzone.TrafficRecord{
 		Kind: openzone.TrafficCall, CorpID: app.CorpID, AgentID: app.AgentID, StartedAt: a.now(),
@@ -38,13 +69,11 @@ func (a *API) handleSyncCallProgram(ctx context.Context, app *openzone.App, req 
 	rec.Errcode, rec.Errmsg = openzone.ErrorCode(err), openzone.ErrorMessage(err)
 	rec.TotalMS = ms(time.Since(start))
 	rec.ZoneMS = rec.TotalMS - rec.ProgramMS
+	out := *rec // the recorder's writer sets rec.ID concurrently
 	if rec.ProgramID != "" {
 		a.recorder.Record(rec)
 	}
-	if err != nil {
-		return nil, err
-	}
-	return syncCallReply{base: ok, ResponseData: data}, nil
+	return data, &out, err
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -141,6 +142,30 @@ func TestCLI(t *testing.T) {
 		code, _, errs = run(z, "chat", "import", bad)
 		if code != cli.ExitFailure || !strings.Contains(errs, "line 1") || !strings.Contains(errs, "msgtype 99") {
 			t.Fatalf("bad file: exit %d err %q", code, errs)
+		}
+	})
+	t.Run("TrafficReplayExport", func(t *testing.T) {
+		if code, _, errs := run(z, "call", "prog-echo", "echo", `{"text":"to replay"}`); code != 0 {
+			t.Fatalf("call: %s", errs)
+		}
+		var list struct{ Traffic []struct{ ID int64 } }
+		z.Admin("GET", "/admin/v1/traffic?kind=call&limit=1", nil, &list)
+		id := strconv.FormatInt(list.Traffic[0].ID, 10)
+		code, out, errs := run(z, "traffic", "replay", id, "--request", `{"text":"edited"}`)
+		if code != 0 || strings.TrimSpace(out) != `{"served_by":"cli","text":"edited"}` {
+			t.Fatalf("replay: exit %d out %q err %q", code, out, errs)
+		}
+		if code, _, errs := run(z, "traffic", "replay", id, "--request", `{"text":1}`); code != cli.ExitFailure || !strings.Contains(errs, "790016") {
+			t.Fatalf("replay off-protocol: exit %d err %q", code, errs)
+		}
+		file := filepath.Join(t.TempDir(), "fx.json")
+		code, _, errs = run(z, "traffic", "export", id, "-o", file)
+		b, _ := os.ReadFile(file)
+		if code != 0 || !strings.Contains(string(b), `"openzone.traffic"`) || !strings.Contains(string(b), "to replay") {
+			t.Fatalf("export: exit %d err %q file %s", code, errs, b)
+		}
+		if code, _, errs := run(z, "traffic", "export", "x"); code != cli.ExitUsage {
+			t.Fatalf("export x: exit %d err %q", code, errs)
 		}
 	})
 	t.Run("ErrBadAdminToken", func(t *testing.T) {

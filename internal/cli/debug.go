@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"text/tabwriter"
 	"time"
+
+	"github.com/openzone/openzone"
 )
 
 func init() {
@@ -106,9 +108,14 @@ func runDebugStatus(e *env, args []string) error {
 		return printJSON(e.stdout, v)
 	}
 	var page struct {
-		Receiver       string     `json:"receiver"`
-		TokenExpiresAt *time.Time `json:"token_expires_at"`
-		TokenValid     bool       `json:"token_valid"`
+		Route    string `json:"route"`
+		Listener *struct {
+			Text string `json:"text"`
+		} `json:"listener"`
+		Probe          *openzone.DebugProbe `json:"probe"`
+		Receiver       string               `json:"receiver"`
+		TokenExpiresAt *time.Time           `json:"token_expires_at"`
+		TokenValid     bool                 `json:"token_valid"`
 		Sessions       []struct {
 			CorpID  string `json:"corpid"`
 			AgentID int64  `json:"agentid"`
@@ -125,6 +132,16 @@ func runDebugStatus(e *env, args []string) error {
 		recv = "(not set: openzone debug receiver " + pos[0] + " URL)"
 	}
 	fmt.Fprintf(e.stdout, "program:  %s\nreceiver: %s\n", pos[0], recv)
+	if page.Listener != nil {
+		fmt.Fprintf(e.stdout, "listener: %s — it replaces the receiver URL (openzone debug listen %s)\n", page.Listener.Text, pos[0])
+	}
+	if p := page.Probe; p != nil {
+		result := "answered and opened it"
+		if !p.OK {
+			result = fmt.Sprintf("FAILED: errcode %d: %s", p.Errcode, p.Errmsg)
+		}
+		fmt.Fprintf(e.stdout, "pre-flight probe: %s at %s via %s for %s/%d: %s (%.1f ms)\n", "sent", p.At.Local().Format(time.DateTime), p.Via, p.CorpID, p.AgentID, result, p.MS)
+	}
 	switch {
 	case page.TokenExpiresAt == nil:
 		fmt.Fprintf(e.stdout, "credential: none (openzone debug token %s)\n", pos[0])

@@ -74,6 +74,9 @@ program prog-echo (示例程序) deployed as 2 instances, model model-summary
   %[1]s traffic
   %[1]s logs prog-echo
 
+  # the web console (控制台): sign in with the admin token (in the data directory's admin-token)
+  %[2]s/console/
+
 Ctrl-C stops the zone and its programs.
 `, self, u)
 	})

@@ -12,7 +12,7 @@ import (
 func init() {
 	register(&command{
 		name:  "traffic",
-		args:  "[--program ID] [--kind call|event|invoke] [--limit 20] [--follow] [--json]",
+		args:  "[--program ID] [--kind call|event|invoke|notify] [--limit 20] [--follow] [--json]",
 		short: "list recorded calls, events and SDK invokes, newest first",
 		run:   runTraffic,
 	})
@@ -32,7 +32,7 @@ func runTraffic(e *env, args []string) error {
 	fs := newFlags(e, "traffic")
 	r.flags(fs)
 	program := fs.String("program", "", "only this program")
-	kind := fs.String("kind", "", "only this kind: call, event or invoke")
+	kind := fs.String("kind", "", "only this kind: call, event, invoke or notify")
 	limit := fs.Int("limit", 20, "how many records")
 	follow := fs.Bool("follow", false, "keep printing new records as they come (like tail -f)")
 	if _, err := parse(fs, args); err != nil {

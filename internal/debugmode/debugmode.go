@@ -45,6 +45,10 @@ type Config struct {
 	// a host name, an IP, or a pattern like "*.example.com" (path.Match).
 	// Empty allows any host.
 	AllowedHosts []string
+	// OpenedFunc, when set, is called after debug mode of (corp, app,
+	// program) turned on, and with corpID "" after the receiver changed:
+	// the zone's pre-flight probe. It must not block.
+	OpenedFunc func(programID, corpID string, agentID int64)
 	// Exclusive says this process is the only writer of debug state (one
 	// SQLite zone): Route then answers from memory, invalidated by every
 	// change this Service makes. With a store shared by several nodes
@@ -84,6 +88,10 @@ func New(cfg Config) *Service {
 	}
 	return &Service{cfg: cfg, keys: map[string]*wire.Keys{}}
 }
+
+// Changed invalidates cached routes after debug state was changed outside
+// this Service (a debug listener connected or was lost).
+func (s *Service) Changed() { s.gen.Add(1) }
 
 // write runs fn in a transaction and invalidates cached routes.
 func (s *Service) write(ctx context.Context, fn func(tx store.Executor) error) error {
@@ -184,12 +192,44 @@ func (s *Service) SetReceiver(ctx context.Context, programID, raw string) (strin
 			dp = &openzone.DebugProgram{ProgramID: programID}
 		}
 		dp.ReceiverURL = u
-		return tx.DebugProgramPut(ctx, dp)
+		if err := tx.DebugProgramPut(ctx, dp); err != nil {
+			return err
+		}
+		// A lost listener gives way to the URL (held events go there); a
+		// connected one stays the receiver until it ends.
+		if dp.Listener.State == openzone.ListenerLost {
+			return tx.DebugListenerSet(ctx, programID, &openzone.DebugListener{})
+		}
+		return nil
 	})
 	if err != nil {
 		return "", err
 	}
+	s.opened(programID, "", 0)
 	return u, nil
+}
+
+func (s *Service) opened(programID, corpID string, agentID int64) {
+	if s.cfg.OpenedFunc != nil {
+		s.cfg.OpenedFunc(programID, corpID, agentID)
+	}
+}
+
+// CheckListener authenticates a debug listener's handshake: the program
+// exists (404) and token is its current credential (40058, or 710671 when
+// it expired).
+func (s *Service) CheckListener(ctx context.Context, programID, token string) error {
+	if _, err := s.cfg.Store.ProgramGet(ctx, programID); err != nil {
+		return err
+	}
+	if token == "" {
+		return openzone.Errorf(openzone.ErrInvalidParam, "debug_token missing: send the program's debug credential (调试凭证) in the X-Openzone-Debug-Token header")
+	}
+	dp, err := s.cfg.Store.DebugProgramGet(ctx, programID)
+	if err != nil && !openzone.IsNotFound(err) {
+		return err
+	}
+	return checkToken(dp, token, s.cfg.Now())
 }
 
 func (s *Service) checkReceiver(raw string) (string, error) {
@@ -296,8 +336,9 @@ func checkToken(dp *openzone.DebugProgram, token string, now time.Time) error {
 
 // AppOpen is the app half: open_debug_mode{program_id, debug_token}.
 func (s *Service) AppOpen(ctx context.Context, app *openzone.App, programID, token string) error {
-	return s.write(ctx, func(tx store.Executor) error {
-		_, sess, now, err := s.openHalf(ctx, tx, app, programID, token)
+	turnedOn := false
+	err := s.write(ctx, func(tx store.Executor) error {
+		dp, sess, now, err := s.openHalf(ctx, tx, app, programID, token)
 		if err != nil {
 			return err
 		}
@@ -305,8 +346,13 @@ func (s *Service) AppOpen(ctx context.Context, app *openzone.App, programID, tok
 			resetSDK(sess)
 		}
 		sess.Token, sess.AppHalf, sess.AppOpenedAt = token, true, now
+		turnedOn = on(sess, dp, now)
 		return tx.DebugSessionPut(ctx, sess)
 	})
+	if err == nil && turnedOn {
+		s.opened(programID, app.CorpID, app.AgentID)
+	}
+	return err
 }
 
 // AppClose is close_debug_mode{program_id}: both halves close and the debug
@@ -433,6 +479,9 @@ func (s *Service) SDKOpen(ctx context.Context, app *openzone.App, programID, tok
 	if err != nil {
 		return nil, err
 	}
+	if res.Status == StatusOn {
+		s.opened(programID, app.CorpID, app.AgentID)
+	}
 	s.cfg.Log.Info("debug mode: SDK half opened", "program_id", programID, "corpid", app.CorpID, "agentid", app.AgentID, "secret_ver", res.SecretVer, "status", res.Status)
 	return res, nil
 }
@@ -449,6 +498,9 @@ func newVer() int {
 type Route struct {
 	ReceiverURL string // "" when none is set (calls fail with 710674)
 	Keys        *wire.Keys
+	// Listener, when set, replaces the receiver URL: the program is in
+	// listener mode (connected or lost).
+	Listener *openzone.DebugListener
 }
 
 // Route returns the debug route of (corp, app, program), or nil. It is on
@@ -473,7 +525,12 @@ func (s *Service) Route(ctx context.Context, corpID string, agentID int64, progr
 	if e.sess == nil || e.dp == nil || !e.sess.AppHalf || !e.sess.SDKHalf || !on(e.sess, e.dp, s.cfg.Now()) {
 		return nil, nil
 	}
-	return &Route{ReceiverURL: e.dp.ReceiverURL, Keys: s.keysOf(e.sess)}, nil
+	r := &Route{ReceiverURL: e.dp.ReceiverURL, Keys: s.keysOf(e.sess)}
+	if e.dp.Listener.State != "" {
+		l := e.dp.Listener
+		r.Listener = &l
+	}
+	return r, nil
 }
 
 func (s *Service) load(ctx context.Context, k routeKey) (routeEntry, error) {
@@ -549,12 +606,36 @@ type SessionView struct {
 
 // PageView is GET /admin/v1/programs/{id}/debug.
 type PageView struct {
-	ProgramID      string        `json:"program_id"`
-	ReceiverURL    string        `json:"receiver"`
-	TokenIssuedAt  *time.Time    `json:"token_issued_at"`
-	TokenExpiresAt *time.Time    `json:"token_expires_at"`
-	TokenValid     bool          `json:"token_valid"`
-	Sessions       []SessionView `json:"sessions"`
+	ProgramID   string `json:"program_id"`
+	ReceiverURL string `json:"receiver"`
+	// Route is where debug traffic goes: "listener" (connected or lost)
+	// or "receiver" (the URL).
+	Route    string        `json:"route"`
+	Listener *ListenerView `json:"listener,omitempty"`
+	// Probe is the last pre-flight probe.
+	Probe          *openzone.DebugProbe `json:"probe,omitempty"`
+	TokenIssuedAt  *time.Time           `json:"token_issued_at"`
+	TokenExpiresAt *time.Time           `json:"token_expires_at"`
+	TokenValid     bool                 `json:"token_valid"`
+	Sessions       []SessionView        `json:"sessions"`
+}
+
+// ListenerView is the listener part of the debug page.
+type ListenerView struct {
+	openzone.DebugListener
+	// Text says it in words: "listener connected since …" or "listener
+	// lost at … (reason)".
+	Text string `json:"text"`
+}
+
+func listenerView(l openzone.DebugListener) *ListenerView {
+	v := &ListenerView{DebugListener: l}
+	if l.State == openzone.ListenerConnected {
+		v.Text = "listener connected since " + l.ConnectedAt.UTC().Format(time.RFC3339)
+	} else {
+		v.Text = "listener lost at " + l.LostAt.UTC().Format(time.RFC3339) + " (" + l.Reason + ")"
+	}
+	return v
 }
 
 // Page returns the debug page state of a program. Halves opened under an
@@ -569,8 +650,12 @@ func (s *Service) Page(ctx context.Context, programID string) (*PageView, error)
 		return nil, err
 	}
 	now := s.cfg.Now()
+	v.Route = "receiver"
 	if dp != nil {
-		v.ReceiverURL = dp.ReceiverURL
+		v.ReceiverURL, v.Probe = dp.ReceiverURL, dp.Probe
+		if dp.Listener.State != "" {
+			v.Route, v.Listener = "listener", listenerView(dp.Listener)
+		}
 		if dp.Token != "" {
 			v.TokenIssuedAt, v.TokenExpiresAt = &dp.TokenIssuedAt, &dp.TokenExpiresAt
 			v.TokenValid = dp.TokenValid(now)

@@ -15,7 +15,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
+	neturl "net/url"
 	"strings"
 	"time"
 
@@ -92,10 +94,18 @@ type eventWorker struct {
 	s *Service
 }
 
+// HoldRecheck is how long an event waits (a River snooze, which uses up
+// no attempt) while its program's debug listener is away. Held events do
+// not depend on it: the listener's return delivers them at once, in order
+// (DeliverHeld); the recheck only catches up with state changes made
+// elsewhere (a receiver URL set, the credential expired).
+const HoldRecheck = 30 * time.Second
+
 // Work delivers one event to the program the app chose with
 // set_receive_callback: to its deployed instances or, in debug mode, to
 // its receiver. A failure is retried; after the last attempt the event is
-// marked failed.
+// marked failed. While the program's debug listener is away the event is
+// held: it waits without using up attempts.
 func (w *eventWorker) Work(ctx context.Context, job *river.Job[EventArgs]) error {
 	s := w.s
 	e, err := s.cfg.Store.EventGet(ctx, job.Args.EventID)
@@ -106,16 +116,41 @@ func (w *eventWorker) Work(ctx context.Context, job *river.Job[EventArgs]) error
 		return err
 	}
 	if e.State == openzone.EventDelivered {
-		return nil // delivered by an earlier attempt whose completion was lost
+		return nil // delivered by an earlier attempt whose completion was lost, or by DeliverHeld
 	}
+	err = s.deliver(ctx, e, job.Attempt, job.MaxAttempts, false)
+	if errors.Is(err, gateway.ErrListenerAbsent) {
+		return jobs.Snooze(HoldRecheck)
+	}
+	return err
+}
+
+// deliver makes one delivery attempt of e and records it. drain marks the
+// delivery of a held event (DeliverHeld).
+func (s *Service) deliver(ctx context.Context, e *openzone.Event, attempt, maxAttempts int, drain bool) error {
 	prog, err := s.cfg.Store.ProgramGet(ctx, e.ProgramID)
 	if err != nil {
-		return s.eventFailed(ctx, e, job, err)
+		return s.eventFailed(ctx, e, attempt, maxAttempts, err)
 	}
 	start := time.Now()
+	call := &gateway.Call{Program: prog, CorpID: e.CorpID, AgentID: e.AgentID, CallType: 2, Data: string(e.Data),
+		EventID: e.ID, Label: e.Type, Drain: drain}
+	if drain {
+		call.HeldSince = e.CreatedAt
+	}
+	res, err := s.cfg.Gateway.Do(ctx, call)
+	if errors.Is(err, gateway.ErrListenerAbsent) {
+		// Held, not failed: no attempt, no traffic record for it.
+		if held := "held: " + openzone.ErrorMessage(err); e.LastError != held {
+			e.LastError = held
+			if uerr := s.cfg.Store.EventUpdate(ctx, e); uerr != nil {
+				s.cfg.Log.Error("events: record held event", "event_id", e.ID, "err", uerr)
+			}
+		}
+		return err
+	}
 	rec := &openzone.TrafficRecord{Kind: openzone.TrafficEvent, CorpID: e.CorpID, AgentID: e.AgentID, ProgramID: e.ProgramID,
 		AbilityID: e.Type, Request: traffic.Mask(string(e.Data)), StartedAt: s.cfg.Now()}
-	res, err := s.cfg.Gateway.Do(ctx, &gateway.Call{Program: prog, CorpID: e.CorpID, AgentID: e.AgentID, CallType: 2, Data: string(e.Data), EventID: e.ID})
 	if res != nil {
 		rec.Route, rec.Instance, rec.RequestID = res.Route, res.Instance, res.RequestID
 		rec.ProgramMS = float64(res.Program.Microseconds()) / 1000
@@ -124,25 +159,42 @@ func (w *eventWorker) Work(ctx context.Context, job *river.Job[EventArgs]) error
 	rec.TotalMS = float64(time.Since(start).Microseconds()) / 1000
 	rec.ZoneMS = rec.TotalMS - rec.ProgramMS
 	s.cfg.Recorder.Record(rec)
-	e.Attempts = job.Attempt
 	if err != nil {
-		return s.eventFailed(ctx, e, job, err)
+		return s.eventFailed(ctx, e, attempt, maxAttempts, err)
 	}
+	e.Attempts = attempt
 	e.State, e.LastError, e.DeliveredAt = openzone.EventDelivered, "", s.cfg.Now()
 	return s.cfg.Store.EventUpdate(ctx, e)
 }
 
-func (s *Service) eventFailed(ctx context.Context, e *openzone.Event, job *river.Job[EventArgs], cause error) error {
-	e.Attempts = job.Attempt
+func (s *Service) eventFailed(ctx context.Context, e *openzone.Event, attempt, maxAttempts int, cause error) error {
+	e.Attempts = attempt
 	e.LastError = fmt.Sprintf("errcode %d: %s", openzone.ErrorCode(cause), openzone.ErrorMessage(cause))
-	if job.Attempt >= job.MaxAttempts {
+	if attempt >= maxAttempts {
 		e.State = openzone.EventFailed
 	}
 	if err := s.cfg.Store.EventUpdate(ctx, e); err != nil {
 		s.cfg.Log.Error("events: record failed attempt", "event_id", e.ID, "err", err)
 	}
-	s.cfg.Log.Warn("events: delivery failed", "event_id", e.ID, "program_id", e.ProgramID, "attempt", job.Attempt, "errcode", openzone.ErrorCode(cause))
+	s.cfg.Log.Warn("events: delivery failed", "event_id", e.ID, "program_id", e.ProgramID, "attempt", attempt, "errcode", openzone.ErrorCode(cause))
 	return errors.New(e.LastError)
+}
+
+// Held returns the program's pending events, oldest first, each with the
+// delivery DeliverHeld makes when a debug listener connects.
+func (s *Service) Held(ctx context.Context, programID string) ([]gateway.Held, error) {
+	evs, err := s.cfg.Store.EventListPending(ctx, programID, 1000)
+	if err != nil {
+		return nil, err
+	}
+	held := make([]gateway.Held, len(evs))
+	for i, e := range evs {
+		held[i] = gateway.Held{Key: "event:" + e.ID, At: e.CreatedAt, Deliver: func(ctx context.Context) error {
+			// An event the program refuses keeps its own retry schedule.
+			return s.deliver(ctx, e, e.Attempts+1, math.MaxInt, true)
+		}}
+	}
+	return held, nil
 }
 
 // Register adds spec_notify_app (专区通知应用) to the SDK registry.
@@ -271,14 +323,36 @@ func (w *notifyWorker) Work(ctx context.Context, job *river.Job[NotifyArgs]) err
 		return jobs.Cancel(err)
 	}
 	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
+	start := time.Now()
+	rec := &openzone.TrafficRecord{Kind: openzone.TrafficNotify, CorpID: n.CorpID, AgentID: n.AgentID, ProgramID: n.ProgramID,
+		Interface: "program_notify", RequestID: n.NotifyID, StartedAt: s.cfg.Now(),
+		Request: traffic.Mask(fmt.Sprintf(`{"notify_id":%q,"notify_scene":%d,"attempt":%d}`, n.NotifyID, n.Scene, job.Attempt))}
+	err = s.postNotify(req, cb.URL)
+	rec.TotalMS = float64(time.Since(start).Microseconds()) / 1000
+	rec.ProgramMS = rec.TotalMS
+	if err != nil {
+		// The app's callback is not a zone API: a failure is recorded as
+		// errcode -1 with what went wrong.
+		rec.Errcode, rec.Errmsg = openzone.ErrSystem, err.Error()
+	}
+	s.cfg.Recorder.Record(rec)
+	return err
+}
+
+func (s *Service) postNotify(req *http.Request, url string) error {
 	resp, err := s.cfg.HTTPClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("post program_notify to %s: %w", cb.URL, err)
+		// Name the callback URL without the signed query string.
+		var ue *neturl.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("post program_notify to %s: %w", url, err)
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("post program_notify to %s: HTTP %d", cb.URL, resp.StatusCode)
+		return fmt.Errorf("post program_notify to %s: HTTP %d", url, resp.StatusCode)
 	}
 	return nil
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/openzone/openzone"
 	"github.com/openzone/openzone/internal/debugmode"
+	"github.com/openzone/openzone/internal/listener"
 	"github.com/openzone/openzone/internal/runtime"
 	"github.com/openzone/openzone/internal/store"
 	"github.com/openzone/openzone/internal/wire"
@@ -35,8 +36,9 @@ type Gateway struct {
 	client  *http.Client
 	timeout time.Duration
 
-	debug  func(ctx context.Context, corpID string, agentID int64, programID string) (*debugmode.Route, error)
-	remote func(ctx context.Context, programID, name string) (runtime.Instance, bool)
+	debug     func(ctx context.Context, corpID string, agentID int64, programID string) (*debugmode.Route, error)
+	remote    func(ctx context.Context, programID, name string) (runtime.Instance, bool)
+	listeners *listener.Hub
 
 	mu   sync.Mutex
 	keys map[string]*wire.Keys // program id → keys of its current secret
@@ -55,6 +57,8 @@ type Config struct {
 	// RemoteFunc finds an instance another zone node runs, by name (nodes
 	// sharing a database publish theirs); nil means this node is alone.
 	RemoteFunc func(ctx context.Context, programID, name string) (runtime.Instance, bool)
+	// Listeners holds the debug listeners connected to this node.
+	Listeners *listener.Hub
 }
 
 // New returns a Gateway. Its HTTP client keeps connections to instances
@@ -72,13 +76,14 @@ func New(cfg Config) *Gateway {
 		DisableCompression:  true,
 	}
 	return &Gateway{
-		store:   cfg.Store,
-		runtime: cfg.Runtime,
-		client:  &http.Client{Transport: tr},
-		timeout: cfg.Timeout,
-		debug:   cfg.DebugRouteFunc,
-		remote:  cfg.RemoteFunc,
-		keys:    make(map[string]*wire.Keys),
+		store:     cfg.Store,
+		runtime:   cfg.Runtime,
+		client:    &http.Client{Transport: tr},
+		timeout:   cfg.Timeout,
+		debug:     cfg.DebugRouteFunc,
+		remote:    cfg.RemoteFunc,
+		listeners: cfg.Listeners,
+		keys:      make(map[string]*wire.Keys),
 	}
 }
 
@@ -98,6 +103,13 @@ type Call struct {
 	Instance string
 	// EventID is an event's stable id (call_type 2).
 	EventID string
+	// Label names the call in a debug listener's log line (the event type
+	// of an event); it is not part of the sealed call.
+	Label string
+	// Drain marks the delivery of work held while no debug listener was
+	// connected, made in order before new durable work may pass.
+	Drain     bool
+	HeldSince time.Time
 	// Timeout, when set and shorter than the gateway's, bounds this call
 	// (a model must acknowledge a task within 5 s).
 	Timeout time.Duration
@@ -109,6 +121,15 @@ func (g *Gateway) timeoutOf(c *Call) time.Duration {
 	}
 	return g.timeout
 }
+
+// Call types beyond the app call (1) and the event (2).
+const CallProbe = 3 // the pre-flight probe of a debug receiver (docs/protocol.md)
+
+// ErrListenerAbsent is in the chain of the 710674 a call gets when its
+// program is in listener mode and no listener can take it now. Durable
+// deliveries (events, async calls) that see it wait for the listener
+// instead of using up a retry.
+var ErrListenerAbsent = errors.New("no debug listener connected")
 
 // Result is what came back, with where it went and how long the program took.
 type Result struct {
@@ -124,10 +145,7 @@ type Result struct {
 // whenever the call reached routing, so callers can record where it went.
 func (g *Gateway) Do(ctx context.Context, c *Call) (*Result, error) {
 	res := &Result{Route: openzone.RouteDeployed}
-	body, err := json.Marshal(wire.Call{
-		CorpID: c.CorpID, AgentID: c.AgentID, CallType: c.CallType, Data: c.Data,
-		IsAsync: c.IsAsync, JobInfo: c.JobInfo, AbilityID: c.AbilityID, NotifyID: c.NotifyID, EventID: c.EventID,
-	})
+	body, err := marshalCall(c)
 	if err != nil {
 		return res, fmt.Errorf("gateway: marshal call: %w", err)
 	}
@@ -192,6 +210,13 @@ func (g *Gateway) pick(ctx context.Context, programID, prefer string) (runtime.I
 	return g.runtime.PickPreferred(ctx, programID, prefer)
 }
 
+func marshalCall(c *Call) ([]byte, error) {
+	return json.Marshal(wire.Call{
+		CorpID: c.CorpID, AgentID: c.AgentID, CallType: c.CallType, Data: c.Data,
+		IsAsync: c.IsAsync, JobInfo: c.JobInfo, AbilityID: c.AbilityID, NotifyID: c.NotifyID, EventID: c.EventID,
+	})
+}
+
 func (g *Gateway) header(programID string, keys *wire.Keys) wire.Header {
 	return wire.Header{
 		ProgramID: programID,
@@ -209,6 +234,9 @@ func (g *Gateway) header(programID string, keys *wire.Keys) wire.Header {
 // timeout, 710676 non-200, 710677 cannot open or verify.
 func (g *Gateway) doDebug(ctx context.Context, c *Call, route *debugmode.Route, body []byte, res *Result) (*Result, error) {
 	res.Route, res.Instance = openzone.RouteDebug, "receiver"
+	if route.Listener != nil {
+		return g.doListener(ctx, c, route, body, res)
+	}
 	if route.ReceiverURL == "" {
 		return res, openzone.Errorf(openzone.ErrProgramConnect, "debug mode is on for program %q but it has no receiver URL (接收事件服务器): set one on its debug page", c.Program.ID)
 	}
@@ -256,19 +284,24 @@ func (g *Gateway) post(ctx context.Context, timeout time.Duration, url string, k
 		return "", openzone.Wrap(openzone.ErrCallProgram, err, "calling program %q failed: the connection was lost before a reply", hd.ProgramID)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 256))
-		return "", openzone.Errorf(openzone.ErrProgramStatus, "program %q answered HTTP %d: %s", hd.ProgramID, resp.StatusCode, bytes.TrimSpace(msg))
-	}
-	if exc := resp.Header.Get(wire.HeaderException); exc != "" {
-		return "", openzone.Errorf(openzone.ErrProgramDecrypt, "program %q could not open the request (ww-exception %s: %s)", hd.ProgramID, exc, excName(exc))
-	}
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, MaxReplyBytes+wire.Overhead+1))
-	if err != nil {
+	if err != nil && resp.StatusCode == http.StatusOK && resp.Header.Get(wire.HeaderException) == "" {
 		if ctx.Err() != nil || isTimeout(err) {
 			return "", openzone.Wrap(openzone.ErrProgramTimeout, err, "program %q did not answer within %s", hd.ProgramID, timeout)
 		}
 		return "", openzone.Wrap(openzone.ErrCallProgram, err, "calling program %q failed: the connection was lost while reading the reply", hd.ProgramID)
+	}
+	return openReply(keys, hd, resp.StatusCode, resp.Header.Get(wire.HeaderException), raw)
+}
+
+// openReply checks a program's answer — status, ww-exception, size — and
+// opens the sealed reply, whichever transport carried it.
+func openReply(keys *wire.Keys, hd wire.Header, status int, exc string, raw []byte) (string, error) {
+	if status != http.StatusOK {
+		return "", openzone.Errorf(openzone.ErrProgramStatus, "program %q answered HTTP %d: %s", hd.ProgramID, status, bytes.TrimSpace(raw[:min(len(raw), 256)]))
+	}
+	if exc != "" {
+		return "", openzone.Errorf(openzone.ErrProgramDecrypt, "program %q could not open the request (ww-exception %s: %s)", hd.ProgramID, exc, excName(exc))
 	}
 	if len(raw) > MaxReplyBytes+wire.Overhead {
 		return "", openzone.Errorf(openzone.ErrBadResultJSON, "program %q replied more than %d bytes", hd.ProgramID, MaxReplyBytes)

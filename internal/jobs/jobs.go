@@ -42,6 +42,8 @@
 // so retries continue for at least 72 h, a debug credential's lifetime. After
 // the last attempt fails the job is "discarded". Return Cancel(err) from Work
 // for a permanent failure: the job is "cancelled" at once, without retries.
+// Return Snooze(d) to wait without failing (a delivery whose program's debug
+// listener is away): the job runs again after d and no attempt is used up.
 // River stores each attempt's error on the job row; job.Attempt (1-based) and
 // job.MaxAttempts tell a worker whether this is its last try.
 //

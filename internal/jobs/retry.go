@@ -79,3 +79,7 @@ func (p *RetryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
 // at once (state "cancelled", no further attempts) instead of retried. It is
 // river.JobCancel.
 func Cancel(err error) error { return river.JobCancel(err) }
+
+// Snooze returned from Work runs the job again after d without using up an
+// attempt (River does not count snoozes). It is river.JobSnooze.
+func Snooze(d time.Duration) error { return river.JobSnooze(d) }

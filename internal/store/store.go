@@ -64,6 +64,18 @@ type Executor interface {
 	// DebugProgramPut creates or replaces it.
 	DebugProgramPut(ctx context.Context, d *openzone.DebugProgram) error
 
+	// DebugListenerSet replaces the program's listener state (and only
+	// that).
+	DebugListenerSet(ctx context.Context, programID string, l *openzone.DebugListener) error
+	// DebugListenerLose marks the listener lost if connection id still
+	// holds it; it reports whether it did.
+	DebugListenerLose(ctx context.Context, programID, id string, at time.Time, reason string) (bool, error)
+	// DebugListenerLoseAll marks lost every connected listener of node
+	// ("" = every node) and returns how many.
+	DebugListenerLoseAll(ctx context.Context, node string, at time.Time, reason string) (int64, error)
+	// DebugProbeSet replaces the program's last probe result (and only that).
+	DebugProbeSet(ctx context.Context, programID string, p *openzone.DebugProbe) error
+
 	DebugSessionGet(ctx context.Context, corpID string, agentID int64, programID string) (*openzone.DebugSession, error)
 	// DebugSessionPut creates or replaces a session.
 	DebugSessionPut(ctx context.Context, s *openzone.DebugSession) error
@@ -98,6 +110,9 @@ type Executor interface {
 	// TaskList returns tasks newest first, of one callee program (all when
 	// programID is ""); limit default 100, max 1000.
 	TaskList(ctx context.Context, programID string, limit int) ([]*openzone.Task, error)
+	// TaskListPending returns a callee's pending (undelivered) tasks oldest
+	// first, in the order they were created.
+	TaskListPending(ctx context.Context, programID string, limit int) ([]*openzone.Task, error)
 	// TaskDelivered records that attempt n was acknowledged (by an
 	// instance of node deliveredTo, or "" outside the zone): a pending task
 	// becomes running. It reports false, changing nothing but the attempt
@@ -164,6 +179,9 @@ type Executor interface {
 	EventGet(ctx context.Context, id string) (*openzone.Event, error)
 	// EventUpdate replaces State, Attempts, LastError and DeliveredAt.
 	EventUpdate(ctx context.Context, e *openzone.Event) error
+	// EventListPending returns a program's pending events oldest first, in
+	// the order they were raised.
+	EventListPending(ctx context.Context, programID string, limit int) ([]*openzone.Event, error)
 	// EventList returns a program's events newest first ("" = all).
 	EventList(ctx context.Context, programID string, limit int) ([]*openzone.Event, error)
 

@@ -212,7 +212,23 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[DeliveryArgs])
 	if st, _, _ := s.status(t); st == openzone.TaskFailed {
 		return jobs.Cancel(fmt.Errorf("task %s is past its report deadline", t.JobID))
 	}
-	supervised, deliverErr := s.deliver(ctx, t)
+	supervised, deliverErr := s.deliver(ctx, t, false)
+	if errors.Is(deliverErr, gateway.ErrListenerAbsent) {
+		// The callee's debug listener is away: wait for it (no attempt
+		// used; it delivers held work in order when it returns).
+		return jobs.Snooze(HoldRecheck)
+	}
+	return s.delivered(ctx, t, supervised, deliverErr, job.Attempt >= job.MaxAttempts)
+}
+
+// HoldRecheck is how long a task waits (a River snooze, no attempt used)
+// while its callee's debug listener is away; the listener's return
+// delivers it at once, in order, without waiting for the recheck.
+const HoldRecheck = 30 * time.Second
+
+// delivered records the outcome of one delivery attempt of t; lastAttempt
+// fails the task on error.
+func (s *Service) delivered(ctx context.Context, t *openzone.Task, supervised bool, deliverErr error, lastAttempt bool) error {
 	now := s.cfg.Now()
 	attempt := t.Attempts + 1
 	if deliverErr == nil {
@@ -224,22 +240,48 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[DeliveryArgs])
 		return err
 	}
 	code := openzone.ErrorCode(deliverErr)
-	final := job.Attempt >= job.MaxAttempts || permanent[code]
+	final := lastAttempt || permanent[code]
 	msg := fmt.Sprintf("errcode %d: %s", code, openzone.ErrorMessage(deliverErr))
 	if err := s.cfg.Store.TaskAttemptFailed(ctx, t.JobID, attempt, code, msg, final, now); err != nil {
 		s.cfg.Log.Error("tasks: record failed attempt", "jobid", t.JobID, "err", err)
 	}
-	s.cfg.Log.Warn("tasks: delivery failed", "jobid", t.JobID, "program_id", t.ProgramID, "attempt", job.Attempt, "final", final, "errcode", code)
+	s.cfg.Log.Warn("tasks: delivery failed", "jobid", t.JobID, "program_id", t.ProgramID, "attempt", attempt, "final", final, "errcode", code)
 	if permanent[code] {
 		return jobs.Cancel(errors.New(msg))
 	}
 	return errors.New(msg)
 }
 
+// Held returns the callee's tasks not yet delivered, oldest first, each
+// with the delivery made when its debug listener connects.
+func (s *Service) Held(ctx context.Context, programID string) ([]gateway.Held, error) {
+	tks, err := s.cfg.Store.TaskListPending(ctx, programID, 1000)
+	if err != nil {
+		return nil, err
+	}
+	var held []gateway.Held
+	for _, t := range tks {
+		if st, _, _ := s.status(t); st == openzone.TaskFailed {
+			continue // past its report deadline: its job cancels it
+		}
+		held = append(held, gateway.Held{Key: "task:" + t.JobID, At: t.CreatedAt, Deliver: func(ctx context.Context) error {
+			supervised, err := s.deliver(ctx, t, true)
+			if errors.Is(err, gateway.ErrListenerAbsent) {
+				return err
+			}
+			if rerr := s.delivered(ctx, t, supervised, err, false); rerr != nil && err == nil {
+				return rerr
+			}
+			return err
+		}})
+	}
+	return held, nil
+}
+
 // deliver sends t to its callee. supervised reports that an instance this
 // process runs acknowledged it: such a task dies with the process and is
-// delivered again (see Run).
-func (s *Service) deliver(ctx context.Context, t *openzone.Task) (supervised bool, err error) {
+// delivered again (see Run). drain marks the delivery of a held task.
+func (s *Service) deliver(ctx context.Context, t *openzone.Task, drain bool) (supervised bool, err error) {
 	prog, err := s.cfg.Store.ProgramGet(ctx, t.ProgramID)
 	if openzone.IsNotFound(err) {
 		return false, openzone.Errorf(openzone.ErrBadProgramID, "program %q no longer exists", t.ProgramID)
@@ -255,7 +297,10 @@ func (s *Service) deliver(ctx context.Context, t *openzone.Task) (supervised boo
 		return false, err
 	}
 	call := &gateway.Call{Program: prog, CorpID: t.CorpID, AgentID: t.AgentID, CallType: 1, Data: string(req),
-		IsAsync: true, JobInfo: s.JobInfo(t), AbilityID: t.AbilityID}
+		IsAsync: true, JobInfo: s.JobInfo(t), AbilityID: t.AbilityID, Drain: drain}
+	if drain {
+		call.HeldSince = t.CreatedAt
+	}
 	if t.Kind == openzone.TaskModel {
 		call.Timeout = ModelAckTimeout
 	}
@@ -263,6 +308,9 @@ func (s *Service) deliver(ctx context.Context, t *openzone.Task) (supervised boo
 	rec := &openzone.TrafficRecord{Kind: openzone.TrafficCall, CorpID: t.CorpID, AgentID: t.AgentID, ProgramID: t.ProgramID,
 		AbilityID: t.AbilityID, Interface: interfaceOf(t.Kind), Request: traffic.Mask(string(req)), StartedAt: s.cfg.Now()}
 	res, err := s.cfg.Gateway.Do(ctx, call)
+	if errors.Is(err, gateway.ErrListenerAbsent) {
+		return false, err // held, not attempted: nothing to record
+	}
 	if res != nil {
 		rec.Route, rec.Instance, rec.RequestID = res.Route, res.Instance, res.RequestID
 		rec.ProgramMS = float64(res.Program.Microseconds()) / 1000

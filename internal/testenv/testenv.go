@@ -57,6 +57,9 @@ func Build(tb testing.TB, pkg string) string {
 	return out
 }
 
+// CLI returns the path of the built openzone command.
+func CLI(tb testing.TB) string { return Build(tb, "github.com/openzone/openzone/cmd/openzone") }
+
 // Example returns the path of the built example program.
 func Example(tb testing.TB) string {
 	return Build(tb, "github.com/openzone/openzone/examples/zoneprogram")
@@ -89,6 +92,9 @@ type Options struct {
 	NodeName        string
 	ArchiveKey      string
 	ClusterInterval time.Duration
+	// ListenerPingInterval and ListenerPongTimeout shorten the debug
+	// listener's dead-peer detection (see server.Config).
+	ListenerPingInterval, ListenerPongTimeout time.Duration
 }
 
 // Stores runs fn once per store a zone can run on, each as a subtest:
@@ -153,6 +159,9 @@ func Start(tb testing.TB, opts Options) *Zone {
 		NodeName:        opts.NodeName,
 		ArchiveKey:      opts.ArchiveKey,
 		ClusterInterval: opts.ClusterInterval,
+
+		ListenerPingInterval: opts.ListenerPingInterval,
+		ListenerPongTimeout:  opts.ListenerPongTimeout,
 	}
 	z := &Zone{Clock: clock, tb: tb, http: &http.Client{Timeout: 60 * time.Second}, cfg: cfg}
 	z.start()

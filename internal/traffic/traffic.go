@@ -18,6 +18,10 @@ import (
 	"github.com/openzone/openzone/internal/store"
 )
 
+// Linger is how long the writer waits after a record for more to join its
+// transaction. The inspector's reads Flush first, so they never wait it out.
+const Linger = 20 * time.Millisecond
+
 // Recorder batches traffic records into the store.
 type Recorder struct {
 	st      store.Store
@@ -99,6 +103,24 @@ func (r *Recorder) loop() {
 		}
 		batch = batch[:0]
 	}
+	// flushTo writes everything queued, then tells c.
+	flushTo := func(c chan struct{}) (closed bool) {
+		defer close(c)
+		for {
+			select {
+			case rec, ok := <-r.ch:
+				if !ok {
+					write()
+					return true
+				}
+				batch = append(batch, rec)
+				continue
+			default:
+			}
+			write()
+			return false
+		}
+	}
 	for {
 		select {
 		case rec, ok := <-r.ch:
@@ -107,38 +129,35 @@ func (r *Recorder) loop() {
 				return
 			}
 			batch = append(batch, rec)
-			// Drain what is already queued into the same transaction.
-		drain:
+			// Gather what arrives within Linger into the same transaction:
+			// one commit per batch, not per call.
+			timer := time.NewTimer(Linger)
+		gather:
 			for len(batch) < cap(batch) {
 				select {
 				case rec, ok := <-r.ch:
 					if !ok {
+						timer.Stop()
 						write()
 						return
 					}
 					batch = append(batch, rec)
-				default:
-					break drain
+				case <-timer.C:
+					break gather
+				case c := <-r.flush:
+					timer.Stop()
+					if flushTo(c) {
+						return
+					}
+					continue
 				}
 			}
+			timer.Stop()
 			write()
 		case c := <-r.flush:
-			for {
-				select {
-				case rec, ok := <-r.ch:
-					if !ok {
-						write()
-						close(c)
-						return
-					}
-					batch = append(batch, rec)
-					continue
-				default:
-				}
-				break
+			if flushTo(c) {
+				return
 			}
-			write()
-			close(c)
 		}
 	}
 }

@@ -236,6 +236,8 @@ func (p *Program) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 		err = p.runEvent(ctx, h, req)
+	case CallProbe:
+		p.log.Info("zonesdk: pre-flight probe answered", attrs...)
 	default:
 		p.log.Warn("zonesdk: call of an unknown call_type", attrs...)
 		http.Error(w, "unknown call_type "+strconv.Itoa(c.CallType), http.StatusBadRequest)

@@ -368,6 +368,44 @@ func TestProgram_ServeHTTP_EventWithoutHandler(t *testing.T) {
 	}
 }
 
+// The zone's pre-flight probe is answered by the SDK itself, with empty
+// data, and reaches no handler; one sealed with the wrong key is refused.
+func TestProgram_ServeHTTP_Probe(t *testing.T) {
+	t.Parallel()
+	p := newTestProgram(t, "")
+	p.HandleFallback(func(ctx context.Context, req *zonesdk.Request) (string, error) {
+		t.Errorf("a handler ran for the probe")
+		return "", nil
+	})
+	p.HandleEvent(func(ctx context.Context, req *zonesdk.Request) error {
+		t.Errorf("the event handler ran for the probe")
+		return nil
+	})
+	tests := []struct {
+		name string
+		keys *zonewire.Keys
+		exc  string
+	}{
+		{"Opened", zonewire.NewKeys(testSecret(1)), ""},
+		{"WrongKey", zonewire.NewKeys(zonewire.NewSecret(1)), "-10004"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			hd := newHeader()
+			rec := httptest.NewRecorder()
+			p.ServeHTTP(rec, callRequest(hd, sealCall(t, tc.keys, hd, zonewire.Call{CorpID: "wwdemo", CallType: zonesdk.CallProbe}), "lower"))
+			if got := hget(rec.Header(), zonewire.HeaderException); rec.Code != 200 || got != tc.exc {
+				t.Fatalf("status %d, ww-exception %q; want 200, %q", rec.Code, got, tc.exc)
+			}
+			if tc.exc == "" {
+				if rep := openReply(t, tc.keys, hd, rec.Body.Bytes()); rep.Data != "" {
+					t.Errorf("reply data = %q, want empty", rep.Data)
+				}
+			}
+		})
+	}
+}
+
 func TestProgram_ServeHTTP_EventError(t *testing.T) {
 	t.Parallel()
 	p := newTestProgram(t, "")

@@ -8,6 +8,10 @@ import (
 const (
 	CallApp   = 1 // an app called an ability (sync_call_program, async_program_task) or a task called it
 	CallEvent = 2 // the zone delivers an event
+	// CallProbe is the zone's pre-flight probe of a debug receiver: the
+	// Program answers it itself, with empty data, once it opened it; it
+	// never reaches a handler.
+	CallProbe = 3
 )
 
 // Request is a call from the zone, opened and decoded: the fields of WeCom's

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -14,11 +15,30 @@ import (
 
 var _ store.Dumper = (*DB)(nil)
 
+// insCol is the insertion-order column of the tables whose rows are
+// delivered in the order they were inserted (SQLite uses its rowid).
+const insCol = "ins"
+
 // Dump implements store.Dumper, from one REPEATABLE READ snapshot.
 func (db *DB) Dump(ctx context.Context, fn func(store.DumpRow) error) error {
 	return pgx.BeginTxFunc(ctx, db.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		for _, t := range store.DumpTables {
-			if err := dumpQuery(ctx, tx, t, fn, `SELECT * FROM `+t); err != nil {
+			rows, err := tx.Query(ctx, `SELECT column_name::text FROM information_schema.columns
+				WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position`, t)
+			if err != nil {
+				return fmt.Errorf("postgres: dump %s: %w", t, err)
+			}
+			cols, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil {
+				return fmt.Errorf("postgres: dump %s: %w", t, err)
+			}
+			// ins is this driver's own insertion order: not exported, but
+			// the rows go out in it, so an import keeps the order.
+			order := ""
+			if i := slices.Index(cols, insCol); i >= 0 {
+				cols, order = slices.Delete(cols, i, i+1), ` ORDER BY `+insCol
+			}
+			if err := dumpQuery(ctx, tx, t, fn, `SELECT `+strings.Join(cols, ", ")+` FROM `+t+order); err != nil {
 				return err
 			}
 		}

@@ -76,6 +76,13 @@ func (e *executor) TaskList(ctx context.Context, programID string, limit int) ([
 	return list(ctx, e.r, "task list", scanTask, q, a...)
 }
 
+// TaskListPending orders by created_at, then insertion order (ins); limit
+// default 100, max 1000.
+func (e *executor) TaskListPending(ctx context.Context, programID string, limit int) ([]*openzone.Task, error) {
+	return list(ctx, e.r, "task list pending", scanTask, `SELECT `+taskCols+` FROM task
+		WHERE program_id = $1 AND state = $2 ORDER BY created_at, ins LIMIT $3`, programID, openzone.TaskPending, clampLimit(limit))
+}
+
 // The state changes below are single conditional statements: whichever of
 // the worker's acknowledgement and the program's report lands second sees
 // the state the first one left, on any driver.

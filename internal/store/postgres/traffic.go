@@ -60,6 +60,12 @@ func (e *executor) TrafficList(ctx context.Context, f openzone.TrafficFilter) ([
 	if f.Kind != "" {
 		where = append(where, "kind = "+a.add(f.Kind))
 	}
+	if f.Route != "" {
+		where = append(where, "route = "+a.add(f.Route))
+	}
+	if f.Failed {
+		where = append(where, "errcode <> 0")
+	}
 	if f.AfterID > 0 {
 		// Only narrows the set: the order stays newest first.
 		where = append(where, "id > "+a.add(f.AfterID))

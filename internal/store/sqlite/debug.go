@@ -3,16 +3,21 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
+	"time"
 
 	"github.com/openzone/openzone"
 )
 
 func (e *executor) DebugProgramGet(ctx context.Context, programID string) (*openzone.DebugProgram, error) {
 	d := openzone.DebugProgram{ProgramID: programID}
-	var issued, expires sql.NullInt64
-	err := e.r.QueryRowContext(ctx, `SELECT receiver_url, token, token_issued_at, token_expires_at
-		FROM debug_program WHERE program_id = ?`, programID).Scan(&d.ReceiverURL, &d.Token, &issued, &expires)
+	var issued, expires, lConnected, lLost sql.NullInt64
+	var probe string
+	err := e.r.QueryRowContext(ctx, `SELECT receiver_url, token, token_issued_at, token_expires_at,
+		listener_state, listener_id, listener_node, listener_connected_at, listener_lost_at, listener_reason, probe
+		FROM debug_program WHERE program_id = ?`, programID).Scan(&d.ReceiverURL, &d.Token, &issued, &expires,
+		&d.Listener.State, &d.Listener.ID, &d.Listener.Node, &lConnected, &lLost, &d.Listener.Reason, &probe)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, openzone.Errorf(openzone.ErrNotFound, "debug state of program %q not found", programID)
 	}
@@ -21,7 +26,88 @@ func (e *executor) DebugProgramGet(ctx context.Context, programID string) (*open
 	}
 	d.TokenIssuedAt = fromNullMillis(issued)
 	d.TokenExpiresAt = fromNullMillis(expires)
+	d.Listener.ConnectedAt = fromNullMillis(lConnected)
+	d.Listener.LostAt = fromNullMillis(lLost)
+	if probe != "" {
+		var p openzone.DebugProbe
+		if err := json.Unmarshal([]byte(probe), &p); err != nil {
+			return nil, internalErr("debug program get: probe", err)
+		}
+		d.Probe = &p
+	}
 	return &d, nil
+}
+
+// DebugListenerSet writes only the listener columns, creating the row when
+// the program has none yet.
+func (e *executor) DebugListenerSet(ctx context.Context, programID string, l *openzone.DebugListener) error {
+	_, err := e.w.ExecContext(ctx, `INSERT INTO debug_program (program_id, listener_state, listener_id, listener_node,
+			listener_connected_at, listener_lost_at, listener_reason)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (program_id) DO UPDATE SET listener_state = excluded.listener_state,
+			listener_id = excluded.listener_id, listener_node = excluded.listener_node,
+			listener_connected_at = excluded.listener_connected_at, listener_lost_at = excluded.listener_lost_at,
+			listener_reason = excluded.listener_reason`,
+		programID, l.State, l.ID, l.Node, nullMillis(l.ConnectedAt), nullMillis(l.LostAt), l.Reason)
+	if isForeignKey(err) {
+		return e.missingRef(ctx, "debug listener set", err, programRef(programID))
+	}
+	if err != nil {
+		return internalErr("debug listener set", err)
+	}
+	return nil
+}
+
+// DebugListenerLose marks the listener lost only while it is still the
+// connection with id (a newer connection may already have replaced it).
+// It reports whether it changed anything.
+func (e *executor) DebugListenerLose(ctx context.Context, programID, id string, at time.Time, reason string) (bool, error) {
+	res, err := e.w.ExecContext(ctx, `UPDATE debug_program SET listener_state = ?, listener_lost_at = ?, listener_reason = ?
+		WHERE program_id = ? AND listener_id = ? AND listener_state = ?`,
+		openzone.ListenerLost, at.UnixMilli(), reason, programID, id, openzone.ListenerConnected)
+	if err != nil {
+		return false, internalErr("debug listener lose", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, internalErr("debug listener lose", err)
+	}
+	return n > 0, nil
+}
+
+// DebugListenerLoseAll marks every listener held by node lost (all
+// connected ones when node is ""), as a starting zone does for the
+// connections it can no longer hold. It returns how many it changed.
+func (e *executor) DebugListenerLoseAll(ctx context.Context, node string, at time.Time, reason string) (int64, error) {
+	res, err := e.w.ExecContext(ctx, `UPDATE debug_program SET listener_state = ?, listener_lost_at = ?, listener_reason = ?
+		WHERE listener_state = ? AND (? = '' OR listener_node = ?)`,
+		openzone.ListenerLost, at.UnixMilli(), reason, openzone.ListenerConnected, node, node)
+	if err != nil {
+		return 0, internalErr("debug listener lose all", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, internalErr("debug listener lose all", err)
+	}
+	return n, nil
+}
+
+// DebugProbeSet writes only the probe column, creating the row when the
+// program has none yet.
+func (e *executor) DebugProbeSet(ctx context.Context, programID string, p *openzone.DebugProbe) error {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return internalErr("debug probe set", err)
+	}
+	_, err = e.w.ExecContext(ctx, `INSERT INTO debug_program (program_id, probe) VALUES (?, ?)
+		ON CONFLICT (program_id) DO UPDATE SET probe = excluded.probe`, programID, string(b))
+	if isForeignKey(err) {
+		return e.missingRef(ctx, "debug probe set", err, programRef(programID))
+	}
+	if err != nil {
+		return internalErr("debug probe set", err)
+	}
+	return nil
 }
 
 func (e *executor) DebugProgramPut(ctx context.Context, d *openzone.DebugProgram) error {

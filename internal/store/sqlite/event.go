@@ -112,6 +112,14 @@ func (e *executor) EventList(ctx context.Context, programID string, limit int) (
 	return list(ctx, e.r, "event list", scanEvent, q, args...)
 }
 
+// EventListPending returns a program's pending events in the order they
+// were raised (created_at, then insertion order); limit default 100, max
+// 1000.
+func (e *executor) EventListPending(ctx context.Context, programID string, limit int) ([]*openzone.Event, error) {
+	return list(ctx, e.r, "event list pending", scanEvent, `SELECT `+eventCols+` FROM event
+		WHERE program_id = ? AND state = ? ORDER BY created_at, rowid LIMIT ?`, programID, openzone.EventPending, clampLimit(limit))
+}
+
 // NotifyInsert stores n; its app must exist. A notify_id already stored is
 // ErrConflict. Prune deletes expired ones.
 func (e *executor) NotifyInsert(ctx context.Context, n *openzone.Notify) error {

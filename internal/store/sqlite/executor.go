@@ -27,8 +27,6 @@ type executor struct {
 	r  querier // plain reads: the read-only pool, or the same tx
 	db *sql.DB // begins transactions; nil inside one
 	tx *sql.Tx // the transaction this executor is bound to; nil outside one
-	// ws caches the writer's prepared statements, for transactions.
-	ws *stmtCache
 }
 
 var _ store.Executor = (*executor)(nil)
@@ -58,8 +56,7 @@ func (e *executor) inTx(ctx context.Context, fn func(*executor) error) (err erro
 			panic(p)
 		}
 	}()
-	q := txQuerier{tx: tx, c: e.ws}
-	if err := fn(&executor{w: q, r: q, tx: tx, ws: e.ws}); err != nil {
+	if err := fn(&executor{w: tx, r: tx, tx: tx}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}

@@ -33,7 +33,6 @@ type DB struct {
 	writer *sql.DB // one connection: every write and transaction
 	reader *sql.DB // read-only pool
 	lock   *os.File
-	rs     *stmtCache // the reader's statements (the writer's are executor.ws)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -65,7 +64,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 func open(ctx context.Context, path string) (*DB, error) {
 	file := "file:" + escapePath(path)
 
-	w, err := sql.Open("sqlite", file+"?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"+
+	w, err := sql.Open(driverName, file+"?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"+
 		"&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open: %w", err)
@@ -78,7 +77,7 @@ func open(ctx context.Context, path string) (*DB, error) {
 	}
 
 	// The file exists and is in WAL mode by now, which mode=ro needs.
-	r, err := sql.Open("sqlite", file+"?mode=ro&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)")
+	r, err := sql.Open(driverName, file+"?mode=ro&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)")
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open read pool: %w", err)
@@ -91,8 +90,7 @@ func open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: open read pool: %w", err)
 	}
 
-	ws, rs := newStmtCache(w), newStmtCache(r)
-	return &DB{executor: executor{w: poolQuerier{ws}, r: poolQuerier{rs}, db: w, ws: ws}, writer: w, reader: r, rs: rs}, nil
+	return &DB{executor: executor{w: w, r: r, db: w}, writer: w, reader: r}, nil
 }
 
 // escapePath makes path safe inside a SQLite URI filename: '?' and '#' would
@@ -144,8 +142,6 @@ func (db *DB) Backup(ctx context.Context, destPath string) error {
 // is a single self-contained file.
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
-		db.rs.close()
-		db.ws.close()
 		// Readers go first: a checkpoint cannot truncate a WAL they still use.
 		errR := db.reader.Close()
 		var errC error

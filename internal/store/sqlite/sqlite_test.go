@@ -246,9 +246,13 @@ var migrationTables = map[int][]string{
 // migrationUndo undoes migrations that change tables rather than add them.
 var migrationUndo = map[int][]string{
 	4: {`ALTER TABLE corp DROP COLUMN retention_days`},
+	6: {`DROP INDEX event_program_state`, `ALTER TABLE debug_program DROP COLUMN listener_state`,
+		`ALTER TABLE debug_program DROP COLUMN listener_id`, `ALTER TABLE debug_program DROP COLUMN listener_node`,
+		`ALTER TABLE debug_program DROP COLUMN listener_connected_at`, `ALTER TABLE debug_program DROP COLUMN listener_lost_at`,
+		`ALTER TABLE debug_program DROP COLUMN listener_reason`, `ALTER TABLE debug_program DROP COLUMN probe`},
 }
 
-const latestMigration = 5
+const latestMigration = 6
 
 // downgrade drops what the migrations after version created and forgets
 // them, as if db had been created by a binary at that version.

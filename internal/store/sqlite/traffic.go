@@ -61,6 +61,13 @@ func (e *executor) TrafficList(ctx context.Context, f openzone.TrafficFilter) ([
 		where = append(where, "kind = ?")
 		args = append(args, f.Kind)
 	}
+	if f.Route != "" {
+		where = append(where, "route = ?")
+		args = append(args, f.Route)
+	}
+	if f.Failed {
+		where = append(where, "errcode != 0")
+	}
 	if f.AfterID > 0 {
 		// Only narrows the set: the order stays newest first.
 		where = append(where, "id > ?")

@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Traffic", testTraffic},
 		{"DebugProgram", testDebugProgram},
 		{"DebugSession", testDebugSession},
+		{"DebugListener", testDebugListener},
 		{"Notification", testNotification},
 		{"Chat", testChat},
 		{"Message", testMessage},
@@ -782,16 +783,18 @@ func testTraffic(t *testing.T, open func(*testing.T) store.Store) {
 		s, ctx := open(t), t.Context()
 		// Inserted out of time order: the list sorts by StartedAt.
 		recs := []struct {
-			req, prog, kind string
-			at              time.Duration
+			req, prog, kind, route string
+			errcode                int
+			at                     time.Duration
 		}{
-			{"r2", "prog-a", openzone.TrafficCall, 2 * time.Second},
-			{"r1", "prog-a", openzone.TrafficEvent, 1 * time.Second},
-			{"r4", "prog-b", openzone.TrafficCall, 4 * time.Second},
-			{"r3", "prog-a", openzone.TrafficCall, 3 * time.Second},
+			{"r2", "prog-a", openzone.TrafficCall, openzone.RouteDebug, 0, 2 * time.Second},
+			{"r1", "prog-a", openzone.TrafficEvent, openzone.RouteDeployed, 710674, 1 * time.Second},
+			{"r4", "prog-b", openzone.TrafficCall, openzone.RouteDeployed, 0, 4 * time.Second},
+			{"r3", "prog-a", openzone.TrafficCall, openzone.RouteDebug, 790014, 3 * time.Second},
 		}
 		for _, r := range recs {
-			mustOK(t, s.TrafficInsert(ctx, &openzone.TrafficRecord{RequestID: r.req, ProgramID: r.prog, Kind: r.kind, StartedAt: t0.Add(r.at)}))
+			mustOK(t, s.TrafficInsert(ctx, &openzone.TrafficRecord{RequestID: r.req, ProgramID: r.prog, Kind: r.kind,
+				Route: r.route, Errcode: r.errcode, StartedAt: t0.Add(r.at)}))
 		}
 		tests := []struct {
 			name string
@@ -802,6 +805,9 @@ func testTraffic(t *testing.T, open func(*testing.T) store.Store) {
 			{"Program", openzone.TrafficFilter{ProgramID: "prog-a"}, []string{"r3", "r2", "r1"}},
 			{"Kind", openzone.TrafficFilter{Kind: openzone.TrafficCall}, []string{"r4", "r3", "r2"}},
 			{"ProgramAndKind", openzone.TrafficFilter{ProgramID: "prog-a", Kind: openzone.TrafficCall}, []string{"r3", "r2"}},
+			{"Route", openzone.TrafficFilter{Route: openzone.RouteDebug}, []string{"r3", "r2"}},
+			{"Failed", openzone.TrafficFilter{Failed: true}, []string{"r3", "r1"}},
+			{"FailedDeployed", openzone.TrafficFilter{Failed: true, Route: openzone.RouteDeployed}, []string{"r1"}},
 			{"Limit", openzone.TrafficFilter{Limit: 2}, []string{"r4", "r3"}},
 			{"NoMatch", openzone.TrafficFilter{ProgramID: "nope"}, []string{}},
 		}

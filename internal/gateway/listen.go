@@ -1,0 +1,143 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/debugmode"
+	"github.com/openzone/openzone/internal/listener"
+	"github.com/openzone/openzone/internal/wire"
+)
+
+// doListener delivers c over the program's debug listener (`openzone debug
+// listen`) in place of its receiver URL: the same sealed request, the same
+// sealed reply, the same errcodes. With no listener connected a sync call
+// fails at once (710674); durable deliveries get ErrListenerAbsent in the
+// chain and wait, and wait too while held ones are delivered.
+func (g *Gateway) doListener(ctx context.Context, c *Call, route *debugmode.Route, body []byte, res *Result) (*Result, error) {
+	var conn *listener.Conn
+	if g.listeners != nil {
+		conn = g.listeners.Get(c.Program.ID)
+	}
+	if conn == nil {
+		return res, absent(c.Program.ID, route.Listener)
+	}
+	res.Instance = "listener"
+	durable := c.CallType == 2 || c.IsAsync
+	if durable && !c.Drain && !conn.Ready() {
+		return res, openzone.Wrap(openzone.ErrProgramConnect, ErrListenerAbsent,
+			"the debug listener of program %q is delivering held events and async calls first", c.Program.ID)
+	}
+	hd := g.header(c.Program.ID, route.Keys)
+	res.RequestID = hd.RequestID
+	h := http.Header{}
+	hd.Apply(h, false)
+	m := &listener.Message{Kind: kind(c), Label: c.Label, EventID: c.EventID, CorpID: c.CorpID, AgentID: c.AgentID, Held: !c.HeldSince.IsZero(),
+		Header: map[string]string{"content-type": wire.ContentType}, Body: route.Keys.Seal(wire.PurposeCall, hd, body)}
+	if c.Label == "" {
+		m.Label = c.AbilityID
+	}
+	if !c.HeldSince.IsZero() {
+		m.HeldSince = c.HeldSince.UnixMilli()
+	}
+	for k, v := range h {
+		m.Header[k] = v[0]
+	}
+	timeout := g.timeoutOf(c)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	start := time.Now()
+	ans, err := conn.RoundTrip(ctx, m)
+	res.Program = time.Since(start)
+	switch {
+	case errors.Is(err, listener.ErrClosed): // closed just now: not sent
+		return res, openzone.Wrap(openzone.ErrProgramConnect, errors.Join(ErrListenerAbsent, err),
+			"the debug listener of program %q was lost (%s): sync calls fail until `openzone debug listen` reconnects; events and async calls wait for it",
+			c.Program.ID, conn.Reason())
+	case errors.Is(err, listener.ErrLost):
+		// The program may have acted; a durable delivery goes again (with
+		// its stable event id) once a listener is back.
+		return res, openzone.Wrap(openzone.ErrProgramTimeout, errors.Join(ErrListenerAbsent, err),
+			"the debug listener of program %q was lost before the reply (%v)", c.Program.ID, err)
+	case err != nil:
+		return res, openzone.Wrap(openzone.ErrProgramTimeout, err, "program %q did not answer through its debug listener within %s", c.Program.ID, timeout)
+	}
+	switch ans.ErrorKind {
+	case "":
+	case listener.ErrKindConnect:
+		return res, openzone.Errorf(openzone.ErrProgramConnect, "the debug listener of program %q cannot connect to the local program (--forward-to): %s", c.Program.ID, ans.Error)
+	default:
+		return res, openzone.Errorf(openzone.ErrProgramTimeout, "the debug listener of program %q got no reply from the local program: %s", c.Program.ID, ans.Error)
+	}
+	data, err := openReply(route.Keys, hd, ans.Status, ans.Header[wire.HeaderException], ans.Body)
+	res.Data = data
+	return res, err
+}
+
+func kind(c *Call) string {
+	switch {
+	case c.CallType == 2:
+		return listener.KindEvent
+	case c.CallType == CallProbe:
+		return listener.KindProbe
+	case c.IsAsync:
+		return listener.KindAsync
+	}
+	return listener.KindCall
+}
+
+// Held is a durable delivery (an event, an async call) waiting for its
+// program's debug listener.
+type Held struct {
+	Key string    // unique among held work: "event:<id>", "task:<jobid>"
+	At  time.Time // when it was raised: held work is delivered in this order
+	// Deliver makes one delivery attempt, past the listener's gate, and
+	// records it; ErrListenerAbsent in its error means the listener went
+	// away again.
+	Deliver func(ctx context.Context) error
+}
+
+// absent is the fail-fast 710674 of a program in listener mode whose
+// listener is not connected to this node.
+func absent(programID string, l *openzone.DebugListener) error {
+	switch {
+	case l.State == openzone.ListenerLost:
+		return openzone.Wrap(openzone.ErrProgramConnect, ErrListenerAbsent,
+			"the debug listener of program %q was lost at %s (%s): sync calls fail until `openzone debug listen` reconnects; events and async calls wait for it",
+			programID, l.LostAt.UTC().Format(time.RFC3339), l.Reason)
+	case l.Node != "":
+		return openzone.Wrap(openzone.ErrProgramConnect, ErrListenerAbsent,
+			"the debug listener of program %q is connected to zone node %s, not to this one: calls are not forwarded between nodes yet", programID, l.Node)
+	}
+	return openzone.Wrap(openzone.ErrProgramConnect, ErrListenerAbsent, "program %q has no debug listener connected", programID)
+}
+
+// Probe sends the pre-flight probe (call_type 3) to the debug receiver of
+// (corp, app, program) — listener or receiver URL — and says whether it
+// answered and opened it. It returns nil when debug mode is off.
+func (g *Gateway) Probe(ctx context.Context, programID, corpID string, agentID int64) *openzone.DebugProbe {
+	if g.debug == nil {
+		return nil
+	}
+	route, err := g.debug(ctx, corpID, agentID, programID)
+	if err != nil || route == nil {
+		return nil
+	}
+	p := &openzone.DebugProbe{At: time.Now().UTC(), Via: "receiver", Target: route.ReceiverURL, CorpID: corpID, AgentID: agentID}
+	if route.Listener != nil {
+		p.Via, p.Target = "listener", route.Listener.ID
+	}
+	c := &Call{Program: &openzone.Program{ID: programID}, CorpID: corpID, AgentID: agentID, CallType: CallProbe, Drain: true}
+	body, _ := marshalCall(c) // a Call always marshals
+	res, err := g.doDebug(ctx, c, route, body, &Result{})
+	p.MS = float64(res.Program.Microseconds()) / 1000
+	p.OK = err == nil
+	p.Errcode, p.Errmsg = openzone.ErrorCode(err), "ok"
+	if err != nil {
+		p.Errmsg = openzone.ErrorMessage(err)
+	}
+	return p
+}

@@ -1,0 +1,345 @@
+package listener
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/store"
+)
+
+// ErrLost is returned (wrapped) by RoundTrip when the connection ended
+// before the answer came: the request may or may not have reached the
+// program.
+var ErrLost = errors.New("listener connection lost")
+
+// ErrClosed is returned (wrapped) by RoundTrip on a connection that had
+// already closed: the request was not sent.
+var ErrClosed = errors.New("listener connection closed")
+
+// Config configures a Hub.
+type Config struct {
+	Store store.Executor
+	Now   func() time.Time
+	Log   *slog.Logger
+	// Node names this zone node in the stored listener state.
+	Node string
+	// CallTimeout is told to the CLI, which uses it for its local post.
+	CallTimeout time.Duration
+	// PingInterval and PongTimeout default to the package's constants;
+	// tests shorten them.
+	PingInterval time.Duration
+	PongTimeout  time.Duration
+	// HeldFunc counts what waits for the listener (sent in hello).
+	HeldFunc func(ctx context.Context, programID string) (int, error)
+	// ConnectFunc runs once a listener connected: the pre-flight probe and
+	// the delivery of held work, in order. Durable deliveries that did not
+	// wait (new events) are held until it returns (Conn.Ready).
+	ConnectFunc func(ctx context.Context, programID string)
+	// ChangedFunc is called after the hub changed a listener's stored
+	// state (routes cached from it are stale).
+	ChangedFunc func()
+}
+
+func (h *Hub) changed() {
+	if h.cfg.ChangedFunc != nil {
+		h.cfg.ChangedFunc()
+	}
+}
+
+// Hub keeps the listeners connected to this zone node, one per program.
+type Hub struct {
+	cfg Config
+
+	mu     sync.Mutex
+	conns  map[string]*Conn
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// NewHub returns a Hub.
+func NewHub(cfg Config) *Hub {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.PingInterval <= 0 {
+		cfg.PingInterval = PingInterval
+	}
+	if cfg.PongTimeout <= 0 {
+		cfg.PongTimeout = PongTimeout
+	}
+	if cfg.CallTimeout <= 0 {
+		cfg.CallTimeout = 30 * time.Second
+	}
+	return &Hub{cfg: cfg, conns: map[string]*Conn{}}
+}
+
+// Get returns the program's listener on this node, or nil.
+func (h *Hub) Get(programID string) *Conn {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.conns[programID]
+}
+
+// Conn is one connected listener.
+type Conn struct {
+	hub         *Hub
+	ws          *websocket.Conn
+	ProgramID   string
+	ID          string
+	ConnectedAt time.Time
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	ready  atomic.Bool
+
+	mu      sync.Mutex
+	next    uint64
+	pending map[uint64]chan *Message
+	reason  string // why it closed, once closed
+}
+
+// Ready reports whether held work was delivered: until then new durable
+// deliveries wait, so none overtakes a held one.
+func (c *Conn) Ready() bool { return c.ready.Load() }
+
+// Serve upgrades an authenticated request to the program's listener and
+// runs it until either side closes it. A new listener replaces the
+// program's previous one (a CLI that reconnects before the zone noticed
+// the old connection die must win).
+func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, programID string) {
+	ws, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		h.cfg.Log.Warn("debug listener: handshake failed", "program_id", programID, "err", err)
+		return
+	}
+	ws.SetReadLimit(MaxMessageBytes)
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &Conn{hub: h, ws: ws, ProgramID: programID, ID: "lst_" + randomID(), ConnectedAt: h.cfg.Now(),
+		ctx: ctx, cancel: cancel, pending: map[uint64]chan *Message{}}
+
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		ws.Close(websocket.StatusGoingAway, "zone shutting down")
+		return
+	}
+	old := h.conns[programID]
+	h.conns[programID] = c
+	h.wg.Add(1)
+	h.mu.Unlock()
+	defer h.wg.Done()
+	if old != nil {
+		old.close("replaced by a newer listener", websocket.StatusPolicyViolation)
+	}
+
+	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+	err = h.cfg.Store.DebugListenerSet(sctx, programID, &openzone.DebugListener{State: openzone.ListenerConnected,
+		ID: c.ID, Node: h.cfg.Node, ConnectedAt: c.ConnectedAt})
+	h.changed()
+	held := 0
+	if err == nil && h.cfg.HeldFunc != nil {
+		held, err = h.cfg.HeldFunc(sctx, programID)
+	}
+	scancel()
+	if err != nil {
+		h.cfg.Log.Error("debug listener: record state", "program_id", programID, "err", err)
+		c.close("the zone could not record the listener", websocket.StatusInternalError)
+		return
+	}
+	h.cfg.Log.Info("debug listener connected", "program_id", programID, "listener_id", c.ID, "held_count", held, "remote", r.RemoteAddr)
+	if err := c.send(&Message{Type: TypeHello, ProgramID: programID, ListenerID: c.ID, HeldCount: held,
+		CallTimeoutMS: h.cfg.CallTimeout.Milliseconds(), PingIntervalMS: h.cfg.PingInterval.Milliseconds()}); err != nil {
+		c.close("hello: "+err.Error(), websocket.StatusInternalError)
+		return
+	}
+	go c.pingLoop()
+	h.wg.Add(1) // Close waits for it: it uses the store
+	go func() {
+		defer h.wg.Done()
+		if h.cfg.ConnectFunc != nil {
+			h.cfg.ConnectFunc(ctx, programID)
+		}
+		c.ready.Store(true)
+	}()
+	c.readLoop()
+}
+
+func (c *Conn) send(m *Message) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	// A write whose ctx ends closes the connection (coder/websocket), so
+	// writes get their own deadline, not the caller's.
+	ctx, cancel := context.WithTimeout(c.ctx, c.hub.cfg.PongTimeout)
+	defer cancel()
+	return c.ws.Write(ctx, websocket.MessageText, b)
+}
+
+func (c *Conn) readLoop() {
+	for {
+		_, data, err := c.ws.Read(c.ctx)
+		if err != nil {
+			reason := "connection closed: " + err.Error()
+			switch websocket.CloseStatus(err) {
+			case websocket.StatusNormalClosure:
+				reason = "closed by the CLI"
+			case websocket.StatusGoingAway:
+				reason = "the CLI went away"
+			}
+			c.close(reason, websocket.StatusNormalClosure)
+			return
+		}
+		var m Message
+		if err := json.Unmarshal(data, &m); err != nil || m.Type != TypeResponse {
+			c.close("protocol error: the CLI sent something other than a response", websocket.StatusProtocolError)
+			return
+		}
+		c.mu.Lock()
+		ch := c.pending[m.ID]
+		delete(c.pending, m.ID)
+		c.mu.Unlock()
+		if ch != nil {
+			ch <- &m // buffered; a caller that gave up no longer reads it
+		}
+	}
+}
+
+func (c *Conn) pingLoop() {
+	t := time.NewTicker(c.hub.cfg.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(c.ctx, c.hub.cfg.PongTimeout)
+		err := c.ws.Ping(ctx)
+		cancel()
+		if err != nil && c.ctx.Err() == nil {
+			c.close(fmt.Sprintf("dead peer: no pong within %s", c.hub.cfg.PongTimeout), websocket.StatusGoingAway)
+			return
+		}
+	}
+}
+
+// close ends the connection once, fails the requests waiting on it and
+// records the listener as lost (unless a newer one replaced it).
+func (c *Conn) close(reason string, code websocket.StatusCode) {
+	c.mu.Lock()
+	if c.reason != "" {
+		c.mu.Unlock()
+		return
+	}
+	c.reason = reason
+	pending := c.pending
+	c.pending = nil
+	c.mu.Unlock()
+	for _, ch := range pending {
+		close(ch)
+	}
+	// Forget and record it first: the close handshake below may wait
+	// seconds for a dead peer, and calls meanwhile must fail fast.
+	h := c.hub
+	h.mu.Lock()
+	if h.conns[c.ProgramID] == c {
+		delete(h.conns, c.ProgramID)
+	}
+	h.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := h.cfg.Store.DebugListenerLose(ctx, c.ProgramID, c.ID, h.cfg.Now(), reason); err != nil {
+		h.cfg.Log.Error("debug listener: record loss", "program_id", c.ProgramID, "err", err)
+	}
+	h.changed()
+	h.cfg.Log.Info("debug listener lost", "program_id", c.ProgramID, "listener_id", c.ID, "reason", reason)
+	c.ws.Close(code, truncate(reason, 120))
+	c.cancel()
+	c.ws.CloseNow()
+}
+
+// Reason returns why the connection closed ("" while open).
+func (c *Conn) Reason() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.reason
+}
+
+// RoundTrip sends req (its ID is set here) and waits for the program's
+// answer, until ctx ends. A connection that ends first is ErrLost.
+func (c *Conn) RoundTrip(ctx context.Context, req *Message) (*Message, error) {
+	ch := make(chan *Message, 1)
+	c.mu.Lock()
+	if c.pending == nil {
+		reason := c.reason
+		c.mu.Unlock()
+		return nil, fmt.Errorf("%w: %s", ErrClosed, reason)
+	}
+	c.next++
+	req.Type, req.ID = TypeRequest, c.next
+	c.pending[req.ID] = ch
+	c.mu.Unlock()
+	forget := func() {
+		c.mu.Lock()
+		if c.pending != nil {
+			delete(c.pending, req.ID)
+		}
+		c.mu.Unlock()
+	}
+	if err := c.send(req); err != nil {
+		forget()
+		return nil, fmt.Errorf("%w: sending the request: %v", ErrLost, err)
+	}
+	select {
+	case m, ok := <-ch:
+		if !ok {
+			return nil, fmt.Errorf("%w: %s", ErrLost, c.Reason())
+		}
+		return m, nil
+	case <-ctx.Done():
+		forget()
+		return nil, ctx.Err()
+	}
+}
+
+// Close closes every listener of this node (the zone is stopping) and
+// waits for them to be recorded as lost.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	h.closed = true
+	conns := make([]*Conn, 0, len(h.conns))
+	for _, c := range h.conns {
+		conns = append(conns, c)
+	}
+	h.mu.Unlock()
+	for _, c := range conns {
+		c.close("the zone is shutting down", websocket.StatusGoingAway)
+	}
+	h.wg.Wait()
+}
+
+func randomID() string {
+	var b [12]byte
+	rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

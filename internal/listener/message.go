@@ -1,0 +1,86 @@
+// Package listener is the debug listener: `openzone debug listen PROGRAM
+// --forward-to URL` dials the zone over WebSocket and stands in for the
+// program's receiver URL (接收事件服务器) while it is connected. The zone
+// sends each sealed request over the connection; the CLI posts it unchanged
+// to the local program and sends the sealed reply back. Nothing is opened
+// or re-sealed on the way: the program's SDK sees the same packets as from
+// a receiver URL.
+//
+// The zone side is Hub (one connection per program, kept by the node that
+// accepted it; its state is recorded in the store). The CLI side is
+// Forwarder. Both speak JSON text messages (Message), multiplexed by id,
+// and ping each other every PingInterval. docs/decisions.md ("Debug
+// listener") records the choices.
+package listener
+
+import "time"
+
+// Protocol settings shared by both sides (docs/decisions.md).
+const (
+	// PingInterval is how often each side pings the other.
+	PingInterval = 5 * time.Second
+	// PongTimeout is how long a ping may wait for its pong; a peer that
+	// does not answer in time is dead and the connection is closed. A dead
+	// peer is thus noticed within PingInterval + PongTimeout (15 s).
+	PongTimeout = 10 * time.Second
+	// MaxMessageBytes bounds one message: a 16 MiB body in base64 plus
+	// headers.
+	MaxMessageBytes = 24 << 20
+	// HeaderDebugToken carries the debug credential on the handshake.
+	HeaderDebugToken = "X-Openzone-Debug-Token"
+)
+
+// Message types.
+const (
+	TypeHello    = "hello"    // zone → CLI, once after the handshake
+	TypeRequest  = "request"  // zone → CLI: a sealed request to forward
+	TypeResponse = "response" // CLI → zone: the program's answer
+)
+
+// Request kinds (Message.Kind), for display: the CLI cannot open requests.
+const (
+	KindCall  = "call"
+	KindAsync = "async"
+	KindEvent = "event"
+	KindProbe = "probe"
+)
+
+// Error kinds of a response the CLI could not get from the program.
+const (
+	ErrKindConnect = "connect" // the program refused the connection (710674)
+	ErrKindTimeout = "timeout" // no reply in time (710675)
+	ErrKindIO      = "io"      // the connection broke mid-reply (710675)
+)
+
+// Message is one frame in either direction.
+type Message struct {
+	Type string `json:"type"`
+	ID   uint64 `json:"id,omitempty"`
+
+	// Request metadata, in clear for the CLI's log lines. The sealed body
+	// holds the same and more; the CLI never sees the data.
+	Kind      string `json:"kind,omitempty"`
+	Label     string `json:"label,omitempty"` // ability id, or event type
+	EventID   string `json:"event_id,omitempty"`
+	CorpID    string `json:"corpid,omitempty"`
+	AgentID   int64  `json:"agentid,omitempty"`
+	Held      bool   `json:"held,omitempty"` // held while no listener was connected
+	HeldSince int64  `json:"held_since,omitempty"`
+
+	// Header holds the ww-* headers (and Content-Type) of the request or
+	// the program's reply; Body the sealed bytes.
+	Header map[string]string `json:"header,omitempty"`
+	Body   []byte            `json:"body,omitempty"`
+
+	// Response.
+	Status    int    `json:"status,omitempty"`
+	Error     string `json:"error,omitempty"`
+	ErrorKind string `json:"error_kind,omitempty"`
+
+	// Hello.
+	ProgramID      string `json:"program_id,omitempty"`
+	ListenerID     string `json:"listener_id,omitempty"`
+	HeldCount      int    `json:"held_count,omitempty"`
+	CallTimeoutMS  int64  `json:"call_timeout_ms,omitempty"`
+	PingIntervalMS int64  `json:"ping_interval_ms,omitempty"`
+}

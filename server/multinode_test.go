@@ -50,6 +50,10 @@ programs:
     provider: isv
     name: Debugged
     abilities: [{id: echo, input: {"text": ""}, output: {"text": "", "served_by": ""}}]
+  - id: prog-lis
+    provider: isv
+    name: Listened
+    abilities: [{id: echo, input: {"text": ""}, output: {"text": "", "served_by": ""}}]
   - id: prog-work
     provider: isv
     name: Worker
@@ -61,7 +65,7 @@ apps:
     type: self_built
     secret: s2
     callback: {url: "%[1]s", token: ` + cbToken + `, encoding_aes_key: ` + cbAESKey + `}
-    programs: [prog-echo, prog-dbg]
+    programs: [prog-echo, prog-dbg, prog-lis]
   - {corpid: wwarc, agentid: 1000003, type: self_built, secret: s3, programs: [prog-work]}
 `
 
@@ -367,6 +371,36 @@ func TestTwoNodes(t *testing.T) {
 		if out := responseData(t, r); out["served_by"] != "local" {
 			t.Fatalf("call through B in debug mode: %v, want the developer's program", out)
 		}
+	})
+
+	t.Run("ListenerOnAServesCallsThroughB", func(t *testing.T) {
+		// `openzone debug listen` holds its connection to node A; a call
+		// that reaches node B is relayed through A to it.
+		var dt struct {
+			DebugToken string `json:"debug_token"`
+		}
+		c.admin(a, "POST", "/admin/v1/programs/prog-lis/debug/token", "", &dt)
+		if r := c.app(b, tok2, "open_debug_mode", map[string]any{"program_id": "prog-lis", "debug_token": dt.DebugToken}); testenv.Errcode(r) != 0 {
+			t.Fatalf("open_debug_mode via B: %s", testenv.Describe(r))
+		}
+		port := freePort(t)
+		dev := exec.Command(testenv.Example(t), "--addr", fmt.Sprintf("127.0.0.1:%d", port), "--name", "listened",
+			"--api", a.url, "--debug-token", dt.DebugToken, "--access-token", tok2)
+		dev.Env = append(os.Environ(), "OPENZONE_PROGRAM_ID=prog-lis", "OPENZONE_SECRET=")
+		lis := exec.Command(bin, "debug", "listen", "prog-lis", "--forward-to", fmt.Sprintf("http://127.0.0.1:%d/", port),
+			"--zone", a.url, "--admin-token", "multi-admin")
+		lis.Stderr = &prefixWriter{t: t, prefix: "listen: "}
+		for _, cmd := range []*exec.Cmd{dev, lis} {
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		}
+		var last map[string]any
+		testenv.Eventually(t, "a call through B served by the program behind A's listener", func() bool {
+			last = c.app(b, tok2, "sync_call_program", syncCall("prog-lis", "echo", `{"text":"中继"}`))
+			return testenv.Errcode(last) == 0 && strings.Contains(fmt.Sprint(last["response_data"]), `"served_by":"listened"`)
+		})
 	})
 
 	t.Run("NotifyIDRoutesAcrossNodes", func(t *testing.T) {

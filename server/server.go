@@ -61,6 +61,11 @@ type Config struct {
 	// a SQLite file elsewhere, and a postgres:// (or postgresql://) URL
 	// PostgreSQL, which several zone nodes may share (docs/operations.md).
 	DB string
+	// AdvertiseURL is where the other nodes reach this one (on PostgreSQL):
+	// a call that reaches a node the program's debug listener is not
+	// connected to is relayed through it. Default http://<the bound
+	// address>, which must then not be a wildcard.
+	AdvertiseURL string
 	// InstanceHost is the address this node's program instances listen on
 	// and other nodes reach them at. Default 127.0.0.1, which serves nodes
 	// on one machine; nodes on several machines set a routable address.
@@ -206,9 +211,13 @@ func (s *Server) Start(ctx context.Context) error {
 		Host:    s.cfg.InstanceHost,
 	}
 	var remote func(context.Context, string, string) (runtime.Instance, bool)
+	var relay gateway.RelayFunc
 	if s.cluster != nil {
 		rcfg.NamePrefix = s.cfg.NodeName + "/"
-		remote = s.remoteInstance
+		remote, relay = s.remoteInstance, s.relay
+		if s.cfg.AdvertiseURL == "" {
+			s.cfg.AdvertiseURL = s.URL()
+		}
 	}
 	s.runtime = runtime.New(rcfg)
 	bgCtx, stopBg := context.WithCancel(context.Background())
@@ -243,7 +252,7 @@ func (s *Server) Start(ctx context.Context) error {
 	})
 	s.gateway = gateway.New(gateway.Config{
 		Store: st, Runtime: s.runtime, Timeout: s.cfg.CallTimeout,
-		DebugRouteFunc: s.debug.Route, Listeners: s.hub, RemoteFunc: remote,
+		DebugRouteFunc: s.debug.Route, Listeners: s.hub, RemoteFunc: remote, RelayFunc: relay, Node: node,
 	})
 	s.recorder = traffic.New(st, s.log)
 	archiveKey, err := s.archiveKey(ctx)
@@ -301,6 +310,9 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	con.Register(mux)
 	mux.Handle("GET /display/message", s.archive.DisplayHandler())
+	if s.cluster != nil {
+		mux.HandleFunc("POST "+relayPath, s.handleRelay)
+	}
 	// The listener serves while the seed is applied and programs start;
 	// health says ok only once Start is done, so a script that waits for
 	// it (or a load balancer) finds the seed's corps and apps.
@@ -470,6 +482,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			// Other nodes stop routing to this node's instances at once.
 			if err := s.cluster.InstancesPublish(ctx, s.cfg.NodeName, nil, s.cfg.Now()); err != nil {
 				errs = append(errs, fmt.Errorf("unpublish instances: %w", err))
+			}
+			if err := s.cluster.NodePublish(ctx, s.cfg.NodeName, "", s.cfg.Now()); err != nil {
+				errs = append(errs, fmt.Errorf("unpublish node: %w", err))
 			}
 		}
 		if s.runtime != nil {

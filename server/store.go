@@ -231,6 +231,9 @@ func (s *Server) publish(ctx context.Context) {
 	if err := s.cluster.InstancesPublish(ctx, s.cfg.NodeName, insts, time.Now()); err != nil && ctx.Err() == nil {
 		s.log.Warn("publish instances", "err", err)
 	}
+	if err := s.cluster.NodePublish(ctx, s.cfg.NodeName, s.cfg.AdvertiseURL, time.Now()); err != nil && ctx.Err() == nil {
+		s.log.Warn("publish node", "err", err)
+	}
 }
 
 // reconcileChanged applies the stored deployments, each on its own: one

@@ -24,7 +24,7 @@ func init() {
 
 type serveFlags struct {
 	addr, data, db, seed, token, logFormat, logLevel string
-	debugHosts, node, instanceHost                   string
+	debugHosts, node, instanceHost, advertise        string
 	retention, jobTimeout, jobRescue                 time.Duration
 }
 
@@ -34,6 +34,7 @@ func (f *serveFlags) parse(e *env, name string, args []string) error {
 	fs.StringVar(&f.data, "data", envOr("OPENZONE_DATA", "openzone-data"), "data directory (OPENZONE_DATA)")
 	fs.StringVar(&f.db, "db", os.Getenv("OPENZONE_DB"), "database (OPENZONE_DB): a postgres:// URL, which several nodes may share, or sqlite:PATH; empty: SQLite in the data directory")
 	fs.StringVar(&f.node, "node", os.Getenv("OPENZONE_NODE"), "this node's name, stable across restarts and distinct among nodes sharing a database (OPENZONE_NODE); default hostname:data directory")
+	fs.StringVar(&f.advertise, "advertise-url", os.Getenv("OPENZONE_ADVERTISE_URL"), "where the other nodes reach this one (OPENZONE_ADVERTISE_URL); default http://ADDR")
 	fs.StringVar(&f.instanceHost, "instance-host", envOr("OPENZONE_INSTANCE_HOST", "127.0.0.1"), "address deployed program instances listen on and other nodes reach them at (OPENZONE_INSTANCE_HOST)")
 	fs.StringVar(&f.seed, "seed", "", "seed file to apply at start (idempotent)")
 	fs.StringVar(&f.token, "admin-token", os.Getenv("OPENZONE_ADMIN_TOKEN"), "admin token (OPENZONE_ADMIN_TOKEN); default: generated once, kept in the data directory")
@@ -86,7 +87,7 @@ func serve(e *env, f *serveFlags, ready func(*server.Server)) error {
 	srv, err := server.New(server.Config{
 		Addr: f.addr, DataDir: f.data, DB: f.db, SeedFile: f.seed, AdminToken: f.token, Logger: log,
 		DebugAllowedHosts: splitList(f.debugHosts), TrafficRetention: f.retention,
-		NodeName: f.node, InstanceHost: f.instanceHost, JobTimeout: f.jobTimeout, JobRescueAfter: f.jobRescue,
+		NodeName: f.node, InstanceHost: f.instanceHost, AdvertiseURL: f.advertise, JobTimeout: f.jobTimeout, JobRescueAfter: f.jobRescue,
 	})
 	if err != nil {
 		return err

@@ -39,6 +39,8 @@ type Gateway struct {
 	debug     func(ctx context.Context, corpID string, agentID int64, programID string) (*debugmode.Route, error)
 	remote    func(ctx context.Context, programID, name string) (runtime.Instance, bool)
 	listeners *listener.Hub
+	relay     RelayFunc
+	node      string
 
 	mu   sync.Mutex
 	keys map[string]*wire.Keys // program id → keys of its current secret
@@ -59,6 +61,10 @@ type Config struct {
 	RemoteFunc func(ctx context.Context, programID, name string) (runtime.Instance, bool)
 	// Listeners holds the debug listeners connected to this node.
 	Listeners *listener.Hub
+	// RelayFunc reaches a debug listener another node holds, and Node
+	// names this one; nil: this node is alone.
+	RelayFunc RelayFunc
+	Node      string
 }
 
 // New returns a Gateway. Its HTTP client keeps connections to instances
@@ -83,6 +89,8 @@ func New(cfg Config) *Gateway {
 		debug:     cfg.DebugRouteFunc,
 		remote:    cfg.RemoteFunc,
 		listeners: cfg.Listeners,
+		relay:     cfg.RelayFunc,
+		node:      cfg.Node,
 		keys:      make(map[string]*wire.Keys),
 	}
 }

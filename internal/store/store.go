@@ -224,6 +224,12 @@ type Cluster interface {
 	// InstanceFind returns the published instance called name if it was
 	// stamped at or after since; ErrNotFound otherwise.
 	InstanceFind(ctx context.Context, name string, since time.Time) (*Instance, error)
+	// NodePublish records where node is reached (its zone URL), stamped
+	// now; url "" removes it.
+	NodePublish(ctx context.Context, node, url string, now time.Time) error
+	// NodeURL returns where node is reached if it was stamped at or after
+	// since; ErrNotFound otherwise.
+	NodeURL(ctx context.Context, node string, since time.Time) (string, error)
 }
 
 // Instance is a program instance as published for other nodes.

@@ -57,3 +57,29 @@ func (db *DB) InstanceFind(ctx context.Context, name string, since time.Time) (*
 	}
 	return &in, nil
 }
+
+func (db *DB) NodePublish(ctx context.Context, node, url string, now time.Time) error {
+	var err error
+	if url == "" {
+		_, err = db.pool.Exec(ctx, `DELETE FROM zone_node WHERE name = $1`, node)
+	} else {
+		_, err = db.pool.Exec(ctx, `INSERT INTO zone_node (name, url, seen_at) VALUES ($1, $2, $3)
+			ON CONFLICT (name) DO UPDATE SET url = excluded.url, seen_at = excluded.seen_at`, node, url, now.UnixMilli())
+	}
+	if err != nil {
+		return internalErr("node publish", err)
+	}
+	return nil
+}
+
+func (db *DB) NodeURL(ctx context.Context, node string, since time.Time) (string, error) {
+	var url string
+	err := db.pool.QueryRow(ctx, `SELECT url FROM zone_node WHERE name = $1 AND seen_at >= $2`, node, since.UnixMilli()).Scan(&url)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", openzone.Errorf(openzone.ErrNotFound, "zone node %q is not running", node)
+	}
+	if err != nil {
+		return "", internalErr("node url", err)
+	}
+	return url, nil
+}

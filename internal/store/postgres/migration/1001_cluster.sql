@@ -21,3 +21,11 @@ CREATE TABLE zone_instance (
 );
 
 CREATE INDEX zone_instance_node ON zone_instance (node);
+
+-- Where each node is reached, for what only the node itself can do (a
+-- debug listener is one node's connection); stale like zone_instance.
+CREATE TABLE zone_node (
+    name    TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+    url     TEXT COLLATE "C" NOT NULL,
+    seen_at BIGINT           NOT NULL
+);

@@ -152,7 +152,7 @@ func TestCLI(t *testing.T) {
 		z.Admin("GET", "/admin/v1/traffic?kind=call&limit=1", nil, &list)
 		id := strconv.FormatInt(list.Traffic[0].ID, 10)
 		code, out, errs := run(z, "traffic", "replay", id, "--request", `{"text":"edited"}`)
-		if code != 0 || strings.TrimSpace(out) != `{"served_by":"cli","text":"edited"}` {
+		if code != 0 || strings.TrimSpace(out) != `{"text":"edited","served_by":"cli"}` {
 			t.Fatalf("replay: exit %d out %q err %q", code, out, errs)
 		}
 		if code, _, errs := run(z, "traffic", "replay", id, "--request", `{"text":1}`); code != cli.ExitFailure || !strings.Contains(errs, "790016") {

@@ -83,3 +83,21 @@ func TestFileName(t *testing.T) {
 		}
 	}
 }
+
+func TestIsBindError(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		want bool
+	}{
+		{"listen tcp :8080: bind: address already in use", true},
+		{"Error: listen EADDRINUSE: address :::8080", true},
+		{"ADDRESS ALREADY IN USE", true},
+		{"listening addr=127.0.0.1:8080", false},
+		{"", false},
+		{"eaddrinus", false},
+	} {
+		if got := isBindError(tc.line); got != tc.want {
+			t.Errorf("isBindError(%q) = %v, want %v", tc.line, got, tc.want)
+		}
+	}
+}

@@ -166,8 +166,39 @@ func (r *Recorder) loop() {
 // value must not be kept.
 func sensitive(key string) bool {
 	k := strings.ToLower(key)
-	for _, s := range []string{"secret", "token", "password", "passwd", "private_key", "aes_key", "aeskey", "mobile", "phone", "email", "idcard", "id_card", "bankno", "bank_card"} {
+	for _, s := range sensitiveWords {
 		if strings.Contains(k, s) {
+			return true
+		}
+	}
+	return false
+}
+
+var sensitiveWords = []string{"secret", "token", "password", "passwd", "private_key", "aes_key", "aeskey", "mobile", "phone", "email", "idcard", "id_card", "bankno", "bank_card"}
+
+// plain reports that payload cannot hold a sensitive key: none of the
+// words appears in it in any case, and no \u escape could spell one. Most
+// payloads are plain, and are then kept as they are without a parse.
+func plain(payload string) bool {
+	if strings.Contains(payload, `\u`) {
+		return false
+	}
+	for _, w := range sensitiveWords {
+		if containsFold(payload, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// containsFold is strings.Contains ignoring ASCII case; word is lower case.
+func containsFold(s, word string) bool {
+	first, n := word[0], len(word)
+	for i := 0; i+n <= len(s); i++ {
+		if c := s[i] | 0x20; c != first {
+			continue
+		}
+		if strings.EqualFold(s[i:i+n], word) {
 			return true
 		}
 	}
@@ -182,6 +213,9 @@ func Mask(payload string) string {
 	const max = 64 << 10
 	if payload == "" {
 		return ""
+	}
+	if len(payload) <= max && plain(payload) {
+		return payload
 	}
 	var v any
 	if err := json.Unmarshal([]byte(payload), &v); err != nil {

@@ -20,7 +20,10 @@ func TestMask(t *testing.T) {
 	}{
 		{"Empty", "", ""},
 		{"NotJSON", "plain text", "plain text"},
-		{"Plain", `{"text":"hi","limit":3}`, `{"limit":3,"text":"hi"}`},
+		{"Plain", `{"text":"hi","limit":3}`, `{"text":"hi","limit":3}`}, // kept as sent
+		{"PlainWordInValue", `{"text":"my Phone broke","z":1}`, `{"text":"my Phone broke","z":1}`},
+		{"UnicodeEscapedKey", `{"\u0073ecret":"abc"}`, `{"secret":"***"}`},
+		{"EscapedKeyInString", `{"d":"{\"\\u0074oken\":\"t\"}"}`, `{"d":"{\"token\":\"***\"}"}`},
 		{"Secret", `{"secret_key":"abc","text":"hi"}`, `{"secret_key":"***","text":"hi"}`},
 		{"TokenNested", `{"a":{"token":"t","b":[{"mobile":"138"}]}}`, `{"a":{"b":[{"mobile":"***"}],"token":"***"}}`},
 		{"EmptyStaysEmpty", `{"token":""}`, `{"token":""}`},

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -456,6 +457,29 @@ func TestTwoNodes(t *testing.T) {
 				}
 				t.Fatalf("get_callback_data through %s: %v, want the event the minting instance kept (published at %d: %v)",
 					other.name, out, time.Now().UnixMilli(), published)
+			}
+		}
+	})
+
+	t.Run("ReplayRefusedOnTheOtherNode", func(t *testing.T) {
+		// A program packet accepted by A is a replay when sent again to B.
+		keys := zonewire.NewKeys(secret)
+		body, _ := json.Marshal(zonewire.Invoke{Interface: "ping", CorpID: "wwarc", AgentID: 1000003, Request: json.RawMessage(`{}`)})
+		hd := zonewire.Header{ProgramID: "prog-work", SecretVer: secret.Ver, RequestID: zonewire.NewRequestID(), Timestamp: time.Now().Unix()}
+		sealed := keys.Seal(zonewire.PurposeInvoke, hd, body)
+		for _, tc := range []struct {
+			n      *node
+			status int
+		}{{a, http.StatusOK}, {b, http.StatusUnauthorized}} {
+			req, _ := http.NewRequest("POST", tc.n.url+"/spec/v1/invoke", bytes.NewReader(sealed))
+			hd.Apply(req.Header, true)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.status {
+				t.Fatalf("through %s: HTTP %d (ww-exception %q), want %d", tc.n.name, resp.StatusCode, resp.Header.Get("ww-exception"), tc.status)
 			}
 		}
 	})

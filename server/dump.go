@@ -63,6 +63,20 @@ func Export(ctx context.Context, db, dataDir string, w io.Writer) (*ExportStats,
 	return stats, bw.Flush()
 }
 
+// jobParams turns a dumped job back into an insert.
+func jobParams(row store.DumpRow) (river.InsertManyParams, error) {
+	kind, _ := row.Get("kind").(string)
+	args, _ := row.Get("args").(string)
+	queue, _ := row.Get("queue").(string)
+	prio, _ := row.Get("priority").(int64)
+	maxAttempts, _ := row.Get("max_attempts").(int64)
+	if kind == "" || !json.Valid([]byte(args)) {
+		return river.InsertManyParams{}, errors.New("a job row has no kind or bad args")
+	}
+	return river.InsertManyParams{Args: rawJob{kind, json.RawMessage(args)},
+		InsertOpts: &river.InsertOpts{Queue: queue, Priority: int(prio), MaxAttempts: int(maxAttempts)}}, nil
+}
+
 // rawJob re-enqueues a dumped job: its kind and its args as they were.
 type rawJob struct {
 	kind string
@@ -87,37 +101,38 @@ func Import(ctx context.Context, db, dataDir string, r io.Reader) (*ExportStats,
 	if !ok {
 		return nil, errors.New("import: this database cannot be imported into")
 	}
-	var rows []store.DumpRow
 	stats := &ExportStats{Rows: map[string]int{}}
+	var params []river.InsertManyParams
 	dec := json.NewDecoder(bufio.NewReader(r))
-	for line := 1; ; line++ {
-		var row store.DumpRow
-		if err := dec.Decode(&row); err == io.EOF {
-			break
-		} else if err != nil {
-			return nil, fmt.Errorf("import: row %d: %w", line, err)
+	// The rows stream into Load; the jobs among them are kept to queue
+	// once the rows are in.
+	rows := func(yield func(store.DumpRow, error) bool) {
+		for line := 1; ; line++ {
+			var row store.DumpRow
+			err := dec.Decode(&row)
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				yield(store.DumpRow{}, fmt.Errorf("row %d: %w", line, err))
+				return
+			}
+			stats.Rows[row.Table]++
+			if row.Table == store.DumpJobs {
+				p, err := jobParams(row)
+				if err != nil {
+					yield(store.DumpRow{}, fmt.Errorf("row %d: %w", line, err))
+					return
+				}
+				params = append(params, p)
+			}
+			if !yield(row, nil) {
+				return
+			}
 		}
-		rows = append(rows, row)
-		stats.Rows[row.Table]++
 	}
 	if err := d.Load(ctx, rows); err != nil {
 		return nil, fmt.Errorf("import: %w", err)
-	}
-	var params []river.InsertManyParams
-	for _, row := range rows {
-		if row.Table != store.DumpJobs {
-			continue
-		}
-		kind, _ := row.Get("kind").(string)
-		args, _ := row.Get("args").(string)
-		queue, _ := row.Get("queue").(string)
-		prio, _ := row.Get("priority").(int64)
-		maxAttempts, _ := row.Get("max_attempts").(int64)
-		if kind == "" || !json.Valid([]byte(args)) {
-			return nil, fmt.Errorf("import: a job row has no kind or bad args")
-		}
-		params = append(params, river.InsertManyParams{Args: rawJob{kind, json.RawMessage(args)},
-			InsertOpts: &river.InsertOpts{Queue: queue, Priority: int(prio), MaxAttempts: int(maxAttempts)}})
 	}
 	if len(params) == 0 {
 		return stats, nil

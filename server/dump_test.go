@@ -189,3 +189,58 @@ func TestDumpTablesComplete(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadBatches moves more rows than one COPY takes (5,000) from SQLite
+// to PostgreSQL, through the stores directly, and checks every row and the
+// id high-water mark arrived.
+func TestLoadBatches(t *testing.T) {
+	t.Parallel()
+	pg := pgtest.URL(t)
+	ctx := context.Background()
+	src, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "zone.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	const n = 12_001
+	err = src.InTx(ctx, func(e store.Executor) error {
+		for i := range n {
+			if err := e.TrafficInsert(ctx, &openzone.TrafficRecord{Kind: openzone.TrafficCall, RequestID: fmt.Sprint(i), StartedAt: time.UnixMilli(int64(i))}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []store.DumpRow
+	if err := src.Dump(ctx, func(r store.DumpRow) error { rows = append(rows, r); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	dst, err := postgres.Open(ctx, pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+	if err := dst.Load(ctx, func(yield func(store.DumpRow, error) bool) {
+		for _, r := range rows {
+			if !yield(r, nil) {
+				return
+			}
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var count, maxID int64
+	if err := dst.Pool().QueryRow(ctx, `SELECT COUNT(*), MAX(id) FROM traffic`).Scan(&count, &maxID); err != nil {
+		t.Fatal(err)
+	}
+	if count != n || maxID != n {
+		t.Fatalf("postgres has %d traffic rows up to id %d, want %d", count, maxID, n)
+	}
+	r := &openzone.TrafficRecord{Kind: openzone.TrafficCall, StartedAt: time.Now()}
+	if err := dst.TrafficInsert(ctx, r); err != nil || r.ID != n+1 {
+		t.Fatalf("next traffic id %d (%v), want %d", r.ID, err, n+1)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"iter"
 )
 
 // Dumper is a store that can write out every row it holds and load such
@@ -21,8 +22,9 @@ type Dumper interface {
 	Dump(ctx context.Context, fn func(DumpRow) error) error
 	// Load inserts rows of DumpTables and DumpSequences, in the order Dump
 	// gave them, in one transaction; the store must hold no zone data
-	// (ErrConflict otherwise). DumpJobs rows are the caller's to enqueue.
-	Load(ctx context.Context, rows []DumpRow) error
+	// (ErrConflict otherwise). Rows are read as they come, so a dump need
+	// not fit in memory. DumpJobs rows are the caller's to enqueue.
+	Load(ctx context.Context, rows iter.Seq2[DumpRow, error]) error
 }
 
 // DumpTables are the zone's tables in an order where every row's parents

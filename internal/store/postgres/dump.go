@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"iter"
 	"maps"
 	"slices"
 	"strings"
@@ -102,10 +103,13 @@ func dumpQuery(ctx context.Context, tx pgx.Tx, table string, fn func(store.DumpR
 	return nil
 }
 
-// Load implements store.Dumper: one COPY per run of rows of a table, all in
-// one transaction, then the identity sequences moved past the dump's
-// high-water marks.
-func (db *DB) Load(ctx context.Context, rows []store.DumpRow) error {
+// loadBatch bounds the rows one COPY takes, so a large dump streams.
+const loadBatch = 5000
+
+// Load implements store.Dumper: one COPY per run of up to loadBatch rows
+// of a table, all in one transaction, then the identity sequences moved
+// past the dump's high-water marks.
+func (db *DB) Load(ctx context.Context, rows iter.Seq2[store.DumpRow, error]) error {
 	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		types := map[string]map[string]string{}
 		for _, t := range store.DumpTables {
@@ -122,13 +126,31 @@ func (db *DB) Load(ctx context.Context, rows []store.DumpRow) error {
 			}
 			types[t] = ts
 		}
-		for i := 0; i < len(rows); {
-			r := rows[i]
+		// The pending run: rows of one table with the same columns.
+		var table string
+		var cols []string
+		var run [][]any
+		flush := func() error {
+			if len(run) == 0 {
+				return nil
+			}
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(run)); err != nil {
+				return openzone.Wrap(openzone.ErrInvalidParam, err, "loading the rows of %s failed: %v", table, err)
+			}
+			run = run[:0]
+			return nil
+		}
+		for r, err := range rows {
+			if err != nil {
+				return err
+			}
 			switch r.Table {
 			case store.DumpJobs:
-				i++
 				continue
 			case store.DumpSequences:
+				if err := flush(); err != nil {
+					return err
+				}
 				name, _ := r.Get("name").(string)
 				seq, _ := r.Get("seq").(int64)
 				col, ok := store.SequenceTables[name]
@@ -140,41 +162,34 @@ func (db *DB) Load(ctx context.Context, rows []store.DumpRow) error {
 					name, col, seq); err != nil {
 					return fmt.Errorf("postgres: load sequence of %s: %w", name, err)
 				}
-				i++
 				continue
 			}
 			ts, ok := types[r.Table]
 			if !ok {
 				return openzone.Errorf(openzone.ErrInvalidParam, "the dump has table %q, which this version does not know", r.Table)
 			}
-			// The run of rows of this table with the same columns.
-			j := i
-			for j < len(rows) && rows[j].Table == r.Table && slices.Equal(rows[j].Cols, r.Cols) {
-				j++
-			}
-			for _, c := range r.Cols {
-				if ts[c] == "" {
-					return openzone.Errorf(openzone.ErrInvalidParam, "the dump has column %s.%s, which this version does not know", r.Table, c)
+			if r.Table != table || !slices.Equal(r.Cols, cols) || len(run) == loadBatch {
+				if err := flush(); err != nil {
+					return err
 				}
-			}
-			src := make([][]any, 0, j-i)
-			for _, row := range rows[i:j] {
-				vals := make([]any, len(row.Vals))
-				for k, v := range row.Vals {
-					cv, err := convert(v, ts[row.Cols[k]])
-					if err != nil {
-						return openzone.Errorf(openzone.ErrInvalidParam, "the dump's %s.%s: %v", r.Table, row.Cols[k], err)
+				for _, c := range r.Cols {
+					if ts[c] == "" {
+						return openzone.Errorf(openzone.ErrInvalidParam, "the dump has column %s.%s, which this version does not know", r.Table, c)
 					}
-					vals[k] = cv
 				}
-				src = append(src, vals)
+				table, cols = r.Table, r.Cols
 			}
-			if _, err := tx.CopyFrom(ctx, pgx.Identifier{r.Table}, r.Cols, pgx.CopyFromRows(src)); err != nil {
-				return openzone.Wrap(openzone.ErrInvalidParam, err, "loading the rows of %s failed: %v", r.Table, err)
+			vals := make([]any, len(r.Vals))
+			for k, v := range r.Vals {
+				cv, err := convert(v, ts[r.Cols[k]])
+				if err != nil {
+					return openzone.Errorf(openzone.ErrInvalidParam, "the dump's %s.%s: %v", r.Table, r.Cols[k], err)
+				}
+				vals[k] = cv
 			}
-			i = j
+			run = append(run, vals)
 		}
-		return nil
+		return flush()
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"iter"
 	"maps"
 	"slices"
 	"strings"
@@ -91,7 +92,7 @@ func dumpQuery(ctx context.Context, tx *sql.Tx, table string, fn func(store.Dump
 }
 
 // Load implements store.Dumper.
-func (db *DB) Load(ctx context.Context, rows []store.DumpRow) error {
+func (db *DB) Load(ctx context.Context, rows iter.Seq2[store.DumpRow, error]) error {
 	return db.inTx(ctx, func(e *executor) error {
 		tx := e.tx
 		cols := map[string]map[string]bool{}
@@ -115,7 +116,10 @@ func (db *DB) Load(ctx context.Context, rows []store.DumpRow) error {
 				s.Close()
 			}
 		}()
-		for _, r := range rows {
+		for r, err := range rows {
+			if err != nil {
+				return err
+			}
 			switch r.Table {
 			case store.DumpJobs:
 				continue

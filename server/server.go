@@ -265,6 +265,9 @@ func (s *Server) Start(ctx context.Context) error {
 	// One SQLite file is one process (it is locked), so jobs left running
 	// belong to a dead process; on PostgreSQL they may be another node's.
 	jcfg.Exclusive = s.cluster == nil
+	if s.cluster != nil {
+		jcfg.NodeName = s.cfg.NodeName
+	}
 	if s.cfg.RetryBackoff != nil {
 		jcfg.RetryPolicy = &jobs.RetryPolicy{Backoff: s.cfg.RetryBackoff}
 	}

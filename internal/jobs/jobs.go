@@ -101,11 +101,14 @@ package jobs
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"regexp"
+	"strconv"
 	"sync"
 	"time"
 
@@ -188,6 +191,12 @@ type Config struct {
 	// waiting RescueStuckJobsAfter for River's rescuer. That attempt still
 	// counts. SQLite only: on PostgreSQL other nodes may be working.
 	Exclusive bool
+	// NodeName (PostgreSQL) names this zone node, stable across its
+	// restarts and distinct among the nodes. The River client's id is
+	// derived from it, so a restarted node makes the jobs its previous run
+	// left "running" available again at once, as Exclusive does on SQLite,
+	// and leaves other nodes' running jobs alone.
+	NodeName string
 }
 
 // Runner owns the River client. Register workers, then Start; Stop on the way
@@ -295,6 +304,26 @@ func New(cfg Config) (*Runner, error) {
 	if err := migrateRiverPG(driver, cfg.Pool, logger, cfg.Schema); err != nil {
 		return nil, err
 	}
+	if cfg.NodeName != "" {
+		prefix := ClientPrefix(cfg.NodeName)
+		rcfg.ID = prefix + strconv.FormatInt(time.Now().UnixNano(), 36)
+		if !cfg.InsertOnly {
+			ctx, cancel := context.WithTimeout(context.Background(), migrateTimeout)
+			defer cancel()
+			table := "river_job"
+			if cfg.Schema != "" {
+				table = pgx.Identifier{cfg.Schema, "river_job"}.Sanitize()
+			}
+			tag, err := cfg.Pool.Exec(ctx, `UPDATE `+table+` SET state = 'available'
+				WHERE state = 'running' AND attempted_by[array_upper(attempted_by, 1)] LIKE $1 || '%'`, prefix)
+			if err != nil {
+				return nil, fmt.Errorf("jobs: recover jobs left running: %w", err)
+			}
+			if n := tag.RowsAffected(); n > 0 {
+				logger.Info("jobs: resumed jobs this node's previous run left running", "jobs", n)
+			}
+		}
+	}
 	client, err := river.NewClient(driver, rcfg)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: river client: %w", err)
@@ -321,6 +350,13 @@ func migrateRiverPG(driver *riverpgxv5.Driver, pool *pgxpool.Pool, logger *slog.
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(`+key+`)`, schema) //nolint:errcheck // the session ends the lock anyway
 	return migrateRiver(driver, logger, schema)
+}
+
+// ClientPrefix starts the River client ids of a node: a digest of its
+// name (River limits ids to 100 characters; names may be longer).
+func ClientPrefix(node string) string {
+	sum := sha256.Sum256([]byte(node))
+	return "oz_" + hex.EncodeToString(sum[:8]) + "_"
 }
 
 func migrateRiver[TTx any](driver riverdriver.Driver[TTx], logger *slog.Logger, schema string) error {

@@ -164,3 +164,43 @@ func (w *noteWorker) Work(ctx context.Context, j *river.Job[TestArgs]) error {
 	w.fn(j.Args.Note)
 	return nil
 }
+
+// TestPostgres_RestartResumesOwnJobs: jobs a node's previous run left
+// "running" (it was killed) run again as soon as the node restarts, not
+// after the rescue delay; another node's running jobs are left alone.
+func TestPostgres_RestartResumesOwnJobs(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	db := openPG(t, pgtest.URL(t))
+	inserter, err := jobs.New(jobs.Config{Pool: db.Pool(), Schema: db.Schema(), Logger: testLogger(), InsertOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two jobs as if running when their nodes died: one of node-a's
+	// previous run, one of node-b, which may still be alive.
+	for _, tc := range []struct{ note, node string }{{"mine", "node-a"}, {"theirs", "node-b"}} {
+		res, err := inserter.Client().Insert(ctx, TestArgs{Note: tc.note}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		prev := jobs.ClientPrefix(tc.node) + "previousrun"
+		if _, err := db.Pool().Exec(ctx, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = now(),
+			attempted_by = ARRAY[$1] WHERE id = $2`, prev, res.Job.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w := newFuncWorker(nil)
+	r, err := jobs.New(jobs.Config{Pool: db.Pool(), Schema: db.Schema(), Logger: testLogger(), NodeName: "node-a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs.Register(r, w)
+	if err := r.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Stop(context.Background()) })
+	if got := w.next(t); got.Note != "mine" {
+		t.Fatalf("ran %+v, want node-a's own job", got)
+	}
+	w.none(t, 500*time.Millisecond)
+}

@@ -519,8 +519,11 @@ func testDebugSecretIsolation(t *testing.T, db string) {
 	prodB64 := base64.StdEncoding.EncodeToString(prod.Key[:])
 	mu.Lock()
 	defer mu.Unlock()
-	if len(captured) != 4 {
-		t.Fatalf("captured %d packets, want 4", len(captured))
+	// Two calls, each a request and a reply; the pre-flight probes that
+	// setting a receiver starts may add more (a slower store lets them
+	// land on the proxy), and they are checked the same way.
+	if len(captured) < 4 {
+		t.Fatalf("captured %d packets, want at least 4", len(captured))
 	}
 	for i, pkt := range captured {
 		hd, err := zonewire.ReadHeader(headers[i], "prog-dbg")

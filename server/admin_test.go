@@ -26,7 +26,7 @@ func adminDo(t *testing.T, z *testenv.Zone, method, path, body string) (int, map
 }
 
 func TestAdminProgramPut(t *testing.T) {
-	z, _ := startDebugZone(t)
+	z, _ := startDebugZone(t, "")
 	const ok = `{"provider":"isv","name":"New one","abilities":[{"id":"echo","input":{"text":""},"output":{"text":"","served_by":""}}]}`
 	t.Run("OK", func(t *testing.T) {
 		st, out := adminDo(t, z, "PUT", "/admin/v1/programs/prog-new", ok)
@@ -77,7 +77,7 @@ func TestAdminProgramPut(t *testing.T) {
 }
 
 func TestAdminProtocolCheck(t *testing.T) {
-	z, _ := startDebugZone(t)
+	z, _ := startDebugZone(t, "")
 	st, out := adminDo(t, z, "POST", "/admin/v1/protocols/check", `{"protocol":"{\"text\":\"\",\"n\":1}","sample":{"text":1}}`)
 	if st != 200 || out["valid"] != true || out["sample_matches"] != false || !strings.Contains(out["sample_error"].(string), "sample.text is a number") {
 		t.Fatalf("HTTP %d %v", st, out)
@@ -94,7 +94,7 @@ func TestAdminProtocolCheck(t *testing.T) {
 // TestAdminAppPrograms checks the test-scenario rules of attaching
 // unreleased programs, and test corps and test installs that change them.
 func TestAdminAppPrograms(t *testing.T) {
-	z, _ := startDebugZone(t)
+	z, _ := startDebugZone(t, "")
 	put := func(path, body string) (int, map[string]any) { return adminDo(t, z, "PUT", path, body) }
 	errcode := func(out map[string]any) int { f, _ := out["errcode"].(float64); return int(f) }
 
@@ -148,7 +148,7 @@ func TestAdminAppPrograms(t *testing.T) {
 // TestAdminTrafficReplayExport replays a recorded call as recorded and
 // with an edited payload, filters the list, and exports a fixture.
 func TestAdminTrafficReplayExport(t *testing.T) {
-	z, _ := startDebugZone(t)
+	z, _ := startDebugZone(t, "")
 	tok := z.Token("wwtest", "s1")
 	if r := z.PostApp("/cgi-bin/chatdata/sync_call_program", tok, syncCall("prog-rel", "echo", `{"text":"first"}`)); testenv.Errcode(r) != 0 {
 		t.Fatal(testenv.Describe(r))

@@ -136,9 +136,11 @@ func responseData(t *testing.T, r map[string]any) map[string]any {
 // app → the app gets the callback, fetches the event with
 // get_callback_data and the message with invoke_sync_msg → decrypts the key
 // with its private key → the display page shows the text.
-func TestArchiveChoreography(t *testing.T) {
+func TestArchiveChoreography(t *testing.T) { testenv.Stores(t, testArchiveChoreography) }
+
+func testArchiveChoreography(t *testing.T, db string) {
 	app := newAppSide(t)
-	z := testenv.Start(t, testenv.Options{Seed: fmt.Sprintf(archiveSeed, app.srv.URL)})
+	z := testenv.Start(t, testenv.Options{Seed: fmt.Sprintf(archiveSeed, app.srv.URL), DB: db})
 	tok := z.Token("wwarc", "arc-secret")
 	priv, pub := rsaKey(t)
 	call := func(ability, data, notifyID string) map[string]any {

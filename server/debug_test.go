@@ -73,13 +73,14 @@ func (l *logBuffer) String() string {
 	return l.buf.String()
 }
 
-func startDebugZone(t *testing.T) (*testenv.Zone, *logBuffer) {
+func startDebugZone(t *testing.T, db string) (*testenv.Zone, *logBuffer) {
 	t.Helper()
 	logs := &logBuffer{}
 	z := testenv.Start(t, testenv.Options{
 		Seed:        debugSeed,
 		CallTimeout: 2 * time.Second,
 		Logger:      slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		DB:          db,
 	})
 	return z, logs
 }
@@ -126,8 +127,10 @@ func freePort(t testing.TB) int {
 // TestDebugModeSeedFlow reproduces the seed document's flow on real
 // processes: the example program runs "on the developer's machine" (a local
 // process the zone is not told about except through the receiver URL).
-func TestDebugModeSeedFlow(t *testing.T) {
-	z, _ := startDebugZone(t)
+func TestDebugModeSeedFlow(t *testing.T) { testenv.Stores(t, testDebugModeSeedFlow) }
+
+func testDebugModeSeedFlow(t *testing.T, db string) {
+	z, _ := startDebugZone(t, db)
 	tok := z.Token("wwtest", "s1")
 	call := func() map[string]any {
 		return z.PostApp("/cgi-bin/chatdata/sync_call_program", tok, syncCall("prog-dbg", "echo", `{"text":"调试"}`))
@@ -267,7 +270,11 @@ func openDebug(t *testing.T, z *testenv.Zone, tok string) (*zonesdk.Program, *ht
 }
 
 func TestDebugModeExpiry(t *testing.T) {
-	z, _ := startDebugZone(t)
+	testenv.Stores(t, testDebugModeExpiry)
+}
+
+func testDebugModeExpiry(t *testing.T, db string) {
+	z, _ := startDebugZone(t, db)
 	tok := z.Token("wwtest", "s1")
 	p, _, dt := openDebug(t, z, tok)
 
@@ -337,7 +344,11 @@ func TestDebugModeExpiry(t *testing.T) {
 }
 
 func TestDebugModeNotAllowed(t *testing.T) {
-	z, _ := startDebugZone(t)
+	testenv.Stores(t, testDebugModeNotAllowed)
+}
+
+func testDebugModeNotAllowed(t *testing.T, db string) {
+	z, _ := startDebugZone(t, db)
 	dt, _ := debugToken(t, z, "prog-rel")
 	for _, tc := range []struct {
 		name, corp, secret string
@@ -392,7 +403,11 @@ func TestDebugModeNotAllowed(t *testing.T) {
 }
 
 func TestDebugReceiverFailures(t *testing.T) {
-	z, _ := startDebugZone(t)
+	testenv.Stores(t, testDebugReceiverFailures)
+}
+
+func testDebugReceiverFailures(t *testing.T, db string) {
+	z, _ := startDebugZone(t, db)
 	tok := z.Token("wwtest", "s1")
 	openDebug(t, z, tok)
 
@@ -444,7 +459,11 @@ func TestDebugReceiverFailures(t *testing.T) {
 // cannot read debug traffic, and the production secret appears in no
 // debug-route packet and no log.
 func TestDebugSecretIsolation(t *testing.T) {
-	z, logs := startDebugZone(t)
+	testenv.Stores(t, testDebugSecretIsolation)
+}
+
+func testDebugSecretIsolation(t *testing.T, db string) {
+	z, logs := startDebugZone(t, db)
 	tok := z.Token("wwtest", "s1")
 	sec, err := z.Store().ProgramSecretGet(context.Background(), "prog-dbg")
 	if err != nil {
@@ -500,8 +519,11 @@ func TestDebugSecretIsolation(t *testing.T) {
 	prodB64 := base64.StdEncoding.EncodeToString(prod.Key[:])
 	mu.Lock()
 	defer mu.Unlock()
-	if len(captured) != 4 {
-		t.Fatalf("captured %d packets, want 4", len(captured))
+	// Two calls, each a request and a reply; the pre-flight probes that
+	// setting a receiver starts may add more (a slower store lets them
+	// land on the proxy), and they are checked the same way.
+	if len(captured) < 4 {
+		t.Fatalf("captured %d packets, want at least 4", len(captured))
 	}
 	for i, pkt := range captured {
 		hd, err := zonewire.ReadHeader(headers[i], "prog-dbg")

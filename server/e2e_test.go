@@ -82,7 +82,7 @@ apps:
 `
 
 // startTestZone boots the test zone with its two misbehaving HTTP programs.
-func startTestZone(t *testing.T) *testenv.Zone {
+func startTestZone(t *testing.T, db string) *testenv.Zone {
 	t.Helper()
 	garble := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b := make([]byte, 64)
@@ -97,6 +97,7 @@ func startTestZone(t *testing.T) *testenv.Zone {
 	return testenv.Start(t, testenv.Options{
 		Seed:        fmt.Sprintf(testSeed, garble.URL, exception.URL),
 		CallTimeout: 2 * time.Second,
+		DB:          db,
 	})
 }
 
@@ -104,8 +105,10 @@ func syncCall(program, ability, data string) map[string]any {
 	return map[string]any{"program_id": program, "ability_id": ability, "request_data": data}
 }
 
-func TestSyncCallProgram(t *testing.T) {
-	z := startTestZone(t)
+func TestSyncCallProgram(t *testing.T) { testenv.Stores(t, testSyncCallProgram) }
+
+func testSyncCallProgram(t *testing.T, db string) {
+	z := startTestZone(t, db)
 	tok := z.Token("wwtest", "s1")
 	noPerm := z.Token("wwtest", "s2")
 	const path = "/cgi-bin/chatdata/sync_call_program"
@@ -189,7 +192,7 @@ func TestSyncCallProgram(t *testing.T) {
 		}
 	})
 	t.Run("ErrTokenExpired", func(t *testing.T) {
-		z2 := startTestZone(t)
+		z2 := startTestZone(t, testenv.Fresh(t, db))
 		tok2 := z2.Token("wwtest", "s1")
 		z2.Clock.Advance(openzone.TokenTTL + time.Second)
 		r := z2.PostApp(path, tok2, syncCall("prog-echo", "echo", `{"text":"x"}`))
@@ -269,7 +272,11 @@ apps: [{corpid: wwa, agentid: 1000001, type: self_built, secret: sa}]
 }
 
 func TestSetReceiveCallback(t *testing.T) {
-	z := startTestZone(t)
+	testenv.Stores(t, testSetReceiveCallback)
+}
+
+func testSetReceiveCallback(t *testing.T, db string) {
+	z := startTestZone(t, db)
 	tok := z.Token("wwtest", "s1")
 	const path = "/cgi-bin/chatdata/set_receive_callback"
 	for _, tc := range []struct {
@@ -301,8 +308,10 @@ func TestSetReceiveCallback(t *testing.T) {
 
 // TestInvokeThroughSDK drives the whole loop: app → zone → example program
 // → SDK invoke → zone → program → app, and the spread over instances.
-func TestInvokeThroughSDK(t *testing.T) {
-	z := startTestZone(t)
+func TestInvokeThroughSDK(t *testing.T) { testenv.Stores(t, testInvokeThroughSDK) }
+
+func testInvokeThroughSDK(t *testing.T, db string) {
+	z := startTestZone(t, db)
 	tok := z.Token("wwtest", "s1")
 	r := z.PostApp("/cgi-bin/chatdata/sync_call_program", tok, syncCall("prog-echo", "invoke_ping", `{}`))
 	if testenv.Errcode(r) != 0 {
@@ -362,7 +371,11 @@ func TestInvokeThroughSDK(t *testing.T) {
 // TestInvokeRefusals sends hand-made packets to /spec/v1/invoke: every one
 // that is tampered, stale, replayed or under the wrong key is refused.
 func TestInvokeRefusals(t *testing.T) {
-	z := startTestZone(t)
+	testenv.Stores(t, testInvokeRefusals)
+}
+
+func testInvokeRefusals(t *testing.T, db string) {
+	z := startTestZone(t, db)
 	sec, err := z.Store().ProgramSecretGet(context.Background(), "prog-echo")
 	if err != nil {
 		t.Fatal(err)

@@ -59,7 +59,7 @@ func (p *recvProgram) count() (distinct, total int) {
 
 // recvZone starts a zone whose prog-recv is a recvProgram, with the app's
 // public key and receiving program set.
-func recvZone(t *testing.T) (*testenv.Zone, *recvProgram) {
+func recvZone(t *testing.T, db string) (*testenv.Zone, *recvProgram) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -68,6 +68,7 @@ func recvZone(t *testing.T) (*testenv.Zone, *recvProgram) {
 	z := testenv.Start(t, testenv.Options{
 		Seed:         fmt.Sprintf(eventsSeed, "http://"+ln.Addr().String()),
 		RetryBackoff: func(int) time.Duration { return 200 * time.Millisecond },
+		DB:           db,
 	})
 	sec, err := z.Store().ProgramSecretGet(context.Background(), "prog-recv")
 	if err != nil {
@@ -127,7 +128,11 @@ func receiveEvents(t *testing.T, z *testenv.Zone, tok, program string) {
 // down are all delivered once it is back, and a zone restart in the middle
 // loses none.
 func TestEventsSurviveOutageAndRestart(t *testing.T) {
-	z, rp := recvZone(t)
+	testenv.Stores(t, testEventsSurviveOutageAndRestart)
+}
+
+func testEventsSurviveOutageAndRestart(t *testing.T, db string) {
+	z, rp := recvZone(t, db)
 	send := func(i int) {
 		msg := fmt.Sprintf(`{"sender":{"type":1,"id":"zhangsan"},"receiver_list":[{"type":2,"id":"wmc"}],"msgtype":1,"text":{"content":"m%d"}}`, i)
 		var out map[string]any
@@ -213,8 +218,10 @@ corps:
 }
 
 // TestAuditApprovedEvent: a consent raises chat_archive_audit_approved_single.
-func TestAuditApprovedEvent(t *testing.T) {
-	z, rp := recvZone(t)
+func TestAuditApprovedEvent(t *testing.T) { testenv.Stores(t, testAuditApprovedEvent) }
+
+func testAuditApprovedEvent(t *testing.T, db string) {
+	z, rp := recvZone(t, db)
 	var out map[string]any
 	if st := z.Admin("POST", "/admin/v1/corps/wwev/agree", strings.NewReader(`{"userid":"zhangsan","external_userid":"wmc","agree_status":"Agree"}`), &out); st != 200 {
 		t.Fatalf("agree: HTTP %d %v", st, out)

@@ -229,9 +229,9 @@ func sdkiPartyType(id string) int {
 }
 
 // setupSDKI boots the zone and seeds consent, keys and messages.
-func setupSDKI(t *testing.T) *sdkiSuite {
+func setupSDKI(t *testing.T, db string) *sdkiSuite {
 	t.Helper()
-	z := testenv.Start(t, testenv.Options{Seed: sdkiSeed})
+	z := testenv.Start(t, testenv.Options{Seed: sdkiSeed, DB: db})
 	s := &sdkiSuite{z: z, t0: z.Clock.Now()}
 
 	sec, err := z.Store().ProgramSecretGet(context.Background(), "prog-sdk")
@@ -316,8 +316,10 @@ func setupSDKI(t *testing.T) *sdkiSuite {
 // TestSDKInterfaces calls every archive SDK interface (and spec_notify_app)
 // through the real path: a zonesdk.Program with the program's production
 // secret invoking the zone, for self-built apps.
-func TestSDKInterfaces(t *testing.T) {
-	s := setupSDKI(t)
+func TestSDKInterfaces(t *testing.T) { testenv.Stores(t, testSDKInterfaces) }
+
+func testSDKInterfaces(t *testing.T, db string) {
+	s := setupSDKI(t, db)
 	t.Run("Context", s.testContext)
 	t.Run("SyncMsg", s.testSyncMsg)
 	t.Run("PrePaging", s.testPrePaging)
@@ -1304,8 +1306,10 @@ func sdkiKnownBug(t *testing.T, format string, args ...any) {
 
 // TestSDKInterfacesBulk checks what needs more than 1000 messages or hits,
 // concurrency, and forged page ids.
-func TestSDKInterfacesBulk(t *testing.T) {
-	s := setupSDKI(t)
+func TestSDKInterfacesBulk(t *testing.T) { testenv.Stores(t, testSDKInterfacesBulk) }
+
+func testSDKInterfacesBulk(t *testing.T, db string) {
+	s := setupSDKI(t, db)
 	rule := s.ok(t, sdkiMain, "create_rule", map[string]any{"name": "bulk", "keyword": map[string]any{"word_list": []string{"hitme"}}}).str("rule_id")
 	// 1001 more messages that each hit the rule: 1254 after the key.
 	msgs := make([]json.RawMessage, 1000)

@@ -13,7 +13,6 @@ package server
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -41,7 +40,7 @@ import (
 	"github.com/openzone/openzone/internal/runtime"
 	"github.com/openzone/openzone/internal/specapi"
 	"github.com/openzone/openzone/internal/store"
-	"github.com/openzone/openzone/internal/store/sqlite"
+	"github.com/openzone/openzone/internal/store/postgres"
 	"github.com/openzone/openzone/internal/tasks"
 	"github.com/openzone/openzone/internal/traffic"
 	"github.com/openzone/openzone/internal/wire"
@@ -58,8 +57,32 @@ type Config struct {
 	// DataDir holds the SQLite database, the admin token file and program
 	// logs. Default ./openzone-data.
 	DataDir string
-	// DB selects the database: "" means SQLite in DataDir.
+	// DB selects the database: "" means SQLite in DataDir, "sqlite:PATH"
+	// a SQLite file elsewhere, and a postgres:// (or postgresql://) URL
+	// PostgreSQL, which several zone nodes may share (docs/operations.md).
 	DB string
+	// AdvertiseURL is where the other nodes reach this one (on PostgreSQL):
+	// a call that reaches a node the program's debug listener is not
+	// connected to is relayed through it. Default http://<the bound
+	// address>, which must then not be a wildcard.
+	AdvertiseURL string
+	// InstanceHost is the address this node's program instances listen on
+	// and other nodes reach them at. Default 127.0.0.1, which serves nodes
+	// on one machine; nodes on several machines set a routable address.
+	InstanceHost string
+	// ArchiveKey is the zone's archive key, base64 of 32 bytes. Default:
+	// OPENZONE_ARCHIVE_KEY, else DataDir/archive.key (generated once).
+	// Nodes sharing a database must all have the same one.
+	ArchiveKey string
+	// JobTimeout bounds one run of a durable job (a delivery); default 30 s.
+	// JobRescueAfter is how long a job may stay running before it is taken
+	// to be lost with its node (or process) and run again; default 1 min,
+	// never less than JobTimeout. Nodes of one zone should agree on both.
+	JobTimeout, JobRescueAfter time.Duration
+	// ClusterInterval is how often a node on PostgreSQL publishes its
+	// program instances and picks up deployments changed through another
+	// node. Default 2 s.
+	ClusterInterval time.Duration
 	// AdminToken authenticates the admin API. Default: OPENZONE_ADMIN_TOKEN,
 	// else a token generated once and kept in DataDir/admin-token.
 	AdminToken string
@@ -83,7 +106,8 @@ type Config struct {
 	TrafficRetention time.Duration
 	// NodeName names this zone node, stable across restarts; default
 	// "<hostname>:<absolute data dir>". Nodes sharing a database need
-	// distinct names (docs/operations.md).
+	// distinct names (docs/operations.md); on PostgreSQL it starts the
+	// names of the program instances the node runs.
 	NodeName string
 	// ListenerPingInterval and ListenerPongTimeout tune the debug
 	// listener's dead-peer detection (default 5 s and 10 s; tests shorten
@@ -97,6 +121,7 @@ type Server struct {
 	cfg      Config
 	log      *slog.Logger
 	store    store.Store
+	cluster  store.Cluster // nil on SQLite
 	runtime  *runtime.Runtime
 	gateway  *gateway.Gateway
 	recorder *traffic.Recorder
@@ -139,8 +164,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.TrafficRetention < openzone.DebugTokenTTL {
 		return nil, fmt.Errorf("traffic retention %s is shorter than a debug credential's %s", cfg.TrafficRetention, openzone.DebugTokenTTL)
 	}
-	if cfg.DB != "" && !strings.HasPrefix(cfg.DB, "sqlite:") {
-		return nil, fmt.Errorf("database %q is not supported by this version: leave --db empty for SQLite in the data directory", redactURL(cfg.DB))
+	if cfg.DB != "" && !strings.HasPrefix(cfg.DB, "sqlite:") && !postgres.IsURL(cfg.DB) {
+		return nil, fmt.Errorf("database %q is not supported: use a postgres:// URL, sqlite:PATH, or nothing for SQLite in the data directory", redactURL(cfg.DB))
+	}
+	if cfg.ClusterInterval <= 0 {
+		cfg.ClusterInterval = 2 * time.Second
 	}
 	return &Server{cfg: cfg, log: cfg.Logger}, nil
 }
@@ -158,16 +186,12 @@ func (s *Server) Start(ctx context.Context) error {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
-	dbPath := filepath.Join(dataDir, "openzone.db")
-	if p, ok := strings.CutPrefix(s.cfg.DB, "sqlite:"); ok && p != "" {
-		dbPath = p
-	}
-	st, err := sqlite.Open(ctx, dbPath)
+	st, jcfg, err := s.openStore(ctx)
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}
 	s.store = st
-	if s.token, err = s.adminToken(); err != nil {
+	if s.token, err = s.adminToken(ctx); err != nil {
 		st.Close()
 		return err
 	}
@@ -178,16 +202,31 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
 	}
 	s.ln = ln
+	s.cfg.NodeName = nodeName(s.cfg.NodeName, dataDir)
 
-	s.runtime = runtime.New(runtime.Config{
+	rcfg := runtime.Config{
 		Logger:  s.log,
 		LogDir:  filepath.Join(dataDir, "logs"),
 		ZoneURL: s.URL,
-	})
+		Host:    s.cfg.InstanceHost,
+	}
+	var remote func(context.Context, string, string) (runtime.Instance, bool)
+	var relay gateway.RelayFunc
+	if s.cluster != nil {
+		rcfg.NamePrefix = s.cfg.NodeName + "/"
+		remote, relay = s.remoteInstance, s.relay
+		if s.cfg.AdvertiseURL == "" {
+			s.cfg.AdvertiseURL = s.URL()
+		}
+	}
+	s.runtime = runtime.New(rcfg)
 	bgCtx, stopBg := context.WithCancel(context.Background())
 	s.stopBg = stopBg
+	// On SQLite this process is the only one (the file is locked), so the
+	// debug service may answer routes from memory; on PostgreSQL another
+	// node may open or close debug mode at any time.
 	s.debug = debugmode.New(debugmode.Config{Store: st, Now: s.cfg.Now, Log: s.log, AllowedHosts: s.cfg.DebugAllowedHosts,
-		Exclusive: true, // one process per SQLite file (its lock)
+		Exclusive: s.cluster == nil,
 		OpenedFunc: func(programID, corpID string, agentID int64) {
 			s.bg.Add(1)
 			go func() {
@@ -197,7 +236,7 @@ func (s *Server) Start(ctx context.Context) error {
 		}})
 	// The listeners this node held before a restart are gone; other
 	// nodes' are not (docs/decisions.md).
-	node := nodeName(s.cfg.NodeName, dataDir)
+	node := s.cfg.NodeName
 	if n, err := st.DebugListenerLoseAll(ctx, node, s.cfg.Now(), "the zone restarted"); err != nil {
 		st.Close()
 		return err
@@ -213,15 +252,22 @@ func (s *Server) Start(ctx context.Context) error {
 	})
 	s.gateway = gateway.New(gateway.Config{
 		Store: st, Runtime: s.runtime, Timeout: s.cfg.CallTimeout,
-		DebugRouteFunc: s.debug.Route, Listeners: s.hub,
+		DebugRouteFunc: s.debug.Route, Listeners: s.hub, RemoteFunc: remote, RelayFunc: relay, Node: node,
 	})
 	s.recorder = traffic.New(st, s.log)
-	archiveKey, err := s.archiveKey()
+	archiveKey, err := s.archiveKey(ctx)
 	if err != nil {
 		s.Shutdown(ctx)
 		return err
 	}
-	jcfg := jobs.Config{DB: st.SQL(), Logger: s.log, Exclusive: true}
+	jcfg.Logger = s.log
+	jcfg.JobTimeout, jcfg.RescueStuckJobsAfter = s.cfg.JobTimeout, s.cfg.JobRescueAfter
+	// One SQLite file is one process (it is locked), so jobs left running
+	// belong to a dead process; on PostgreSQL they may be another node's.
+	jcfg.Exclusive = s.cluster == nil
+	if s.cluster != nil {
+		jcfg.NodeName = s.cfg.NodeName
+	}
 	if s.cfg.RetryBackoff != nil {
 		jcfg.RetryPolicy = &jobs.RetryPolicy{Backoff: s.cfg.RetryBackoff}
 	}
@@ -252,7 +298,7 @@ func (s *Server) Start(ctx context.Context) error {
 		SaveProgramFunc: s.saveProgram, ChangedFunc: s.app.Invalidate,
 		CallFunc: s.app.CallAs, EnqueueEventFunc: s.events.Enqueue,
 		Now:  s.cfg.Now,
-		Info: map[string]any{"version": Version, "database": "sqlite", "data_dir": dataDir},
+		Info: s.info(),
 	})
 
 	mux := http.NewServeMux()
@@ -267,9 +313,12 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	con.Register(mux)
 	mux.Handle("GET /display/message", s.archive.DisplayHandler())
+	if s.cluster != nil {
+		mux.HandleFunc("POST "+relayPath, s.handleRelay)
+	}
 	// The listener serves while the seed is applied and programs start;
 	// health says ok only once Start is done, so a script that waits for
-	// it finds the seed's corps and apps.
+	// it (or a load balancer) finds the seed's corps and apps.
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if !s.ready.Load() {
 			http.Error(w, "starting", http.StatusServiceUnavailable)
@@ -315,8 +364,13 @@ func (s *Server) Start(ctx context.Context) error {
 		defer s.bg.Done()
 		s.tasks.Run(bgCtx)
 	}()
+	if s.cluster != nil {
+		s.publish(ctx)
+		s.bg.Add(1)
+		go s.clusterLoop(bgCtx)
+	}
 	s.ready.Store(true)
-	s.log.Info("zone started", "addr", s.Addr(), "data_dir", dataDir, "version", Version)
+	s.log.Info("zone started", "addr", s.Addr(), "data_dir", dataDir, "database", s.dbKind(), "node", s.cfg.NodeName, "version", Version)
 	return nil
 }
 
@@ -427,6 +481,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 				errs = append(errs, fmt.Errorf("jobs: %w", err))
 			}
 		}
+		if s.cluster != nil && s.runtime != nil {
+			// Other nodes stop routing to this node's instances at once.
+			if err := s.cluster.InstancesPublish(ctx, s.cfg.NodeName, nil, s.cfg.Now()); err != nil {
+				errs = append(errs, fmt.Errorf("unpublish instances: %w", err))
+			}
+			if err := s.cluster.NodePublish(ctx, s.cfg.NodeName, "", s.cfg.Now()); err != nil {
+				errs = append(errs, fmt.Errorf("unpublish node: %w", err))
+			}
+		}
 		if s.runtime != nil {
 			if err := s.runtime.Shutdown(ctx); err != nil {
 				errs = append(errs, fmt.Errorf("runtime: %w", err))
@@ -448,48 +511,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.stopErr = errors.Join(errs...)
 	})
 	return s.stopErr
-}
-
-// adminToken picks the admin token: config, environment, or the one kept in
-// the data directory (generated on first start).
-func (s *Server) adminToken() (string, error) {
-	if s.cfg.AdminToken != "" {
-		return s.cfg.AdminToken, nil
-	}
-	if t := os.Getenv("OPENZONE_ADMIN_TOKEN"); t != "" {
-		return t, nil
-	}
-	path := filepath.Join(s.cfg.DataDir, "admin-token")
-	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
-		return strings.TrimSpace(string(b)), nil
-	}
-	var b [24]byte
-	rand.Read(b[:])
-	t := "oz_admin_" + base64.RawURLEncoding.EncodeToString(b[:])
-	if err := os.WriteFile(path, []byte(t+"\n"), 0o600); err != nil {
-		return "", fmt.Errorf("write admin token: %w", err)
-	}
-	return t, nil
-}
-
-// archiveKey returns the zone's archive key, which seals every message's
-// secret key at rest: generated once, kept in DataDir/archive.key (0600).
-// Losing it loses the archive's content; back it up with the database.
-func (s *Server) archiveKey() ([]byte, error) {
-	path := filepath.Join(s.cfg.DataDir, "archive.key")
-	if b, err := os.ReadFile(path); err == nil {
-		k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
-		if err != nil || len(k) != 32 {
-			return nil, fmt.Errorf("archive key %s is damaged: want 32 bytes in base64", path)
-		}
-		return k, nil
-	}
-	k := make([]byte, 32)
-	rand.Read(k)
-	if err := os.WriteFile(path, []byte(base64.StdEncoding.EncodeToString(k)+"\n"), 0o600); err != nil {
-		return nil, fmt.Errorf("write archive key: %w", err)
-	}
-	return k, nil
 }
 
 // recoverer turns a panic in a handler into a logged internal error and a

@@ -108,7 +108,7 @@ func prodSDK(t *testing.T, z *testenv.Zone, programID string) *zonesdk.Program {
 	return p
 }
 
-func startTaskZone(t *testing.T) *taskSuite {
+func startTaskZone(t *testing.T, db string) *taskSuite {
 	t.Helper()
 	var handler atomic.Pointer[http.Handler]
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -128,7 +128,7 @@ func startTaskZone(t *testing.T) *taskSuite {
 		http.Error(w, "not ready", http.StatusServiceUnavailable)
 	}))
 	t.Cleanup(slow.Close)
-	z := testenv.Start(t, testenv.Options{Seed: fmt.Sprintf(taskSeed, srv.URL, slow.URL), RetryBackoff: func(int) time.Duration { return 50 * time.Millisecond }})
+	z := testenv.Start(t, testenv.Options{Seed: fmt.Sprintf(taskSeed, srv.URL, slow.URL), RetryBackoff: func(int) time.Duration { return 50 * time.Millisecond }, DB: db})
 	s := &taskSuite{z: z, tok: z.Token("wwtask", "s1"), manualJobs: make(chan *zonesdk.Request, 16)}
 	s.caller = prodSDK(t, z, "prog-caller")
 	s.manual = prodSDK(t, z, "prog-manual")
@@ -194,7 +194,11 @@ func invokeAs(t *testing.T, p *zonesdk.Program, ic zonesdk.InvokeContext, iface 
 
 func TestAsyncProgramTask(t *testing.T) {
 	t.Parallel()
-	s := startTaskZone(t)
+	testenv.Stores(t, testAsyncProgramTask)
+}
+
+func testAsyncProgramTask(t *testing.T, db string) {
+	s := startTaskZone(t, db)
 
 	t.Run("Result", func(t *testing.T) {
 		r := s.app("async_program_task", map[string]any{"program_id": "prog-echo", "ability_id": "echo", "request_data": `{"text":"异步"}`})
@@ -421,7 +425,11 @@ func waitTask(t *testing.T, p *zonesdk.Program, ic zonesdk.InvokeContext, iface,
 
 func TestProgramAndModelTasks(t *testing.T) {
 	t.Parallel()
-	s := startTaskZone(t)
+	testenv.Stores(t, testProgramAndModelTasks)
+}
+
+func testProgramAndModelTasks(t *testing.T, db string) {
+	s := startTaskZone(t, db)
 	text, image := s.archiveForTasks(t)
 	// Given out of order; the zone orders by send time.
 	msgList := []map[string]any{text[2], text[0], text[1]}
@@ -620,7 +628,11 @@ func TestProgramAndModelTasks(t *testing.T) {
 // and never reads the archive.
 func TestTasksInDebugMode(t *testing.T) {
 	t.Parallel()
-	s := startTaskZone(t)
+	testenv.Stores(t, testTasksInDebugMode)
+}
+
+func testTasksInDebugMode(t *testing.T, db string) {
+	s := startTaskZone(t, db)
 	z, tok := s.z, s.tok
 
 	// The model, locally, with its debug credential.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/store"
 )
 
 type tokenReply struct {
@@ -56,22 +57,26 @@ func (a *API) Token(ctx context.Context, corpID, secret string) (*openzone.Acces
 // it to hand the CLI a token without the app secret.
 func (a *API) TokenForApp(ctx context.Context, app *openzone.App) (*openzone.AccessToken, error) {
 	now := a.now()
-	t, err := a.store.TokenFindValid(ctx, app.CorpID, app.AgentID, now)
-	if err == nil {
-		return t, nil
-	}
-	if !openzone.IsNotFound(err) {
-		return nil, err
-	}
-	var b [48]byte
-	rand.Read(b[:])
-	t = &openzone.AccessToken{
-		Token:     base64.RawURLEncoding.EncodeToString(b[:]),
-		CorpID:    app.CorpID,
-		AgentID:   app.AgentID,
-		ExpiresAt: now.Add(openzone.TokenTTL),
-	}
-	if err := a.store.TokenInsert(ctx, t); err != nil {
+	// Find-or-mint in one transaction: concurrent gettokens, on this node
+	// or another, get the same token (the store serializes them).
+	var t *openzone.AccessToken
+	err := a.store.InTx(ctx, func(tx store.Executor) error {
+		var err error
+		t, err = tx.TokenFindValid(ctx, app.CorpID, app.AgentID, now)
+		if !openzone.IsNotFound(err) {
+			return err
+		}
+		var b [48]byte
+		rand.Read(b[:])
+		t = &openzone.AccessToken{
+			Token:     base64.RawURLEncoding.EncodeToString(b[:]),
+			CorpID:    app.CorpID,
+			AgentID:   app.AgentID,
+			ExpiresAt: now.Add(openzone.TokenTTL),
+		}
+		return tx.TokenInsert(ctx, t)
+	})
+	if err != nil {
 		return nil, err
 	}
 	return t, nil

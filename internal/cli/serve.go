@@ -24,18 +24,23 @@ func init() {
 
 type serveFlags struct {
 	addr, data, db, seed, token, logFormat, logLevel string
-	debugHosts                                       string
-	retention                                        time.Duration
+	debugHosts, node, instanceHost, advertise        string
+	retention, jobTimeout, jobRescue                 time.Duration
 }
 
 func (f *serveFlags) parse(e *env, name string, args []string) error {
 	fs := newFlags(e, name)
 	fs.StringVar(&f.addr, "addr", envOr("OPENZONE_ADDR", "127.0.0.1:8780"), "listen address (OPENZONE_ADDR)")
 	fs.StringVar(&f.data, "data", envOr("OPENZONE_DATA", "openzone-data"), "data directory (OPENZONE_DATA)")
-	fs.StringVar(&f.db, "db", os.Getenv("OPENZONE_DB"), "database URL (OPENZONE_DB); empty: SQLite in the data directory")
+	fs.StringVar(&f.db, "db", os.Getenv("OPENZONE_DB"), "database (OPENZONE_DB): a postgres:// URL, which several nodes may share, or sqlite:PATH; empty: SQLite in the data directory")
+	fs.StringVar(&f.node, "node", os.Getenv("OPENZONE_NODE"), "this node's name, stable across restarts and distinct among nodes sharing a database (OPENZONE_NODE); default hostname:data directory")
+	fs.StringVar(&f.advertise, "advertise-url", os.Getenv("OPENZONE_ADVERTISE_URL"), "where the other nodes reach this one (OPENZONE_ADVERTISE_URL); default http://ADDR")
+	fs.StringVar(&f.instanceHost, "instance-host", envOr("OPENZONE_INSTANCE_HOST", "127.0.0.1"), "address deployed program instances listen on and other nodes reach them at (OPENZONE_INSTANCE_HOST)")
 	fs.StringVar(&f.seed, "seed", "", "seed file to apply at start (idempotent)")
 	fs.StringVar(&f.token, "admin-token", os.Getenv("OPENZONE_ADMIN_TOKEN"), "admin token (OPENZONE_ADMIN_TOKEN); default: generated once, kept in the data directory")
 	fs.StringVar(&f.debugHosts, "debug-allow-hosts", os.Getenv("OPENZONE_DEBUG_ALLOW_HOSTS"), "comma-separated hosts (or *.domain patterns) debug receiver URLs may use; empty: any")
+	fs.DurationVar(&f.jobTimeout, "job-timeout", 30*time.Second, "how long one run of a durable job (a delivery) may take")
+	fs.DurationVar(&f.jobRescue, "job-rescue-after", time.Minute, "how long a job may stay running before it is taken as lost with its node and run again (at least --job-timeout)")
 	fs.DurationVar(&f.retention, "traffic-retention", 7*24*time.Hour, "how long traffic records are kept (at least 72h)")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
@@ -82,6 +87,7 @@ func serve(e *env, f *serveFlags, ready func(*server.Server)) error {
 	srv, err := server.New(server.Config{
 		Addr: f.addr, DataDir: f.data, DB: f.db, SeedFile: f.seed, AdminToken: f.token, Logger: log,
 		DebugAllowedHosts: splitList(f.debugHosts), TrafficRetention: f.retention,
+		NodeName: f.node, InstanceHost: f.instanceHost, AdvertiseURL: f.advertise, JobTimeout: f.jobTimeout, JobRescueAfter: f.jobRescue,
 	})
 	if err != nil {
 		return err
@@ -93,7 +99,7 @@ func serve(e *env, f *serveFlags, ready func(*server.Server)) error {
 	}
 	fmt.Fprintf(e.stdout, "OpenZone %s listening on %s\n", server.Version, srv.URL())
 	if f.token == "" {
-		fmt.Fprintf(e.stdout, "admin token: %s   (kept in %s/admin-token)\n", srv.AdminToken(), f.data)
+		fmt.Fprintf(e.stdout, "admin token: %s   (%s)\n", srv.AdminToken(), srv.AdminTokenKept())
 	}
 	if ready != nil {
 		ready(srv)

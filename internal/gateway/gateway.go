@@ -37,7 +37,10 @@ type Gateway struct {
 	timeout time.Duration
 
 	debug     func(ctx context.Context, corpID string, agentID int64, programID string) (*debugmode.Route, error)
+	remote    func(ctx context.Context, programID, name string) (runtime.Instance, bool)
 	listeners *listener.Hub
+	relay     RelayFunc
+	node      string
 
 	mu   sync.Mutex
 	keys map[string]*wire.Keys // program id → keys of its current secret
@@ -53,8 +56,15 @@ type Config struct {
 	// DebugRouteFunc says whether a call goes to a debug receiver; nil
 	// means never.
 	DebugRouteFunc func(ctx context.Context, corpID string, agentID int64, programID string) (*debugmode.Route, error)
+	// RemoteFunc finds an instance another zone node runs, by name (nodes
+	// sharing a database publish theirs); nil means this node is alone.
+	RemoteFunc func(ctx context.Context, programID, name string) (runtime.Instance, bool)
 	// Listeners holds the debug listeners connected to this node.
 	Listeners *listener.Hub
+	// RelayFunc reaches a debug listener another node holds, and Node
+	// names this one; nil: this node is alone.
+	RelayFunc RelayFunc
+	Node      string
 }
 
 // New returns a Gateway. Its HTTP client keeps connections to instances
@@ -77,7 +87,10 @@ func New(cfg Config) *Gateway {
 		client:    &http.Client{Transport: tr},
 		timeout:   cfg.Timeout,
 		debug:     cfg.DebugRouteFunc,
+		remote:    cfg.RemoteFunc,
 		listeners: cfg.Listeners,
+		relay:     cfg.RelayFunc,
+		node:      cfg.Node,
 		keys:      make(map[string]*wire.Keys),
 	}
 }
@@ -169,7 +182,7 @@ func (g *Gateway) Do(ctx context.Context, c *Call) (*Result, error) {
 		if attempt > 0 {
 			prefer = ""
 		}
-		inst, ok, err := g.runtime.PickPreferred(ctx, c.Program.ID, prefer)
+		inst, ok, err := g.pick(ctx, c.Program.ID, prefer)
 		if !ok {
 			return res, openzone.Errorf(openzone.ErrNotDeployed, "program %q is not deployed", c.Program.ID)
 		}
@@ -192,6 +205,17 @@ func (g *Gateway) Do(ctx context.Context, c *Call) (*Result, error) {
 		lastErr = openzone.Wrap(openzone.ErrCallProgram, ce.err, "calling program %q failed: instance %s unreachable", c.Program.ID, inst.Name)
 	}
 	return res, lastErr
+}
+
+// pick chooses the instance of a call: prefer when this node or, through
+// RemoteFunc, another node runs it; else any healthy local one.
+func (g *Gateway) pick(ctx context.Context, programID, prefer string) (runtime.Instance, bool, error) {
+	if prefer != "" && g.remote != nil && !g.runtime.Has(programID, prefer) {
+		if inst, ok := g.remote(ctx, programID, prefer); ok {
+			return inst, true, nil
+		}
+	}
+	return g.runtime.PickPreferred(ctx, programID, prefer)
 }
 
 func marshalCall(c *Call) ([]byte, error) {

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -22,14 +23,17 @@ func (g *Gateway) doListener(ctx context.Context, c *Call, route *debugmode.Rout
 	if g.listeners != nil {
 		conn = g.listeners.Get(c.Program.ID)
 	}
-	if conn == nil {
+	// A listener another node holds is reached through that node.
+	remote := conn == nil && g.relay != nil && route.Listener != nil &&
+		route.Listener.State == openzone.ListenerConnected && route.Listener.Node != "" && route.Listener.Node != g.node
+	if conn == nil && !remote {
 		return res, absent(c.Program.ID, route.Listener)
 	}
 	res.Instance = "listener"
 	durable := c.CallType == 2 || c.IsAsync
-	if durable && !c.Drain && !conn.Ready() {
-		return res, openzone.Wrap(openzone.ErrProgramConnect, ErrListenerAbsent,
-			"the debug listener of program %q is delivering held events and async calls first", c.Program.ID)
+	gate := durable && !c.Drain // held work goes first
+	if !remote && gate && !conn.Ready() {
+		return res, notReady(c.Program.ID)
 	}
 	hd := g.header(c.Program.ID, route.Keys)
 	res.RequestID = hd.RequestID
@@ -50,13 +54,28 @@ func (g *Gateway) doListener(ctx context.Context, c *Call, route *debugmode.Rout
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	start := time.Now()
-	ans, err := conn.RoundTrip(ctx, m)
+	var ans *listener.Message
+	var err error
+	if remote {
+		res.Instance = "listener@" + route.Listener.Node
+		ans, err = g.relay(ctx, route.Listener.Node, c.Program.ID, gate, m)
+	} else {
+		ans, err = conn.RoundTrip(ctx, m)
+	}
 	res.Program = time.Since(start)
+	reason := func() string {
+		if conn != nil {
+			return conn.Reason()
+		}
+		return "on node " + route.Listener.Node
+	}
 	switch {
+	case errors.Is(err, ErrNotReady):
+		return res, notReady(c.Program.ID)
 	case errors.Is(err, listener.ErrClosed): // closed just now: not sent
 		return res, openzone.Wrap(openzone.ErrProgramConnect, errors.Join(ErrListenerAbsent, err),
 			"the debug listener of program %q was lost (%s): sync calls fail until `openzone debug listen` reconnects; events and async calls wait for it",
-			c.Program.ID, conn.Reason())
+			c.Program.ID, reason())
 	case errors.Is(err, listener.ErrLost):
 		// The program may have acted; a durable delivery goes again (with
 		// its stable event id) once a listener is back.
@@ -75,6 +94,38 @@ func (g *Gateway) doListener(ctx context.Context, c *Call, route *debugmode.Rout
 	data, err := openReply(route.Keys, hd, ans.Status, ans.Header[wire.HeaderException], ans.Body)
 	res.Data = data
 	return res, err
+}
+
+// ErrNotReady is in the chain of a relayed delivery the holding node
+// refused because its listener is still delivering held work.
+var ErrNotReady = errors.New("the debug listener is delivering held work first")
+
+func notReady(programID string) error {
+	return openzone.Wrap(openzone.ErrProgramConnect, errors.Join(ErrListenerAbsent, ErrNotReady),
+		"the debug listener of program %q is delivering held events and async calls first", programID)
+}
+
+// RelayFunc delivers m to the debug listener of programID that zone node
+// node holds, and returns the listener's answer. gate asks the holding
+// node to refuse (ErrNotReady) while its listener delivers held work.
+// Errors wrap listener.ErrClosed when m was not sent, listener.ErrLost
+// when the listener went away after it was.
+type RelayFunc func(ctx context.Context, node, programID string, gate bool, m *listener.Message) (*listener.Message, error)
+
+// Relayed runs m on this node's listener of programID for another node
+// (the receiving half of RelayFunc).
+func (g *Gateway) Relayed(ctx context.Context, programID string, gate bool, m *listener.Message) (*listener.Message, error) {
+	var conn *listener.Conn
+	if g.listeners != nil {
+		conn = g.listeners.Get(programID)
+	}
+	if conn == nil {
+		return nil, fmt.Errorf("%w: no listener of program %q on this node", listener.ErrClosed, programID)
+	}
+	if gate && !conn.Ready() {
+		return nil, ErrNotReady
+	}
+	return conn.RoundTrip(ctx, m)
 }
 
 func kind(c *Call) string {

@@ -1,6 +1,9 @@
 // Package jobs runs the zone's durable work (event deliveries to programs,
-// notification deliveries to apps, later async tasks) on River
-// (github.com/riverqueue/river) over the store's SQLite file.
+// notification deliveries to apps, async tasks) on River
+// (github.com/riverqueue/river), in the store's own database: the SQLite
+// file through riversqlite, or PostgreSQL through riverpgxv5, where any
+// number of zone nodes share the queue (River elects one leader for the
+// maintenance work, and LISTEN/NOTIFY wakes every node on an insert).
 //
 // # Transactional enqueue
 //
@@ -14,8 +17,8 @@
 //	})
 //
 // The job exists if and only if the transaction commits, and no worker sees
-// it before then. The Runner works on the store's single-connection writer
-// pool ((*sqlite.DB).SQL()), as River's SQLite driver requires, so Insert
+// it before then. On SQLite the Runner works on the store's single-connection
+// writer pool ((*sqlite.DB).SQL()), as River's SQLite driver requires, so Insert
 // (the non-transactional form) must never be called inside an InTx fn: it
 // would wait for the connection that fn holds.
 //
@@ -50,7 +53,8 @@
 //
 // # Timing (River settings chosen here)
 //
-//   - FetchPollInterval 100 ms, FetchCooldown 5 ms. River's SQLite driver has
+//   - FetchPollInterval 100 ms, FetchCooldown 5 ms. On PostgreSQL an insert
+//     wakes every node through LISTEN/NOTIFY. River's SQLite driver has
 //     no LISTEN/NOTIFY: an insert writes a row to river_notification, which
 //     the client polls every 50 ms (fixed by riversqlite), and each queue also
 //     polls for available jobs every FetchPollInterval. A job inserted on an
@@ -97,17 +101,25 @@ package jobs
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"regexp"
+	"strconv"
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/openzone/openzone/internal/store"
 )
@@ -128,11 +140,16 @@ const hardStopWait = 10 * time.Second
 // migrateTimeout bounds River's schema migration in New.
 const migrateTimeout = time.Minute
 
-// Config configures a Runner. Only DB is required.
+// Config configures a Runner. Exactly one of DB and Pool is required.
 type Config struct {
 	// DB is the store's single-connection writer pool (SQLite),
 	// (*sqlite.DB).SQL(). River's tables live in the same file.
-	DB     *sql.DB
+	DB *sql.DB
+	// Pool is the PostgreSQL store's pool, (*postgres.DB).Pool(), and
+	// Schema the schema of its tables, (*postgres.DB).Schema(), where
+	// River's tables go too.
+	Pool   *pgxpool.Pool
+	Schema string
 	Logger *slog.Logger // nil: slog.Default()
 
 	// Queues to work; default just river.QueueDefault.
@@ -163,19 +180,31 @@ type Config struct {
 	// MaxAttempts is the default number of attempts per job; default
 	// MaxAttempts (79).
 	MaxAttempts int
+	// InsertOnly builds a Runner that only inserts jobs of any kind, with
+	// no worker registered (an import re-queueing a zone's jobs). It must
+	// not be started.
+	InsertOnly bool
 
 	// Exclusive says this process is the only one working the database
 	// (a SQLite file the zone holds locked): jobs an earlier process left
 	// "running" when it died are made available again at once, instead of
 	// waiting RescueStuckJobsAfter for River's rescuer. That attempt still
-	// counts.
+	// counts. SQLite only: on PostgreSQL other nodes may be working.
 	Exclusive bool
+	// NodeName (PostgreSQL) names this zone node, stable across its
+	// restarts and distinct among the nodes. The River client's id is
+	// derived from it, so a restarted node makes the jobs its previous run
+	// left "running" available again at once, as Exclusive does on SQLite,
+	// and leaves other nodes' running jobs alone.
+	NodeName string
 }
 
 // Runner owns the River client. Register workers, then Start; Stop on the way
 // out. Inserting works before Start (the job waits) and after Stop.
 type Runner struct {
-	client  *river.Client[*sql.Tx]
+	client  Client
+	sqlite  *river.Client[*sql.Tx] // one of these two is set
+	pg      *river.Client[pgx.Tx]
 	workers *river.Workers
 	logger  *slog.Logger
 
@@ -184,14 +213,35 @@ type Runner struct {
 	running bool
 }
 
-// New applies River's migrations to cfg.DB (idempotent) and builds the
-// client. No worker is registered yet.
+// Client is what River's client offers whatever the driver: inspection
+// (listing jobs, subscribing to events, cancelling) and inserts outside a
+// transaction.
+type Client interface {
+	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	InsertMany(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+	JobGet(ctx context.Context, id int64) (*rivertype.JobRow, error)
+	JobList(ctx context.Context, params *river.JobListParams) (*river.JobListResult, error)
+	JobCancel(ctx context.Context, jobID int64) (*rivertype.JobRow, error)
+	Subscribe(kinds ...river.EventKind) (<-chan *river.Event, func())
+	SubscribeConfig(config *river.SubscribeConfig) (<-chan *river.Event, func())
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+	StopAndCancel(ctx context.Context) error
+}
+
+// New applies River's migrations to the database (idempotent; on
+// PostgreSQL concurrent ones from several nodes are serialized by River)
+// and builds the client. No worker is registered yet.
 func New(cfg Config) (*Runner, error) {
-	if cfg.DB == nil {
-		return nil, errors.New("jobs: Config.DB is nil")
-	}
-	if n := cfg.DB.Stats().MaxOpenConnections; n != 1 {
-		return nil, fmt.Errorf("jobs: Config.DB must be a single-connection pool (SetMaxOpenConns(1)) as River's SQLite driver needs; it allows %d", n)
+	switch {
+	case cfg.DB == nil && cfg.Pool == nil:
+		return nil, errors.New("jobs: Config.DB and Config.Pool are both nil")
+	case cfg.DB != nil && cfg.Pool != nil:
+		return nil, errors.New("jobs: set Config.DB (SQLite) or Config.Pool (PostgreSQL), not both")
+	case cfg.DB != nil:
+		if n := cfg.DB.Stats().MaxOpenConnections; n != 1 {
+			return nil, fmt.Errorf("jobs: Config.DB must be a single-connection pool (SetMaxOpenConns(1)) as River's SQLite driver needs; it allows %d", n)
+		}
 	}
 	logger := cfg.Logger
 	if logger == nil {
@@ -208,34 +258,12 @@ func New(cfg Config) (*Runner, error) {
 	if cfg.RetryPolicy != nil {
 		retry = cfg.RetryPolicy
 	}
-
-	driver := riversqlite.New(cfg.DB)
-	mig, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: logger})
-	if err != nil {
-		return nil, fmt.Errorf("jobs: migrate: %w", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), migrateTimeout)
-	defer cancel()
-	if _, err := mig.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return nil, fmt.Errorf("jobs: migrate: %w", err)
-	}
-
-	if cfg.Exclusive {
-		res, err := cfg.DB.ExecContext(ctx, `UPDATE river_job SET state = 'available' WHERE state = 'running'`)
-		if err != nil {
-			return nil, fmt.Errorf("jobs: recover jobs left running: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n > 0 {
-			logger.Info("jobs: resumed jobs an earlier process left running", "jobs", n)
-		}
-	}
-
 	qs := make(map[string]river.QueueConfig, len(queues))
 	for _, q := range queues {
 		qs[q] = river.QueueConfig{MaxWorkers: maxWorkers}
 	}
 	workers := river.NewWorkers()
-	client, err := river.NewClient(driver, &river.Config{
+	rcfg := &river.Config{
 		Logger:               logger,
 		Queues:               qs,
 		Workers:              workers,
@@ -245,11 +273,103 @@ func New(cfg Config) (*Runner, error) {
 		RescueStuckJobsAfter: rescueAfter,
 		RetryPolicy:          retry,
 		MaxAttempts:          cmpOr(cfg.MaxAttempts, MaxAttempts),
-	})
+		SkipUnknownJobCheck:  cfg.InsertOnly,
+	}
+	r := &Runner{workers: workers, logger: logger}
+	if cfg.DB != nil {
+		driver := riversqlite.New(cfg.DB)
+		if err := migrateRiver(driver, logger, ""); err != nil {
+			return nil, err
+		}
+		if cfg.Exclusive {
+			res, err := cfg.DB.ExecContext(context.Background(), `UPDATE river_job SET state = 'available' WHERE state = 'running'`)
+			if err != nil {
+				return nil, fmt.Errorf("jobs: recover jobs left running: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n > 0 {
+				logger.Info("jobs: resumed jobs an earlier process left running", "jobs", n)
+			}
+		}
+		client, err := river.NewClient(driver, rcfg)
+		if err != nil {
+			return nil, fmt.Errorf("jobs: river client: %w", err)
+		}
+		r.client, r.sqlite = client, client
+		return r, nil
+	}
+	// River's tables and its NOTIFY topics are named by schema, so zones
+	// in different schemas of one database never see each other's jobs.
+	rcfg.Schema = cfg.Schema
+	driver := riverpgxv5.New(cfg.Pool)
+	if err := migrateRiverPG(driver, cfg.Pool, logger, cfg.Schema); err != nil {
+		return nil, err
+	}
+	if cfg.NodeName != "" {
+		prefix := ClientPrefix(cfg.NodeName)
+		rcfg.ID = prefix + strconv.FormatInt(time.Now().UnixNano(), 36)
+		if !cfg.InsertOnly {
+			ctx, cancel := context.WithTimeout(context.Background(), migrateTimeout)
+			defer cancel()
+			table := "river_job"
+			if cfg.Schema != "" {
+				table = pgx.Identifier{cfg.Schema, "river_job"}.Sanitize()
+			}
+			tag, err := cfg.Pool.Exec(ctx, `UPDATE `+table+` SET state = 'available'
+				WHERE state = 'running' AND attempted_by[array_upper(attempted_by, 1)] LIKE $1 || '%'`, prefix)
+			if err != nil {
+				return nil, fmt.Errorf("jobs: recover jobs left running: %w", err)
+			}
+			if n := tag.RowsAffected(); n > 0 {
+				logger.Info("jobs: resumed jobs this node's previous run left running", "jobs", n)
+			}
+		}
+	}
+	client, err := river.NewClient(driver, rcfg)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: river client: %w", err)
 	}
-	return &Runner{client: client, workers: workers, logger: logger}, nil
+	r.client, r.pg = client, client
+	return r, nil
+}
+
+// migrateRiverPG holds an advisory lock while it migrates: rivermigrate
+// takes none, and nodes starting together on a fresh database would race to
+// create the same tables. (One transaction cannot hold all of River's
+// migrations: one adds an enum value that a later one uses.)
+func migrateRiverPG(driver *riverpgxv5.Driver, pool *pgxpool.Pool, logger *slog.Logger, schema string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), migrateTimeout)
+	defer cancel()
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("jobs: migrate: %w", err)
+	}
+	defer conn.Release()
+	const key = `hashtext('openzone_river_migrate:' || $1)`
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(`+key+`)`, schema); err != nil {
+		return fmt.Errorf("jobs: migrate: %w", err)
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(`+key+`)`, schema) //nolint:errcheck // the session ends the lock anyway
+	return migrateRiver(driver, logger, schema)
+}
+
+// ClientPrefix starts the River client ids of a node: a digest of its
+// name (River limits ids to 100 characters; names may be longer).
+func ClientPrefix(node string) string {
+	sum := sha256.Sum256([]byte(node))
+	return "oz_" + hex.EncodeToString(sum[:8]) + "_"
+}
+
+func migrateRiver[TTx any](driver riverdriver.Driver[TTx], logger *slog.Logger, schema string) error {
+	mig, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: logger, Schema: schema})
+	if err != nil {
+		return fmt.Errorf("jobs: migrate: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), migrateTimeout)
+	defer cancel()
+	if _, err := mig.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("jobs: migrate: %w", err)
+	}
+	return nil
 }
 
 func cmpOr[T int | time.Duration](v, def T) T {
@@ -333,24 +453,39 @@ func (r *Runner) Stop(ctx context.Context) error {
 	return err
 }
 
-// sqlTxer is what the SQLite store's Executor offers inside InTx.
-type sqlTxer interface{ SQLTx() *sql.Tx }
+// sqlTxer is what the SQLite store's Executor offers inside InTx, and
+// pgxTxer the PostgreSQL store's.
+type (
+	sqlTxer interface{ SQLTx() *sql.Tx }
+	pgxTxer interface{ PgxTx() pgx.Tx }
+)
 
 // InsertTx enqueues a job in tx, which must be the Executor Store.InTx gave
 // its fn: the job commits or rolls back with the rest of tx. opts may be nil.
 func (r *Runner) InsertTx(ctx context.Context, tx store.Executor, args river.JobArgs, opts *river.InsertOpts) error {
-	x, ok := tx.(sqlTxer)
-	if !ok {
+	var err error
+	switch x := tx.(type) {
+	case sqlTxer:
+		if r.sqlite == nil || x.SQLTx() == nil {
+			return r.notInTx(args, tx)
+		}
+		_, err = r.sqlite.InsertTx(ctx, x.SQLTx(), args, opts)
+	case pgxTxer:
+		if r.pg == nil || x.PgxTx() == nil {
+			return r.notInTx(args, tx)
+		}
+		_, err = r.pg.InsertTx(ctx, x.PgxTx(), args, opts)
+	default:
 		return fmt.Errorf("jobs: insert %s: executor %T has no SQL transaction; pass the Executor Store.InTx gives its fn", args.Kind(), tx)
 	}
-	sqlTx := x.SQLTx()
-	if sqlTx == nil {
-		return fmt.Errorf("jobs: insert %s: executor is not inside a transaction; call InsertTx inside Store.InTx (or use Insert)", args.Kind())
-	}
-	if _, err := r.client.InsertTx(ctx, sqlTx, args, opts); err != nil {
+	if err != nil {
 		return fmt.Errorf("jobs: insert %s: %w", args.Kind(), err)
 	}
 	return nil
+}
+
+func (r *Runner) notInTx(args river.JobArgs, tx store.Executor) error {
+	return fmt.Errorf("jobs: insert %s: executor %T is not inside a transaction of this Runner's database; call InsertTx inside Store.InTx (or use Insert)", args.Kind(), tx)
 }
 
 // Insert enqueues a job on its own. Never call it inside Store.InTx (it
@@ -364,4 +499,4 @@ func (r *Runner) Insert(ctx context.Context, args river.JobArgs, opts *river.Ins
 
 // Client returns the River client, for inspection (listing jobs,
 // subscribing to events, cancelling).
-func (r *Runner) Client() *river.Client[*sql.Tx] { return r.client }
+func (r *Runner) Client() Client { return r.client }

@@ -90,6 +90,13 @@ type Config struct {
 	// LogLines is how many log lines are kept in memory per program.
 	// Default 2000.
 	LogLines int
+	// Host is the address instances listen on (given to them as HOST) and
+	// are reached at. Default 127.0.0.1; a zone node whose instances other
+	// nodes must reach sets an address they can route to.
+	Host string
+	// NamePrefix starts every instance name. Zone nodes sharing a database
+	// set it to their node id, so names are unique across nodes.
+	NamePrefix string
 }
 
 // Spec is the desired deployment of one program. Exactly one of Command and
@@ -205,6 +212,9 @@ func New(cfg Config) *Runtime {
 	}
 	if cfg.LogLines <= 0 {
 		cfg.LogLines = 2000
+	}
+	if cfg.Host == "" {
+		cfg.Host = "127.0.0.1"
 	}
 	return &Runtime{
 		cfg:      cfg,
@@ -366,7 +376,7 @@ func (r *Runtime) Deploy(ctx context.Context, spec Spec) error {
 	}
 	p.spec, p.path = spec, path
 	for len(p.insts) < spec.Instances {
-		name := fmt.Sprintf("%s#%d", spec.ProgramID, len(p.insts)+1)
+		name := fmt.Sprintf("%s%s#%d", r.cfg.NamePrefix, spec.ProgramID, len(p.insts)+1)
 		if spec.URL != "" {
 			p.insts = append(p.insts, newStaticInstance(name, spec.URL))
 			continue
@@ -507,6 +517,43 @@ func (p *program) pickLocked(programID string) (Instance, bool) {
 		}
 	}
 	return Instance{}, false
+}
+
+// Changed returns a channel closed at the next change of the instances
+// (deployed, stopped, or one became healthy).
+func (r *Runtime) Changed() <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.changed
+}
+
+// Healthy returns every healthy instance of every program.
+func (r *Runtime) Healthy() []Instance {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []Instance
+	for id, p := range r.programs {
+		for _, in := range p.insts {
+			if in.healthy {
+				out = append(out, Instance{ProgramID: id, Name: in.name, URL: in.url})
+			}
+		}
+	}
+	return out
+}
+
+// Has reports whether this runtime runs an instance called name.
+func (r *Runtime) Has(programID, name string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if p := r.programs[programID]; p != nil {
+		for _, in := range p.insts {
+			if in.name == name {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Instances describes the instances of a program, in name order; nil when

@@ -156,13 +156,13 @@ type runResult struct {
 // failed to start). When in is stopped meanwhile, it terminates the process
 // group (SIGTERM, then SIGKILL on in.killCh).
 func (r *Runtime) runOnce(in *instance, l launch) runResult {
-	port, err := freePort()
+	port, err := freePort(r.cfg.Host)
 	if err != nil {
 		r.startFailed(in, l, err)
 		return runResult{}
 	}
 	res := runResult{port: port}
-	env := append(slices.Clip(l.env), "OPENZONE_API="+r.cfg.ZoneURL(), "PORT="+strconv.Itoa(port), "HOST=127.0.0.1", "OPENZONE_INSTANCE="+in.name)
+	env := append(slices.Clip(l.env), "OPENZONE_API="+r.cfg.ZoneURL(), "PORT="+strconv.Itoa(port), "HOST="+r.cfg.Host, "OPENZONE_INSTANCE="+in.name)
 	p, err := startProcess(l, env, in.name)
 	if err != nil {
 		r.startFailed(in, l, err)
@@ -170,7 +170,7 @@ func (r *Runtime) runOnce(in *instance, l launch) runResult {
 	}
 	started := time.Now()
 	r.mu.Lock()
-	in.url = "http://127.0.0.1:" + strconv.Itoa(port)
+	in.url = "http://" + net.JoinHostPort(r.cfg.Host, strconv.Itoa(port))
 	in.pid = p.pid
 	in.state = StateStarting
 	in.healthy = false
@@ -198,7 +198,7 @@ wait:
 			}
 			break wait
 		case <-timer.C:
-			ok := checkHealth(port)
+			ok := checkHealth(r.cfg.Host, port)
 			r.mu.Lock()
 			changed := ok != in.healthy
 			if changed && ok {
@@ -265,9 +265,9 @@ func (r *Runtime) startFailed(in *instance, l launch, err error) {
 	r.zoneLog(l.book, in.name, slog.LevelError, "start failed: "+err.Error())
 }
 
-// freePort returns a loopback port that was free a moment ago.
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// freePort returns a port of host that was free a moment ago.
+func freePort(host string) (int, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		return 0, fmt.Errorf("pick a free port: %w", err)
 	}
@@ -275,8 +275,8 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-func checkHealth(port int) bool {
-	c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), dialTimeout)
+func checkHealth(host string, port int) bool {
+	c, err := net.DialTimeout("tcp", net.JoinHostPort(host, strconv.Itoa(port)), dialTimeout)
 	if err != nil {
 		return false
 	}

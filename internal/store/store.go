@@ -197,7 +197,10 @@ type Executor interface {
 // Store is a database: an Executor plus transactions and lifecycle.
 type Store interface {
 	Executor
-	// InTx runs fn in one transaction; it commits when fn returns nil.
+	// InTx runs fn in one transaction; it commits when fn returns nil. A
+	// driver may run fn more than once (PostgreSQL retries a transaction a
+	// concurrent one aborted), so fn must have no effect outside the
+	// transaction, or must set it afresh each time it runs.
 	InTx(ctx context.Context, fn func(Executor) error) error
 	// Prune deletes expired tokens and replay ids older than now.
 	Prune(ctx context.Context, now time.Time) error
@@ -205,4 +208,35 @@ type Store interface {
 	// returns how many it deleted.
 	TrafficPrune(ctx context.Context, before time.Time) (int64, error)
 	Close() error
+}
+
+// Cluster is what a store shared by several zone nodes offers
+// (PostgreSQL): settings every node must agree on and the address book of
+// program instances, so a node can reach an instance another node runs.
+// The SQLite store, one process by construction, does not implement it.
+type Cluster interface {
+	// SettingPutIfAbsent stores value under name unless a value is stored
+	// already, and returns the stored value (the first writer wins).
+	SettingPutIfAbsent(ctx context.Context, name, value string) (string, error)
+	// InstancesPublish replaces node's published instances with insts,
+	// stamped now.
+	InstancesPublish(ctx context.Context, node string, insts []Instance, now time.Time) error
+	// InstanceFind returns the published instance called name if it was
+	// stamped at or after since; ErrNotFound otherwise.
+	InstanceFind(ctx context.Context, name string, since time.Time) (*Instance, error)
+	// NodePublish records where node is reached (its zone URL), stamped
+	// now; url "" removes it.
+	NodePublish(ctx context.Context, node, url string, now time.Time) error
+	// NodeURL returns where node is reached if it was stamped at or after
+	// since; ErrNotFound otherwise.
+	NodeURL(ctx context.Context, node string, since time.Time) (string, error)
+}
+
+// Instance is a program instance as published for other nodes.
+type Instance struct {
+	Name      string
+	Node      string
+	Host      string // the publishing node's hostname
+	ProgramID string
+	URL       string
 }

@@ -370,16 +370,23 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 			return n, err
 		}
 		for _, t := range orphans {
+			// Counted after the commit: a store may run fn again (PostgreSQL
+			// retries a transaction a concurrent one aborted).
+			var requeued bool
 			err := s.cfg.Store.InTx(ctx, func(tx store.Executor) error {
+				requeued = false
 				ok, err := tx.TaskRequeue(ctx, t.JobID, t.DeliveredTo)
 				if err != nil || !ok {
 					return err
 				}
-				n++
+				requeued = true
 				return s.cfg.Jobs.InsertTx(ctx, tx, DeliveryArgs{JobID: t.JobID}, nil)
 			})
 			if err != nil {
 				return n, err
+			}
+			if requeued {
+				n++
 			}
 		}
 	}

@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openzone/openzone/internal/store/postgres/pgtest"
 	"github.com/openzone/openzone/server"
 )
 
@@ -83,9 +84,26 @@ type Options struct {
 	RetryBackoff func(attempt int) time.Duration
 	// Logger defaults to one that writes through tb.Log at warn level.
 	Logger *slog.Logger
+	// DB is the zone's database (server.Config.DB): "" is SQLite in the
+	// zone's temporary data directory; Stores gives a PostgreSQL one.
+	DB string
+	// NodeName, ArchiveKey and ClusterInterval are passed to server.Config:
+	// zones sharing a PostgreSQL database need the same ArchiveKey.
+	NodeName        string
+	ArchiveKey      string
+	ClusterInterval time.Duration
 	// ListenerPingInterval and ListenerPongTimeout shorten the debug
 	// listener's dead-peer detection (see server.Config).
 	ListenerPingInterval, ListenerPongTimeout time.Duration
+}
+
+// Stores runs fn once per store a zone can run on, each as a subtest:
+// "sqlite" always, and "postgres" (a fresh schema, dropped afterwards)
+// when OPENZONE_TEST_POSTGRES_URL is set; when OPENZONE_REQUIRE_POSTGRES=1
+// and it is not, the postgres subtest fails instead of skipping.
+func Stores(t *testing.T, fn func(t *testing.T, db string)) {
+	t.Run("sqlite", func(t *testing.T) { fn(t, "") })
+	t.Run("postgres", func(t *testing.T) { fn(t, pgtest.URL(t)) })
 }
 
 // Zone is a running zone under test.
@@ -136,6 +154,11 @@ func Start(tb testing.TB, opts Options) *Zone {
 		Logger:       log,
 		CallTimeout:  opts.CallTimeout,
 		RetryBackoff: opts.RetryBackoff,
+		DB:           opts.DB,
+
+		NodeName:        opts.NodeName,
+		ArchiveKey:      opts.ArchiveKey,
+		ClusterInterval: opts.ClusterInterval,
 
 		ListenerPingInterval: opts.ListenerPingInterval,
 		ListenerPongTimeout:  opts.ListenerPongTimeout,
@@ -291,3 +314,16 @@ func Describe(m map[string]any) string {
 	b, _ := json.Marshal(m)
 	return fmt.Sprintf("%s", b)
 }
+
+// Fresh returns a new, empty database of the same kind as db (one Stores
+// gave): "" stays "" (SQLite in a new data directory), a PostgreSQL URL
+// becomes a new schema.
+func Fresh(tb testing.TB, db string) string {
+	if db == "" {
+		return ""
+	}
+	return pgtest.URL(tb)
+}
+
+// DataDir returns the zone's data directory.
+func (z *Zone) DataDir() string { return z.cfg.DataDir }

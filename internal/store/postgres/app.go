@@ -1,0 +1,151 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+
+	"errors"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/openzone/openzone"
+)
+
+const appCols = `corp_id, agent_id, type, provider_id, secret, test_install, zone_permission,
+	callback_url, callback_token, callback_aes_key, receive_program_id`
+
+func scanApp(s scanner) (*openzone.App, error) {
+	var a openzone.App
+	var typ string
+	var provider, receive sql.NullString
+	var testInstall, zonePerm int
+	if err := s.Scan(&a.CorpID, &a.AgentID, &typ, &provider, &a.Secret, &testInstall, &zonePerm,
+		&a.Callback.URL, &a.Callback.Token, &a.Callback.EncodingAESKey, &receive); err != nil {
+		return nil, err
+	}
+	a.Type = openzone.AppType(typ)
+	a.ProviderID = provider.String
+	a.TestInstall = testInstall != 0
+	a.ZonePermission = zonePerm != 0
+	a.ReceiveProgramID = receive.String
+	return &a, nil
+}
+
+func (e *executor) AppUpsert(ctx context.Context, a *openzone.App) error {
+	// receive_program_id is left out on purpose: only AppSetReceiveProgram
+	// sets it, and an update must not clear it.
+	_, err := e.w.Exec(ctx, `INSERT INTO app (corp_id, agent_id, type, provider_id, secret,
+			test_install, zone_permission, callback_url, callback_token, callback_aes_key)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		ON CONFLICT (corp_id, agent_id) DO UPDATE SET
+			type = excluded.type, provider_id = excluded.provider_id, secret = excluded.secret,
+			test_install = excluded.test_install, zone_permission = excluded.zone_permission,
+			callback_url = excluded.callback_url, callback_token = excluded.callback_token,
+			callback_aes_key = excluded.callback_aes_key`,
+		a.CorpID, a.AgentID, string(a.Type), nullString(a.ProviderID), a.Secret,
+		boolInt(a.TestInstall), boolInt(a.ZonePermission),
+		a.Callback.URL, a.Callback.Token, a.Callback.EncodingAESKey)
+	switch {
+	case isUnique(err):
+		return openzone.Wrap(openzone.ErrConflict, err, "secret of app %d is already used by another app of corp %q", a.AgentID, a.CorpID)
+	case isForeignKey(err):
+		refs := []ref{corpRef(a.CorpID)}
+		if a.ProviderID != "" {
+			refs = append(refs, providerRef(a.ProviderID))
+		}
+		return missingRef("app upsert", err, refs...)
+	case err != nil:
+		return internalErr("app upsert", err)
+	}
+	return nil
+}
+
+func (e *executor) AppGet(ctx context.Context, corpID string, agentID int64) (*openzone.App, error) {
+	a, err := scanApp(e.r.QueryRow(ctx, `SELECT `+appCols+` FROM app WHERE corp_id = $1 AND agent_id = $2`, corpID, agentID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, openzone.Errorf(openzone.ErrNotFound, "app %d of corp %q not found", agentID, corpID)
+	}
+	if err != nil {
+		return nil, internalErr("app get", err)
+	}
+	return a, nil
+}
+
+func (e *executor) AppList(ctx context.Context, corpID string) ([]*openzone.App, error) {
+	return list(ctx, e.r, "app list", scanApp, `SELECT `+appCols+` FROM app WHERE corp_id = $1 ORDER BY agent_id`, corpID)
+}
+
+func (e *executor) AppFindBySecret(ctx context.Context, corpID, secret string) (*openzone.App, error) {
+	// The message never echoes the secret.
+	notFound := openzone.Errorf(openzone.ErrNotFound, "app with this secret not found in corp %q", corpID)
+	if secret == "" {
+		return nil, notFound
+	}
+	a, err := scanApp(e.r.QueryRow(ctx, `SELECT `+appCols+` FROM app WHERE corp_id = $1 AND secret = $2`, corpID, secret))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, notFound
+	}
+	if err != nil {
+		return nil, internalErr("app find by secret", err)
+	}
+	return a, nil
+}
+
+func (e *executor) AppSetReceiveProgram(ctx context.Context, corpID string, agentID int64, programID string) error {
+	res, err := e.w.Exec(ctx, `UPDATE app SET receive_program_id = $1 WHERE corp_id = $2 AND agent_id = $3`,
+		nullString(programID), corpID, agentID)
+	if isForeignKey(err) {
+		return missingRef("app set receive program", err, programRef(programID))
+	}
+	if err != nil {
+		return internalErr("app set receive program", err)
+	}
+	return ifNoRows(res, func() error {
+		return openzone.Errorf(openzone.ErrNotFound, "app %d of corp %q not found", agentID, corpID)
+	})
+}
+
+func (e *executor) AppProgramsSet(ctx context.Context, corpID string, agentID int64, programIDs []string) error {
+	// Concurrent sets of one app queue on its row, so one replaces the
+	// other instead of the two merging.
+	return e.inTxIso(ctx, pgx.ReadCommitted, func(e *executor) error {
+		ok, err := e.lockApp(ctx, corpID, agentID)
+		if err != nil {
+			return internalErr("app programs set", err)
+		}
+		if !ok {
+			return openzone.Errorf(openzone.ErrNotFound, "app %d of corp %q not found", agentID, corpID)
+		}
+		if _, err := e.w.Exec(ctx, `DELETE FROM app_program WHERE corp_id = $1 AND agent_id = $2`,
+			corpID, agentID); err != nil {
+			return internalErr("app programs set", err)
+		}
+		for _, id := range programIDs {
+			_, err := e.w.Exec(ctx, `INSERT INTO app_program (corp_id, agent_id, program_id) VALUES ($1, $2, $3)
+				ON CONFLICT DO NOTHING`, corpID, agentID, id)
+			if isForeignKey(err) {
+				return missingRef("app programs set", err, programRef(id))
+			}
+			if err != nil {
+				return internalErr("app programs set", err)
+			}
+		}
+		return nil
+	})
+}
+
+func (e *executor) AppProgramsList(ctx context.Context, corpID string, agentID int64) ([]string, error) {
+	return list(ctx, e.r, "app programs list", func(s scanner) (string, error) {
+		var id string
+		err := s.Scan(&id)
+		return id, err
+	}, `SELECT program_id FROM app_program WHERE corp_id = $1 AND agent_id = $2 ORDER BY program_id`, corpID, agentID)
+}
+
+func (e *executor) AppProgramHas(ctx context.Context, corpID string, agentID int64, programID string) (bool, error) {
+	var n int
+	if err := e.r.QueryRow(ctx, `SELECT COUNT(*) FROM app_program WHERE corp_id = $1 AND agent_id = $2 AND program_id = $3`,
+		corpID, agentID, programID).Scan(&n); err != nil {
+		return false, internalErr("app program has", err)
+	}
+	return n > 0, nil
+}

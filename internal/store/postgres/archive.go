@@ -1,0 +1,276 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+
+	"encoding/json"
+	"errors"
+	"fmt"
+	"github.com/jackc/pgx/v5"
+	"math"
+
+	"github.com/openzone/openzone"
+)
+
+// AgreeUpsert keys a record by (corp, userid, external_userid) when ChatID
+// is "" and by (corp, chatid, external_userid) otherwise; a room record
+// keeps no UserID (it is stored, and read back, empty). Status and
+// ChangeTime replace the stored ones; a zero ChangeTime reads back zero.
+func (e *executor) AgreeUpsert(ctx context.Context, a *openzone.AgreeStatus) error {
+	userID := a.UserID
+	if a.ChatID != "" {
+		userID = ""
+	}
+	_, err := e.w.Exec(ctx, `INSERT INTO agree_status (corp_id, chat_id, user_id, external_user_id, status, change_time)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (corp_id, chat_id, user_id, external_user_id) DO UPDATE SET
+			status = excluded.status, change_time = excluded.change_time`,
+		a.CorpID, a.ChatID, userID, a.ExternalUserID, a.Status, nullMillis(a.ChangeTime))
+	if isForeignKey(err) {
+		return missingRef("agree upsert", err, corpRef(a.CorpID))
+	}
+	if err != nil {
+		return internalErr("agree upsert", err)
+	}
+	return nil
+}
+
+const agreeCols = `corp_id, chat_id, user_id, external_user_id, status, change_time`
+
+func scanAgree(s scanner) (*openzone.AgreeStatus, error) {
+	var a openzone.AgreeStatus
+	var changed sql.NullInt64
+	if err := s.Scan(&a.CorpID, &a.ChatID, &a.UserID, &a.ExternalUserID, &a.Status, &changed); err != nil {
+		return nil, err
+	}
+	a.ChangeTime = fromNullMillis(changed)
+	return &a, nil
+}
+
+func (e *executor) AgreeGetSingle(ctx context.Context, corpID, userID, externalUserID string) (*openzone.AgreeStatus, error) {
+	a, err := scanAgree(e.r.QueryRow(ctx, `SELECT `+agreeCols+` FROM agree_status
+		WHERE corp_id = $1 AND chat_id = '' AND user_id = $2 AND external_user_id = $3`, corpID, userID, externalUserID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, openzone.Errorf(openzone.ErrNotFound, "consent of userid %q and external_userid %q of corp %q not found",
+			userID, externalUserID, corpID)
+	}
+	if err != nil {
+		return nil, internalErr("agree get single", err)
+	}
+	return a, nil
+}
+
+// AgreeListRoom lists nothing for chatID "": single-chat records are not a
+// room's.
+func (e *executor) AgreeListRoom(ctx context.Context, corpID, chatID string) ([]*openzone.AgreeStatus, error) {
+	if chatID == "" {
+		return nil, nil
+	}
+	return list(ctx, e.r, "agree list room", scanAgree, `SELECT `+agreeCols+` FROM agree_status
+		WHERE corp_id = $1 AND chat_id = $2 AND user_id = '' ORDER BY external_user_id`, corpID, chatID)
+}
+
+const publicKeyCols = `corp_id, agent_id, ver, pem, set_at, start_seq`
+
+func scanPublicKey(s scanner) (*openzone.AppPublicKey, error) {
+	var k openzone.AppPublicKey
+	var setAt int64
+	if err := s.Scan(&k.CorpID, &k.AgentID, &k.Ver, &k.PEM, &setAt, &k.StartSeq); err != nil {
+		return nil, err
+	}
+	k.SetAt = fromMillis(setAt)
+	return &k, nil
+}
+
+func (e *executor) AppPublicKeyGet(ctx context.Context, corpID string, agentID int64) (*openzone.AppPublicKey, error) {
+	k, err := scanPublicKey(e.r.QueryRow(ctx, `SELECT `+publicKeyCols+` FROM app_public_key
+		WHERE corp_id = $1 AND agent_id = $2`, corpID, agentID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, openzone.Errorf(openzone.ErrNotFound, "public key of app %d of corp %q not found", agentID, corpID)
+	}
+	if err != nil {
+		return nil, internalErr("app public key get", err)
+	}
+	return k, nil
+}
+
+// AppPublicKeyPut inserts the app's first key, or replaces Ver and PEM when
+// k.Ver is above the stored one; the stored SetAt and StartSeq stay (k's
+// are ignored then). One statement decides, so two concurrent puts cannot
+// both win.
+func (e *executor) AppPublicKeyPut(ctx context.Context, k *openzone.AppPublicKey) error {
+	return e.inTx(ctx, func(e *executor) error {
+		res, err := e.w.Exec(ctx, `INSERT INTO app_public_key (`+publicKeyCols+`) VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT (corp_id, agent_id) DO UPDATE SET ver = excluded.ver, pem = excluded.pem
+			WHERE app_public_key.ver < excluded.ver`,
+			k.CorpID, k.AgentID, k.Ver, k.PEM, k.SetAt.UnixMilli(), k.StartSeq)
+		if isForeignKey(err) {
+			return missingRef("app public key put", err, appRef(k.CorpID, k.AgentID))
+		}
+		if err != nil {
+			return internalErr("app public key put", err)
+		}
+		return ifNoRows(res, func() error {
+			// The stored key won; read it in the same transaction to name it.
+			var stored int
+			if err := e.w.QueryRow(ctx, `SELECT ver FROM app_public_key WHERE corp_id = $1 AND agent_id = $2`,
+				k.CorpID, k.AgentID).Scan(&stored); err != nil {
+				return internalErr("app public key put", err)
+			}
+			return openzone.Errorf(openzone.ErrConflict, "public key version %d of app %d is not above the stored version %d",
+				k.Ver, k.AgentID, stored)
+		})
+	})
+}
+
+func (e *executor) AppPublicKeyList(ctx context.Context, corpID string) ([]*openzone.AppPublicKey, error) {
+	return list(ctx, e.r, "app public key list", scanPublicKey, `SELECT `+publicKeyCols+` FROM app_public_key
+		WHERE corp_id = $1 ORDER BY agent_id`, corpID)
+}
+
+// KeywordRuleInsert stores r; Body is kept byte for byte (empty reads back
+// nil). A rule_id the app already has is ErrConflict.
+func (e *executor) KeywordRuleInsert(ctx context.Context, r *openzone.KeywordRule, max int) error {
+	if max <= 0 {
+		max = math.MaxInt32
+	}
+	// Inserts for one app queue on its row, on every node, so the count
+	// cannot change between the check and the insert.
+	return e.inTxIso(ctx, pgx.ReadCommitted, func(e *executor) error {
+		ok, err := e.lockApp(ctx, r.CorpID, r.AgentID)
+		if err != nil {
+			return internalErr("keyword rule insert", err)
+		}
+		if !ok {
+			return openzone.Errorf(openzone.ErrNotFound, "app %d of corp %q not found", r.AgentID, r.CorpID)
+		}
+		var n int
+		if err := e.w.QueryRow(ctx, `SELECT count(*) FROM keyword_rule WHERE corp_id = $1 AND agent_id = $2`,
+			r.CorpID, r.AgentID).Scan(&n); err != nil {
+			return internalErr("keyword rule insert", err)
+		}
+		if n >= max {
+			return openzone.Errorf(openzone.ErrTooManyRules, "app %d already has %d keyword rules, the limit", r.AgentID, max)
+		}
+		_, err = e.w.Exec(ctx, `INSERT INTO keyword_rule (corp_id, agent_id, rule_id, name, body, create_time)
+			VALUES ($1, $2, $3, $4, $5, $6)`,
+			r.CorpID, r.AgentID, r.RuleID, r.Name, string(r.Body), r.CreateTime.UnixMilli())
+		switch {
+		case isUnique(err):
+			return openzone.Wrap(openzone.ErrConflict, err, "rule_id %q already exists in app %d", r.RuleID, r.AgentID)
+		case err != nil:
+			return internalErr("keyword rule insert", err)
+		}
+		return nil
+	})
+}
+
+const keywordRuleCols = `corp_id, agent_id, rule_id, name, body, create_time`
+
+func scanKeywordRule(s scanner) (*openzone.KeywordRule, error) {
+	var r openzone.KeywordRule
+	var body string
+	var created int64
+	if err := s.Scan(&r.CorpID, &r.AgentID, &r.RuleID, &r.Name, &body, &created); err != nil {
+		return nil, err
+	}
+	r.Body = rawJSON(body)
+	r.CreateTime = fromMillis(created)
+	return &r, nil
+}
+
+func ruleNotFound(agentID int64, ruleID string) error {
+	return openzone.Errorf(openzone.ErrNotFound, "rule_id %q not found in app %d", ruleID, agentID)
+}
+
+func (e *executor) KeywordRuleGet(ctx context.Context, corpID string, agentID int64, ruleID string) (*openzone.KeywordRule, error) {
+	r, err := scanKeywordRule(e.r.QueryRow(ctx, `SELECT `+keywordRuleCols+` FROM keyword_rule
+		WHERE corp_id = $1 AND agent_id = $2 AND rule_id = $3`, corpID, agentID, ruleID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ruleNotFound(agentID, ruleID)
+	}
+	if err != nil {
+		return nil, internalErr("keyword rule get", err)
+	}
+	return r, nil
+}
+
+func (e *executor) KeywordRuleList(ctx context.Context, corpID string, agentID int64) ([]*openzone.KeywordRule, error) {
+	return list(ctx, e.r, "keyword rule list", scanKeywordRule, `SELECT `+keywordRuleCols+` FROM keyword_rule
+		WHERE corp_id = $1 AND agent_id = $2 ORDER BY create_time, rule_id`, corpID, agentID)
+}
+
+// KeywordRuleUpdate keeps CreateTime.
+func (e *executor) KeywordRuleUpdate(ctx context.Context, r *openzone.KeywordRule) error {
+	res, err := e.w.Exec(ctx, `UPDATE keyword_rule SET name = $1, body = $2
+		WHERE corp_id = $3 AND agent_id = $4 AND rule_id = $5`, r.Name, string(r.Body), r.CorpID, r.AgentID, r.RuleID)
+	if err != nil {
+		return internalErr("keyword rule update", err)
+	}
+	return ifNoRows(res, func() error { return ruleNotFound(r.AgentID, r.RuleID) })
+}
+
+// KeywordRuleDelete keeps the rule's hits.
+func (e *executor) KeywordRuleDelete(ctx context.Context, corpID string, agentID int64, ruleID string) error {
+	res, err := e.w.Exec(ctx, `DELETE FROM keyword_rule WHERE corp_id = $1 AND agent_id = $2 AND rule_id = $3`,
+		corpID, agentID, ruleID)
+	if err != nil {
+		return internalErr("keyword rule delete", err)
+	}
+	return ifNoRows(res, func() error { return ruleNotFound(agentID, ruleID) })
+}
+
+// KeywordHitInsert stores h and sets h.Seq, which grows with every insert
+// across the store (an identity column, like message seqs). The hit's rule need
+// not exist; its app must. Semantics are a JSON array; none reads back nil.
+func (e *executor) KeywordHitInsert(ctx context.Context, h *openzone.KeywordHit) error {
+	sem := h.Semantics
+	if sem == nil {
+		sem = []int{}
+	}
+	b, err := json.Marshal(sem)
+	if err != nil {
+		return internalErr("keyword hit insert", err)
+	}
+	var seq int64
+	err = e.w.QueryRow(ctx, `INSERT INTO keyword_hit (corp_id, agent_id, msg_id, rule_id, has_hit_keyword,
+			semantics, created)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq`,
+		h.CorpID, h.AgentID, h.MsgID, h.RuleID, boolInt(h.HasHitKeyword), string(b), h.Created.UnixMilli()).Scan(&seq)
+	if isForeignKey(err) {
+		return missingRef("keyword hit insert", err, appRef(h.CorpID, h.AgentID))
+	}
+	if err != nil {
+		return internalErr("keyword hit insert", err)
+	}
+	h.Seq = seq
+	return nil
+}
+
+const keywordHitCols = `seq, corp_id, agent_id, msg_id, rule_id, has_hit_keyword, semantics, created`
+
+func scanKeywordHit(s scanner) (*openzone.KeywordHit, error) {
+	var h openzone.KeywordHit
+	var hit int
+	var sem string
+	var created int64
+	if err := s.Scan(&h.Seq, &h.CorpID, &h.AgentID, &h.MsgID, &h.RuleID, &hit, &sem, &created); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(sem), &h.Semantics); err != nil {
+		return nil, fmt.Errorf("keyword hit %d semantics: %w", h.Seq, err)
+	}
+	if len(h.Semantics) == 0 {
+		h.Semantics = nil
+	}
+	h.HasHitKeyword = hit != 0
+	h.Created = fromMillis(created)
+	return &h, nil
+}
+
+// KeywordHitList clamps limit like every list: default 100, max 10,001.
+func (e *executor) KeywordHitList(ctx context.Context, corpID string, agentID int64, afterSeq int64, limit int) ([]*openzone.KeywordHit, error) {
+	return list(ctx, e.r, "keyword hit list", scanKeywordHit, `SELECT `+keywordHitCols+` FROM keyword_hit
+		WHERE corp_id = $1 AND agent_id = $2 AND seq > $3 ORDER BY seq LIMIT $4`, corpID, agentID, afterSeq, clampArchiveLimit(limit))
+}

@@ -1,0 +1,85 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/store"
+)
+
+var _ store.Cluster = (*DB)(nil)
+
+func (db *DB) SettingPutIfAbsent(ctx context.Context, name, value string) (string, error) {
+	// DO UPDATE with no change, rather than DO NOTHING, so RETURNING gives
+	// the stored row either way.
+	var stored string
+	err := db.pool.QueryRow(ctx, `INSERT INTO zone_setting (name, value) VALUES ($1, $2)
+		ON CONFLICT (name) DO UPDATE SET value = zone_setting.value RETURNING value`, name, value).Scan(&stored)
+	if err != nil {
+		return "", internalErr("setting put", err)
+	}
+	return stored, nil
+}
+
+func (db *DB) InstancesPublish(ctx context.Context, node string, insts []store.Instance, now time.Time) error {
+	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM zone_instance WHERE node = $1`, node); err != nil {
+			return internalErr("instances publish", err)
+		}
+		for _, in := range insts {
+			// A name another node published is taken over: names carry the
+			// node, so that only happens when a node id is reused.
+			if _, err := tx.Exec(ctx, `INSERT INTO zone_instance (name, node, host, program_id, url, seen_at)
+				VALUES ($1, $2, $3, $4, $5, $6)
+				ON CONFLICT (name) DO UPDATE SET node = excluded.node, host = excluded.host,
+					program_id = excluded.program_id, url = excluded.url, seen_at = excluded.seen_at`,
+				in.Name, node, in.Host, in.ProgramID, in.URL, now.UnixMilli()); err != nil {
+				return internalErr("instances publish", err)
+			}
+		}
+		return nil
+	})
+}
+
+func (db *DB) InstanceFind(ctx context.Context, name string, since time.Time) (*store.Instance, error) {
+	var in store.Instance
+	err := db.pool.QueryRow(ctx, `SELECT name, node, host, program_id, url FROM zone_instance WHERE name = $1 AND seen_at >= $2`,
+		name, since.UnixMilli()).Scan(&in.Name, &in.Node, &in.Host, &in.ProgramID, &in.URL)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, openzone.Errorf(openzone.ErrNotFound, "instance %q is not running on any node", name)
+	}
+	if err != nil {
+		return nil, internalErr("instance find", err)
+	}
+	return &in, nil
+}
+
+func (db *DB) NodePublish(ctx context.Context, node, url string, now time.Time) error {
+	var err error
+	if url == "" {
+		_, err = db.pool.Exec(ctx, `DELETE FROM zone_node WHERE name = $1`, node)
+	} else {
+		_, err = db.pool.Exec(ctx, `INSERT INTO zone_node (name, url, seen_at) VALUES ($1, $2, $3)
+			ON CONFLICT (name) DO UPDATE SET url = excluded.url, seen_at = excluded.seen_at`, node, url, now.UnixMilli())
+	}
+	if err != nil {
+		return internalErr("node publish", err)
+	}
+	return nil
+}
+
+func (db *DB) NodeURL(ctx context.Context, node string, since time.Time) (string, error) {
+	var url string
+	err := db.pool.QueryRow(ctx, `SELECT url FROM zone_node WHERE name = $1 AND seen_at >= $2`, node, since.UnixMilli()).Scan(&url)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", openzone.Errorf(openzone.ErrNotFound, "zone node %q is not running", node)
+	}
+	if err != nil {
+		return "", internalErr("node url", err)
+	}
+	return url, nil
+}

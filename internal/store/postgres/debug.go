@@ -1,0 +1,195 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+
+	"errors"
+	"github.com/jackc/pgx/v5"
+	"time"
+
+	"github.com/openzone/openzone"
+)
+
+func (e *executor) DebugProgramGet(ctx context.Context, programID string) (*openzone.DebugProgram, error) {
+	d := openzone.DebugProgram{ProgramID: programID}
+	var issued, expires, lConnected, lLost sql.NullInt64
+	var probe string
+	err := e.r.QueryRow(ctx, `SELECT receiver_url, token, token_issued_at, token_expires_at,
+		listener_state, listener_id, listener_node, listener_connected_at, listener_lost_at, listener_reason, probe
+		FROM debug_program WHERE program_id = $1`, programID).Scan(&d.ReceiverURL, &d.Token, &issued, &expires,
+		&d.Listener.State, &d.Listener.ID, &d.Listener.Node, &lConnected, &lLost, &d.Listener.Reason, &probe)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, openzone.Errorf(openzone.ErrNotFound, "debug state of program %q not found", programID)
+	}
+	if err != nil {
+		return nil, internalErr("debug program get", err)
+	}
+	d.TokenIssuedAt = fromNullMillis(issued)
+	d.TokenExpiresAt = fromNullMillis(expires)
+	d.Listener.ConnectedAt = fromNullMillis(lConnected)
+	d.Listener.LostAt = fromNullMillis(lLost)
+	if probe != "" {
+		var p openzone.DebugProbe
+		if err := json.Unmarshal([]byte(probe), &p); err != nil {
+			return nil, internalErr("debug program get: probe", err)
+		}
+		d.Probe = &p
+	}
+	return &d, nil
+}
+
+// DebugListenerSet writes only the listener columns, creating the row when
+// the program has none yet.
+func (e *executor) DebugListenerSet(ctx context.Context, programID string, l *openzone.DebugListener) error {
+	_, err := e.w.Exec(ctx, `INSERT INTO debug_program (program_id, listener_state, listener_id, listener_node,
+			listener_connected_at, listener_lost_at, listener_reason)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (program_id) DO UPDATE SET listener_state = excluded.listener_state,
+			listener_id = excluded.listener_id, listener_node = excluded.listener_node,
+			listener_connected_at = excluded.listener_connected_at, listener_lost_at = excluded.listener_lost_at,
+			listener_reason = excluded.listener_reason`,
+		programID, l.State, l.ID, l.Node, nullMillis(l.ConnectedAt), nullMillis(l.LostAt), l.Reason)
+	if isForeignKey(err) {
+		return missingRef("debug listener set", err, programRef(programID))
+	}
+	if err != nil {
+		return internalErr("debug listener set", err)
+	}
+	return nil
+}
+
+// DebugListenerLose marks the listener lost only while it is still the
+// connection with id (a newer connection may already have replaced it).
+func (e *executor) DebugListenerLose(ctx context.Context, programID, id string, at time.Time, reason string) (bool, error) {
+	tag, err := e.w.Exec(ctx, `UPDATE debug_program SET listener_state = $1, listener_lost_at = $2, listener_reason = $3
+		WHERE program_id = $4 AND listener_id = $5 AND listener_state = $6`,
+		openzone.ListenerLost, at.UnixMilli(), reason, programID, id, openzone.ListenerConnected)
+	if err != nil {
+		return false, internalErr("debug listener lose", err)
+	}
+	return tag.RowsAffected() > 0, nil
+}
+
+// DebugListenerLoseAll marks every listener held by node lost (all
+// connected ones when node is "").
+func (e *executor) DebugListenerLoseAll(ctx context.Context, node string, at time.Time, reason string) (int64, error) {
+	tag, err := e.w.Exec(ctx, `UPDATE debug_program SET listener_state = $1, listener_lost_at = $2, listener_reason = $3
+		WHERE listener_state = $4 AND ($5 = '' OR listener_node = $5)`,
+		openzone.ListenerLost, at.UnixMilli(), reason, openzone.ListenerConnected, node)
+	if err != nil {
+		return 0, internalErr("debug listener lose all", err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// DebugProbeSet writes only the probe column, creating the row when the
+// program has none yet.
+func (e *executor) DebugProbeSet(ctx context.Context, programID string, p *openzone.DebugProbe) error {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return internalErr("debug probe set", err)
+	}
+	_, err = e.w.Exec(ctx, `INSERT INTO debug_program (program_id, probe) VALUES ($1, $2)
+		ON CONFLICT (program_id) DO UPDATE SET probe = excluded.probe`, programID, string(b))
+	if isForeignKey(err) {
+		return missingRef("debug probe set", err, programRef(programID))
+	}
+	if err != nil {
+		return internalErr("debug probe set", err)
+	}
+	return nil
+}
+
+func (e *executor) DebugProgramPut(ctx context.Context, d *openzone.DebugProgram) error {
+	_, err := e.w.Exec(ctx, `INSERT INTO debug_program (program_id, receiver_url, token, token_issued_at, token_expires_at)
+		VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (program_id) DO UPDATE SET receiver_url = excluded.receiver_url, token = excluded.token,
+			token_issued_at = excluded.token_issued_at, token_expires_at = excluded.token_expires_at`,
+		d.ProgramID, d.ReceiverURL, d.Token, nullMillis(d.TokenIssuedAt), nullMillis(d.TokenExpiresAt))
+	if isForeignKey(err) {
+		return missingRef("debug program put", err, programRef(d.ProgramID))
+	}
+	if err != nil {
+		return internalErr("debug program put", err)
+	}
+	return nil
+}
+
+const debugSessionCols = `corp_id, agent_id, program_id, token, app_half, app_opened_at,
+	sdk_half, sdk_opened_at, secret_ver, secret`
+
+func scanDebugSession(s scanner) (*openzone.DebugSession, error) {
+	var d openzone.DebugSession
+	var appHalf, sdkHalf int
+	var appAt, sdkAt sql.NullInt64
+	if err := s.Scan(&d.CorpID, &d.AgentID, &d.ProgramID, &d.Token, &appHalf, &appAt,
+		&sdkHalf, &sdkAt, &d.SecretVer, &d.Secret); err != nil {
+		return nil, err
+	}
+	d.AppHalf = appHalf != 0
+	d.AppOpenedAt = fromNullMillis(appAt)
+	d.SDKHalf = sdkHalf != 0
+	d.SDKOpenedAt = fromNullMillis(sdkAt)
+	if len(d.Secret) == 0 {
+		d.Secret = nil
+	}
+	return &d, nil
+}
+
+func (e *executor) DebugSessionGet(ctx context.Context, corpID string, agentID int64, programID string) (*openzone.DebugSession, error) {
+	d, err := scanDebugSession(e.r.QueryRow(ctx, `SELECT `+debugSessionCols+` FROM debug_session
+		WHERE corp_id = $1 AND agent_id = $2 AND program_id = $3`, corpID, agentID, programID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, openzone.Errorf(openzone.ErrNotFound, "debug session of app %d of corp %q with program %q not found",
+			agentID, corpID, programID)
+	}
+	if err != nil {
+		return nil, internalErr("debug session get", err)
+	}
+	return d, nil
+}
+
+func (e *executor) DebugSessionPut(ctx context.Context, s *openzone.DebugSession) error {
+	_, err := e.w.Exec(ctx, `INSERT INTO debug_session (`+debugSessionCols+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		ON CONFLICT (corp_id, agent_id, program_id) DO UPDATE SET token = excluded.token,
+			app_half = excluded.app_half, app_opened_at = excluded.app_opened_at,
+			sdk_half = excluded.sdk_half, sdk_opened_at = excluded.sdk_opened_at,
+			secret_ver = excluded.secret_ver, secret = excluded.secret`,
+		s.CorpID, s.AgentID, s.ProgramID, s.Token, boolInt(s.AppHalf), nullMillis(s.AppOpenedAt),
+		boolInt(s.SDKHalf), nullMillis(s.SDKOpenedAt), s.SecretVer, nullBytes(s.Secret))
+	switch {
+	case isUnique(err):
+		return openzone.Wrap(openzone.ErrConflict, err, "debug secret version %d of program %q is already used by another session",
+			s.SecretVer, s.ProgramID)
+	case isForeignKey(err):
+		return missingRef("debug session put", err, appRef(s.CorpID, s.AgentID), programRef(s.ProgramID))
+	case err != nil:
+		return internalErr("debug session put", err)
+	}
+	return nil
+}
+
+func (e *executor) DebugSessionList(ctx context.Context, programID string) ([]*openzone.DebugSession, error) {
+	return list(ctx, e.r, "debug session list", scanDebugSession, `SELECT `+debugSessionCols+` FROM debug_session
+		WHERE program_id = $1 ORDER BY corp_id, agent_id`, programID)
+}
+
+// DebugSessionBySecretVer never finds version 0, which means "no secret".
+func (e *executor) DebugSessionBySecretVer(ctx context.Context, programID string, ver int) (*openzone.DebugSession, error) {
+	notFound := openzone.Errorf(openzone.ErrNotFound, "debug session of program %q with secret version %d not found", programID, ver)
+	if ver == 0 {
+		return nil, notFound
+	}
+	d, err := scanDebugSession(e.r.QueryRow(ctx, `SELECT `+debugSessionCols+` FROM debug_session
+		WHERE program_id = $1 AND secret_ver = $2`, programID, ver))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, notFound
+	}
+	if err != nil {
+		return nil, internalErr("debug session by secret ver", err)
+	}
+	return d, nil
+}

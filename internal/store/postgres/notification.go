@@ -1,0 +1,39 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/openzone/openzone"
+)
+
+func (e *executor) NotificationInsert(ctx context.Context, n *openzone.Notification) error {
+	err := e.w.QueryRow(ctx, `INSERT INTO notification (provider_id, program_id, kind, title, body, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+		n.ProviderID, n.ProgramID, n.Kind, n.Title, n.Body, n.CreatedAt.UnixMilli()).Scan(&n.ID)
+	if err != nil {
+		return internalErr("notification insert", err)
+	}
+	return nil
+}
+
+const notificationCols = `id, provider_id, program_id, kind, title, body, created_at`
+
+func scanNotification(s scanner) (*openzone.Notification, error) {
+	var n openzone.Notification
+	var created int64
+	if err := s.Scan(&n.ID, &n.ProviderID, &n.ProgramID, &n.Kind, &n.Title, &n.Body, &created); err != nil {
+		return nil, err
+	}
+	n.CreatedAt = fromMillis(created)
+	return &n, nil
+}
+
+func (e *executor) NotificationList(ctx context.Context, providerID string, limit int) ([]*openzone.Notification, error) {
+	q := `SELECT ` + notificationCols + ` FROM notification`
+	var a args
+	if providerID != "" {
+		q += ` WHERE provider_id = ` + a.add(providerID)
+	}
+	q += ` ORDER BY created_at DESC, id DESC LIMIT ` + a.add(clampLimit(limit))
+	return list(ctx, e.r, "notification list", scanNotification, q, a...)
+}

@@ -1,0 +1,275 @@
+package server
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/jobs"
+	"github.com/openzone/openzone/internal/runtime"
+	"github.com/openzone/openzone/internal/store"
+	"github.com/openzone/openzone/internal/store/postgres"
+	"github.com/openzone/openzone/internal/store/sqlite"
+)
+
+// OpenStore opens (and migrates) the database a Config's DB names, the way
+// Start does; dataDir holds the SQLite file when DB is "". The CLI's
+// migrate, export and import use it.
+func OpenStore(ctx context.Context, db, dataDir string) (store.Store, error) {
+	st, _, err := openStore(ctx, db, dataDir)
+	return st, err
+}
+
+func openStore(ctx context.Context, db, dataDir string) (store.Store, jobs.Config, error) {
+	if postgres.IsURL(db) {
+		st, err := postgres.Open(ctx, db)
+		if err != nil {
+			return nil, jobs.Config{}, err
+		}
+		return st, jobs.Config{Pool: st.Pool(), Schema: st.Schema()}, nil
+	}
+	if db != "" && !strings.HasPrefix(db, "sqlite:") {
+		return nil, jobs.Config{}, fmt.Errorf("database %q is not supported: use a postgres:// URL, sqlite:PATH, or nothing for SQLite in the data directory", redactURL(db))
+	}
+	path := filepath.Join(dataDir, "openzone.db")
+	if p, ok := strings.CutPrefix(db, "sqlite:"); ok && p != "" {
+		path = p
+	}
+	st, err := sqlite.Open(ctx, path)
+	if err != nil {
+		return nil, jobs.Config{}, err
+	}
+	return st, jobs.Config{DB: st.SQL()}, nil
+}
+
+func (s *Server) openStore(ctx context.Context) (store.Store, jobs.Config, error) {
+	st, jcfg, err := openStore(ctx, s.cfg.DB, s.cfg.DataDir)
+	if err != nil {
+		return nil, jcfg, err
+	}
+	if c, ok := st.(store.Cluster); ok {
+		s.cluster = c
+	}
+	return st, jcfg, nil
+}
+
+func (s *Server) dbKind() string {
+	if s.cluster != nil {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+// info is what GET /admin/v1/status reports about this zone and node.
+func (s *Server) info() map[string]any {
+	m := map[string]any{"version": Version, "database": s.dbKind(), "data_dir": s.cfg.DataDir}
+	if s.cluster != nil {
+		m["node"] = s.cfg.NodeName
+	}
+	return m
+}
+
+// Settings nodes sharing a database agree on (zone_setting names).
+const (
+	settingAdminToken  = "admin_token"
+	settingArchiveMark = "archive_key_fingerprint"
+)
+
+// adminToken picks the admin token: config, environment, or one generated
+// once and kept: in the data directory on SQLite, in the database on
+// PostgreSQL, so that every node accepts it (with a copy in the data
+// directory for the CLI).
+func (s *Server) adminToken(ctx context.Context) (string, error) {
+	if s.cfg.AdminToken != "" {
+		return s.cfg.AdminToken, nil
+	}
+	if t := os.Getenv("OPENZONE_ADMIN_TOKEN"); t != "" {
+		return t, nil
+	}
+	var b [24]byte
+	rand.Read(b[:])
+	fresh := "oz_admin_" + base64.RawURLEncoding.EncodeToString(b[:])
+	path := filepath.Join(s.cfg.DataDir, "admin-token")
+	if s.cluster != nil {
+		t, err := s.cluster.SettingPutIfAbsent(ctx, settingAdminToken, fresh)
+		if err != nil {
+			return "", fmt.Errorf("admin token: %w", err)
+		}
+		// A copy in the data directory, where the CLI on this machine
+		// looks for it.
+		if err := os.WriteFile(path, []byte(t+"\n"), 0o600); err != nil {
+			return "", fmt.Errorf("write admin token: %w", err)
+		}
+		return t, nil
+	}
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if err := os.WriteFile(path, []byte(fresh+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write admin token: %w", err)
+	}
+	return fresh, nil
+}
+
+// AdminTokenKept says where a generated admin token is kept, for the
+// start-up banner.
+func (s *Server) AdminTokenKept() string {
+	if s.cluster != nil {
+		return "kept in the database, the same on every node"
+	}
+	return "kept in " + filepath.Join(s.cfg.DataDir, "admin-token")
+}
+
+// archiveKey returns the zone's archive key, which seals every message's
+// secret key at rest: from the config, OPENZONE_ARCHIVE_KEY, or
+// DataDir/archive.key (0600, generated once). Losing it loses the archive's
+// content; back it up with the database, but apart from it: the key is
+// never stored in the database. On PostgreSQL the database keeps the key's
+// fingerprint instead, and a node whose key differs refuses to start.
+func (s *Server) archiveKey(ctx context.Context) ([]byte, error) {
+	k, err := s.loadArchiveKey()
+	if err != nil {
+		return nil, err
+	}
+	if s.cluster != nil {
+		mac := hmac.New(sha256.New, k)
+		mac.Write([]byte("openzone archive key fingerprint"))
+		mark := base64.RawStdEncoding.EncodeToString(mac.Sum(nil)[:12])
+		stored, err := s.cluster.SettingPutIfAbsent(ctx, settingArchiveMark, mark)
+		if err != nil {
+			return nil, fmt.Errorf("archive key: %w", err)
+		}
+		if stored != mark {
+			return nil, errors.New("archive key: this node's key is not the one the zone's other nodes use (its fingerprint differs from the database's): give every node the same key, through OPENZONE_ARCHIVE_KEY or a copy of the first node's archive.key")
+		}
+	}
+	return k, nil
+}
+
+func (s *Server) loadArchiveKey() ([]byte, error) {
+	decode := func(from, b64 string) ([]byte, error) {
+		k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(b64))
+		if err != nil || len(k) != 32 {
+			return nil, fmt.Errorf("archive key %s is damaged: want 32 bytes in base64", from)
+		}
+		return k, nil
+	}
+	if s.cfg.ArchiveKey != "" {
+		return decode("(config)", s.cfg.ArchiveKey)
+	}
+	if v := os.Getenv("OPENZONE_ARCHIVE_KEY"); v != "" {
+		return decode("OPENZONE_ARCHIVE_KEY", v)
+	}
+	path := filepath.Join(s.cfg.DataDir, "archive.key")
+	if b, err := os.ReadFile(path); err == nil {
+		return decode(path, string(b))
+	}
+	k := make([]byte, 32)
+	rand.Read(k)
+	if err := os.WriteFile(path, []byte(base64.StdEncoding.EncodeToString(k)+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("write archive key: %w", err)
+	}
+	return k, nil
+}
+
+// instanceStale is how old a published instance may be and still be
+// called: a few publish periods, so one late publish does not hide it.
+func (s *Server) instanceStale() time.Duration { return 5 * s.cfg.ClusterInterval }
+
+// remoteInstance finds an instance another node runs (gateway.RemoteFunc).
+func (s *Server) remoteInstance(ctx context.Context, programID, name string) (runtime.Instance, bool) {
+	in, err := s.cluster.InstanceFind(ctx, name, time.Now().Add(-s.instanceStale()))
+	if err != nil {
+		if !openzone.IsNotFound(err) {
+			s.log.Warn("find instance on another node", "instance", name, "err", err)
+		}
+		return runtime.Instance{}, false
+	}
+	if in.ProgramID != programID {
+		return runtime.Instance{}, false
+	}
+	if host, _ := os.Hostname(); in.Host != host && loopback(in.URL) {
+		s.log.Warn("an instance on another machine listens on loopback: set --instance-host on its node to an address this node can reach",
+			"instance", name, "url", in.URL, "its_host", in.Host)
+		return runtime.Instance{}, false
+	}
+	return runtime.Instance{ProgramID: in.ProgramID, Name: in.Name, URL: in.URL}, true
+}
+
+// loopback reports whether rawURL's host is a loopback address or name.
+func loopback(rawURL string) bool {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return false
+	}
+	if u.Hostname() == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(u.Hostname())
+	return ip != nil && ip.IsLoopback()
+}
+
+// publish writes this node's healthy instances to the address book. It
+// uses the wall clock: staleness is judged between real processes.
+func (s *Server) publish(ctx context.Context) {
+	host, _ := os.Hostname()
+	var insts []store.Instance
+	for _, in := range s.runtime.Healthy() {
+		insts = append(insts, store.Instance{Name: in.Name, Node: s.cfg.NodeName, Host: host, ProgramID: in.ProgramID, URL: in.URL})
+	}
+	if err := s.cluster.InstancesPublish(ctx, s.cfg.NodeName, insts, time.Now()); err != nil && ctx.Err() == nil {
+		s.log.Warn("publish instances", "err", err)
+	}
+	if err := s.cluster.NodePublish(ctx, s.cfg.NodeName, s.cfg.AdvertiseURL, time.Now()); err != nil && ctx.Err() == nil {
+		s.log.Warn("publish node", "err", err)
+	}
+}
+
+// reconcileChanged applies the stored deployments, each on its own: one
+// that fails (logged) does not hold back the others.
+func (s *Server) reconcileChanged(ctx context.Context) {
+	ps, err := s.store.ProgramList(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("read deployments", "err", err)
+		}
+		return
+	}
+	for _, p := range ps {
+		if err := s.reconcile(ctx, p); err != nil && ctx.Err() == nil {
+			s.log.Warn("apply a deployment changed through another node", "program_id", p.ID, "err", err)
+		}
+	}
+}
+
+// clusterLoop keeps a node on PostgreSQL in step with the others: it
+// publishes its instances (at once when they change, else every
+// ClusterInterval, which keeps them fresh) and applies deployments (and
+// secret rotations) that a seed applied through another node changed.
+func (s *Server) clusterLoop(ctx context.Context) {
+	defer s.bg.Done()
+	t := time.NewTicker(s.cfg.ClusterInterval)
+	defer t.Stop()
+	for {
+		changed := s.runtime.Changed()
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		case <-t.C:
+			s.reconcileChanged(ctx)
+		}
+		s.publish(ctx)
+	}
+}

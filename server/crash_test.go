@@ -28,7 +28,7 @@ programs:
 apps: [{corpid: wwcrash, agentid: 1000002, type: self_built, secret: s, programs: [prog-echo]}]
 `
 
-// crashZone is an "openzone serve" process on a fixed data dir and port.
+// crashZone is an "openzone serve" process on a fixed data dir.
 type crashZone struct {
 	t         *testing.T
 	bin, dir  string
@@ -42,13 +42,23 @@ type crashZone struct {
 func (c *crashZone) start() {
 	c.t.Helper()
 	c.log = &logBuffer{}
-	c.cmd = exec.Command(c.bin, "serve", "--addr", c.addr, "--data", c.dir, "--seed", c.seed, "--log-level", "warn")
+	// Port 0, read back from the zone's first line: a port picked in
+	// advance could be taken by a parallel test while this zone is down.
+	c.cmd = exec.Command(c.bin, "serve", "--addr", "127.0.0.1:0", "--data", c.dir, "--seed", c.seed, "--log-level", "warn")
 	c.cmd.Env = append(os.Environ(), "OPENZONE_ADMIN_TOKEN=crash-admin")
 	c.cmd.Stdout, c.cmd.Stderr = c.log, c.log
 	if err := c.cmd.Start(); err != nil {
 		c.t.Fatal(err)
 	}
-	testenv.Eventually(c.t, "the zone to listen", func() bool {
+	testenv.Eventually(c.t, "the zone to say where it listens", func() bool {
+		m := listeningRE.FindStringSubmatch(c.log.String())
+		if m == nil {
+			return false
+		}
+		c.addr = strings.TrimPrefix(m[1], "http://")
+		return true
+	})
+	testenv.Eventually(c.t, "the zone to be ready", func() bool {
 		resp, err := c.client.Get("http://" + c.addr + "/healthz")
 		if err != nil {
 			return false
@@ -99,7 +109,7 @@ func TestAsyncTasksSurviveKill(t *testing.T) {
 	const n = 1000
 	dir := t.TempDir()
 	c := &crashZone{t: t, bin: testenv.Build(t, "github.com/openzone/openzone/cmd/openzone"), dir: filepath.Join(dir, "data"),
-		addr: fmt.Sprintf("127.0.0.1:%d", freePort(t)), client: &http.Client{Timeout: 30 * time.Second}, seed: filepath.Join(dir, "seed.yaml")}
+		client: &http.Client{Timeout: 30 * time.Second}, seed: filepath.Join(dir, "seed.yaml")}
 	if err := os.WriteFile(c.seed, []byte(fmt.Sprintf(crashSeed, testenv.Example(t))), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -87,6 +87,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	h("GET /admin/v1/programs/{program_id}", a.handleProgramGet)
 	h("PUT /admin/v1/programs/{program_id}", a.handleProgramPut)
 	h("GET /admin/v1/programs/{program_id}/logs", a.handleProgramLogs)
+	h("POST /admin/v1/programs/{program_id}/secret", a.handleProgramSecret)
 	h("POST /admin/v1/protocols/check", a.handleProtocolCheck)
 	h("GET /admin/v1/providers", a.handleProviderList)
 	h("PUT /admin/v1/providers/{provider_id}/test_corps", a.handleProviderTestCorps)

@@ -2,12 +2,15 @@ package adminapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/openzone/openzone"
 	"github.com/openzone/openzone/internal/listener"
+	"github.com/openzone/openzone/internal/wire"
 )
 
 // handleDebugToken is 「调试凭证 - 获取」: the program's debug credential,
@@ -71,4 +74,40 @@ func (a *API) handleNotificationList(r *http.Request) (any, error) {
 		return nil, err
 	}
 	return map[string]any{"notifications": ns}, nil
+}
+
+// handleProgramSecret is POST /admin/v1/programs/{program_id}/secret: the
+// program secret in OPENZONE_SECRET form, for an instance the zone does not
+// start itself (deploy.url, a container of the operator's own). It is the
+// only way a secret leaves the zone: admin-token only, POST so no cache or
+// prefetch keeps it, never recorded as traffic or logged, and every reveal
+// is noted to the provider (like a debug credential's issue).
+func (a *API) handleProgramSecret(r *http.Request) (any, error) {
+	ctx := r.Context()
+	id := r.PathValue("program_id")
+	prog, err := a.cfg.Store.ProgramGet(ctx, id)
+	if err != nil {
+		if openzone.IsNotFound(err) {
+			return nil, openzone.Errorf(openzone.ErrBadProgramID, "invalid program_id %q: no such program", id)
+		}
+		return nil, err
+	}
+	sec, err := a.cfg.Store.ProgramSecretGet(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	ws := wire.Secret{Ver: sec.Ver}
+	copy(ws.Key[:], sec.Key)
+	now := time.Now()
+	if a.cfg.Now != nil {
+		now = a.cfg.Now()
+	}
+	if err := a.cfg.Store.NotificationInsert(ctx, &openzone.Notification{
+		ProviderID: prog.ProviderID, ProgramID: id, Kind: "program_secret", CreatedAt: now,
+		Title: fmt.Sprintf("专区程序密钥 program secret of %s revealed", id),
+		Body:  fmt.Sprintf("The secret (version %d) of program %q was read through the admin API at %s, for an instance outside the zone.", sec.Ver, id, now.UTC().Format(time.RFC3339)),
+	}); err != nil {
+		return nil, err
+	}
+	return map[string]any{"program_id": id, "secret_ver": sec.Ver, "secret": ws.String()}, nil
 }

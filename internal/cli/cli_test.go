@@ -11,6 +11,8 @@ import (
 
 	"github.com/openzone/openzone/internal/cli"
 	"github.com/openzone/openzone/internal/testenv"
+	"github.com/openzone/openzone/sdk/zonesdk"
+	"github.com/openzone/openzone/sdk/zonewire"
 )
 
 const seed = `
@@ -93,6 +95,52 @@ func TestCLI(t *testing.T) {
 		code, out, _ := run(z, "traffic", "--program", "prog-echo")
 		if code != 0 || !strings.Contains(out, "deployed") || !strings.Contains(out, "echo") {
 			t.Fatalf("exit %d out %q", code, out)
+		}
+	})
+	t.Run("Secret", func(t *testing.T) {
+		code, out, errs := run(z, "secret", "prog-echo")
+		var sec string
+		for _, l := range strings.Split(out, "\n") {
+			if v, ok := strings.CutPrefix(l, "OPENZONE_SECRET="); ok {
+				sec = v
+			}
+		}
+		if code != 0 || !strings.Contains(out, "OPENZONE_PROGRAM_ID=prog-echo") || sec == "" {
+			t.Fatalf("exit %d out %q err %q", code, out, errs)
+		}
+		// The secret works: an instance holding it is the program.
+		s, err := zonewire.ParseSecret(sec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := zonesdk.New(zonesdk.Config{ZoneURL: z.URL, ProgramID: "prog-echo", Secret: s})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := zonesdk.WithInvokeContext(t.Context(), zonesdk.InvokeContext{CorpID: "wwdemo", AgentID: 1000002})
+		reply, err := p.Invoke(ctx, "ping", map[string]any{})
+		if code, msg := zonesdk.Errcode(reply); err != nil || code != 0 {
+			t.Fatalf("ping with the revealed secret: %v %d %s", err, code, msg)
+		}
+		// The reveal is noted to the provider, without the secret.
+		var notes struct {
+			Notifications []struct{ Kind, Body string } `json:"notifications"`
+		}
+		z.Admin("GET", "/admin/v1/notifications", nil, &notes)
+		found := false
+		for _, n := range notes.Notifications {
+			if n.Kind == "program_secret" {
+				found = true
+				if strings.Contains(n.Body, sec[strings.Index(sec, ":")+1:]) {
+					t.Fatalf("notification shows the secret: %s", n.Body)
+				}
+			}
+		}
+		if !found {
+			t.Fatalf("no program_secret notification: %+v", notes.Notifications)
+		}
+		if code, _, errs := run(z, "secret", "no-such-program"); code != cli.ExitFailure || !strings.Contains(errs, "800001") {
+			t.Fatalf("unknown program: exit %d err %q", code, errs)
 		}
 	})
 	t.Run("Logs", func(t *testing.T) {

@@ -16,6 +16,12 @@ func init() {
 		run:   runPrograms,
 	})
 	register(&command{
+		name:  "secret",
+		args:  "PROGRAM [--json]",
+		short: "print OPENZONE_SECRET for an instance the zone does not start (deploy.url); the reveal is noted to the provider",
+		run:   runSecret,
+	})
+	register(&command{
 		name:  "logs",
 		args:  "PROGRAM [--tail 200] [--json]",
 		short: "print a deployed program's log (stdout, stderr and zone lines)",
@@ -114,5 +120,33 @@ func runLogs(e *env, args []string) error {
 	for _, l := range out.Lines {
 		fmt.Fprintf(e.stdout, "%s %s %-6s %s\n", l.Time.Local().Format("15:04:05.000"), l.Instance, l.Stream, l.Text)
 	}
+	return nil
+}
+
+// runSecret prints the program secret as an environment assignment, to
+// configure an instance that runs outside the zone.
+func runSecret(e *env, args []string) error {
+	var r remote
+	fs := newFlags(e, "secret")
+	r.flags(fs)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("want PROGRAM")
+	}
+	var out struct {
+		ProgramID string `json:"program_id"`
+		SecretVer int    `json:"secret_ver"`
+		Secret    string `json:"secret"`
+	}
+	if err := r.admin("POST", "/admin/v1/programs/"+url.PathEscape(pos[0])+"/secret", nil, nil, "", &out); err != nil {
+		return err
+	}
+	if r.json {
+		return printJSON(e.stdout, out)
+	}
+	fmt.Fprintf(e.stdout, "OPENZONE_PROGRAM_ID=%s\nOPENZONE_SECRET=%s\n", out.ProgramID, out.Secret)
 	return nil
 }

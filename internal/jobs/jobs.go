@@ -133,6 +133,14 @@ const (
 	DefaultRescueStuckJobsAfter = time.Minute
 )
 
+// QueueTasks is the queue of async task deliveries: each holds its worker
+// for an HTTP round trip to a program, so it gets more workers than the
+// default queue (events and notifications) without competing with it.
+const QueueTasks = "tasks"
+
+// DefaultTaskWorkers is QueueTasks' default MaxWorkers.
+const DefaultTaskWorkers = 50
+
 // hardStopWait bounds how long Stop waits for cancelled jobs to return once
 // its own ctx has ended.
 const hardStopWait = 10 * time.Second
@@ -152,10 +160,13 @@ type Config struct {
 	Schema string
 	Logger *slog.Logger // nil: slog.Default()
 
-	// Queues to work; default just river.QueueDefault.
+	// Queues to work; default river.QueueDefault and QueueTasks.
 	Queues []string
 	// MaxWorkers is the number of jobs run at once per queue; default 10.
 	MaxWorkers int
+	// QueueWorkers overrides MaxWorkers for some queues; default
+	// QueueTasks: DefaultTaskWorkers.
+	QueueWorkers map[string]int
 
 	// FetchPollInterval is how often each queue looks for due jobs even
 	// without an insert notification; default 100 ms. It also bounds how late
@@ -249,7 +260,11 @@ func New(cfg Config) (*Runner, error) {
 	}
 	queues := cfg.Queues
 	if len(queues) == 0 {
-		queues = []string{river.QueueDefault}
+		queues = []string{river.QueueDefault, QueueTasks}
+	}
+	queueWorkers := cfg.QueueWorkers
+	if queueWorkers == nil {
+		queueWorkers = map[string]int{QueueTasks: DefaultTaskWorkers}
 	}
 	maxWorkers := cmpOr(cfg.MaxWorkers, DefaultMaxWorkers)
 	jobTimeout := cmpOr(cfg.JobTimeout, DefaultJobTimeout)
@@ -260,7 +275,7 @@ func New(cfg Config) (*Runner, error) {
 	}
 	qs := make(map[string]river.QueueConfig, len(queues))
 	for _, q := range queues {
-		qs[q] = river.QueueConfig{MaxWorkers: maxWorkers}
+		qs[q] = river.QueueConfig{MaxWorkers: cmpOr(queueWorkers[q], maxWorkers)}
 	}
 	workers := river.NewWorkers()
 	rcfg := &river.Config{

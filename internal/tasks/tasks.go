@@ -111,7 +111,7 @@ func (DeliveryArgs) Kind() string { return "task_delivery" }
 
 // InsertOpts gives task deliveries their own attempt budget.
 func (DeliveryArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: DeliveryAttempts}
+	return river.InsertOpts{MaxAttempts: DeliveryAttempts, Queue: jobs.QueueTasks}
 }
 
 func newJobID() string {

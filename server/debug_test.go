@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/freeport"
 	"github.com/openzone/openzone/internal/testenv"
 	"github.com/openzone/openzone/sdk/zonesdk"
 	"github.com/openzone/openzone/sdk/zonewire"
@@ -116,12 +116,11 @@ func checkDebug(t testing.TB, z *testenv.Zone, tok, program string) int {
 
 func freePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := freeport.Get()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 // TestDebugModeSeedFlow reproduces the seed document's flow on real

@@ -85,6 +85,24 @@ var listeningRE = regexp.MustCompile(`listening on (http://\S+)`)
 // operator configures them.
 func startNode(t *testing.T, bin, db, name, addr, dataDir string, extra ...string) *node {
 	t.Helper()
+	// A port picked in advance can be taken by a parallel test before the
+	// node binds it: then try another.
+	for try := 0; ; try++ {
+		n, bindErr := startNodeOnce(t, bin, db, name, addr, dataDir, extra...)
+		if !bindErr || try == 4 {
+			if n == nil {
+				t.Fatalf("node %s exited at start", name)
+			}
+			return n
+		}
+		addr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	}
+}
+
+// startNodeOnce starts the node; bindErr reports it exited because its
+// address was in use.
+func startNodeOnce(t *testing.T, bin, db, name, addr, dataDir string, extra ...string) (n *node, bindErr bool) {
+	t.Helper()
 	args := append([]string{"serve", "--addr", addr, "--data", dataDir, "--db", db, "--node", name,
 		"--admin-token", "multi-admin", "--log-level", "warn",
 		"--job-timeout", "3s", "--job-rescue-after", "3s"}, extra...)
@@ -94,11 +112,12 @@ func startNode(t *testing.T, bin, db, name, addr, dataDir string, extra ...strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Stderr = &prefixWriter{t: t, prefix: name + ": "}
+	stderr := &logBuffer{}
+	cmd.Stderr = io.MultiWriter(&prefixWriter{t: t, prefix: name + ": "}, stderr)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	n := &node{name: name, cmd: cmd, done: make(chan struct{})}
+	n = &node{name: name, cmd: cmd, done: make(chan struct{})}
 	urls := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
@@ -114,11 +133,11 @@ func startNode(t *testing.T, bin, db, name, addr, dataDir string, extra ...strin
 	select {
 	case n.url = <-urls:
 	case <-n.done:
-		t.Fatalf("node %s exited at start", name)
+		return nil, strings.Contains(stderr.String(), "address already in use")
 	case <-time.After(60 * time.Second):
 		t.Fatalf("node %s did not start", name)
 	}
-	return n
+	return n, false
 }
 
 // stop ends the node as an operator does (SIGTERM) and waits.

@@ -3,10 +3,11 @@ package bench
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/openzone/openzone/internal/freeport"
 )
 
 // RouteSeed has the example program ({{PROGRAM}}) deployed as one
@@ -156,12 +157,6 @@ func openDebug(ctx context.Context, r *runner, z *zone, bin, program, tok string
 	return &debugSetup{token: dt.DebugToken, addr: addr, local: c}, nil
 }
 
-// freePort returns a loopback port that was free a moment ago.
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
+// freePort returns a loopback port that was free a moment ago, outside
+// the ephemeral range (package freeport).
+func freePort() (int, error) { return freeport.Get() }

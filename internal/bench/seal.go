@@ -68,6 +68,11 @@ func runSeal(ctx context.Context, r *runner) (*Section, error) {
 				_, err := sdkKeys.Open(zonewire.PurposeCall, zhd, sdkKeys.Seal(zonewire.PurposeCall, zhd, pt))
 				return err
 			}},
+			{"sdk-append", func() error {
+				c := sdkKeys.SealAppend(ct[:0], zonewire.PurposeCall, zhd, pt)
+				_, err := sdkKeys.OpenAppend(out[:0], zonewire.PurposeCall, zhd, c)
+				return err
+			}},
 		}
 		best := make([]float64, len(variants))
 		for range rounds {
@@ -93,11 +98,12 @@ func runSeal(ctx context.Context, r *runner) (*Section, error) {
 			sec.Values = append(sec.Values, Value{Name: v.name + " " + label, Value: best[i], Unit: "MB/s"})
 			r.progressf("   %-18s %9.1f MB/s  (%.2fx raw)", v.name+" "+label, best[i], ratio(best[i], best[0]))
 		}
-		sec.Notes = append(sec.Notes, fmt.Sprintf("%s: wire-append %.2f× raw, wire %.2f× raw, sdk %.2f× raw",
-			label, ratio(best[1], best[0]), ratio(best[2], best[0]), ratio(best[3], best[0])))
+		sec.Notes = append(sec.Notes, fmt.Sprintf("%s: wire-append %.2f× raw, wire %.2f× raw, sdk %.2f× raw, sdk-append %.2f× raw",
+			label, ratio(best[1], best[0]), ratio(best[2], best[0]), ratio(best[3], best[0]), ratio(best[4], best[0])))
 		if size == 64<<10 {
 			sec.Targets = append(sec.Targets,
-				target("seal+open 64 KB wire-append/raw", ratio(best[1], best[0]), ">=", 0.9, "x"))
+				target("seal+open 64 KB wire-append/raw", ratio(best[1], best[0]), ">=", 0.9, "x"),
+				target("seal+open 64 KB sdk-append/raw", ratio(best[4], best[0]), ">=", 0.9, "x"))
 		}
 	}
 	return sec, nil

@@ -1,11 +1,11 @@
 package zonesdk
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"net/http"
@@ -152,7 +152,14 @@ func (p *Program) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.exception(w, r, hd, err)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxCallBytes))
+	// Packet buffers are pooled: a program serving large calls then
+	// allocates per call only the strings its handler sees.
+	bodyBuf := getBuf()
+	defer putBuf(bodyBuf)
+	bb := bytes.NewBuffer((*bodyBuf)[:0])
+	_, err = bb.ReadFrom(http.MaxBytesReader(w, r.Body, MaxCallBytes))
+	body := bb.Bytes()
+	*bodyBuf = body[:0]
 	if err != nil {
 		p.exception(w, r, hd, &zonewire.Error{Code: zonewire.ExcMalformed, Reason: "reading body: " + err.Error()})
 		return
@@ -165,11 +172,14 @@ func (p *Program) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	keys := sec.keys
-	plain, err := keys.Open(zonewire.PurposeCall, hd, body)
+	plainBuf := getBuf()
+	defer putBuf(plainBuf)
+	plain, err := keys.OpenAppend((*plainBuf)[:0], zonewire.PurposeCall, hd, body)
 	if err != nil {
 		p.exception(w, r, hd, err)
 		return
 	}
+	*plainBuf = plain[:0]
 	// Only authenticated packets reach the replay guard, so forged ones
 	// cannot fill it.
 	if err := p.guard.Check(hd, p.now()); err != nil {
@@ -263,7 +273,10 @@ func (p *Program) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	sealed := keys.Seal(zonewire.PurposeReply, hd, reply)
+	sealedBuf := getBuf()
+	defer putBuf(sealedBuf)
+	sealed := keys.SealAppend((*sealedBuf)[:0], zonewire.PurposeReply, hd, reply)
+	*sealedBuf = sealed[:0]
 	h := w.Header()
 	hd.Apply(h, false)
 	h.Set("Content-Type", zonewire.ContentType)
@@ -374,4 +387,19 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s[:n] + "…"
+}
+
+// maxPooledBuf bounds the buffers kept for reuse: one huge call must not
+// pin its memory for the life of the program.
+const maxPooledBuf = 1 << 20
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
+
+func getBuf() *[]byte { return bufPool.Get().(*[]byte) }
+
+func putBuf(b *[]byte) {
+	if cap(*b) <= maxPooledBuf {
+		*b = (*b)[:0]
+		bufPool.Put(b)
+	}
 }

@@ -369,18 +369,38 @@ func (k *Keys) Seal(p Purpose, hd Header, plaintext []byte) []byte {
 // SealWithNonce is Seal with a given nonce. Reusing a nonce under one key
 // breaks AES-GCM: use it only for test vectors.
 func (k *Keys) SealWithNonce(p Purpose, hd Header, nonce [NonceSize]byte, plaintext []byte) []byte {
+	return k.sealAppend(make([]byte, 0, Overhead+len(plaintext)), p, hd, nonce, plaintext)
+}
+
+// SealAppend is Seal appending the sealed body to dst (which must not
+// overlap plaintext), so a caller can reuse a buffer: large packets then
+// cost no allocation.
+func (k *Keys) SealAppend(dst []byte, p Purpose, hd Header, plaintext []byte) []byte {
+	var nonce [NonceSize]byte
+	if _, err := io.ReadFull(rand.Reader, nonce[:]); err != nil {
+		panic("zonewire: no randomness: " + err.Error())
+	}
+	return k.sealAppend(dst, p, hd, nonce, plaintext)
+}
+
+func (k *Keys) sealAppend(dst []byte, p Purpose, hd Header, nonce [NonceSize]byte, plaintext []byte) []byte {
 	g, ok := k.aead[p]
 	if !ok {
 		panic("zonewire: seal with unknown purpose " + strconv.Quote(string(p)))
 	}
-	out := make([]byte, NonceSize, NonceSize+len(plaintext)+g.Overhead())
-	copy(out, nonce[:])
-	return g.Seal(out, nonce[:], plaintext, AAD(p, hd))
+	dst = append(dst, nonce[:]...)
+	return g.Seal(dst, dst[len(dst)-NonceSize:], plaintext, AAD(p, hd))
 }
 
 // Open authenticates and decrypts body for purpose p under header hd. It
 // checks neither the timestamp nor replays: see Guard.
 func (k *Keys) Open(p Purpose, hd Header, body []byte) ([]byte, error) {
+	return k.OpenAppend(nil, p, hd, body)
+}
+
+// OpenAppend is Open appending the plaintext to dst (which must not overlap
+// body), so a caller can reuse a buffer.
+func (k *Keys) OpenAppend(dst []byte, p Purpose, hd Header, body []byte) ([]byte, error) {
 	if hd.SecretVer != k.Secret.Ver {
 		return nil, errorf(ExcSecretVer, "secret version %d, receiver has %d", hd.SecretVer, k.Secret.Ver)
 	}
@@ -391,7 +411,7 @@ func (k *Keys) Open(p Purpose, hd Header, body []byte) ([]byte, error) {
 	if len(body) < Overhead {
 		return nil, errorf(ExcMalformed, "body of %d bytes is shorter than a sealed packet", len(body))
 	}
-	pt, err := g.Open(nil, body[:NonceSize], body[NonceSize:], AAD(p, hd))
+	pt, err := g.Open(dst, body[:NonceSize], body[NonceSize:], AAD(p, hd))
 	if err != nil {
 		return nil, errorf(ExcAuth, "packet does not authenticate (tampered, wrong key or wrong context)")
 	}

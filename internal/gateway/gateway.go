@@ -292,7 +292,15 @@ func (g *Gateway) post(ctx context.Context, timeout time.Duration, url string, k
 		return "", openzone.Wrap(openzone.ErrCallProgram, err, "calling program %q failed: the connection was lost before a reply", hd.ProgramID)
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, MaxReplyBytes+wire.Overhead+1))
+	// The reply is read and opened in pooled buffers: only the data string
+	// handed back is allocated per call. (The request body is not pooled:
+	// the transport may still read it after RoundTrip returns.)
+	rb := getBuf()
+	defer putBuf(rb)
+	buf := bytes.NewBuffer((*rb)[:0])
+	_, err = buf.ReadFrom(io.LimitReader(resp.Body, MaxReplyBytes+wire.Overhead+1))
+	raw := buf.Bytes()
+	*rb = raw[:0]
 	if err != nil && resp.StatusCode == http.StatusOK && resp.Header.Get(wire.HeaderException) == "" {
 		if ctx.Err() != nil || isTimeout(err) {
 			return "", openzone.Wrap(openzone.ErrProgramTimeout, err, "program %q did not answer within %s", hd.ProgramID, timeout)
@@ -314,10 +322,13 @@ func openReply(keys *wire.Keys, hd wire.Header, status int, exc string, raw []by
 	if len(raw) > MaxReplyBytes+wire.Overhead {
 		return "", openzone.Errorf(openzone.ErrBadResultJSON, "program %q replied more than %d bytes", hd.ProgramID, MaxReplyBytes)
 	}
-	pt, err := keys.Open(wire.PurposeReply, hd, raw)
+	pb := getBuf()
+	defer putBuf(pb)
+	pt, err := keys.OpenAppend((*pb)[:0], wire.PurposeReply, hd, raw)
 	if err != nil {
 		return "", openzone.Wrap(openzone.ErrProgramDecrypt, err, "the reply of program %q does not authenticate", hd.ProgramID)
 	}
+	*pb = pt[:0]
 	var rep wire.Reply
 	if err := json.Unmarshal(pt, &rep); err != nil {
 		return "", openzone.Wrap(openzone.ErrProgramDecrypt, err, "the reply of program %q is not a reply envelope", hd.ProgramID)
@@ -378,4 +389,19 @@ func (g *Gateway) Forget(programID string) {
 	g.mu.Lock()
 	delete(g.keys, programID)
 	g.mu.Unlock()
+}
+
+// maxPooledBuf bounds the reply buffers kept for reuse: one huge reply
+// must not pin its memory.
+const maxPooledBuf = 1 << 20
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
+
+func getBuf() *[]byte { return bufPool.Get().(*[]byte) }
+
+func putBuf(b *[]byte) {
+	if cap(*b) <= maxPooledBuf {
+		*b = (*b)[:0]
+		bufPool.Put(b)
+	}
 }

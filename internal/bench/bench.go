@@ -167,12 +167,12 @@ func pick[T any](r *runner, full, short T) T {
 // error means a section could not run (a failed call, a zone that did not
 // start), never that a figure missed its target.
 func Run(ctx context.Context, opts Options) (*Report, error) {
-	todo := sections
+	selected := sections
 	if len(opts.Only) > 0 {
-		todo = nil
+		selected = nil
 		for _, s := range sections {
 			if slices.Contains(opts.Only, s.name) {
-				todo = append(todo, s)
+				selected = append(selected, s)
 			}
 		}
 		for _, n := range opts.Only {
@@ -197,7 +197,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		}
 	}
 	rep := &Report{Machine: machine(), Short: opts.Short, Started: time.Now().UTC()}
-	for _, s := range todo {
+	for _, s := range selected {
 		r.progressf("== %s: %s", s.name, s.title)
 		start := time.Now()
 		stop, err := r.profile(s.name)

@@ -8,10 +8,11 @@ import (
 	"os/exec"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/openzone/openzone/internal/fold"
 )
 
 const (
@@ -369,15 +370,5 @@ func (p *process) drain(grace time.Duration) {
 
 // isBindError runs on every line a program writes: no allocation.
 func isBindError(line string) bool {
-	return containsFold(line, "address already in use") || containsFold(line, "eaddrinuse")
-}
-
-// containsFold is strings.Contains ignoring ASCII case; word is lower case.
-func containsFold(s, word string) bool {
-	for i := 0; i+len(word) <= len(s); i++ {
-		if s[i]|0x20 == word[0] && strings.EqualFold(s[i:i+len(word)], word) {
-			return true
-		}
-	}
-	return false
+	return fold.Contains(line, "address already in use") || fold.Contains(line, "eaddrinuse")
 }

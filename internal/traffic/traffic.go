@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/fold"
 	"github.com/openzone/openzone/internal/store"
 )
 
@@ -184,25 +185,11 @@ func plain(payload string) bool {
 		return false
 	}
 	for _, w := range sensitiveWords {
-		if containsFold(payload, w) {
+		if fold.Contains(payload, w) {
 			return false
 		}
 	}
 	return true
-}
-
-// containsFold is strings.Contains ignoring ASCII case; word is lower case.
-func containsFold(s, word string) bool {
-	first, n := word[0], len(word)
-	for i := 0; i+n <= len(s); i++ {
-		if c := s[i] | 0x20; c != first {
-			continue
-		}
-		if strings.EqualFold(s[i:i+n], word) {
-			return true
-		}
-	}
-	return false
 }
 
 // Mask returns payload with the values of sensitive keys replaced by "***",

@@ -137,7 +137,7 @@ func (p *Program) Ability(id string) *Ability {
 	return nil
 }
 
-// ProgramSecret is the program secret of packet protocol v1: 32 random bytes
+// ProgramSecret is a program secret of the packet protocol: 32 random bytes
 // with a version. Keys for each purpose are derived from it.
 type ProgramSecret struct {
 	ProgramID string

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Check the OpenZone packet protocol v1 test vectors outside Go.
+"""Check the OpenZone packet protocol v2 test vectors outside Go.
 
 Usage: python3 docs/protocol_vectors.py [sdk/zonewire/testdata/vectors.json]
 Needs the "cryptography" package (pip install cryptography). See docs/protocol.md.
 """
-import base64, json, sys
+import base64, binascii, json, sys
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -14,12 +14,12 @@ WINDOW = 300
 
 
 def derive_key(secret_key: bytes, purpose: str) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"openzone packet v1",
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"openzone packet v2",
                 info=purpose.encode()).derive(secret_key)
 
 
 def aad(purpose: str, h: dict) -> bytes:
-    fields = ["openzone/v1", purpose, h["program_id"], str(h["secret_ver"]), h["request_id"], str(h["timestamp"])]
+    fields = ["openzone/v2", purpose, h["program_id"], str(h["secret_ver"]), h["request_id"], str(h["timestamp"])]
     return b"\x00".join(f.encode() for f in fields)
 
 
@@ -27,11 +27,15 @@ def receive(secret: dict, purpose: str, h: dict, body: bytes, now: int = 0) -> i
     """A receiver's checks; returns 0 or the exception code."""
     if h["secret_ver"] != secret["ver"]:
         return -10008
-    if len(body) < 12 + 16:
+    try:  # one line of standard base64; white space around it is ignored
+        raw = base64.b64decode(body.strip(b" \t\r\n"), validate=True)
+    except (binascii.Error, ValueError):
+        return -10009
+    if len(raw) < 12 + 16:
         return -10009
     key = derive_key(base64.b64decode(secret["key"]), purpose)
     try:
-        AESGCM(key).decrypt(body[:12], body[12:], aad(purpose, h))
+        AESGCM(key).decrypt(raw[:12], raw[12:], aad(purpose, h))
     except InvalidTag:
         return -10004
     if now and abs(now - h["timestamp"]) > WINDOW:
@@ -47,15 +51,21 @@ def main() -> None:
         key = derive_key(base64.b64decode(c["secret"]["key"]), c["purpose"])
         a = aad(c["purpose"], c["header"])
         nonce = bytes.fromhex(c["nonce"])
-        body = nonce + AESGCM(key).encrypt(nonce, c["plaintext"].encode("utf-8"), a)
+        raw = nonce + AESGCM(key).encrypt(nonce, c["plaintext"].encode("utf-8"), a)
+        body = base64.b64encode(raw)
         assert key.hex() == c["key"], (c["name"], "key")
         assert a.hex() == c["aad"], (c["name"], "aad")
-        assert body.hex() == c["body"], (c["name"], "body")
+        assert raw.hex() == c["raw"], (c["name"], "raw")
+        assert body.decode() == c["body"], (c["name"], "body")
         assert receive(c["secret"], c["purpose"], c["header"], body) == 0, c["name"]
+    cases = {c["name"]: c for c in v["cases"]}
     for c in v["negative"]:
         got = receive(c["secret"], c["purpose"], c["header"], bytes.fromhex(c["body"]), c.get("now", 0))
         assert got == c["exception"], (c["name"], got, c["exception"])
-    print(f"ok: {len(v['cases'])} cases, {len(v['negative'])} negative cases")
+    for c in v["accepted"]:
+        b = cases[c["base"]]
+        assert receive(b["secret"], b["purpose"], b["header"], bytes.fromhex(c["body"])) == 0, c["name"]
+    print(f"ok: {len(v['cases'])} cases, {len(v['negative'])} negative cases, {len(v['accepted'])} accepted bodies")
 
 
 if __name__ == "__main__":

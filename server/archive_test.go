@@ -40,7 +40,7 @@ programs:
     name: Echo
     deploy: {command: ["{{EXAMPLE}}", --name, deployed], instances: 2}
     abilities:
-      - {id: get_callback_data, input: {}, output: {"errcode": 0, "errmsg": "", "event": null}}
+      - {id: get_callback_data, input: {}, output: {"errcode": 0, "errmsg": "", "event_type": "", "timestamp": 0, "conversation_new_message": {"token": ""}, "hit_keyword": {"token": ""}, "chat_archive_audit_approved": {"userid": "", "external_userid": "", "chatid": ""}, "auth_knowledge_base": {"knowledge_base_id": "", "knowledge_base_name": ""}, "unauth_knowledge_base": {"knowledge_base_id": "", "knowledge_base_name": ""}, "delete_knowledge_base": {"knowledge_base_id": "", "knowledge_base_name": ""}, "knowledge_base_learn_done": {"knowledge_base_id": "", "knowledge_base_name": "", "doc_id": "", "learn_status": 0}, "chat_archive_export_finished": {"jobid": ""}}}
       - id: invoke_sync_msg
         input: {"cursor": "", "token": "", "limit": 0, "mode": 0}
         output: {"errcode": 0, "errmsg": "", "has_more": 0, "next_cursor": "", "msg_list": null, "page_id_list": null}
@@ -201,7 +201,7 @@ func testArchiveChoreography(t *testing.T, db string) {
 	if len(evInst) != 1 || len(cbInst) != 1 || fmt.Sprint(evInst) != fmt.Sprint(cbInst) {
 		t.Fatalf("event went to %v, get_callback_data calls to %v: want the same single instance", evInst, cbInst)
 	}
-	event, _ := ev["event"].(map[string]any)
+	event := ev // the event's own JSON, unwrapped
 	if event["event_type"] != "conversation_new_message" {
 		t.Fatalf("stored event = %v", ev)
 	}

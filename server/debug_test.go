@@ -3,6 +3,8 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"crypto/ecdh"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -254,13 +256,18 @@ func sdkProgram(t *testing.T, z *testenv.Zone, program string, secret *zonewire.
 func openDebug(t *testing.T, z *testenv.Zone, tok string) (*zonesdk.Program, *httptest.Server, string) {
 	t.Helper()
 	dt, _ := debugToken(t, z, "prog-dbg")
-	p, srv := sdkProgram(t, z, "prog-dbg", nil)
+	// No program id: the two tokens alone open debug mode, as with WeCom's
+	// spec_open_debug_mode; the zone's answer names the program.
+	p, srv := sdkProgram(t, z, "", nil)
 	setReceiver(t, z, "prog-dbg", srv.URL)
 	if r := z.PostApp("/cgi-bin/chatdata/open_debug_mode", tok, map[string]any{"program_id": "prog-dbg", "debug_token": dt}); testenv.Errcode(r) != 0 {
 		t.Fatalf("open_debug_mode: %s", testenv.Describe(r))
 	}
 	if _, err := p.OpenDebugMode(context.Background(), dt, tok); err != nil {
 		t.Fatalf("OpenDebugMode: %v", err)
+	}
+	if p.ProgramID() != "prog-dbg" {
+		t.Fatalf("ProgramID after OpenDebugMode = %q, want prog-dbg", p.ProgramID())
 	}
 	if st := checkDebug(t, z, tok, "prog-dbg"); st != 2 {
 		t.Fatalf("status %d, want 2", st)
@@ -399,6 +406,55 @@ func testDebugModeNotAllowed(t *testing.T, db string) {
 			t.Fatalf("errcode %d, want 790020", got)
 		}
 	})
+}
+
+// TestDebugOpenByCredential: /spec/v1/debug/open needs no program_id (the
+// debug credential names the program); one that is sent must agree with it.
+func TestDebugOpenByCredential(t *testing.T) {
+	testenv.Stores(t, testDebugOpenByCredential)
+}
+
+func testDebugOpenByCredential(t *testing.T, db string) {
+	z, _ := startDebugZone(t, db)
+	tok := z.Token("wwtest", "s1")
+	dt, _ := debugToken(t, z, "prog-dbg")
+	relDT, _ := debugToken(t, z, "prog-rel")
+	priv, err := ecdh.X25519().GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := base64.StdEncoding.EncodeToString(priv.PublicKey().Bytes())
+	for _, tc := range []struct {
+		name    string
+		body    map[string]any
+		errcode int
+		program string
+	}{
+		{"TokensAlone", map[string]any{"debug_token": dt, "access_token": tok, "public_key": pub}, 0, "prog-dbg"},
+		{"WithItsProgram", map[string]any{"program_id": "prog-rel", "debug_token": relDT, "access_token": tok, "public_key": pub}, 0, "prog-rel"},
+		{"ErrUnknownCredential", map[string]any{"debug_token": "ozdbg_nobody", "access_token": tok, "public_key": pub}, openzone.ErrInvalidParam, ""},
+		{"ErrOtherProgramsCredential", map[string]any{"program_id": "prog-rel", "debug_token": dt, "access_token": tok, "public_key": pub}, openzone.ErrInvalidParam, ""},
+		{"ErrMissingToken", map[string]any{"access_token": tok, "public_key": pub}, openzone.ErrInvalidParam, ""},
+		{"ErrBadAccessToken", map[string]any{"debug_token": dt, "access_token": "nope", "public_key": pub}, openzone.ErrInvalidToken, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := z.PostApp("/spec/v1/debug/open", "", tc.body)
+			if got := testenv.Errcode(r); got != tc.errcode {
+				t.Fatalf("errcode %d, want %d (%s)", got, tc.errcode, testenv.Describe(r))
+			}
+			if tc.errcode == 0 && r["program_id"] != tc.program {
+				t.Fatalf("program_id = %v, want %s", r["program_id"], tc.program)
+			}
+			if tc.errcode != 0 && strings.Contains(fmt.Sprint(r["errmsg"]), dt) {
+				t.Fatalf("errmsg echoes the credential: %v", r["errmsg"])
+			}
+		})
+	}
+	// A Program that knows its id refuses a credential of another program.
+	p, _ := sdkProgram(t, z, "prog-rel", nil)
+	if _, err := p.OpenDebugMode(context.Background(), dt, tok); err == nil {
+		t.Fatal("prog-rel's SDK opened debug mode with prog-dbg's credential")
+	}
 }
 
 func TestDebugReceiverFailures(t *testing.T) {

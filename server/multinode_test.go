@@ -46,7 +46,7 @@ programs:
     deploy: {command: ["{{EXAMPLE}}", --name, deployed]}
     abilities:
       - {id: echo, input: {"text": ""}, output: {"text": "", "served_by": ""}}
-      - {id: get_callback_data, input: {}, output: {"errcode": 0, "errmsg": "", "event": null}}
+      - {id: get_callback_data, input: {}, output: {"errcode": 0, "errmsg": "", "event_type": "", "timestamp": 0, "conversation_new_message": {"token": ""}, "hit_keyword": {"token": ""}, "chat_archive_audit_approved": {"userid": "", "external_userid": "", "chatid": ""}, "auth_knowledge_base": {"knowledge_base_id": "", "knowledge_base_name": ""}, "unauth_knowledge_base": {"knowledge_base_id": "", "knowledge_base_name": ""}, "delete_knowledge_base": {"knowledge_base_id": "", "knowledge_base_name": ""}, "knowledge_base_learn_done": {"knowledge_base_id": "", "knowledge_base_name": "", "doc_id": "", "learn_status": 0}, "chat_archive_export_finished": {"jobid": ""}}}
   - id: prog-dbg
     provider: isv
     name: Debugged
@@ -462,11 +462,11 @@ func TestTwoNodes(t *testing.T) {
 		// never succeeds.
 		testenv.Eventually(t, "the event stored under the notify_id", func() bool {
 			r := c.app(other, tok2, "sync_call_program", body)
-			return testenv.Errcode(r) == 0 && strings.Contains(fmt.Sprint(r["response_data"]), `"errcode":0`)
+			return testenv.Errcode(r) == 0 && strings.Contains(fmt.Sprint(r["response_data"]), `"event_type"`)
 		})
 		for range 3 {
 			out := responseData(t, c.app(other, tok2, "sync_call_program", body))
-			if out["event"] == nil || out["errcode"] != float64(0) {
+			if out["event_type"] != "conversation_new_message" {
 				rows, _ := st.Pool().Query(context.Background(), `SELECT name || ' ' || url || ' ' || seen_at FROM zone_instance`)
 				var published []string
 				for rows.Next() {

@@ -199,30 +199,28 @@ func (a *app) onNotify(notifyID string) error {
 }
 
 // callbackData calls the program's get_callback_data ability with the
-// notify_id: {"errcode":0,"event":{…}}.
+// notify_id. The program answers with the event's own JSON
+// ({"event_type":…,"timestamp":…,…}), or {"errcode":…,"errmsg":…}.
 func (a *app) callbackData(ctx context.Context, notifyID string) (*event, error) {
 	out, err := a.zone.syncCallProgram(ctx, a.programID, "get_callback_data", notifyID, "{}")
 	if err != nil {
 		return nil, fmt.Errorf("get_callback_data: %w", err)
 	}
-	var r struct {
-		base
-		Event json.RawMessage `json:"event"`
+	raw := []byte(out)
+	var s string
+	if json.Unmarshal(raw, &s) == nil { // a program may answer with the event as a JSON string
+		raw = []byte(s)
 	}
-	if err := json.Unmarshal([]byte(out), &r); err != nil {
-		return nil, fmt.Errorf("get_callback_data: response_data is not JSON: %w", err)
+	var r base
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return nil, fmt.Errorf("get_callback_data: response_data is not a JSON object: %w", err)
 	}
 	if r.Errcode != 0 {
 		return nil, &apiError{"get_callback_data", r.Errcode, r.Errmsg}
 	}
-	raw := []byte(r.Event)
-	var s string
-	if json.Unmarshal(raw, &s) == nil { // a program may store the event as a JSON string
-		raw = []byte(s)
-	}
 	var ev event
-	if err := json.Unmarshal(raw, &ev); err != nil {
-		return nil, fmt.Errorf("get_callback_data: event is not a JSON object: %w", err)
+	if err := json.Unmarshal(raw, &ev); err != nil || ev.EventType == "" {
+		return nil, fmt.Errorf("get_callback_data: response_data is not an event (no event_type): %.200s", raw)
 	}
 	return &ev, nil
 }

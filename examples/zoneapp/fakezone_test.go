@@ -154,7 +154,7 @@ func (z *fakeZone) ability(c fakeCall) (string, int) {
 		if !ok || c.RequestData != "{}" {
 			return `{"errcode":710660,"errmsg":"no callback data for this notify_id"}`, 0
 		}
-		return `{"errcode":0,"errmsg":"ok","event":` + ev + `}`, 0
+		return ev, 0
 	case "invoke_sync_msg":
 		var in struct {
 			Cursor string `json:"cursor"`

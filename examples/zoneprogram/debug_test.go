@@ -61,7 +61,8 @@ func (z *debugZone) serveOpen(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, `{"errcode":%d,"errmsg":"debug token expired"}`, z.errcode)
 		return
 	}
-	if req.ProgramID != testProgramID || req.DebugToken != testDebugToken || req.AccessToken != testAccessToken {
+	// The credential names the program: program_id may be left out.
+	if req.ProgramID != "" && req.ProgramID != testProgramID || req.DebugToken != testDebugToken || req.AccessToken != testAccessToken {
 		fmt.Fprint(w, `{"errcode":40014,"errmsg":"invalid access_token"}`)
 		return
 	}
@@ -81,7 +82,7 @@ func (z *debugZone) serveOpen(w http.ResponseWriter, r *http.Request) {
 	z.secret, z.sealed = &sec, base64.StdEncoding.EncodeToString(sealed)
 	z.mu.Unlock()
 	json.NewEncoder(w).Encode(map[string]any{
-		"errcode": 0, "errmsg": "ok", "corpid": "wwdemo", "agentid": 1000002, "secret_ver": sec.Ver,
+		"errcode": 0, "errmsg": "ok", "program_id": testProgramID, "corpid": "wwdemo", "agentid": 1000002, "secret_ver": sec.Ver,
 		"sealed_secret": z.sealed, "expires_at": time.Now().Add(72 * time.Hour).Unix(), "debug_mode_status": 2,
 	})
 }
@@ -157,15 +158,15 @@ func waitLog(t *testing.T, out *syncBuffer, want string) string {
 	return out.String()
 }
 
-// In debug mode the program needs no OPENZONE_SECRET: it opens the SDK
-// half once it listens, then serves the zone's calls under the debug
-// secret and invokes with it.
+// In debug mode the program needs no OPENZONE_SECRET and no
+// OPENZONE_PROGRAM_ID: it opens the SDK half once it listens, then serves
+// the zone's calls under the debug secret and invokes with it.
 func TestRun_DebugMode(t *testing.T) {
 	for _, via := range []string{"flags", "env"} {
 		t.Run(via, func(t *testing.T) {
 			z := newDebugZone(t, 0)
 			t.Setenv(zonesdk.EnvAPI, z.srv.URL)
-			t.Setenv(zonesdk.EnvProgramID, testProgramID)
+			t.Setenv(zonesdk.EnvProgramID, "")
 			t.Setenv(zonesdk.EnvSecret, "")
 			args := []string{"--addr", "127.0.0.1:0", "--name", "local"}
 			if via == "flags" {

@@ -12,7 +12,8 @@
 // OPENZONE_SECRET (package zonesdk); flags override. With a debug token
 // and an access token (flags, or OPENZONE_DEBUG_TOKEN and
 // OPENZONE_ACCESS_TOKEN) the program runs in debug mode (调试模式) on a
-// developer's machine: it needs no OPENZONE_SECRET, and once it listens it
+// developer's machine: it needs neither OPENZONE_SECRET nor
+// OPENZONE_PROGRAM_ID (the debug credential names the program), and once it listens it
 // opens the SDK half of debug mode, exiting with the zone's errcode when
 // the zone refuses.
 package main
@@ -147,9 +148,10 @@ func flagOrEnv(flagValue, env string) string {
 
 // loadConfig reads the zonesdk environment, with --api overriding
 // OPENZONE_API; errors about a variable the flag replaced are dropped. In
-// debug mode an unset OPENZONE_SECRET is fine: the program on a
-// developer's machine gets a debug secret instead (a malformed one is
-// still an error).
+// debug mode an unset OPENZONE_SECRET or OPENZONE_PROGRAM_ID is fine: the
+// program on a developer's machine gets a debug secret instead, and the
+// debug credential names the program (a malformed secret is still an
+// error).
 func loadConfig(api string, debugMode bool) (zonesdk.Config, error) {
 	cfg, envErr := zonesdk.ConfigFromEnv()
 	if api != "" {
@@ -159,7 +161,8 @@ func loadConfig(api string, debugMode bool) (zonesdk.Config, error) {
 	var errs []error
 	for _, err := range unjoin(envErr) {
 		var ee *zonesdk.EnvError
-		if errors.As(err, &ee) && (api != "" && ee.Var == zonesdk.EnvAPI || debugMode && noSecret && ee.Var == zonesdk.EnvSecret) {
+		if errors.As(err, &ee) && (api != "" && ee.Var == zonesdk.EnvAPI ||
+			debugMode && (noSecret && ee.Var == zonesdk.EnvSecret || ee.Var == zonesdk.EnvProgramID)) {
 			continue
 		}
 		errs = append(errs, err)

@@ -284,7 +284,10 @@ func (a *app) summarize(ctx context.Context, req *zonesdk.Request) (string, erro
 	}
 }
 
-// getCallbackData returns the event stored under the call's notify_id.
+// getCallbackData returns the event stored under the call's notify_id as
+// the event's own JSON ({"event_type":…,"timestamp":…,…}), unwrapped, as
+// WeCom's sample program does; a missing or unknown notify_id answers
+// {"errcode":710660,"errmsg":…}.
 func (a *app) getCallbackData(ctx context.Context, req *zonesdk.Request) (string, error) {
 	if req.NotifyID == "" {
 		return errJSON(errDemo, "notify_id is empty: call with the notify_id of the program_notify callback"), nil
@@ -293,12 +296,7 @@ func (a *app) getCallbackData(ctx context.Context, req *zonesdk.Request) (string
 	if !ok {
 		return errJSON(errDemo, "no callback data for this notify_id (unknown, expired after 20 minutes, or kept by another instance)"), nil
 	}
-	out, err := json.Marshal(struct {
-		Errcode int             `json:"errcode"`
-		Errmsg  string          `json:"errmsg"`
-		Event   json.RawMessage `json:"event"`
-	}{0, "ok", ev})
-	return string(out), err
+	return string(ev), nil
 }
 
 // onEvent handles an event (call_type 2): spec_notify_app tells the app,

@@ -1,7 +1,7 @@
 // Package gateway routes a call or event to a program: to one of its
 // deployed instances (through the runtime) and, from the debug-mode issue
 // on, to a developer's debug receiver. It seals the request with packet
-// protocol v1, opens the reply, and turns every transport failure into the
+// protocol v2, opens the reply, and turns every transport failure into the
 // WeCom errcode documented in docs/decisions.md.
 package gateway
 
@@ -298,7 +298,7 @@ func (g *Gateway) post(ctx context.Context, timeout time.Duration, url string, k
 	rb := getBuf()
 	defer putBuf(rb)
 	buf := bytes.NewBuffer((*rb)[:0])
-	_, err = buf.ReadFrom(io.LimitReader(resp.Body, MaxReplyBytes+wire.Overhead+1))
+	_, err = buf.ReadFrom(io.LimitReader(resp.Body, int64(wire.BodyLen(MaxReplyBytes))+3))
 	raw := buf.Bytes()
 	*rb = raw[:0]
 	if err != nil && resp.StatusCode == http.StatusOK && resp.Header.Get(wire.HeaderException) == "" {
@@ -319,7 +319,7 @@ func openReply(keys *wire.Keys, hd wire.Header, status int, exc string, raw []by
 	if exc != "" {
 		return "", openzone.Errorf(openzone.ErrProgramDecrypt, "program %q could not open the request (ww-exception %s: %s)", hd.ProgramID, exc, excName(exc))
 	}
-	if len(raw) > MaxReplyBytes+wire.Overhead {
+	if len(raw) > wire.BodyLen(MaxReplyBytes)+2 {
 		return "", openzone.Errorf(openzone.ErrBadResultJSON, "program %q replied more than %d bytes", hd.ProgramID, MaxReplyBytes)
 	}
 	pb := getBuf()

@@ -28,7 +28,7 @@ const (
 
 // maxReplyBytes bounds a program's reply the CLI carries back (the zone's
 // own bound, gateway.MaxReplyBytes, plus sealing overhead).
-const maxReplyBytes = 16<<20 + 64
+const maxReplyBytes = 22 << 20 // a 16 MB reply as base64 text, and room to spare
 
 // ForwarderConfig configures a Forwarder.
 type ForwarderConfig struct {

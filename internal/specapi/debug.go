@@ -36,7 +36,10 @@ func (a *API) handleDebugOpen(w http.ResponseWriter, r *http.Request) {
 		fail(openzone.Errorf(openzone.ErrBadBodyJSON, "request body is not the JSON object of /spec/v1/debug/open"))
 		return
 	}
-	for _, f := range []struct{ name, v string }{{"program_id", req.ProgramID}, {"debug_token", req.DebugToken}, {"access_token", req.AccessToken}, {"public_key", req.PublicKey}} {
+	// WeCom's spec_open_debug_mode takes the two tokens alone: the debug
+	// credential names the program. program_id is optional; when sent it
+	// must be the credential's program (checked with the token below).
+	for _, f := range []struct{ name, v string }{{"debug_token", req.DebugToken}, {"access_token", req.AccessToken}, {"public_key", req.PublicKey}} {
 		if f.v == "" {
 			fail(openzone.Errorf(openzone.ErrInvalidParam, "missing required parameter %s", f.name))
 			return
@@ -48,7 +51,17 @@ func (a *API) handleDebugOpen(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	if _, err := a.store.ProgramGet(ctx, req.ProgramID); err != nil {
+	if req.ProgramID == "" {
+		id, err := a.store.DebugProgramByToken(ctx, req.DebugToken)
+		if openzone.IsNotFound(err) {
+			err = openzone.Errorf(openzone.ErrInvalidParam, "invalid debug_token: it is not the debug credential (调试凭证) of any program; get one on the program's debug page")
+		}
+		if err != nil {
+			fail(err)
+			return
+		}
+		req.ProgramID = id
+	} else if _, err := a.store.ProgramGet(ctx, req.ProgramID); err != nil {
 		if openzone.IsNotFound(err) {
 			err = openzone.Errorf(openzone.ErrBadProgramID, "invalid program_id %q: no such program", req.ProgramID)
 		}
@@ -66,7 +79,7 @@ func (a *API) handleDebugOpen(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(map[string]any{
-		"errcode": 0, "errmsg": "ok",
+		"errcode": 0, "errmsg": "ok", "program_id": req.ProgramID,
 		"corpid": res.CorpID, "agentid": res.AgentID, "secret_ver": res.SecretVer,
 		"sealed_secret":     base64.StdEncoding.EncodeToString(res.SealedSecret),
 		"expires_at":        res.ExpiresAt.Unix(),

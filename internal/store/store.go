@@ -61,6 +61,11 @@ type Executor interface {
 	// DebugProgramGet returns a program's debug page state; ErrNotFound
 	// when neither a receiver nor a credential was ever set.
 	DebugProgramGet(ctx context.Context, programID string) (*openzone.DebugProgram, error)
+	// DebugProgramByToken returns the id of the program whose current debug
+	// credential is token; ErrNotFound when none. (The SDK half of debug
+	// mode is opened with the two tokens alone: the credential names the
+	// program.)
+	DebugProgramByToken(ctx context.Context, token string) (string, error)
 	// DebugProgramPut creates or replaces it.
 	DebugProgramPut(ctx context.Context, d *openzone.DebugProgram) error
 

@@ -41,7 +41,7 @@ func BenchmarkSealOpenAppend(b *testing.B) {
 	for _, n := range benchSizes {
 		pt := make([]byte, n)
 		rand.Read(pt)
-		sealBuf := make([]byte, 0, n+Overhead)
+		sealBuf := make([]byte, 0, 3*n+64)
 		openBuf := make([]byte, 0, n)
 		b.Run(sizeName(n), func(b *testing.B) {
 			b.SetBytes(int64(n))

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
@@ -21,6 +22,14 @@ type vectorFile struct {
 	Cases    []vectorCase   `json:"cases"`
 	Negative []negativeCase `json:"negative"`
 	Headers  []headerCase   `json:"headers"`
+	Accepted []acceptedCase `json:"accepted"`
+}
+
+type acceptedCase struct {
+	Name     string `json:"name"`
+	Base     string `json:"base"`
+	Mutation string `json:"mutation"`
+	Body     string `json:"body"`
 }
 
 type vectorSecret struct {
@@ -45,6 +54,7 @@ type vectorCase struct {
 	Plaintext string       `json:"plaintext"`
 	Key       string       `json:"key"`
 	AAD       string       `json:"aad"`
+	Raw       string       `json:"raw"`
 	Body      string       `json:"body"`
 }
 
@@ -80,7 +90,7 @@ func loadVectors(t testing.TB) vectorFile {
 	if err := dec.Decode(&f); err != nil {
 		t.Fatal(err)
 	}
-	if f.Protocol != "openzone packet v1" {
+	if f.Protocol != "openzone packet v2" {
 		t.Fatalf("vectors are for %q", f.Protocol)
 	}
 	return f
@@ -124,10 +134,13 @@ func TestVectors(t *testing.T) {
 			}
 			nonce := [NonceSize]byte(unhex(t, c.Nonce))
 			k := NewKeys(sec)
-			if body := k.SealWithNonce(p, hd, nonce, []byte(c.Plaintext)); hex.EncodeToString(body) != c.Body {
-				t.Errorf("body = %x, want %s", body, c.Body)
+			if body := k.SealWithNonce(p, hd, nonce, []byte(c.Plaintext)); string(body) != c.Body {
+				t.Errorf("body = %s, want %s", body, c.Body)
 			}
-			pt, err := k.Open(p, hd, unhex(t, c.Body))
+			if raw, err := base64.StdEncoding.DecodeString(c.Body); err != nil || hex.EncodeToString(raw) != c.Raw {
+				t.Errorf("body decodes to %x (%v), want raw %s", raw, err, c.Raw)
+			}
+			pt, err := k.Open(p, hd, []byte(c.Body))
 			if err != nil || string(pt) != c.Plaintext {
 				t.Errorf("Open = %q, %v; want %q", pt, err, c.Plaintext)
 			}
@@ -151,6 +164,22 @@ func TestVectors(t *testing.T) {
 				t.Errorf("refused packet returned plaintext %q", pt)
 			}
 		})
+	}
+	cases := map[string]vectorCase{}
+	for _, c := range f.Cases {
+		cases[c.Name] = c
+	}
+	for _, c := range f.Accepted {
+		t.Run("accepted/"+c.Name, func(t *testing.T) {
+			b := cases[c.Base]
+			pt, err := NewKeys(b.Secret.secret(t)).Open(Purpose(b.Purpose), b.Header.header(), unhex(t, c.Body))
+			if err != nil || string(pt) != b.Plaintext {
+				t.Errorf("%s: Open = %q, %v; want %q", c.Mutation, pt, err, b.Plaintext)
+			}
+		})
+	}
+	if len(f.Accepted) == 0 {
+		t.Error("no accepted bodies in the vectors")
 	}
 	for _, c := range f.Headers {
 		t.Run("header/"+c.Name, func(t *testing.T) {

@@ -1,5 +1,5 @@
 // Package wire is the zone's implementation of the OpenZone packet protocol
-// v1 (docs/protocol.md): the sealed format of every request and reply
+// v2 (docs/protocol.md): the sealed format of every request and reply
 // between the zone and a program.
 //
 // Programs use the SDK's own implementation (sdk/zonewire). The two are
@@ -19,8 +19,8 @@ import (
 )
 
 // Version is the protocol version; it appears in the additional data as
-// "openzone/v1".
-const Version = 1
+// "openzone/v2" and in the HKDF salt.
+const Version = 2
 
 // Header names, lower-case on the wire (WeCom's ww-* style). Receivers match
 // them in any letter case.
@@ -32,8 +32,10 @@ const (
 	HeaderException = "ww-exception"
 )
 
-// ContentType is the media type of a sealed body.
-const ContentType = "application/octet-stream"
+// ContentType is the media type of a sealed body. Bodies are text (one line
+// of base64) so that programs which hand their SDK the body as a string —
+// every WeCom SDK does — carry them intact.
+const ContentType = "text/plain; charset=utf-8"
 
 // Window is the largest accepted distance between a packet's timestamp and
 // the receiver's clock. Request ids are remembered for 2×Window.
@@ -50,7 +52,7 @@ const (
 // Purpose names the direction of a packet. Each purpose has its own key.
 type Purpose string
 
-// The four purposes of protocol v1.
+// The four purposes.
 const (
 	PurposeCall   Purpose = "call"   // zone → program: app call or event (call_type 1, 2)
 	PurposeReply  Purpose = "reply"  // program → zone: answer to a call

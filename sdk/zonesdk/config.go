@@ -28,7 +28,7 @@ const DefaultPort = "8080"
 // DefaultInvokeTimeout bounds one Invoke when Config.HTTPClient is nil.
 const DefaultInvokeTimeout = 60 * time.Second
 
-// Config configures a Program. ProgramID is required.
+// Config configures a Program.
 type Config struct {
 	// ZoneURL is the zone's base URL (scheme and host, optionally a path
 	// prefix); invokes go to ZoneURL + "/spec/v1/invoke", debug openings
@@ -36,7 +36,10 @@ type Config struct {
 	// OpenDebugMode only: a Program without it still serves calls.
 	ZoneURL string
 
-	// ProgramID is the program's id. Required: it is bound into every packet.
+	// ProgramID is the program's id, bound into every packet. Required with
+	// a production Secret; a program in debug mode may leave it empty: the
+	// debug credential names the program, and OpenDebugMode learns the id
+	// from the zone's answer.
 	ProgramID string
 
 	// Instance is the deployed instance's name (OPENZONE_INSTANCE), sent
@@ -78,7 +81,8 @@ func (e *EnvError) Error() string { return "zonesdk: " + e.Var + ": " + e.Reason
 // variable that could be read, so a caller may fill in the rest (for
 // example from flags) and ignore the errors it has made moot — such as the
 // one about OPENZONE_SECRET when the program runs in debug mode, where it
-// has no production secret (see Program.OpenDebugMode).
+// has no production secret, nor needs OPENZONE_PROGRAM_ID (see
+// Program.OpenDebugMode).
 func ConfigFromEnv() (Config, error) {
 	var cfg Config
 	var errs []error

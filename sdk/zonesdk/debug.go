@@ -116,12 +116,15 @@ func (p *Program) openDebugMode(ctx context.Context, debugToken, accessToken str
 	if err != nil {
 		return nil, &InvokeError{Code: CodeInternal, Msg: "generate X25519 key: " + err.Error(), Err: err}
 	}
+	// The credential names the program (WeCom's spec_open_debug_mode takes
+	// the two tokens alone); program_id is sent only when the Program knows
+	// it, and the zone then checks they agree.
 	body, err := json.Marshal(struct {
-		ProgramID   string `json:"program_id"`
+		ProgramID   string `json:"program_id,omitempty"`
 		DebugToken  string `json:"debug_token"`
 		AccessToken string `json:"access_token"`
 		PublicKey   string `json:"public_key"`
-	}{p.cfg.ProgramID, debugToken, accessToken, base64.StdEncoding.EncodeToString(priv.PublicKey().Bytes())})
+	}{p.ProgramID(), debugToken, accessToken, base64.StdEncoding.EncodeToString(priv.PublicKey().Bytes())})
 	if err != nil {
 		return nil, &InvokeError{Code: CodeInvalidJSON, Msg: "marshal request: " + err.Error(), Err: err}
 	}
@@ -150,6 +153,7 @@ func (p *Program) openDebugMode(ctx context.Context, debugToken, accessToken str
 	var rep struct {
 		Errcode      *int   `json:"errcode"`
 		Errmsg       string `json:"errmsg"`
+		ProgramID    string `json:"program_id"`
 		CorpID       string `json:"corpid"`
 		AgentID      int64  `json:"agentid"`
 		SecretVer    int64  `json:"secret_ver"`
@@ -166,11 +170,20 @@ func (p *Program) openDebugMode(ctx context.Context, debugToken, accessToken str
 	if rep.CorpID == "" || rep.SealedSecret == "" || rep.SecretVer < zonewire.DebugSecretVerMin || rep.SecretVer > 1<<31-1 {
 		return nil, &InvokeError{Code: CodeInvalidJSON, Msg: "the zone's answer lacks corpid, sealed_secret or a debug secret_ver in [2^30, 2^31-1]"}
 	}
+	programID := p.ProgramID()
+	if rep.ProgramID != "" {
+		programID = rep.ProgramID
+	}
+	if programID == "" {
+		return nil, &InvokeError{Code: CodeInvalidJSON, Msg: "the zone's answer does not say which program the debug credential is for (program_id)"}
+	}
 	sealed, err := base64.StdEncoding.DecodeString(rep.SealedSecret)
 	if err != nil {
 		return nil, &InvokeError{Code: CodeDecrypt, Msg: "sealed_secret is not standard base64"}
 	}
-	sec, err := zonewire.OpenDebugSecret(priv, sealed, p.cfg.ProgramID, rep.CorpID, rep.AgentID, int(rep.SecretVer))
+	// The sealed secret is bound to its program: it opens only under the id
+	// the zone sealed it for, so a wrong program_id in the answer fails here.
+	sec, err := zonewire.OpenDebugSecret(priv, sealed, programID, rep.CorpID, rep.AgentID, int(rep.SecretVer))
 	if err != nil {
 		if zonewire.ExceptionCode(err) == zonewire.ExcAuth {
 			return nil, &InvokeError{Code: CodeSignature, Msg: "the sealed debug secret does not open for this program, corp, app and version", Err: err}
@@ -185,6 +198,9 @@ func (p *Program) openDebugMode(ctx context.Context, debugToken, accessToken str
 	}
 	if rep.ExpiresAt > 0 {
 		s.ExpiresAt = time.Unix(rep.ExpiresAt, 0)
+	}
+	if err := p.learnProgramID(programID); err != nil {
+		return nil, &InvokeError{Code: CodeInternal, Msg: err.Error()}
 	}
 	if !p.keys.installDebug(sec, s) {
 		return nil, &InvokeError{Code: CodeSecretVer, Msg: fmt.Sprintf("the zone issued a debug secret with version %d, the production secret's", sec.Ver)}

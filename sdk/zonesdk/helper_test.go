@@ -188,3 +188,10 @@ func hget(h http.Header, name string) string {
 	}
 	return h.Get(name)
 }
+
+// tamper changes one base64 character in the middle of a sealed body to
+// another valid one, so the body still decodes but no longer authenticates.
+func tamper(b []byte) []byte {
+	b[len(b)/2] = map[bool]byte{true: 'B', false: 'A'}[b[len(b)/2] == 'A']
+	return b
+}

@@ -126,7 +126,7 @@ func (p *Program) invoke(ctx context.Context, iface string, request any) (json.R
 	}
 	keys := sec.keys
 	hd = zonewire.Header{
-		ProgramID: p.cfg.ProgramID,
+		ProgramID: p.ProgramID(),
 		SecretVer: keys.Secret.Ver,
 		RequestID: zonewire.NewRequestID(),
 		Timestamp: p.now().Unix(),

@@ -191,7 +191,7 @@ func TestProgram_Invoke_Errors(t *testing.T) {
 			zone: func(t *testing.T) string {
 				z := newFakeZone(t)
 				z.Respond = func(w http.ResponseWriter, hd zonewire.Header, sealed []byte) {
-					sealed[len(sealed)-1] ^= 0x80
+					tamper(sealed)
 					w.Write(sealed)
 				}
 				return z.URL()

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/openzone/openzone/sdk/zonewire"
@@ -40,6 +41,7 @@ var ErrUnknownAbility = errors.New("zonesdk: unknown ability")
 // client of the zone's SDK interfaces. It is safe for concurrent use.
 type Program struct {
 	cfg       Config
+	programID atomic.Pointer[string] // Config.ProgramID, or learned from OpenDebugMode
 	keys      *keyring
 	guard     *zonewire.Guard
 	invokeURL string
@@ -56,8 +58,11 @@ type Program struct {
 
 // New returns a Program for cfg. It checks the config and does no I/O.
 func New(cfg Config) (*Program, error) {
-	if !validProgramID(cfg.ProgramID) {
-		return nil, errors.New("zonesdk: Config.ProgramID is required: 1 to 128 printable ASCII characters, no spaces")
+	switch {
+	case cfg.ProgramID != "" && !validProgramID(cfg.ProgramID):
+		return nil, errors.New("zonesdk: Config.ProgramID must be 1 to 128 printable ASCII characters, no spaces")
+	case cfg.ProgramID == "" && cfg.Secret != (zonewire.Secret{}):
+		return nil, errors.New("zonesdk: Config.ProgramID is required with a production secret (only a program in debug mode learns its id from OpenDebugMode)")
 	}
 	if cfg.Secret.Ver < 0 || cfg.Secret.Ver > math.MaxInt32 || cfg.Secret.Ver == 0 && cfg.Secret.Key != ([32]byte{}) {
 		return nil, errors.New("zonesdk: Config.Secret must have a version in [1, 2^31-1] (or be the zero Secret: no production secret)")
@@ -89,11 +94,34 @@ func New(cfg Config) (*Program, error) {
 		p.log = slog.Default()
 	}
 	p.keys = newKeyring(cfg.Secret)
+	id := cfg.ProgramID
+	p.programID.Store(&id)
 	return p, nil
 }
 
-// ProgramID returns the program's id.
-func (p *Program) ProgramID() string { return p.cfg.ProgramID }
+// ProgramID returns the program's id: Config.ProgramID, or the id the zone
+// named when OpenDebugMode opened debug mode ("" until then).
+func (p *Program) ProgramID() string { return *p.programID.Load() }
+
+// learnProgramID sets the program id the zone named for a debug credential.
+// A Program is one program: an id other than the one it has is refused.
+func (p *Program) learnProgramID(id string) error {
+	if !validProgramID(id) {
+		return errors.New("the zone named no valid program_id")
+	}
+	for {
+		cur := p.programID.Load()
+		if *cur == id {
+			return nil
+		}
+		if *cur != "" {
+			return fmt.Errorf("the debug credential is program %q's, and this Program is %q", id, *cur)
+		}
+		if p.programID.CompareAndSwap(cur, &id) {
+			return nil
+		}
+	}
+}
 
 // ZoneURL returns the zone's base URL, or "" when none is configured.
 func (p *Program) ZoneURL() string { return p.cfg.ZoneURL }
@@ -144,10 +172,17 @@ func (p *Program) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ww := wwHeaders(r.Header)
-	hd, err := zonewire.ReadHeader(ww, p.cfg.ProgramID)
+	programID := p.ProgramID()
+	if programID == "" {
+		// Debug mode not opened yet: no id and no secret to open with.
+		hd, _ := zonewire.ReadHeader(ww, "-")
+		p.exception(w, r, hd, &zonewire.Error{Code: zonewire.ExcSecretVer, Reason: "no secret yet: debug mode is not open (OpenDebugMode)"})
+		return
+	}
+	hd, err := zonewire.ReadHeader(ww, programID)
 	// A call belongs to this program whatever ww-program-id says: a packet
 	// sealed for another program id does not authenticate.
-	hd.ProgramID = p.cfg.ProgramID
+	hd.ProgramID = programID
 	if err != nil {
 		p.exception(w, r, hd, err)
 		return

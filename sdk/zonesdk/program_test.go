@@ -143,7 +143,7 @@ func TestProgram_ServeHTTP(t *testing.T) {
 			build: func(t *testing.T, p *zonesdk.Program) (*http.Request, zonewire.Header) {
 				hd := newHeader()
 				body := sealCall(t, zoneKeys, hd, appCall)
-				body[len(body)/2] ^= 0x01
+				tamper(body)
 				return callRequest(hd, body, "lower"), hd
 			},
 			want: want{status: 200, exception: zonewire.ExcAuth},

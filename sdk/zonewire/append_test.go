@@ -15,8 +15,8 @@ func TestAppend(t *testing.T) {
 	for _, n := range []int{0, 1, 100, 70 << 10, 5} {
 		pt := bytes.Repeat([]byte{'x'}, n)
 		sealed := k.SealAppend(buf[:0], PurposeCall, hd, pt)
-		if len(sealed) != n+Overhead {
-			t.Fatalf("%d bytes sealed to %d, want %d", n, len(sealed), n+Overhead)
+		if len(sealed) != BodyLen(n) {
+			t.Fatalf("%d bytes sealed to %d, want %d", n, len(sealed), BodyLen(n))
 		}
 		got, err := k.OpenAppend(out[:0], PurposeCall, hd, sealed)
 		if err != nil || !bytes.Equal(got, pt) {

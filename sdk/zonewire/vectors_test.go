@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-// The test vectors of protocol v1 (docs/protocol.md, "Test vectors"). The
+// The test vectors of protocol v2 (docs/protocol.md, "Test vectors"). The
 // zone's implementation (internal/wire) checks the same file.
 //
 // Regenerate with: go test ./zonewire -run TestVectors -update
@@ -29,6 +29,7 @@ type vectorFile struct {
 	Cases    []vectorCase   `json:"cases"`
 	Negative []negativeCase `json:"negative"`
 	Headers  []headerCase   `json:"headers"`
+	Accepted []acceptedCase `json:"accepted"`
 }
 
 type vectorSecret struct {
@@ -55,7 +56,8 @@ type vectorCase struct {
 	Plaintext string       `json:"plaintext"` // UTF-8
 	Key       string       `json:"key"`       // hex, the derived purpose key
 	AAD       string       `json:"aad"`       // hex
-	Body      string       `json:"body"`      // hex, nonce || ciphertext || tag
+	Raw       string       `json:"raw"`       // hex, nonce || ciphertext || tag
+	Body      string       `json:"body"`      // the body as sent: standard base64 of raw
 }
 
 // negativeCase is a packet the receiver must refuse. The receiver holds
@@ -68,7 +70,7 @@ type negativeCase struct {
 	Secret    vectorSecret `json:"secret"`
 	Purpose   string       `json:"purpose"`
 	Header    vectorHeader `json:"header"`
-	Body      string       `json:"body"`
+	Body      string       `json:"body"` // hex of the bytes received
 	Now       int64        `json:"now,omitempty"`
 	Exception int          `json:"exception"`
 }
@@ -81,6 +83,15 @@ type headerCase struct {
 	ProgramID string        `json:"program_id"` // the id the receiver already knows ("" at the zone)
 	Exception int           `json:"exception"`
 	Header    *vectorHeader `json:"header,omitempty"`
+}
+
+// acceptedCase is a body that differs from the body of case Base as sent
+// but must still open to its plaintext (white space around the text).
+type acceptedCase struct {
+	Name     string `json:"name"`
+	Base     string `json:"base"`
+	Mutation string `json:"mutation"`
+	Body     string `json:"body"` // hex of the bytes received
 }
 
 func (s vectorSecret) secret(t testing.TB) Secret {
@@ -171,10 +182,13 @@ func TestVectors(t *testing.T) {
 			}
 			k := NewKeys(sec)
 			body := k.SealWithNonce(p, hd, nonce, []byte(c.Plaintext))
-			if hex.EncodeToString(body) != c.Body {
-				t.Errorf("body = %x, want %s", body, c.Body)
+			if string(body) != c.Body {
+				t.Errorf("body = %s, want %s", body, c.Body)
 			}
-			pt, err := k.Open(p, hd, unhex(t, c.Body))
+			if raw, err := base64.StdEncoding.DecodeString(c.Body); err != nil || hex.EncodeToString(raw) != c.Raw {
+				t.Errorf("body decodes to %x (%v), want raw %s", raw, err, c.Raw)
+			}
+			pt, err := k.Open(p, hd, []byte(c.Body))
 			if err != nil || string(pt) != c.Plaintext {
 				t.Errorf("Open = %q, %v; want %q", pt, err, c.Plaintext)
 			}
@@ -187,6 +201,22 @@ func TestVectors(t *testing.T) {
 			}
 			if got := c.receive(t); got != c.Exception {
 				t.Errorf("%s: exception %d, want %d", c.Mutation, got, c.Exception)
+			}
+		})
+	}
+	cases := map[string]vectorCase{}
+	for _, c := range f.Cases {
+		cases[c.Name] = c
+	}
+	for _, c := range f.Accepted {
+		t.Run("accepted/"+c.Name, func(t *testing.T) {
+			b, ok := cases[c.Base]
+			if !ok {
+				t.Fatalf("no case %q", c.Base)
+			}
+			pt, err := NewKeys(b.Secret.secret(t)).Open(Purpose(b.Purpose), b.Header.header(), unhex(t, c.Body))
+			if err != nil || string(pt) != b.Plaintext {
+				t.Errorf("%s: Open = %q, %v; want %q", c.Mutation, pt, err, b.Plaintext)
 			}
 		})
 	}
@@ -281,15 +311,17 @@ func generateVectors(t *testing.T) vectorFile {
 	}
 
 	f := vectorFile{
-		Protocol: "openzone packet v1",
+		Protocol: "openzone packet v2",
 		Comment: []string{
-			"Test vectors of the OpenZone packet protocol v1 (docs/protocol.md).",
-			"cases: key = HKDF-SHA256(ikm = secret key, salt = \"openzone packet v1\", info = purpose, 32 bytes);",
-			"  aad = \"openzone/v1\" 00 purpose 00 program_id 00 secret_ver 00 request_id 00 timestamp;",
-			"  body = nonce || AES-256-GCM(key, nonce, plaintext, aad) (ciphertext || 16-byte tag). Hex is lower case.",
-			"negative: the receiver holds secret, expects purpose, has read header and got body; it must refuse with",
-			"  exception (checks in order: secret version, body length, authentication, then timestamp against now when now is set).",
+			"Test vectors of the OpenZone packet protocol v2 (docs/protocol.md).",
+			"cases: key = HKDF-SHA256(ikm = secret key, salt = \"openzone packet v2\", info = purpose, 32 bytes);",
+			"  aad = \"openzone/v2\" 00 purpose 00 program_id 00 secret_ver 00 request_id 00 timestamp;",
+			"  raw = nonce || AES-256-GCM(key, nonce, plaintext, aad) (ciphertext || 16-byte tag), hex in lower case;",
+			"  body = the body as sent: standard base64 of raw, padded, one line.",
+			"negative: the receiver holds secret, expects purpose, has read header and got the bytes body (hex); it must refuse",
+			"  with exception (checks in order: secret version, body text and length, authentication, then timestamp against now when now is set).",
 			"headers: request headers as sent; the receiver knows program_id; expect exception, or header when exception is 0.",
+			"accepted: bytes (hex) that differ from the body of case base but must open to its plaintext.",
 			"Generated by go test ./zonewire -run TestVectors -update (sdk module); checked by sdk/zonewire, internal/wire and docs/protocol_vectors.py.",
 		},
 	}
@@ -307,23 +339,31 @@ func generateVectors(t *testing.T) vectorFile {
 			Plaintext: in.plaintext,
 			Key:       hex.EncodeToString(key[:]),
 			AAD:       hex.EncodeToString(AAD(in.p, in.hd)),
-			Body:      hex.EncodeToString(NewKeys(in.sec).SealWithNonce(in.p, in.hd, nonce, []byte(in.plaintext))),
+			Body:      string(NewKeys(in.sec).SealWithNonce(in.p, in.hd, nonce, []byte(in.plaintext))),
 		}
+		raw, _ := base64.StdEncoding.DecodeString(c.Body)
+		c.Raw = hex.EncodeToString(raw)
 		f.Cases = append(f.Cases, c)
 		sealed[c.Name] = c
 	}
 
-	// neg builds a negative case from a sealed one; mutate changes what the
-	// receiver sees.
-	neg := func(name, base, mutation string, exception int, mutate func(c *negativeCase, body []byte) []byte) {
+	// negText builds a negative case from a sealed one; mutate changes what
+	// the receiver sees, starting from the body as sent.
+	negText := func(name, base, mutation string, exception int, mutate func(c *negativeCase, body []byte) []byte) {
 		b := sealed[base]
 		c := negativeCase{Name: name, Base: base, Mutation: mutation, Secret: b.Secret, Purpose: b.Purpose,
 			Header: b.Header, Exception: exception}
-		c.Body = hex.EncodeToString(mutate(&c, unhex(t, b.Body)))
+		c.Body = hex.EncodeToString(mutate(&c, []byte(b.Body)))
 		if got := c.receive(t); got != exception {
 			t.Fatalf("negative %s: receiver says %d, want %d", name, got, exception)
 		}
 		f.Negative = append(f.Negative, c)
+	}
+	// neg is negText with mutate working on the raw packet, re-encoded.
+	neg := func(name, base, mutation string, exception int, mutate func(c *negativeCase, raw []byte) []byte) {
+		negText(name, base, mutation, exception, func(c *negativeCase, body []byte) []byte {
+			return []byte(base64.StdEncoding.EncodeToString(mutate(c, unhex(t, sealed[base].Raw))))
+		})
 	}
 	flip := func(i int, bit byte) func(*negativeCase, []byte) []byte {
 		return func(_ *negativeCase, b []byte) []byte {
@@ -370,8 +410,29 @@ func generateVectors(t *testing.T) vectorFile {
 		c.Secret.Key = sealed["call-event-v2"].Secret.Key
 		return b
 	})
-	neg("short-body", "reply-empty", "body[:27], one byte shorter than nonce + tag", ExcMalformed, func(_ *negativeCase, b []byte) []byte { return b[:Overhead-1] })
-	neg("empty-body", "call-app", "empty body", ExcMalformed, func(_ *negativeCase, b []byte) []byte { return nil })
+	neg("short-body", "reply-empty", "raw[:27], one byte shorter than nonce + tag", ExcMalformed, func(_ *negativeCase, b []byte) []byte { return b[:Overhead-1] })
+	negText("empty-body", "call-app", "empty body", ExcMalformed, func(_ *negativeCase, b []byte) []byte { return nil })
+	negText("raw-body-v1", "call-app", "the raw bytes sent as the body, as protocol v1 did", ExcMalformed, func(_ *negativeCase, b []byte) []byte {
+		return unhex(t, sealed["call-app"].Raw)
+	})
+	negText("url-safe-alphabet", "reply-chinese", "body in the URL-safe alphabet (- and _ for + and /)", ExcMalformed, func(_ *negativeCase, b []byte) []byte {
+		raw := unhex(t, sealed["reply-chinese"].Raw)
+		out := base64.URLEncoding.EncodeToString(raw)
+		if out == string(b) {
+			t.Fatal("url-safe-alphabet: the body has no + or /; pick another base")
+		}
+		return []byte(out)
+	})
+	negText("missing-padding", "call-app", "body without its = padding", ExcMalformed, func(_ *negativeCase, b []byte) []byte {
+		out := bytes.TrimRight(b, "=")
+		if len(out) == len(b) {
+			t.Fatal("missing-padding: the body has no padding; pick another base")
+		}
+		return out
+	})
+	negText("line-break-inside", "call-app", "a line break after the first 76 characters (MIME style)", ExcMalformed, func(_ *negativeCase, b []byte) []byte {
+		return append(append(append([]byte{}, b[:76]...), "\r\n"...), b[76:]...)
+	})
 	neg("stale-timestamp", "call-app", "unchanged; receiver's clock is timestamp + 301", ExcTimestamp, func(c *negativeCase, b []byte) []byte {
 		c.Now = c.Header.Timestamp + 301
 		return b
@@ -380,6 +441,18 @@ func generateVectors(t *testing.T) vectorFile {
 		c.Now = c.Header.Timestamp - 301
 		return b
 	})
+
+	// Accepted bodies: white space around the text.
+	acc := func(name, base, mutation string, body []byte) {
+		b := sealed[base]
+		if pt, err := NewKeys(b.Secret.secret(t)).Open(Purpose(b.Purpose), b.Header.header(), body); err != nil || string(pt) != b.Plaintext {
+			t.Fatalf("accepted %s: %q, %v", name, pt, err)
+		}
+		f.Accepted = append(f.Accepted, acceptedCase{Name: name, Base: base, Mutation: mutation, Body: hex.EncodeToString(body)})
+	}
+	acc("trailing-newline", "call-app", "body + LF", []byte(sealed["call-app"].Body+"\n"))
+	acc("trailing-crlf", "reply-chinese", "body + CR LF", []byte(sealed["reply-chinese"].Body+"\r\n"))
+	acc("surrounding-spaces", "invoke-sync-msg", "SP HT + body + SP", []byte(" \t"+sealed["invoke-sync-msg"].Body+" "))
 
 	// Header cases.
 	good := [][2]string{{HeaderSecretVer, "1"}, {HeaderRequestID, hdCall.RequestID}, {HeaderTimestamp, "1767225600"}}

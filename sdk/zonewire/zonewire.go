@@ -1,10 +1,10 @@
-// Package zonewire implements the OpenZone packet protocol v1, the sealed
+// Package zonewire implements the OpenZone packet protocol v2, the sealed
 // format of every packet between the zone and a program (docs/protocol.md).
 //
 // A program secret is 32 random bytes with a version. For each purpose
 // (call, reply, invoke, result) a 256-bit key is derived from it with
 // HKDF-SHA256, and a body is sealed with AES-256-GCM under a fresh 96-bit
-// nonce. The additional data binds the protocol version, the purpose, the
+// nonce; the body travels as one line of base64 text. The additional data binds the protocol version, the purpose, the
 // program id, the secret version, the request id and the timestamp, so a
 // packet opens only in the direction, program and request it was made for.
 //
@@ -20,6 +20,7 @@
 package zonewire
 
 import (
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
@@ -33,14 +34,16 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 )
 
-// Version is the protocol version carried in the additional data.
-const Version = 1
+// Version is the protocol version carried in the additional data and the
+// HKDF salt.
+const Version = 2
 
 // Header names. They are lower-case on the wire, like WeCom's ww-* headers.
 // Go's net/http canonicalises received names (Ww-Secret-Ver), and other
@@ -53,8 +56,10 @@ const (
 	HeaderException = "ww-exception"
 )
 
-// ContentType is the media type of a sealed body.
-const ContentType = "application/octet-stream"
+// ContentType is the media type of a sealed body: one line of standard
+// base64, so that programs that hand their SDK the body as a string carry it
+// intact.
+const ContentType = "text/plain; charset=utf-8"
 
 // Window is how far a packet's timestamp may be from the receiver's clock,
 // and how long receivers remember request ids.
@@ -297,10 +302,13 @@ func NewRequestID() string {
 
 // AAD returns the additional data for a packet:
 //
-//	"openzone/v1" 0x00 purpose 0x00 program_id 0x00 secret_ver 0x00 request_id 0x00 timestamp
+//	"openzone/v2" 0x00 purpose 0x00 program_id 0x00 secret_ver 0x00 request_id 0x00 timestamp
 func AAD(p Purpose, hd Header) []byte {
-	b := make([]byte, 0, 64+len(hd.ProgramID)+len(hd.RequestID))
-	b = append(b, "openzone/v1"...)
+	return appendAAD(make([]byte, 0, 64+len(hd.ProgramID)+len(hd.RequestID)), p, hd)
+}
+
+func appendAAD(b []byte, p Purpose, hd Header) []byte {
+	b = append(b, "openzone/v2"...)
 	b = append(b, 0)
 	b = append(b, p...)
 	b = append(b, 0)
@@ -315,9 +323,9 @@ func AAD(p Purpose, hd Header) []byte {
 }
 
 // DeriveKey returns the purpose key: HKDF-SHA256(ikm = secret key,
-// salt = "openzone packet v1", info = purpose), 32 bytes.
+// salt = "openzone packet v2", info = purpose), 32 bytes.
 func DeriveKey(sec Secret, p Purpose) [32]byte {
-	k, err := hkdf.Key(sha256.New, sec.Key[:], []byte("openzone packet v1"), string(p), 32)
+	k, err := hkdf.Key(sha256.New, sec.Key[:], []byte("openzone packet v2"), string(p), 32)
 	if err != nil {
 		panic("zonewire: hkdf: " + err.Error())
 	}
@@ -351,13 +359,26 @@ func NewKeys(sec Secret) *Keys {
 	return k
 }
 
-// NonceSize and Overhead describe a sealed body: nonce || ciphertext || tag.
+// NonceSize and Overhead describe the binary packet inside a body: nonce ||
+// ciphertext || tag. On the wire it is base64 text (BodyLen).
 const (
 	NonceSize = 12
-	Overhead  = NonceSize + 16
+	Overhead  = NonceSize + tagSize
 )
 
-// Seal seals plaintext for purpose p under header hd with a random nonce.
+// b64 is the text form of a body: standard base64 with padding, one line.
+var b64 = base64.StdEncoding
+
+// nonceText is the nonce's length in base64: 12 bytes are exactly 16
+// characters without padding, so the text of nonce || rest is the text of
+// the nonce followed by the text of rest.
+const nonceText = NonceSize / 3 * 4
+
+// BodyLen is the length of the text body that seals n bytes of plaintext.
+func BodyLen(n int) int { return b64.EncodedLen(n + Overhead) }
+
+// Seal seals plaintext for purpose p under header hd with a random nonce and
+// returns the body in its text form, base64 of nonce || ciphertext || tag.
 func (k *Keys) Seal(p Purpose, hd Header, plaintext []byte) []byte {
 	var nonce [NonceSize]byte
 	if _, err := io.ReadFull(rand.Reader, nonce[:]); err != nil {
@@ -369,12 +390,12 @@ func (k *Keys) Seal(p Purpose, hd Header, plaintext []byte) []byte {
 // SealWithNonce is Seal with a given nonce. Reusing a nonce under one key
 // breaks AES-GCM: use it only for test vectors.
 func (k *Keys) SealWithNonce(p Purpose, hd Header, nonce [NonceSize]byte, plaintext []byte) []byte {
-	return k.sealAppend(make([]byte, 0, Overhead+len(plaintext)), p, hd, nonce, plaintext)
+	return k.sealAppend(nil, p, hd, nonce, plaintext)
 }
 
-// SealAppend is Seal appending the sealed body to dst (which must not
-// overlap plaintext), so a caller can reuse a buffer: large packets then
-// cost no allocation.
+// SealAppend is Seal appending the body to dst (which must not overlap
+// plaintext), so a caller can reuse a buffer: with spare capacity of about
+// 2.4× the plaintext, large packets cost no allocation.
 func (k *Keys) SealAppend(dst []byte, p Purpose, hd Header, plaintext []byte) []byte {
 	var nonce [NonceSize]byte
 	if _, err := io.ReadFull(rand.Reader, nonce[:]); err != nil {
@@ -388,18 +409,32 @@ func (k *Keys) sealAppend(dst []byte, p Purpose, hd Header, nonce [NonceSize]byt
 	if !ok {
 		panic("zonewire: seal with unknown purpose " + strconv.Quote(string(p)))
 	}
-	dst = append(dst, nonce[:]...)
-	return g.Seal(dst, dst[len(dst)-NonceSize:], plaintext, AAD(p, hd))
+	var aadBuf [128]byte
+	aad := appendAAD(aadBuf[:0], p, hd)
+	// ciphertext || tag is sealed into dst's spare capacity past the end of
+	// the text, then encoded in front of it.
+	start := len(dst)
+	rawLen := len(plaintext) + tagSize
+	textLen := b64.EncodedLen(rawLen)
+	dst = slices.Grow(dst, nonceText+textLen+rawLen)
+	dst = b64.AppendEncode(dst, nonce[:])
+	rawAt := start + nonceText + textLen
+	raw := g.Seal(dst[rawAt:rawAt], nonce[:], plaintext, aad)
+	b64.Encode(dst[start+nonceText:rawAt], raw)
+	return dst[:rawAt]
 }
 
-// Open authenticates and decrypts body for purpose p under header hd. It
-// checks neither the timestamp nor replays: see Guard.
+// Open authenticates and decrypts body, the text form of a packet sealed for
+// purpose p under header hd. It checks neither the timestamp nor replays:
+// see Guard.
 func (k *Keys) Open(p Purpose, hd Header, body []byte) ([]byte, error) {
 	return k.OpenAppend(nil, p, hd, body)
 }
 
 // OpenAppend is Open appending the plaintext to dst (which must not overlap
-// body), so a caller can reuse a buffer.
+// body), so a caller can reuse a buffer. ASCII white space around the body
+// is ignored (some stacks end a string body with a newline); inside it, it
+// is not base64 and is refused.
 func (k *Keys) OpenAppend(dst []byte, p Purpose, hd Header, body []byte) ([]byte, error) {
 	if hd.SecretVer != k.Secret.Ver {
 		return nil, errorf(ExcSecretVer, "secret version %d, receiver has %d", hd.SecretVer, k.Secret.Ver)
@@ -408,14 +443,39 @@ func (k *Keys) OpenAppend(dst []byte, p Purpose, hd Header, body []byte) ([]byte
 	if !ok {
 		return nil, errorf(ExcMalformed, "unknown purpose %q", p)
 	}
-	if len(body) < Overhead {
-		return nil, errorf(ExcMalformed, "body of %d bytes is shorter than a sealed packet", len(body))
+	body = bytes.Trim(body, " \t\r\n")
+	if len(body) < b64.EncodedLen(Overhead) {
+		return nil, errorf(ExcMalformed, "body of %d characters is shorter than a sealed packet", len(body))
 	}
-	pt, err := g.Open(dst, body[:NonceSize], body[NonceSize:], AAD(p, hd))
+	// Go's decoder skips CR and LF; the protocol does not (one line).
+	if bytes.IndexByte(body, '\n') >= 0 || bytes.IndexByte(body, '\r') >= 0 {
+		return nil, errNotText()
+	}
+	var nonce [NonceSize]byte
+	if n, err := b64.Decode(nonce[:], body[:nonceText]); err != nil || n != NonceSize {
+		return nil, errNotText()
+	}
+	start := len(dst)
+	dst, err := b64.AppendDecode(dst, body[nonceText:])
+	if err != nil {
+		return nil, errNotText()
+	}
+	if len(dst)-start < tagSize {
+		return nil, errorf(ExcMalformed, "body is shorter than a sealed packet")
+	}
+	var aadBuf [128]byte
+	aad := appendAAD(aadBuf[:0], p, hd)
+	// In place: GCM lets the plaintext overwrite the ciphertext when dst is
+	// exactly ciphertext[:0].
+	out, err := g.Open(dst[start:start], nonce[:], dst[start:], aad)
 	if err != nil {
 		return nil, errorf(ExcAuth, "packet does not authenticate (tampered, wrong key or wrong context)")
 	}
-	return pt, nil
+	return dst[:start+len(out)], nil
+}
+
+func errNotText() error {
+	return errorf(ExcMalformed, "body is not one line of standard base64 (protocol v2); a raw binary body is protocol v1, which is retired")
 }
 
 // Guard refuses stale timestamps and replayed request ids. It remembers ids

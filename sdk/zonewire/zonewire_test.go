@@ -111,7 +111,7 @@ func TestSealOpen(t *testing.T) {
 	for _, p := range []Purpose{PurposeCall, PurposeReply, PurposeInvoke, PurposeResult} {
 		for _, pt := range []string{"", "x", "加解密"} {
 			body := k.Seal(p, hd, []byte(pt))
-			if len(body) != Overhead+len(pt) {
+			if len(body) != BodyLen(len(pt)) {
 				t.Fatalf("body of %d bytes", len(body))
 			}
 			got, err := k.Open(p, hd, body)

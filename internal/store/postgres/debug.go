@@ -40,6 +40,18 @@ func (e *executor) DebugProgramGet(ctx context.Context, programID string) (*open
 	return &d, nil
 }
 
+func (e *executor) DebugProgramByToken(ctx context.Context, token string) (string, error) {
+	var id string
+	err := e.r.QueryRow(ctx, `SELECT program_id FROM debug_program WHERE token = $1 AND token <> ''`, token).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", openzone.Errorf(openzone.ErrNotFound, "no program has this debug credential")
+	}
+	if err != nil {
+		return "", internalErr("debug program by token", err)
+	}
+	return id, nil
+}
+
 // DebugListenerSet writes only the listener columns, creating the row when
 // the program has none yet.
 func (e *executor) DebugListenerSet(ctx context.Context, programID string, l *openzone.DebugListener) error {

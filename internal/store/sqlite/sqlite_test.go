@@ -250,9 +250,10 @@ var migrationUndo = map[int][]string{
 		`ALTER TABLE debug_program DROP COLUMN listener_id`, `ALTER TABLE debug_program DROP COLUMN listener_node`,
 		`ALTER TABLE debug_program DROP COLUMN listener_connected_at`, `ALTER TABLE debug_program DROP COLUMN listener_lost_at`,
 		`ALTER TABLE debug_program DROP COLUMN listener_reason`, `ALTER TABLE debug_program DROP COLUMN probe`},
+	7: {`DROP INDEX debug_program_token`},
 }
 
-const latestMigration = 6
+const latestMigration = 7
 
 // downgrade drops what the migrations after version created and forgets
 // them, as if db had been created by a binary at that version.

@@ -90,6 +90,28 @@ func testDebugProgram(t *testing.T, open func(*testing.T) store.Store) {
 		mustOK(t, err)
 		wantEqual(t, got, storedDebugProgram(want))
 	})
+	t.Run("ByToken", func(t *testing.T) {
+		t.Parallel()
+		s, _ := setup(t, open)
+		ctx := t.Context()
+		mustOK(t, s.DebugProgramPut(ctx, &openzone.DebugProgram{ProgramID: "prog-a", Token: "tok-a",
+			TokenIssuedAt: t0, TokenExpiresAt: t0.Add(openzone.DebugTokenTTL)}))
+		mustOK(t, s.DebugProgramPut(ctx, &openzone.DebugProgram{ProgramID: "prog-b", ReceiverURL: "http://r"}))
+		id, err := s.DebugProgramByToken(ctx, "tok-a")
+		mustOK(t, err)
+		if id != "prog-a" {
+			t.Fatalf("DebugProgramByToken = %q, want prog-a", id)
+		}
+		for _, tok := range []string{"tok-b", "", "TOK-A"} {
+			_, err = s.DebugProgramByToken(ctx, tok)
+			wantCode(t, err, openzone.ErrNotFound)
+		}
+		// A new credential replaces the old one: the old one names nothing.
+		mustOK(t, s.DebugProgramPut(ctx, &openzone.DebugProgram{ProgramID: "prog-a", Token: "tok-a2",
+			TokenIssuedAt: t0, TokenExpiresAt: t0.Add(openzone.DebugTokenTTL)}))
+		_, err = s.DebugProgramByToken(ctx, "tok-a")
+		wantCode(t, err, openzone.ErrNotFound)
+	})
 	t.Run("ErrNotFound", func(t *testing.T) {
 		t.Parallel()
 		s, _ := setup(t, open)

@@ -327,3 +327,24 @@ func Fresh(tb testing.TB, db string) string {
 
 // DataDir returns the zone's data directory.
 func (z *Zone) DataDir() string { return z.cfg.DataDir }
+
+// Python returns the Python interpreter tests of WeCom-style Python programs
+// run: $OPENZONE_PYTHON, else Debian's /usr/bin/python3 (what CI runs),
+// else python3 on PATH. Without one the test skips, unless
+// OPENZONE_REQUIRE_PYTHON=1 (which .ci/run sets) makes it fail.
+func Python(tb testing.TB) string {
+	tb.Helper()
+	if p := os.Getenv("OPENZONE_PYTHON"); p != "" {
+		return p
+	}
+	for _, p := range []string{"/usr/bin/python3", "python3"} {
+		if path, err := exec.LookPath(p); err == nil {
+			return path
+		}
+	}
+	if os.Getenv("OPENZONE_REQUIRE_PYTHON") == "1" {
+		tb.Fatal("no python3, and OPENZONE_REQUIRE_PYTHON=1")
+	}
+	tb.Skip("no python3")
+	return ""
+}

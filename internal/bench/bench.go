@@ -61,6 +61,7 @@ var sections = []section{
 	{"seal", "SDK packet seal+open vs raw AES-256-GCM", runSeal},
 	{"sync", "sync call: app → zone → example program vs app → reverse proxy → plain program vs direct", runSync},
 	{"route", "sync call: debug route (receiver URL, then debug listener) vs deployed route", runRoute},
+	{"python", "Python SDK (wwspecapisdk): seal+open vs raw AES-GCM; sync call to the Python sample vs the Go sample", runPython},
 	{"async", "async task end to end vs River no-op jobs", runAsync},
 	{"event", "event → program → notify app", runEvent},
 	{"rss", "peak RSS of the zone process at 1,000 concurrent sync calls", runRSS},

@@ -5,6 +5,7 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"time"
 
@@ -16,7 +17,10 @@ import (
 // 1 KB and 64 KB payloads:
 //
 //	raw          crypto/aes + cipher.GCM: pre-built AEAD, fixed nonce, the
-//	             zone's AAD, reused buffers (the floor)
+//	             zone's AAD, reused buffers (the floor of the cipher)
+//	raw-b64      raw, with the sealed bytes encoded to and decoded from
+//	             standard base64 as protocol v2 sends them (the floor of the
+//	             format: what the text body costs with encoding/base64)
 //	wire-append  internal/wire SealAppend/OpenAppend (reused buffers)
 //	wire         internal/wire Seal/Open, as the zone's gateway and SDK API
 //	             call them (fresh buffers, random nonce)
@@ -44,8 +48,9 @@ func runSeal(ctx context.Context, r *runner) (*Section, error) {
 	for _, size := range []int{1 << 10, 64 << 10} {
 		pt := make([]byte, size)
 		rand.Read(pt)
-		ct := make([]byte, 0, size+wire.Overhead)
-		out := make([]byte, 0, size)
+		ct := make([]byte, 0, wire.BodyLen(size)+size+wire.Overhead)
+		out := make([]byte, 0, size+wire.Overhead)
+		text := make([]byte, wire.BodyLen(size))
 		variants := []struct {
 			name string
 			op   func() error
@@ -53,6 +58,16 @@ func runSeal(ctx context.Context, r *runner) (*Section, error) {
 			{"raw", func() error {
 				c := g.Seal(ct[:0], nonce, pt, aad)
 				_, err := g.Open(out[:0], nonce, c, aad)
+				return err
+			}},
+			{"raw-b64", func() error {
+				c := g.Seal(ct[:0], nonce, pt, aad)
+				base64.StdEncoding.Encode(text, c)
+				n, err := base64.StdEncoding.Decode(out[:cap(out)], text[:base64.StdEncoding.EncodedLen(len(c))])
+				if err != nil {
+					return err
+				}
+				_, err = g.Open(out[:0], nonce, out[:n], aad)
 				return err
 			}},
 			{"wire-append", func() error {
@@ -98,12 +113,14 @@ func runSeal(ctx context.Context, r *runner) (*Section, error) {
 			sec.Values = append(sec.Values, Value{Name: v.name + " " + label, Value: best[i], Unit: "MB/s"})
 			r.progressf("   %-18s %9.1f MB/s  (%.2fx raw)", v.name+" "+label, best[i], ratio(best[i], best[0]))
 		}
-		sec.Notes = append(sec.Notes, fmt.Sprintf("%s: wire-append %.2f× raw, wire %.2f× raw, sdk %.2f× raw, sdk-append %.2f× raw",
-			label, ratio(best[1], best[0]), ratio(best[2], best[0]), ratio(best[3], best[0]), ratio(best[4], best[0])))
+		sec.Notes = append(sec.Notes, fmt.Sprintf("%s: raw-b64 %.2f× raw; wire-append %.2f× raw-b64, wire %.2f×, sdk %.2f×, sdk-append %.2f×",
+			label, ratio(best[1], best[0]), ratio(best[2], best[1]), ratio(best[3], best[1]), ratio(best[4], best[1]), ratio(best[5], best[1])))
 		if size == 64<<10 {
+			// Protocol v2's text body sets the floor (raw-b64); the code
+			// should add nothing beyond it.
 			sec.Targets = append(sec.Targets,
-				target("seal+open 64 KB wire-append/raw", ratio(best[1], best[0]), ">=", 0.9, "x"),
-				target("seal+open 64 KB sdk-append/raw", ratio(best[4], best[0]), ">=", 0.9, "x"))
+				target("seal+open 64 KB wire-append/raw-b64", ratio(best[2], best[1]), ">=", 0.9, "x"),
+				target("seal+open 64 KB sdk-append/raw-b64", ratio(best[5], best[1]), ">=", 0.9, "x"))
 		}
 	}
 	return sec, nil

@@ -42,6 +42,7 @@ apps:
 // answers 503 while it is "down".
 type recvProgram struct {
 	down  atomic.Bool
+	retry atomic.Bool // answer the next call with ww-retry-notify
 	mu    sync.Mutex
 	seen  map[string]int    // event id → deliveries
 	types map[string]string // event id → its JSON
@@ -96,6 +97,9 @@ func recvZone(t *testing.T, db string) (*testenv.Zone, *recvProgram) {
 			http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
 			return
 		}
+		if rp.retry.CompareAndSwap(true, false) {
+			w.Header().Set("ww-retry-notify", "1") // a sealed reply that asks to be called again
+		}
 		prog.ServeHTTP(w, r)
 	})}
 	go srv.Serve(ln)
@@ -122,6 +126,22 @@ func receiveEvents(t *testing.T, z *testenv.Zone, tok, program string) {
 			t.Fatalf("%s: %s", call.path, testenv.Describe(r))
 		}
 	}
+}
+
+// TestEventRetryNotify: a program that answers an event with WeCom's
+// retry-notify header (get_retry_notify_header) gets it again.
+func TestEventRetryNotify(t *testing.T) {
+	z, rp := recvZone(t, "")
+	rp.retry.Store(true)
+	msg := `{"sender":{"type":1,"id":"zhangsan"},"receiver_list":[{"type":2,"id":"wmc"}],"msgtype":1,"text":{"content":"again"}}`
+	var out map[string]any
+	if st := z.Admin("POST", "/admin/v1/corps/wwev/messages", strings.NewReader(msg), &out); st != 200 {
+		t.Fatalf("ingest: HTTP %d %v", st, out)
+	}
+	testenv.Eventually(t, "the event delivered a second time", func() bool {
+		distinct, total := rp.count()
+		return distinct == 1 && total == 2
+	})
 }
 
 // TestEventsSurviveOutageAndRestart: events raised while the program is

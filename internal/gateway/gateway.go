@@ -26,6 +26,10 @@ import (
 	"github.com/openzone/openzone/internal/wire"
 )
 
+// HeaderRetryNotify is the reply header of a program that asks the zone to
+// deliver the call again later (WeCom SDKs' get_retry_notify_header).
+const HeaderRetryNotify = "ww-retry-notify"
+
 // MaxReplyBytes bounds a program's reply; a larger one is refused (790013).
 const MaxReplyBytes = 16 << 20
 
@@ -307,17 +311,23 @@ func (g *Gateway) post(ctx context.Context, timeout time.Duration, url string, k
 		}
 		return "", openzone.Wrap(openzone.ErrCallProgram, err, "calling program %q failed: the connection was lost while reading the reply", hd.ProgramID)
 	}
-	return openReply(keys, hd, resp.StatusCode, resp.Header.Get(wire.HeaderException), raw)
+	return openReply(keys, hd, resp.StatusCode, resp.Header.Get(wire.HeaderException), resp.Header.Get(HeaderRetryNotify), raw)
 }
 
 // openReply checks a program's answer — status, ww-exception, size — and
 // opens the sealed reply, whichever transport carried it.
-func openReply(keys *wire.Keys, hd wire.Header, status int, exc string, raw []byte) (string, error) {
+func openReply(keys *wire.Keys, hd wire.Header, status int, exc, retry string, raw []byte) (string, error) {
 	if status != http.StatusOK {
 		return "", openzone.Errorf(openzone.ErrProgramStatus, "program %q answered HTTP %d: %s", hd.ProgramID, status, bytes.TrimSpace(raw[:min(len(raw), 256)]))
 	}
 	if exc != "" {
 		return "", openzone.Errorf(openzone.ErrProgramDecrypt, "program %q could not open the request (ww-exception %s: %s)", hd.ProgramID, exc, excName(exc))
+	}
+	if retry != "" {
+		// WeCom's SDKs let a program ask for an event to come again
+		// (WWToSpecRetryNotifyException → get_retry_notify_header): the
+		// delivery counts as failed and is retried on its schedule.
+		return "", openzone.Errorf(openzone.ErrProgramStatus, "program %q asked to be called again later (%s %.16s)", hd.ProgramID, HeaderRetryNotify, retry)
 	}
 	if len(raw) > wire.BodyLen(MaxReplyBytes)+2 {
 		return "", openzone.Errorf(openzone.ErrBadResultJSON, "program %q replied more than %d bytes", hd.ProgramID, MaxReplyBytes)

@@ -91,7 +91,7 @@ func (g *Gateway) doListener(ctx context.Context, c *Call, route *debugmode.Rout
 	default:
 		return res, openzone.Errorf(openzone.ErrProgramTimeout, "the debug listener of program %q got no reply from the local program: %s", c.Program.ID, ans.Error)
 	}
-	data, err := openReply(route.Keys, hd, ans.Status, ans.Header[wire.HeaderException], ans.Body)
+	data, err := openReply(route.Keys, hd, ans.Status, ans.Header[wire.HeaderException], ans.Header[HeaderRetryNotify], ans.Body)
 	res.Data = data
 	return res, err
 }

@@ -63,7 +63,7 @@ func ErrorMessage(err error) string {
 // IsNotFound reports whether err is a store "not found".
 func IsNotFound(err error) bool { return ErrorCode(err) == ErrNotFound }
 
-// WeCom errcodes used by the zone (spec §6, plus WeCom's global codes).
+// WeCom errcodes used by the zone (docs/wecom.md, "Error codes").
 const (
 	ErrSystem = -1 // 系统繁忙: internal failure, details only in logs
 

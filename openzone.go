@@ -108,7 +108,7 @@ type Deploy struct {
 func (d Deploy) Deployed() bool { return len(d.Command) > 0 || d.URL != "" }
 
 // Ability is one 能力 of a program: its input and output protocols are JSON
-// examples that requests and results must match (spec §2.9).
+// examples that requests and results must match (docs/wecom.md, "Protocols").
 type Ability struct {
 	ID     string          `json:"id"`
 	Name   string          `json:"name,omitempty"`

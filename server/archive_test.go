@@ -131,7 +131,7 @@ func responseData(t *testing.T, r map[string]any) map[string]any {
 	return out
 }
 
-// TestArchiveChoreography runs spec §4.3 on real processes: a message is
+// TestArchiveChoreography runs the new-message choreography (docs/wecom.md) on real processes: a message is
 // archived → the program receives conversation_new_message → notifies the
 // app → the app gets the callback, fetches the event with
 // get_callback_data and the message with invoke_sync_msg → decrypts the key

@@ -47,7 +47,7 @@ apps:
     programs: [prog-echo, prog-dev]
 `
 
-// TestChoreographyWithExampleApp runs spec §4.3 with every part a real
+// TestChoreographyWithExampleApp runs the new-message choreography (docs/wecom.md) with every part a real
 // process: the zone, the example program (deployed, or local in debug
 // mode), and the example app (examples/zoneapp), which receives and decrypts
 // the program_notify callback, fetches the token with get_callback_data,

@@ -28,7 +28,7 @@ const (
 )
 
 // app is the example app: it receives program_notify callbacks and runs
-// the choreography of zone-spec §4.3 for each.
+// the new-message choreography (docs/wecom.md) for each.
 type app struct {
 	zone      *zoneClient
 	cb        *callbackCrypto
@@ -164,7 +164,7 @@ func (a *app) wait(ctx context.Context) error {
 	}
 }
 
-// event is what the program stored for get_callback_data (zone-spec §4.1).
+// event is what the program stored for get_callback_data (docs/wecom.md, "Events and notifications").
 type event struct {
 	EventType              string `json:"event_type"`
 	Timestamp              int64  `json:"timestamp"`
@@ -173,7 +173,7 @@ type event struct {
 	} `json:"conversation_new_message"`
 }
 
-// onNotify runs the choreography of one program_notify (zone-spec §4.3):
+// onNotify runs the choreography of one program_notify (docs/wecom.md, "Fetching new messages"):
 // get_callback_data with the notify_id gives the event; for
 // conversation_new_message, sync_msg with its token gives new messages.
 func (a *app) onNotify(notifyID string) error {

@@ -1,5 +1,5 @@
 // Command zoneapp is OpenZone's example app (示例应用): the app side of the
-// zone's "fetch new messages" choreography (zone-spec §4.3). It receives
+// zone's "fetch new messages" choreography (docs/wecom.md). It receives
 // 应用接收专区通知 (program_notify) on its callback URL, fetches the event
 // with get_callback_data, pulls new messages with the program's
 // invoke_sync_msg, RSA-decrypts each message's secret_key and shows the

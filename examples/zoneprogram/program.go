@@ -14,7 +14,7 @@ import (
 )
 
 // sdkInterfaces are the SDK interfaces served as invoke_<interface>
-// abilities (zone-spec §3.4). ping is OpenZone's diagnostic interface: the
+// abilities (docs/wecom.md, "SDK interfaces"). ping is OpenZone's diagnostic interface: the
 // zone answers with the invoke context it saw.
 var sdkInterfaces = []string{
 	"sync_msg",

@@ -53,7 +53,7 @@ func New(cfg Config) *Service {
 	return &Service{cfg: cfg}
 }
 
-// msgtypes are WeCom's message types (spec §3.4 sync_msg), by number, with
+// msgtypes are WeCom's message types (sync_msg, docs/wecom.md), by number, with
 // the JSON key that holds each type's content in an ingested message.
 var msgtypes = map[int]string{
 	1: "text", 2: "image", 3: "emotion", 4: "link", 5: "weapp", 6: "voice", 7: "video", 8: "file",

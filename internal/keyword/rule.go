@@ -17,7 +17,7 @@ import (
 	"github.com/openzone/openzone"
 )
 
-// WeCom errcodes of keyword rules (spec §6). They are declared here, with
+// WeCom errcodes of keyword rules (docs/wecom.md). They are declared here, with
 // their literal values, so that the package does not depend on which of
 // them the root package names.
 const (

@@ -1,5 +1,5 @@
 // Package protocol matches JSON payloads against an ability's input and
-// output protocols (输入协议 / 输出协议, spec §2.9).
+// output protocols (输入协议 / 输出协议, docs/wecom.md).
 //
 // A protocol is a JSON example. A payload matches it when it is a subset of
 // the example: every key present in the payload exists in the example, and

@@ -16,7 +16,7 @@ var matchCases = []struct {
 	payload  string
 	want     string
 }{
-	// spec §2.9's own example
+	// WeCom's own example of the rule
 	{"spec/subset", `{"cursor":"","limit":0}`, `{"limit":200}`, ""},
 	{"spec/all keys", `{"cursor":"","limit":0}`, `{"cursor":"c","limit":1}`, ""},
 	{"spec/empty object", `{"cursor":"","limit":0}`, `{}`, ""},

@@ -2,7 +2,7 @@
 //
 // A program deployed with a command runs as N local processes (instances),
 // each on its own free loopback port, with the zone context in its
-// environment (DESIGN.md §4): OPENZONE_API, OPENZONE_PROGRAM_ID,
+// environment (docs/protocol.md §10): OPENZONE_API, OPENZONE_PROGRAM_ID,
 // OPENZONE_SECRET and PORT. The runtime restarts crashed instances with
 // backoff, health-checks them with a TCP connect, keeps their output in a
 // bounded in-memory log (and optionally a log file), and hands the gateway a

@@ -1,5 +1,5 @@
 // Package seed reads OpenZone seed files: the YAML file that `openzone serve
-// --seed FILE` and `openzone seed apply FILE` load into a zone (DESIGN.md §9).
+// --seed FILE` and `openzone seed apply FILE` load into a zone (docs/operations.md).
 //
 // The format is a fixed point; this package is its definition:
 //

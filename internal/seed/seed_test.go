@@ -72,7 +72,7 @@ func TestParseGolden(t *testing.T) {
 	}
 }
 
-// designExample is DESIGN.md §9's example, except for the app's provider:
+// designExample is the seed format's reference example, except for the app's provider:
 // a self_built app has none (see the package doc).
 const designExample = `providers:
   - id: isv-demo

@@ -6,8 +6,8 @@ import (
 	"unicode/utf8"
 )
 
-// Placeholders a callee's input protocol may hold (spec §3.4 "Placeholder
-// semantics"); the zone fills them when a program creates a task.
+// Placeholders a callee's input protocol may hold (docs/wecom.md, "Placeholders"):
+// the zone fills them when a program creates a task.
 const (
 	phChat        = "{chat}"
 	phChatContent = "{chatcontent}"

@@ -159,7 +159,7 @@ func (s *Service) createTask(ctx context.Context, c *specapi.Context, kind openz
 		return nil, nil, openzone.Errorf(openzone.ErrBadProtocol, "the input protocol of ability %q is not a valid JSON template", req.AbilityID)
 	}
 
-	// Debug mode: both sides or neither (spec §5.5).
+	// Debug mode: both sides or neither (docs/wecom.md, "Debug mode").
 	var calleeDebug bool
 	if s.cfg.DebugRoute != nil {
 		r, err := s.cfg.DebugRoute(ctx, c.CorpID, c.AgentID, calleeID)

@@ -7,8 +7,8 @@ import (
 	"strings"
 )
 
-// ProgramNotify is the decrypted message of 应用接收专区通知 (zone-spec
-// §4.2): the zone tells an app that a program called spec_notify_app.
+// ProgramNotify is the decrypted message of 应用接收专区通知 (docs/wecom.md,
+// "Telling the app"): the zone tells an app that a program called spec_notify_app.
 //
 //	<xml><ToUserName><![CDATA[corpid]]></ToUserName><FromUserName><![CDATA[sys]]></FromUserName>
 //	<CreateTime>unix</CreateTime><MsgType><![CDATA[event]]></MsgType>

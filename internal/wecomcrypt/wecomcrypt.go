@@ -1,7 +1,7 @@
 // Package wecomcrypt implements WeCom's standard callback encryption
 // (加解密方案, the scheme of WeCom's WXBizMsgCrypt libraries), with which
 // WeCom posts callbacks to an app's URL — the zone's 应用接收专区通知
-// (program_notify, zone-spec §4.2) among them.
+// (program_notify, docs/wecom.md) among them.
 //
 // The scheme:
 //

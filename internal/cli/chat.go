@@ -79,6 +79,11 @@ func runChatSend(e *env, args []string) error {
 		return printJSON(e.stdout, out)
 	}
 	fmt.Fprintf(e.stdout, "archived %v (seq %v), %v event(s) raised\n", out["msgid"], out["seq"], out["events"])
+	if n, _ := out["events"].(float64); n == 0 {
+		if why := explainNoEvents(&r, *corp); why != "" {
+			fmt.Fprintln(e.stdout, why)
+		}
+	}
 	return nil
 }
 

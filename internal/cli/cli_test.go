@@ -169,6 +169,12 @@ func TestCLI(t *testing.T) {
 		if code != 0 || !strings.Contains(out, "archived") {
 			t.Fatalf("exit %d out %q err %q", code, out, errs)
 		}
+		// The app has no public key and no receiving program: the CLI says
+		// why no event came, and what to run.
+		if !strings.Contains(out, "0 event(s) raised") || !strings.Contains(out, "no event: no app of corp wwdemo has both a public key (set_public_key) and a receiving program (set_receive_callback)") ||
+			!strings.Contains(out, "set_receive_callback '{\"program_id\":\"PROGRAM\"}' --corp wwdemo --agent 1000002") {
+			t.Fatalf("no explanation of the missing event:\n%s", out)
+		}
 		code, _, errs = run(z, "chat", "send", "x", "--from", "nobody", "--to", "wmcustomer1")
 		if code != cli.ExitFailure || !strings.Contains(errs, "nobody") {
 			t.Fatalf("unknown sender: exit %d err %q", code, errs)

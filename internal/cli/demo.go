@@ -49,6 +49,11 @@ func runDemo(e *env, args []string) error {
 	}
 	f.seed = seedPath
 	return serve(e, &f, func(srv *server.Server) {
+		r := &remote{zone: srv.URL(), token: srv.AdminToken()}
+		keyPath, err := setUpDemoArchive(r, f.data)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "openzone demo: the demo app's archive set-up failed (messages will raise no events): %v\n", err)
+		}
 		self := "openzone"
 		if _, err := os.Stat("cmd/openzone"); err == nil {
 			self = "go run ./cmd/openzone"
@@ -70,6 +75,10 @@ program prog-echo (示例程序) deployed as 2 instances, model model-summary
   curl -s -X POST "%[2]s/cgi-bin/chatdata/sync_call_program?access_token=$TOKEN" \
     -d '{"program_id":"prog-echo","ability_id":"echo","request_data":"{\"text\":\"hello\"}"}'
 
+  # archive a message (会话存档): prog-echo gets conversation_new_message and
+  # tells the app with spec_notify_app (the app's private key: %[3]s)
+  %[1]s chat send '您好' --from zhangsan --to wmcustomer1
+
   # what crossed the zone, and the program's log
   %[1]s traffic
   %[1]s logs prog-echo
@@ -78,7 +87,7 @@ program prog-echo (示例程序) deployed as 2 instances, model model-summary
   %[2]s/console/
 
 Ctrl-C stops the zone and its programs.
-`, self, u)
+`, self, u, keyPath)
 	})
 }
 

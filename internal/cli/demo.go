@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/openzone/openzone/server"
 )
@@ -101,12 +102,14 @@ func buildExample(e *env, dataDir, name string) (string, error) {
 	}
 	if _, err := os.Stat("examples/" + name + "/main.go"); err == nil {
 		if goBin, err := exec.LookPath("go"); err == nil {
-			fmt.Fprintf(e.stdout, "building examples/%s…\n", name)
+			fmt.Fprintf(e.stdout, "building examples/%s with go build (the first time compiles its dependencies: up to a minute on a small machine)…\n", name)
+			start := time.Now()
 			cmd := exec.Command(goBin, "build", "-o", out, "./examples/"+name)
 			cmd.Stdout, cmd.Stderr = e.stderr, e.stderr
 			if err := cmd.Run(); err != nil {
 				return "", fmt.Errorf("building examples/%s failed: %v", name, err)
 			}
+			fmt.Fprintf(e.stdout, "built examples/%s in %s\n", name, time.Since(start).Round(100*time.Millisecond))
 			return out, nil
 		}
 	}

@@ -92,6 +92,12 @@ func (a *API) handleProgramSecret(r *http.Request) (any, error) {
 		}
 		return nil, err
 	}
+	// A program the zone runs itself gets its secret from the zone; reading
+	// it out is for instances elsewhere, and must be meant.
+	zoneRun := len(prog.Deploy.Command) > 0
+	if zoneRun && r.URL.Query().Get("force") != "1" {
+		return nil, openzone.Errorf(openzone.ErrConflict, "program %q is run by the zone itself (deploy.command): its instances get their secret from the zone. Reveal it anyway with force=1 (openzone secret --force)", id)
+	}
 	sec, err := a.cfg.Store.ProgramSecretGet(ctx, id)
 	if err != nil {
 		return nil, err
@@ -102,10 +108,14 @@ func (a *API) handleProgramSecret(r *http.Request) (any, error) {
 	if a.cfg.Now != nil {
 		now = a.cfg.Now()
 	}
+	purpose := "for an instance outside the zone"
+	if zoneRun {
+		purpose = "although the zone runs this program itself (forced)"
+	}
 	if err := a.cfg.Store.NotificationInsert(ctx, &openzone.Notification{
 		ProviderID: prog.ProviderID, ProgramID: id, Kind: "program_secret", CreatedAt: now,
 		Title: fmt.Sprintf("专区程序密钥 program secret of %s revealed", id),
-		Body:  fmt.Sprintf("The secret (version %d) of program %q was read through the admin API at %s, for an instance outside the zone.", sec.Ver, id, now.UTC().Format(time.RFC3339)),
+		Body:  fmt.Sprintf("The secret (version %d) of program %q was read through the admin API at %s, %s.", sec.Ver, id, now.UTC().Format(time.RFC3339), purpose),
 	}); err != nil {
 		return nil, err
 	}

@@ -98,7 +98,12 @@ func TestCLI(t *testing.T) {
 		}
 	})
 	t.Run("Secret", func(t *testing.T) {
+		// prog-echo is run by the zone: its secret is not for reading out.
 		code, out, errs := run(z, "secret", "prog-echo")
+		if code != cli.ExitFailure || !strings.Contains(errs, "run by the zone itself") || strings.Contains(out, "OPENZONE_SECRET") {
+			t.Fatalf("secret of a zone-run program: exit %d out %q err %q", code, out, errs)
+		}
+		code, out, errs = run(z, "secret", "prog-echo", "--force")
 		var sec string
 		for _, l := range strings.Split(out, "\n") {
 			if v, ok := strings.CutPrefix(l, "OPENZONE_SECRET="); ok {
@@ -131,6 +136,9 @@ func TestCLI(t *testing.T) {
 		for _, n := range notes.Notifications {
 			if n.Kind == "program_secret" {
 				found = true
+				if !strings.Contains(n.Body, "although the zone runs this program itself (forced)") {
+					t.Fatalf("notification does not say the program is zone-run: %s", n.Body)
+				}
 				if strings.Contains(n.Body, sec[strings.Index(sec, ":")+1:]) {
 					t.Fatalf("notification shows the secret: %s", n.Body)
 				}

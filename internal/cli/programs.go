@@ -17,8 +17,8 @@ func init() {
 	})
 	register(&command{
 		name:  "secret",
-		args:  "PROGRAM [--json]",
-		short: "print OPENZONE_SECRET for an instance the zone does not start (deploy.url); the reveal is noted to the provider",
+		args:  "PROGRAM [--force] [--json]",
+		short: "print OPENZONE_SECRET for an instance the zone does not start (deploy.url; --force for a zone-run one); the reveal is noted to the provider",
 		run:   runSecret,
 	})
 	register(&command{
@@ -129,6 +129,7 @@ func runSecret(e *env, args []string) error {
 	var r remote
 	fs := newFlags(e, "secret")
 	r.flags(fs)
+	force := fs.Bool("force", false, "reveal the secret of a program the zone runs itself (deploy.command)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -141,7 +142,11 @@ func runSecret(e *env, args []string) error {
 		SecretVer int    `json:"secret_ver"`
 		Secret    string `json:"secret"`
 	}
-	if err := r.admin("POST", "/admin/v1/programs/"+url.PathEscape(pos[0])+"/secret", nil, nil, "", &out); err != nil {
+	var q url.Values
+	if *force {
+		q = url.Values{"force": {"1"}}
+	}
+	if err := r.admin("POST", "/admin/v1/programs/"+url.PathEscape(pos[0])+"/secret", q, nil, "", &out); err != nil {
 		return err
 	}
 	if r.json {

@@ -12,8 +12,8 @@ import (
 func init() {
 	register(&command{
 		name:  "api",
-		args:  "NAME [JSON] [--corp wwdemo] [--agent 1000002]",
-		short: "call an app API /cgi-bin/chatdata/NAME as an app and print the reply (e.g. open_debug_mode)",
+		args:  "NAME [JSON] [--corp wwdemo] [--agent 1000002] [--get FIELD]",
+		short: "call an app API /cgi-bin/chatdata/NAME as an app and print the reply (e.g. open_debug_mode); --get prints one field, for scripts",
 		run:   runAPI,
 	})
 	register(&command{
@@ -66,6 +66,7 @@ func runAPI(e *env, args []string) error {
 	r.flags(fs)
 	corp := fs.String("corp", "wwdemo", "corpid of the calling app")
 	agent := fs.Int64("agent", 1000002, "agentid of the calling app")
+	get := fs.String("get", "", "print only this top-level field of the reply (a string as is, anything else as JSON), e.g. --get jobid")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -96,5 +97,17 @@ func runAPI(e *env, args []string) error {
 	}
 	var v any
 	json.Unmarshal(raw, &v)
+	if *get != "" {
+		m, _ := v.(map[string]any)
+		f, ok := m[*get]
+		if !ok {
+			return fmt.Errorf("the reply has no field %q", *get)
+		}
+		if s, ok := f.(string); ok {
+			fmt.Fprintln(e.stdout, s)
+			return nil
+		}
+		return printJSON(e.stdout, f)
+	}
 	return printJSON(e.stdout, v)
 }

@@ -26,7 +26,7 @@ type remote struct {
 func (r *remote) flags(fs *flag.FlagSet) {
 	fs.StringVar(&r.zone, "zone", envOr("OPENZONE_URL", "http://127.0.0.1:8780"), "zone base URL (OPENZONE_URL)")
 	fs.StringVar(&r.token, "admin-token", os.Getenv("OPENZONE_ADMIN_TOKEN"), "admin token (OPENZONE_ADMIN_TOKEN; default: read from --data)")
-	fs.StringVar(&r.data, "data", "openzone-data", "data directory whose admin-token file is used when no token is given")
+	fs.StringVar(&r.data, "data", envOr("OPENZONE_DATA", "openzone-data"), "data directory whose admin-token file is used when no token is given (OPENZONE_DATA)")
 	fs.BoolVar(&r.json, "json", false, "print machine-readable JSON")
 }
 

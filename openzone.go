@@ -104,6 +104,30 @@ type Deploy struct {
 	URL       string   `json:"url,omitempty"`
 }
 
+// States of a deployed program's instance, as the runtime reports them.
+const (
+	InstanceStarting   = "starting"   // process started, health check not yet passed
+	InstanceHealthy    = "healthy"    // process running and accepting TCP connections
+	InstanceUnhealthy  = "unhealthy"  // process running but its health check failed (or the gateway could not connect)
+	InstanceRestarting = "restarting" // process exited; waiting out the backoff before starting again
+	InstanceStopped    = "stopped"    // instance stopped (undeployed, replaced, or runtime shut down)
+)
+
+// InstanceStateStyle says how an instance state reads at a glance — "ok",
+// "warn", "bad" or "muted" — for every face that draws one (the console's
+// pills, the CLI). The one place states meet their meaning.
+func InstanceStateStyle(state string) string {
+	switch state {
+	case InstanceHealthy:
+		return "ok"
+	case InstanceStarting, InstanceRestarting:
+		return "warn"
+	case InstanceStopped:
+		return "muted"
+	}
+	return "bad"
+}
+
 // Deployed reports whether the program has a deployment.
 func (d Deploy) Deployed() bool { return len(d.Command) > 0 || d.URL != "" }
 

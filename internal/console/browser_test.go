@@ -368,6 +368,16 @@ func TestConsoleReplayWithEdits(t *testing.T) {
 		t.Fatal(testenv.Describe(r))
 	}
 	signIn(t, ctx, z)
+	// A healthy instance is drawn as healthy (the runtime's state, styled
+	// from the one table in the root package), on the list and the page.
+	for _, page := range []string{"/console/programs", "/console/programs/prog-rel"} {
+		do(t, ctx, "see prog-rel's instance on "+page, chromedp.Navigate(z.URL+page),
+			chromedp.WaitVisible(chromedp.CSS(".pill.state")))
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll(".pill.state")].map(e => e.className + " " + e.textContent)`))
+		if err != nil || len(got) != 1 || got[0] != "pill state ok healthy" {
+			t.Fatalf("%s: instance pills %q (%v), want one healthy, styled ok", page, got, err)
+		}
+	}
 	do(t, ctx, "open the call from the inspector",
 		chromedp.Click(chromedp.CSS(`nav.side a[href="/console/traffic"]`)),
 		chromedp.WaitVisible(chromedp.CSS("#traffic-rows tr.click a")),

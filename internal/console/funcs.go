@@ -6,6 +6,8 @@ import (
 	"html/template"
 	"strings"
 	"time"
+
+	"github.com/openzone/openzone"
 )
 
 var funcs = template.FuncMap{
@@ -35,9 +37,10 @@ var funcs = template.FuncMap{
 		}
 		return fmt.Sprintf("%.1f%%", max(1, 100*part/total))
 	},
-	"join":    strings.Join,
-	"parties": joinParties,
-	"raw":     func(m json.RawMessage) string { return string(m) },
+	"join":       strings.Join,
+	"stateStyle": openzone.InstanceStateStyle,
+	"parties":    joinParties,
+	"raw":        func(m json.RawMessage) string { return string(m) },
 	"until": func(t *time.Time) string {
 		if t == nil {
 			return ""

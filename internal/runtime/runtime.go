@@ -31,13 +31,14 @@ import (
 	"github.com/openzone/openzone"
 )
 
-// Instance states reported by Instances.
+// Instance states reported by Instances: the root package's, named here
+// where the runtime sets them.
 const (
-	StateStarting   = "starting"   // process started, health check not yet passed
-	StateHealthy    = "healthy"    // process running and accepting TCP connections
-	StateUnhealthy  = "unhealthy"  // process running but its health check failed (or the gateway could not connect)
-	StateRestarting = "restarting" // process exited; waiting out the backoff before starting again
-	StateStopped    = "stopped"    // instance stopped (undeployed, replaced, or runtime shut down)
+	StateStarting   = openzone.InstanceStarting
+	StateHealthy    = openzone.InstanceHealthy
+	StateUnhealthy  = openzone.InstanceUnhealthy
+	StateRestarting = openzone.InstanceRestarting
+	StateStopped    = openzone.InstanceStopped
 )
 
 // Log streams of a LogLine.

@@ -408,6 +408,37 @@ func testDebugModeNotAllowed(t *testing.T, db string) {
 	})
 }
 
+// TestDebugCloseForgetsStaleState: after close_debug_mode the debug page no
+// longer shows the closed app's pre-flight probe, nor a lost listener once
+// no app has a half open ("calls fail with 710674" described calls that
+// will no longer come).
+func TestDebugCloseForgetsStaleState(t *testing.T) { testenv.Stores(t, testDebugCloseForgetsStaleState) }
+
+func testDebugCloseForgetsStaleState(t *testing.T, db string) {
+	z, _ := startDebugZone(t, db)
+	tok := z.Token("wwtest", "s1")
+	openDebug(t, z, tok)
+	testenv.Eventually(t, "the pre-flight probe recorded", func() bool { return getPage(t, z, "prog-dbg").Probe != nil })
+	// The program's listener came and went.
+	lost := &openzone.DebugListener{State: openzone.ListenerLost, ID: "lst_gone", LostAt: z.Clock.Now(), Reason: "connection closed"}
+	if err := z.Store().DebugListenerSet(context.Background(), "prog-dbg", lost); err != nil {
+		t.Fatal(err)
+	}
+	if p := getPage(t, z, "prog-dbg"); p.Listener == nil || p.Route != "listener" {
+		t.Fatalf("before close: %+v", p)
+	}
+	if r := z.PostApp("/cgi-bin/chatdata/close_debug_mode", tok, map[string]any{"program_id": "prog-dbg"}); testenv.Errcode(r) != 0 {
+		t.Fatal(testenv.Describe(r))
+	}
+	if p := getPage(t, z, "prog-dbg"); p.Probe != nil || p.Listener != nil || p.Route != "receiver" {
+		t.Fatalf("after close the page still shows %+v", p)
+	}
+	out, _ := exec.Command(testenv.CLI(t), "debug", "status", "prog-dbg", "--zone", z.URL, "--admin-token", z.AdminToken()).CombinedOutput()
+	if strings.Contains(string(out), "lost") || strings.Contains(string(out), "710674") || !strings.Contains(string(out), "receiver") {
+		t.Fatalf("debug status after close:\n%s", out)
+	}
+}
+
 // TestDebugOpenByCredential: /spec/v1/debug/open needs no program_id (the
 // debug credential names the program); one that is sent must agree with it.
 func TestDebugOpenByCredential(t *testing.T) {

@@ -371,8 +371,43 @@ func (s *Service) AppClose(ctx context.Context, app *openzone.App, programID str
 		}
 		sess.AppHalf, sess.AppOpenedAt = false, time.Time{}
 		resetSDK(sess)
-		return tx.DebugSessionPut(ctx, sess)
+		if err := tx.DebugSessionPut(ctx, sess); err != nil {
+			return err
+		}
+		return forgetClosed(ctx, tx, app, programID)
 	})
+}
+
+// forgetClosed drops what the debug page would otherwise keep showing about
+// a session that is closed: the pre-flight probe of that app, and a lost
+// listener once no app of the program has a half open — both described
+// traffic that will no longer come.
+func forgetClosed(ctx context.Context, tx store.Executor, app *openzone.App, programID string) error {
+	dp, err := tx.DebugProgramGet(ctx, programID)
+	if openzone.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if p := dp.Probe; p != nil && p.CorpID == app.CorpID && p.AgentID == app.AgentID {
+		if err := tx.DebugProbeSet(ctx, programID, nil); err != nil {
+			return err
+		}
+	}
+	if dp.Listener.State != openzone.ListenerLost {
+		return nil
+	}
+	sessions, err := tx.DebugSessionList(ctx, programID)
+	if err != nil {
+		return err
+	}
+	for _, s := range sessions {
+		if s.AppHalf || s.SDKHalf {
+			return nil
+		}
+	}
+	return tx.DebugListenerSet(ctx, programID, &openzone.DebugListener{})
 }
 
 // Check is check_debug_mode{program_id} → 1 off / 2 on.

@@ -107,9 +107,12 @@ func (e *executor) DebugListenerLoseAll(ctx context.Context, node string, at tim
 // DebugProbeSet writes only the probe column, creating the row when the
 // program has none yet.
 func (e *executor) DebugProbeSet(ctx context.Context, programID string, p *openzone.DebugProbe) error {
-	b, err := json.Marshal(p)
-	if err != nil {
-		return internalErr("debug probe set", err)
+	b := []byte{} // nil clears the probe
+	var err error
+	if p != nil {
+		if b, err = json.Marshal(p); err != nil {
+			return internalErr("debug probe set", err)
+		}
 	}
 	_, err = e.w.ExecContext(ctx, `INSERT INTO debug_program (program_id, probe) VALUES (?, ?)
 		ON CONFLICT (program_id) DO UPDATE SET probe = excluded.probe`, programID, string(b))

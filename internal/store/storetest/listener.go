@@ -62,6 +62,18 @@ func testDebugListener(t *testing.T, open func(*testing.T) store.Store) {
 			t.Fatalf("probe = %s, want %s", a, b)
 		}
 	})
+	t.Run("ProbeCleared", func(t *testing.T) {
+		t.Parallel()
+		s, _ := setup(t, open)
+		ctx := t.Context()
+		mustOK(t, s.DebugProbeSet(ctx, "prog-a", &openzone.DebugProbe{OK: true, At: ms(t0), Via: "receiver"}))
+		mustOK(t, s.DebugProbeSet(ctx, "prog-a", nil))
+		got, err := s.DebugProgramGet(ctx, "prog-a")
+		mustOK(t, err)
+		if got.Probe != nil {
+			t.Fatalf("probe after clearing = %+v, want none", got.Probe)
+		}
+	})
 	t.Run("LoseAll", func(t *testing.T) {
 		t.Parallel()
 		s, _ := setup(t, open)

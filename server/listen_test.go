@@ -429,6 +429,45 @@ func TestDebugListen_Refused(t *testing.T) {
 	}
 }
 
+// TestDebugListen_OneAtATime: a second listener for a program is refused
+// while the first lives, saying which one and what to do; --force takes the
+// program over, and the first stops (not reconnects), saying who replaced
+// it.
+func TestDebugListen_OneAtATime(t *testing.T) {
+	z := testenv.Start(t, testenv.Options{Seed: listenSeed})
+	first := startListen(t, z, "prog-dbg", "--forward-to", "http://127.0.0.1:1/")
+	testenv.Eventually(t, "the first listener to connect", func() bool { return first.count("connected") == 1 })
+	firstID := getPage(t, z, "prog-dbg").Listener.ID
+
+	second := startListen(t, z, "prog-dbg", "--forward-to", "http://127.0.0.1:1/")
+	if code := second.wait(); code == 0 {
+		t.Fatal("the second listener was not refused")
+	}
+	for _, want := range []string{"already has a debug listener", firstID, "--force"} {
+		if !strings.Contains(second.stderr.String(), want) {
+			t.Errorf("the refusal lacks %q:\n%s", want, second.stderr.String())
+		}
+	}
+	if p := getPage(t, z, "prog-dbg"); p.Listener.ID != firstID || p.Listener.State != openzone.ListenerConnected {
+		t.Fatalf("the refused listener disturbed the first: %+v", p.Listener)
+	}
+
+	forced := startListen(t, z, "prog-dbg", "--forward-to", "http://127.0.0.1:1/", "--force")
+	testenv.Eventually(t, "the forced listener to connect", func() bool { return forced.count("connected") == 1 })
+	if code := first.wait(); code == 0 {
+		t.Fatal("the replaced listener exited 0")
+	}
+	if s := first.stderr.String(); !strings.Contains(s, "replaced by listener") || !strings.Contains(s, "stopping") {
+		t.Errorf("the replaced listener does not say who replaced it:\n%s", s)
+	}
+	if first.count("connected") != 1 {
+		t.Errorf("the replaced listener reconnected: %+v", first.snapshot())
+	}
+	if p := getPage(t, z, "prog-dbg"); p.Listener.ID == firstID || p.Listener.State != openzone.ListenerConnected {
+		t.Fatalf("after the takeover: %+v", p.Listener)
+	}
+}
+
 // TestDebugListen_ZoneStops: a zone that stops records its listeners lost,
 // and the CLI stays up, saying it reconnects.
 func TestDebugListen_ZoneStops(t *testing.T) {

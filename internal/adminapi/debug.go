@@ -50,6 +50,10 @@ func (a *API) handleDebugListen(w http.ResponseWriter, r *http.Request) {
 		a.write(w, nil, err)
 		return
 	}
+	if err := a.cfg.Listeners.CheckTakeover(r.Context(), programID, r.Header.Get(listener.HeaderResume), r.Header.Get(listener.HeaderForce) == "1"); err != nil {
+		a.write(w, nil, err)
+		return
+	}
 	a.cfg.Listeners.Serve(w, r, programID)
 }
 

@@ -20,7 +20,7 @@ import (
 func init() {
 	register(&command{
 		name:  "debug listen",
-		args:  "PROGRAM --forward-to URL [--debug-token TOKEN] [--json]",
+		args:  "PROGRAM --forward-to URL [--debug-token TOKEN] [--force] [--json]",
 		short: "receive the program's debug traffic here, without a public server, and forward it to URL",
 		run:   runDebugListen,
 	})
@@ -35,6 +35,7 @@ func runDebugListen(e *env, args []string) error {
 	r.flags(fs)
 	forwardTo := fs.String("forward-to", "", "URL of the local program, used verbatim (required), e.g. http://127.0.0.1:8080/")
 	debugToken := fs.String("debug-token", os.Getenv("OPENZONE_DEBUG_TOKEN"), "the program's debug credential (调试凭证) (OPENZONE_DEBUG_TOKEN; default: fetched with the admin token)")
+	force := fs.Bool("force", false, "take the program over from a listener that is connected (else this one is refused while that one lives)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -64,7 +65,7 @@ func runDebugListen(e *env, args []string) error {
 	p := &listenPrinter{e: e, json: r.json, program: program, forwardTo: *forwardTo, zone: r.zone}
 	f, err := listener.NewForwarder(listener.ForwarderConfig{
 		ZoneURL: r.zone, ProgramID: program, AdminToken: adminToken, DebugToken: dt, ForwardTo: *forwardTo,
-		OnEvent: p.print,
+		OnEvent: p.print, Force: *force,
 	})
 	if err != nil {
 		return usagef("%v", err)

@@ -42,6 +42,21 @@ type ForwarderConfig struct {
 	// PingInterval and PongTimeout default to the package's constants.
 	PingInterval time.Duration
 	PongTimeout  time.Duration
+	// Force takes the program over from a listener that is connected
+	// (otherwise the zone refuses this one while that one lives).
+	Force bool
+}
+
+// StableAfter is how long a connection must have lasted for the reconnect
+// backoff to start again from ReconnectMin: one that keeps dropping at once
+// waits longer and longer.
+const StableAfter = 10 * time.Second
+
+// ReplacedError ends Run: another listener took the program over.
+type ReplacedError struct{ Reason string }
+
+func (e *ReplacedError) Error() string {
+	return "this listener was " + e.Reason + ": stopping (the program's calls now go there; run with --force to take it back)"
 }
 
 // Event is something the CLI prints.
@@ -118,8 +133,9 @@ func NewForwarder(cfg ForwarderConfig) (*Forwarder, error) {
 func (f *Forwarder) Run(ctx context.Context) error {
 	wait := time.Duration(0)
 	connectedOnce := false
+	resume := "" // the listener id this CLI had, sent on a reconnect
 	for {
-		ws, hello, err := f.dial(ctx)
+		ws, hello, err := f.dial(ctx, resume, f.cfg.Force && !connectedOnce)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -139,13 +155,21 @@ func (f *Forwarder) Run(ctx context.Context) error {
 			}
 			continue
 		}
-		connectedOnce, wait = true, 0
+		connectedOnce, resume = true, hello.ListenerID
 		f.cfg.OnEvent(Event{Time: time.Now(), Type: "connected", ListenerID: hello.ListenerID, HeldCount: hello.HeldCount})
+		since := time.Now()
 		err = f.serve(ctx, ws, hello)
 		if ctx.Err() != nil {
 			return nil
 		}
 		f.cfg.OnEvent(Event{Time: time.Now(), Type: "lost", Error: err.Error()})
+		var re *ReplacedError
+		if errors.As(err, &re) {
+			return err
+		}
+		if time.Since(since) >= StableAfter {
+			wait = 0
+		}
 		wait = nextWait(wait)
 		f.cfg.OnEvent(Event{Time: time.Now(), Type: "retry", Wait: wait, WaitMS: wait.Milliseconds()})
 		select {
@@ -164,12 +188,18 @@ func nextWait(prev time.Duration) time.Duration {
 	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
 }
 
-func (f *Forwarder) dial(ctx context.Context) (*websocket.Conn, *Message, error) {
+func (f *Forwarder) dial(ctx context.Context, resume string, force bool) (*websocket.Conn, *Message, error) {
 	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	h := http.Header{}
 	h.Set("Authorization", "Bearer "+f.cfg.AdminToken)
 	h.Set(HeaderDebugToken, f.cfg.DebugToken)
+	if resume != "" {
+		h.Set(HeaderResume, resume)
+	}
+	if force {
+		h.Set(HeaderForce, "1")
+	}
 	ws, resp, err := websocket.Dial(dctx, f.wsURL, &websocket.DialOptions{HTTPHeader: h})
 	if err != nil {
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
@@ -263,6 +293,9 @@ func (f *Forwarder) serve(ctx context.Context, ws *websocket.Conn, hello *Messag
 			}
 			if s := websocket.CloseStatus(err); s != -1 {
 				var ce websocket.CloseError
+				if errors.As(err, &ce) && strings.HasPrefix(ce.Reason, ReplacedPrefix) {
+					return &ReplacedError{Reason: ce.Reason}
+				}
 				if errors.As(err, &ce) && ce.Reason != "" {
 					return fmt.Errorf("the zone closed the listener: %s", ce.Reason)
 				}

@@ -114,10 +114,37 @@ type Conn struct {
 // deliveries wait, so none overtakes a held one.
 func (c *Conn) Ready() bool { return c.ready.Load() }
 
+// CheckTakeover refuses a second listener for a program while one is
+// connected, on this node or another (the stored state says which): two
+// `debug listen` for one program would otherwise take it from each other
+// forever. A CLI resuming its own connection (resume is the id it had)
+// and a forced takeover pass. The refusal is an *openzone.Error (409) that
+// names the listener and says what to do.
+func (h *Hub) CheckTakeover(ctx context.Context, programID, resume string, force bool) error {
+	if force {
+		return nil
+	}
+	dp, err := h.cfg.Store.DebugProgramGet(ctx, programID)
+	if openzone.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	l := dp.Listener
+	if l.State != openzone.ListenerConnected || l.ID == "" || l.ID == resume {
+		return nil
+	}
+	return openzone.Errorf(openzone.ErrConflict, "program %q already has a debug listener: %s on node %s, connected since %s. "+
+		"Stop that one, or take over with --force (a listener that vanished without closing is noticed within %s)",
+		programID, l.ID, l.Node, l.ConnectedAt.UTC().Format(time.RFC3339), h.cfg.PingInterval+h.cfg.PongTimeout)
+}
+
 // Serve upgrades an authenticated request to the program's listener and
-// runs it until either side closes it. A new listener replaces the
-// program's previous one (a CLI that reconnects before the zone noticed
-// the old connection die must win).
+// runs it until either side closes it. Call CheckTakeover first: a
+// listener that gets here replaces the program's previous one (its own
+// earlier connection, or one it was forced to take over), which is told
+// who replaced it.
 func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, programID string) {
 	ws, err := websocket.Accept(w, r, nil)
 	if err != nil {
@@ -141,7 +168,7 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, programID string) {
 	h.mu.Unlock()
 	defer h.wg.Done()
 	if old != nil {
-		old.close("replaced by a newer listener", websocket.StatusPolicyViolation)
+		old.close(ReplacedPrefix+c.ID+" on node "+h.cfg.Node, websocket.StatusPolicyViolation)
 	}
 
 	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -231,6 +258,15 @@ func (c *Conn) pingLoop() {
 		cancel()
 		if err != nil && c.ctx.Err() == nil {
 			c.close(fmt.Sprintf("dead peer: no pong within %s", c.hub.cfg.PongTimeout), websocket.StatusGoingAway)
+			return
+		}
+		// A listener forced in on another node takes the program over
+		// through the stored state: this one learns it here.
+		ctx, cancel = context.WithTimeout(c.ctx, c.hub.cfg.PongTimeout)
+		dp, err := c.hub.cfg.Store.DebugProgramGet(ctx, c.ProgramID)
+		cancel()
+		if err == nil && dp.Listener.State == openzone.ListenerConnected && dp.Listener.ID != c.ID {
+			c.close(ReplacedPrefix+dp.Listener.ID+" on node "+dp.Listener.Node, websocket.StatusPolicyViolation)
 			return
 		}
 	}

@@ -18,6 +18,8 @@ import (
 	"github.com/openzone/openzone"
 	"github.com/openzone/openzone/internal/listener"
 	"github.com/openzone/openzone/internal/store/sqlite"
+
+	"github.com/coder/websocket"
 )
 
 // setup runs a Hub behind a real HTTP server and a Forwarder dialing it,
@@ -211,5 +213,53 @@ func TestForwarder_RunRefused(t *testing.T) {
 	}
 	if err := f.Run(t.Context()); err == nil || !strings.Contains(err.Error(), "cannot reach the zone") {
 		t.Fatalf("Run = %v", err)
+	}
+}
+
+// A connection that drops at once does not reset the reconnect backoff:
+// the waits grow (two listeners taking a program from each other used to
+// reconnect every 0.5 s forever).
+func TestForwarder_BackoffGrowsOnQuickLoss(t *testing.T) {
+	t.Parallel()
+	zone := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		ws.Write(r.Context(), websocket.MessageText, []byte(`{"type":"hello","listener_id":"lst_x","program_id":"prog"}`))
+		ws.Close(websocket.StatusGoingAway, "flaky")
+	}))
+	t.Cleanup(zone.Close)
+	var mu sync.Mutex
+	var waits []time.Duration
+	f, err := listener.NewForwarder(listener.ForwarderConfig{ZoneURL: zone.URL, ProgramID: "prog", ForwardTo: "http://127.0.0.1:1/",
+		OnEvent: func(e listener.Event) {
+			if e.Type == "retry" {
+				mu.Lock()
+				waits = append(waits, e.Wait)
+				mu.Unlock()
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	go f.Run(ctx)
+	for {
+		mu.Lock()
+		n := len(waits)
+		got := append([]time.Duration(nil), waits...)
+		mu.Unlock()
+		if n >= 3 {
+			if !(got[0] < got[1] && got[1] < got[2]) || got[2] < 1500*time.Millisecond {
+				t.Fatalf("reconnect waits %v: want growing (0.5 s, 1 s, 2 s ±20 %%)", got)
+			}
+			return
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("only %d retries in 10 s: %v", n, got)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

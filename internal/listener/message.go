@@ -28,6 +28,16 @@ const (
 	MaxMessageBytes = 24 << 20
 	// HeaderDebugToken carries the debug credential on the handshake.
 	HeaderDebugToken = "X-Openzone-Debug-Token"
+	// HeaderResume names, on a reconnect, the listener id this CLI had: a
+	// CLI may replace its own connection that the zone has not yet seen
+	// die, and no one else's.
+	HeaderResume = "X-Openzone-Listener-Resume"
+	// HeaderForce ("1") takes the program over from a listener that is
+	// connected (openzone debug listen --force).
+	HeaderForce = "X-Openzone-Listener-Force"
+	// ReplacedPrefix starts the close reason of a listener another one took
+	// over from: the CLI stops instead of reconnecting.
+	ReplacedPrefix = "replaced by listener "
 )
 
 // Message types.

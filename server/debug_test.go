@@ -412,7 +412,9 @@ func testDebugModeNotAllowed(t *testing.T, db string) {
 // longer shows the closed app's pre-flight probe, nor a lost listener once
 // no app has a half open ("calls fail with 710674" described calls that
 // will no longer come).
-func TestDebugCloseForgetsStaleState(t *testing.T) { testenv.Stores(t, testDebugCloseForgetsStaleState) }
+func TestDebugCloseForgetsStaleState(t *testing.T) {
+	testenv.Stores(t, testDebugCloseForgetsStaleState)
+}
 
 func testDebugCloseForgetsStaleState(t *testing.T, db string) {
 	z, _ := startDebugZone(t, db)

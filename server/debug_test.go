@@ -441,6 +441,31 @@ func testDebugCloseForgetsStaleState(t *testing.T, db string) {
 	}
 }
 
+// TestDebugProbeFailureLogsOnce: a receiver that is down costs one warning
+// per probe round, not one per retry.
+func TestDebugProbeFailureLogsOnce(t *testing.T) {
+	z, logs := startDebugZone(t, "")
+	tok := z.Token("wwtest", "s1")
+	dt, _ := debugToken(t, z, "prog-dbg")
+	setReceiver(t, z, "prog-dbg", fmt.Sprintf("http://127.0.0.1:%d/", freePort(t)))
+	p, _ := sdkProgram(t, z, "", nil)
+	if r := z.PostApp("/cgi-bin/chatdata/open_debug_mode", tok, map[string]any{"program_id": "prog-dbg", "debug_token": dt}); testenv.Errcode(r) != 0 {
+		t.Fatal(testenv.Describe(r))
+	}
+	if _, err := p.OpenDebugMode(context.Background(), dt, tok); err != nil {
+		t.Fatal(err)
+	}
+	warn := `level=WARN msg="debug mode: pre-flight probe failed"`
+	testenv.Eventually(t, "the probe round to give up", func() bool { return strings.Contains(logs.String(), warn) })
+	time.Sleep(500 * time.Millisecond)
+	if n := strings.Count(logs.String(), warn); n != 1 {
+		t.Fatalf("%d warnings for one failed probe round, want 1:\n%s", n, logs.String())
+	}
+	if !strings.Contains(logs.String(), "attempts=5") {
+		t.Errorf("the warning does not say how many attempts failed")
+	}
+}
+
 // TestDebugOpenByCredential: /spec/v1/debug/open needs no program_id (the
 // debug credential names the program); one that is sent must agree with it.
 func TestDebugOpenByCredential(t *testing.T) {

@@ -40,7 +40,7 @@ func (s *Server) preflight(ctx context.Context, programID, corpID string, agentI
 		}
 	}
 	for _, t := range targets {
-		for _, wait := range preflightWaits {
+		for i, wait := range preflightWaits {
 			select {
 			case <-ctx.Done():
 				return
@@ -57,7 +57,14 @@ func (s *Server) preflight(ctx context.Context, programID, corpID string, agentI
 				s.log.Info("debug mode: pre-flight probe answered", "program_id", programID, "corpid", t.corp, "agentid", t.agent, "via", p.Via, "ms", p.MS)
 				break
 			}
-			s.log.Warn("debug mode: pre-flight probe failed", "program_id", programID, "corpid", t.corp, "agentid", t.agent, "via", p.Via, "errcode", p.Errcode, "errmsg", p.Errmsg)
+			// One line for the whole round: the retries ride out a program
+			// that is still starting, and are not news until they all fail.
+			if i == len(preflightWaits)-1 {
+				s.log.Warn("debug mode: pre-flight probe failed", "program_id", programID, "corpid", t.corp, "agentid", t.agent,
+					"via", p.Via, "attempts", len(preflightWaits), "errcode", p.Errcode, "errmsg", p.Errmsg)
+			} else {
+				s.log.Debug("debug mode: pre-flight probe failed, trying again", "program_id", programID, "attempt", i+1, "errcode", p.Errcode)
+			}
 		}
 	}
 }

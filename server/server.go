@@ -35,6 +35,7 @@ import (
 	"github.com/openzone/openzone/internal/debugmode"
 	"github.com/openzone/openzone/internal/events"
 	"github.com/openzone/openzone/internal/gateway"
+	"github.com/openzone/openzone/internal/human"
 	"github.com/openzone/openzone/internal/jobs"
 	"github.com/openzone/openzone/internal/listener"
 	"github.com/openzone/openzone/internal/runtime"
@@ -162,7 +163,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.TrafficRetention = 7 * 24 * time.Hour
 	}
 	if cfg.TrafficRetention < openzone.DebugTokenTTL {
-		return nil, fmt.Errorf("traffic retention %s is shorter than a debug credential's %s", cfg.TrafficRetention, openzone.DebugTokenTTL)
+		return nil, fmt.Errorf("traffic retention %s is shorter than a debug credential's %s", human.Duration(cfg.TrafficRetention), human.Duration(openzone.DebugTokenTTL))
 	}
 	if cfg.DB != "" && !strings.HasPrefix(cfg.DB, "sqlite:") && !postgres.IsURL(cfg.DB) {
 		return nil, fmt.Errorf("database %q is not supported: use a postgres:// URL, sqlite:PATH, or nothing for SQLite in the data directory", redactURL(cfg.DB))
@@ -430,12 +431,12 @@ func (s *Server) Prune(ctx context.Context) {
 	if n, err := s.store.TaskPrune(ctx, now); err != nil && ctx.Err() == nil {
 		s.log.Warn("prune tasks", "err", err)
 	} else if n > 0 {
-		s.log.Info("pruned tasks past their retention", "deleted", n, "retention", tasks.Retention)
+		s.log.Info("pruned tasks past their retention", "deleted", n, "retention", human.Duration(tasks.Retention))
 	}
 	if n, err := s.store.TrafficPrune(ctx, now.Add(-s.cfg.TrafficRetention)); err != nil && ctx.Err() == nil {
 		s.log.Warn("prune traffic", "err", err)
 	} else if n > 0 {
-		s.log.Info("pruned traffic records", "deleted", n, "retention", s.cfg.TrafficRetention)
+		s.log.Info("pruned traffic records", "deleted", n, "retention", human.Duration(s.cfg.TrafficRetention))
 	}
 }
 

@@ -134,9 +134,10 @@ func runChatImport(e *env, args []string) error {
 		if err := r.admin("POST", "/admin/v1/corps/"+url.PathEscape(*corp)+"/messages/batch", nil, bytes.NewReader(body), "application/json", nil); err != nil {
 			return fmt.Errorf("%s: batch starting at line %d: %v (%d messages archived before it)", pos[0], firstLine, err, done)
 		}
+		prev := done
 		done += len(pending)
 		pending = pending[:0]
-		progress(e, done, total, start)
+		progress(e, prev, done, total, start)
 		return nil
 	}
 	for sc.Scan() {
@@ -161,14 +162,17 @@ func runChatImport(e *env, args []string) error {
 	if err := flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stderr, "\n")
+	if isTerminal(e.stderr) {
+		fmt.Fprintf(e.stderr, "\n")
+	}
 	el := time.Since(start).Seconds()
 	fmt.Fprintf(e.stdout, "imported %d messages in %.1fs (%.0f msg/s)\n", done, el, float64(done)/max(el, 1e-9))
 	return nil
 }
 
-// progress draws a one-line progress bar on stderr.
-func progress(e *env, done, total int, start time.Time) {
+// progress draws a one-line progress bar on stderr when it is a terminal;
+// elsewhere (a log, a pipe, CI) it prints a plain line at every tenth.
+func progress(e *env, prev, done, total int, start time.Time) {
 	const width = 30
 	frac := 1.0
 	if total > 0 {
@@ -176,5 +180,11 @@ func progress(e *env, done, total int, start time.Time) {
 	}
 	n := int(frac * width)
 	rate := float64(done) / max(time.Since(start).Seconds(), 1e-9)
+	if !isTerminal(e.stderr) {
+		if total > 0 && (done == total || done*10/total != prev*10/total) {
+			fmt.Fprintf(e.stderr, "%d/%d %3.0f%% %.0f msg/s\n", done, total, frac*100, rate)
+		}
+		return
+	}
 	fmt.Fprintf(e.stderr, "\r[%s%s] %d/%d %3.0f%% %.0f msg/s", strings.Repeat("=", n), strings.Repeat(" ", width-n), done, total, frac*100, rate)
 }

@@ -60,6 +60,10 @@ func TestCLI(t *testing.T) {
 	})
 	t.Run("Task", func(t *testing.T) {
 		code, out, errs := run(z, "task", "prog-echo", "echo", `{"text":"async"}`)
+		// Not a terminal: plain lines, no spinner's control codes.
+		if strings.ContainsAny(errs, "\r\x1b") {
+			t.Errorf("task wrote control codes to a non-terminal: %q", errs)
+		}
 		if code != 0 || strings.TrimSpace(out) != `{"text":"async","served_by":"cli"}` {
 			t.Fatalf("exit %d out %q err %q", code, out, errs)
 		}

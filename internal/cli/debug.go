@@ -109,9 +109,7 @@ func runDebugStatus(e *env, args []string) error {
 	}
 	var page struct {
 		Route    string `json:"route"`
-		Listener *struct {
-			Text string `json:"text"`
-		} `json:"listener"`
+		Listener *openzone.DebugListener `json:"listener"`
 		Probe          *openzone.DebugProbe `json:"probe"`
 		Receiver       string               `json:"receiver"`
 		TokenExpiresAt *time.Time           `json:"token_expires_at"`
@@ -132,8 +130,14 @@ func runDebugStatus(e *env, args []string) error {
 		recv = "(not set: openzone debug receiver " + pos[0] + " URL)"
 	}
 	fmt.Fprintf(e.stdout, "program:  %s\nreceiver: %s\n", pos[0], recv)
-	if page.Listener != nil {
-		fmt.Fprintf(e.stdout, "listener: %s — it replaces the receiver URL (openzone debug listen %s)\n", page.Listener.Text, pos[0])
+	if l := page.Listener; l != nil {
+		if l.State == openzone.ListenerConnected {
+			fmt.Fprintf(e.stdout, "listener: connected since %s (%s on node %s); it replaces the receiver URL\n",
+				l.ConnectedAt.Local().Format(time.DateTime), l.ID, l.Node)
+		} else {
+			fmt.Fprintf(e.stdout, "listener: lost at %s (%s); sync calls fail with 710674 and events wait until one connects (openzone debug listen %s)\n",
+				l.LostAt.Local().Format(time.DateTime), l.Reason, pos[0])
+		}
 	}
 	if p := page.Probe; p != nil {
 		result := "answered and opened it"

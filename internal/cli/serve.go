@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/openzone/openzone/internal/human"
 	"github.com/openzone/openzone/server"
 )
 
@@ -41,7 +42,8 @@ func (f *serveFlags) parse(e *env, name string, args []string) error {
 	fs.StringVar(&f.debugHosts, "debug-allow-hosts", os.Getenv("OPENZONE_DEBUG_ALLOW_HOSTS"), "comma-separated hosts (or *.domain patterns) debug receiver URLs may use; empty: any")
 	fs.DurationVar(&f.jobTimeout, "job-timeout", 30*time.Second, "how long one run of a durable job (a delivery) may take")
 	fs.DurationVar(&f.jobRescue, "job-rescue-after", time.Minute, "how long a job may stay running before it is taken as lost with its node and run again (at least --job-timeout)")
-	fs.DurationVar(&f.retention, "traffic-retention", 7*24*time.Hour, "how long traffic records are kept (at least 72h)")
+	f.retention = 7 * 24 * time.Hour
+	fs.Var(human.Flag{D: &f.retention}, "traffic-retention", "how long traffic records are kept, e.g. 7d or 72h (at least 3 days)")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	pos, err := parse(fs, args)

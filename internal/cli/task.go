@@ -3,16 +3,19 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"time"
 
 	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/human"
 )
 
 func init() {
 	register(&command{
 		name:  "task",
 		args:  "PROGRAM ABILITY [REQUEST_DATA] | --job JOBID  [--corp wwdemo] [--agent 1000002] [--no-wait] [--timeout 2m] [--json]",
-		short: "make an async call (async_program_task) as an app, wait with a spinner and print the result",
+		short: "make an async call (async_program_task) as an app, wait (a spinner on a terminal, plain lines otherwise) and print the result",
 		run:   runTask,
 	})
 }
@@ -67,22 +70,22 @@ func runTask(e *env, args []string) error {
 		ResponseData    string `json:"response_data"`
 	}
 	start := time.Now()
-	frames := []rune("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏")
+	prog := newWaiter(e.stderr)
 	for i := 0; ; i++ {
 		err := r.appPost(tok, "async_program_result", map[string]string{"jobid": jobID}, &res)
 		var ae *apiError
 		if err == nil || !errors.As(err, &ae) || ae.Errcode != openzone.ErrWaitingResult {
-			fmt.Fprint(e.stderr, "\r\033[K")
+			prog.done()
 			if err != nil {
 				return err
 			}
 			break
 		}
 		if time.Since(start) > *timeout {
-			fmt.Fprint(e.stderr, "\r\033[K")
-			return fmt.Errorf("job %s still running after %s; read it later with: openzone task --job %s", jobID, *timeout, jobID)
+			prog.done()
+			return fmt.Errorf("job %s still running after %s; read it later with: openzone task --job %s", jobID, human.Duration(*timeout), jobID)
 		}
-		fmt.Fprintf(e.stderr, "\r%c waiting for %s (%.1fs)", frames[i%len(frames)], jobID, time.Since(start).Seconds())
+		prog.waiting(jobID, time.Since(start))
 		time.Sleep(taskPoll)
 	}
 	res.JobID = jobID
@@ -95,4 +98,47 @@ func runTask(e *env, args []string) error {
 	}
 	fmt.Fprintln(e.stdout, res.ResponseData)
 	return nil
+}
+
+// waiter shows a wait: a spinner on a terminal; on anything else (a log, a
+// pipe, CI) a plain line at the start and one every 10 s, no control codes.
+type waiter struct {
+	w        io.Writer
+	tty      bool
+	frame    int
+	lastLine time.Duration
+	shown    bool
+}
+
+func newWaiter(w io.Writer) *waiter { return &waiter{w: w, tty: isTerminal(w)} }
+
+func (p *waiter) waiting(what string, elapsed time.Duration) {
+	if p.tty {
+		frames := []rune("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏")
+		fmt.Fprintf(p.w, "\r%c waiting for %s (%.1f s)", frames[p.frame%len(frames)], what, elapsed.Seconds())
+		p.frame++
+		p.shown = true
+		return
+	}
+	if !p.shown || elapsed-p.lastLine >= 10*time.Second {
+		fmt.Fprintf(p.w, "waiting for %s (%s)\n", what, human.Duration(elapsed.Round(time.Second)))
+		p.shown, p.lastLine = true, elapsed
+	}
+}
+
+// done clears the spinner's line.
+func (p *waiter) done() {
+	if p.tty && p.shown {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
+}
+
+// isTerminal reports whether w is a terminal (a character device).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 )
@@ -127,8 +128,9 @@ func followTraffic(e *env, r *remote, program, kind string) error {
 				what = s
 			}
 			started, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(t["started_at"]))
-			fmt.Fprintf(e.stdout, "%s  %-6s %-8s %-16s %-24s errcode=%v  %.2f ms\n", started.Local().Format("15:04:05.000"),
-				t["kind"], orDash(t["route"]), t["program_id"], what, t["errcode"], t["total_ms"])
+			// Fixed columns, long names cut: a follow stream stays aligned.
+			fmt.Fprintf(e.stdout, "%s  %s %s %s %s errcode=%-7v %8.2f ms\n", started.Local().Format("15:04:05.000"),
+				fit(fmt.Sprint(t["kind"]), 6), fit(orDash(t["route"]), 8), fit(fmt.Sprint(t["program_id"]), 16), fit(what, 24), t["errcode"], t["total_ms"])
 		}
 		first = false
 		time.Sleep(500 * time.Millisecond)
@@ -140,4 +142,13 @@ func orDash(v any) string {
 		return s
 	}
 	return "-"
+}
+
+// fit pads s to n columns, or cuts it to n with "…" at the end.
+func fit(s string, n int) string {
+	r := []rune(s)
+	if len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s + strings.Repeat(" ", n-len(r))
 }

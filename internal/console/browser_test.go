@@ -22,6 +22,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/chromedp"
 
+	"github.com/openzone/openzone"
 	"github.com/openzone/openzone/internal/freeport"
 	"github.com/openzone/openzone/internal/testenv"
 )
@@ -355,6 +356,24 @@ func TestConsoleDebugFlow(t *testing.T) {
 	}
 	if !strings.Contains(pageHTML(t, ctx), `"***"`) {
 		t.Errorf("the traffic detail does not show the masked password as \"***\"")
+	}
+}
+
+// TestConsoleLongProbeError: a long probe error wraps; the debug page
+// stays within the 1,280 px the console is laid out for.
+func TestConsoleLongProbeError(t *testing.T) {
+	ctx := tab(t)
+	z := testenv.Start(t, testenv.Options{Seed: consoleSeed})
+	long := "cannot connect to the receiver URL of program \"prog-dbg\" (http://" + strings.Repeat("very-long-host-name-", 12) + ".example:9/receiver/path/that/goes/on)"
+	if err := z.Store().DebugProbeSet(context.Background(), "prog-dbg", &openzone.DebugProbe{At: time.Now(), Via: "receiver",
+		CorpID: "wwtest", AgentID: 1000002, Errcode: openzone.ErrProgramConnect, Errmsg: long}); err != nil {
+		t.Fatal(err)
+	}
+	signIn(t, ctx, z)
+	do(t, ctx, "open the debug page", chromedp.Navigate(z.URL+"/console/programs/prog-dbg/debug"), chromedp.WaitVisible(chromedp.CSS("#probe-state")))
+	w, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+	if err != nil || w > 1280 {
+		t.Fatalf("the debug page is %d px wide with a long probe error (%v), want ≤ 1280", w, err)
 	}
 }
 

@@ -108,12 +108,12 @@ func runDebugStatus(e *env, args []string) error {
 		return printJSON(e.stdout, v)
 	}
 	var page struct {
-		Route    string `json:"route"`
-		Listener *openzone.DebugListener `json:"listener"`
-		Probe          *openzone.DebugProbe `json:"probe"`
-		Receiver       string               `json:"receiver"`
-		TokenExpiresAt *time.Time           `json:"token_expires_at"`
-		TokenValid     bool                 `json:"token_valid"`
+		Route          string                  `json:"route"`
+		Listener       *openzone.DebugListener `json:"listener"`
+		Probe          *openzone.DebugProbe    `json:"probe"`
+		Receiver       string                  `json:"receiver"`
+		TokenExpiresAt *time.Time              `json:"token_expires_at"`
+		TokenValid     bool                    `json:"token_valid"`
 		Sessions       []struct {
 			CorpID  string `json:"corpid"`
 			AgentID int64  `json:"agentid"`

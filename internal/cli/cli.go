@@ -10,6 +10,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync/atomic"
 )
 
 // Exit codes.
@@ -55,6 +56,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 		usage(stdout)
+		return ExitOK
+	}
+	if args[0] == "__complete" { // the shell completion scripts' callback
+		complete(e, args[1:])
 		return ExitOK
 	}
 	c := lookup(args)
@@ -109,8 +114,16 @@ func usage(w io.Writer) {
 func newFlags(e *env, name string) *flag.FlagSet {
 	fs := flag.NewFlagSet("openzone "+name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
+	if c := captureFlags.Load(); c != nil && c.fs == nil {
+		c.fs = fs // shell completion asks which flags the command takes
+	}
 	return fs
 }
+
+// flagCapture receives the first FlagSet a command builds (see flagSet).
+type flagCapture struct{ fs *flag.FlagSet }
+
+var captureFlags atomic.Pointer[flagCapture]
 
 // parse parses flags anywhere among args (flags may follow positionals).
 func parse(fs *flag.FlagSet, args []string) ([]string, error) {

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -269,5 +271,63 @@ func TestCLIUsage(t *testing.T) {
 				t.Fatalf("exit %d, want %d; output %q %q", code, tc.code, out, errs)
 			}
 		})
+	}
+}
+
+// TestCompletion: the completion callback offers commands, subcommands,
+// flags and the zone's program ids; the bash script drives it.
+func TestCompletion(t *testing.T) {
+	z := testenv.Start(t, testenv.Options{Seed: seed})
+	complete := func(words ...string) []string {
+		var out, errb bytes.Buffer
+		if code := cli.Main(append([]string{"__complete"}, words...), &out, &errb); code != 0 {
+			t.Fatalf("__complete %q: exit %d %s", words, code, errb.String())
+		}
+		return strings.Fields(out.String())
+	}
+	has := func(got []string, want ...string) bool {
+		for _, w := range want {
+			if !slices.Contains(got, w) {
+				return false
+			}
+		}
+		return true
+	}
+	if got := complete(""); !has(got, "call", "debug", "completion", "sdk") || slices.Contains(got, "__complete") {
+		t.Errorf("first words: %v", got)
+	}
+	if got := complete("debug", "l"); !slices.Equal(got, []string{"listen"}) {
+		t.Errorf("debug l: %v", got)
+	}
+	if got := complete("call", "--"); !has(got, "--corp", "--agent", "--notify-id", "--zone", "--json") {
+		t.Errorf("call flags: %v", got)
+	}
+	if got := complete("call", "--zone", z.URL, "--admin-token", z.AdminToken(), ""); !slices.Equal(got, []string{"prog-echo"}) {
+		t.Errorf("call's program: %v", got)
+	}
+	if got := complete("call", "--zone", z.URL, "--admin-token", z.AdminToken(), "prog-echo", ""); len(got) != 0 {
+		t.Errorf("after the program: %v", got)
+	}
+	if got := complete("completion", ""); !slices.Equal(got, []string{"bash", "fish", "zsh"}) {
+		t.Errorf("completion's shells: %v", got)
+	}
+	// The bash script, with the binary on PATH as users have it.
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("no bash")
+	}
+	bin := t.TempDir()
+	if err := os.Symlink(testenv.CLI(t), filepath.Join(bin, "openzone")); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("bash", "-c", `source <(openzone completion bash); COMP_WORDS=(openzone debug l); COMP_CWORD=2; _openzone; printf '%s\n' "${COMPREPLY[@]}"`)
+	cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"))
+	out, err := cmd.CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "listen" {
+		t.Fatalf("bash completion: %v %q", err, out)
+	}
+	for _, sh := range []string{"zsh", "fish"} {
+		if code, out, _ := run(nil, "completion", sh); code != 0 || !strings.Contains(out, "__complete") {
+			t.Errorf("completion %s: exit %d\n%s", sh, code, out)
+		}
 	}
 }

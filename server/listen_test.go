@@ -241,7 +241,7 @@ func TestDebugListen(t *testing.T) {
 	}
 	// debug status shows the listener and the probe.
 	status := exec.Command(testenv.CLI(t), "debug", "status", "prog-dbg", "--zone", z.URL, "--admin-token", z.AdminToken())
-	if out, err := status.CombinedOutput(); err != nil || !strings.Contains(string(out), "listener: listener connected since") ||
+	if out, err := status.CombinedOutput(); err != nil || !strings.Contains(string(out), "listener: connected since") ||
 		!strings.Contains(string(out), "via listener for wwtest/1000002: answered and opened it") {
 		t.Errorf("debug status: %v\n%s", err, out)
 	}

@@ -12,9 +12,10 @@ Abilities:
 - invoke_<interface>: request_data to that SDK interface, its reply back
 - get_callback_data: the event stored under the call's notify_id, as the
   event's own JSON
-Events (call_type 2): spec_notify_app, then the event is kept under the
-returned notify_id for 20 minutes. Async calls (is_async) are acknowledged
-at once; the result is reported with program_async_job_call_back.
+Events (call_type 2): the event is kept for 20 minutes under a fresh
+notify_id (spec_gen_notify_id), then spec_notify_app tells the app. Async
+calls (is_async) are acknowledged at once; the result is reported with
+program_async_job_call_back.
 
 Usage: program.py [--port 8080] [--name NAME] [--debug-token T --access-token A]
 (or OPENZONE_DEBUG_TOKEN / OPENZONE_ACCESS_TOKEN): debug mode (调试模式) opens
@@ -37,6 +38,7 @@ from wwspecapisdk import (  # noqa: E402
     ChatDataSDK,
     WWToSpecHTTPReqDecoder,
     WWToSpecHTTPRspConstructor,
+    spec_gen_notify_id,
     spec_log_error,
     spec_log_info,
     spec_open_debug_mode,
@@ -60,6 +62,11 @@ def store_event(notify_id, data):
         for k in [k for k, (_, exp) in EVENTS.items() if exp <= now]:
             del EVENTS[k]
         EVENTS[notify_id] = (data, now + EVENT_TTL)
+
+
+def drop_event(notify_id):
+    with EVENTS_LOCK:
+        EVENTS.pop(notify_id, None)
 
 
 def load_event(notify_id):
@@ -96,14 +103,21 @@ def do_work(req, ability, data):
 
 
 def on_event(req):
-    """An event: tell the app with spec_notify_app, keep the event."""
+    """An event: keep it under a fresh notify_id, then tell the app with
+    spec_notify_app — stored first, so the app called back at once finds it."""
+    notify_id = spec_gen_notify_id()
+    store_event(notify_id, req.get_data())
     sdk = ChatDataSDK(req.get_corpid(), req.get_agentid(), req.get_ability_id(), "")
-    reply = json.loads(sdk.spec_notify_app("{}"))
-    if reply.get("errcode") != 0 or not reply.get("notify_id"):
+    try:
+        reply = json.loads(sdk.spec_notify_app(json.dumps({"notify_id": notify_id})))
+    except Exception:
+        drop_event(notify_id)
+        raise
+    if reply.get("errcode") != 0:
+        drop_event(notify_id)
         raise RuntimeError("spec_notify_app: errcode %s %s" % (reply.get("errcode"), reply.get("errmsg")))
-    store_event(reply["notify_id"], req.get_data())
     event_type = json.loads(req.get_data() or "{}").get("event_type", "")
-    spec_log_info("event %s stored under notify_id %s" % (event_type, reply["notify_id"]))
+    spec_log_info("event %s stored under notify_id %s" % (event_type, notify_id))
 
 
 def run_async(corpid, agentid, ability, job_info, req, data):

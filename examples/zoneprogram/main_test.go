@@ -99,7 +99,11 @@ func (z *fakeZone) serveInvoke(w http.ResponseWriter, r *http.Request) {
 	switch inv.Interface {
 	case "spec_notify_app":
 		z.notifies++
-		reply = fmt.Sprintf(`{"errcode":0,"errmsg":"ok","notify_id":"notify-%d"}`, z.notifies)
+		var req struct {
+			NotifyID string `json:"notify_id"`
+		}
+		json.Unmarshal(inv.Request, &req)
+		reply = fmt.Sprintf(`{"errcode":0,"errmsg":"ok","notify_id":%q}`, req.NotifyID)
 	case zonesdk.AsyncJobCallback:
 		reply = `{"errcode":0,"errmsg":"ok"}`
 		z.callbacks <- inv
@@ -305,12 +309,16 @@ func TestEventRoundTrip(t *testing.T) {
 		t.Fatalf("event = %d %q", status, data)
 	}
 	notify, ok := z.lastInvoke("spec_notify_app")
-	if !ok || notify.CorpID != "wwdemo" || string(notify.Request) != "{}" {
-		t.Fatalf("spec_notify_app invoke = %+v, %v", notify, ok)
+	var sent struct {
+		NotifyID string `json:"notify_id"`
+	}
+	json.Unmarshal(notify.Request, &sent)
+	if !ok || notify.CorpID != "wwdemo" || len(sent.NotifyID) != 32 {
+		t.Fatalf("spec_notify_app invoke = %+v, %v: want the notify_id the program made", notify, ok)
 	}
 
 	c := appCall("get_callback_data", "{}")
-	c.NotifyID = "notify-1"
+	c.NotifyID = sent.NotifyID
 	status, data = z.call(c)
 	if want := event; status != 200 || data != want {
 		t.Fatalf("get_callback_data = %d\n got %s\nwant %s", status, data, want)

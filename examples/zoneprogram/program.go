@@ -299,38 +299,39 @@ func (a *app) getCallbackData(ctx context.Context, req *zonesdk.Request) (string
 	return string(ev), nil
 }
 
-// onEvent handles an event (call_type 2): spec_notify_app tells the app,
-// and the event is kept under the returned notify_id for get_callback_data.
+// onEvent handles an event (call_type 2): the event is kept under a fresh
+// notify_id for get_callback_data, then spec_notify_app tells the app with
+// that notify_id. Storing first means the app, called back at once, never
+// asks for an event that is not there yet.
 func (a *app) onEvent(ctx context.Context, req *zonesdk.Request) (err error) {
 	start := time.Now()
 	defer func() { a.logCall(req, start, err) }()
 
-	reply, err := a.p.Invoke(ctx, "spec_notify_app", json.RawMessage(`{}`))
+	notifyID := zonesdk.GenerateNotifyID() // WeCom's spec_gen_notify_id
+	ev := eventJSON(req.Data)
+	a.events.put(notifyID, ev)
+	reply, err := a.p.Invoke(ctx, "spec_notify_app", map[string]string{"notify_id": notifyID})
 	if err != nil {
+		a.events.drop(notifyID)
 		return fmt.Errorf("spec_notify_app: %w", err)
 	}
 	var r struct {
-		Errcode  int    `json:"errcode"`
-		Errmsg   string `json:"errmsg"`
-		NotifyID string `json:"notify_id"`
+		Errcode int    `json:"errcode"`
+		Errmsg  string `json:"errmsg"`
 	}
 	if err := json.Unmarshal(reply, &r); err != nil {
+		a.events.drop(notifyID)
 		return errors.New("spec_notify_app: reply is not a JSON object")
 	}
 	if r.Errcode != 0 {
+		a.events.drop(notifyID)
 		return fmt.Errorf("spec_notify_app: errcode %d: %s", r.Errcode, r.Errmsg)
 	}
-	if r.NotifyID == "" {
-		return errors.New("spec_notify_app: reply has no notify_id")
-	}
-	ev := eventJSON(req.Data)
-	a.events.put(r.NotifyID, ev)
-
 	var head struct {
 		EventType string `json:"event_type"`
 	}
 	json.Unmarshal(ev, &head)
-	a.log.Info("event stored", "event_type", head.EventType, "notify_id", r.NotifyID, "request_id", req.RequestID)
+	a.log.Info("event stored", "event_type", head.EventType, "notify_id", notifyID, "request_id", req.RequestID)
 	return nil
 }
 
@@ -382,6 +383,13 @@ func (s *eventStore) put(notifyID string, data json.RawMessage) {
 		}
 	}
 	s.events[notifyID] = storedEvent{data: data, expires: now.Add(s.ttl)}
+}
+
+// drop forgets the event stored under notifyID.
+func (s *eventStore) drop(notifyID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.events, notifyID)
 }
 
 // get returns the event stored under notifyID, if it has not expired.

@@ -2,10 +2,12 @@ package cli_test
 
 import (
 	"bufio"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -36,6 +38,23 @@ func TestDebugWalkthrough(t *testing.T) {
 	}
 	if len(blocks) < 8 {
 		t.Fatalf("found %d runnable blocks in docs/debug-mode.md", len(blocks))
+	}
+	// The walkthrough's ports and /tmp files are fixed: runs of the suite
+	// from several checkouts on one machine take turns.
+	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "openzone-walkthrough.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	for _, port := range []string{"8780", "9000", "9100"} {
+		if ln, err := net.Listen("tcp", "127.0.0.1:"+port); err != nil {
+			t.Fatalf("the walkthrough needs 127.0.0.1:%s, which is in use: %v", port, err)
+		} else {
+			ln.Close()
+		}
 	}
 	data := t.TempDir()
 	script := `set -euo pipefail

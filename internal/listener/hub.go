@@ -162,35 +162,50 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, programID string) {
 		ws.Close(websocket.StatusGoingAway, "zone shutting down")
 		return
 	}
-	old := h.conns[programID]
-	h.conns[programID] = c
 	h.wg.Add(1)
 	h.mu.Unlock()
 	defer h.wg.Done()
+
+	// The hello goes first: until it is sent the connection is neither in
+	// this hub nor in the stored state, so no request (from this node or
+	// relayed from another) can overtake it.
+	held := 0
+	if h.cfg.HeldFunc != nil {
+		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+		held, err = h.cfg.HeldFunc(sctx, programID)
+		scancel()
+		if err != nil {
+			h.cfg.Log.Error("debug listener: count held work", "program_id", programID, "err", err)
+			ws.Close(websocket.StatusInternalError, "the zone could not count the held work")
+			cancel()
+			return
+		}
+	}
+	if err := c.send(&Message{Type: TypeHello, ProgramID: programID, ListenerID: c.ID, HeldCount: held,
+		CallTimeoutMS: h.cfg.CallTimeout.Milliseconds(), PingIntervalMS: h.cfg.PingInterval.Milliseconds()}); err != nil {
+		ws.Close(websocket.StatusInternalError, truncate("hello: "+err.Error(), 120))
+		cancel()
+		return
+	}
+
+	h.mu.Lock()
+	old := h.conns[programID]
+	h.conns[programID] = c
+	h.mu.Unlock()
 	if old != nil {
 		old.close(ReplacedPrefix+c.ID+" on node "+h.cfg.Node, websocket.StatusPolicyViolation)
 	}
-
 	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
 	err = h.cfg.Store.DebugListenerSet(sctx, programID, &openzone.DebugListener{State: openzone.ListenerConnected,
 		ID: c.ID, Node: h.cfg.Node, ConnectedAt: c.ConnectedAt})
-	h.changed()
-	held := 0
-	if err == nil && h.cfg.HeldFunc != nil {
-		held, err = h.cfg.HeldFunc(sctx, programID)
-	}
 	scancel()
+	h.changed()
 	if err != nil {
 		h.cfg.Log.Error("debug listener: record state", "program_id", programID, "err", err)
 		c.close("the zone could not record the listener", websocket.StatusInternalError)
 		return
 	}
 	h.cfg.Log.Info("debug listener connected", "program_id", programID, "listener_id", c.ID, "held_count", held, "remote", r.RemoteAddr)
-	if err := c.send(&Message{Type: TypeHello, ProgramID: programID, ListenerID: c.ID, HeldCount: held,
-		CallTimeoutMS: h.cfg.CallTimeout.Milliseconds(), PingIntervalMS: h.cfg.PingInterval.Milliseconds()}); err != nil {
-		c.close("hello: "+err.Error(), websocket.StatusInternalError)
-		return
-	}
 	go c.pingLoop()
 	h.wg.Add(1) // Close waits for it: it uses the store
 	go func() {

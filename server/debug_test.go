@@ -494,6 +494,12 @@ func testDebugOpenByCredential(t *testing.T, db string) {
 		{"ErrOtherProgramsCredential", map[string]any{"program_id": "prog-rel", "debug_token": dt, "access_token": tok, "public_key": pub}, openzone.ErrInvalidParam, ""},
 		{"ErrMissingToken", map[string]any{"access_token": tok, "public_key": pub}, openzone.ErrInvalidParam, ""},
 		{"ErrBadAccessToken", map[string]any{"debug_token": dt, "access_token": "nope", "public_key": pub}, openzone.ErrInvalidToken, ""},
+		// The access token is checked before anything is looked up: no
+		// oracle for program ids or credentials.
+		{"ErrBadAccessTokenUnknownProgram", map[string]any{"program_id": "prog-nope", "debug_token": dt, "access_token": "nope", "public_key": pub}, openzone.ErrInvalidToken, ""},
+		{"ErrBadAccessTokenUnknownCredential", map[string]any{"debug_token": "ozdbg_nobody", "access_token": "nope", "public_key": pub}, openzone.ErrInvalidToken, ""},
+		// A low-order X25519 point (all zeros): no secret can be sealed to it.
+		{"ErrLowOrderKey", map[string]any{"debug_token": dt, "access_token": tok, "public_key": base64.StdEncoding.EncodeToString(make([]byte, 32))}, openzone.ErrInvalidParam, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := z.PostApp("/spec/v1/debug/open", "", tc.body)

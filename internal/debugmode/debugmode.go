@@ -730,5 +730,14 @@ func ParsePublicKey(b64 string) (*ecdh.PublicKey, error) {
 	if err != nil {
 		return nil, openzone.Errorf(openzone.ErrInvalidParam, "public_key is not a valid X25519 key")
 	}
+	// A low-order point gives every key agreement the all-zero secret: no
+	// secret could be sealed to it.
+	probe, err := ecdh.X25519().GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := probe.ECDH(pub); err != nil {
+		return nil, openzone.Errorf(openzone.ErrInvalidParam, "public_key is a low-order X25519 point: send the public half of a key generated for this opening")
+	}
 	return pub, nil
 }

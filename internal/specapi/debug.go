@@ -51,6 +51,13 @@ func (a *API) handleDebugOpen(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
+	// The access token first: an anonymous caller learns nothing, not even
+	// whether a program or a credential exists.
+	app, err := a.auth(ctx, req.AccessToken)
+	if err != nil {
+		fail(err)
+		return
+	}
 	if req.ProgramID == "" {
 		id, err := a.store.DebugProgramByToken(ctx, req.DebugToken)
 		if openzone.IsNotFound(err) {
@@ -65,11 +72,6 @@ func (a *API) handleDebugOpen(w http.ResponseWriter, r *http.Request) {
 		if openzone.IsNotFound(err) {
 			err = openzone.Errorf(openzone.ErrBadProgramID, "invalid program_id %q: no such program", req.ProgramID)
 		}
-		fail(err)
-		return
-	}
-	app, err := a.auth(ctx, req.AccessToken)
-	if err != nil {
 		fail(err)
 		return
 	}

@@ -57,9 +57,11 @@ func (t *Handles) Len() int {
 // handles when their number has doubled since the last sweep (at least
 // MinSweep), so a sweep costs O(1) per handle made. It is safe for
 // concurrent use; one sweep runs at a time.
-type Reaper struct {
+//
+// R is the type of the weak references (jweak in the JNI face).
+type Reaper[R any] struct {
 	mu       sync.Mutex
-	refs     map[int64]uintptr
+	refs     map[int64]R
 	lastLive int
 	sweeping atomic.Bool
 }
@@ -70,11 +72,11 @@ const MinSweep = 1024
 
 // Track records that handle h is held by the object weakly referenced by
 // ref, and reports whether a sweep is due.
-func (r *Reaper) Track(h int64, ref uintptr) (due bool) {
+func (r *Reaper[R]) Track(h int64, ref R) (due bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.refs == nil {
-		r.refs = make(map[int64]uintptr)
+		r.refs = make(map[int64]R)
 	}
 	r.refs[h] = ref
 	return len(r.refs) >= max(2*r.lastLive, MinSweep)
@@ -83,14 +85,14 @@ func (r *Reaper) Track(h int64, ref uintptr) (due bool) {
 // Sweep calls cleared for every tracked reference, and free for each one it
 // reports cleared, after forgetting it. It returns at once when another
 // sweep runs. cleared and free are called without the Reaper's lock held.
-func (r *Reaper) Sweep(cleared func(ref uintptr) bool, free func(h int64, ref uintptr)) {
+func (r *Reaper[R]) Sweep(cleared func(ref R) bool, free func(h int64, ref R)) {
 	if !r.sweeping.CompareAndSwap(false, true) {
 		return
 	}
 	defer r.sweeping.Store(false)
 	type entry struct {
 		h   int64
-		ref uintptr
+		ref R
 	}
 	r.mu.Lock()
 	all := make([]entry, 0, len(r.refs))
@@ -116,7 +118,7 @@ func (r *Reaper) Sweep(cleared func(ref uintptr) bool, free func(h int64, ref ui
 }
 
 // Len returns the number of tracked handles.
-func (r *Reaper) Len() int {
+func (r *Reaper[R]) Len() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.refs)

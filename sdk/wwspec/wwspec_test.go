@@ -446,18 +446,18 @@ func TestHandles(t *testing.T) {
 
 func TestReaper(t *testing.T) {
 	t.Parallel()
-	var r wwspec.Reaper
-	alive := map[uintptr]bool{}
+	var r wwspec.Reaper[int]
+	alive := map[int]bool{}
 	due := false
 	for i := 1; i <= wwspec.MinSweep; i++ {
-		alive[uintptr(i)] = i%4 == 0 // a quarter survive
-		due = r.Track(int64(i), uintptr(i))
+		alive[i] = i%4 == 0 // a quarter survive
+		due = r.Track(int64(i), i)
 		if due != (i == wwspec.MinSweep) {
 			t.Fatalf("Track %d: due %v", i, due)
 		}
 	}
 	var freed []int64
-	r.Sweep(func(ref uintptr) bool { return !alive[ref] }, func(h int64, ref uintptr) {
+	r.Sweep(func(ref int) bool { return !alive[ref] }, func(h int64, ref int) {
 		if int64(ref) != h {
 			t.Errorf("free(%d, %d)", h, ref)
 		}
@@ -469,7 +469,7 @@ func TestReaper(t *testing.T) {
 	// The next sweep is due once the tracked handles reach MinSweep again
 	// (twice the survivors is less).
 	for i := wwspec.MinSweep + 1; ; i++ {
-		if r.Track(int64(i), uintptr(i)) {
+		if r.Track(int64(i), i) {
 			if r.Len() != wwspec.MinSweep {
 				t.Fatalf("next sweep due at %d tracked", r.Len())
 			}

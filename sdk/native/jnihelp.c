@@ -1,0 +1,138 @@
+//go:build wwspecsdk && !nojni
+
+#include <stddef.h>
+#include "jnihelp.h"
+
+static jclass cString, cMap, cHashMap;
+static jmethodID mEntrySet, mIterator, mHasNext, mNext, mGetKey, mGetValue, mHashMapInit, mPut;
+
+jsize wwjni_GetStringLength(JNIEnv *env, jstring s) { return (*env)->GetStringLength(env, s); }
+jsize wwjni_GetStringUTFLength(JNIEnv *env, jstring s) { return (*env)->GetStringUTFLength(env, s); }
+void wwjni_GetStringUTFRegion(JNIEnv *env, jstring s, jsize start, jsize len, char *buf) {
+	(*env)->GetStringUTFRegion(env, s, start, len, buf);
+}
+void wwjni_GetStringRegion(JNIEnv *env, jstring s, jsize start, jsize len, jchar *buf) {
+	(*env)->GetStringRegion(env, s, start, len, buf);
+}
+jstring wwjni_NewStringUTF(JNIEnv *env, const char *utf) { return (*env)->NewStringUTF(env, utf); }
+jstring wwjni_NewString(JNIEnv *env, const jchar *u, jsize len) { return (*env)->NewString(env, u, len); }
+
+jboolean wwjni_Failed(JNIEnv *env) {
+	if (!(*env)->ExceptionCheck(env)) return JNI_FALSE;
+	(*env)->ExceptionClear(env);
+	return JNI_TRUE;
+}
+
+void wwjni_DeleteLocalRef(JNIEnv *env, jobject o) {
+	if (o != NULL) (*env)->DeleteLocalRef(env, o);
+}
+
+jboolean wwjni_IsString(JNIEnv *env, jobject o) { return o != NULL && (*env)->IsInstanceOf(env, o, cString); }
+jboolean wwjni_IsMap(JNIEnv *env, jobject o) { return o != NULL && (*env)->IsInstanceOf(env, o, cMap); }
+
+jweak wwjni_NewWeakGlobalRef(JNIEnv *env, jobject o) { return (*env)->NewWeakGlobalRef(env, o); }
+void wwjni_DeleteWeakGlobalRef(JNIEnv *env, jweak o) { (*env)->DeleteWeakGlobalRef(env, o); }
+jboolean wwjni_IsCleared(JNIEnv *env, jweak o) { return (*env)->IsSameObject(env, o, NULL); }
+
+jobject wwjni_MapIterator(JNIEnv *env, jobject map) {
+	jobject set = (*env)->CallObjectMethod(env, map, mEntrySet);
+	if (wwjni_Failed(env) || set == NULL) return NULL;
+	jobject it = (*env)->CallObjectMethod(env, set, mIterator);
+	(*env)->DeleteLocalRef(env, set);
+	if (wwjni_Failed(env)) return NULL;
+	return it;
+}
+
+jobject wwjni_IteratorNext(JNIEnv *env, jobject it) {
+	jboolean more = (*env)->CallBooleanMethod(env, it, mHasNext);
+	if (wwjni_Failed(env) || !more) return NULL;
+	jobject o = (*env)->CallObjectMethod(env, it, mNext);
+	if (wwjni_Failed(env)) return NULL;
+	return o;
+}
+
+jobject wwjni_EntryKey(JNIEnv *env, jobject entry) {
+	jobject o = (*env)->CallObjectMethod(env, entry, mGetKey);
+	return wwjni_Failed(env) ? NULL : o;
+}
+
+jobject wwjni_EntryValue(JNIEnv *env, jobject entry) {
+	jobject o = (*env)->CallObjectMethod(env, entry, mGetValue);
+	return wwjni_Failed(env) ? NULL : o;
+}
+
+jobject wwjni_NewHashMap(JNIEnv *env) {
+	jobject m = (*env)->NewObject(env, cHashMap, mHashMapInit);
+	return wwjni_Failed(env) ? NULL : m;
+}
+
+jboolean wwjni_MapPut(JNIEnv *env, jobject map, jstring k, jstring v) {
+	jobject old = (*env)->CallObjectMethod(env, map, mPut, k, v);
+	if (wwjni_Failed(env)) return JNI_FALSE;
+	wwjni_DeleteLocalRef(env, old);
+	return JNI_TRUE;
+}
+
+jfieldID wwjni_Field(JNIEnv *env, jobject o, const char *name, const char *sig) {
+	jclass c = (*env)->GetObjectClass(env, o);
+	if (c == NULL) {
+		wwjni_Failed(env);
+		return NULL;
+	}
+	jfieldID f = (*env)->GetFieldID(env, c, name, sig);
+	(*env)->DeleteLocalRef(env, c);
+	if (wwjni_Failed(env)) return NULL;
+	return f;
+}
+
+jobject wwjni_GetObjectField(JNIEnv *env, jobject o, jfieldID f) { return (*env)->GetObjectField(env, o, f); }
+
+jboolean wwjni_SetObjectField(JNIEnv *env, jobject o, jfieldID f, jobject v) {
+	(*env)->SetObjectField(env, o, f, v);
+	return !wwjni_Failed(env);
+}
+
+JNIEnv *wwjni_GetEnv(JavaVM *vm) {
+	void *env = NULL;
+	if ((*vm)->GetEnv(vm, &env, JNI_VERSION_1_8) != JNI_OK) return NULL;
+	return (JNIEnv *)env;
+}
+
+static jclass globalClass(JNIEnv *env, const char *name) {
+	jclass local = (*env)->FindClass(env, name);
+	if (local == NULL) {
+		wwjni_Failed(env);
+		return NULL;
+	}
+	jclass g = (jclass)(*env)->NewGlobalRef(env, local);
+	(*env)->DeleteLocalRef(env, local);
+	return g;
+}
+
+static jmethodID method(JNIEnv *env, jclass c, const char *name, const char *sig) {
+	if (c == NULL) return NULL;
+	jmethodID m = (*env)->GetMethodID(env, c, name, sig);
+	if (wwjni_Failed(env)) return NULL;
+	return m;
+}
+
+int wwjni_Init(JNIEnv *env) {
+	cString = globalClass(env, "java/lang/String");
+	cMap = globalClass(env, "java/util/Map");
+	cHashMap = globalClass(env, "java/util/HashMap");
+	jclass cSet = globalClass(env, "java/util/Set");
+	jclass cIterator = globalClass(env, "java/util/Iterator");
+	jclass cEntry = globalClass(env, "java/util/Map$Entry");
+	mEntrySet = method(env, cMap, "entrySet", "()Ljava/util/Set;");
+	mPut = method(env, cMap, "put", "(Ljava/lang/Object;Ljava/lang/Object;)Ljava/lang/Object;");
+	mIterator = method(env, cSet, "iterator", "()Ljava/util/Iterator;");
+	mHasNext = method(env, cIterator, "hasNext", "()Z");
+	mNext = method(env, cIterator, "next", "()Ljava/lang/Object;");
+	mGetKey = method(env, cEntry, "getKey", "()Ljava/lang/Object;");
+	mGetValue = method(env, cEntry, "getValue", "()Ljava/lang/Object;");
+	mHashMapInit = method(env, cHashMap, "<init>", "()V");
+	if (!cString || !cMap || !cHashMap || !mEntrySet || !mPut || !mIterator || !mHasNext || !mNext || !mGetKey || !mGetValue || !mHashMapInit) {
+		return -1;
+	}
+	return 0;
+}

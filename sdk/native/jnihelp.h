@@ -1,0 +1,49 @@
+// JNI calls for the Go side of libWeWorkSpecSDK.so. Go cannot call through
+// the JNIEnv function table (nor call variadic C functions), so each JNI
+// function the library uses has a fixed-argument wrapper here.
+#ifndef WWSPEC_JNIHELP_H
+#define WWSPEC_JNIHELP_H
+
+#include <jni.h>
+
+jsize wwjni_GetStringLength(JNIEnv *env, jstring s);
+jsize wwjni_GetStringUTFLength(JNIEnv *env, jstring s);
+void wwjni_GetStringUTFRegion(JNIEnv *env, jstring s, jsize start, jsize len, char *buf);
+void wwjni_GetStringRegion(JNIEnv *env, jstring s, jsize start, jsize len, jchar *buf);
+jstring wwjni_NewStringUTF(JNIEnv *env, const char *utf);
+jstring wwjni_NewString(JNIEnv *env, const jchar *u, jsize len);
+
+// wwjni_Failed reports whether a Java exception is pending, and clears it:
+// the library answers bad input with codes, never with an exception.
+jboolean wwjni_Failed(JNIEnv *env);
+void wwjni_DeleteLocalRef(JNIEnv *env, jobject o);
+jboolean wwjni_IsString(JNIEnv *env, jobject o);
+
+jweak wwjni_NewWeakGlobalRef(JNIEnv *env, jobject o);
+void wwjni_DeleteWeakGlobalRef(JNIEnv *env, jweak o);
+jboolean wwjni_IsCleared(JNIEnv *env, jweak o);
+
+// Map access, through method ids cached by JNI_OnLoad.
+jobject wwjni_MapIterator(JNIEnv *env, jobject map);     // map.entrySet().iterator(), NULL on failure
+jobject wwjni_IteratorNext(JNIEnv *env, jobject it);     // it.hasNext() ? it.next() : NULL
+jobject wwjni_EntryKey(JNIEnv *env, jobject entry);
+jobject wwjni_EntryValue(JNIEnv *env, jobject entry);
+jobject wwjni_NewHashMap(JNIEnv *env);
+jboolean wwjni_MapPut(JNIEnv *env, jobject map, jstring k, jstring v);
+jboolean wwjni_IsMap(JNIEnv *env, jobject o);
+
+// Fields of the wrapper objects, found by name on the object's class
+// (WeCom's wrappers fill them by reflection: their names are the contract).
+// NULL when the class has no such field (the error is cleared).
+jfieldID wwjni_Field(JNIEnv *env, jobject o, const char *name, const char *sig);
+jobject wwjni_GetObjectField(JNIEnv *env, jobject o, jfieldID f);
+jboolean wwjni_SetObjectField(JNIEnv *env, jobject o, jfieldID f, jobject v);
+
+// wwjni_GetEnv returns the JNIEnv of the calling thread, NULL if it has none.
+JNIEnv *wwjni_GetEnv(JavaVM *vm);
+
+// wwjni_Init caches the classes and method ids of java.util's Map, Set,
+// Iterator, Map.Entry, HashMap and String; 0 on success.
+int wwjni_Init(JNIEnv *env);
+
+#endif

@@ -400,7 +400,6 @@ func newStringUTF(env *C.JNIEnv, z []byte) C.jstring {
 	return js
 }
 
-
 func jbool(b bool) C.jboolean {
 	if b {
 		return C.JNI_TRUE

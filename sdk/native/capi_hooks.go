@@ -23,7 +23,7 @@ func wwspec_test_reset(programID, secret *C.char, now C.int64_t) C.int {
 func wwspec_test_seal(secret, purpose, programID *C.char, ver C.int64_t, requestID *C.char, timestamp C.int64_t, nonceHex *C.char,
 	plain *C.char, plainLen C.size_t, n *C.size_t) *C.char {
 	defer recovered("test seal")
-	return out(hookSeal(C.GoString(secret), C.GoString(purpose), C.GoString(programID), int64(ver), C.GoString(requestID), int64(timestamp),
+	return out(hookSeal(nil, C.GoString(secret), C.GoString(purpose), C.GoString(programID), int64(ver), C.GoString(requestID), int64(timestamp),
 		C.GoString(nonceHex), C.GoBytes(unsafe.Pointer(plain), C.int(plainLen))), n)
 }
 
@@ -31,6 +31,6 @@ func wwspec_test_seal(secret, purpose, programID *C.char, ver C.int64_t, request
 func wwspec_test_open(secret, purpose, programID *C.char, ver C.int64_t, requestID *C.char, timestamp C.int64_t,
 	body *C.char, bodyLen C.size_t, n *C.size_t) *C.char {
 	defer recovered("test open")
-	return out(hookOpen(C.GoString(secret), C.GoString(purpose), C.GoString(programID), int64(ver), C.GoString(requestID), int64(timestamp),
+	return out(hookOpen(nil, C.GoString(secret), C.GoString(purpose), C.GoString(programID), int64(ver), C.GoString(requestID), int64(timestamp),
 		C.GoBytes(unsafe.Pointer(body), C.int(bodyLen))), n)
 }

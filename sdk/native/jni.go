@@ -11,9 +11,8 @@ import "C"
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
-	"unicode/utf16"
-	"unicode/utf8"
 	"unsafe"
 
 	"github.com/openzone/openzone/sdk/wwspec"
@@ -72,7 +71,14 @@ func Java_com_tencent_wework_SpecCallbackSDK_NewCallbackSDK(env *C.JNIEnv, self 
 		}
 		hdr = readHeaders(env, headers)
 	}
-	b, _ := goBytes(env, body)
+	buf := getBuf()
+	defer putBuf(buf)
+	b, ok := appendGoBytes(env, (*buf)[:0], body)
+	if ok {
+		*buf = b[:0]
+	} else {
+		b = nil
+	}
 	c := sdkRuntime().OpenCallback(string(m), hdr, b)
 	return track(env, self, handles.Put(c))
 }
@@ -318,76 +324,74 @@ func Java_com_tencent_wework_SpecUtil_nativeLiveObjects(env *C.JNIEnv, class C.j
 
 // --- strings ---
 
+// smallString is the length (UTF-16 units or UTF-8 bytes) under which a
+// string crosses through JNI's string functions (fewer calls); longer ones
+// go through Java's UTF-8 codec, several times faster per byte.
+const smallString = 256
+
 // goBytes returns the UTF-8 bytes of the Java string s, and false for a
-// null reference. An ASCII string is copied once through its (modified)
-// UTF-8 form, which is then its UTF-8; any other goes through UTF-16, so
-// that characters outside the BMP (emoji) and U+0000 come out right. A lone
-// surrogate becomes U+FFFD.
+// null reference. A short ASCII string is copied once through its
+// (modified) UTF-8 form, which is then its UTF-8; any other goes through
+// s.getBytes(UTF_8) — never modified UTF-8, which mangles characters
+// outside the BMP (emoji) and U+0000. A lone surrogate becomes '?', as Java
+// encodes it.
 func goBytes(env *C.JNIEnv, s C.jstring) ([]byte, bool) {
+	return appendGoBytes(env, nil, s)
+}
+
+// appendGoBytes is goBytes appending to dst.
+func appendGoBytes(env *C.JNIEnv, dst []byte, s C.jstring) ([]byte, bool) {
 	if s == 0 {
-		return nil, false
+		return dst, false
 	}
 	n := C.wwjni_GetStringLength(env, s)
 	if n == 0 {
-		return []byte{}, true
-	}
-	ulen := C.wwjni_GetStringUTFLength(env, s)
-	if ulen == n { // every character is one byte: ASCII other than U+0000
-		b := make([]byte, int(n)+1) // GetStringUTFRegion adds a NUL
-		C.wwjni_GetStringUTFRegion(env, s, 0, n, (*C.char)(unsafe.Pointer(&b[0])))
-		return b[:n], true
-	}
-	u := make([]uint16, n)
-	C.wwjni_GetStringRegion(env, s, 0, n, (*C.jchar)(unsafe.Pointer(&u[0])))
-	out := make([]byte, 0, int(ulen))
-	for i := 0; i < len(u); i++ {
-		r := rune(u[i])
-		if utf16.IsSurrogate(r) {
-			if i+1 < len(u) {
-				if d := utf16.DecodeRune(r, rune(u[i+1])); d != 0xFFFD {
-					out = utf8.AppendRune(out, d)
-					i++
-					continue
-				}
-			}
-			r = 0xFFFD
+		if dst == nil {
+			dst = []byte{} // present, and empty
 		}
-		out = utf8.AppendRune(out, r)
+		return dst, true
 	}
-	return out, true
+	if n < smallString && C.wwjni_GetStringUTFLength(env, s) == n {
+		// Every character is one byte: ASCII other than U+0000.
+		start := len(dst)
+		dst = slices.Grow(dst, int(n)+1)[:start+int(n)+1] // GetStringUTFRegion adds a NUL
+		C.wwjni_GetStringUTFRegion(env, s, 0, n, (*C.char)(unsafe.Pointer(&dst[start])))
+		return dst[:start+int(n)], true
+	}
+	b := C.wwjni_StringBytes(env, s)
+	if b == 0 {
+		return dst, true // out of memory in the JVM: the caller sees a short string and refuses it
+	}
+	defer C.wwjni_DeleteLocalRef(env, C.jobject(b))
+	m := int(C.wwjni_GetArrayLength(env, C.jarray(b)))
+	start := len(dst)
+	dst = slices.Grow(dst, m)[:start+m]
+	if m > 0 {
+		C.wwjni_GetByteArrayRegion(env, b, 0, C.jsize(m), (*C.char)(unsafe.Pointer(&dst[start])))
+	}
+	return dst, true
 }
 
-// javaString returns s as a Java string, 0 when the JVM could not make
-// one (out of memory; the error is cleared). Invalid UTF-8 becomes U+FFFD.
+// javaString returns s as a Java string, 0 when the JVM could not make one
+// (out of memory; the error is cleared). Invalid UTF-8 becomes U+FFFD.
 func javaString(env *C.JNIEnv, s string) C.jstring {
-	if isASCII(s) {
-		buf := getBuf()
-		defer putBuf(buf)
-		b := append(append((*buf)[:0], s...), 0)
-		*buf = b[:0]
-		return newStringUTF(env, b)
-	}
-	u := make([]uint16, 0, len(s))
-	for _, r := range s {
-		u = utf16.AppendRune(u, r)
-	}
-	js := C.wwjni_NewString(env, (*C.jchar)(unsafe.Pointer(&u[0])), C.jsize(len(u)))
-	if C.wwjni_Failed(env) != 0 {
-		return 0
-	}
-	return js
+	return javaBytes(env, unsafe.Slice(unsafe.StringData(s), len(s)))
 }
 
-// javaBytes is javaString for bytes (a sealed body: ASCII).
+// javaBytes is javaString for bytes, which it does not keep.
 func javaBytes(env *C.JNIEnv, b []byte) C.jstring {
-	if isASCII(b) {
+	if len(b) < smallString && isASCII(b) {
 		buf := getBuf()
 		defer putBuf(buf)
 		z := append(append((*buf)[:0], b...), 0)
 		*buf = z[:0]
 		return newStringUTF(env, z)
 	}
-	return javaString(env, string(b))
+	js := C.wwjni_StringFromBytes(env, (*C.char)(unsafe.Pointer(unsafe.SliceData(b))), C.jsize(len(b)))
+	if js == 0 {
+		return 0
+	}
+	return js
 }
 
 // newStringUTF makes a Java string of z, NUL-terminated ASCII without

@@ -24,8 +24,14 @@ func Java_com_tencent_wework_SpecTestHooks_seal(env *C.JNIEnv, class C.jclass, s
 	id, _ := goBytes(env, programID)
 	r, _ := goBytes(env, requestID)
 	n, _ := goBytes(env, nonceHex)
-	pt, _ := goBytes(env, plaintext)
-	return javaBytes(env, hookSeal(string(s), string(p), string(id), int64(ver), string(r), int64(timestamp), string(n), pt))
+	in, out := getBuf(), getBuf()
+	defer putBuf(in)
+	defer putBuf(out)
+	pt, _ := appendGoBytes(env, (*in)[:0], plaintext)
+	*in = pt[:0]
+	body := hookSeal((*out)[:0], string(s), string(p), string(id), int64(ver), string(r), int64(timestamp), string(n), pt)
+	*out = body[:0]
+	return javaBytes(env, body)
 }
 
 //export Java_com_tencent_wework_SpecTestHooks_open
@@ -36,6 +42,12 @@ func Java_com_tencent_wework_SpecTestHooks_open(env *C.JNIEnv, class C.jclass, s
 	p, _ := goBytes(env, purpose)
 	id, _ := goBytes(env, programID)
 	r, _ := goBytes(env, requestID)
-	b, _ := goBytes(env, body)
-	return javaBytes(env, hookOpen(string(s), string(p), string(id), int64(ver), string(r), int64(timestamp), b))
+	in, out := getBuf(), getBuf()
+	defer putBuf(in)
+	defer putBuf(out)
+	b, _ := appendGoBytes(env, (*in)[:0], body)
+	*in = b[:0]
+	res := hookOpen((*out)[:0], string(s), string(p), string(id), int64(ver), string(r), int64(timestamp), b)
+	*out = res[:0]
+	return javaBytes(env, res)
 }

@@ -4,7 +4,8 @@
 #include "jnihelp.h"
 
 static jclass cString, cMap, cHashMap;
-static jmethodID mEntrySet, mIterator, mHasNext, mNext, mGetKey, mGetValue, mHashMapInit, mPut;
+static jobject oUTF8;  // java.nio.charset.StandardCharsets.UTF_8
+static jmethodID mEntrySet, mIterator, mHasNext, mNext, mGetKey, mGetValue, mHashMapInit, mPut, mGetBytes, mStringInit;
 
 jsize wwjni_GetStringLength(JNIEnv *env, jstring s) { return (*env)->GetStringLength(env, s); }
 jsize wwjni_GetStringUTFLength(JNIEnv *env, jstring s) { return (*env)->GetStringUTFLength(env, s); }
@@ -16,6 +17,26 @@ void wwjni_GetStringRegion(JNIEnv *env, jstring s, jsize start, jsize len, jchar
 }
 jstring wwjni_NewStringUTF(JNIEnv *env, const char *utf) { return (*env)->NewStringUTF(env, utf); }
 jstring wwjni_NewString(JNIEnv *env, const jchar *u, jsize len) { return (*env)->NewString(env, u, len); }
+
+jbyteArray wwjni_StringBytes(JNIEnv *env, jstring s) {
+	jbyteArray b = (jbyteArray)(*env)->CallObjectMethod(env, s, mGetBytes, oUTF8);
+	return wwjni_Failed(env) ? NULL : b;
+}
+
+jsize wwjni_GetArrayLength(JNIEnv *env, jarray a) { return (*env)->GetArrayLength(env, a); }
+
+void wwjni_GetByteArrayRegion(JNIEnv *env, jbyteArray a, jsize start, jsize len, char *buf) {
+	(*env)->GetByteArrayRegion(env, a, start, len, (jbyte *)buf);
+}
+
+jstring wwjni_StringFromBytes(JNIEnv *env, const char *buf, jsize len) {
+	jbyteArray b = (*env)->NewByteArray(env, len);
+	if (wwjni_Failed(env) || b == NULL) return NULL;
+	(*env)->SetByteArrayRegion(env, b, 0, len, (const jbyte *)buf);
+	jstring s = (jstring)(*env)->NewObject(env, cString, mStringInit, b, oUTF8);
+	(*env)->DeleteLocalRef(env, b);
+	return wwjni_Failed(env) ? NULL : s;
+}
 
 jboolean wwjni_Failed(JNIEnv *env) {
 	if (!(*env)->ExceptionCheck(env)) return JNI_FALSE;
@@ -131,7 +152,18 @@ int wwjni_Init(JNIEnv *env) {
 	mGetKey = method(env, cEntry, "getKey", "()Ljava/lang/Object;");
 	mGetValue = method(env, cEntry, "getValue", "()Ljava/lang/Object;");
 	mHashMapInit = method(env, cHashMap, "<init>", "()V");
-	if (!cString || !cMap || !cHashMap || !mEntrySet || !mPut || !mIterator || !mHasNext || !mNext || !mGetKey || !mGetValue || !mHashMapInit) {
+	mGetBytes = method(env, cString, "getBytes", "(Ljava/nio/charset/Charset;)[B");
+	mStringInit = method(env, cString, "<init>", "([BLjava/nio/charset/Charset;)V");
+	jclass cCharsets = globalClass(env, "java/nio/charset/StandardCharsets");
+	if (cCharsets != NULL) {
+		jfieldID f = (*env)->GetStaticFieldID(env, cCharsets, "UTF_8", "Ljava/nio/charset/Charset;");
+		if (!wwjni_Failed(env) && f != NULL) {
+			jobject utf8 = (*env)->GetStaticObjectField(env, cCharsets, f);
+			if (!wwjni_Failed(env) && utf8 != NULL) oUTF8 = (*env)->NewGlobalRef(env, utf8);
+		}
+	}
+	if (!cString || !cMap || !cHashMap || !mEntrySet || !mPut || !mIterator || !mHasNext || !mNext || !mGetKey || !mGetValue ||
+	    !mHashMapInit || !mGetBytes || !mStringInit || !oUTF8) {
 		return -1;
 	}
 	return 0;

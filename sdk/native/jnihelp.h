@@ -13,6 +13,16 @@ void wwjni_GetStringRegion(JNIEnv *env, jstring s, jsize start, jsize len, jchar
 jstring wwjni_NewStringUTF(JNIEnv *env, const char *utf);
 jstring wwjni_NewString(JNIEnv *env, const jchar *u, jsize len);
 
+// Large strings cross through Java's own UTF-8 codec, which the JIT
+// compiles to vector code, rather than JNI's modified-UTF-8 functions, which
+// HotSpot runs a byte at a time: wwjni_StringBytes returns
+// s.getBytes(UTF_8) (NULL on failure), wwjni_StringFromBytes returns
+// new String(bytes, UTF_8) (NULL on failure).
+jbyteArray wwjni_StringBytes(JNIEnv *env, jstring s);
+jsize wwjni_GetArrayLength(JNIEnv *env, jarray a);
+void wwjni_GetByteArrayRegion(JNIEnv *env, jbyteArray a, jsize start, jsize len, char *buf);
+jstring wwjni_StringFromBytes(JNIEnv *env, const char *buf, jsize len);
+
 // wwjni_Failed reports whether a Java exception is pending, and clears it:
 // the library answers bad input with codes, never with an exception.
 jboolean wwjni_Failed(JNIEnv *env);

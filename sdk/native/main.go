@@ -23,8 +23,9 @@
 //
 // Rules at the boundary, for a Go runtime inside a JVM: every export
 // recovers panics and answers with a failure value; a JNIEnv is used only in
-// the call that received it, on its thread; Java strings cross as UTF-16
-// (or as their UTF-8 bytes when they are ASCII), never through modified
+// the call that received it, on its thread; Java strings cross as UTF-8
+// made by Java's own codec (String.getBytes and new String with UTF_8),
+// short ASCII ones through JNI's string functions, never through modified
 // UTF-8, which mangles characters outside the BMP; Java exceptions raised
 // by JNI calls are cleared and reported as codes; and the handles WeCom's
 // wrappers hold are freed when the Java object is collected (wwspec.Reaper).

@@ -261,7 +261,9 @@ func (p *Program) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // included, and returns the call. On failure the error's
 // zonewire.ExceptionCode is the ww-exception to answer with.
 func (p *Program) OpenCall(h http.Header, body []byte) (*Request, error) {
-	req, _, err := p.openCall(h, body, nil, nil)
+	plainBuf := getBuf() // the Request's strings are copies: it may go back
+	defer putBuf(plainBuf)
+	req, _, err := p.openCall(h, body, nil, plainBuf)
 	return req, err
 }
 

@@ -8,7 +8,7 @@
 // It needs no OpenSSL: the library carries its own cryptography. The zone is
 // found from the environment the zone gives the instances it runs
 // (OPENZONE_API, OPENZONE_PROGRAM_ID, OPENZONE_SECRET); in debug mode
-// OPENZONE_API (default http://127.0.0.1:8780) and
+// OPENZONE_API and
 // Tencent::WxWork::SpecOpenDebugMode(debug_token, access_token) are enough.
 //
 // Receiving a call:
@@ -139,7 +139,8 @@ class SpecCallbackSDK {
     bool IsOk() const { return wwspec_callback_int(h_, detail::kCode) == 0; }
     std::string GetCorpId() const { return Str(detail::kCorpId); }
     int64_t GetAgentId() const { return wwspec_callback_int(h_, detail::kAgentId); }
-    // 1 an app's call, 2 an event, 3 OpenZone's debug-mode probe (answer it like any call).
+    // 1 an app's call, 2 an event. (OpenZone's pre-flight probe of a debug
+    // receiver comes as an app's call of no ability: answer it as an unknown one.)
     int GetCallType() const { return int(wwspec_callback_int(h_, detail::kCallType)); }
     std::string GetData() const { return Str(detail::kData); }
     bool GetIsAsync() const { return wwspec_callback_int(h_, detail::kIsAsync) != 0; }

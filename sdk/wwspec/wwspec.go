@@ -36,10 +36,6 @@ import (
 // Version is the SDK version GetSDKVersion reports.
 const Version = "openzone-wwspecsdk/1 (protocol v2)"
 
-// DefaultZoneURL is the zone a program reaches when OPENZONE_API is not
-// set: `openzone serve`'s default address, where a developer's zone runs.
-const DefaultZoneURL = "http://127.0.0.1:8780"
-
 // Constructor failures of SpecCallbackSDK, as WeCom's SDK numbers them.
 const (
 	CodeNoMethod  = -20001 // the request method is missing
@@ -74,11 +70,12 @@ func New(cfg zonesdk.Config, log *Logger) (*Runtime, error) {
 }
 
 // FromEnv returns the Runtime of a program the zone runs, configured from
-// the environment: OPENZONE_API (default DefaultZoneURL),
-// OPENZONE_PROGRAM_ID and OPENZONE_SECRET, which a program in debug mode
-// does without. It never fails: a malformed variable is logged by name (never
-// its value) and left out, so the program still starts, and its calls fail
-// with the exception that says what is missing.
+// the environment: OPENZONE_API, OPENZONE_PROGRAM_ID and OPENZONE_SECRET,
+// the last two of which a program in debug mode does without. It never
+// fails: a missing OPENZONE_API makes invokes and OpenDebugMode fail
+// saying so, and a malformed variable is logged by name (never its value)
+// and left out, so the program still starts and its calls fail with the
+// exception that says what is missing.
 func FromEnv(log *Logger) *Runtime {
 	if log == nil {
 		log = NewLogger(os.Stderr)
@@ -89,15 +86,12 @@ func FromEnv(log *Logger) *Runtime {
 		if !errors.As(e, &ee) {
 			continue
 		}
-		unset := os.Getenv(ee.Var) == ""
-		switch {
-		case ee.Var == zonesdk.EnvAPI && unset:
-			cfg.ZoneURL = DefaultZoneURL
-		case unset && (ee.Var == zonesdk.EnvSecret || ee.Var == zonesdk.EnvProgramID):
-			// Debug mode: OpenDebugMode brings both.
-		default:
+		if strings.TrimSpace(os.Getenv(ee.Var)) != "" {
 			log.Write(LevelError, "", "wwspecsdk", 0, e.Error())
 		}
+		// Unset is no error here: a program in debug mode has no secret
+		// and no program id (OpenDebugMode brings both), and one without
+		// OPENZONE_API learns so at its first invoke.
 	}
 	if cfg.ProgramID == "" {
 		cfg.Secret = zonewire.Secret{} // a secret without its program is no use
@@ -157,6 +151,15 @@ func (rt *Runtime) OpenCallback(method string, h http.Header, body []byte) *Call
 	default:
 		var req *zonesdk.Request
 		if req, err = rt.prog.OpenCall(h, body); err == nil {
+			if req.CallType == zonesdk.CallProbe {
+				// The zone's pre-flight probe of a debug receiver (protocol
+				// §15.3) reaches a WeCom program, which knows call types 1
+				// and 2, as an app's call of no ability: programs answer
+				// that as an unknown ability, with no side effect (one that
+				// took every other call for an event would call
+				// spec_notify_app). As OpenZone's Python drop-in does.
+				req.CallType, req.AbilityID, req.Data, req.IsAsync = zonesdk.CallApp, "", "", false
+			}
 			return &Callback{req: req}
 		}
 	}

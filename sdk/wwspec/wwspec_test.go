@@ -383,7 +383,7 @@ func TestFromEnv(t *testing.T) {
 	}{
 		{"Deployed", z.srv.URL, programID, secret.String(), z.srv.URL, programID, ""},
 		{"Debug", z.srv.URL, "", "", z.srv.URL, "", ""},
-		{"DefaultZone", "", "", "", wwspec.DefaultZoneURL, "", ""},
+		{"NoZone", "", "", "", "", "", ""},
 		{"ErrSecret", z.srv.URL, programID, "3:not-base64", z.srv.URL, programID, "OPENZONE_SECRET"},
 		{"ErrAPI", "ftp://zone", "", "", "", "", "OPENZONE_API"},
 	} {
@@ -475,5 +475,21 @@ func TestReaper(t *testing.T) {
 			}
 			break
 		}
+	}
+}
+
+// The pre-flight probe reaches a WeCom program as an app call of no ability,
+// and is answered like one.
+func TestCallback_Probe(t *testing.T) {
+	t.Parallel()
+	rt, _ := newRuntime(t, "", true)
+	h, body, hd := sealed(t, secret, zonewire.Call{CorpID: "wwcorp", AgentID: 1, CallType: zonesdk.CallProbe}, lower)
+	c := rt.OpenCallback("POST", h, body)
+	if r := c.Request(); !c.OK() || r.CallType != zonesdk.CallApp || r.AbilityID != "" || r.Data != "" || r.IsAsync {
+		t.Fatalf("probe = %+v", c.Request())
+	}
+	_, out := rt.Respond(nil, c, `{"errcode":710660,"errmsg":"unknown ability"}`)
+	if _, err := zonewire.NewKeys(secret).Open(zonewire.PurposeReply, hd, out); err != nil {
+		t.Fatalf("probe reply: %v", err)
 	}
 }

@@ -59,7 +59,11 @@ public class SpecCallbackSDK {
     /** The calling app's agentid (0 when there is no app identity). */
     public long GetAgentId() { return GetAgentId(specCallbackSDKptr); }
 
-    /** 1: an app called an ability; 2: an event; 3: OpenZone's debug-mode probe (answer it like any call). */
+    /**
+     * 1: an app called an ability; 2: an event. (OpenZone's pre-flight probe of
+     * a debug receiver comes as an app's call of no ability: answer it as an
+     * unknown one.)
+     */
     public long GetCallType() { return GetCallType(specCallbackSDKptr); }
 
     /** call_type 1: the app's request_data; call_type 2: the event JSON. */

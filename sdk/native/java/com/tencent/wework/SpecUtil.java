@@ -16,7 +16,7 @@ public final class SpecUtil {
      * Opens the SDK half of debug mode (开启调试模式) on a developer's machine:
      * the program's debug credential (调试凭证, from its debug page) and the
      * access_token of the app to debug are all it needs, the credential naming
-     * the program. The zone is OPENZONE_API (default http://127.0.0.1:8780).
+     * the program. The zone is the one OPENZONE_API names.
      * Debug mode is on once the app has also called open_debug_mode. Returns
      * whether the zone accepted; the reason of a refusal is logged (never the
      * tokens).

@@ -67,7 +67,11 @@ public class SampleProgram {
         System.setProperty("sun.net.httpserver.nodelay", "true");
         HttpServer server = HttpServer.create(new InetSocketAddress(flags.get("--host"), Integer.parseInt(flags.get("--port"))), 128);
         server.createContext("/", SampleProgram::handle);
-        server.setExecutor(Executors.newFixedThreadPool(64));
+        // A cached pool hands each exchange to the thread that went idle last
+        // (warm caches; a fixed pool cycles through all of its threads).
+        // WeCom's sample serves on the dispatcher thread (no executor), which
+        // holds every call behind a slow invoke.
+        server.setExecutor(Executors.newCachedThreadPool());
         server.start();
         String addr = flags.get("--host") + ":" + server.getAddress().getPort();
         SpecUtil.WWSpecLogInfo("listening on " + addr + " as " + name);

@@ -344,32 +344,24 @@ func appendGoBytes(env *C.JNIEnv, dst []byte, s C.jstring) ([]byte, bool) {
 	if s == 0 {
 		return dst, false
 	}
-	n := C.wwjni_GetStringLength(env, s)
-	if n == 0 {
-		if dst == nil {
-			dst = []byte{} // present, and empty
-		}
-		return dst, true
+	if dst == nil {
+		dst = []byte{} // present, even when empty
 	}
-	if n < smallString && C.wwjni_GetStringUTFLength(env, s) == n {
-		// Every character is one byte: ASCII other than U+0000.
-		start := len(dst)
-		dst = slices.Grow(dst, int(n)+1)[:start+int(n)+1] // GetStringUTFRegion adds a NUL
-		C.wwjni_GetStringUTFRegion(env, s, 0, n, (*C.char)(unsafe.Pointer(&dst[start])))
+	start := len(dst)
+	dst = slices.Grow(dst, smallString+1)[:start+smallString+1]
+	n := C.wwjni_ReadShort(env, s, (*C.char)(unsafe.Pointer(&dst[start])), smallString+1)
+	if n >= 0 {
 		return dst[:start+int(n)], true
 	}
-	b := C.wwjni_StringBytes(env, s)
+	dst = dst[:start]
+	var m C.jsize
+	b := C.wwjni_StringBytes(env, s, &m)
 	if b == 0 {
 		return dst, true // out of memory in the JVM: the caller sees a short string and refuses it
 	}
-	defer C.wwjni_DeleteLocalRef(env, C.jobject(b))
-	m := int(C.wwjni_GetArrayLength(env, C.jarray(b)))
-	start := len(dst)
-	dst = slices.Grow(dst, m)[:start+m]
-	if m > 0 {
-		C.wwjni_GetByteArrayRegion(env, b, 0, C.jsize(m), (*C.char)(unsafe.Pointer(&dst[start])))
-	}
-	return dst, true
+	dst = slices.Grow(dst, int(m)+1)[:start+int(m)+1] // +1: never a zero-length &dst[start]
+	C.wwjni_TakeBytes(env, b, m, (*C.char)(unsafe.Pointer(&dst[start])))
+	return dst[:start+int(m)], true
 }
 
 // javaString returns s as a Java string, 0 when the JVM could not make one

@@ -7,26 +7,29 @@ static jclass cString, cMap, cHashMap;
 static jobject oUTF8;  // java.nio.charset.StandardCharsets.UTF_8
 static jmethodID mEntrySet, mIterator, mHasNext, mNext, mGetKey, mGetValue, mHashMapInit, mPut, mGetBytes, mStringInit;
 
-jsize wwjni_GetStringLength(JNIEnv *env, jstring s) { return (*env)->GetStringLength(env, s); }
-jsize wwjni_GetStringUTFLength(JNIEnv *env, jstring s) { return (*env)->GetStringUTFLength(env, s); }
-void wwjni_GetStringUTFRegion(JNIEnv *env, jstring s, jsize start, jsize len, char *buf) {
-	(*env)->GetStringUTFRegion(env, s, start, len, buf);
-}
-void wwjni_GetStringRegion(JNIEnv *env, jstring s, jsize start, jsize len, jchar *buf) {
-	(*env)->GetStringRegion(env, s, start, len, buf);
-}
 jstring wwjni_NewStringUTF(JNIEnv *env, const char *utf) { return (*env)->NewStringUTF(env, utf); }
-jstring wwjni_NewString(JNIEnv *env, const jchar *u, jsize len) { return (*env)->NewString(env, u, len); }
 
-jbyteArray wwjni_StringBytes(JNIEnv *env, jstring s) {
+jbyteArray wwjni_StringBytes(JNIEnv *env, jstring s, jsize *len) {
 	jbyteArray b = (jbyteArray)(*env)->CallObjectMethod(env, s, mGetBytes, oUTF8);
-	return wwjni_Failed(env) ? NULL : b;
+	if (wwjni_Failed(env) || b == NULL) return NULL;
+	*len = (*env)->GetArrayLength(env, b);
+	return b;
 }
 
-jsize wwjni_GetArrayLength(JNIEnv *env, jarray a) { return (*env)->GetArrayLength(env, a); }
+void wwjni_TakeBytes(JNIEnv *env, jbyteArray b, jsize len, char *buf) {
+	if (len > 0) (*env)->GetByteArrayRegion(env, b, 0, len, (jbyte *)buf);
+	(*env)->DeleteLocalRef(env, b);
+}
 
-void wwjni_GetByteArrayRegion(JNIEnv *env, jbyteArray a, jsize start, jsize len, char *buf) {
-	(*env)->GetByteArrayRegion(env, a, start, len, (jbyte *)buf);
+jint wwjni_ReadShort(JNIEnv *env, jstring s, char *buf, jint cap) {
+	jsize n = (*env)->GetStringLength(env, s);
+	if (n == 0) {
+		buf[0] = 0;
+		return 0;
+	}
+	if (n >= cap || (*env)->GetStringUTFLength(env, s) != n) return -1;
+	(*env)->GetStringUTFRegion(env, s, 0, n, buf);  // writes a NUL after the n bytes
+	return n;
 }
 
 jstring wwjni_StringFromBytes(JNIEnv *env, const char *buf, jsize len) {

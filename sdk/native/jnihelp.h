@@ -6,22 +6,25 @@
 
 #include <jni.h>
 
-jsize wwjni_GetStringLength(JNIEnv *env, jstring s);
-jsize wwjni_GetStringUTFLength(JNIEnv *env, jstring s);
-void wwjni_GetStringUTFRegion(JNIEnv *env, jstring s, jsize start, jsize len, char *buf);
-void wwjni_GetStringRegion(JNIEnv *env, jstring s, jsize start, jsize len, jchar *buf);
 jstring wwjni_NewStringUTF(JNIEnv *env, const char *utf);
-jstring wwjni_NewString(JNIEnv *env, const jchar *u, jsize len);
 
 // Large strings cross through Java's own UTF-8 codec, which the JIT
 // compiles to vector code, rather than JNI's modified-UTF-8 functions, which
 // HotSpot runs a byte at a time: wwjni_StringBytes returns
 // s.getBytes(UTF_8) (NULL on failure), wwjni_StringFromBytes returns
 // new String(bytes, UTF_8) (NULL on failure).
-jbyteArray wwjni_StringBytes(JNIEnv *env, jstring s);
-jsize wwjni_GetArrayLength(JNIEnv *env, jarray a);
-void wwjni_GetByteArrayRegion(JNIEnv *env, jbyteArray a, jsize start, jsize len, char *buf);
+jbyteArray wwjni_StringBytes(JNIEnv *env, jstring s, jsize *len);
 jstring wwjni_StringFromBytes(JNIEnv *env, const char *buf, jsize len);
+
+// wwjni_ReadShort copies s into buf (with a NUL after it) and returns its
+// length when it is shorter than cap and all ASCII other than U+0000, whose
+// modified UTF-8 is its UTF-8; else it returns -1. One cgo call for the
+// strings that are most of a program's: ids, names, small JSON.
+jint wwjni_ReadShort(JNIEnv *env, jstring s, char *buf, jint cap);
+
+// wwjni_TakeBytes copies the len bytes of b into buf and deletes the local
+// reference b.
+void wwjni_TakeBytes(JNIEnv *env, jbyteArray b, jsize len, char *buf);
 
 // wwjni_Failed reports whether a Java exception is pending, and clears it:
 // the library answers bad input with codes, never with an exception.

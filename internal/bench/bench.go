@@ -62,6 +62,7 @@ var sections = []section{
 	{"sync", "sync call: app → zone → example program vs app → reverse proxy → plain program vs direct", runSync},
 	{"route", "sync call: debug route (receiver URL, then debug listener) vs deployed route", runRoute},
 	{"python", "Python SDK (wwspecapisdk): seal+open vs raw AES-GCM; sync call to the Python sample vs the Go sample", runPython},
+	{"native", "native SDK (libWeWorkSpecSDK.so): seal+open through JNI vs the JDK's AES-GCM; sync call to the Java and C++ samples vs the Go (and Python) samples", runNative},
 	{"async", "async task end to end vs River no-op jobs", runAsync},
 	{"event", "event → program → notify app", runEvent},
 	{"rss", "peak RSS of the zone process at 1,000 concurrent sync calls", runRSS},

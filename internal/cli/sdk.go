@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -8,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/openzone/openzone/sdk"
 	pysdk "github.com/openzone/openzone/sdk/python"
 )
 
@@ -35,6 +38,72 @@ var sdkLangs = map[string]*sdkLang{
 		layout: "DIR/wwspecapisdk (put DIR on sys.path: from wwspecapisdk import …)",
 		export: func(e *env, dir string) ([]string, error) { return copyFS(pysdk.Files, pysdk.Package, dir) },
 	},
+	"java": {
+		needs:  nativeNeeds + ", and a JDK's headers (jni.h; Debian: openjdk-17-jdk-headless, or JAVA_HOME); runs on Java 8+",
+		layout: "DIR/" + sdk.LibraryName + " and DIR/com/tencent/wework/{SpecSDK,SpecCallbackSDK,SpecUtil}.java (java -Djava.library.path=DIR)",
+		export: func(e *env, dir string) ([]string, error) {
+			wrote, err := buildNative(e, dir, true)
+			if err != nil {
+				return nil, err
+			}
+			pkg := filepath.Join("com", "tencent", "wework")
+			if err := os.MkdirAll(filepath.Join(dir, pkg), 0o755); err != nil {
+				return nil, err
+			}
+			srcs := sdk.JavaSources()
+			for _, name := range sortedKeys(srcs) {
+				if err := os.WriteFile(filepath.Join(dir, pkg, name), srcs[name], 0o644); err != nil {
+					return nil, err
+				}
+				wrote = append(wrote, filepath.Join(pkg, name))
+			}
+			return wrote, nil
+		},
+	},
+	"cpp": {
+		needs:  nativeNeeds,
+		layout: "DIR/cpp_sdk.h and DIR/" + sdk.LibraryName + " (g++ -std=c++11 -IDIR … -LDIR -lWeWorkSpecSDK)",
+		export: func(e *env, dir string) ([]string, error) {
+			wrote, err := buildNative(e, dir, false)
+			if err != nil {
+				return nil, err
+			}
+			if err := os.WriteFile(filepath.Join(dir, "cpp_sdk.h"), sdk.CppHeader(), 0o644); err != nil {
+				return nil, err
+			}
+			return append(wrote, "cpp_sdk.h"), nil
+		},
+	},
+}
+
+// nativeNeeds is what building libWeWorkSpecSDK.so takes. The library is
+// OpenZone's Go SDK built with cgo on this machine (its sources travel in
+// this binary), so it links against this machine's C library: build it on
+// the oldest system it must load on.
+const nativeNeeds = "builds " + sdk.LibraryName + " here, offline: the Go toolchain 1.26+ (go on PATH) and a C compiler (gcc; CC)"
+
+// buildNative builds libWeWorkSpecSDK.so into dir, with the JNI face for
+// Java.
+func buildNative(e *env, dir string, jni bool) ([]string, error) {
+	fmt.Fprintf(e.stderr, "building %s with cgo (the first build takes a minute, later ones seconds)…\n", sdk.LibraryName)
+	err := sdk.BuildNative(context.Background(), sdk.BuildOptions{Out: filepath.Join(dir, sdk.LibraryName), JNI: jni})
+	var mt *sdk.MissingToolError
+	if errors.As(err, &mt) {
+		return nil, errors.New(mt.Msg)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return []string{sdk.LibraryName}, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func runSDKExport(e *env, args []string) error {
@@ -64,10 +133,7 @@ func runSDKExport(e *env, args []string) error {
 	}
 	l, ok := sdkLangs[*lang]
 	if !ok {
-		if *lang == "java" || *lang == "cpp" {
-			return fmt.Errorf("--lang %s is not built yet: this openzone exports %s", *lang, strings.Join(sortedLangs(), ", "))
-		}
-		return usagef("--lang must be one of python, java, cpp")
+		return usagef("--lang must be one of %s", strings.Join(sortedLangs(), ", "))
 	}
 	if err := os.MkdirAll(*dir, 0o755); err != nil {
 		return err
@@ -83,14 +149,7 @@ func runSDKExport(e *env, args []string) error {
 	return nil
 }
 
-func sortedLangs() []string {
-	var names []string
-	for n := range sdkLangs {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func sortedLangs() []string { return sortedKeys(sdkLangs) }
 
 // copyFS writes the tree under root of fsys into dir/root, replacing files
 // that exist, and returns the paths written relative to dir.

@@ -46,7 +46,8 @@ import (
 // events and async calls, and find the zone through the environment:
 // OPENZONE_API, OPENZONE_PROGRAM_ID, OPENZONE_SECRET, PORT and HOST when
 // deployed or run with a secret; OPENZONE_API, OPENZONE_DEBUG_TOKEN and
-// OPENZONE_ACCESS_TOKEN in debug mode (then it opens the SDK half itself).
+// OPENZONE_ACCESS_TOKEN in debug mode (then it opens the SDK half itself,
+// and prints "debug mode: SDK half open" once the zone accepted).
 type Program struct {
 	// Deploy is the seed's deploy.command for an instance named name (the
 	// echo ability answers served_by: name).
@@ -281,6 +282,12 @@ func (f *flows) debugLocal(t *testing.T, program, name string) local {
 		"OPENZONE_ACCESS_TOKEN="+f.token())
 	out := start(t, cmd)
 	waitPort(t, p, out)
+	// Until the program has opened its SDK half, the zone may still hold
+	// the debug secret of the previous run's program (debug mode already
+	// says 2) and seal calls this one cannot open.
+	if !eventually(20*time.Second, func() bool { return strings.Contains(out.String(), "debug mode: SDK half open") }) {
+		t.Fatalf("the program did not print %q; its output:\n%s", "debug mode: SDK half open", out.String())
+	}
 	return local{url: fmt.Sprintf("http://127.0.0.1:%d/", p), log: out}
 }
 

@@ -171,104 +171,42 @@ func (p *Program) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed: the zone calls programs with POST", http.StatusMethodNotAllowed)
 		return
 	}
-	ww := wwHeaders(r.Header)
-	programID := p.ProgramID()
-	if programID == "" {
-		// Debug mode not opened yet: no id and no secret to open with.
-		hd, _ := zonewire.ReadHeader(ww, "-")
-		p.exception(w, r, hd, &zonewire.Error{Code: zonewire.ExcSecretVer, Reason: "no secret yet: debug mode is not open (OpenDebugMode)"})
-		return
-	}
-	hd, err := zonewire.ReadHeader(ww, programID)
-	// A call belongs to this program whatever ww-program-id says: a packet
-	// sealed for another program id does not authenticate.
-	hd.ProgramID = programID
-	if err != nil {
-		p.exception(w, r, hd, err)
-		return
-	}
 	// Packet buffers are pooled: a program serving large calls then
 	// allocates per call only the strings its handler sees.
 	bodyBuf := getBuf()
 	defer putBuf(bodyBuf)
 	bb := bytes.NewBuffer((*bodyBuf)[:0])
-	_, err = bb.ReadFrom(http.MaxBytesReader(w, r.Body, MaxCallBytes))
+	_, readErr := bb.ReadFrom(http.MaxBytesReader(w, r.Body, MaxCallBytes))
 	body := bb.Bytes()
 	*bodyBuf = body[:0]
-	if err != nil {
-		p.exception(w, r, hd, &zonewire.Error{Code: zonewire.ExcMalformed, Reason: "reading body: " + err.Error()})
-		return
-	}
-	// The call opens with the secret its ww-secret-ver names: the
-	// production secret, or the debug secret of one corp and app.
-	sec := p.keys.byVersion(hd.SecretVer)
-	if sec == nil {
-		p.exception(w, r, hd, p.noSecretError(hd.SecretVer))
-		return
-	}
-	keys := sec.keys
 	plainBuf := getBuf()
 	defer putBuf(plainBuf)
-	plain, err := keys.OpenAppend((*plainBuf)[:0], zonewire.PurposeCall, hd, body)
+	req, hd, err := p.openCall(r.Header, body, readErr, plainBuf)
 	if err != nil {
 		p.exception(w, r, hd, err)
 		return
-	}
-	*plainBuf = plain[:0]
-	// Only authenticated packets reach the replay guard, so forged ones
-	// cannot fill it.
-	if err := p.guard.Check(hd, p.now()); err != nil {
-		p.exception(w, r, hd, err)
-		return
-	}
-	var c zonewire.Call
-	if err := json.Unmarshal(plain, &c); err != nil {
-		p.exception(w, r, hd, &zonewire.Error{Code: zonewire.ExcMalformed, Reason: "call body is not a JSON call object"})
-		return
-	}
-	// A debug secret acts only for its corp and app. An honest zone never
-	// seals another corp's call with it; refuse one as not authentic.
-	if !sec.boundTo(c.CorpID, c.AgentID) {
-		p.exception(w, r, hd, &zonewire.Error{Code: zonewire.ExcAuth, Reason: fmt.Sprintf(
-			"call for corp %q app %d sealed with the debug secret of corp %q app %d",
-			truncate(c.CorpID, 64), c.AgentID, sec.session.CorpID, sec.session.AgentID)})
-		return
-	}
-	req := &Request{
-		CorpID:    c.CorpID,
-		AgentID:   c.AgentID,
-		CallType:  c.CallType,
-		Data:      c.Data,
-		IsAsync:   c.IsAsync,
-		JobInfo:   c.JobInfo,
-		AbilityID: c.AbilityID,
-		NotifyID:  c.NotifyID,
-		EventID:   c.EventID,
-		RequestID: hd.RequestID,
-		SecretVer: hd.SecretVer,
-		secret:    sec,
 	}
 	attrs := []any{
 		slog.String("request_id", hd.RequestID),
-		slog.Int("call_type", c.CallType),
-		slog.String("ability_id", c.AbilityID),
-		slog.Bool("is_async", c.IsAsync),
+		slog.Int("call_type", req.CallType),
+		slog.String("ability_id", req.AbilityID),
+		slog.Bool("is_async", req.IsAsync),
 		slog.Int("secret_ver", hd.SecretVer),
 	}
-	ctx := withRequest(r.Context(), req)
+	ctx := WithRequest(r.Context(), req)
 
 	var data string
-	switch c.CallType {
+	switch req.CallType {
 	case CallApp:
 		p.mu.RLock()
-		h := p.abilities[c.AbilityID]
+		h := p.abilities[req.AbilityID]
 		if h == nil {
 			h = p.fallback
 		}
 		p.mu.RUnlock()
 		if h == nil {
 			p.log.Warn("zonesdk: call of an unknown ability", attrs...)
-			http.Error(w, fmt.Sprintf("unknown ability %q", truncate(c.AbilityID, 64)), http.StatusNotFound)
+			http.Error(w, fmt.Sprintf("unknown ability %q", truncate(req.AbilityID, 64)), http.StatusNotFound)
 			return
 		}
 		data, err = p.runAbility(ctx, h, req)
@@ -285,40 +223,131 @@ func (p *Program) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.log.Info("zonesdk: pre-flight probe answered", attrs...)
 	default:
 		p.log.Warn("zonesdk: call of an unknown call_type", attrs...)
-		http.Error(w, "unknown call_type "+strconv.Itoa(c.CallType), http.StatusBadRequest)
+		http.Error(w, "unknown call_type "+strconv.Itoa(req.CallType), http.StatusBadRequest)
 		return
 	}
 	if errors.Is(err, ErrUnknownAbility) {
 		p.log.Warn("zonesdk: call of an unknown ability", attrs...)
-		http.Error(w, fmt.Sprintf("unknown ability %q", truncate(c.AbilityID, 64)), http.StatusNotFound)
+		http.Error(w, fmt.Sprintf("unknown ability %q", truncate(req.AbilityID, 64)), http.StatusNotFound)
 		return
 	}
 	if err != nil {
 		p.log.Error("zonesdk: handler failed", append(attrs, slog.Any("err", err))...)
-		what := "ability " + truncate(c.AbilityID, 64)
-		if c.CallType == CallEvent {
+		what := "ability " + truncate(req.AbilityID, 64)
+		if req.CallType == CallEvent {
 			what = "event"
 		}
 		http.Error(w, truncate(what+": "+err.Error(), 512), http.StatusInternalServerError)
 		return
 	}
 
-	reply, err := json.Marshal(zonewire.Reply{Data: data})
-	if err != nil { // a string always marshals
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
 	sealedBuf := getBuf()
 	defer putBuf(sealedBuf)
-	sealed := keys.SealAppend((*sealedBuf)[:0], zonewire.PurposeReply, hd, reply)
+	sealed := p.AppendReply((*sealedBuf)[:0], req, data)
 	*sealedBuf = sealed[:0]
 	h := w.Header()
-	hd.Apply(h, false)
-	h.Set("Content-Type", zonewire.ContentType)
+	req.ReplyHeader(h)
 	h.Set("Content-Length", strconv.Itoa(len(sealed)))
 	w.WriteHeader(http.StatusOK)
 	w.Write(sealed)
 	p.log.Debug("zonesdk: call served", append(attrs, slog.Duration("duration", time.Since(start)))...)
+}
+
+// OpenCall opens a call the zone sent, for code that serves the zone's
+// calls itself instead of through ServeHTTP (OpenZone's native library under
+// WeCom's SpecCallbackSDK does): h holds the request's headers (the ww-*
+// names in any letter case), body its sealed body. It checks the packet as
+// ServeHTTP does, in the order of docs/protocol.md §7, replay guard
+// included, and returns the call. On failure the error's
+// zonewire.ExceptionCode is the ww-exception to answer with.
+func (p *Program) OpenCall(h http.Header, body []byte) (*Request, error) {
+	plainBuf := getBuf() // the Request's strings are copies: it may go back
+	defer putBuf(plainBuf)
+	req, _, err := p.openCall(h, body, nil, plainBuf)
+	return req, err
+}
+
+// openCall opens a call: h are its headers, body its sealed body (readErr
+// the error that reading it ended with, if any). The plaintext goes into
+// plainBuf when it is not nil (then the Request must not outlive it: its
+// strings are copies, so it never does). It returns the header it read, for
+// the exception answer, with the program's own id.
+func (p *Program) openCall(h http.Header, body []byte, readErr error, plainBuf *[]byte) (*Request, zonewire.Header, error) {
+	ww := wwHeaders(h)
+	programID := p.ProgramID()
+	if programID == "" {
+		// Debug mode not opened yet: no id and no secret to open with.
+		hd, _ := zonewire.ReadHeader(ww, "-")
+		return nil, hd, &zonewire.Error{Code: zonewire.ExcSecretVer, Reason: "no secret yet: debug mode is not open (OpenDebugMode)"}
+	}
+	hd, err := zonewire.ReadHeader(ww, programID)
+	// A call belongs to this program whatever ww-program-id says: a packet
+	// sealed for another program id does not authenticate.
+	hd.ProgramID = programID
+	if err != nil {
+		return nil, hd, err
+	}
+	if readErr != nil {
+		return nil, hd, &zonewire.Error{Code: zonewire.ExcMalformed, Reason: "reading body: " + readErr.Error()}
+	}
+	// The call opens with the secret its ww-secret-ver names: the
+	// production secret, or the debug secret of one corp and app.
+	sec := p.keys.byVersion(hd.SecretVer)
+	if sec == nil {
+		return nil, hd, p.noSecretError(hd.SecretVer)
+	}
+	var dst []byte
+	if plainBuf != nil {
+		dst = (*plainBuf)[:0]
+	}
+	plain, err := sec.keys.OpenAppend(dst, zonewire.PurposeCall, hd, body)
+	if err != nil {
+		return nil, hd, err
+	}
+	if plainBuf != nil {
+		*plainBuf = plain[:0]
+	}
+	// Only authenticated packets reach the replay guard, so forged ones
+	// cannot fill it.
+	if err := p.guard.Check(hd, p.now()); err != nil {
+		return nil, hd, err
+	}
+	var c zonewire.Call
+	if err := json.Unmarshal(plain, &c); err != nil {
+		return nil, hd, &zonewire.Error{Code: zonewire.ExcMalformed, Reason: "call body is not a JSON call object"}
+	}
+	// A debug secret acts only for its corp and app. An honest zone never
+	// seals another corp's call with it; refuse one as not authentic.
+	if !sec.boundTo(c.CorpID, c.AgentID) {
+		return nil, hd, &zonewire.Error{Code: zonewire.ExcAuth, Reason: fmt.Sprintf(
+			"call for corp %q app %d sealed with the debug secret of corp %q app %d",
+			truncate(c.CorpID, 64), c.AgentID, sec.session.CorpID, sec.session.AgentID)}
+	}
+	return &Request{
+		CorpID:    c.CorpID,
+		AgentID:   c.AgentID,
+		CallType:  c.CallType,
+		Data:      c.Data,
+		IsAsync:   c.IsAsync,
+		JobInfo:   c.JobInfo,
+		AbilityID: c.AbilityID,
+		NotifyID:  c.NotifyID,
+		EventID:   c.EventID,
+		RequestID: hd.RequestID,
+		SecretVer: hd.SecretVer,
+		Timestamp: hd.Timestamp,
+		secret:    sec,
+	}, hd, nil
+}
+
+// AppendReply seals data as the reply to req (a Request from OpenCall or
+// handed to a handler) and appends the body to dst: the Reply envelope
+// sealed under req's packet header with the secret req opened with. The
+// reply's headers are req's ww-secret-ver, ww-request-id and ww-timestamp
+// (see Request.ReplyHeader).
+func (p *Program) AppendReply(dst []byte, req *Request, data string) []byte {
+	reply, _ := json.Marshal(zonewire.Reply{Data: data}) // a string always marshals
+	return req.secret.keys.SealAppend(dst, zonewire.PurposeReply, req.header(p.ProgramID()), reply)
 }
 
 // noSecretError is the -10008 of a call under a version the Program does

@@ -2,6 +2,9 @@ package zonesdk
 
 import (
 	"context"
+	"net/http"
+
+	"github.com/openzone/openzone/sdk/zonewire"
 )
 
 // Call types of a Request.
@@ -29,8 +32,22 @@ type Request struct {
 	EventID   string // CallEvent: the event's stable id, the same on every delivery attempt (deduplicate on it)
 	RequestID string // the packet's ww-request-id
 	SecretVer int    // the packet's ww-secret-ver: the production secret's, or a debug secret's (≥ zonewire.DebugSecretVerMin)
+	Timestamp int64  // the packet's ww-timestamp (unix seconds)
 
 	secret *secretEntry // the secret the call opened with; invokes made for it use it too
+}
+
+// header returns the packet header r arrived with, for program programID.
+func (r *Request) header(programID string) zonewire.Header {
+	return zonewire.Header{ProgramID: programID, SecretVer: r.SecretVer, RequestID: r.RequestID, Timestamp: r.Timestamp}
+}
+
+// ReplyHeader writes the headers of the reply to r into h: its
+// ww-secret-ver, ww-request-id and ww-timestamp, under lower-case names, and
+// the Content-Type of a sealed body. The body is Program.AppendReply's.
+func (r *Request) ReplyHeader(h http.Header) {
+	r.header("").Apply(h, false)
+	h.Set("Content-Type", zonewire.ContentType)
 }
 
 // InvokeContext returns the invoke context of r: its corpid, agentid,
@@ -53,8 +70,11 @@ type requestKey struct{}
 
 type invokeKey struct{}
 
-// withRequest returns ctx carrying req.
-func withRequest(ctx context.Context, req *Request) context.Context {
+// WithRequest returns ctx carrying req, as handlers get it: invokes made
+// with it act for req's corp, app and ability, and are sealed with the
+// secret req opened with (see Program.Invoke). For code that opens calls
+// with Program.OpenCall.
+func WithRequest(ctx context.Context, req *Request) context.Context {
 	return context.WithValue(ctx, requestKey{}, req)
 }
 

@@ -60,10 +60,18 @@ func TestDebugWalkthrough(t *testing.T) {
 	script := `set -euo pipefail
 # go run ./cmd/openzone is the CLI built for the tests.
 go() { if [ "${1:-}" = run ] && [ "${2:-}" = ./cmd/openzone ]; then shift 2; "$OZ_BIN" "$@"; else command go "$@"; fi; }
-trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
+trap 'trap "" TERM; kill 0 2>/dev/null || true' EXIT
 ` + strings.Join(blocks, "\n") + "\necho WALKTHROUGH-DONE\n"
 	cmd := exec.Command("bash", "-c", script)
 	cmd.Dir = root
+	// Its own process group: whatever the walkthrough leaves running (the
+	// zone, programs it started, the listener) goes with it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	t.Cleanup(func() {
+		if cmd.Process != nil {
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		}
+	})
 	cmd.Env = append(os.Environ(), "OZ_BIN="+testenv.CLI(t), "OPENZONE_DATA="+data, "OPENZONE_ADMIN_TOKEN=")
 	done := make(chan struct{})
 	var out []byte

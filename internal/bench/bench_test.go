@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -47,12 +48,16 @@ func TestSummarize(t *testing.T) {
 func TestClosedLoop(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
+	var calls atomic.Int64
 	p, err := bench.ClosedLoop(ctx, "sleep", 4, 0, 50*time.Millisecond, func(context.Context) error {
+		calls.Add(1)
 		time.Sleep(time.Millisecond)
 		return nil
 	})
-	if err != nil || p.Ops < 20 || p.P50ms < 1 {
-		t.Fatalf("ClosedLoop = %+v, %v", p, err)
+	// Every call counted, each at least the sleep long; how many fit in
+	// 50 ms depends on the machine's load, so that is not asserted.
+	if err != nil || p.Ops == 0 || int64(p.Ops) != calls.Load() || p.P50ms < 1 {
+		t.Fatalf("ClosedLoop = %+v, %v (%d calls made)", p, err, calls.Load())
 	}
 	n := 0
 	_, err = bench.ClosedLoop(ctx, "fail", 1, 0, time.Second, func(context.Context) error {

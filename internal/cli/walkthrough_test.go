@@ -49,11 +49,18 @@ func TestDebugWalkthrough(t *testing.T) {
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
 		t.Fatal(err)
 	}
+	// An older checkout's run (without the lock) may still hold a port:
+	// wait for it a while before failing.
 	for _, port := range []string{"8780", "9000", "9100"} {
-		if ln, err := net.Listen("tcp", "127.0.0.1:"+port); err != nil {
-			t.Fatalf("the walkthrough needs 127.0.0.1:%s, which is in use: %v", port, err)
-		} else {
-			ln.Close()
+		for start := time.Now(); ; time.Sleep(time.Second) {
+			ln, err := net.Listen("tcp", "127.0.0.1:"+port)
+			if err == nil {
+				ln.Close()
+				break
+			}
+			if time.Since(start) > 2*time.Minute {
+				t.Fatalf("the walkthrough needs 127.0.0.1:%s, which is in use: %v", port, err)
+			}
 		}
 	}
 	data := t.TempDir()

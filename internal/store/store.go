@@ -1,6 +1,7 @@
-// Package store is the storage seam of the zone. Drivers (sqlite/, later
-// postgres/) implement Store; storetest/ is the conformance suite every
-// driver runs. Methods are named noun first (River style) and return
+// Package store is the storage seam of the zone. Two drivers implement
+// Store, sqlite/ and postgres/, over one SQL body (sqlstore/): each brings
+// its connections, transactions, error classes, migrations and bulk copy;
+// storetest/ is the conformance suite both run. Methods are named noun first (River style) and return
 // *openzone.Error values: not found is openzone.ErrNotFound, a uniqueness
 // clash openzone.ErrConflict. Driver text never reaches callers.
 package store

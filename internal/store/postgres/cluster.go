@@ -20,7 +20,7 @@ func (db *DB) SettingPutIfAbsent(ctx context.Context, name, value string) (strin
 	err := db.pool.QueryRow(ctx, `INSERT INTO zone_setting (name, value) VALUES ($1, $2)
 		ON CONFLICT (name) DO UPDATE SET value = zone_setting.value RETURNING value`, name, value).Scan(&stored)
 	if err != nil {
-		return "", internalErr("setting put", err)
+		return "", db.eng.Internal("setting put", err)
 	}
 	return stored, nil
 }
@@ -28,7 +28,7 @@ func (db *DB) SettingPutIfAbsent(ctx context.Context, name, value string) (strin
 func (db *DB) InstancesPublish(ctx context.Context, node string, insts []store.Instance, now time.Time) error {
 	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM zone_instance WHERE node = $1`, node); err != nil {
-			return internalErr("instances publish", err)
+			return db.eng.Internal("instances publish", err)
 		}
 		for _, in := range insts {
 			// A name another node published is taken over: names carry the
@@ -38,7 +38,7 @@ func (db *DB) InstancesPublish(ctx context.Context, node string, insts []store.I
 				ON CONFLICT (name) DO UPDATE SET node = excluded.node, host = excluded.host,
 					program_id = excluded.program_id, url = excluded.url, seen_at = excluded.seen_at`,
 				in.Name, node, in.Host, in.ProgramID, in.URL, now.UnixMilli()); err != nil {
-				return internalErr("instances publish", err)
+				return db.eng.Internal("instances publish", err)
 			}
 		}
 		return nil
@@ -53,7 +53,7 @@ func (db *DB) InstanceFind(ctx context.Context, name string, since time.Time) (*
 		return nil, openzone.Errorf(openzone.ErrNotFound, "instance %q is not running on any node", name)
 	}
 	if err != nil {
-		return nil, internalErr("instance find", err)
+		return nil, db.eng.Internal("instance find", err)
 	}
 	return &in, nil
 }
@@ -67,7 +67,7 @@ func (db *DB) NodePublish(ctx context.Context, node, url string, now time.Time) 
 			ON CONFLICT (name) DO UPDATE SET url = excluded.url, seen_at = excluded.seen_at`, node, url, now.UnixMilli())
 	}
 	if err != nil {
-		return internalErr("node publish", err)
+		return db.eng.Internal("node publish", err)
 	}
 	return nil
 }
@@ -79,7 +79,7 @@ func (db *DB) NodeURL(ctx context.Context, node string, since time.Time) (string
 		return "", openzone.Errorf(openzone.ErrNotFound, "zone node %q is not running", node)
 	}
 	if err != nil {
-		return "", internalErr("node url", err)
+		return "", db.eng.Internal("node url", err)
 	}
 	return url, nil
 }

@@ -22,11 +22,12 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/openzone/openzone/internal/store"
+	"github.com/openzone/openzone/internal/store/sqlstore"
 )
 
 // DefaultMaxConns is the pool size when the URL sets no pool_max_conns.
@@ -37,7 +38,8 @@ const DefaultMaxConns = 16
 
 // DB is a PostgreSQL store. It implements store.Store.
 type DB struct {
-	executor
+	*sqlstore.Executor
+	eng    engine
 	pool   *pgxpool.Pool
 	schema string
 
@@ -68,7 +70,8 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	db := &DB{executor: executor{w: pool, r: pool, db: pool}, pool: pool}
+	eng := engine{pool: pool}
+	db := &DB{Executor: sqlstore.New(eng, conn{pool}, conn{pool}), eng: eng, pool: pool}
 	if err := pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&db.schema); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open: %w", err)
@@ -91,28 +94,17 @@ func (db *DB) Pool() *pgxpool.Pool { return db.pool }
 // search_path), where River's tables go too.
 func (db *DB) Schema() string { return db.schema }
 
+// PgxTx returns nil: the DB is not a transaction (see txExecutor.PgxTx).
+func (db *DB) PgxTx() pgx.Tx { return nil }
+
 // InTx runs fn in one SERIALIZABLE transaction and commits when fn returns
 // nil; a transaction aborted by a concurrent one is retried from the start.
 // fn must use the Executor it is given.
 func (db *DB) InTx(ctx context.Context, fn func(store.Executor) error) error {
-	return db.executor.inTx(ctx, func(e *executor) error { return fn(e) })
-}
-
-// Prune deletes what expired at or before now: access tokens, replay ids,
-// event tokens and notify_ids.
-func (db *DB) Prune(ctx context.Context, now time.Time) error {
-	ms := now.UnixMilli()
-	for _, p := range []struct{ what, query string }{
-		{"tokens", `DELETE FROM access_token WHERE expires_at <= $1`},
-		{"replay", `DELETE FROM replay WHERE expires_at <= $1`},
-		{"event tokens", `DELETE FROM event_token WHERE expires_at <= $1`},
-		{"notify ids", `DELETE FROM notify WHERE expires_at <= $1`},
-	} {
-		if _, err := db.pool.Exec(ctx, p.query, ms); err != nil {
-			return fmt.Errorf("postgres: prune %s: %w", p.what, err)
-		}
-	}
-	return nil
+	return db.eng.Tx(ctx, false, func(c sqlstore.Conn) error {
+		tx := c.(txConn)
+		return fn(txExecutor{db.Bind(tx), tx.tx})
+	})
 }
 
 // Close closes the pool; later calls do nothing.

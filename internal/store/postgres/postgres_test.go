@@ -1,7 +1,6 @@
 package postgres_test
 
 import (
-	"context"
 	"strings"
 	"sync"
 	"testing"
@@ -15,26 +14,17 @@ import (
 	"github.com/openzone/openzone/internal/store/storetest"
 )
 
-func mustOpen(tb testing.TB, url string) *postgres.DB {
-	tb.Helper()
-	db, err := postgres.Open(context.Background(), url)
-	if err != nil {
-		tb.Fatalf("Open: %v", err)
-	}
-	tb.Cleanup(func() {
-		if err := db.Close(); err != nil {
-			tb.Errorf("Close: %v", err)
-		}
-	})
-	return db
-}
-
 func TestStore(t *testing.T) {
 	pgtest.Require(t)
 	t.Parallel()
 	storetest.Run(t, func(t *testing.T) store.Store {
 		return mustOpen(t, pgtest.URL(t))
 	})
+}
+
+func mustOpen(tb testing.TB, url string) *postgres.DB {
+	tb.Helper()
+	return storetest.MustOpen(tb, postgres.Open, url)
 }
 
 // TestOpen_Migrations: nodes starting together on a fresh schema apply

@@ -11,6 +11,7 @@ import (
 
 	"github.com/openzone/openzone"
 	"github.com/openzone/openzone/internal/store"
+	"github.com/openzone/openzone/internal/store/sqlstore"
 )
 
 var _ store.Dumper = (*DB)(nil)
@@ -93,8 +94,8 @@ func dumpQuery(ctx context.Context, tx *sql.Tx, table string, fn func(store.Dump
 
 // Load implements store.Dumper.
 func (db *DB) Load(ctx context.Context, rows iter.Seq2[store.DumpRow, error]) error {
-	return db.inTx(ctx, func(e *executor) error {
-		tx := e.tx
+	return db.eng.Tx(ctx, false, func(c sqlstore.Conn) error {
+		tx := c.(txConn).tx
 		cols := map[string]map[string]bool{}
 		for _, t := range store.DumpTables {
 			var n int

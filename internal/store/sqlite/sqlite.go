@@ -16,20 +16,22 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/openzone/openzone/internal/store"
+	"github.com/openzone/openzone/internal/store/sqlstore"
 )
 
 // readConns is the size of the read-only pool. Reads are short point
 // lookups and lists; a handful of connections covers the HTTP faces.
 const readConns = 4
 
-// DB is a SQLite store. It implements store.Store.
+// DB is a SQLite store. It implements store.Store: the shared SQL body
+// (sqlstore) on this file's pools.
 type DB struct {
-	executor
+	*sqlstore.Executor
+	eng    engine
 	writer *sql.DB // one connection: every write and transaction
 	reader *sql.DB // read-only pool
 	lock   *os.File
@@ -90,7 +92,8 @@ func open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: open read pool: %w", err)
 	}
 
-	return &DB{executor: executor{w: w, r: r, db: w}, writer: w, reader: r}, nil
+	eng := engine{writer: w}
+	return &DB{Executor: sqlstore.New(eng, conn{w}, conn{r}), eng: eng, writer: w, reader: r}, nil
 }
 
 // escapePath makes path safe inside a SQLite URI filename: '?' and '#' would
@@ -103,28 +106,17 @@ func escapePath(path string) string {
 // driver and anything else that needs the raw database.
 func (db *DB) SQL() *sql.DB { return db.writer }
 
+// SQLTx returns nil: the DB is not a transaction (see txExecutor.SQLTx).
+func (db *DB) SQLTx() *sql.Tx { return nil }
+
 // InTx runs fn in one IMMEDIATE transaction on the writer connection and
 // commits when fn returns nil. fn must use the Executor it is given: calling
 // db's own methods from inside fn would wait for the connection fn holds.
 func (db *DB) InTx(ctx context.Context, fn func(store.Executor) error) error {
-	return db.executor.inTx(ctx, func(e *executor) error { return fn(e) })
-}
-
-// Prune deletes what expired at or before now: access tokens, replay ids,
-// event tokens and notify_ids.
-func (db *DB) Prune(ctx context.Context, now time.Time) error {
-	ms := now.UnixMilli()
-	for _, p := range []struct{ what, query string }{
-		{"tokens", `DELETE FROM access_token WHERE expires_at <= ?`},
-		{"replay", `DELETE FROM replay WHERE expires_at <= ?`},
-		{"event tokens", `DELETE FROM event_token WHERE expires_at <= ?`},
-		{"notify ids", `DELETE FROM notify WHERE expires_at <= ?`},
-	} {
-		if _, err := db.writer.ExecContext(ctx, p.query, ms); err != nil {
-			return fmt.Errorf("sqlite: prune %s: %w", p.what, err)
-		}
-	}
-	return nil
+	return db.eng.Tx(ctx, false, func(c sqlstore.Conn) error {
+		tx := c.(txConn)
+		return fn(txExecutor{db.Bind(tx), tx.tx})
+	})
 }
 
 // Backup writes a consistent, compacted copy of the database to destPath,

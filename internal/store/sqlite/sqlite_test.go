@@ -18,16 +18,7 @@ import (
 
 func mustOpen(tb testing.TB, path string) *sqlite.DB {
 	tb.Helper()
-	db, err := sqlite.Open(context.Background(), path)
-	if err != nil {
-		tb.Fatalf("Open: %v", err)
-	}
-	tb.Cleanup(func() {
-		if err := db.Close(); err != nil {
-			tb.Errorf("Close: %v", err)
-		}
-	})
-	return db
+	return storetest.MustOpen(tb, sqlite.Open, path)
 }
 
 func TestStore(t *testing.T) {

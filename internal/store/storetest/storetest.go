@@ -58,6 +58,22 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	}
 }
 
+// MustOpen opens a store of a driver with open (its Open and a path or
+// URL) and closes it when tb ends: the drivers' tests share it.
+func MustOpen[DB store.Store](tb testing.TB, open func(context.Context, string) (DB, error), where string) DB {
+	tb.Helper()
+	db, err := open(context.Background(), where)
+	if err != nil {
+		tb.Fatalf("Open: %v", err)
+	}
+	tb.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			tb.Errorf("Close: %v", err)
+		}
+	})
+	return db
+}
+
 // t0 has sub-millisecond digits on purpose: stores keep milliseconds.
 var t0 = time.Date(2026, 3, 14, 15, 9, 26, 535_897_932, time.UTC)
 

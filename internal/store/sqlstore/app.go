@@ -1,11 +1,9 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
 	"database/sql"
-
 	"errors"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/openzone/openzone"
 )
@@ -13,7 +11,7 @@ import (
 const appCols = `corp_id, agent_id, type, provider_id, secret, test_install, zone_permission,
 	callback_url, callback_token, callback_aes_key, receive_program_id`
 
-func scanApp(s scanner) (*openzone.App, error) {
+func scanApp(s Row) (*openzone.App, error) {
 	var a openzone.App
 	var typ string
 	var provider, receive sql.NullString
@@ -30,12 +28,12 @@ func scanApp(s scanner) (*openzone.App, error) {
 	return &a, nil
 }
 
-func (e *executor) AppUpsert(ctx context.Context, a *openzone.App) error {
+func (e *Executor) AppUpsert(ctx context.Context, a *openzone.App) error {
 	// receive_program_id is left out on purpose: only AppSetReceiveProgram
 	// sets it, and an update must not clear it.
 	_, err := e.w.Exec(ctx, `INSERT INTO app (corp_id, agent_id, type, provider_id, secret,
 			test_install, zone_permission, callback_url, callback_token, callback_aes_key)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (corp_id, agent_id) DO UPDATE SET
 			type = excluded.type, provider_id = excluded.provider_id, secret = excluded.secret,
 			test_install = excluded.test_install, zone_permission = excluded.zone_permission,
@@ -45,107 +43,107 @@ func (e *executor) AppUpsert(ctx context.Context, a *openzone.App) error {
 		boolInt(a.TestInstall), boolInt(a.ZonePermission),
 		a.Callback.URL, a.Callback.Token, a.Callback.EncodingAESKey)
 	switch {
-	case isUnique(err):
+	case e.eng.IsUnique(err):
 		return openzone.Wrap(openzone.ErrConflict, err, "secret of app %d is already used by another app of corp %q", a.AgentID, a.CorpID)
-	case isForeignKey(err):
-		refs := []ref{corpRef(a.CorpID)}
+	case e.eng.IsForeignKey(err):
+		refs := []Ref{corpRef(a.CorpID)}
 		if a.ProviderID != "" {
 			refs = append(refs, providerRef(a.ProviderID))
 		}
-		return missingRef("app upsert", err, refs...)
+		return e.missingRef(ctx, "app upsert", err, refs...)
 	case err != nil:
-		return internalErr("app upsert", err)
+		return e.internal("app upsert", err)
 	}
 	return nil
 }
 
-func (e *executor) AppGet(ctx context.Context, corpID string, agentID int64) (*openzone.App, error) {
-	a, err := scanApp(e.r.QueryRow(ctx, `SELECT `+appCols+` FROM app WHERE corp_id = $1 AND agent_id = $2`, corpID, agentID))
-	if errors.Is(err, pgx.ErrNoRows) {
+func (e *Executor) AppGet(ctx context.Context, corpID string, agentID int64) (*openzone.App, error) {
+	a, err := scanApp(e.r.QueryRow(ctx, `SELECT `+appCols+` FROM app WHERE corp_id = ? AND agent_id = ?`, corpID, agentID))
+	if errors.Is(err, sql.ErrNoRows) {
 		return nil, openzone.Errorf(openzone.ErrNotFound, "app %d of corp %q not found", agentID, corpID)
 	}
 	if err != nil {
-		return nil, internalErr("app get", err)
+		return nil, e.internal("app get", err)
 	}
 	return a, nil
 }
 
-func (e *executor) AppList(ctx context.Context, corpID string) ([]*openzone.App, error) {
-	return list(ctx, e.r, "app list", scanApp, `SELECT `+appCols+` FROM app WHERE corp_id = $1 ORDER BY agent_id`, corpID)
+func (e *Executor) AppList(ctx context.Context, corpID string) ([]*openzone.App, error) {
+	return list(ctx, e, e.r, "app list", scanApp, `SELECT `+appCols+` FROM app WHERE corp_id = ? ORDER BY agent_id`, corpID)
 }
 
-func (e *executor) AppFindBySecret(ctx context.Context, corpID, secret string) (*openzone.App, error) {
+func (e *Executor) AppFindBySecret(ctx context.Context, corpID, secret string) (*openzone.App, error) {
 	// The message never echoes the secret.
 	notFound := openzone.Errorf(openzone.ErrNotFound, "app with this secret not found in corp %q", corpID)
 	if secret == "" {
 		return nil, notFound
 	}
-	a, err := scanApp(e.r.QueryRow(ctx, `SELECT `+appCols+` FROM app WHERE corp_id = $1 AND secret = $2`, corpID, secret))
-	if errors.Is(err, pgx.ErrNoRows) {
+	a, err := scanApp(e.r.QueryRow(ctx, `SELECT `+appCols+` FROM app WHERE corp_id = ? AND secret = ?`, corpID, secret))
+	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound
 	}
 	if err != nil {
-		return nil, internalErr("app find by secret", err)
+		return nil, e.internal("app find by secret", err)
 	}
 	return a, nil
 }
 
-func (e *executor) AppSetReceiveProgram(ctx context.Context, corpID string, agentID int64, programID string) error {
-	res, err := e.w.Exec(ctx, `UPDATE app SET receive_program_id = $1 WHERE corp_id = $2 AND agent_id = $3`,
+func (e *Executor) AppSetReceiveProgram(ctx context.Context, corpID string, agentID int64, programID string) error {
+	n, err := e.w.Exec(ctx, `UPDATE app SET receive_program_id = ? WHERE corp_id = ? AND agent_id = ?`,
 		nullString(programID), corpID, agentID)
-	if isForeignKey(err) {
-		return missingRef("app set receive program", err, programRef(programID))
+	if e.eng.IsForeignKey(err) {
+		return e.missingRef(ctx, "app set receive program", err, programRef(programID))
 	}
 	if err != nil {
-		return internalErr("app set receive program", err)
+		return e.internal("app set receive program", err)
 	}
-	return ifNoRows(res, func() error {
+	return ifNoRows(n, func() error {
 		return openzone.Errorf(openzone.ErrNotFound, "app %d of corp %q not found", agentID, corpID)
 	})
 }
 
-func (e *executor) AppProgramsSet(ctx context.Context, corpID string, agentID int64, programIDs []string) error {
+func (e *Executor) AppProgramsSet(ctx context.Context, corpID string, agentID int64, programIDs []string) error {
 	// Concurrent sets of one app queue on its row, so one replaces the
 	// other instead of the two merging.
-	return e.inTxIso(ctx, pgx.ReadCommitted, func(e *executor) error {
+	return e.inTx(ctx, true, func(e *Executor) error {
 		ok, err := e.lockApp(ctx, corpID, agentID)
 		if err != nil {
-			return internalErr("app programs set", err)
+			return e.internal("app programs set", err)
 		}
 		if !ok {
 			return openzone.Errorf(openzone.ErrNotFound, "app %d of corp %q not found", agentID, corpID)
 		}
-		if _, err := e.w.Exec(ctx, `DELETE FROM app_program WHERE corp_id = $1 AND agent_id = $2`,
+		if _, err := e.w.Exec(ctx, `DELETE FROM app_program WHERE corp_id = ? AND agent_id = ?`,
 			corpID, agentID); err != nil {
-			return internalErr("app programs set", err)
+			return e.internal("app programs set", err)
 		}
 		for _, id := range programIDs {
-			_, err := e.w.Exec(ctx, `INSERT INTO app_program (corp_id, agent_id, program_id) VALUES ($1, $2, $3)
+			_, err := e.w.Exec(ctx, `INSERT INTO app_program (corp_id, agent_id, program_id) VALUES (?, ?, ?)
 				ON CONFLICT DO NOTHING`, corpID, agentID, id)
-			if isForeignKey(err) {
-				return missingRef("app programs set", err, programRef(id))
+			if e.eng.IsForeignKey(err) {
+				return e.missingRef(ctx, "app programs set", err, programRef(id))
 			}
 			if err != nil {
-				return internalErr("app programs set", err)
+				return e.internal("app programs set", err)
 			}
 		}
 		return nil
 	})
 }
 
-func (e *executor) AppProgramsList(ctx context.Context, corpID string, agentID int64) ([]string, error) {
-	return list(ctx, e.r, "app programs list", func(s scanner) (string, error) {
+func (e *Executor) AppProgramsList(ctx context.Context, corpID string, agentID int64) ([]string, error) {
+	return list(ctx, e, e.r, "app programs list", func(s Row) (string, error) {
 		var id string
 		err := s.Scan(&id)
 		return id, err
-	}, `SELECT program_id FROM app_program WHERE corp_id = $1 AND agent_id = $2 ORDER BY program_id`, corpID, agentID)
+	}, `SELECT program_id FROM app_program WHERE corp_id = ? AND agent_id = ? ORDER BY program_id`, corpID, agentID)
 }
 
-func (e *executor) AppProgramHas(ctx context.Context, corpID string, agentID int64, programID string) (bool, error) {
+func (e *Executor) AppProgramHas(ctx context.Context, corpID string, agentID int64, programID string) (bool, error) {
 	var n int
-	if err := e.r.QueryRow(ctx, `SELECT COUNT(*) FROM app_program WHERE corp_id = $1 AND agent_id = $2 AND program_id = $3`,
+	if err := e.r.QueryRow(ctx, `SELECT COUNT(*) FROM app_program WHERE corp_id = ? AND agent_id = ? AND program_id = ?`,
 		corpID, agentID, programID).Scan(&n); err != nil {
-		return false, internalErr("app program has", err)
+		return false, e.internal("app program has", err)
 	}
 	return n > 0, nil
 }

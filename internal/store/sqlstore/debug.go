@@ -1,30 +1,28 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
 	"database/sql"
 	"encoding/json"
-
 	"errors"
-	"github.com/jackc/pgx/v5"
 	"time"
 
 	"github.com/openzone/openzone"
 )
 
-func (e *executor) DebugProgramGet(ctx context.Context, programID string) (*openzone.DebugProgram, error) {
+func (e *Executor) DebugProgramGet(ctx context.Context, programID string) (*openzone.DebugProgram, error) {
 	d := openzone.DebugProgram{ProgramID: programID}
 	var issued, expires, lConnected, lLost sql.NullInt64
 	var probe string
 	err := e.r.QueryRow(ctx, `SELECT receiver_url, token, token_issued_at, token_expires_at,
 		listener_state, listener_id, listener_node, listener_connected_at, listener_lost_at, listener_reason, probe
-		FROM debug_program WHERE program_id = $1`, programID).Scan(&d.ReceiverURL, &d.Token, &issued, &expires,
+		FROM debug_program WHERE program_id = ?`, programID).Scan(&d.ReceiverURL, &d.Token, &issued, &expires,
 		&d.Listener.State, &d.Listener.ID, &d.Listener.Node, &lConnected, &lLost, &d.Listener.Reason, &probe)
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, sql.ErrNoRows) {
 		return nil, openzone.Errorf(openzone.ErrNotFound, "debug state of program %q not found", programID)
 	}
 	if err != nil {
-		return nil, internalErr("debug program get", err)
+		return nil, e.internal("debug program get", err)
 	}
 	d.TokenIssuedAt = fromNullMillis(issued)
 	d.TokenExpiresAt = fromNullMillis(expires)
@@ -33,101 +31,103 @@ func (e *executor) DebugProgramGet(ctx context.Context, programID string) (*open
 	if probe != "" {
 		var p openzone.DebugProbe
 		if err := json.Unmarshal([]byte(probe), &p); err != nil {
-			return nil, internalErr("debug program get: probe", err)
+			return nil, e.internal("debug program get: probe", err)
 		}
 		d.Probe = &p
 	}
 	return &d, nil
 }
 
-func (e *executor) DebugProgramByToken(ctx context.Context, token string) (string, error) {
+func (e *Executor) DebugProgramByToken(ctx context.Context, token string) (string, error) {
 	var id string
-	err := e.r.QueryRow(ctx, `SELECT program_id FROM debug_program WHERE token = $1 AND token <> ''`, token).Scan(&id)
-	if errors.Is(err, pgx.ErrNoRows) {
+	err := e.r.QueryRow(ctx, `SELECT program_id FROM debug_program WHERE token = ? AND token <> ''`, token).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
 		return "", openzone.Errorf(openzone.ErrNotFound, "no program has this debug credential")
 	}
 	if err != nil {
-		return "", internalErr("debug program by token", err)
+		return "", e.internal("debug program by token", err)
 	}
 	return id, nil
 }
 
 // DebugListenerSet writes only the listener columns, creating the row when
 // the program has none yet.
-func (e *executor) DebugListenerSet(ctx context.Context, programID string, l *openzone.DebugListener) error {
+func (e *Executor) DebugListenerSet(ctx context.Context, programID string, l *openzone.DebugListener) error {
 	_, err := e.w.Exec(ctx, `INSERT INTO debug_program (program_id, listener_state, listener_id, listener_node,
 			listener_connected_at, listener_lost_at, listener_reason)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (program_id) DO UPDATE SET listener_state = excluded.listener_state,
 			listener_id = excluded.listener_id, listener_node = excluded.listener_node,
 			listener_connected_at = excluded.listener_connected_at, listener_lost_at = excluded.listener_lost_at,
 			listener_reason = excluded.listener_reason`,
 		programID, l.State, l.ID, l.Node, nullMillis(l.ConnectedAt), nullMillis(l.LostAt), l.Reason)
-	if isForeignKey(err) {
-		return missingRef("debug listener set", err, programRef(programID))
+	if e.eng.IsForeignKey(err) {
+		return e.missingRef(ctx, "debug listener set", err, programRef(programID))
 	}
 	if err != nil {
-		return internalErr("debug listener set", err)
+		return e.internal("debug listener set", err)
 	}
 	return nil
 }
 
 // DebugListenerLose marks the listener lost only while it is still the
 // connection with id (a newer connection may already have replaced it).
-func (e *executor) DebugListenerLose(ctx context.Context, programID, id string, at time.Time, reason string) (bool, error) {
-	tag, err := e.w.Exec(ctx, `UPDATE debug_program SET listener_state = $1, listener_lost_at = $2, listener_reason = $3
-		WHERE program_id = $4 AND listener_id = $5 AND listener_state = $6`,
+// It reports whether it changed anything.
+func (e *Executor) DebugListenerLose(ctx context.Context, programID, id string, at time.Time, reason string) (bool, error) {
+	n, err := e.w.Exec(ctx, `UPDATE debug_program SET listener_state = ?, listener_lost_at = ?, listener_reason = ?
+		WHERE program_id = ? AND listener_id = ? AND listener_state = ?`,
 		openzone.ListenerLost, at.UnixMilli(), reason, programID, id, openzone.ListenerConnected)
 	if err != nil {
-		return false, internalErr("debug listener lose", err)
+		return false, e.internal("debug listener lose", err)
 	}
-	return tag.RowsAffected() > 0, nil
+	return n > 0, nil
 }
 
 // DebugListenerLoseAll marks every listener held by node lost (all
-// connected ones when node is "").
-func (e *executor) DebugListenerLoseAll(ctx context.Context, node string, at time.Time, reason string) (int64, error) {
-	tag, err := e.w.Exec(ctx, `UPDATE debug_program SET listener_state = $1, listener_lost_at = $2, listener_reason = $3
-		WHERE listener_state = $4 AND ($5 = '' OR listener_node = $5)`,
-		openzone.ListenerLost, at.UnixMilli(), reason, openzone.ListenerConnected, node)
+// connected ones when node is ""), as a starting zone does for the
+// connections it can no longer hold. It returns how many it changed.
+func (e *Executor) DebugListenerLoseAll(ctx context.Context, node string, at time.Time, reason string) (int64, error) {
+	n, err := e.w.Exec(ctx, `UPDATE debug_program SET listener_state = ?, listener_lost_at = ?, listener_reason = ?
+		WHERE listener_state = ? AND (? = '' OR listener_node = ?)`,
+		openzone.ListenerLost, at.UnixMilli(), reason, openzone.ListenerConnected, node, node)
 	if err != nil {
-		return 0, internalErr("debug listener lose all", err)
+		return 0, e.internal("debug listener lose all", err)
 	}
-	return tag.RowsAffected(), nil
+	return n, nil
 }
 
 // DebugProbeSet writes only the probe column, creating the row when the
 // program has none yet.
-func (e *executor) DebugProbeSet(ctx context.Context, programID string, p *openzone.DebugProbe) error {
+func (e *Executor) DebugProbeSet(ctx context.Context, programID string, p *openzone.DebugProbe) error {
 	b := []byte{} // nil clears the probe
 	var err error
 	if p != nil {
 		if b, err = json.Marshal(p); err != nil {
-			return internalErr("debug probe set", err)
+			return e.internal("debug probe set", err)
 		}
 	}
-	_, err = e.w.Exec(ctx, `INSERT INTO debug_program (program_id, probe) VALUES ($1, $2)
+	_, err = e.w.Exec(ctx, `INSERT INTO debug_program (program_id, probe) VALUES (?, ?)
 		ON CONFLICT (program_id) DO UPDATE SET probe = excluded.probe`, programID, string(b))
-	if isForeignKey(err) {
-		return missingRef("debug probe set", err, programRef(programID))
+	if e.eng.IsForeignKey(err) {
+		return e.missingRef(ctx, "debug probe set", err, programRef(programID))
 	}
 	if err != nil {
-		return internalErr("debug probe set", err)
+		return e.internal("debug probe set", err)
 	}
 	return nil
 }
 
-func (e *executor) DebugProgramPut(ctx context.Context, d *openzone.DebugProgram) error {
+func (e *Executor) DebugProgramPut(ctx context.Context, d *openzone.DebugProgram) error {
 	_, err := e.w.Exec(ctx, `INSERT INTO debug_program (program_id, receiver_url, token, token_issued_at, token_expires_at)
-		VALUES ($1, $2, $3, $4, $5)
+		VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (program_id) DO UPDATE SET receiver_url = excluded.receiver_url, token = excluded.token,
 			token_issued_at = excluded.token_issued_at, token_expires_at = excluded.token_expires_at`,
 		d.ProgramID, d.ReceiverURL, d.Token, nullMillis(d.TokenIssuedAt), nullMillis(d.TokenExpiresAt))
-	if isForeignKey(err) {
-		return missingRef("debug program put", err, programRef(d.ProgramID))
+	if e.eng.IsForeignKey(err) {
+		return e.missingRef(ctx, "debug program put", err, programRef(d.ProgramID))
 	}
 	if err != nil {
-		return internalErr("debug program put", err)
+		return e.internal("debug program put", err)
 	}
 	return nil
 }
@@ -135,7 +135,7 @@ func (e *executor) DebugProgramPut(ctx context.Context, d *openzone.DebugProgram
 const debugSessionCols = `corp_id, agent_id, program_id, token, app_half, app_opened_at,
 	sdk_half, sdk_opened_at, secret_ver, secret`
 
-func scanDebugSession(s scanner) (*openzone.DebugSession, error) {
+func scanDebugSession(s Row) (*openzone.DebugSession, error) {
 	var d openzone.DebugSession
 	var appHalf, sdkHalf int
 	var appAt, sdkAt sql.NullInt64
@@ -153,22 +153,22 @@ func scanDebugSession(s scanner) (*openzone.DebugSession, error) {
 	return &d, nil
 }
 
-func (e *executor) DebugSessionGet(ctx context.Context, corpID string, agentID int64, programID string) (*openzone.DebugSession, error) {
+func (e *Executor) DebugSessionGet(ctx context.Context, corpID string, agentID int64, programID string) (*openzone.DebugSession, error) {
 	d, err := scanDebugSession(e.r.QueryRow(ctx, `SELECT `+debugSessionCols+` FROM debug_session
-		WHERE corp_id = $1 AND agent_id = $2 AND program_id = $3`, corpID, agentID, programID))
-	if errors.Is(err, pgx.ErrNoRows) {
+		WHERE corp_id = ? AND agent_id = ? AND program_id = ?`, corpID, agentID, programID))
+	if errors.Is(err, sql.ErrNoRows) {
 		return nil, openzone.Errorf(openzone.ErrNotFound, "debug session of app %d of corp %q with program %q not found",
 			agentID, corpID, programID)
 	}
 	if err != nil {
-		return nil, internalErr("debug session get", err)
+		return nil, e.internal("debug session get", err)
 	}
 	return d, nil
 }
 
-func (e *executor) DebugSessionPut(ctx context.Context, s *openzone.DebugSession) error {
+func (e *Executor) DebugSessionPut(ctx context.Context, s *openzone.DebugSession) error {
 	_, err := e.w.Exec(ctx, `INSERT INTO debug_session (`+debugSessionCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (corp_id, agent_id, program_id) DO UPDATE SET token = excluded.token,
 			app_half = excluded.app_half, app_opened_at = excluded.app_opened_at,
 			sdk_half = excluded.sdk_half, sdk_opened_at = excluded.sdk_opened_at,
@@ -176,35 +176,35 @@ func (e *executor) DebugSessionPut(ctx context.Context, s *openzone.DebugSession
 		s.CorpID, s.AgentID, s.ProgramID, s.Token, boolInt(s.AppHalf), nullMillis(s.AppOpenedAt),
 		boolInt(s.SDKHalf), nullMillis(s.SDKOpenedAt), s.SecretVer, nullBytes(s.Secret))
 	switch {
-	case isUnique(err):
+	case e.eng.IsUnique(err):
 		return openzone.Wrap(openzone.ErrConflict, err, "debug secret version %d of program %q is already used by another session",
 			s.SecretVer, s.ProgramID)
-	case isForeignKey(err):
-		return missingRef("debug session put", err, appRef(s.CorpID, s.AgentID), programRef(s.ProgramID))
+	case e.eng.IsForeignKey(err):
+		return e.missingRef(ctx, "debug session put", err, appRef(s.CorpID, s.AgentID), programRef(s.ProgramID))
 	case err != nil:
-		return internalErr("debug session put", err)
+		return e.internal("debug session put", err)
 	}
 	return nil
 }
 
-func (e *executor) DebugSessionList(ctx context.Context, programID string) ([]*openzone.DebugSession, error) {
-	return list(ctx, e.r, "debug session list", scanDebugSession, `SELECT `+debugSessionCols+` FROM debug_session
-		WHERE program_id = $1 ORDER BY corp_id, agent_id`, programID)
+func (e *Executor) DebugSessionList(ctx context.Context, programID string) ([]*openzone.DebugSession, error) {
+	return list(ctx, e, e.r, "debug session list", scanDebugSession, `SELECT `+debugSessionCols+` FROM debug_session
+		WHERE program_id = ? ORDER BY corp_id, agent_id`, programID)
 }
 
 // DebugSessionBySecretVer never finds version 0, which means "no secret".
-func (e *executor) DebugSessionBySecretVer(ctx context.Context, programID string, ver int) (*openzone.DebugSession, error) {
+func (e *Executor) DebugSessionBySecretVer(ctx context.Context, programID string, ver int) (*openzone.DebugSession, error) {
 	notFound := openzone.Errorf(openzone.ErrNotFound, "debug session of program %q with secret version %d not found", programID, ver)
 	if ver == 0 {
 		return nil, notFound
 	}
 	d, err := scanDebugSession(e.r.QueryRow(ctx, `SELECT `+debugSessionCols+` FROM debug_session
-		WHERE program_id = $1 AND secret_ver = $2`, programID, ver))
-	if errors.Is(err, pgx.ErrNoRows) {
+		WHERE program_id = ? AND secret_ver = ?`, programID, ver))
+	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound
 	}
 	if err != nil {
-		return nil, internalErr("debug session by secret ver", err)
+		return nil, e.internal("debug session by secret ver", err)
 	}
 	return d, nil
 }

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -12,38 +12,38 @@ import (
 	"github.com/openzone/openzone"
 )
 
-// MessageInsert archives m and sets m.Seq. Seqs come from an AUTOINCREMENT
-// key: they grow with every insert across the whole store and a pruned
-// largest one is never handed out again (one rolled back with its
-// transaction may be). Receivers are stored as a JSON array, Extra byte for
+// MessageInsert archives m and sets m.Seq. Seqs come from a key the
+// database assigns (AUTOINCREMENT, an identity column): they grow with
+// every insert across the whole store and a pruned largest one is never
+// handed out again (one rolled back with its transaction may be). Receivers are stored as a JSON array, Extra byte for
 // byte (empty is NULL), Content and SealedKey as given.
-func (e *executor) MessageInsert(ctx context.Context, m *openzone.Message) error {
+func (e *Executor) MessageInsert(ctx context.Context, m *openzone.Message) error {
 	recv := m.Receivers
 	if recv == nil {
 		recv = []openzone.Party{}
 	}
 	receivers, err := json.Marshal(recv)
 	if err != nil {
-		return internalErr("message insert", err)
+		return e.internal("message insert", err)
 	}
 	var extra sql.NullString
 	if len(m.Extra) > 0 {
 		extra = sql.NullString{String: string(m.Extra), Valid: true}
 	}
 	var seq int64
-	err = e.w.QueryRowContext(ctx, `INSERT INTO message (corp_id, msg_id, sender_type, sender_id, receivers,
+	err = e.w.QueryRow(ctx, `INSERT INTO message (corp_id, msg_id, sender_type, sender_id, receivers,
 			chat_id, send_time, msg_type, extra, content, sealed_key, ingested)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
 		m.CorpID, m.MsgID, m.Sender.Type, m.Sender.ID, string(receivers),
 		m.ChatID, m.SendTime.UnixMilli(), m.MsgType, extra, blob(m.Content), blob(m.SealedKey),
 		m.Ingested.UnixMilli()).Scan(&seq)
 	switch {
-	case isUnique(err):
+	case e.eng.IsUnique(err):
 		return openzone.Wrap(openzone.ErrConflict, err, "message %q is already archived in corp %q", m.MsgID, m.CorpID)
-	case isForeignKey(err):
+	case e.eng.IsForeignKey(err):
 		return e.missingRef(ctx, "message insert", err, corpRef(m.CorpID))
 	case err != nil:
-		return internalErr("message insert", err)
+		return e.internal("message insert", err)
 	}
 	m.Seq = seq
 	return nil
@@ -70,7 +70,7 @@ const messageCols = `seq, corp_id, msg_id, sender_type, sender_id, receivers, ch
 
 // scanMessage reads a message; no receivers read back as nil, no Extra as
 // nil, an empty Content or SealedKey as nil.
-func scanMessage(s scanner) (*openzone.Message, error) {
+func scanMessage(s Row) (*openzone.Message, error) {
 	var m openzone.Message
 	var receivers string
 	var extra sql.NullString
@@ -93,14 +93,14 @@ func scanMessage(s scanner) (*openzone.Message, error) {
 	return &m, nil
 }
 
-func (e *executor) MessageGet(ctx context.Context, corpID, msgID string) (*openzone.Message, error) {
-	m, err := scanMessage(e.r.QueryRowContext(ctx, `SELECT `+messageCols+` FROM message
+func (e *Executor) MessageGet(ctx context.Context, corpID, msgID string) (*openzone.Message, error) {
+	m, err := scanMessage(e.r.QueryRow(ctx, `SELECT `+messageCols+` FROM message
 		WHERE corp_id = ? AND msg_id = ?`, corpID, msgID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, openzone.Errorf(openzone.ErrNotFound, "message %q of corp %q not found", msgID, corpID)
 	}
 	if err != nil {
-		return nil, internalErr("message get", err)
+		return nil, e.internal("message get", err)
 	}
 	return m, nil
 }
@@ -108,7 +108,7 @@ func (e *executor) MessageGet(ctx context.Context, corpID, msgID string) (*openz
 // MessageList always filters on f.CorpID (an empty one lists the messages
 // of corp "", that is none); the other fields only when set. Limit is
 // clamped like every list: default 100, max 10,001.
-func (e *executor) MessageList(ctx context.Context, f openzone.MessageFilter) ([]*openzone.Message, error) {
+func (e *Executor) MessageList(ctx context.Context, f openzone.MessageFilter) ([]*openzone.Message, error) {
 	where := []string{"corp_id = ?"}
 	args := []any{f.CorpID}
 	if f.AfterSeq > 0 {
@@ -125,16 +125,16 @@ func (e *executor) MessageList(ctx context.Context, f openzone.MessageFilter) ([
 	}
 	q := `SELECT ` + messageCols + ` FROM message WHERE ` + strings.Join(where, " AND ") + ` ORDER BY seq LIMIT ?`
 	args = append(args, clampArchiveLimit(f.Limit))
-	return list(ctx, e.r, "message list", scanMessage, q, args...)
+	return list(ctx, e, e.r, "message list", scanMessage, q, args...)
 }
 
 // MessageLastSeq returns the largest Seq among the stored messages, 0 when
 // there is none. Pruned messages no longer count: after a prune it may be
 // below a Seq handed out before, but never above the next one.
-func (e *executor) MessageLastSeq(ctx context.Context) (int64, error) {
+func (e *Executor) MessageLastSeq(ctx context.Context) (int64, error) {
 	var seq int64
-	if err := e.r.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM message`).Scan(&seq); err != nil {
-		return 0, internalErr("message last seq", err)
+	if err := e.r.QueryRow(ctx, `SELECT COALESCE(MAX(seq), 0) FROM message`).Scan(&seq); err != nil {
+		return 0, e.internal("message last seq", err)
 	}
 	return seq, nil
 }
@@ -145,22 +145,19 @@ const messagePruneBatch = 5000
 // MessagePrune deletes corpID's messages ingested before before (at
 // millisecond precision) and returns how many it deleted. Outside a
 // transaction it deletes in batches, so other writes interleave.
-func (e *executor) MessagePrune(ctx context.Context, corpID string, before time.Time) (int64, error) {
-	return e.messagePrune(ctx, corpID, before, messagePruneBatch)
+func (e *Executor) MessagePrune(ctx context.Context, corpID string, before time.Time) (int64, error) {
+	return e.MessagePruneBatch(ctx, corpID, before, messagePruneBatch)
 }
 
-func (e *executor) messagePrune(ctx context.Context, corpID string, before time.Time, batch int) (int64, error) {
+// MessagePruneBatch is MessagePrune deleting batch messages a statement.
+func (e *Executor) MessagePruneBatch(ctx context.Context, corpID string, before time.Time, batch int) (int64, error) {
 	ms := before.UnixMilli()
 	var total int64
 	for {
-		res, err := e.w.ExecContext(ctx, `DELETE FROM message WHERE seq IN (
+		n, err := e.w.Exec(ctx, `DELETE FROM message WHERE seq IN (
 			SELECT seq FROM message WHERE corp_id = ? AND ingested < ? ORDER BY seq LIMIT ?)`, corpID, ms, batch)
 		if err != nil {
-			return total, internalErr("message prune", err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return total, internalErr("message prune", err)
+			return total, e.internal("message prune", err)
 		}
 		total += n
 		if n < int64(batch) {

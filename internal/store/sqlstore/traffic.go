@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -10,8 +10,8 @@ import (
 	"github.com/openzone/openzone"
 )
 
-func (e *executor) TrafficInsert(ctx context.Context, r *openzone.TrafficRecord) error {
-	err := e.w.QueryRowContext(ctx, `INSERT INTO traffic (kind, route, corp_id, agent_id, program_id, ability_id,
+func (e *Executor) TrafficInsert(ctx context.Context, r *openzone.TrafficRecord) error {
+	err := e.w.QueryRow(ctx, `INSERT INTO traffic (kind, route, corp_id, agent_id, program_id, ability_id,
 			interface, request_id, instance, errcode, errmsg, request, response, started_at,
 			total_ms, program_ms, zone_ms)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
@@ -19,7 +19,7 @@ func (e *executor) TrafficInsert(ctx context.Context, r *openzone.TrafficRecord)
 		r.Interface, r.RequestID, r.Instance, r.Errcode, r.Errmsg, r.Request, r.Response, r.StartedAt.UnixMilli(),
 		r.TotalMS, r.ProgramMS, r.ZoneMS).Scan(&r.ID)
 	if err != nil {
-		return internalErr("traffic insert", err)
+		return e.internal("traffic insert", err)
 	}
 	return nil
 }
@@ -27,7 +27,7 @@ func (e *executor) TrafficInsert(ctx context.Context, r *openzone.TrafficRecord)
 const trafficCols = `id, kind, route, corp_id, agent_id, program_id, ability_id, interface, request_id,
 	instance, errcode, errmsg, request, response, started_at, total_ms, program_ms, zone_ms`
 
-func scanTraffic(s scanner) (*openzone.TrafficRecord, error) {
+func scanTraffic(s Row) (*openzone.TrafficRecord, error) {
 	var r openzone.TrafficRecord
 	var started int64
 	if err := s.Scan(&r.ID, &r.Kind, &r.Route, &r.CorpID, &r.AgentID, &r.ProgramID, &r.AbilityID, &r.Interface,
@@ -39,18 +39,18 @@ func scanTraffic(s scanner) (*openzone.TrafficRecord, error) {
 	return &r, nil
 }
 
-func (e *executor) TrafficGet(ctx context.Context, id int64) (*openzone.TrafficRecord, error) {
-	r, err := scanTraffic(e.r.QueryRowContext(ctx, `SELECT `+trafficCols+` FROM traffic WHERE id = ?`, id))
+func (e *Executor) TrafficGet(ctx context.Context, id int64) (*openzone.TrafficRecord, error) {
+	r, err := scanTraffic(e.r.QueryRow(ctx, `SELECT `+trafficCols+` FROM traffic WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, openzone.Errorf(openzone.ErrNotFound, "traffic record %d not found", id)
 	}
 	if err != nil {
-		return nil, internalErr("traffic get", err)
+		return nil, e.internal("traffic get", err)
 	}
 	return r, nil
 }
 
-func (e *executor) TrafficList(ctx context.Context, f openzone.TrafficFilter) ([]*openzone.TrafficRecord, error) {
+func (e *Executor) TrafficList(ctx context.Context, f openzone.TrafficFilter) ([]*openzone.TrafficRecord, error) {
 	var where []string
 	var args []any
 	if f.ProgramID != "" {
@@ -66,7 +66,7 @@ func (e *executor) TrafficList(ctx context.Context, f openzone.TrafficFilter) ([
 		args = append(args, f.Route)
 	}
 	if f.Failed {
-		where = append(where, "errcode != 0")
+		where = append(where, "errcode <> 0")
 	}
 	if f.AfterID > 0 {
 		// Only narrows the set: the order stays newest first.
@@ -80,31 +80,30 @@ func (e *executor) TrafficList(ctx context.Context, f openzone.TrafficFilter) ([
 	}
 	q += ` ORDER BY started_at DESC, id DESC LIMIT ?`
 	args = append(args, clampLimit(f.Limit))
-	return list(ctx, e.r, "traffic list", scanTraffic, q, args...)
+	return list(ctx, e, e.r, "traffic list", scanTraffic, q, args...)
 }
 
-// trafficPruneBatch bounds one DELETE, so a large prune does not hold the
-// single writer connection for long: other writes interleave between batches.
+// trafficPruneBatch bounds one DELETE, so a large prune is many short
+// statements: other writes interleave between batches (on SQLite's single
+// writer connection) and no transaction holds row locks for long.
 const trafficPruneBatch = 5000
 
 // TrafficPrune deletes traffic records that started before before (at
 // millisecond precision) and returns how many it deleted.
-func (db *DB) TrafficPrune(ctx context.Context, before time.Time) (int64, error) {
-	return db.trafficPrune(ctx, before, trafficPruneBatch)
+func (e *Executor) TrafficPrune(ctx context.Context, before time.Time) (int64, error) {
+	return e.TrafficPruneBatch(ctx, before, trafficPruneBatch)
 }
 
-func (db *DB) trafficPrune(ctx context.Context, before time.Time, batch int) (int64, error) {
+// TrafficPruneBatch is TrafficPrune deleting batch records a statement
+// (tests cross batch boundaries with few records).
+func (e *Executor) TrafficPruneBatch(ctx context.Context, before time.Time, batch int) (int64, error) {
 	ms := before.UnixMilli()
 	var total int64
 	for {
-		res, err := db.writer.ExecContext(ctx, `DELETE FROM traffic WHERE id IN (
+		n, err := e.w.Exec(ctx, `DELETE FROM traffic WHERE id IN (
 			SELECT id FROM traffic WHERE started_at < ? ORDER BY started_at, id LIMIT ?)`, ms, batch)
 		if err != nil {
-			return total, internalErr("traffic prune", err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return total, internalErr("traffic prune", err)
+			return total, e.internal("traffic prune", err)
 		}
 		total += n
 		if n < int64(batch) {

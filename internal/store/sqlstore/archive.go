@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -15,28 +15,28 @@ import (
 // is "" and by (corp, chatid, external_userid) otherwise; a room record
 // keeps no UserID (it is stored, and read back, empty). Status and
 // ChangeTime replace the stored ones; a zero ChangeTime reads back zero.
-func (e *executor) AgreeUpsert(ctx context.Context, a *openzone.AgreeStatus) error {
+func (e *Executor) AgreeUpsert(ctx context.Context, a *openzone.AgreeStatus) error {
 	userID := a.UserID
 	if a.ChatID != "" {
 		userID = ""
 	}
-	_, err := e.w.ExecContext(ctx, `INSERT INTO agree_status (corp_id, chat_id, user_id, external_user_id, status, change_time)
+	_, err := e.w.Exec(ctx, `INSERT INTO agree_status (corp_id, chat_id, user_id, external_user_id, status, change_time)
 		VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (corp_id, chat_id, user_id, external_user_id) DO UPDATE SET
 			status = excluded.status, change_time = excluded.change_time`,
 		a.CorpID, a.ChatID, userID, a.ExternalUserID, a.Status, nullMillis(a.ChangeTime))
-	if isForeignKey(err) {
+	if e.eng.IsForeignKey(err) {
 		return e.missingRef(ctx, "agree upsert", err, corpRef(a.CorpID))
 	}
 	if err != nil {
-		return internalErr("agree upsert", err)
+		return e.internal("agree upsert", err)
 	}
 	return nil
 }
 
 const agreeCols = `corp_id, chat_id, user_id, external_user_id, status, change_time`
 
-func scanAgree(s scanner) (*openzone.AgreeStatus, error) {
+func scanAgree(s Row) (*openzone.AgreeStatus, error) {
 	var a openzone.AgreeStatus
 	var changed sql.NullInt64
 	if err := s.Scan(&a.CorpID, &a.ChatID, &a.UserID, &a.ExternalUserID, &a.Status, &changed); err != nil {
@@ -46,32 +46,32 @@ func scanAgree(s scanner) (*openzone.AgreeStatus, error) {
 	return &a, nil
 }
 
-func (e *executor) AgreeGetSingle(ctx context.Context, corpID, userID, externalUserID string) (*openzone.AgreeStatus, error) {
-	a, err := scanAgree(e.r.QueryRowContext(ctx, `SELECT `+agreeCols+` FROM agree_status
+func (e *Executor) AgreeGetSingle(ctx context.Context, corpID, userID, externalUserID string) (*openzone.AgreeStatus, error) {
+	a, err := scanAgree(e.r.QueryRow(ctx, `SELECT `+agreeCols+` FROM agree_status
 		WHERE corp_id = ? AND chat_id = '' AND user_id = ? AND external_user_id = ?`, corpID, userID, externalUserID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, openzone.Errorf(openzone.ErrNotFound, "consent of userid %q and external_userid %q of corp %q not found",
 			userID, externalUserID, corpID)
 	}
 	if err != nil {
-		return nil, internalErr("agree get single", err)
+		return nil, e.internal("agree get single", err)
 	}
 	return a, nil
 }
 
 // AgreeListRoom lists nothing for chatID "": single-chat records are not a
 // room's.
-func (e *executor) AgreeListRoom(ctx context.Context, corpID, chatID string) ([]*openzone.AgreeStatus, error) {
+func (e *Executor) AgreeListRoom(ctx context.Context, corpID, chatID string) ([]*openzone.AgreeStatus, error) {
 	if chatID == "" {
 		return nil, nil
 	}
-	return list(ctx, e.r, "agree list room", scanAgree, `SELECT `+agreeCols+` FROM agree_status
+	return list(ctx, e, e.r, "agree list room", scanAgree, `SELECT `+agreeCols+` FROM agree_status
 		WHERE corp_id = ? AND chat_id = ? AND user_id = '' ORDER BY external_user_id`, corpID, chatID)
 }
 
 const publicKeyCols = `corp_id, agent_id, ver, pem, set_at, start_seq`
 
-func scanPublicKey(s scanner) (*openzone.AppPublicKey, error) {
+func scanPublicKey(s Row) (*openzone.AppPublicKey, error) {
 	var k openzone.AppPublicKey
 	var setAt int64
 	if err := s.Scan(&k.CorpID, &k.AgentID, &k.Ver, &k.PEM, &setAt, &k.StartSeq); err != nil {
@@ -81,14 +81,14 @@ func scanPublicKey(s scanner) (*openzone.AppPublicKey, error) {
 	return &k, nil
 }
 
-func (e *executor) AppPublicKeyGet(ctx context.Context, corpID string, agentID int64) (*openzone.AppPublicKey, error) {
-	k, err := scanPublicKey(e.r.QueryRowContext(ctx, `SELECT `+publicKeyCols+` FROM app_public_key
+func (e *Executor) AppPublicKeyGet(ctx context.Context, corpID string, agentID int64) (*openzone.AppPublicKey, error) {
+	k, err := scanPublicKey(e.r.QueryRow(ctx, `SELECT `+publicKeyCols+` FROM app_public_key
 		WHERE corp_id = ? AND agent_id = ?`, corpID, agentID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, openzone.Errorf(openzone.ErrNotFound, "public key of app %d of corp %q not found", agentID, corpID)
 	}
 	if err != nil {
-		return nil, internalErr("app public key get", err)
+		return nil, e.internal("app public key get", err)
 	}
 	return k, nil
 }
@@ -97,24 +97,24 @@ func (e *executor) AppPublicKeyGet(ctx context.Context, corpID string, agentID i
 // k.Ver is above the stored one; the stored SetAt and StartSeq stay (k's
 // are ignored then). One statement decides, so two concurrent puts cannot
 // both win.
-func (e *executor) AppPublicKeyPut(ctx context.Context, k *openzone.AppPublicKey) error {
-	return e.inTx(ctx, func(e *executor) error {
-		res, err := e.w.ExecContext(ctx, `INSERT INTO app_public_key (`+publicKeyCols+`) VALUES (?, ?, ?, ?, ?, ?)
+func (e *Executor) AppPublicKeyPut(ctx context.Context, k *openzone.AppPublicKey) error {
+	return e.inTx(ctx, false, func(e *Executor) error {
+		n, err := e.w.Exec(ctx, `INSERT INTO app_public_key (`+publicKeyCols+`) VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (corp_id, agent_id) DO UPDATE SET ver = excluded.ver, pem = excluded.pem
 			WHERE app_public_key.ver < excluded.ver`,
 			k.CorpID, k.AgentID, k.Ver, k.PEM, k.SetAt.UnixMilli(), k.StartSeq)
-		if isForeignKey(err) {
+		if e.eng.IsForeignKey(err) {
 			return e.missingRef(ctx, "app public key put", err, appRef(k.CorpID, k.AgentID))
 		}
 		if err != nil {
-			return internalErr("app public key put", err)
+			return e.internal("app public key put", err)
 		}
-		return ifNoRows(res, "app public key put", func() error {
+		return ifNoRows(n, func() error {
 			// The stored key won; read it in the same transaction to name it.
 			var stored int
-			if err := e.w.QueryRowContext(ctx, `SELECT ver FROM app_public_key WHERE corp_id = ? AND agent_id = ?`,
+			if err := e.w.QueryRow(ctx, `SELECT ver FROM app_public_key WHERE corp_id = ? AND agent_id = ?`,
 				k.CorpID, k.AgentID).Scan(&stored); err != nil {
-				return internalErr("app public key put", err)
+				return e.internal("app public key put", err)
 			}
 			return openzone.Errorf(openzone.ErrConflict, "public key version %d of app %d is not above the stored version %d",
 				k.Ver, k.AgentID, stored)
@@ -122,42 +122,51 @@ func (e *executor) AppPublicKeyPut(ctx context.Context, k *openzone.AppPublicKey
 	})
 }
 
-func (e *executor) AppPublicKeyList(ctx context.Context, corpID string) ([]*openzone.AppPublicKey, error) {
-	return list(ctx, e.r, "app public key list", scanPublicKey, `SELECT `+publicKeyCols+` FROM app_public_key
+func (e *Executor) AppPublicKeyList(ctx context.Context, corpID string) ([]*openzone.AppPublicKey, error) {
+	return list(ctx, e, e.r, "app public key list", scanPublicKey, `SELECT `+publicKeyCols+` FROM app_public_key
 		WHERE corp_id = ? ORDER BY agent_id`, corpID)
 }
 
 // KeywordRuleInsert stores r; Body is kept byte for byte (empty reads back
 // nil). A rule_id the app already has is ErrConflict.
-func (e *executor) KeywordRuleInsert(ctx context.Context, r *openzone.KeywordRule, max int) error {
+func (e *Executor) KeywordRuleInsert(ctx context.Context, r *openzone.KeywordRule, max int) error {
 	if max <= 0 {
 		max = math.MaxInt32
 	}
-	// One statement on the single writer connection: the count cannot
-	// change between the check and the insert.
-	res, err := e.w.ExecContext(ctx, `INSERT INTO keyword_rule (corp_id, agent_id, rule_id, name, body, create_time)
-		SELECT ?, ?, ?, ?, ?, ?
-		WHERE (SELECT count(*) FROM keyword_rule WHERE corp_id = ? AND agent_id = ?) < ?`,
-		r.CorpID, r.AgentID, r.RuleID, r.Name, string(r.Body), r.CreateTime.UnixMilli(), r.CorpID, r.AgentID, max)
-	if err == nil {
-		if n, _ := res.RowsAffected(); n == 0 {
+	// Inserts for one app queue on its row, on every node, so the count
+	// cannot change between the check and the insert.
+	return e.inTx(ctx, true, func(e *Executor) error {
+		ok, err := e.lockApp(ctx, r.CorpID, r.AgentID)
+		if err != nil {
+			return e.internal("keyword rule insert", err)
+		}
+		if !ok {
+			return openzone.Errorf(openzone.ErrNotFound, "app %d of corp %q not found", r.AgentID, r.CorpID)
+		}
+		var n int
+		if err := e.w.QueryRow(ctx, `SELECT count(*) FROM keyword_rule WHERE corp_id = ? AND agent_id = ?`,
+			r.CorpID, r.AgentID).Scan(&n); err != nil {
+			return e.internal("keyword rule insert", err)
+		}
+		if n >= max {
 			return openzone.Errorf(openzone.ErrTooManyRules, "app %d already has %d keyword rules, the limit", r.AgentID, max)
 		}
-	}
-	switch {
-	case isUnique(err):
-		return openzone.Wrap(openzone.ErrConflict, err, "rule_id %q already exists in app %d", r.RuleID, r.AgentID)
-	case isForeignKey(err):
-		return e.missingRef(ctx, "keyword rule insert", err, appRef(r.CorpID, r.AgentID))
-	case err != nil:
-		return internalErr("keyword rule insert", err)
-	}
-	return nil
+		_, err = e.w.Exec(ctx, `INSERT INTO keyword_rule (corp_id, agent_id, rule_id, name, body, create_time)
+			VALUES (?, ?, ?, ?, ?, ?)`,
+			r.CorpID, r.AgentID, r.RuleID, r.Name, string(r.Body), r.CreateTime.UnixMilli())
+		switch {
+		case e.eng.IsUnique(err):
+			return openzone.Wrap(openzone.ErrConflict, err, "rule_id %q already exists in app %d", r.RuleID, r.AgentID)
+		case err != nil:
+			return e.internal("keyword rule insert", err)
+		}
+		return nil
+	})
 }
 
 const keywordRuleCols = `corp_id, agent_id, rule_id, name, body, create_time`
 
-func scanKeywordRule(s scanner) (*openzone.KeywordRule, error) {
+func scanKeywordRule(s Row) (*openzone.KeywordRule, error) {
 	var r openzone.KeywordRule
 	var body string
 	var created int64
@@ -173,65 +182,65 @@ func ruleNotFound(agentID int64, ruleID string) error {
 	return openzone.Errorf(openzone.ErrNotFound, "rule_id %q not found in app %d", ruleID, agentID)
 }
 
-func (e *executor) KeywordRuleGet(ctx context.Context, corpID string, agentID int64, ruleID string) (*openzone.KeywordRule, error) {
-	r, err := scanKeywordRule(e.r.QueryRowContext(ctx, `SELECT `+keywordRuleCols+` FROM keyword_rule
+func (e *Executor) KeywordRuleGet(ctx context.Context, corpID string, agentID int64, ruleID string) (*openzone.KeywordRule, error) {
+	r, err := scanKeywordRule(e.r.QueryRow(ctx, `SELECT `+keywordRuleCols+` FROM keyword_rule
 		WHERE corp_id = ? AND agent_id = ? AND rule_id = ?`, corpID, agentID, ruleID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ruleNotFound(agentID, ruleID)
 	}
 	if err != nil {
-		return nil, internalErr("keyword rule get", err)
+		return nil, e.internal("keyword rule get", err)
 	}
 	return r, nil
 }
 
-func (e *executor) KeywordRuleList(ctx context.Context, corpID string, agentID int64) ([]*openzone.KeywordRule, error) {
-	return list(ctx, e.r, "keyword rule list", scanKeywordRule, `SELECT `+keywordRuleCols+` FROM keyword_rule
+func (e *Executor) KeywordRuleList(ctx context.Context, corpID string, agentID int64) ([]*openzone.KeywordRule, error) {
+	return list(ctx, e, e.r, "keyword rule list", scanKeywordRule, `SELECT `+keywordRuleCols+` FROM keyword_rule
 		WHERE corp_id = ? AND agent_id = ? ORDER BY create_time, rule_id`, corpID, agentID)
 }
 
 // KeywordRuleUpdate keeps CreateTime.
-func (e *executor) KeywordRuleUpdate(ctx context.Context, r *openzone.KeywordRule) error {
-	res, err := e.w.ExecContext(ctx, `UPDATE keyword_rule SET name = ?, body = ?
+func (e *Executor) KeywordRuleUpdate(ctx context.Context, r *openzone.KeywordRule) error {
+	n, err := e.w.Exec(ctx, `UPDATE keyword_rule SET name = ?, body = ?
 		WHERE corp_id = ? AND agent_id = ? AND rule_id = ?`, r.Name, string(r.Body), r.CorpID, r.AgentID, r.RuleID)
 	if err != nil {
-		return internalErr("keyword rule update", err)
+		return e.internal("keyword rule update", err)
 	}
-	return ifNoRows(res, "keyword rule update", func() error { return ruleNotFound(r.AgentID, r.RuleID) })
+	return ifNoRows(n, func() error { return ruleNotFound(r.AgentID, r.RuleID) })
 }
 
 // KeywordRuleDelete keeps the rule's hits.
-func (e *executor) KeywordRuleDelete(ctx context.Context, corpID string, agentID int64, ruleID string) error {
-	res, err := e.w.ExecContext(ctx, `DELETE FROM keyword_rule WHERE corp_id = ? AND agent_id = ? AND rule_id = ?`,
+func (e *Executor) KeywordRuleDelete(ctx context.Context, corpID string, agentID int64, ruleID string) error {
+	n, err := e.w.Exec(ctx, `DELETE FROM keyword_rule WHERE corp_id = ? AND agent_id = ? AND rule_id = ?`,
 		corpID, agentID, ruleID)
 	if err != nil {
-		return internalErr("keyword rule delete", err)
+		return e.internal("keyword rule delete", err)
 	}
-	return ifNoRows(res, "keyword rule delete", func() error { return ruleNotFound(agentID, ruleID) })
+	return ifNoRows(n, func() error { return ruleNotFound(agentID, ruleID) })
 }
 
 // KeywordHitInsert stores h and sets h.Seq, which grows with every insert
-// across the store (AUTOINCREMENT, like message seqs). The hit's rule need
+// across the store (like message seqs). The hit's rule need
 // not exist; its app must. Semantics are a JSON array; none reads back nil.
-func (e *executor) KeywordHitInsert(ctx context.Context, h *openzone.KeywordHit) error {
+func (e *Executor) KeywordHitInsert(ctx context.Context, h *openzone.KeywordHit) error {
 	sem := h.Semantics
 	if sem == nil {
 		sem = []int{}
 	}
 	b, err := json.Marshal(sem)
 	if err != nil {
-		return internalErr("keyword hit insert", err)
+		return e.internal("keyword hit insert", err)
 	}
 	var seq int64
-	err = e.w.QueryRowContext(ctx, `INSERT INTO keyword_hit (corp_id, agent_id, msg_id, rule_id, has_hit_keyword,
+	err = e.w.QueryRow(ctx, `INSERT INTO keyword_hit (corp_id, agent_id, msg_id, rule_id, has_hit_keyword,
 			semantics, created)
 		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
 		h.CorpID, h.AgentID, h.MsgID, h.RuleID, boolInt(h.HasHitKeyword), string(b), h.Created.UnixMilli()).Scan(&seq)
-	if isForeignKey(err) {
+	if e.eng.IsForeignKey(err) {
 		return e.missingRef(ctx, "keyword hit insert", err, appRef(h.CorpID, h.AgentID))
 	}
 	if err != nil {
-		return internalErr("keyword hit insert", err)
+		return e.internal("keyword hit insert", err)
 	}
 	h.Seq = seq
 	return nil
@@ -239,7 +248,7 @@ func (e *executor) KeywordHitInsert(ctx context.Context, h *openzone.KeywordHit)
 
 const keywordHitCols = `seq, corp_id, agent_id, msg_id, rule_id, has_hit_keyword, semantics, created`
 
-func scanKeywordHit(s scanner) (*openzone.KeywordHit, error) {
+func scanKeywordHit(s Row) (*openzone.KeywordHit, error) {
 	var h openzone.KeywordHit
 	var hit int
 	var sem string
@@ -259,7 +268,7 @@ func scanKeywordHit(s scanner) (*openzone.KeywordHit, error) {
 }
 
 // KeywordHitList clamps limit like every list: default 100, max 10,001.
-func (e *executor) KeywordHitList(ctx context.Context, corpID string, agentID int64, afterSeq int64, limit int) ([]*openzone.KeywordHit, error) {
-	return list(ctx, e.r, "keyword hit list", scanKeywordHit, `SELECT `+keywordHitCols+` FROM keyword_hit
+func (e *Executor) KeywordHitList(ctx context.Context, corpID string, agentID int64, afterSeq int64, limit int) ([]*openzone.KeywordHit, error) {
+	return list(ctx, e, e.r, "keyword hit list", scanKeywordHit, `SELECT `+keywordHitCols+` FROM keyword_hit
 		WHERE corp_id = ? AND agent_id = ? AND seq > ? ORDER BY seq LIMIT ?`, corpID, agentID, afterSeq, clampArchiveLimit(limit))
 }

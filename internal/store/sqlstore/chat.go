@@ -1,4 +1,4 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
@@ -10,31 +10,31 @@ import (
 // ChatUpsert replaces the chat row and its whole member list, atomically. A
 // member id given twice is ErrConflict and nothing of the call is kept.
 // Zero CreateTime and JoinTime are stored as NULL and read back zero.
-func (e *executor) ChatUpsert(ctx context.Context, c *openzone.Chat) error {
-	return e.inTx(ctx, func(e *executor) error {
+func (e *Executor) ChatUpsert(ctx context.Context, c *openzone.Chat) error {
+	return e.inTx(ctx, false, func(e *Executor) error {
 		_, err := e.w.Exec(ctx, `INSERT INTO chat (corp_id, chat_id, name, owner, create_time)
-			VALUES ($1, $2, $3, $4, $5)
+			VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (corp_id, chat_id) DO UPDATE SET name = excluded.name, owner = excluded.owner,
 				create_time = excluded.create_time`,
 			c.CorpID, c.ChatID, c.Name, c.Owner, nullMillis(c.CreateTime))
-		if isForeignKey(err) {
-			return missingRef("chat upsert", err, corpRef(c.CorpID))
+		if e.eng.IsForeignKey(err) {
+			return e.missingRef(ctx, "chat upsert", err, corpRef(c.CorpID))
 		}
 		if err != nil {
-			return internalErr("chat upsert", err)
+			return e.internal("chat upsert", err)
 		}
-		if _, err := e.w.Exec(ctx, `DELETE FROM chat_member WHERE corp_id = $1 AND chat_id = $2`,
+		if _, err := e.w.Exec(ctx, `DELETE FROM chat_member WHERE corp_id = ? AND chat_id = ?`,
 			c.CorpID, c.ChatID); err != nil {
-			return internalErr("chat upsert", err)
+			return e.internal("chat upsert", err)
 		}
 		for _, m := range c.Members {
 			_, err := e.w.Exec(ctx, `INSERT INTO chat_member (corp_id, chat_id, member_id, type, join_time)
-				VALUES ($1, $2, $3, $4, $5)`, c.CorpID, c.ChatID, m.MemberID, m.Type, nullMillis(m.JoinTime))
-			if isUnique(err) {
+				VALUES (?, ?, ?, ?, ?)`, c.CorpID, c.ChatID, m.MemberID, m.Type, nullMillis(m.JoinTime))
+			if e.eng.IsUnique(err) {
 				return openzone.Wrap(openzone.ErrConflict, err, "member %q appears twice in chat %q", m.MemberID, c.ChatID)
 			}
 			if err != nil {
-				return internalErr("chat upsert", err)
+				return e.internal("chat upsert", err)
 			}
 		}
 		return nil
@@ -50,8 +50,8 @@ const chatSelect = `SELECT c.corp_id, c.chat_id, c.name, c.owner, c.create_time,
 
 const chatMemberOrder = `m.join_time NULLS FIRST, m.member_id`
 
-func (e *executor) ChatGet(ctx context.Context, corpID, chatID string) (*openzone.Chat, error) {
-	cs, err := e.chatQuery(ctx, "chat get", chatSelect+` WHERE c.corp_id = $1 AND c.chat_id = $2
+func (e *Executor) ChatGet(ctx context.Context, corpID, chatID string) (*openzone.Chat, error) {
+	cs, err := e.chatQuery(ctx, "chat get", chatSelect+` WHERE c.corp_id = ? AND c.chat_id = ?
 		ORDER BY `+chatMemberOrder, corpID, chatID)
 	if err != nil {
 		return nil, err
@@ -62,16 +62,16 @@ func (e *executor) ChatGet(ctx context.Context, corpID, chatID string) (*openzon
 	return cs[0], nil
 }
 
-func (e *executor) ChatList(ctx context.Context, corpID string) ([]*openzone.Chat, error) {
-	return e.chatQuery(ctx, "chat list", chatSelect+` WHERE c.corp_id = $1
+func (e *Executor) ChatList(ctx context.Context, corpID string) ([]*openzone.Chat, error) {
+	return e.chatQuery(ctx, "chat list", chatSelect+` WHERE c.corp_id = ?
 		ORDER BY c.chat_id, `+chatMemberOrder, corpID)
 }
 
 // chatQuery groups the joined rows, which arrive ordered by chat.
-func (e *executor) chatQuery(ctx context.Context, op, query string, args ...any) ([]*openzone.Chat, error) {
+func (e *Executor) chatQuery(ctx context.Context, op, query string, args ...any) ([]*openzone.Chat, error) {
 	rows, err := e.r.Query(ctx, query, args...)
 	if err != nil {
-		return nil, internalErr(op, err)
+		return nil, e.internal(op, err)
 	}
 	defer rows.Close()
 	var out []*openzone.Chat
@@ -84,7 +84,7 @@ func (e *executor) chatQuery(ctx context.Context, op, query string, args ...any)
 		)
 		if err := rows.Scan(&c.CorpID, &c.ChatID, &c.Name, &c.Owner, &created,
 			&memberID, &memberType, &joined); err != nil {
-			return nil, internalErr(op, err)
+			return nil, e.internal(op, err)
 		}
 		if n := len(out); n == 0 || out[n-1].ChatID != c.ChatID {
 			c.CreateTime = fromNullMillis(created)
@@ -100,7 +100,7 @@ func (e *executor) chatQuery(ctx context.Context, op, query string, args ...any)
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, internalErr(op, err)
+		return nil, e.internal(op, err)
 	}
 	return out, nil
 }

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -14,16 +14,16 @@ const taskCols = `job_id, kind, corp_id, agent_id, caller_id, program_id, abilit
 
 // TaskInsert stores t. Tasks have no foreign keys: like events they
 // outlive the app and programs they mention, until they expire.
-func (e *executor) TaskInsert(ctx context.Context, t *openzone.Task) error {
-	_, err := e.w.ExecContext(ctx, `INSERT INTO task (`+taskCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+func (e *Executor) TaskInsert(ctx context.Context, t *openzone.Task) error {
+	_, err := e.w.Exec(ctx, `INSERT INTO task (`+taskCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		t.JobID, string(t.Kind), t.CorpID, t.AgentID, t.CallerID, t.ProgramID, t.AbilityID, nonNilBytes(t.Request), string(t.FailList),
 		boolInt(t.Debug), string(t.State), t.Attempts, t.LastError, t.ErrCode, t.ResponseErrcode, t.Response,
 		t.CreatedAt.UnixMilli(), nullMillis(t.DeliveredAt), t.DeliveredTo, nullMillis(t.DoneAt), t.ExpiresAt.UnixMilli())
 	switch {
-	case isUnique(err):
+	case e.eng.IsUnique(err):
 		return openzone.Wrap(openzone.ErrConflict, err, "task %q already exists", t.JobID)
 	case err != nil:
-		return internalErr("task insert", err)
+		return e.internal("task insert", err)
 	}
 	return nil
 }
@@ -35,7 +35,7 @@ func nonNilBytes(b []byte) []byte {
 	return b
 }
 
-func scanTask(s scanner) (*openzone.Task, error) {
+func scanTask(s Row) (*openzone.Task, error) {
 	var t openzone.Task
 	var kind, state, failList string
 	var debug int
@@ -53,18 +53,18 @@ func scanTask(s scanner) (*openzone.Task, error) {
 	return &t, nil
 }
 
-func (e *executor) TaskGet(ctx context.Context, jobID string) (*openzone.Task, error) {
-	t, err := scanTask(e.r.QueryRowContext(ctx, `SELECT `+taskCols+` FROM task WHERE job_id = ?`, jobID))
+func (e *Executor) TaskGet(ctx context.Context, jobID string) (*openzone.Task, error) {
+	t, err := scanTask(e.r.QueryRow(ctx, `SELECT `+taskCols+` FROM task WHERE job_id = ?`, jobID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, openzone.Errorf(openzone.ErrNotFound, "task %q not found", jobID)
 	}
 	if err != nil {
-		return nil, internalErr("task get", err)
+		return nil, e.internal("task get", err)
 	}
 	return t, nil
 }
 
-func (e *executor) TaskList(ctx context.Context, programID string, limit int) ([]*openzone.Task, error) {
+func (e *Executor) TaskList(ctx context.Context, programID string, limit int) ([]*openzone.Task, error) {
 	q := `SELECT ` + taskCols + ` FROM task`
 	var args []any
 	if programID != "" {
@@ -73,61 +73,61 @@ func (e *executor) TaskList(ctx context.Context, programID string, limit int) ([
 	}
 	q += ` ORDER BY created_at DESC, job_id DESC LIMIT ?`
 	args = append(args, clampLimit(limit))
-	return list(ctx, e.r, "task list", scanTask, q, args...)
+	return list(ctx, e, e.r, "task list", scanTask, q, args...)
 }
 
 // TaskListPending orders by created_at, then insertion order; limit
 // default 100, max 1000.
-func (e *executor) TaskListPending(ctx context.Context, programID string, limit int) ([]*openzone.Task, error) {
-	return list(ctx, e.r, "task list pending", scanTask, `SELECT `+taskCols+` FROM task
-		WHERE program_id = ? AND state = ? ORDER BY created_at, rowid LIMIT ?`, programID, openzone.TaskPending, clampLimit(limit))
+func (e *Executor) TaskListPending(ctx context.Context, programID string, limit int) ([]*openzone.Task, error) {
+	return list(ctx, e, e.r, "task list pending", scanTask, `SELECT `+taskCols+` FROM task
+		WHERE program_id = ? AND state = ? ORDER BY created_at, `+e.eng.InsertOrder()+` LIMIT ?`, programID, openzone.TaskPending, clampLimit(limit))
 }
 
 // The state changes below are single conditional statements: whichever of
 // the worker's acknowledgement and the program's report lands second sees
 // the state the first one left, on any driver.
 
-func (e *executor) TaskDelivered(ctx context.Context, jobID string, attempts int, deliveredTo string, at time.Time) (bool, error) {
-	res, err := e.w.ExecContext(ctx, `UPDATE task SET state = ?, attempts = ?, delivered_at = ?, delivered_to = ? WHERE job_id = ? AND state = ?`,
+func (e *Executor) TaskDelivered(ctx context.Context, jobID string, attempts int, deliveredTo string, at time.Time) (bool, error) {
+	n, err := e.w.Exec(ctx, `UPDATE task SET state = ?, attempts = ?, delivered_at = ?, delivered_to = ? WHERE job_id = ? AND state = ?`,
 		string(openzone.TaskRunning), attempts, at.UnixMilli(), deliveredTo, jobID, string(openzone.TaskPending))
 	if err != nil {
-		return false, internalErr("task delivered", err)
+		return false, e.internal("task delivered", err)
 	}
-	n, _ := res.RowsAffected()
 	if n == 0 {
 		// A report that came first still records the attempt count.
-		if _, err := e.w.ExecContext(ctx, `UPDATE task SET attempts = max(attempts, ?), delivered_at = coalesce(delivered_at, ?) WHERE job_id = ?`,
-			attempts, at.UnixMilli(), jobID); err != nil {
-			return false, internalErr("task delivered", err)
+		if _, err := e.w.Exec(ctx, `UPDATE task SET attempts = CASE WHEN attempts > ? THEN attempts ELSE ? END,
+			delivered_at = coalesce(delivered_at, ?) WHERE job_id = ?`,
+			attempts, attempts, at.UnixMilli(), jobID); err != nil {
+			return false, e.internal("task delivered", err)
 		}
 	}
 	return n == 1, nil
 }
 
-func (e *executor) TaskAttemptFailed(ctx context.Context, jobID string, attempts, errCode int, lastErr string, final bool, at time.Time) error {
+func (e *Executor) TaskAttemptFailed(ctx context.Context, jobID string, attempts, errCode int, lastErr string, final bool, at time.Time) error {
 	if final {
-		_, err := e.w.ExecContext(ctx, `UPDATE task SET state = ?, attempts = ?, last_error = ?, err_code = ?, done_at = ?
+		_, err := e.w.Exec(ctx, `UPDATE task SET state = ?, attempts = ?, last_error = ?, err_code = ?, done_at = ?
 			WHERE job_id = ? AND state = ?`, string(openzone.TaskFailed), attempts, lastErr, errCode, at.UnixMilli(), jobID, string(openzone.TaskPending))
 		if err != nil {
-			return internalErr("task attempt failed", err)
+			return e.internal("task attempt failed", err)
 		}
 		return nil
 	}
-	if _, err := e.w.ExecContext(ctx, `UPDATE task SET attempts = ?, last_error = ? WHERE job_id = ? AND state = ?`,
+	if _, err := e.w.Exec(ctx, `UPDATE task SET attempts = ?, last_error = ? WHERE job_id = ? AND state = ?`,
 		attempts, lastErr, jobID, string(openzone.TaskPending)); err != nil {
-		return internalErr("task attempt failed", err)
+		return e.internal("task attempt failed", err)
 	}
 	return nil
 }
 
-func (e *executor) TaskReport(ctx context.Context, jobID string, errcode int, response []byte, at time.Time) error {
-	res, err := e.w.ExecContext(ctx, `UPDATE task SET state = ?, response_errcode = ?, response = ?, done_at = ?
+func (e *Executor) TaskReport(ctx context.Context, jobID string, errcode int, response []byte, at time.Time) error {
+	n, err := e.w.Exec(ctx, `UPDATE task SET state = ?, response_errcode = ?, response = ?, done_at = ?
 		WHERE job_id = ? AND state IN (?, ?)`, string(openzone.TaskDone), errcode, nonNilBytes(response), at.UnixMilli(),
 		jobID, string(openzone.TaskPending), string(openzone.TaskRunning))
 	if err != nil {
-		return internalErr("task report", err)
+		return e.internal("task report", err)
 	}
-	if n, _ := res.RowsAffected(); n == 1 {
+	if n == 1 {
 		return nil
 	}
 	if _, err := e.TaskGet(ctx, jobID); err != nil {
@@ -136,43 +136,42 @@ func (e *executor) TaskReport(ctx context.Context, jobID string, errcode int, re
 	return openzone.Errorf(openzone.ErrConflict, "task %q already ended", jobID)
 }
 
-func (e *executor) TaskOrphans(ctx context.Context, aliveSince time.Time, limit int) ([]*openzone.Task, error) {
-	return list(ctx, e.r, "task orphans", scanTask, `SELECT `+taskCols+` FROM task
+func (e *Executor) TaskOrphans(ctx context.Context, aliveSince time.Time, limit int) ([]*openzone.Task, error) {
+	return list(ctx, e, e.r, "task orphans", scanTask, `SELECT `+taskCols+` FROM task
 		WHERE state = ? AND delivered_to <> ''
 		AND delivered_to NOT IN (SELECT id FROM node WHERE heartbeat_at >= ?)
 		ORDER BY created_at LIMIT ?`, string(openzone.TaskRunning), aliveSince.UnixMilli(), clampLimit(limit))
 }
 
-func (e *executor) TaskRequeue(ctx context.Context, jobID, deliveredTo string) (bool, error) {
-	res, err := e.w.ExecContext(ctx, `UPDATE task SET state = ?, delivered_to = '' WHERE job_id = ? AND state = ? AND delivered_to = ?`,
+func (e *Executor) TaskRequeue(ctx context.Context, jobID, deliveredTo string) (bool, error) {
+	n, err := e.w.Exec(ctx, `UPDATE task SET state = ?, delivered_to = '' WHERE job_id = ? AND state = ? AND delivered_to = ?`,
 		string(openzone.TaskPending), jobID, string(openzone.TaskRunning), deliveredTo)
 	if err != nil {
-		return false, internalErr("task requeue", err)
+		return false, e.internal("task requeue", err)
 	}
-	n, _ := res.RowsAffected()
 	return n == 1, nil
 }
 
-func (e *executor) NodeHeartbeat(ctx context.Context, id, name string, at time.Time) error {
-	_, err := e.w.ExecContext(ctx, `INSERT INTO node (id, name, heartbeat_at) VALUES (?, ?, ?)
+func (e *Executor) NodeHeartbeat(ctx context.Context, id, name string, at time.Time) error {
+	_, err := e.w.Exec(ctx, `INSERT INTO node (id, name, heartbeat_at) VALUES (?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`, id, name, at.UnixMilli())
 	if err != nil {
-		return internalErr("node heartbeat", err)
+		return e.internal("node heartbeat", err)
 	}
 	return nil
 }
 
-func (e *executor) NodeForget(ctx context.Context, name, exceptID string) error {
-	if _, err := e.w.ExecContext(ctx, `DELETE FROM node WHERE name = ? AND id <> ?`, name, exceptID); err != nil {
-		return internalErr("node forget", err)
+func (e *Executor) NodeForget(ctx context.Context, name, exceptID string) error {
+	if _, err := e.w.Exec(ctx, `DELETE FROM node WHERE name = ? AND id <> ?`, name, exceptID); err != nil {
+		return e.internal("node forget", err)
 	}
 	return nil
 }
 
-func (e *executor) TaskPrune(ctx context.Context, now time.Time) (int64, error) {
-	res, err := e.w.ExecContext(ctx, `DELETE FROM task WHERE expires_at <= ?`, now.UnixMilli())
+func (e *Executor) TaskPrune(ctx context.Context, now time.Time) (int64, error) {
+	n, err := e.w.Exec(ctx, `DELETE FROM task WHERE expires_at <= ?`, now.UnixMilli())
 	if err != nil {
-		return 0, internalErr("task prune", err)
+		return 0, e.internal("task prune", err)
 	}
-	return res.RowsAffected()
+	return n, nil
 }

@@ -1,4 +1,4 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
@@ -6,19 +6,19 @@ import (
 	"github.com/openzone/openzone"
 )
 
-func (e *executor) NotificationInsert(ctx context.Context, n *openzone.Notification) error {
+func (e *Executor) NotificationInsert(ctx context.Context, n *openzone.Notification) error {
 	err := e.w.QueryRow(ctx, `INSERT INTO notification (provider_id, program_id, kind, title, body, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
 		n.ProviderID, n.ProgramID, n.Kind, n.Title, n.Body, n.CreatedAt.UnixMilli()).Scan(&n.ID)
 	if err != nil {
-		return internalErr("notification insert", err)
+		return e.internal("notification insert", err)
 	}
 	return nil
 }
 
 const notificationCols = `id, provider_id, program_id, kind, title, body, created_at`
 
-func scanNotification(s scanner) (*openzone.Notification, error) {
+func scanNotification(s Row) (*openzone.Notification, error) {
 	var n openzone.Notification
 	var created int64
 	if err := s.Scan(&n.ID, &n.ProviderID, &n.ProgramID, &n.Kind, &n.Title, &n.Body, &created); err != nil {
@@ -28,12 +28,14 @@ func scanNotification(s scanner) (*openzone.Notification, error) {
 	return &n, nil
 }
 
-func (e *executor) NotificationList(ctx context.Context, providerID string, limit int) ([]*openzone.Notification, error) {
+func (e *Executor) NotificationList(ctx context.Context, providerID string, limit int) ([]*openzone.Notification, error) {
 	q := `SELECT ` + notificationCols + ` FROM notification`
-	var a args
+	var args []any
 	if providerID != "" {
-		q += ` WHERE provider_id = ` + a.add(providerID)
+		q += ` WHERE provider_id = ?`
+		args = append(args, providerID)
 	}
-	q += ` ORDER BY created_at DESC, id DESC LIMIT ` + a.add(clampLimit(limit))
-	return list(ctx, e.r, "notification list", scanNotification, q, a...)
+	q += ` ORDER BY created_at DESC, id DESC LIMIT ?`
+	args = append(args, clampLimit(limit))
+	return list(ctx, e, e.r, "notification list", scanNotification, q, args...)
 }

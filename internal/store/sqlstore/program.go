@@ -1,47 +1,45 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
 	"database/sql"
-
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/openzone/openzone"
 )
 
-func (e *executor) ProgramUpsert(ctx context.Context, p *openzone.Program) error {
+func (e *Executor) ProgramUpsert(ctx context.Context, p *openzone.Program) error {
 	deploy, err := json.Marshal(p.Deploy)
 	if err != nil {
-		return internalErr("program upsert", err)
+		return e.internal("program upsert", err)
 	}
-	return e.inTx(ctx, func(e *executor) error {
+	return e.inTx(ctx, false, func(e *Executor) error {
 		// An upsert, not INSERT OR REPLACE: replacing would delete the row
 		// and cascade to the program's secret and app links.
 		_, err := e.w.Exec(ctx, `INSERT INTO program (id, provider_id, kind, name, released, deploy)
-			VALUES ($1, $2, $3, $4, $5, $6)
+			VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET provider_id = excluded.provider_id, kind = excluded.kind,
 				name = excluded.name, released = excluded.released, deploy = excluded.deploy`,
 			p.ID, nullString(p.ProviderID), string(p.Kind), p.Name, boolInt(p.Released), string(deploy))
-		if isForeignKey(err) {
-			return missingRef("program upsert", err, providerRef(p.ProviderID))
+		if e.eng.IsForeignKey(err) {
+			return e.missingRef(ctx, "program upsert", err, providerRef(p.ProviderID))
 		}
 		if err != nil {
-			return internalErr("program upsert", err)
+			return e.internal("program upsert", err)
 		}
-		if _, err := e.w.Exec(ctx, `DELETE FROM program_ability WHERE program_id = $1`, p.ID); err != nil {
-			return internalErr("program upsert", err)
+		if _, err := e.w.Exec(ctx, `DELETE FROM program_ability WHERE program_id = ?`, p.ID); err != nil {
+			return e.internal("program upsert", err)
 		}
 		for i, a := range p.Abilities {
 			_, err := e.w.Exec(ctx, `INSERT INTO program_ability (program_id, ability_id, position, name, input, output)
-				VALUES ($1, $2, $3, $4, $5, $6)`, p.ID, a.ID, i, a.Name, string(a.Input), string(a.Output))
-			if isUnique(err) {
+				VALUES (?, ?, ?, ?, ?, ?)`, p.ID, a.ID, i, a.Name, string(a.Input), string(a.Output))
+			if e.eng.IsUnique(err) {
 				return openzone.Wrap(openzone.ErrConflict, err, "ability %q appears twice in program %q", a.ID, p.ID)
 			}
 			if err != nil {
-				return internalErr("program upsert", err)
+				return e.internal("program upsert", err)
 			}
 		}
 		return nil
@@ -54,8 +52,8 @@ const programSelect = `SELECT p.id, p.provider_id, p.kind, p.name, p.released, p
 		a.ability_id, a.name, a.input, a.output
 	FROM program p LEFT JOIN program_ability a ON a.program_id = p.id`
 
-func (e *executor) ProgramGet(ctx context.Context, id string) (*openzone.Program, error) {
-	ps, err := e.programQuery(ctx, "program get", programSelect+` WHERE p.id = $1 ORDER BY a.position`, id)
+func (e *Executor) ProgramGet(ctx context.Context, id string) (*openzone.Program, error) {
+	ps, err := e.programQuery(ctx, "program get", programSelect+` WHERE p.id = ? ORDER BY a.position`, id)
 	if err != nil {
 		return nil, err
 	}
@@ -65,15 +63,15 @@ func (e *executor) ProgramGet(ctx context.Context, id string) (*openzone.Program
 	return ps[0], nil
 }
 
-func (e *executor) ProgramList(ctx context.Context) ([]*openzone.Program, error) {
+func (e *Executor) ProgramList(ctx context.Context) ([]*openzone.Program, error) {
 	return e.programQuery(ctx, "program list", programSelect+` ORDER BY p.id, a.position`)
 }
 
 // programQuery groups the joined rows, which arrive ordered by program.
-func (e *executor) programQuery(ctx context.Context, op, query string, args ...any) ([]*openzone.Program, error) {
+func (e *Executor) programQuery(ctx context.Context, op, query string, args ...any) ([]*openzone.Program, error) {
 	rows, err := e.r.Query(ctx, query, args...)
 	if err != nil {
-		return nil, internalErr(op, err)
+		return nil, e.internal(op, err)
 	}
 	defer rows.Close()
 	var out []*openzone.Program
@@ -87,14 +85,14 @@ func (e *executor) programQuery(ctx context.Context, op, query string, args ...a
 		)
 		if err := rows.Scan(&p.ID, &provider, &kind, &p.Name, &released, &deploy,
 			&abilityID, &abilityName, &input, &output); err != nil {
-			return nil, internalErr(op, err)
+			return nil, e.internal(op, err)
 		}
 		if n := len(out); n == 0 || out[n-1].ID != p.ID {
 			p.ProviderID = provider.String
 			p.Kind = openzone.ProgramKind(kind)
 			p.Released = released != 0
 			if err := json.Unmarshal([]byte(deploy), &p.Deploy); err != nil {
-				return nil, internalErr(op, fmt.Errorf("program %q deploy: %w", p.ID, err))
+				return nil, e.internal(op, fmt.Errorf("program %q deploy: %w", p.ID, err))
 			}
 			out = append(out, &p)
 		}
@@ -109,7 +107,7 @@ func (e *executor) programQuery(ctx context.Context, op, query string, args ...a
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, internalErr(op, err)
+		return nil, e.internal(op, err)
 	}
 	return out, nil
 }
@@ -122,32 +120,32 @@ func rawJSON(s string) json.RawMessage {
 	return json.RawMessage(s)
 }
 
-func (e *executor) ProgramSecretGet(ctx context.Context, programID string) (*openzone.ProgramSecret, error) {
+func (e *Executor) ProgramSecretGet(ctx context.Context, programID string) (*openzone.ProgramSecret, error) {
 	s := openzone.ProgramSecret{ProgramID: programID}
-	err := e.r.QueryRow(ctx, `SELECT ver, secret_key FROM program_secret WHERE program_id = $1`, programID).
+	err := e.r.QueryRow(ctx, `SELECT ver, secret_key FROM program_secret WHERE program_id = ?`, programID).
 		Scan(&s.Ver, &s.Key)
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, sql.ErrNoRows) {
 		return nil, openzone.Errorf(openzone.ErrNotFound, "secret of program %q not found", programID)
 	}
 	if err != nil {
-		return nil, internalErr("program secret get", err)
+		return nil, e.internal("program secret get", err)
 	}
 	return &s, nil
 }
 
-func (e *executor) ProgramSecretPut(ctx context.Context, s *openzone.ProgramSecret) error {
+func (e *Executor) ProgramSecretPut(ctx context.Context, s *openzone.ProgramSecret) error {
 	// One statement decides insert vs rotate, so two concurrent rotations
 	// cannot both win.
-	res, err := e.w.Exec(ctx, `INSERT INTO program_secret (program_id, ver, secret_key) VALUES ($1, $2, $3)
+	n, err := e.w.Exec(ctx, `INSERT INTO program_secret (program_id, ver, secret_key) VALUES (?, ?, ?)
 		ON CONFLICT (program_id) DO UPDATE SET ver = excluded.ver, secret_key = excluded.secret_key
 		WHERE program_secret.ver < excluded.ver`, s.ProgramID, s.Ver, s.Key)
-	if isForeignKey(err) {
-		return missingRef("program secret put", err, programRef(s.ProgramID))
+	if e.eng.IsForeignKey(err) {
+		return e.missingRef(ctx, "program secret put", err, programRef(s.ProgramID))
 	}
 	if err != nil {
-		return internalErr("program secret put", err)
+		return e.internal("program secret put", err)
 	}
-	return ifNoRows(res, func() error {
+	return ifNoRows(n, func() error {
 		return openzone.Errorf(openzone.ErrConflict, "secret version %d of program %q is not newer than the stored one", s.Ver, s.ProgramID)
 	})
 }

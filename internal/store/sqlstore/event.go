@@ -1,43 +1,41 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
 	"database/sql"
-
 	"errors"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/openzone/openzone"
 )
 
 // EventTokenInsert stores t; its app must exist. Messages never echo the
 // token. Prune deletes expired event tokens.
-func (e *executor) EventTokenInsert(ctx context.Context, t *openzone.EventToken) error {
+func (e *Executor) EventTokenInsert(ctx context.Context, t *openzone.EventToken) error {
 	_, err := e.w.Exec(ctx, `INSERT INTO event_token (token, corp_id, agent_id, kind, from_seq, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6)`, t.Token, t.CorpID, t.AgentID, t.Kind, t.FromSeq, t.ExpiresAt.UnixMilli())
+		VALUES (?, ?, ?, ?, ?, ?)`, t.Token, t.CorpID, t.AgentID, t.Kind, t.FromSeq, t.ExpiresAt.UnixMilli())
 	switch {
-	case isUnique(err):
+	case e.eng.IsUnique(err):
 		return openzone.Wrap(openzone.ErrConflict, err, "event token already exists")
-	case isForeignKey(err):
-		return missingRef("event token insert", err, appRef(t.CorpID, t.AgentID))
+	case e.eng.IsForeignKey(err):
+		return e.missingRef(ctx, "event token insert", err, appRef(t.CorpID, t.AgentID))
 	case err != nil:
-		return internalErr("event token insert", err)
+		return e.internal("event token insert", err)
 	}
 	return nil
 }
 
 // EventTokenGet returns the token even when expired (until Prune), so
 // callers can tell expired from unknown.
-func (e *executor) EventTokenGet(ctx context.Context, token string) (*openzone.EventToken, error) {
+func (e *Executor) EventTokenGet(ctx context.Context, token string) (*openzone.EventToken, error) {
 	t := openzone.EventToken{Token: token}
 	var exp int64
-	err := e.r.QueryRow(ctx, `SELECT corp_id, agent_id, kind, from_seq, expires_at FROM event_token WHERE token = $1`,
+	err := e.r.QueryRow(ctx, `SELECT corp_id, agent_id, kind, from_seq, expires_at FROM event_token WHERE token = ?`,
 		token).Scan(&t.CorpID, &t.AgentID, &t.Kind, &t.FromSeq, &exp)
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, sql.ErrNoRows) {
 		return nil, openzone.Errorf(openzone.ErrNotFound, "event token not found")
 	}
 	if err != nil {
-		return nil, internalErr("event token get", err)
+		return nil, e.internal("event token get", err)
 	}
 	t.ExpiresAt = fromMillis(exp)
 	return &t, nil
@@ -47,22 +45,22 @@ func (e *executor) EventTokenGet(ctx context.Context, token string) (*openzone.E
 // outlive the corp, app and program they mention. Data is kept byte for
 // byte (empty reads back nil); a zero DeliveredAt is NULL and reads back
 // zero. An id already stored is ErrConflict.
-func (e *executor) EventInsert(ctx context.Context, ev *openzone.Event) error {
-	_, err := e.w.Exec(ctx, `INSERT INTO event (`+eventCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+func (e *Executor) EventInsert(ctx context.Context, ev *openzone.Event) error {
+	_, err := e.w.Exec(ctx, `INSERT INTO event (`+eventCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		ev.ID, ev.CorpID, ev.AgentID, ev.ProgramID, ev.Type, string(ev.Data), ev.State, ev.Attempts, ev.LastError,
 		ev.CreatedAt.UnixMilli(), nullMillis(ev.DeliveredAt))
 	switch {
-	case isUnique(err):
+	case e.eng.IsUnique(err):
 		return openzone.Wrap(openzone.ErrConflict, err, "event %q already exists", ev.ID)
 	case err != nil:
-		return internalErr("event insert", err)
+		return e.internal("event insert", err)
 	}
 	return nil
 }
 
 const eventCols = `id, corp_id, agent_id, program_id, type, data, state, attempts, last_error, created_at, delivered_at`
 
-func scanEvent(s scanner) (*openzone.Event, error) {
+func scanEvent(s Row) (*openzone.Event, error) {
 	var ev openzone.Event
 	var data string
 	var created int64
@@ -77,61 +75,63 @@ func scanEvent(s scanner) (*openzone.Event, error) {
 	return &ev, nil
 }
 
-func (e *executor) EventGet(ctx context.Context, id string) (*openzone.Event, error) {
-	ev, err := scanEvent(e.r.QueryRow(ctx, `SELECT `+eventCols+` FROM event WHERE id = $1`, id))
-	if errors.Is(err, pgx.ErrNoRows) {
+func (e *Executor) EventGet(ctx context.Context, id string) (*openzone.Event, error) {
+	ev, err := scanEvent(e.r.QueryRow(ctx, `SELECT `+eventCols+` FROM event WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
 		return nil, openzone.Errorf(openzone.ErrNotFound, "event %q not found", id)
 	}
 	if err != nil {
-		return nil, internalErr("event get", err)
+		return nil, e.internal("event get", err)
 	}
 	return ev, nil
 }
 
 // EventUpdate leaves every other field as stored.
-func (e *executor) EventUpdate(ctx context.Context, ev *openzone.Event) error {
-	res, err := e.w.Exec(ctx, `UPDATE event SET state = $1, attempts = $2, last_error = $3, delivered_at = $4
-		WHERE id = $5`, ev.State, ev.Attempts, ev.LastError, nullMillis(ev.DeliveredAt), ev.ID)
+func (e *Executor) EventUpdate(ctx context.Context, ev *openzone.Event) error {
+	n, err := e.w.Exec(ctx, `UPDATE event SET state = ?, attempts = ?, last_error = ?, delivered_at = ?
+		WHERE id = ?`, ev.State, ev.Attempts, ev.LastError, nullMillis(ev.DeliveredAt), ev.ID)
 	if err != nil {
-		return internalErr("event update", err)
+		return e.internal("event update", err)
 	}
-	return ifNoRows(res, func() error {
+	return ifNoRows(n, func() error {
 		return openzone.Errorf(openzone.ErrNotFound, "event %q not found", ev.ID)
 	})
 }
 
 // EventList orders by created_at then id, both descending; limit default
 // 100, max 1000.
-func (e *executor) EventList(ctx context.Context, programID string, limit int) ([]*openzone.Event, error) {
+func (e *Executor) EventList(ctx context.Context, programID string, limit int) ([]*openzone.Event, error) {
 	q := `SELECT ` + eventCols + ` FROM event`
-	var a args
+	var args []any
 	if programID != "" {
-		q += ` WHERE program_id = ` + a.add(programID)
+		q += ` WHERE program_id = ?`
+		args = append(args, programID)
 	}
-	q += ` ORDER BY created_at DESC, id DESC LIMIT ` + a.add(clampLimit(limit))
-	return list(ctx, e.r, "event list", scanEvent, q, a...)
+	q += ` ORDER BY created_at DESC, id DESC LIMIT ?`
+	args = append(args, clampLimit(limit))
+	return list(ctx, e, e.r, "event list", scanEvent, q, args...)
 }
 
 // EventListPending returns a program's pending events in the order they
-// were raised (created_at, then insertion order: the ins column, which
-// PostgreSQL has where SQLite has its rowid); limit default 100, max 1000.
-func (e *executor) EventListPending(ctx context.Context, programID string, limit int) ([]*openzone.Event, error) {
-	return list(ctx, e.r, "event list pending", scanEvent, `SELECT `+eventCols+` FROM event
-		WHERE program_id = $1 AND state = $2 ORDER BY created_at, ins LIMIT $3`, programID, openzone.EventPending, clampLimit(limit))
+// were raised (created_at, then insertion order); limit default 100, max
+// 1000.
+func (e *Executor) EventListPending(ctx context.Context, programID string, limit int) ([]*openzone.Event, error) {
+	return list(ctx, e, e.r, "event list pending", scanEvent, `SELECT `+eventCols+` FROM event
+		WHERE program_id = ? AND state = ? ORDER BY created_at, `+e.eng.InsertOrder()+` LIMIT ?`, programID, openzone.EventPending, clampLimit(limit))
 }
 
 // NotifyInsert stores n; its app must exist. A notify_id already stored is
 // ErrConflict. Prune deletes expired ones.
-func (e *executor) NotifyInsert(ctx context.Context, n *openzone.Notify) error {
-	_, err := e.w.Exec(ctx, `INSERT INTO notify (`+notifyCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+func (e *Executor) NotifyInsert(ctx context.Context, n *openzone.Notify) error {
+	_, err := e.w.Exec(ctx, `INSERT INTO notify (`+notifyCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		n.NotifyID, n.CorpID, n.AgentID, n.ProgramID, n.Instance, n.Scene, n.CreatedAt.UnixMilli(), n.ExpiresAt.UnixMilli())
 	switch {
-	case isUnique(err):
+	case e.eng.IsUnique(err):
 		return openzone.Wrap(openzone.ErrConflict, err, "notify_id %q already exists", n.NotifyID)
-	case isForeignKey(err):
-		return missingRef("notify insert", err, appRef(n.CorpID, n.AgentID))
+	case e.eng.IsForeignKey(err):
+		return e.missingRef(ctx, "notify insert", err, appRef(n.CorpID, n.AgentID))
 	case err != nil:
-		return internalErr("notify insert", err)
+		return e.internal("notify insert", err)
 	}
 	return nil
 }
@@ -139,16 +139,16 @@ func (e *executor) NotifyInsert(ctx context.Context, n *openzone.Notify) error {
 const notifyCols = `notify_id, corp_id, agent_id, program_id, instance, scene, created_at, expires_at`
 
 // NotifyGet returns the notify_id even when expired (until Prune).
-func (e *executor) NotifyGet(ctx context.Context, notifyID string) (*openzone.Notify, error) {
+func (e *Executor) NotifyGet(ctx context.Context, notifyID string) (*openzone.Notify, error) {
 	var n openzone.Notify
 	var created, exp int64
-	err := e.r.QueryRow(ctx, `SELECT `+notifyCols+` FROM notify WHERE notify_id = $1`, notifyID).
+	err := e.r.QueryRow(ctx, `SELECT `+notifyCols+` FROM notify WHERE notify_id = ?`, notifyID).
 		Scan(&n.NotifyID, &n.CorpID, &n.AgentID, &n.ProgramID, &n.Instance, &n.Scene, &created, &exp)
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, sql.ErrNoRows) {
 		return nil, openzone.Errorf(openzone.ErrNotFound, "notify_id %q not found", notifyID)
 	}
 	if err != nil {
-		return nil, internalErr("notify get", err)
+		return nil, e.internal("notify get", err)
 	}
 	n.CreatedAt, n.ExpiresAt = fromMillis(created), fromMillis(exp)
 	return &n, nil

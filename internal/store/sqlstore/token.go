@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -9,23 +9,23 @@ import (
 	"github.com/openzone/openzone"
 )
 
-func (e *executor) TokenInsert(ctx context.Context, t *openzone.AccessToken) error {
-	_, err := e.w.ExecContext(ctx, `INSERT INTO access_token (token, corp_id, agent_id, expires_at) VALUES (?, ?, ?, ?)`,
+func (e *Executor) TokenInsert(ctx context.Context, t *openzone.AccessToken) error {
+	_, err := e.w.Exec(ctx, `INSERT INTO access_token (token, corp_id, agent_id, expires_at) VALUES (?, ?, ?, ?)`,
 		t.Token, t.CorpID, t.AgentID, t.ExpiresAt.UnixMilli())
 	switch {
-	case isUnique(err):
+	case e.eng.IsUnique(err):
 		return openzone.Wrap(openzone.ErrConflict, err, "access_token already exists")
-	case isForeignKey(err):
+	case e.eng.IsForeignKey(err):
 		return e.missingRef(ctx, "token insert", err, appRef(t.CorpID, t.AgentID))
 	case err != nil:
-		return internalErr("token insert", err)
+		return e.internal("token insert", err)
 	}
 	return nil
 }
 
 const tokenCols = `token, corp_id, agent_id, expires_at`
 
-func scanToken(s scanner) (*openzone.AccessToken, error) {
+func scanToken(s Row) (*openzone.AccessToken, error) {
 	var t openzone.AccessToken
 	var exp int64
 	if err := s.Scan(&t.Token, &t.CorpID, &t.AgentID, &exp); err != nil {
@@ -37,42 +37,39 @@ func scanToken(s scanner) (*openzone.AccessToken, error) {
 
 // TokenGet returns the token even when expired, so callers can tell
 // "expired" (42001) from "invalid" (40014). Messages never echo the token.
-func (e *executor) TokenGet(ctx context.Context, token string) (*openzone.AccessToken, error) {
-	t, err := scanToken(e.r.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM access_token WHERE token = ?`, token))
+func (e *Executor) TokenGet(ctx context.Context, token string) (*openzone.AccessToken, error) {
+	t, err := scanToken(e.r.QueryRow(ctx, `SELECT `+tokenCols+` FROM access_token WHERE token = ?`, token))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, openzone.Errorf(openzone.ErrNotFound, "access_token not found")
 	}
 	if err != nil {
-		return nil, internalErr("token get", err)
+		return nil, e.internal("token get", err)
 	}
 	return t, nil
 }
 
-func (e *executor) TokenFindValid(ctx context.Context, corpID string, agentID int64, now time.Time) (*openzone.AccessToken, error) {
-	t, err := scanToken(e.r.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM access_token
+func (e *Executor) TokenFindValid(ctx context.Context, corpID string, agentID int64, now time.Time) (*openzone.AccessToken, error) {
+	t, err := scanToken(e.r.QueryRow(ctx, `SELECT `+tokenCols+` FROM access_token
 		WHERE corp_id = ? AND agent_id = ? AND expires_at > ?
 		ORDER BY expires_at DESC LIMIT 1`, corpID, agentID, now.UnixMilli()))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, openzone.Errorf(openzone.ErrNotFound, "valid access_token of app %d of corp %q not found", agentID, corpID)
 	}
 	if err != nil {
-		return nil, internalErr("token find valid", err)
+		return nil, e.internal("token find valid", err)
 	}
 	return t, nil
 }
 
-func (e *executor) ReplayRemember(ctx context.Context, scope, requestID string, now, expires time.Time) (bool, error) {
-	// One statement, so concurrent callers with the same id race inside
-	// SQLite: exactly one inserts or revives an expired entry.
-	res, err := e.w.ExecContext(ctx, `INSERT INTO replay (scope, request_id, expires_at) VALUES (?, ?, ?)
+func (e *Executor) ReplayRemember(ctx context.Context, scope, requestID string, now, expires time.Time) (bool, error) {
+	// One statement: concurrent callers with the same id, on any node,
+	// race inside the database, and exactly one inserts or revives an
+	// expired entry.
+	n, err := e.w.Exec(ctx, `INSERT INTO replay (scope, request_id, expires_at) VALUES (?, ?, ?)
 		ON CONFLICT (scope, request_id) DO UPDATE SET expires_at = excluded.expires_at
 		WHERE replay.expires_at <= ?`, scope, requestID, expires.UnixMilli(), now.UnixMilli())
 	if err != nil {
-		return false, internalErr("replay remember", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, internalErr("replay remember", err)
+		return false, e.internal("replay remember", err)
 	}
 	return n > 0, nil
 }

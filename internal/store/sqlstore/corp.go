@@ -1,0 +1,131 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/openzone/openzone"
+)
+
+func (e *Executor) ProviderUpsert(ctx context.Context, p *openzone.Provider) error {
+	corps := p.TestCorps
+	if corps == nil {
+		corps = []string{}
+	}
+	b, err := json.Marshal(corps)
+	if err != nil {
+		return e.internal("provider upsert", err)
+	}
+	if _, err := e.w.Exec(ctx, `INSERT INTO provider (id, name, test_corps) VALUES (?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET name = excluded.name, test_corps = excluded.test_corps`,
+		p.ID, p.Name, string(b)); err != nil {
+		return e.internal("provider upsert", err)
+	}
+	return nil
+}
+
+const providerCols = `id, name, test_corps`
+
+func scanProvider(s Row) (*openzone.Provider, error) {
+	var p openzone.Provider
+	var corps string
+	if err := s.Scan(&p.ID, &p.Name, &corps); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(corps), &p.TestCorps); err != nil {
+		return nil, fmt.Errorf("provider %q test_corps: %w", p.ID, err)
+	}
+	if len(p.TestCorps) == 0 {
+		p.TestCorps = nil
+	}
+	return &p, nil
+}
+
+func (e *Executor) ProviderGet(ctx context.Context, id string) (*openzone.Provider, error) {
+	p, err := scanProvider(e.r.QueryRow(ctx, `SELECT `+providerCols+` FROM provider WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, openzone.Errorf(openzone.ErrNotFound, "provider %q not found", id)
+	}
+	if err != nil {
+		return nil, e.internal("provider get", err)
+	}
+	return p, nil
+}
+
+func (e *Executor) ProviderList(ctx context.Context) ([]*openzone.Provider, error) {
+	return list(ctx, e, e.r, "provider list", scanProvider, `SELECT `+providerCols+` FROM provider ORDER BY id`)
+}
+
+func (e *Executor) CorpUpsert(ctx context.Context, c *openzone.Corp) error {
+	days := c.RetentionDays
+	if days == 0 {
+		days = openzone.DefaultRetentionDays
+	}
+	if _, err := e.w.Exec(ctx, `INSERT INTO corp (corp_id, name, retention_days) VALUES (?, ?, ?)
+		ON CONFLICT (corp_id) DO UPDATE SET name = excluded.name, retention_days = excluded.retention_days`, c.CorpID, c.Name, days); err != nil {
+		return e.internal("corp upsert", err)
+	}
+	return nil
+}
+
+func scanCorp(s Row) (*openzone.Corp, error) {
+	var c openzone.Corp
+	return &c, s.Scan(&c.CorpID, &c.Name, &c.RetentionDays)
+}
+
+func (e *Executor) CorpGet(ctx context.Context, corpID string) (*openzone.Corp, error) {
+	c, err := scanCorp(e.r.QueryRow(ctx, `SELECT corp_id, name, retention_days FROM corp WHERE corp_id = ?`, corpID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, openzone.Errorf(openzone.ErrNotFound, "corp %q not found", corpID)
+	}
+	if err != nil {
+		return nil, e.internal("corp get", err)
+	}
+	return c, nil
+}
+
+func (e *Executor) CorpList(ctx context.Context) ([]*openzone.Corp, error) {
+	return list(ctx, e, e.r, "corp list", scanCorp, `SELECT corp_id, name, retention_days FROM corp ORDER BY corp_id`)
+}
+
+func (e *Executor) MemberUpsert(ctx context.Context, m *openzone.Member) error {
+	_, err := e.w.Exec(ctx, `INSERT INTO member (corp_id, user_id, name) VALUES (?, ?, ?)
+		ON CONFLICT (corp_id, user_id) DO UPDATE SET name = excluded.name`, m.CorpID, m.UserID, m.Name)
+	if e.eng.IsForeignKey(err) {
+		return e.missingRef(ctx, "member upsert", err, corpRef(m.CorpID))
+	}
+	if err != nil {
+		return e.internal("member upsert", err)
+	}
+	return nil
+}
+
+func (e *Executor) MemberList(ctx context.Context, corpID string) ([]*openzone.Member, error) {
+	return list(ctx, e, e.r, "member list", func(s Row) (*openzone.Member, error) {
+		var m openzone.Member
+		return &m, s.Scan(&m.CorpID, &m.UserID, &m.Name)
+	}, `SELECT corp_id, user_id, name FROM member WHERE corp_id = ? ORDER BY user_id`, corpID)
+}
+
+func (e *Executor) ExternalContactUpsert(ctx context.Context, c *openzone.ExternalContact) error {
+	_, err := e.w.Exec(ctx, `INSERT INTO external_contact (corp_id, external_user_id, name) VALUES (?, ?, ?)
+		ON CONFLICT (corp_id, external_user_id) DO UPDATE SET name = excluded.name`,
+		c.CorpID, c.ExternalUserID, c.Name)
+	if e.eng.IsForeignKey(err) {
+		return e.missingRef(ctx, "external contact upsert", err, corpRef(c.CorpID))
+	}
+	if err != nil {
+		return e.internal("external contact upsert", err)
+	}
+	return nil
+}
+
+func (e *Executor) ExternalContactList(ctx context.Context, corpID string) ([]*openzone.ExternalContact, error) {
+	return list(ctx, e, e.r, "external contact list", func(s Row) (*openzone.ExternalContact, error) {
+		var c openzone.ExternalContact
+		return &c, s.Scan(&c.CorpID, &c.ExternalUserID, &c.Name)
+	}, `SELECT corp_id, external_user_id, name FROM external_contact WHERE corp_id = ? ORDER BY external_user_id`, corpID)
+}

@@ -1,0 +1,24 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Prune deletes what expired at or before now: access tokens, replay ids,
+// event tokens and notify_ids.
+func (e *Executor) Prune(ctx context.Context, now time.Time) error {
+	ms := now.UnixMilli()
+	for _, p := range []struct{ what, query string }{
+		{"tokens", `DELETE FROM access_token WHERE expires_at <= ?`},
+		{"replay", `DELETE FROM replay WHERE expires_at <= ?`},
+		{"event tokens", `DELETE FROM event_token WHERE expires_at <= ?`},
+		{"notify ids", `DELETE FROM notify WHERE expires_at <= ?`},
+	} {
+		if _, err := e.w.Exec(ctx, p.query, ms); err != nil {
+			return e.internal(fmt.Sprintf("prune %s", p.what), err)
+		}
+	}
+	return nil
+}

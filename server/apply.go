@@ -77,7 +77,7 @@ func (s *Server) ApplySeed(ctx context.Context, name string, data []byte, base s
 			if err := tx.AppUpsert(ctx, &a.App); err != nil {
 				return err
 			}
-			if err := tx.AppProgramsSet(ctx, a.App.CorpID, a.App.AgentID, a.Programs); err != nil {
+			if err := tx.AppProgramsSet(ctx, store.AppProgramsSetParams{CorpID: a.App.CorpID, AgentID: a.App.AgentID, ProgramIDs: a.Programs}); err != nil {
 				return err
 			}
 		}

@@ -238,7 +238,7 @@ func (s *Server) Start(ctx context.Context) error {
 	// The listeners this node held before a restart are gone; other
 	// nodes' are not (docs/decisions.md).
 	node := s.cfg.NodeName
-	if n, err := st.DebugListenerLoseAll(ctx, node, s.cfg.Now(), "the zone restarted"); err != nil {
+	if n, err := st.DebugListenerLoseAll(ctx, store.DebugListenerLoseAllParams{Node: node, At: s.cfg.Now(), Reason: "the zone restarted"}); err != nil {
 		st.Close()
 		return err
 	} else if n > 0 {
@@ -484,10 +484,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 		if s.cluster != nil && s.runtime != nil {
 			// Other nodes stop routing to this node's instances at once.
-			if err := s.cluster.InstancesPublish(ctx, s.cfg.NodeName, nil, s.cfg.Now()); err != nil {
+			if err := s.cluster.InstancesPublish(ctx, store.InstancesPublishParams{Node: s.cfg.NodeName, Instances: nil, Now: s.cfg.Now()}); err != nil {
 				errs = append(errs, fmt.Errorf("unpublish instances: %w", err))
 			}
-			if err := s.cluster.NodePublish(ctx, s.cfg.NodeName, "", s.cfg.Now()); err != nil {
+			if err := s.cluster.NodePublish(ctx, store.NodePublishParams{Node: s.cfg.NodeName, URL: "", Now: s.cfg.Now()}); err != nil {
 				errs = append(errs, fmt.Errorf("unpublish node: %w", err))
 			}
 		}

@@ -228,10 +228,10 @@ func (s *Server) publish(ctx context.Context) {
 	for _, in := range s.runtime.Healthy() {
 		insts = append(insts, store.Instance{Name: in.Name, Node: s.cfg.NodeName, Host: host, ProgramID: in.ProgramID, URL: in.URL})
 	}
-	if err := s.cluster.InstancesPublish(ctx, s.cfg.NodeName, insts, time.Now()); err != nil && ctx.Err() == nil {
+	if err := s.cluster.InstancesPublish(ctx, store.InstancesPublishParams{Node: s.cfg.NodeName, Instances: insts, Now: time.Now()}); err != nil && ctx.Err() == nil {
 		s.log.Warn("publish instances", "err", err)
 	}
-	if err := s.cluster.NodePublish(ctx, s.cfg.NodeName, s.cfg.AdvertiseURL, time.Now()); err != nil && ctx.Err() == nil {
+	if err := s.cluster.NodePublish(ctx, store.NodePublishParams{Node: s.cfg.NodeName, URL: s.cfg.AdvertiseURL, Now: time.Now()}); err != nil && ctx.Err() == nil {
 		s.log.Warn("publish node", "err", err)
 	}
 }

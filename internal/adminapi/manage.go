@@ -300,7 +300,7 @@ func (a *API) handleAppPrograms(r *http.Request) (any, error) {
 				progs = append(progs, id)
 			}
 		}
-		return tx.AppProgramsSet(ctx, app.CorpID, app.AgentID, progs)
+		return tx.AppProgramsSet(ctx, store.AppProgramsSetParams{CorpID: app.CorpID, AgentID: app.AgentID, ProgramIDs: progs})
 	})
 	if err != nil {
 		return nil, err
@@ -416,7 +416,7 @@ func (a *API) handleKeywordRuleDelete(r *http.Request) (any, error) {
 		return nil, err
 	}
 	id := r.PathValue("rule_id")
-	if err := a.cfg.Store.KeywordRuleDelete(r.Context(), app.CorpID, app.AgentID, id); err != nil {
+	if err := a.cfg.Store.KeywordRuleDelete(r.Context(), store.KeywordRuleDeleteParams{CorpID: app.CorpID, AgentID: app.AgentID, RuleID: id}); err != nil {
 		if openzone.IsNotFound(err) {
 			return nil, openzone.Errorf(openzone.ErrRuleNotFound, "rule_id %q: app %d has no such keyword rule", id, app.AgentID)
 		}

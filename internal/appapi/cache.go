@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/store"
 )
 
 // The call path reads the same few rows on every call: the token, the app,
@@ -128,7 +129,7 @@ func (a *API) appProgramHas(ctx context.Context, corpID string, agentID int64, p
 	if has, ok := a.cache.links.get(k, now); ok {
 		return has, nil
 	}
-	has, err := a.store.AppProgramHas(ctx, corpID, agentID, programID)
+	has, err := a.store.AppProgramHas(ctx, store.AppProgramHasParams{CorpID: corpID, AgentID: agentID, ProgramID: programID})
 	if err != nil {
 		return false, err
 	}

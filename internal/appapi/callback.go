@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/store"
 )
 
 // handleSetReceiveCallback serves POST /cgi-bin/chatdata/set_receive_callback:
@@ -20,14 +21,14 @@ func (a *API) handleSetReceiveCallback(ctx context.Context, app *openzone.App, r
 		}
 		return nil, err
 	}
-	has, err := a.store.AppProgramHas(ctx, app.CorpID, app.AgentID, programID)
+	has, err := a.store.AppProgramHas(ctx, store.AppProgramHasParams{CorpID: app.CorpID, AgentID: app.AgentID, ProgramID: programID})
 	if err != nil {
 		return nil, err
 	}
 	if !has {
 		return nil, openzone.Errorf(openzone.ErrNotAssociated, "program %q is not configured for app %d of corp %s", programID, app.AgentID, app.CorpID)
 	}
-	if err := a.store.AppSetReceiveProgram(ctx, app.CorpID, app.AgentID, programID); err != nil {
+	if err := a.store.AppSetReceiveProgram(ctx, store.AppSetReceiveProgramParams{CorpID: app.CorpID, AgentID: app.AgentID, ProgramID: programID}); err != nil {
 		return nil, err
 	}
 	return ok, nil

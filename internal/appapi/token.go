@@ -62,7 +62,7 @@ func (a *API) TokenForApp(ctx context.Context, app *openzone.App) (*openzone.Acc
 	var t *openzone.AccessToken
 	err := a.store.InTx(ctx, func(tx store.Executor) error {
 		var err error
-		t, err = tx.TokenFindValid(ctx, app.CorpID, app.AgentID, now)
+		t, err = tx.TokenFindValid(ctx, store.TokenFindValidParams{CorpID: app.CorpID, AgentID: app.AgentID, Now: now})
 		if !openzone.IsNotFound(err) {
 			return err
 		}

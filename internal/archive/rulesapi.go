@@ -8,6 +8,7 @@ import (
 	"github.com/openzone/openzone"
 	"github.com/openzone/openzone/internal/keyword"
 	"github.com/openzone/openzone/internal/specapi"
+	"github.com/openzone/openzone/internal/store"
 )
 
 // ruleBody validates a create_rule / update_rule body and returns it
@@ -61,7 +62,7 @@ func (s *Service) createRule(ctx context.Context, c *specapi.Context, raw json.R
 }
 
 func (s *Service) rule(ctx context.Context, c *specapi.Context, id string) (*openzone.KeywordRule, error) {
-	r, err := s.cfg.Store.KeywordRuleGet(ctx, c.CorpID, c.AgentID, id)
+	r, err := s.cfg.Store.KeywordRuleGet(ctx, store.KeywordRuleGetParams{CorpID: c.CorpID, AgentID: c.AgentID, RuleID: id})
 	if openzone.IsNotFound(err) {
 		return nil, openzone.Errorf(openzone.ErrRuleNotFound, "keyword rule %q not found", id)
 	}
@@ -153,7 +154,7 @@ func (s *Service) deleteRule(ctx context.Context, c *specapi.Context, raw json.R
 	if err != nil {
 		return nil, err
 	}
-	if err := s.cfg.Store.KeywordRuleDelete(ctx, c.CorpID, c.AgentID, id); err != nil {
+	if err := s.cfg.Store.KeywordRuleDelete(ctx, store.KeywordRuleDeleteParams{CorpID: c.CorpID, AgentID: c.AgentID, RuleID: id}); err != nil {
 		if openzone.IsNotFound(err) {
 			return nil, openzone.Errorf(openzone.ErrRuleNotFound, "keyword rule %q not found", id)
 		}
@@ -199,7 +200,7 @@ func (s *Service) hitMsgList(ctx context.Context, c *specapi.Context, raw json.R
 	}
 	// A message can hit several rules: read enough hit rows for limit
 	// messages and one more to know whether more follow.
-	hits, err := s.cfg.Store.KeywordHitList(ctx, c.CorpID, c.AgentID, after, 10_001)
+	hits, err := s.cfg.Store.KeywordHitList(ctx, store.KeywordHitListParams{CorpID: c.CorpID, AgentID: c.AgentID, AfterSeq: after, Limit: 10_001})
 	if err != nil {
 		return nil, err
 	}

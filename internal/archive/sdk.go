@@ -16,6 +16,7 @@ import (
 
 	"github.com/openzone/openzone"
 	"github.com/openzone/openzone/internal/specapi"
+	"github.com/openzone/openzone/internal/store"
 )
 
 // Register adds the archive's SDK interfaces (专区程序调用SDK) to r.
@@ -378,7 +379,7 @@ func (s *Service) agreeSingle(ctx context.Context, c *specapi.Context, raw json.
 		if it.UserID == "" || it.ExternalUserID == "" {
 			return nil, openzone.Errorf(openzone.ErrInvalidParam, "item[%d] needs userid and external_userid", i)
 		}
-		a, err := s.cfg.Store.AgreeGetSingle(ctx, c.CorpID, it.UserID, it.ExternalUserID)
+		a, err := s.cfg.Store.AgreeGetSingle(ctx, store.AgreeGetSingleParams{CorpID: c.CorpID, UserID: it.UserID, ExternalUserID: it.ExternalUserID})
 		row := map[string]any{"userid": it.UserID, "external_userid": it.ExternalUserID, "agree_status": "Disagree", "status_change_time": 0}
 		switch {
 		case err == nil:

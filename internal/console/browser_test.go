@@ -24,6 +24,7 @@ import (
 
 	"github.com/openzone/openzone"
 	"github.com/openzone/openzone/internal/freeport"
+	"github.com/openzone/openzone/internal/store"
 	"github.com/openzone/openzone/internal/testenv"
 )
 
@@ -523,7 +524,7 @@ func programSecret(t *testing.T, z *testenv.Zone) map[string]string {
 // secretsWhileOn returns the debug secret of (wwtest, 1000002, prog-dbg).
 func secretsWhileOn(t *testing.T, z *testenv.Zone) map[string]string {
 	t.Helper()
-	sess, err := z.Store().DebugSessionGet(t.Context(), "wwtest", 1000002, "prog-dbg")
+	sess, err := z.Store().DebugSessionGet(t.Context(), store.DebugSessionGetParams{CorpID: "wwtest", AgentID: 1000002, ProgramID: "prog-dbg"})
 	if err != nil || len(sess.Secret) == 0 {
 		t.Fatalf("debug session: %+v, %v", sess, err)
 	}

@@ -312,7 +312,7 @@ func checkProgram(ctx context.Context, st store.Executor, app *openzone.App, pro
 		}
 		return err
 	}
-	has, err := st.AppProgramHas(ctx, app.CorpID, app.AgentID, programID)
+	has, err := st.AppProgramHas(ctx, store.AppProgramHasParams{CorpID: app.CorpID, AgentID: app.AgentID, ProgramID: programID})
 	if err != nil {
 		return err
 	}
@@ -362,7 +362,7 @@ func (s *Service) AppClose(ctx context.Context, app *openzone.App, programID str
 		if err := checkProgram(ctx, tx, app, programID); err != nil {
 			return err
 		}
-		sess, err := tx.DebugSessionGet(ctx, app.CorpID, app.AgentID, programID)
+		sess, err := tx.DebugSessionGet(ctx, store.DebugSessionGetParams{CorpID: app.CorpID, AgentID: app.AgentID, ProgramID: programID})
 		if openzone.IsNotFound(err) {
 			return nil
 		}
@@ -448,7 +448,7 @@ func (s *Service) openHalf(ctx context.Context, tx store.Executor, app *openzone
 }
 
 func (s *Service) session(ctx context.Context, tx store.Executor, app *openzone.App, programID string) (*openzone.DebugSession, error) {
-	sess, err := tx.DebugSessionGet(ctx, app.CorpID, app.AgentID, programID)
+	sess, err := tx.DebugSessionGet(ctx, store.DebugSessionGetParams{CorpID: app.CorpID, AgentID: app.AgentID, ProgramID: programID})
 	if openzone.IsNotFound(err) {
 		return &openzone.DebugSession{CorpID: app.CorpID, AgentID: app.AgentID, ProgramID: programID}, nil
 	}
@@ -570,7 +570,7 @@ func (s *Service) Route(ctx context.Context, corpID string, agentID int64, progr
 
 func (s *Service) load(ctx context.Context, k routeKey) (routeEntry, error) {
 	var e routeEntry
-	sess, err := s.cfg.Store.DebugSessionGet(ctx, k.corpID, k.agentID, k.programID)
+	sess, err := s.cfg.Store.DebugSessionGet(ctx, store.DebugSessionGetParams{CorpID: k.corpID, AgentID: k.agentID, ProgramID: k.programID})
 	if openzone.IsNotFound(err) {
 		return e, nil
 	}

@@ -312,7 +312,7 @@ func (c *Conn) close(reason string, code websocket.StatusCode) {
 	h.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := h.cfg.Store.DebugListenerLose(ctx, c.ProgramID, c.ID, h.cfg.Now(), reason); err != nil {
+	if _, err := h.cfg.Store.DebugListenerLose(ctx, store.DebugListenerLoseParams{ProgramID: c.ProgramID, ListenerID: c.ID, At: h.cfg.Now(), Reason: reason}); err != nil {
 		h.cfg.Log.Error("debug listener: record loss", "program_id", c.ProgramID, "err", err)
 	}
 	h.changed()

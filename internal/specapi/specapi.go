@@ -209,7 +209,7 @@ func (a *API) handleInvoke(w http.ResponseWriter, r *http.Request) {
 		a.refuse(w, wire.ExceptionCode(err), openzone.ErrProgramDecrypt, err.Error())
 		return
 	}
-	fresh, err := a.store.ReplayRemember(ctx, "invoke:"+hd.ProgramID, hd.RequestID, now, now.Add(2*wire.Window))
+	fresh, err := a.store.ReplayRemember(ctx, store.ReplayRememberParams{Scope: "invoke:" + hd.ProgramID, RequestID: hd.RequestID, Now: now, Expires: now.Add(2 * wire.Window)})
 	if err != nil {
 		a.log.Error("spec api: replay window", "err", err)
 		a.refuse(w, wire.ExcMalformed, openzone.ErrSystem, "system busy")
@@ -284,7 +284,7 @@ func (a *API) dispatch(ctx context.Context, c *Context, inv *wire.Invoke) any {
 		if !app.ZonePermission {
 			return errReply(openzone.Errorf(openzone.ErrZonePermission, "app %d of corp %s lacks the 数据与智能专区 (data & intelligence zone) permission", app.AgentID, app.CorpID))
 		}
-		has, err := a.store.AppProgramHas(ctx, inv.CorpID, inv.AgentID, c.ProgramID)
+		has, err := a.store.AppProgramHas(ctx, store.AppProgramHasParams{CorpID: inv.CorpID, AgentID: inv.AgentID, ProgramID: c.ProgramID})
 		if err != nil {
 			return errReply(a.internal(err))
 		}

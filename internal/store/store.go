@@ -35,11 +35,11 @@ type Executor interface {
 	AppList(ctx context.Context, corpID string) ([]*openzone.App, error)
 	// AppFindBySecret returns the app of corpID whose secret is secret.
 	AppFindBySecret(ctx context.Context, corpID, secret string) (*openzone.App, error)
-	AppSetReceiveProgram(ctx context.Context, corpID string, agentID int64, programID string) error
+	AppSetReceiveProgram(ctx context.Context, p AppSetReceiveProgramParams) error
 	// AppProgramsSet replaces the set of programs the app may use.
-	AppProgramsSet(ctx context.Context, corpID string, agentID int64, programIDs []string) error
+	AppProgramsSet(ctx context.Context, p AppProgramsSetParams) error
 	AppProgramsList(ctx context.Context, corpID string, agentID int64) ([]string, error)
-	AppProgramHas(ctx context.Context, corpID string, agentID int64, programID string) (bool, error)
+	AppProgramHas(ctx context.Context, p AppProgramHasParams) (bool, error)
 
 	// ProgramUpsert creates or replaces a program and its abilities.
 	ProgramUpsert(ctx context.Context, p *openzone.Program) error
@@ -53,11 +53,12 @@ type Executor interface {
 	TokenInsert(ctx context.Context, t *openzone.AccessToken) error
 	TokenGet(ctx context.Context, token string) (*openzone.AccessToken, error)
 	// TokenFindValid returns the app's newest token still valid at now.
-	TokenFindValid(ctx context.Context, corpID string, agentID int64, now time.Time) (*openzone.AccessToken, error)
+	TokenFindValid(ctx context.Context, p TokenFindValidParams) (*openzone.AccessToken, error)
 
-	// ReplayRemember records a request id seen in scope until expires. It
-	// returns false when the id was already recorded and has not expired.
-	ReplayRemember(ctx context.Context, scope, requestID string, now, expires time.Time) (bool, error)
+	// ReplayRemember records a request id seen in a scope until it
+	// expires. It returns false when the id was already recorded and has
+	// not expired at Now.
+	ReplayRemember(ctx context.Context, p ReplayRememberParams) (bool, error)
 
 	// DebugProgramGet returns a program's debug page state; ErrNotFound
 	// when neither a receiver nor a credential was ever set.
@@ -73,16 +74,16 @@ type Executor interface {
 	// DebugListenerSet replaces the program's listener state (and only
 	// that).
 	DebugListenerSet(ctx context.Context, programID string, l *openzone.DebugListener) error
-	// DebugListenerLose marks the listener lost if connection id still
-	// holds it; it reports whether it did.
-	DebugListenerLose(ctx context.Context, programID, id string, at time.Time, reason string) (bool, error)
-	// DebugListenerLoseAll marks lost every connected listener of node
+	// DebugListenerLose marks the listener lost if connection ListenerID
+	// still holds it; it reports whether it did.
+	DebugListenerLose(ctx context.Context, p DebugListenerLoseParams) (bool, error)
+	// DebugListenerLoseAll marks lost every connected listener of Node
 	// ("" = every node) and returns how many.
-	DebugListenerLoseAll(ctx context.Context, node string, at time.Time, reason string) (int64, error)
+	DebugListenerLoseAll(ctx context.Context, p DebugListenerLoseAllParams) (int64, error)
 	// DebugProbeSet replaces the program's last probe result (and only that).
 	DebugProbeSet(ctx context.Context, programID string, p *openzone.DebugProbe) error
 
-	DebugSessionGet(ctx context.Context, corpID string, agentID int64, programID string) (*openzone.DebugSession, error)
+	DebugSessionGet(ctx context.Context, p DebugSessionGetParams) (*openzone.DebugSession, error)
 	// DebugSessionPut creates or replaces a session.
 	DebugSessionPut(ctx context.Context, s *openzone.DebugSession) error
 	// DebugSessionList returns a program's sessions ordered by corpid, agentid.
@@ -119,30 +120,30 @@ type Executor interface {
 	// TaskListPending returns a callee's pending (undelivered) tasks oldest
 	// first, in the order they were created.
 	TaskListPending(ctx context.Context, programID string, limit int) ([]*openzone.Task, error)
-	// TaskDelivered records that attempt n was acknowledged (by an
-	// instance of node deliveredTo, or "" outside the zone): a pending task
+	// TaskDelivered records that an attempt was acknowledged (by an
+	// instance of node DeliveredTo, or "" outside the zone): a pending task
 	// becomes running. It reports false, changing nothing but the attempt
 	// count, when the task is no longer pending (its report came first).
-	TaskDelivered(ctx context.Context, jobID string, attempts int, deliveredTo string, at time.Time) (bool, error)
+	TaskDelivered(ctx context.Context, p TaskDeliveredParams) (bool, error)
 	// TaskOrphans returns running tasks acknowledged by instances of nodes
 	// whose last heartbeat is before aliveSince (or that have no row).
 	TaskOrphans(ctx context.Context, aliveSince time.Time, limit int) ([]*openzone.Task, error)
 	// TaskRequeue turns a running task acknowledged by node deliveredTo
 	// back to pending; false when it changed meanwhile (reported, requeued).
 	TaskRequeue(ctx context.Context, jobID, deliveredTo string) (bool, error)
-	// NodeHeartbeat records that node id (a process start of node name) is
-	// alive at at.
-	NodeHeartbeat(ctx context.Context, id, name string, at time.Time) error
+	// NodeHeartbeat records that node ID (a process start of node Name) is
+	// alive at At.
+	NodeHeartbeat(ctx context.Context, p NodeHeartbeatParams) error
 	// NodeForget deletes the other process starts of node name: they are
 	// dead, since name runs as id now.
 	NodeForget(ctx context.Context, name, exceptID string) error
-	// TaskAttemptFailed records failed delivery attempt n of a pending task;
-	// when final the task becomes failed with errCode. A task that is no
+	// TaskAttemptFailed records a failed delivery attempt of a pending
+	// task; when Final the task becomes failed with ErrCode. A task that is no
 	// longer pending is left as it is.
-	TaskAttemptFailed(ctx context.Context, jobID string, attempts, errCode int, lastErr string, final bool, at time.Time) error
+	TaskAttemptFailed(ctx context.Context, p TaskAttemptFailedParams) error
 	// TaskReport stores the callee's report: a pending or running task
 	// becomes done. One that already ended is ErrConflict, unchanged.
-	TaskReport(ctx context.Context, jobID string, errcode int, response []byte, at time.Time) error
+	TaskReport(ctx context.Context, p TaskReportParams) error
 	// TaskPrune deletes tasks whose ExpiresAt is at or before now.
 	TaskPrune(ctx context.Context, now time.Time) (int64, error)
 
@@ -152,7 +153,7 @@ type Executor interface {
 	// AgreeUpsert creates or replaces a consent record, keyed by (corp,
 	// userid, external_userid) or (corp, chatid, external_userid).
 	AgreeUpsert(ctx context.Context, a *openzone.AgreeStatus) error
-	AgreeGetSingle(ctx context.Context, corpID, userID, externalUserID string) (*openzone.AgreeStatus, error)
+	AgreeGetSingle(ctx context.Context, p AgreeGetSingleParams) (*openzone.AgreeStatus, error)
 	// AgreeListRoom returns a group's records ordered by external_userid.
 	AgreeListRoom(ctx context.Context, corpID, chatID string) ([]*openzone.AgreeStatus, error)
 
@@ -167,16 +168,16 @@ type Executor interface {
 	// <= 0: no limit); the count and the insert are one atomic step, so
 	// concurrent inserts never pass the limit. Over it: ErrTooManyRules.
 	KeywordRuleInsert(ctx context.Context, r *openzone.KeywordRule, max int) error
-	KeywordRuleGet(ctx context.Context, corpID string, agentID int64, ruleID string) (*openzone.KeywordRule, error)
+	KeywordRuleGet(ctx context.Context, p KeywordRuleGetParams) (*openzone.KeywordRule, error)
 	// KeywordRuleList returns an app's rules ordered by create_time, rule_id.
 	KeywordRuleList(ctx context.Context, corpID string, agentID int64) ([]*openzone.KeywordRule, error)
 	// KeywordRuleUpdate replaces Name and Body of an existing rule.
 	KeywordRuleUpdate(ctx context.Context, r *openzone.KeywordRule) error
-	KeywordRuleDelete(ctx context.Context, corpID string, agentID int64, ruleID string) error
+	KeywordRuleDelete(ctx context.Context, p KeywordRuleDeleteParams) error
 	// KeywordHitInsert records a hit and sets its Seq.
 	KeywordHitInsert(ctx context.Context, h *openzone.KeywordHit) error
-	// KeywordHitList returns an app's hits with Seq > afterSeq, ascending.
-	KeywordHitList(ctx context.Context, corpID string, agentID int64, afterSeq int64, limit int) ([]*openzone.KeywordHit, error)
+	// KeywordHitList returns an app's hits with Seq > AfterSeq, ascending.
+	KeywordHitList(ctx context.Context, p KeywordHitListParams) ([]*openzone.KeywordHit, error)
 
 	EventTokenInsert(ctx context.Context, t *openzone.EventToken) error
 	EventTokenGet(ctx context.Context, token string) (*openzone.EventToken, error)
@@ -224,15 +225,15 @@ type Cluster interface {
 	// SettingPutIfAbsent stores value under name unless a value is stored
 	// already, and returns the stored value (the first writer wins).
 	SettingPutIfAbsent(ctx context.Context, name, value string) (string, error)
-	// InstancesPublish replaces node's published instances with insts,
-	// stamped now.
-	InstancesPublish(ctx context.Context, node string, insts []Instance, now time.Time) error
+	// InstancesPublish replaces Node's published instances with
+	// Instances, stamped Now.
+	InstancesPublish(ctx context.Context, p InstancesPublishParams) error
 	// InstanceFind returns the published instance called name if it was
 	// stamped at or after since; ErrNotFound otherwise.
 	InstanceFind(ctx context.Context, name string, since time.Time) (*Instance, error)
-	// NodePublish records where node is reached (its zone URL), stamped
-	// now; url "" removes it.
-	NodePublish(ctx context.Context, node, url string, now time.Time) error
+	// NodePublish records where Node is reached (its zone URL), stamped
+	// Now; URL "" removes it.
+	NodePublish(ctx context.Context, p NodePublishParams) error
 	// NodeURL returns where node is reached if it was stamped at or after
 	// since; ErrNotFound otherwise.
 	NodeURL(ctx context.Context, node string, since time.Time) (string, error)

@@ -13,6 +13,7 @@ import (
 	"github.com/openzone/openzone"
 	"github.com/openzone/openzone/internal/protocol"
 	"github.com/openzone/openzone/internal/specapi"
+	"github.com/openzone/openzone/internal/store"
 )
 
 // Register adds the task interfaces to the SDK registry.
@@ -144,7 +145,7 @@ func (s *Service) createTask(ctx context.Context, c *specapi.Context, kind openz
 	if callee == nil || callee.Kind != want {
 		return nil, nil, openzone.Errorf(openzone.ErrBadProgramID, "invalid %s %q: no such %s", idField, calleeID, want)
 	}
-	has, err := s.cfg.Store.AppProgramHas(ctx, c.CorpID, c.AgentID, calleeID)
+	has, err := s.cfg.Store.AppProgramHas(ctx, store.AppProgramHasParams{CorpID: c.CorpID, AgentID: c.AgentID, ProgramID: calleeID})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -438,7 +439,7 @@ func (s *Service) asyncJobCallBack(ctx context.Context, c *specapi.Context, raw 
 			return nil, err
 		}
 	}
-	if err := s.cfg.Store.TaskReport(ctx, jobID, *req.Errcode, s.seal(jobID, "response", []byte(result)), s.cfg.Now()); err != nil {
+	if err := s.cfg.Store.TaskReport(ctx, store.TaskReportParams{JobID: jobID, Errcode: *req.Errcode, Response: s.seal(jobID, "response", []byte(result)), At: s.cfg.Now()}); err != nil {
 		if openzone.ErrorCode(err) == openzone.ErrConflict {
 			return nil, openzone.Errorf(openzone.ErrTaskNotRunning, "job %s is not in progress: its result was already reported", jobID)
 		}

@@ -236,13 +236,13 @@ func (s *Service) delivered(ctx context.Context, t *openzone.Task, supervised bo
 		if supervised {
 			to = s.cfg.NodeID
 		}
-		_, err := s.cfg.Store.TaskDelivered(ctx, t.JobID, attempt, to, now)
+		_, err := s.cfg.Store.TaskDelivered(ctx, store.TaskDeliveredParams{JobID: t.JobID, Attempts: attempt, DeliveredTo: to, At: now})
 		return err
 	}
 	code := openzone.ErrorCode(deliverErr)
 	final := lastAttempt || permanent[code]
 	msg := fmt.Sprintf("errcode %d: %s", code, openzone.ErrorMessage(deliverErr))
-	if err := s.cfg.Store.TaskAttemptFailed(ctx, t.JobID, attempt, code, msg, final, now); err != nil {
+	if err := s.cfg.Store.TaskAttemptFailed(ctx, store.TaskAttemptFailedParams{JobID: t.JobID, Attempts: attempt, ErrCode: code, LastError: msg, Final: final, At: now}); err != nil {
 		s.cfg.Log.Error("tasks: record failed attempt", "jobid", t.JobID, "err", err)
 	}
 	s.cfg.Log.Warn("tasks: delivery failed", "jobid", t.JobID, "program_id", t.ProgramID, "attempt", attempt, "final", final, "errcode", code)
@@ -336,7 +336,7 @@ const (
 // At start it forgets this node's earlier process starts: their
 // instances died with them, so their tasks are requeued at once.
 func (s *Service) Run(ctx context.Context) {
-	if err := s.cfg.Store.NodeHeartbeat(ctx, s.cfg.NodeID, s.cfg.NodeName, s.cfg.Now()); err != nil {
+	if err := s.cfg.Store.NodeHeartbeat(ctx, store.NodeHeartbeatParams{ID: s.cfg.NodeID, Name: s.cfg.NodeName, At: s.cfg.Now()}); err != nil {
 		s.cfg.Log.Warn("tasks: heartbeat", "err", err)
 	}
 	if err := s.cfg.Store.NodeForget(ctx, s.cfg.NodeName, s.cfg.NodeID); err != nil {
@@ -355,7 +355,7 @@ func (s *Service) Run(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
-		if err := s.cfg.Store.NodeHeartbeat(ctx, s.cfg.NodeID, s.cfg.NodeName, s.cfg.Now()); err != nil && ctx.Err() == nil {
+		if err := s.cfg.Store.NodeHeartbeat(ctx, store.NodeHeartbeatParams{ID: s.cfg.NodeID, Name: s.cfg.NodeName, At: s.cfg.Now()}); err != nil && ctx.Err() == nil {
 			s.cfg.Log.Warn("tasks: heartbeat", "err", err)
 		}
 	}

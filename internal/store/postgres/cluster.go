@@ -25,19 +25,19 @@ func (db *DB) SettingPutIfAbsent(ctx context.Context, name, value string) (strin
 	return stored, nil
 }
 
-func (db *DB) InstancesPublish(ctx context.Context, node string, insts []store.Instance, now time.Time) error {
+func (db *DB) InstancesPublish(ctx context.Context, p store.InstancesPublishParams) error {
 	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `DELETE FROM zone_instance WHERE node = $1`, node); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM zone_instance WHERE node = $1`, p.Node); err != nil {
 			return db.eng.Internal("instances publish", err)
 		}
-		for _, in := range insts {
+		for _, in := range p.Instances {
 			// A name another node published is taken over: names carry the
 			// node, so that only happens when a node id is reused.
 			if _, err := tx.Exec(ctx, `INSERT INTO zone_instance (name, node, host, program_id, url, seen_at)
 				VALUES ($1, $2, $3, $4, $5, $6)
 				ON CONFLICT (name) DO UPDATE SET node = excluded.node, host = excluded.host,
 					program_id = excluded.program_id, url = excluded.url, seen_at = excluded.seen_at`,
-				in.Name, node, in.Host, in.ProgramID, in.URL, now.UnixMilli()); err != nil {
+				in.Name, p.Node, in.Host, in.ProgramID, in.URL, p.Now.UnixMilli()); err != nil {
 				return db.eng.Internal("instances publish", err)
 			}
 		}
@@ -58,13 +58,13 @@ func (db *DB) InstanceFind(ctx context.Context, name string, since time.Time) (*
 	return &in, nil
 }
 
-func (db *DB) NodePublish(ctx context.Context, node, url string, now time.Time) error {
+func (db *DB) NodePublish(ctx context.Context, p store.NodePublishParams) error {
 	var err error
-	if url == "" {
-		_, err = db.pool.Exec(ctx, `DELETE FROM zone_node WHERE name = $1`, node)
+	if p.URL == "" {
+		_, err = db.pool.Exec(ctx, `DELETE FROM zone_node WHERE name = $1`, p.Node)
 	} else {
 		_, err = db.pool.Exec(ctx, `INSERT INTO zone_node (name, url, seen_at) VALUES ($1, $2, $3)
-			ON CONFLICT (name) DO UPDATE SET url = excluded.url, seen_at = excluded.seen_at`, node, url, now.UnixMilli())
+			ON CONFLICT (name) DO UPDATE SET url = excluded.url, seen_at = excluded.seen_at`, p.Node, p.URL, p.Now.UnixMilli())
 	}
 	if err != nil {
 		return db.eng.Internal("node publish", err)

@@ -113,7 +113,7 @@ func TestCluster(t *testing.T) {
 
 	now := time.Now()
 	inst := store.Instance{Name: "node-a/prog#1", ProgramID: "prog", URL: "http://10.0.0.1:4000"}
-	if err := a.InstancesPublish(ctx, "node-a", []store.Instance{inst}, now); err != nil {
+	if err := a.InstancesPublish(ctx, store.InstancesPublishParams{Node: "node-a", Instances: []store.Instance{inst}, Now: now}); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -137,7 +137,7 @@ func TestCluster(t *testing.T) {
 			}
 		})
 	}
-	if err := a.InstancesPublish(ctx, "node-a", nil, now); err != nil {
+	if err := a.InstancesPublish(ctx, store.InstancesPublishParams{Node: "node-a", Instances: nil, Now: now}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := b.InstanceFind(ctx, inst.Name, now.Add(-time.Second)); openzone.ErrorCode(err) != openzone.ErrNotFound {

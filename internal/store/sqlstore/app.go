@@ -6,6 +6,7 @@ import (
 	"errors"
 
 	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/store"
 )
 
 const appCols = `corp_id, agent_id, type, provider_id, secret, test_install, zone_permission,
@@ -88,38 +89,38 @@ func (e *Executor) AppFindBySecret(ctx context.Context, corpID, secret string) (
 	return a, nil
 }
 
-func (e *Executor) AppSetReceiveProgram(ctx context.Context, corpID string, agentID int64, programID string) error {
+func (e *Executor) AppSetReceiveProgram(ctx context.Context, p store.AppSetReceiveProgramParams) error {
 	n, err := e.w.Exec(ctx, `UPDATE app SET receive_program_id = ? WHERE corp_id = ? AND agent_id = ?`,
-		nullString(programID), corpID, agentID)
+		nullString(p.ProgramID), p.CorpID, p.AgentID)
 	if e.eng.IsForeignKey(err) {
-		return e.missingRef(ctx, "app set receive program", err, programRef(programID))
+		return e.missingRef(ctx, "app set receive program", err, programRef(p.ProgramID))
 	}
 	if err != nil {
 		return e.internal("app set receive program", err)
 	}
 	return ifNoRows(n, func() error {
-		return openzone.Errorf(openzone.ErrNotFound, "app %d of corp %q not found", agentID, corpID)
+		return openzone.Errorf(openzone.ErrNotFound, "app %d of corp %q not found", p.AgentID, p.CorpID)
 	})
 }
 
-func (e *Executor) AppProgramsSet(ctx context.Context, corpID string, agentID int64, programIDs []string) error {
+func (e *Executor) AppProgramsSet(ctx context.Context, p store.AppProgramsSetParams) error {
 	// Concurrent sets of one app queue on its row, so one replaces the
 	// other instead of the two merging.
 	return e.inTx(ctx, true, func(e *Executor) error {
-		ok, err := e.lockApp(ctx, corpID, agentID)
+		ok, err := e.lockApp(ctx, p.CorpID, p.AgentID)
 		if err != nil {
 			return e.internal("app programs set", err)
 		}
 		if !ok {
-			return openzone.Errorf(openzone.ErrNotFound, "app %d of corp %q not found", agentID, corpID)
+			return openzone.Errorf(openzone.ErrNotFound, "app %d of corp %q not found", p.AgentID, p.CorpID)
 		}
 		if _, err := e.w.Exec(ctx, `DELETE FROM app_program WHERE corp_id = ? AND agent_id = ?`,
-			corpID, agentID); err != nil {
+			p.CorpID, p.AgentID); err != nil {
 			return e.internal("app programs set", err)
 		}
-		for _, id := range programIDs {
+		for _, id := range p.ProgramIDs {
 			_, err := e.w.Exec(ctx, `INSERT INTO app_program (corp_id, agent_id, program_id) VALUES (?, ?, ?)
-				ON CONFLICT DO NOTHING`, corpID, agentID, id)
+				ON CONFLICT DO NOTHING`, p.CorpID, p.AgentID, id)
 			if e.eng.IsForeignKey(err) {
 				return e.missingRef(ctx, "app programs set", err, programRef(id))
 			}
@@ -139,10 +140,10 @@ func (e *Executor) AppProgramsList(ctx context.Context, corpID string, agentID i
 	}, `SELECT program_id FROM app_program WHERE corp_id = ? AND agent_id = ? ORDER BY program_id`, corpID, agentID)
 }
 
-func (e *Executor) AppProgramHas(ctx context.Context, corpID string, agentID int64, programID string) (bool, error) {
+func (e *Executor) AppProgramHas(ctx context.Context, p store.AppProgramHasParams) (bool, error) {
 	var n int
 	if err := e.r.QueryRow(ctx, `SELECT COUNT(*) FROM app_program WHERE corp_id = ? AND agent_id = ? AND program_id = ?`,
-		corpID, agentID, programID).Scan(&n); err != nil {
+		p.CorpID, p.AgentID, p.ProgramID).Scan(&n); err != nil {
 		return false, e.internal("app program has", err)
 	}
 	return n > 0, nil

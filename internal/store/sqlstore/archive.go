@@ -9,6 +9,7 @@ import (
 	"math"
 
 	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/store"
 )
 
 // AgreeUpsert keys a record by (corp, userid, external_userid) when ChatID
@@ -46,12 +47,12 @@ func scanAgree(s Row) (*openzone.AgreeStatus, error) {
 	return &a, nil
 }
 
-func (e *Executor) AgreeGetSingle(ctx context.Context, corpID, userID, externalUserID string) (*openzone.AgreeStatus, error) {
+func (e *Executor) AgreeGetSingle(ctx context.Context, p store.AgreeGetSingleParams) (*openzone.AgreeStatus, error) {
 	a, err := scanAgree(e.r.QueryRow(ctx, `SELECT `+agreeCols+` FROM agree_status
-		WHERE corp_id = ? AND chat_id = '' AND user_id = ? AND external_user_id = ?`, corpID, userID, externalUserID))
+		WHERE corp_id = ? AND chat_id = '' AND user_id = ? AND external_user_id = ?`, p.CorpID, p.UserID, p.ExternalUserID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, openzone.Errorf(openzone.ErrNotFound, "consent of userid %q and external_userid %q of corp %q not found",
-			userID, externalUserID, corpID)
+			p.UserID, p.ExternalUserID, p.CorpID)
 	}
 	if err != nil {
 		return nil, e.internal("agree get single", err)
@@ -182,11 +183,11 @@ func ruleNotFound(agentID int64, ruleID string) error {
 	return openzone.Errorf(openzone.ErrNotFound, "rule_id %q not found in app %d", ruleID, agentID)
 }
 
-func (e *Executor) KeywordRuleGet(ctx context.Context, corpID string, agentID int64, ruleID string) (*openzone.KeywordRule, error) {
+func (e *Executor) KeywordRuleGet(ctx context.Context, p store.KeywordRuleGetParams) (*openzone.KeywordRule, error) {
 	r, err := scanKeywordRule(e.r.QueryRow(ctx, `SELECT `+keywordRuleCols+` FROM keyword_rule
-		WHERE corp_id = ? AND agent_id = ? AND rule_id = ?`, corpID, agentID, ruleID))
+		WHERE corp_id = ? AND agent_id = ? AND rule_id = ?`, p.CorpID, p.AgentID, p.RuleID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ruleNotFound(agentID, ruleID)
+		return nil, ruleNotFound(p.AgentID, p.RuleID)
 	}
 	if err != nil {
 		return nil, e.internal("keyword rule get", err)
@@ -210,13 +211,13 @@ func (e *Executor) KeywordRuleUpdate(ctx context.Context, r *openzone.KeywordRul
 }
 
 // KeywordRuleDelete keeps the rule's hits.
-func (e *Executor) KeywordRuleDelete(ctx context.Context, corpID string, agentID int64, ruleID string) error {
+func (e *Executor) KeywordRuleDelete(ctx context.Context, p store.KeywordRuleDeleteParams) error {
 	n, err := e.w.Exec(ctx, `DELETE FROM keyword_rule WHERE corp_id = ? AND agent_id = ? AND rule_id = ?`,
-		corpID, agentID, ruleID)
+		p.CorpID, p.AgentID, p.RuleID)
 	if err != nil {
 		return e.internal("keyword rule delete", err)
 	}
-	return ifNoRows(n, func() error { return ruleNotFound(agentID, ruleID) })
+	return ifNoRows(n, func() error { return ruleNotFound(p.AgentID, p.RuleID) })
 }
 
 // KeywordHitInsert stores h and sets h.Seq, which grows with every insert
@@ -268,7 +269,7 @@ func scanKeywordHit(s Row) (*openzone.KeywordHit, error) {
 }
 
 // KeywordHitList clamps limit like every list: default 100, max 10,001.
-func (e *Executor) KeywordHitList(ctx context.Context, corpID string, agentID int64, afterSeq int64, limit int) ([]*openzone.KeywordHit, error) {
+func (e *Executor) KeywordHitList(ctx context.Context, p store.KeywordHitListParams) ([]*openzone.KeywordHit, error) {
 	return list(ctx, e, e.r, "keyword hit list", scanKeywordHit, `SELECT `+keywordHitCols+` FROM keyword_hit
-		WHERE corp_id = ? AND agent_id = ? AND seq > ? ORDER BY seq LIMIT ?`, corpID, agentID, afterSeq, clampArchiveLimit(limit))
+		WHERE corp_id = ? AND agent_id = ? AND seq > ? ORDER BY seq LIMIT ?`, p.CorpID, p.AgentID, p.AfterSeq, clampArchiveLimit(p.Limit))
 }

@@ -5,9 +5,9 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"time"
 
 	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/store"
 )
 
 func (e *Executor) DebugProgramGet(ctx context.Context, programID string) (*openzone.DebugProgram, error) {
@@ -73,10 +73,10 @@ func (e *Executor) DebugListenerSet(ctx context.Context, programID string, l *op
 // DebugListenerLose marks the listener lost only while it is still the
 // connection with id (a newer connection may already have replaced it).
 // It reports whether it changed anything.
-func (e *Executor) DebugListenerLose(ctx context.Context, programID, id string, at time.Time, reason string) (bool, error) {
+func (e *Executor) DebugListenerLose(ctx context.Context, p store.DebugListenerLoseParams) (bool, error) {
 	n, err := e.w.Exec(ctx, `UPDATE debug_program SET listener_state = ?, listener_lost_at = ?, listener_reason = ?
 		WHERE program_id = ? AND listener_id = ? AND listener_state = ?`,
-		openzone.ListenerLost, at.UnixMilli(), reason, programID, id, openzone.ListenerConnected)
+		openzone.ListenerLost, p.At.UnixMilli(), p.Reason, p.ProgramID, p.ListenerID, openzone.ListenerConnected)
 	if err != nil {
 		return false, e.internal("debug listener lose", err)
 	}
@@ -86,10 +86,10 @@ func (e *Executor) DebugListenerLose(ctx context.Context, programID, id string, 
 // DebugListenerLoseAll marks every listener held by node lost (all
 // connected ones when node is ""), as a starting zone does for the
 // connections it can no longer hold. It returns how many it changed.
-func (e *Executor) DebugListenerLoseAll(ctx context.Context, node string, at time.Time, reason string) (int64, error) {
+func (e *Executor) DebugListenerLoseAll(ctx context.Context, p store.DebugListenerLoseAllParams) (int64, error) {
 	n, err := e.w.Exec(ctx, `UPDATE debug_program SET listener_state = ?, listener_lost_at = ?, listener_reason = ?
 		WHERE listener_state = ? AND (? = '' OR listener_node = ?)`,
-		openzone.ListenerLost, at.UnixMilli(), reason, openzone.ListenerConnected, node, node)
+		openzone.ListenerLost, p.At.UnixMilli(), p.Reason, openzone.ListenerConnected, p.Node, p.Node)
 	if err != nil {
 		return 0, e.internal("debug listener lose all", err)
 	}
@@ -153,12 +153,12 @@ func scanDebugSession(s Row) (*openzone.DebugSession, error) {
 	return &d, nil
 }
 
-func (e *Executor) DebugSessionGet(ctx context.Context, corpID string, agentID int64, programID string) (*openzone.DebugSession, error) {
+func (e *Executor) DebugSessionGet(ctx context.Context, p store.DebugSessionGetParams) (*openzone.DebugSession, error) {
 	d, err := scanDebugSession(e.r.QueryRow(ctx, `SELECT `+debugSessionCols+` FROM debug_session
-		WHERE corp_id = ? AND agent_id = ? AND program_id = ?`, corpID, agentID, programID))
+		WHERE corp_id = ? AND agent_id = ? AND program_id = ?`, p.CorpID, p.AgentID, p.ProgramID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, openzone.Errorf(openzone.ErrNotFound, "debug session of app %d of corp %q with program %q not found",
-			agentID, corpID, programID)
+			p.AgentID, p.CorpID, p.ProgramID)
 	}
 	if err != nil {
 		return nil, e.internal("debug session get", err)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/store"
 )
 
 const taskCols = `job_id, kind, corp_id, agent_id, caller_id, program_id, ability_id, request, fail_list, debug, state,
@@ -87,9 +88,9 @@ func (e *Executor) TaskListPending(ctx context.Context, programID string, limit 
 // the worker's acknowledgement and the program's report lands second sees
 // the state the first one left, on any driver.
 
-func (e *Executor) TaskDelivered(ctx context.Context, jobID string, attempts int, deliveredTo string, at time.Time) (bool, error) {
+func (e *Executor) TaskDelivered(ctx context.Context, p store.TaskDeliveredParams) (bool, error) {
 	n, err := e.w.Exec(ctx, `UPDATE task SET state = ?, attempts = ?, delivered_at = ?, delivered_to = ? WHERE job_id = ? AND state = ?`,
-		string(openzone.TaskRunning), attempts, at.UnixMilli(), deliveredTo, jobID, string(openzone.TaskPending))
+		string(openzone.TaskRunning), p.Attempts, p.At.UnixMilli(), p.DeliveredTo, p.JobID, string(openzone.TaskPending))
 	if err != nil {
 		return false, e.internal("task delivered", err)
 	}
@@ -97,43 +98,43 @@ func (e *Executor) TaskDelivered(ctx context.Context, jobID string, attempts int
 		// A report that came first still records the attempt count.
 		if _, err := e.w.Exec(ctx, `UPDATE task SET attempts = CASE WHEN attempts > ? THEN attempts ELSE ? END,
 			delivered_at = coalesce(delivered_at, ?) WHERE job_id = ?`,
-			attempts, attempts, at.UnixMilli(), jobID); err != nil {
+			p.Attempts, p.Attempts, p.At.UnixMilli(), p.JobID); err != nil {
 			return false, e.internal("task delivered", err)
 		}
 	}
 	return n == 1, nil
 }
 
-func (e *Executor) TaskAttemptFailed(ctx context.Context, jobID string, attempts, errCode int, lastErr string, final bool, at time.Time) error {
-	if final {
+func (e *Executor) TaskAttemptFailed(ctx context.Context, p store.TaskAttemptFailedParams) error {
+	if p.Final {
 		_, err := e.w.Exec(ctx, `UPDATE task SET state = ?, attempts = ?, last_error = ?, err_code = ?, done_at = ?
-			WHERE job_id = ? AND state = ?`, string(openzone.TaskFailed), attempts, lastErr, errCode, at.UnixMilli(), jobID, string(openzone.TaskPending))
+			WHERE job_id = ? AND state = ?`, string(openzone.TaskFailed), p.Attempts, p.LastError, p.ErrCode, p.At.UnixMilli(), p.JobID, string(openzone.TaskPending))
 		if err != nil {
 			return e.internal("task attempt failed", err)
 		}
 		return nil
 	}
 	if _, err := e.w.Exec(ctx, `UPDATE task SET attempts = ?, last_error = ? WHERE job_id = ? AND state = ?`,
-		attempts, lastErr, jobID, string(openzone.TaskPending)); err != nil {
+		p.Attempts, p.LastError, p.JobID, string(openzone.TaskPending)); err != nil {
 		return e.internal("task attempt failed", err)
 	}
 	return nil
 }
 
-func (e *Executor) TaskReport(ctx context.Context, jobID string, errcode int, response []byte, at time.Time) error {
+func (e *Executor) TaskReport(ctx context.Context, p store.TaskReportParams) error {
 	n, err := e.w.Exec(ctx, `UPDATE task SET state = ?, response_errcode = ?, response = ?, done_at = ?
-		WHERE job_id = ? AND state IN (?, ?)`, string(openzone.TaskDone), errcode, nonNilBytes(response), at.UnixMilli(),
-		jobID, string(openzone.TaskPending), string(openzone.TaskRunning))
+		WHERE job_id = ? AND state IN (?, ?)`, string(openzone.TaskDone), p.Errcode, nonNilBytes(p.Response), p.At.UnixMilli(),
+		p.JobID, string(openzone.TaskPending), string(openzone.TaskRunning))
 	if err != nil {
 		return e.internal("task report", err)
 	}
 	if n == 1 {
 		return nil
 	}
-	if _, err := e.TaskGet(ctx, jobID); err != nil {
+	if _, err := e.TaskGet(ctx, p.JobID); err != nil {
 		return err
 	}
-	return openzone.Errorf(openzone.ErrConflict, "task %q already ended", jobID)
+	return openzone.Errorf(openzone.ErrConflict, "task %q already ended", p.JobID)
 }
 
 func (e *Executor) TaskOrphans(ctx context.Context, aliveSince time.Time, limit int) ([]*openzone.Task, error) {
@@ -152,9 +153,9 @@ func (e *Executor) TaskRequeue(ctx context.Context, jobID, deliveredTo string) (
 	return n == 1, nil
 }
 
-func (e *Executor) NodeHeartbeat(ctx context.Context, id, name string, at time.Time) error {
+func (e *Executor) NodeHeartbeat(ctx context.Context, p store.NodeHeartbeatParams) error {
 	_, err := e.w.Exec(ctx, `INSERT INTO node (id, name, heartbeat_at) VALUES (?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`, id, name, at.UnixMilli())
+		ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`, p.ID, p.Name, p.At.UnixMilli())
 	if err != nil {
 		return e.internal("node heartbeat", err)
 	}

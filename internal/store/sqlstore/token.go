@@ -4,9 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"time"
 
 	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/store"
 )
 
 func (e *Executor) TokenInsert(ctx context.Context, t *openzone.AccessToken) error {
@@ -48,12 +48,12 @@ func (e *Executor) TokenGet(ctx context.Context, token string) (*openzone.Access
 	return t, nil
 }
 
-func (e *Executor) TokenFindValid(ctx context.Context, corpID string, agentID int64, now time.Time) (*openzone.AccessToken, error) {
+func (e *Executor) TokenFindValid(ctx context.Context, p store.TokenFindValidParams) (*openzone.AccessToken, error) {
 	t, err := scanToken(e.r.QueryRow(ctx, `SELECT `+tokenCols+` FROM access_token
 		WHERE corp_id = ? AND agent_id = ? AND expires_at > ?
-		ORDER BY expires_at DESC LIMIT 1`, corpID, agentID, now.UnixMilli()))
+		ORDER BY expires_at DESC LIMIT 1`, p.CorpID, p.AgentID, p.Now.UnixMilli()))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, openzone.Errorf(openzone.ErrNotFound, "valid access_token of app %d of corp %q not found", agentID, corpID)
+		return nil, openzone.Errorf(openzone.ErrNotFound, "valid access_token of app %d of corp %q not found", p.AgentID, p.CorpID)
 	}
 	if err != nil {
 		return nil, e.internal("token find valid", err)
@@ -61,13 +61,13 @@ func (e *Executor) TokenFindValid(ctx context.Context, corpID string, agentID in
 	return t, nil
 }
 
-func (e *Executor) ReplayRemember(ctx context.Context, scope, requestID string, now, expires time.Time) (bool, error) {
+func (e *Executor) ReplayRemember(ctx context.Context, p store.ReplayRememberParams) (bool, error) {
 	// One statement: concurrent callers with the same id, on any node,
 	// race inside the database, and exactly one inserts or revives an
 	// expired entry.
 	n, err := e.w.Exec(ctx, `INSERT INTO replay (scope, request_id, expires_at) VALUES (?, ?, ?)
 		ON CONFLICT (scope, request_id) DO UPDATE SET expires_at = excluded.expires_at
-		WHERE replay.expires_at <= ?`, scope, requestID, expires.UnixMilli(), now.UnixMilli())
+		WHERE replay.expires_at <= ?`, p.Scope, p.RequestID, p.Expires.UnixMilli(), p.Now.UnixMilli())
 	if err != nil {
 		return false, e.internal("replay remember", err)
 	}

@@ -464,10 +464,10 @@ func testAgree(t *testing.T, open func(*testing.T) store.Store) {
 		for _, a := range []openzone.AgreeStatus{single, room, zero} {
 			mustOK(t, s.AgreeUpsert(ctx, &a))
 		}
-		got, err := s.AgreeGetSingle(ctx, "wwcorp", "zhangsan", "wmext")
+		got, err := s.AgreeGetSingle(ctx, store.AgreeGetSingleParams{CorpID: "wwcorp", UserID: "zhangsan", ExternalUserID: "wmext"})
 		mustOK(t, err)
 		wantEqual(t, got, storedAgree(single))
-		got, err = s.AgreeGetSingle(ctx, "wwcorp", "lisi", "wmext")
+		got, err = s.AgreeGetSingle(ctx, store.AgreeGetSingleParams{CorpID: "wwcorp", UserID: "lisi", ExternalUserID: "wmext"})
 		mustOK(t, err)
 		wantEqual(t, got, storedAgree(zero))
 		list, err := s.AgreeListRoom(ctx, "wwcorp", "wrchat")
@@ -486,7 +486,7 @@ func testAgree(t *testing.T, open func(*testing.T) store.Store) {
 			a.Status, a.ChangeTime = "Disagree", t0.Add(time.Hour)
 			mustOK(t, s.AgreeUpsert(ctx, &a))
 		}
-		got, err := s.AgreeGetSingle(ctx, "wwcorp", "zhangsan", "wmext")
+		got, err := s.AgreeGetSingle(ctx, store.AgreeGetSingleParams{CorpID: "wwcorp", UserID: "zhangsan", ExternalUserID: "wmext"})
 		mustOK(t, err)
 		wantEqual(t, got, &openzone.AgreeStatus{CorpID: "wwcorp", UserID: "zhangsan", ExternalUserID: "wmext",
 			Status: "Disagree", ChangeTime: ms(t0.Add(time.Hour))})
@@ -509,10 +509,10 @@ func testAgree(t *testing.T, open func(*testing.T) store.Store) {
 		for _, a := range []openzone.AgreeStatus{single, room, otherUser, otherCorp} {
 			mustOK(t, s.AgreeUpsert(ctx, &a))
 		}
-		got, err := s.AgreeGetSingle(ctx, "wwcorp", "zhangsan", "wm1")
+		got, err := s.AgreeGetSingle(ctx, store.AgreeGetSingleParams{CorpID: "wwcorp", UserID: "zhangsan", ExternalUserID: "wm1"})
 		mustOK(t, err)
 		wantEqual(t, got, storedAgree(single))
-		got, err = s.AgreeGetSingle(ctx, "wwother", "zhangsan", "wm1")
+		got, err = s.AgreeGetSingle(ctx, store.AgreeGetSingleParams{CorpID: "wwother", UserID: "zhangsan", ExternalUserID: "wm1"})
 		mustOK(t, err)
 		wantEqual(t, got, storedAgree(otherCorp))
 		list, err := s.AgreeListRoom(ctx, "wwcorp", "wrchat")
@@ -562,7 +562,7 @@ func testAgree(t *testing.T, open func(*testing.T) store.Store) {
 			{"OtherCorp", "nope", "u", "wm"},
 			{"RoomRecord", "wwcorp", "", "wm2"},
 		} {
-			_, err := s.AgreeGetSingle(ctx, tc.corp, tc.user, tc.ext)
+			_, err := s.AgreeGetSingle(ctx, store.AgreeGetSingleParams{CorpID: tc.corp, UserID: tc.user, ExternalUserID: tc.ext})
 			if openzone.ErrorCode(err) != openzone.ErrNotFound {
 				t.Errorf("%s: ErrorCode = %d (err %v), want %d", tc.name, openzone.ErrorCode(err), err, openzone.ErrNotFound)
 			}
@@ -681,7 +681,7 @@ func testKeywordRule(t *testing.T, open func(*testing.T) store.Store) {
 			{CorpID: f.app.CorpID, AgentID: f.app.AgentID, RuleID: "r2", Body: json.RawMessage{}, CreateTime: t0},
 		} {
 			mustOK(t, s.KeywordRuleInsert(ctx, &r, 0))
-			got, err := s.KeywordRuleGet(ctx, r.CorpID, r.AgentID, r.RuleID)
+			got, err := s.KeywordRuleGet(ctx, store.KeywordRuleGetParams{CorpID: r.CorpID, AgentID: r.AgentID, RuleID: r.RuleID})
 			mustOK(t, err)
 			wantEqual(t, got, storedRule(r))
 			if !bytes.Equal(got.Body, r.Body) {
@@ -698,7 +698,7 @@ func testKeywordRule(t *testing.T, open func(*testing.T) store.Store) {
 		dup := r
 		dup.Name, dup.CreateTime = "second", t0.Add(time.Hour)
 		wantCode(t, s.KeywordRuleInsert(ctx, &dup, 0), openzone.ErrConflict)
-		got, err := s.KeywordRuleGet(ctx, r.CorpID, r.AgentID, "r1")
+		got, err := s.KeywordRuleGet(ctx, store.KeywordRuleGetParams{CorpID: r.CorpID, AgentID: r.AgentID, RuleID: "r1"})
 		mustOK(t, err)
 		wantEqual(t, got, storedRule(r))
 		// The same rule id in another app is another rule.
@@ -715,7 +715,7 @@ func testKeywordRule(t *testing.T, open func(*testing.T) store.Store) {
 		upd := r
 		upd.Name, upd.Body, upd.CreateTime = "new", json.RawMessage(`{"v": 2}`), t0.Add(time.Hour)
 		mustOK(t, s.KeywordRuleUpdate(ctx, &upd))
-		got, err := s.KeywordRuleGet(ctx, r.CorpID, r.AgentID, "r1")
+		got, err := s.KeywordRuleGet(ctx, store.KeywordRuleGetParams{CorpID: r.CorpID, AgentID: r.AgentID, RuleID: "r1"})
 		mustOK(t, err)
 		want := upd
 		want.CreateTime = r.CreateTime // only Name and Body change
@@ -736,11 +736,11 @@ func testKeywordRule(t *testing.T, open func(*testing.T) store.Store) {
 		for _, id := range []string{"r1", "r2"} {
 			mustOK(t, s.KeywordRuleInsert(ctx, &openzone.KeywordRule{CorpID: c, AgentID: ag, RuleID: id, CreateTime: t0}, 0))
 		}
-		mustOK(t, s.KeywordRuleDelete(ctx, c, ag, "r1"))
-		_, err := s.KeywordRuleGet(ctx, c, ag, "r1")
+		mustOK(t, s.KeywordRuleDelete(ctx, store.KeywordRuleDeleteParams{CorpID: c, AgentID: ag, RuleID: "r1"}))
+		_, err := s.KeywordRuleGet(ctx, store.KeywordRuleGetParams{CorpID: c, AgentID: ag, RuleID: "r1"})
 		wantCode(t, err, openzone.ErrNotFound)
-		wantCode(t, s.KeywordRuleDelete(ctx, c, ag, "r1"), openzone.ErrNotFound)
-		wantCode(t, s.KeywordRuleDelete(ctx, c, 1, "r2"), openzone.ErrNotFound)
+		wantCode(t, s.KeywordRuleDelete(ctx, store.KeywordRuleDeleteParams{CorpID: c, AgentID: ag, RuleID: "r1"}), openzone.ErrNotFound)
+		wantCode(t, s.KeywordRuleDelete(ctx, store.KeywordRuleDeleteParams{CorpID: c, AgentID: 1, RuleID: "r2"}), openzone.ErrNotFound)
 		got, err := s.KeywordRuleList(ctx, c, ag)
 		mustOK(t, err)
 		wantEqual(t, ids(got, func(r *openzone.KeywordRule) string { return r.RuleID }), []string{"r2"})
@@ -806,7 +806,7 @@ func testKeywordRule(t *testing.T, open func(*testing.T) store.Store) {
 		t.Parallel()
 		s, f := setup(t, open)
 		ctx := t.Context()
-		_, err := s.KeywordRuleGet(ctx, f.app.CorpID, f.app.AgentID, "nope")
+		_, err := s.KeywordRuleGet(ctx, store.KeywordRuleGetParams{CorpID: f.app.CorpID, AgentID: f.app.AgentID, RuleID: "nope"})
 		wantCode(t, err, openzone.ErrNotFound)
 		wantCode(t, s.KeywordRuleInsert(ctx, &openzone.KeywordRule{CorpID: f.app.CorpID, AgentID: 1, RuleID: "r", CreateTime: t0}, 0), openzone.ErrNotFound)
 		wantCode(t, s.KeywordRuleInsert(ctx, &openzone.KeywordRule{CorpID: "nope", AgentID: f.app.AgentID, RuleID: "r", CreateTime: t0}, 0), openzone.ErrNotFound)
@@ -839,7 +839,7 @@ func testKeywordHit(t *testing.T, open func(*testing.T) store.Store) {
 			prev = h.Seq
 			want = append(want, storedHit(h))
 		}
-		got, err := s.KeywordHitList(ctx, f.app.CorpID, f.app.AgentID, 0, 0)
+		got, err := s.KeywordHitList(ctx, store.KeywordHitListParams{CorpID: f.app.CorpID, AgentID: f.app.AgentID, AfterSeq: 0, Limit: 0})
 		mustOK(t, err)
 		wantEqual(t, got, want)
 	})
@@ -848,7 +848,7 @@ func testKeywordHit(t *testing.T, open func(*testing.T) store.Store) {
 		s, f := setup(t, open)
 		ctx := t.Context()
 		c, ag := f.app.CorpID, f.app.AgentID
-		got, err := s.KeywordHitList(ctx, c, ag, 0, 0)
+		got, err := s.KeywordHitList(ctx, store.KeywordHitListParams{CorpID: c, AgentID: ag, AfterSeq: 0, Limit: 0})
 		mustOK(t, err)
 		wantEqual(t, len(got), 0)
 		mustOK(t, s.AppUpsert(ctx, &openzone.App{CorpID: "wwcorp", AgentID: 5, Type: openzone.AppSelfBuilt}))
@@ -877,7 +877,7 @@ func testKeywordHit(t *testing.T, open func(*testing.T) store.Store) {
 			{"UnknownApp", 1, 0, 0, []string{}},
 		}
 		for _, tc := range tests {
-			got, err := s.KeywordHitList(ctx, c, tc.agent, tc.afterSeq, tc.limit)
+			got, err := s.KeywordHitList(ctx, store.KeywordHitListParams{CorpID: c, AgentID: tc.agent, AfterSeq: tc.afterSeq, Limit: tc.limit})
 			mustOK(t, err)
 			if msgs := ids(got, func(h *openzone.KeywordHit) string { return h.MsgID }); !reflect.DeepEqual(msgs, tc.want) {
 				t.Errorf("%s: got %q, want %q", tc.name, msgs, tc.want)
@@ -898,7 +898,7 @@ func testKeywordHit(t *testing.T, open func(*testing.T) store.Store) {
 			return nil
 		}))
 		for _, tc := range []struct{ limit, want int }{{0, 100}, {-1, 100}, {7, 7}, {1000, 1000}, {1001, 1001}, {5000, 1005}} {
-			got, err := s.KeywordHitList(ctx, f.app.CorpID, f.app.AgentID, 0, tc.limit)
+			got, err := s.KeywordHitList(ctx, store.KeywordHitListParams{CorpID: f.app.CorpID, AgentID: f.app.AgentID, AfterSeq: 0, Limit: tc.limit})
 			mustOK(t, err)
 			if len(got) != tc.want {
 				t.Errorf("limit %d: got %d hits, want %d", tc.limit, len(got), tc.want)
@@ -914,8 +914,8 @@ func testKeywordHit(t *testing.T, open func(*testing.T) store.Store) {
 		c, ag := f.app.CorpID, f.app.AgentID
 		mustOK(t, s.KeywordRuleInsert(ctx, &openzone.KeywordRule{CorpID: c, AgentID: ag, RuleID: "r1", CreateTime: t0}, 0))
 		mustOK(t, s.KeywordHitInsert(ctx, &openzone.KeywordHit{CorpID: c, AgentID: ag, MsgID: "m", RuleID: "r1", Created: t0}))
-		mustOK(t, s.KeywordRuleDelete(ctx, c, ag, "r1"))
-		got, err := s.KeywordHitList(ctx, c, ag, 0, 0)
+		mustOK(t, s.KeywordRuleDelete(ctx, store.KeywordRuleDeleteParams{CorpID: c, AgentID: ag, RuleID: "r1"}))
+		got, err := s.KeywordHitList(ctx, store.KeywordHitListParams{CorpID: c, AgentID: ag, AfterSeq: 0, Limit: 0})
 		mustOK(t, err)
 		wantEqual(t, len(got), 1)
 	})

@@ -160,7 +160,7 @@ func testDebugSession(t *testing.T, open func(*testing.T) store.Store) {
 				d := session(f, "prog-a", 3)
 				tc.edit(d)
 				mustOK(t, s.DebugSessionPut(ctx, d))
-				got, err := s.DebugSessionGet(ctx, d.CorpID, d.AgentID, d.ProgramID)
+				got, err := s.DebugSessionGet(ctx, store.DebugSessionGetParams{CorpID: d.CorpID, AgentID: d.AgentID, ProgramID: d.ProgramID})
 				mustOK(t, err)
 				wantEqual(t, got, storedDebugSession(*d))
 				if (got.Secret == nil) != (len(d.Secret) == 0) {
@@ -178,7 +178,7 @@ func testDebugSession(t *testing.T, open func(*testing.T) store.Store) {
 		want := &openzone.DebugSession{CorpID: f.app.CorpID, AgentID: f.app.AgentID, ProgramID: "prog-a",
 			Token: "new-token", AppHalf: true, AppOpenedAt: t0.Add(time.Minute)}
 		mustOK(t, s.DebugSessionPut(ctx, want))
-		got, err := s.DebugSessionGet(ctx, want.CorpID, want.AgentID, want.ProgramID)
+		got, err := s.DebugSessionGet(ctx, store.DebugSessionGetParams{CorpID: want.CorpID, AgentID: want.AgentID, ProgramID: want.ProgramID})
 		mustOK(t, err)
 		wantEqual(t, got, storedDebugSession(*want))
 		_, err = s.DebugSessionBySecretVer(ctx, "prog-a", 3)
@@ -277,7 +277,7 @@ func testDebugSession(t *testing.T, open func(*testing.T) store.Store) {
 		dup := session(f, "prog-a", 4)
 		dup.AgentID = 5
 		wantCode(t, s.DebugSessionPut(ctx, dup), openzone.ErrConflict)
-		_, err := s.DebugSessionGet(ctx, "wwcorp", 5, "prog-a")
+		_, err := s.DebugSessionGet(ctx, store.DebugSessionGetParams{CorpID: "wwcorp", AgentID: 5, ProgramID: "prog-a"})
 		wantCode(t, err, openzone.ErrNotFound)
 
 		// An existing session moving onto it fails and keeps its fields.
@@ -287,7 +287,7 @@ func testDebugSession(t *testing.T, open func(*testing.T) store.Store) {
 		clash := *moved
 		clash.SecretVer, clash.Token = 4, "changed"
 		wantCode(t, s.DebugSessionPut(ctx, &clash), openzone.ErrConflict)
-		got, err := s.DebugSessionGet(ctx, "wwcorp", 6, "prog-a")
+		got, err := s.DebugSessionGet(ctx, store.DebugSessionGetParams{CorpID: "wwcorp", AgentID: 6, ProgramID: "prog-a"})
 		mustOK(t, err)
 		wantEqual(t, got, storedDebugSession(*moved))
 
@@ -307,7 +307,7 @@ func testDebugSession(t *testing.T, open func(*testing.T) store.Store) {
 		t.Parallel()
 		s, f := setup(t, open)
 		ctx := t.Context()
-		_, err := s.DebugSessionGet(ctx, f.app.CorpID, f.app.AgentID, "prog-a")
+		_, err := s.DebugSessionGet(ctx, store.DebugSessionGetParams{CorpID: f.app.CorpID, AgentID: f.app.AgentID, ProgramID: "prog-a"})
 		wantCode(t, err, openzone.ErrNotFound)
 		mustOK(t, s.DebugSessionPut(ctx, session(f, "prog-a", 1)))
 		for _, tc := range []struct {
@@ -320,7 +320,7 @@ func testDebugSession(t *testing.T, open func(*testing.T) store.Store) {
 			{"OtherAgent", f.app.CorpID, 1, "prog-a"},
 			{"OtherCorp", "nope", f.app.AgentID, "prog-a"},
 		} {
-			_, err := s.DebugSessionGet(ctx, tc.corp, tc.agent, tc.prog)
+			_, err := s.DebugSessionGet(ctx, store.DebugSessionGetParams{CorpID: tc.corp, AgentID: tc.agent, ProgramID: tc.prog})
 			if openzone.ErrorCode(err) != openzone.ErrNotFound {
 				t.Errorf("Get %s: ErrorCode = %d (err %v), want %d", tc.name, openzone.ErrorCode(err), err, openzone.ErrNotFound)
 			}

@@ -32,7 +32,7 @@ func testDebugListener(t *testing.T, open func(*testing.T) store.Store) {
 			{"AlreadyLost", "l1", false},
 		}
 		for _, tc := range tests {
-			ok, err := s.DebugListenerLose(ctx, "prog-a", tc.id, t0.Add(time.Minute), "gone")
+			ok, err := s.DebugListenerLose(ctx, store.DebugListenerLoseParams{ProgramID: "prog-a", ListenerID: tc.id, At: t0.Add(time.Minute), Reason: "gone"})
 			mustOK(t, err)
 			if ok != tc.changed {
 				t.Fatalf("%s: DebugListenerLose = %v, want %v", tc.name, ok, tc.changed)
@@ -79,12 +79,12 @@ func testDebugListener(t *testing.T, open func(*testing.T) store.Store) {
 		s, _ := setup(t, open)
 		ctx := t.Context()
 		mustOK(t, s.DebugListenerSet(ctx, "prog-a", connected("l1")))
-		n, err := s.DebugListenerLoseAll(ctx, "node-2", t0, "restart")
+		n, err := s.DebugListenerLoseAll(ctx, store.DebugListenerLoseAllParams{Node: "node-2", At: t0, Reason: "restart"})
 		mustOK(t, err)
 		if n != 0 {
 			t.Fatalf("another node's restart changed %d", n)
 		}
-		n, err = s.DebugListenerLoseAll(ctx, "", t0, "restart")
+		n, err = s.DebugListenerLoseAll(ctx, store.DebugListenerLoseAllParams{Node: "", At: t0, Reason: "restart"})
 		mustOK(t, err)
 		if n != 1 {
 			t.Fatalf("changed %d, want 1", n)
@@ -131,7 +131,7 @@ func testDebugListener(t *testing.T, open func(*testing.T) store.Store) {
 			tk := newTask(id) // same millisecond: insertion order decides
 			mustOK(t, s.TaskInsert(ctx, tk))
 		}
-		ok, err := s.TaskDelivered(ctx, "j-running", 1, "", t0)
+		ok, err := s.TaskDelivered(ctx, store.TaskDeliveredParams{JobID: "j-running", Attempts: 1, DeliveredTo: "", At: t0})
 		mustOK(t, err)
 		wantEqual(t, ok, true)
 		other := newTask("j-other")

@@ -303,7 +303,7 @@ func testApp(t *testing.T, open func(*testing.T) store.Store) {
 		mustOK(t, err)
 		wantEqual(t, got.ReceiveProgramID, "")
 
-		mustOK(t, s.AppSetReceiveProgram(ctx, a.CorpID, a.AgentID, "prog-a"))
+		mustOK(t, s.AppSetReceiveProgram(ctx, store.AppSetReceiveProgramParams{CorpID: a.CorpID, AgentID: a.AgentID, ProgramID: "prog-a"}))
 		a.Secret, a.ZonePermission, a.ReceiveProgramID = "secret-2", false, ""
 		mustOK(t, s.AppUpsert(ctx, &a))
 		got, err = s.AppGet(ctx, a.CorpID, a.AgentID)
@@ -316,15 +316,15 @@ func testApp(t *testing.T, open func(*testing.T) store.Store) {
 		s, f := setup(t, open)
 		ctx := t.Context()
 		a := f.app
-		mustOK(t, s.AppSetReceiveProgram(ctx, a.CorpID, a.AgentID, "prog-b"))
+		mustOK(t, s.AppSetReceiveProgram(ctx, store.AppSetReceiveProgramParams{CorpID: a.CorpID, AgentID: a.AgentID, ProgramID: "prog-b"}))
 		got, err := s.AppGet(ctx, a.CorpID, a.AgentID)
 		mustOK(t, err)
 		wantEqual(t, got.ReceiveProgramID, "prog-b")
 
-		wantCode(t, s.AppSetReceiveProgram(ctx, a.CorpID, 1, "prog-b"), openzone.ErrNotFound)
-		wantCode(t, s.AppSetReceiveProgram(ctx, a.CorpID, a.AgentID, "nope"), openzone.ErrNotFound)
+		wantCode(t, s.AppSetReceiveProgram(ctx, store.AppSetReceiveProgramParams{CorpID: a.CorpID, AgentID: 1, ProgramID: "prog-b"}), openzone.ErrNotFound)
+		wantCode(t, s.AppSetReceiveProgram(ctx, store.AppSetReceiveProgramParams{CorpID: a.CorpID, AgentID: a.AgentID, ProgramID: "nope"}), openzone.ErrNotFound)
 
-		mustOK(t, s.AppSetReceiveProgram(ctx, a.CorpID, a.AgentID, ""))
+		mustOK(t, s.AppSetReceiveProgram(ctx, store.AppSetReceiveProgramParams{CorpID: a.CorpID, AgentID: a.AgentID, ProgramID: ""}))
 		got, err = s.AppGet(ctx, a.CorpID, a.AgentID)
 		mustOK(t, err)
 		wantEqual(t, got.ReceiveProgramID, "")
@@ -412,7 +412,7 @@ func testAppPrograms(t *testing.T, open func(*testing.T) store.Store) {
 			{"Clear", nil, []string{}},
 		}
 		for _, tc := range tests {
-			mustOK(t, s.AppProgramsSet(ctx, a.CorpID, a.AgentID, tc.set))
+			mustOK(t, s.AppProgramsSet(ctx, store.AppProgramsSetParams{CorpID: a.CorpID, AgentID: a.AgentID, ProgramIDs: tc.set}))
 			got, err := s.AppProgramsList(ctx, a.CorpID, a.AgentID)
 			mustOK(t, err)
 			if len(got) == 0 {
@@ -422,7 +422,7 @@ func testAppPrograms(t *testing.T, open func(*testing.T) store.Store) {
 				t.Fatalf("%s: list = %q, want %q", tc.name, got, tc.want)
 			}
 			for _, id := range []string{"prog-a", "prog-b"} {
-				has, err := s.AppProgramHas(ctx, a.CorpID, a.AgentID, id)
+				has, err := s.AppProgramHas(ctx, store.AppProgramHasParams{CorpID: a.CorpID, AgentID: a.AgentID, ProgramID: id})
 				mustOK(t, err)
 				if want := contains(tc.want, id); has != want {
 					t.Fatalf("%s: Has(%s) = %v, want %v", tc.name, id, has, want)
@@ -435,16 +435,16 @@ func testAppPrograms(t *testing.T, open func(*testing.T) store.Store) {
 		s, f := setup(t, open)
 		ctx := t.Context()
 		a := f.app
-		mustOK(t, s.AppProgramsSet(ctx, a.CorpID, a.AgentID, []string{"prog-a"}))
+		mustOK(t, s.AppProgramsSet(ctx, store.AppProgramsSetParams{CorpID: a.CorpID, AgentID: a.AgentID, ProgramIDs: []string{"prog-a"}}))
 		// An unknown program fails the whole call: the old set stays.
-		wantCode(t, s.AppProgramsSet(ctx, a.CorpID, a.AgentID, []string{"prog-b", "nope"}), openzone.ErrNotFound)
+		wantCode(t, s.AppProgramsSet(ctx, store.AppProgramsSetParams{CorpID: a.CorpID, AgentID: a.AgentID, ProgramIDs: []string{"prog-b", "nope"}}), openzone.ErrNotFound)
 		got, err := s.AppProgramsList(ctx, a.CorpID, a.AgentID)
 		mustOK(t, err)
 		wantEqual(t, got, []string{"prog-a"})
 
-		wantCode(t, s.AppProgramsSet(ctx, a.CorpID, 1, []string{"prog-a"}), openzone.ErrNotFound)
-		wantCode(t, s.AppProgramsSet(ctx, a.CorpID, 1, nil), openzone.ErrNotFound)
-		has, err := s.AppProgramHas(ctx, a.CorpID, 1, "prog-a")
+		wantCode(t, s.AppProgramsSet(ctx, store.AppProgramsSetParams{CorpID: a.CorpID, AgentID: 1, ProgramIDs: []string{"prog-a"}}), openzone.ErrNotFound)
+		wantCode(t, s.AppProgramsSet(ctx, store.AppProgramsSetParams{CorpID: a.CorpID, AgentID: 1, ProgramIDs: nil}), openzone.ErrNotFound)
+		has, err := s.AppProgramHas(ctx, store.AppProgramHasParams{CorpID: a.CorpID, AgentID: 1, ProgramID: "prog-a"})
 		mustOK(t, err)
 		wantEqual(t, has, false)
 	})
@@ -521,15 +521,15 @@ func testProgram(t *testing.T, open func(*testing.T) store.Store) {
 		s, f := setup(t, open)
 		ctx := t.Context()
 		mustOK(t, s.ProgramSecretPut(ctx, &openzone.ProgramSecret{ProgramID: "prog-a", Ver: 1, Key: []byte("k")}))
-		mustOK(t, s.AppProgramsSet(ctx, f.app.CorpID, f.app.AgentID, []string{"prog-a"}))
-		mustOK(t, s.AppSetReceiveProgram(ctx, f.app.CorpID, f.app.AgentID, "prog-a"))
+		mustOK(t, s.AppProgramsSet(ctx, store.AppProgramsSetParams{CorpID: f.app.CorpID, AgentID: f.app.AgentID, ProgramIDs: []string{"prog-a"}}))
+		mustOK(t, s.AppSetReceiveProgram(ctx, store.AppSetReceiveProgramParams{CorpID: f.app.CorpID, AgentID: f.app.AgentID, ProgramID: "prog-a"}))
 		p := *f.progA
 		p.Name = "Renamed"
 		mustOK(t, s.ProgramUpsert(ctx, &p))
 
 		_, err := s.ProgramSecretGet(ctx, "prog-a")
 		mustOK(t, err)
-		has, err := s.AppProgramHas(ctx, f.app.CorpID, f.app.AgentID, "prog-a")
+		has, err := s.AppProgramHas(ctx, store.AppProgramHasParams{CorpID: f.app.CorpID, AgentID: f.app.AgentID, ProgramID: "prog-a"})
 		mustOK(t, err)
 		wantEqual(t, has, true)
 		a, err := s.AppGet(ctx, f.app.CorpID, f.app.AgentID)
@@ -659,7 +659,7 @@ func testToken(t *testing.T, open func(*testing.T) store.Store) {
 			{"AllExpired", t0.Add(2 * time.Hour), ""},
 		}
 		for _, tc := range tests {
-			got, err := s.TokenFindValid(ctx, c, ag, tc.now)
+			got, err := s.TokenFindValid(ctx, store.TokenFindValidParams{CorpID: c, AgentID: ag, Now: tc.now})
 			if tc.want == "" {
 				wantCode(t, err, openzone.ErrNotFound)
 				continue
@@ -709,7 +709,7 @@ func testReplay(t *testing.T, open func(*testing.T) store.Store) {
 			{"RepeatAfterRevive", "prog-a", "r1", exp.Add(time.Second), exp.Add(300 * time.Second), false},
 		}
 		for _, st := range steps {
-			got, err := s.ReplayRemember(ctx, st.scope, st.id, st.now, st.expires)
+			got, err := s.ReplayRemember(ctx, store.ReplayRememberParams{Scope: st.scope, RequestID: st.id, Now: st.now, Expires: st.expires})
 			mustOK(t, err)
 			if got != st.want {
 				t.Fatalf("%s: ReplayRemember = %v, want %v", st.name, got, st.want)
@@ -725,7 +725,7 @@ func testReplay(t *testing.T, open func(*testing.T) store.Store) {
 		errs := make([]error, n)
 		for i := range n {
 			wg.Go(func() {
-				results[i], errs[i] = s.ReplayRemember(ctx, "scope", "same-id", t0, t0.Add(time.Minute))
+				results[i], errs[i] = s.ReplayRemember(ctx, store.ReplayRememberParams{Scope: "scope", RequestID: "same-id", Now: t0, Expires: t0.Add(time.Minute)})
 			})
 		}
 		wg.Wait()
@@ -748,16 +748,16 @@ func testReplay(t *testing.T, open func(*testing.T) store.Store) {
 			if id == "live" {
 				exp = t0.Add(time.Minute)
 			}
-			ok, err := s.ReplayRemember(ctx, "sc", id, t0.Add(-time.Minute), exp)
+			ok, err := s.ReplayRemember(ctx, store.ReplayRememberParams{Scope: "sc", RequestID: id, Now: t0.Add(-time.Minute), Expires: exp})
 			mustOK(t, err)
 			wantEqual(t, ok, true)
 		}
 		mustOK(t, s.Prune(ctx, t0))
 		// Asked with a "now" before its expiry, only a pruned id is new again.
-		ok, err := s.ReplayRemember(ctx, "sc", "old", t0.Add(-time.Minute), t0)
+		ok, err := s.ReplayRemember(ctx, store.ReplayRememberParams{Scope: "sc", RequestID: "old", Now: t0.Add(-time.Minute), Expires: t0})
 		mustOK(t, err)
 		wantEqual(t, ok, true)
-		ok, err = s.ReplayRemember(ctx, "sc", "live", t0.Add(-time.Minute), t0)
+		ok, err = s.ReplayRemember(ctx, store.ReplayRememberParams{Scope: "sc", RequestID: "live", Now: t0.Add(-time.Minute), Expires: t0})
 		mustOK(t, err)
 		wantEqual(t, ok, false)
 	})
@@ -946,7 +946,7 @@ func testTx(t *testing.T, open func(*testing.T) store.Store) {
 			if err := e.AppUpsert(ctx, &openzone.App{CorpID: "wwcorp", AgentID: 1, Type: openzone.AppSelfBuilt, Secret: "s"}); err != nil {
 				return err
 			}
-			if err := e.AppProgramsSet(ctx, "wwcorp", 1, []string{"p"}); err != nil {
+			if err := e.AppProgramsSet(ctx, store.AppProgramsSetParams{CorpID: "wwcorp", AgentID: 1, ProgramIDs: []string{"p"}}); err != nil {
 				return err
 			}
 			// Reads inside see the transaction's own writes.
@@ -960,7 +960,7 @@ func testTx(t *testing.T, open func(*testing.T) store.Store) {
 			return nil
 		})
 		mustOK(t, err)
-		has, err := s.AppProgramHas(ctx, "wwcorp", 1, "p")
+		has, err := s.AppProgramHas(ctx, store.AppProgramHasParams{CorpID: "wwcorp", AgentID: 1, ProgramID: "p"})
 		mustOK(t, err)
 		wantEqual(t, has, true)
 	})
@@ -972,7 +972,7 @@ func testTx(t *testing.T, open func(*testing.T) store.Store) {
 			mustOK(t, e.CorpUpsert(ctx, &openzone.Corp{CorpID: "wwcorp"}))
 			mustOK(t, e.ProviderUpsert(ctx, &openzone.Provider{ID: "isv"}))
 			mustOK(t, e.TrafficInsert(ctx, &openzone.TrafficRecord{Kind: openzone.TrafficCall, StartedAt: t0}))
-			ok, err := e.ReplayRemember(ctx, "sc", "id", t0, t0.Add(time.Minute))
+			ok, err := e.ReplayRemember(ctx, store.ReplayRememberParams{Scope: "sc", RequestID: "id", Now: t0, Expires: t0.Add(time.Minute)})
 			mustOK(t, err)
 			wantEqual(t, ok, true)
 			return errStop
@@ -987,7 +987,7 @@ func testTx(t *testing.T, open func(*testing.T) store.Store) {
 		recs, err := s.TrafficList(ctx, openzone.TrafficFilter{})
 		mustOK(t, err)
 		wantEqual(t, len(recs), 0)
-		ok, err := s.ReplayRemember(ctx, "sc", "id", t0, t0.Add(time.Minute))
+		ok, err := s.ReplayRemember(ctx, store.ReplayRememberParams{Scope: "sc", RequestID: "id", Now: t0, Expires: t0.Add(time.Minute)})
 		mustOK(t, err)
 		wantEqual(t, ok, true)
 	})

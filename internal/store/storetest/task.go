@@ -55,33 +55,33 @@ func testTask(t *testing.T, open func(*testing.T) store.Store) {
 		at := t0.Add(time.Minute)
 		// pending → failed attempt → delivered → reported; a second report is refused.
 		mustOK(t, s.TaskInsert(ctx, newTask("j1")))
-		mustOK(t, s.TaskAttemptFailed(ctx, "j1", 1, 710674, "errcode 710674: refused", false, at))
+		mustOK(t, s.TaskAttemptFailed(ctx, store.TaskAttemptFailedParams{JobID: "j1", Attempts: 1, ErrCode: 710674, LastError: "errcode 710674: refused", Final: false, At: at}))
 		got, _ := s.TaskGet(ctx, "j1")
 		wantEqual(t, []any{got.State, got.Attempts, got.LastError}, []any{openzone.TaskPending, 1, "errcode 710674: refused"})
-		ok, err := s.TaskDelivered(ctx, "j1", 2, "node-a", at)
+		ok, err := s.TaskDelivered(ctx, store.TaskDeliveredParams{JobID: "j1", Attempts: 2, DeliveredTo: "node-a", At: at})
 		mustOK(t, err)
 		wantEqual(t, ok, true)
 		got, _ = s.TaskGet(ctx, "j1")
 		wantEqual(t, []any{got.State, got.Attempts, got.DeliveredTo}, []any{openzone.TaskRunning, 2, "node-a"})
 		wantTime(t, "DeliveredAt", got.DeliveredAt, at)
-		mustOK(t, s.TaskReport(ctx, "j1", 0, []byte("r1"), at.Add(time.Second)))
-		wantCode(t, s.TaskReport(ctx, "j1", 5, []byte("r2"), at.Add(2*time.Second)), openzone.ErrConflict)
+		mustOK(t, s.TaskReport(ctx, store.TaskReportParams{JobID: "j1", Errcode: 0, Response: []byte("r1"), At: at.Add(time.Second)}))
+		wantCode(t, s.TaskReport(ctx, store.TaskReportParams{JobID: "j1", Errcode: 5, Response: []byte("r2"), At: at.Add(2 * time.Second)}), openzone.ErrConflict)
 		got, _ = s.TaskGet(ctx, "j1")
 		wantEqual(t, []any{got.State, got.ResponseErrcode, string(got.Response)}, []any{openzone.TaskDone, 0, "r1"})
 		wantTime(t, "DoneAt", got.DoneAt, at.Add(time.Second))
 		// A late acknowledgement or failure changes nothing.
-		ok, err = s.TaskDelivered(ctx, "j1", 3, "node-b", at)
+		ok, err = s.TaskDelivered(ctx, store.TaskDeliveredParams{JobID: "j1", Attempts: 3, DeliveredTo: "node-b", At: at})
 		mustOK(t, err)
 		wantEqual(t, ok, false)
-		mustOK(t, s.TaskAttemptFailed(ctx, "j1", 4, 710675, "late", true, at))
+		mustOK(t, s.TaskAttemptFailed(ctx, store.TaskAttemptFailedParams{JobID: "j1", Attempts: 4, ErrCode: 710675, LastError: "late", Final: true, At: at}))
 		got, _ = s.TaskGet(ctx, "j1")
 		wantEqual(t, []any{got.State, got.ErrCode}, []any{openzone.TaskDone, 0})
-		wantCode(t, s.TaskReport(ctx, "nope", 0, nil, at), openzone.ErrNotFound)
+		wantCode(t, s.TaskReport(ctx, store.TaskReportParams{JobID: "nope", Errcode: 0, Response: nil, At: at}), openzone.ErrNotFound)
 
 		// Report before the acknowledgement is recorded: done stays done.
 		mustOK(t, s.TaskInsert(ctx, newTask("j2")))
-		mustOK(t, s.TaskReport(ctx, "j2", 0, []byte("early"), at))
-		ok, err = s.TaskDelivered(ctx, "j2", 1, "", at)
+		mustOK(t, s.TaskReport(ctx, store.TaskReportParams{JobID: "j2", Errcode: 0, Response: []byte("early"), At: at}))
+		ok, err = s.TaskDelivered(ctx, store.TaskDeliveredParams{JobID: "j2", Attempts: 1, DeliveredTo: "", At: at})
 		mustOK(t, err)
 		wantEqual(t, ok, false)
 		got, _ = s.TaskGet(ctx, "j2")
@@ -89,10 +89,10 @@ func testTask(t *testing.T, open func(*testing.T) store.Store) {
 
 		// The last attempt fails the task; a report after that is refused.
 		mustOK(t, s.TaskInsert(ctx, newTask("j3")))
-		mustOK(t, s.TaskAttemptFailed(ctx, "j3", 8, 710674, "gone", true, at))
+		mustOK(t, s.TaskAttemptFailed(ctx, store.TaskAttemptFailedParams{JobID: "j3", Attempts: 8, ErrCode: 710674, LastError: "gone", Final: true, At: at}))
 		got, _ = s.TaskGet(ctx, "j3")
 		wantEqual(t, []any{got.State, got.ErrCode, got.Attempts}, []any{openzone.TaskFailed, 710674, 8})
-		wantCode(t, s.TaskReport(ctx, "j3", 0, nil, at), openzone.ErrConflict)
+		wantCode(t, s.TaskReport(ctx, store.TaskReportParams{JobID: "j3", Errcode: 0, Response: nil, At: at}), openzone.ErrConflict)
 	})
 	t.Run("ConcurrentReports", func(t *testing.T) {
 		t.Parallel()
@@ -104,7 +104,7 @@ func testTask(t *testing.T, open func(*testing.T) store.Store) {
 		okN := 0
 		for i := range 10 {
 			wg.Go(func() {
-				err := s.TaskReport(ctx, "j", i, []byte(fmt.Sprint(i)), t0)
+				err := s.TaskReport(ctx, store.TaskReportParams{JobID: "j", Errcode: i, Response: []byte(fmt.Sprint(i)), At: t0})
 				mu.Lock()
 				defer mu.Unlock()
 				if err == nil {
@@ -121,11 +121,11 @@ func testTask(t *testing.T, open func(*testing.T) store.Store) {
 		t.Parallel()
 		s := open(t)
 		ctx := t.Context()
-		mustOK(t, s.NodeHeartbeat(ctx, "a1", "host-a", t0))
-		mustOK(t, s.NodeHeartbeat(ctx, "b1", "host-b", t0))
+		mustOK(t, s.NodeHeartbeat(ctx, store.NodeHeartbeatParams{ID: "a1", Name: "host-a", At: t0}))
+		mustOK(t, s.NodeHeartbeat(ctx, store.NodeHeartbeatParams{ID: "b1", Name: "host-b", At: t0}))
 		for _, c := range []struct{ id, node string }{{"ja", "a1"}, {"jb", "b1"}, {"jx", ""}, {"jgone", "z9"}} {
 			mustOK(t, s.TaskInsert(ctx, newTask(c.id)))
-			_, err := s.TaskDelivered(ctx, c.id, 1, c.node, t0)
+			_, err := s.TaskDelivered(ctx, store.TaskDeliveredParams{JobID: c.id, Attempts: 1, DeliveredTo: c.node, At: t0})
 			mustOK(t, err)
 		}
 		orphanIDs := func(since time.Time) []string {
@@ -136,10 +136,10 @@ func testTask(t *testing.T, open func(*testing.T) store.Store) {
 		// Both nodes alive: only the task of a node with no row is orphaned;
 		// one acknowledged outside the zone never is.
 		wantEqual(t, orphanIDs(t0), []string{"jgone"})
-		mustOK(t, s.NodeHeartbeat(ctx, "b1", "host-b", t0.Add(time.Minute)))
+		mustOK(t, s.NodeHeartbeat(ctx, store.NodeHeartbeatParams{ID: "b1", Name: "host-b", At: t0.Add(time.Minute)}))
 		wantEqual(t, orphanIDs(t0.Add(time.Second)), []string{"ja", "jgone"})
 		// host-a restarts as a2: a1 is forgotten at once.
-		mustOK(t, s.NodeHeartbeat(ctx, "a2", "host-a", t0))
+		mustOK(t, s.NodeHeartbeat(ctx, store.NodeHeartbeatParams{ID: "a2", Name: "host-a", At: t0}))
 		mustOK(t, s.NodeForget(ctx, "host-a", "a2"))
 		wantEqual(t, orphanIDs(t0), []string{"ja", "jgone"})
 		ok, err := s.TaskRequeue(ctx, "ja", "a1")
@@ -152,7 +152,7 @@ func testTask(t *testing.T, open func(*testing.T) store.Store) {
 		wantEqual(t, []any{got.State, got.DeliveredTo}, []any{openzone.TaskPending, ""})
 		wantEqual(t, orphanIDs(t0), []string{"jgone"})
 		// A reported task is never requeued.
-		mustOK(t, s.TaskReport(ctx, "jgone", 0, nil, t0))
+		mustOK(t, s.TaskReport(ctx, store.TaskReportParams{JobID: "jgone", Errcode: 0, Response: nil, At: t0}))
 		ok, _ = s.TaskRequeue(ctx, "jgone", "z9")
 		wantEqual(t, ok, false)
 		wantEqual(t, orphanIDs(t0), []string(nil))

@@ -1,0 +1,124 @@
+package store
+
+import (
+	"time"
+)
+
+// Parameters of the methods that take more than a context and two
+// arguments (River's rule: a struct, named after its method).
+
+type AppSetReceiveProgramParams struct {
+	CorpID    string
+	AgentID   int64
+	ProgramID string
+}
+
+type AppProgramsSetParams struct {
+	CorpID     string
+	AgentID    int64
+	ProgramIDs []string
+}
+
+type AppProgramHasParams struct {
+	CorpID    string
+	AgentID   int64
+	ProgramID string
+}
+
+type TokenFindValidParams struct {
+	CorpID  string
+	AgentID int64
+	Now     time.Time
+}
+
+type ReplayRememberParams struct {
+	Scope     string
+	RequestID string
+	Now       time.Time
+	Expires   time.Time
+}
+
+type DebugListenerLoseParams struct {
+	ProgramID  string
+	ListenerID string // the connection that must still hold the listener
+	At         time.Time
+	Reason     string
+}
+
+type DebugListenerLoseAllParams struct {
+	Node   string // "" = every node
+	At     time.Time
+	Reason string
+}
+
+type DebugSessionGetParams struct {
+	CorpID    string
+	AgentID   int64
+	ProgramID string
+}
+
+type TaskDeliveredParams struct {
+	JobID       string
+	Attempts    int    // the attempt that was acknowledged
+	DeliveredTo string // the node (process start) whose instance took it; "" outside the zone
+	At          time.Time
+}
+
+type NodeHeartbeatParams struct {
+	ID   string // one process start of the node
+	Name string // the node
+	At   time.Time
+}
+
+type TaskAttemptFailedParams struct {
+	JobID     string
+	Attempts  int // the attempt that failed
+	ErrCode   int
+	LastError string
+	Final     bool // the task fails with ErrCode
+	At        time.Time
+}
+
+type TaskReportParams struct {
+	JobID    string
+	Errcode  int
+	Response []byte
+	At       time.Time
+}
+
+type AgreeGetSingleParams struct {
+	CorpID         string
+	UserID         string
+	ExternalUserID string
+}
+
+type KeywordRuleGetParams struct {
+	CorpID  string
+	AgentID int64
+	RuleID  string
+}
+
+type KeywordRuleDeleteParams struct {
+	CorpID  string
+	AgentID int64
+	RuleID  string
+}
+
+type KeywordHitListParams struct {
+	CorpID   string
+	AgentID  int64
+	AfterSeq int64
+	Limit    int
+}
+
+type InstancesPublishParams struct {
+	Node      string
+	Instances []Instance
+	Now       time.Time
+}
+
+type NodePublishParams struct {
+	Node string
+	URL  string // "" removes the node
+	Now  time.Time
+}

@@ -5,11 +5,16 @@ import (
 	"fmt"
 )
 
-// Error is the one application error type. Code is a WeCom errcode (spec
-// §6); Message is the errmsg shown to the caller and must name the field or
-// thing at fault. Err, when set, is the underlying cause for operators; it is
-// never shown to API callers.
+// Error is the one application error type. Kind is the class of failure,
+// which each HTTP face maps to its own answer in one writer (the admin API
+// to an HTTP status); Code is the errcode the answer carries, a WeCom
+// errcode (spec §6) or, when the zone's failure has none, its kind's
+// (ErrNotFound, ErrConflict, ErrUnauthorizedAdmin). Message is the errmsg
+// shown to the caller and must name the field or thing at fault. Err, when
+// set, is the underlying cause for operators; it is never shown to API
+// callers.
 type Error struct {
+	Kind    Kind
 	Code    int
 	Message string
 	Err     error
@@ -24,14 +29,78 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// Errorf returns an *Error with the given errcode and a formatted message.
-func Errorf(code int, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+// Kind is the class of a failure.
+type Kind uint8
+
+const (
+	// Invalid: the zone refused the request; its errcode says why.
+	Invalid Kind = iota
+	NotFound
+	Conflict
+	Unauthorized
+	TooLarge
+	// Internal: the zone failed; details only in logs (errcode -1).
+	Internal
+)
+
+// Code is the errcode of a kind's errors that have none of WeCom's.
+func (k Kind) Code() int {
+	switch k {
+	case NotFound:
+		return ErrNotFound
+	case Conflict:
+		return ErrConflict
+	case Unauthorized:
+		return ErrUnauthorizedAdmin
+	case TooLarge:
+		return ErrRequestTooLarge
+	case Internal:
+		return ErrSystem
+	}
+	return ErrInvalidParam
 }
 
-// Wrap returns an *Error that keeps err as its cause.
+// Errorf returns an error of kind k with a formatted message.
+func (k Kind) Errorf(format string, args ...any) *Error {
+	return &Error{Kind: k, Code: k.Code(), Message: fmt.Sprintf(format, args...)}
+}
+
+// Wrap returns an error of kind k that keeps err as its cause.
+func (k Kind) Wrap(err error, format string, args ...any) *Error {
+	e := k.Errorf(format, args...)
+	e.Err = err
+	return e
+}
+
+// KindOf is the kind of errors with errcode code: a kind's own code is
+// that kind, -1 Internal, 45002 TooLarge, and any other errcode Invalid.
+func KindOf(code int) Kind {
+	switch code {
+	case ErrNotFound:
+		return NotFound
+	case ErrConflict:
+		return Conflict
+	case ErrUnauthorizedAdmin:
+		return Unauthorized
+	case ErrRequestTooLarge:
+		return TooLarge
+	case ErrSystem:
+		return Internal
+	}
+	return Invalid
+}
+
+// Errorf returns an *Error with the given errcode and a formatted message;
+// its kind follows from the code (KindOf).
+func Errorf(code int, format string, args ...any) *Error {
+	return &Error{Kind: KindOf(code), Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Wrap returns an *Error with errcode code that keeps err as its cause.
 func Wrap(code int, err error, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Err: err}
+	e := Errorf(code, format, args...)
+	e.Err = err
+	return e
 }
 
 // ErrorCode returns the errcode of err: 0 for nil, the Code of an *Error in
@@ -47,6 +116,16 @@ func ErrorCode(err error) int {
 	return ErrSystem
 }
 
+// ErrorKind returns the kind of err: Internal for anything but an *Error
+// (and for nil, which is no failure at all: callers check err first).
+func ErrorKind(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return Internal
+}
+
 // ErrorMessage returns the caller-facing message of err. Errors that are not
 // an *Error never leak their text: they read "system busy".
 func ErrorMessage(err error) string {
@@ -60,8 +139,8 @@ func ErrorMessage(err error) string {
 	return "system busy, internal error"
 }
 
-// IsNotFound reports whether err is a store "not found".
-func IsNotFound(err error) bool { return ErrorCode(err) == ErrNotFound }
+// IsNotFound reports whether err is a "not found".
+func IsNotFound(err error) bool { return ErrorKind(err) == NotFound }
 
 // WeCom errcodes used by the zone (docs/wecom.md, "Error codes").
 const (
@@ -121,10 +200,13 @@ const (
 	ErrUnknownInterface = 790011 // SDK interface name unknown (WeCom: illegal task type)
 	ErrBadProtocol      = 790012 // illegal JSON template (protocol)
 
-	// Codes outside WeCom's table, used by the admin API and the store
-	// (HTTP-like on purpose, see docs/decisions.md).
+	ErrNotSuiteApp = 846000 // not a 代开发 or third-party app
+)
+
+// Errcodes outside WeCom's table: those of the kinds that have none
+// (Kind.Code), HTTP-like on purpose (docs/decisions.md).
+const (
 	ErrUnauthorizedAdmin = 401
-	ErrNotSuiteApp       = 846000 // not a 代开发 or third-party app
 	ErrNotFound          = 404
 	ErrConflict          = 409
 )

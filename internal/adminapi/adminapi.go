@@ -119,7 +119,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	h("POST /admin/v1/traffic/{id}/replay", a.handleTrafficReplay)
 	h("POST /admin/v1/traffic/export", a.handleTrafficExport)
 	mux.Handle("/admin/", a.auth(func(r *http.Request) (any, error) {
-		return nil, openzone.Errorf(openzone.ErrNotFound, "no admin route %s %s", r.Method, r.URL.Path)
+		return nil, openzone.NotFound.Errorf("no admin route %s %s", r.Method, r.URL.Path)
 	}))
 }
 
@@ -137,41 +137,37 @@ func (a *API) auth(f func(r *http.Request) (any, error)) http.Handler {
 func (a *API) authorized(w http.ResponseWriter, r *http.Request) bool {
 	tok, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !found || subtle.ConstantTimeCompare([]byte(tok), []byte(a.cfg.AdminToken)) != 1 {
-		a.write(w, nil, openzone.Errorf(openzone.ErrUnauthorizedAdmin, "admin token missing or wrong: send Authorization: Bearer <admin token>"))
+		a.write(w, nil, openzone.Unauthorized.Errorf("admin token missing or wrong: send Authorization: Bearer <admin token>"))
 		return false
 	}
 	return true
 }
 
+// write is the admin API's one writer: v as JSON, or err as {"errcode",
+// "errmsg"} with the HTTP status of its kind.
 func (a *API) write(w http.ResponseWriter, v any, err error) {
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
 	if err != nil {
-		code := openzone.ErrorCode(err)
-		if code == openzone.ErrSystem {
+		kind := openzone.ErrorKind(err)
+		if kind == openzone.Internal {
 			a.cfg.Logger.Error("admin api: internal error", "err", err)
 		}
-		w.WriteHeader(status(code))
-		json.NewEncoder(w).Encode(map[string]any{"errcode": code, "errmsg": openzone.ErrorMessage(err)})
+		w.WriteHeader(status[kind])
+		json.NewEncoder(w).Encode(openzone.BaseOf(err))
 		return
 	}
 	w.WriteHeader(http.StatusOK)
 	json.NewEncoder(w).Encode(v)
 }
 
-func status(code int) int {
-	switch code {
-	case openzone.ErrUnauthorizedAdmin:
-		return http.StatusUnauthorized
-	case openzone.ErrNotFound:
-		return http.StatusNotFound
-	case openzone.ErrConflict:
-		return http.StatusConflict
-	case openzone.ErrRequestTooLarge:
-		return http.StatusRequestEntityTooLarge
-	case openzone.ErrSystem:
-		return http.StatusInternalServerError
-	}
-	return http.StatusBadRequest
+// status is the HTTP status of each kind of error.
+var status = [...]int{
+	openzone.Invalid:      http.StatusBadRequest,
+	openzone.NotFound:     http.StatusNotFound,
+	openzone.Conflict:     http.StatusConflict,
+	openzone.Unauthorized: http.StatusUnauthorized,
+	openzone.TooLarge:     http.StatusRequestEntityTooLarge,
+	openzone.Internal:     http.StatusInternalServerError,
 }
 
 func (a *API) handleStatus(r *http.Request) (any, error) {

@@ -258,7 +258,7 @@ func (a *API) handleTrafficExport(r *http.Request) (any, error) {
 		rec, err := a.cfg.Store.TrafficGet(ctx, id)
 		if err != nil {
 			if openzone.IsNotFound(err) {
-				return nil, openzone.Errorf(openzone.ErrNotFound, "ids[%d]: traffic record %d not found (pruned, or never recorded)", i, id)
+				return nil, openzone.NotFound.Errorf("ids[%d]: traffic record %d not found (pruned, or never recorded)", i, id)
 			}
 			return nil, err
 		}

@@ -32,7 +32,6 @@ type API struct {
 	recorder *traffic.Recorder
 	now      func() time.Time
 	log      *slog.Logger
-	tmpl     templateCache
 	debug    *debugmode.Service
 	notify   NotifyFunc
 	tasks    Tasks
@@ -76,7 +75,7 @@ func New(cfg Config) *API {
 }
 
 // handlerFunc serves one chatdata endpoint for an authenticated app.
-type handlerFunc func(ctx context.Context, app *openzone.App, req *request) (any, error)
+type handlerFunc func(ctx context.Context, app *openzone.App, req *request) (openzone.Reply, error)
 
 // Register adds the app API routes to mux.
 func (a *API) Register(mux *http.ServeMux) {
@@ -94,23 +93,22 @@ func (a *API) Register(mux *http.ServeMux) {
 		"async_program_result": a.handleAsyncProgramResult,
 	}
 	mux.HandleFunc("/cgi-bin/chatdata/{name}", func(w http.ResponseWriter, r *http.Request) {
-		name := r.PathValue("name")
-		h, ok := chat[name]
+		h, ok := chat[r.PathValue("name")]
 		if !ok {
-			writeError(w, a.log, openzone.Errorf(openzone.ErrNotFound, "API /cgi-bin/chatdata/%s is not available in this zone", name))
+			a.unknown(w, r)
 			return
 		}
 		a.serveChat(w, r, h)
 	})
+	// Every /cgi-bin answer is WeCom-shaped, an unknown path's too.
+	mux.HandleFunc("/cgi-bin/", a.unknown)
 }
 
-// base is the errcode/errmsg pair every reply starts with.
-type base struct {
-	Errcode int    `json:"errcode"`
-	Errmsg  string `json:"errmsg"`
+// unknown answers a path this zone does not serve as WeCom answers an API
+// it does not have: HTTP 200, errcode 404 naming the path.
+func (a *API) unknown(w http.ResponseWriter, r *http.Request) {
+	writeError(w, a.log, openzone.NotFound.Errorf("API %s is not available in this zone", r.URL.Path))
 }
-
-var ok = base{Errcode: 0, Errmsg: "ok"}
 
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
@@ -128,10 +126,10 @@ func writeJSON(w http.ResponseWriter, v any) {
 func writeError(w http.ResponseWriter, log *slog.Logger, err error) {
 	hint := newHint()
 	code := openzone.ErrorCode(err)
-	if code == openzone.ErrSystem {
+	if openzone.ErrorKind(err) == openzone.Internal {
 		log.Error("app api: internal error", "hint", hint, "err", err)
 	}
-	writeJSON(w, base{Errcode: code, Errmsg: openzone.ErrorMessage(err) + ", hint: [" + hint + "]"})
+	writeJSON(w, openzone.Base{Errcode: code, Errmsg: openzone.ErrorMessage(err) + ", hint: [" + hint + "]"})
 }
 
 func newHint() string {

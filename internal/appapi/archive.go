@@ -12,7 +12,7 @@ import (
 // handleSetPublicKey serves set_public_key{public_key, public_key_ver}:
 // message keys are delivered RSA-encrypted to this key, and archiving for
 // the app starts with its first key. A new key needs a higher version.
-func (a *API) handleSetPublicKey(ctx context.Context, app *openzone.App, req *request) (any, error) {
+func (a *API) handleSetPublicKey(ctx context.Context, app *openzone.App, req *request) (openzone.Reply, error) {
 	pemText, err := req.str("public_key", true)
 	if err != nil {
 		return nil, err
@@ -31,7 +31,7 @@ func (a *API) handleSetPublicKey(ctx context.Context, app *openzone.App, req *re
 	err = a.store.AppPublicKeyPut(ctx, &openzone.AppPublicKey{
 		CorpID: app.CorpID, AgentID: app.AgentID, Ver: ver, PEM: pemText, SetAt: a.now(), StartSeq: last,
 	})
-	if openzone.ErrorCode(err) == openzone.ErrConflict {
+	if openzone.ErrorKind(err) == openzone.Conflict {
 		cur, _ := a.store.AppPublicKeyGet(ctx, app.CorpID, app.AgentID)
 		if cur != nil {
 			return nil, openzone.Errorf(openzone.ErrInvalidParam, "public_key_ver %d must be greater than the current version %d", ver, cur.Ver)
@@ -40,7 +40,7 @@ func (a *API) handleSetPublicKey(ctx context.Context, app *openzone.App, req *re
 	if err != nil {
 		return nil, err
 	}
-	return ok, nil
+	return openzone.OK, nil
 }
 
 // positiveInt reads a required integer field ≥ 1.
@@ -81,8 +81,39 @@ func (q *request) optInt(name string, def int) (int, error) {
 // editions 1 内部会话 and 2 内外部会话 (decision: docs/decisions.md).
 var editions = []int{1, 2}
 
+type authUser struct {
+	UserID      string `json:"userid"`
+	EditionList []int  `json:"edition_list"`
+}
+
+type authUserListReply struct {
+	openzone.Base
+	AuthUserList []authUser `json:"auth_user_list"`
+	NextCursor   string     `json:"next_cursor"`
+	HasMore      bool       `json:"has_more"`
+}
+
+type authEdition struct {
+	Edition         int       `json:"edition"`
+	AuthScope       authScope `json:"auth_scope"`
+	Status          int       `json:"status"`
+	MsgDurationDays int       `json:"msg_duration_days"`
+	AuthUserCount   int       `json:"auth_user_count"`
+}
+
+type authScope struct {
+	UserIDList       []string `json:"userid_list"`
+	DepartmentIDList []int    `json:"department_id_list"`
+	TagIDList        []int    `json:"tag_id_list"`
+}
+
+type corpAuthInfoReply struct {
+	openzone.Base
+	AuthEditionList []authEdition `json:"auth_edition_list"`
+}
+
 // handleGetAuthUserList serves get_auth_user_list{cursor, limit}.
-func (a *API) handleGetAuthUserList(ctx context.Context, app *openzone.App, req *request) (any, error) {
+func (a *API) handleGetAuthUserList(ctx context.Context, app *openzone.App, req *request) (openzone.Reply, error) {
 	cursor, err := req.str("cursor", false)
 	if err != nil {
 		return nil, err
@@ -107,29 +138,20 @@ func (a *API) handleGetAuthUserList(ctx context.Context, app *openzone.App, req 
 	if err != nil {
 		return nil, err
 	}
-	type user struct {
-		UserID      string `json:"userid"`
-		EditionList []int  `json:"edition_list"`
-	}
-	list := []user{}
+	list := []authUser{}
 	for i := off; i < len(ms) && len(list) < limit; i++ {
-		list = append(list, user{UserID: ms[i].UserID, EditionList: editions})
+		list = append(list, authUser{UserID: ms[i].UserID, EditionList: editions})
 	}
 	next, more := "", off+len(list) < len(ms)
 	if more {
 		next = strconv.Itoa(off + len(list))
 	}
-	return struct {
-		base
-		AuthUserList []user `json:"auth_user_list"`
-		NextCursor   string `json:"next_cursor"`
-		HasMore      bool   `json:"has_more"`
-	}{ok, list, next, more}, nil
+	return &authUserListReply{Base: openzone.OK, AuthUserList: list, NextCursor: next, HasMore: more}, nil
 }
 
 // handleGetCorpAuthInfo serves get_corp_auth_info: custom and third-party
 // apps only (846000 otherwise).
-func (a *API) handleGetCorpAuthInfo(ctx context.Context, app *openzone.App, req *request) (any, error) {
+func (a *API) handleGetCorpAuthInfo(ctx context.Context, app *openzone.App, req *request) (openzone.Reply, error) {
 	if app.Type == openzone.AppSelfBuilt {
 		return nil, openzone.Errorf(openzone.ErrNotSuiteApp, "get_corp_auth_info is for custom (代开发) and third-party apps; app %d is self-built", app.AgentID)
 	}
@@ -145,18 +167,15 @@ func (a *API) handleGetCorpAuthInfo(ctx context.Context, app *openzone.App, req 
 	for _, m := range ms {
 		users = append(users, m.UserID)
 	}
-	list := make([]map[string]any, 0, len(editions))
+	list := make([]authEdition, 0, len(editions))
 	for _, e := range editions {
-		list = append(list, map[string]any{
-			"edition":           e,
-			"auth_scope":        map[string]any{"userid_list": users, "department_id_list": []int{}, "tag_id_list": []int{}},
-			"status":            5, // 免费使用中: a self-hosted zone has no trial or purchase
-			"msg_duration_days": corp.RetentionDays,
-			"auth_user_count":   len(users),
+		list = append(list, authEdition{
+			Edition:         e,
+			AuthScope:       authScope{UserIDList: users, DepartmentIDList: []int{}, TagIDList: []int{}},
+			Status:          5, // 免费使用中: a self-hosted zone has no trial or purchase
+			MsgDurationDays: corp.RetentionDays,
+			AuthUserCount:   len(users),
 		})
 	}
-	return struct {
-		base
-		AuthEditionList []map[string]any `json:"auth_edition_list"`
-	}{ok, list}, nil
+	return &corpAuthInfoReply{Base: openzone.OK, AuthEditionList: list}, nil
 }

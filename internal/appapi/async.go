@@ -2,41 +2,36 @@ package appapi
 
 import (
 	"context"
-	"time"
 
 	"github.com/openzone/openzone"
 	"github.com/openzone/openzone/internal/traffic"
 )
 
 type asyncTaskReply struct {
-	base
+	openzone.Base
 	JobID string `json:"jobid"`
 }
 
 // handleAsyncProgramTask serves POST /cgi-bin/chatdata/async_program_task
 // (应用异步调用专区程序): the checks of sync_call_program up to the input
 // protocol, then a task that the zone delivers with is_async and job_info.
-func (a *API) handleAsyncProgramTask(ctx context.Context, app *openzone.App, req *request) (any, error) {
+func (a *API) handleAsyncProgramTask(ctx context.Context, app *openzone.App, req *request) (openzone.Reply, error) {
 	jobID, _, err := a.asyncTaskRecorded(ctx, app, req)
 	if err != nil {
 		return nil, err
 	}
-	return asyncTaskReply{base: ok, JobID: jobID}, nil
+	return asyncTaskReply{Base: openzone.OK, JobID: jobID}, nil
 }
 
 func (a *API) asyncTaskRecorded(ctx context.Context, app *openzone.App, req *request) (string, *openzone.TrafficRecord, error) {
-	start := time.Now()
-	rec := &openzone.TrafficRecord{Kind: openzone.TrafficCall, Interface: "async_program_task", CorpID: app.CorpID,
-		AgentID: app.AgentID, StartedAt: a.now()}
-	jobID, err := a.asyncTask(ctx, app, req, rec)
-	rec.Errcode, rec.Errmsg = openzone.ErrorCode(err), openzone.ErrorMessage(err)
-	rec.TotalMS = ms(time.Since(start))
-	rec.ZoneMS = rec.TotalMS
-	out := *rec // the recorder's writer sets rec.ID concurrently
-	if rec.ProgramID != "" {
-		a.recorder.Record(rec)
+	span := a.recorder.Begin(openzone.TrafficRecord{Kind: openzone.TrafficCall, Interface: "async_program_task", CorpID: app.CorpID,
+		AgentID: app.AgentID, StartedAt: a.now()})
+	jobID, err := a.asyncTask(ctx, app, req, &span.Rec)
+	if span.Rec.ProgramID == "" {
+		return jobID, &span.Rec, err
 	}
-	return jobID, &out, err
+	rec := span.End(err)
+	return jobID, &rec, err
 }
 
 func (a *API) asyncTask(ctx context.Context, app *openzone.App, req *request, rec *openzone.TrafficRecord) (string, error) {
@@ -63,13 +58,13 @@ func (a *API) asyncTask(ctx context.Context, app *openzone.App, req *request, re
 }
 
 type asyncResultReply struct {
-	base
+	openzone.Base
 	ResponseErrcode int    `json:"response_errcode"`
 	ResponseData    string `json:"response_data"`
 }
 
 // handleAsyncProgramResult serves POST /cgi-bin/chatdata/async_program_result.
-func (a *API) handleAsyncProgramResult(ctx context.Context, app *openzone.App, req *request) (any, error) {
+func (a *API) handleAsyncProgramResult(ctx context.Context, app *openzone.App, req *request) (openzone.Reply, error) {
 	jobID, err := req.str("jobid", true)
 	if err != nil {
 		return nil, err
@@ -78,5 +73,5 @@ func (a *API) handleAsyncProgramResult(ctx context.Context, app *openzone.App, r
 	if err != nil {
 		return nil, err
 	}
-	return asyncResultReply{base: ok, ResponseErrcode: code, ResponseData: data}, nil
+	return asyncResultReply{Base: openzone.OK, ResponseErrcode: code, ResponseData: data}, nil
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"sync"
-	"time"
 
 	"github.com/openzone/openzone"
 	"github.com/openzone/openzone/internal/gateway"
@@ -14,7 +12,7 @@ import (
 )
 
 type syncCallReply struct {
-	base
+	openzone.Base
 	ResponseData string `json:"response_data"`
 }
 
@@ -24,12 +22,12 @@ type syncCallReply struct {
 // ability exists 800003, request_data is JSON 790015 and matches the input
 // protocol 790016, program deployed 800002, the call, reply is JSON 790013
 // and matches the output protocol 790014.
-func (a *API) handleSyncCallProgram(ctx context.Context, app *openzone.App, req *request) (any, error) {
+func (a *API) handleSyncCallProgram(ctx context.Context, app *openzone.App, req *request) (openzone.Reply, error) {
 	data, _, err := a.syncCallRecorded(ctx, app, req)
 	if err != nil {
 		return nil, err
 	}
-	return syncCallReply{base: ok, ResponseData: data}, nil
+	return syncCallReply{Base: openzone.OK, ResponseData: data}, nil
 }
 
 // CallAs makes a call as app, exactly as the app API endpoint api would
@@ -56,27 +54,18 @@ func (a *API) CallAs(ctx context.Context, app *openzone.App, api, programID, abi
 }
 
 func (a *API) syncCallRecorded(ctx context.Context, app *openzone.App, req *request) (string, *openzone.TrafficRecord, error) {
-	start := time.Now()
-	rec := &openzone.TrafficRecord{
-		Kind: openzone.TrafficCall, CorpID: app.CorpID, AgentID: app.AgentID, StartedAt: a.now(),
-	}
-	data, res, err := a.syncCall(ctx, app, req, rec)
+	span := a.recorder.Begin(openzone.TrafficRecord{Kind: openzone.TrafficCall, CorpID: app.CorpID, AgentID: app.AgentID, StartedAt: a.now()})
+	data, res, err := a.syncCall(ctx, app, req, &span.Rec)
 	if res != nil {
-		rec.Route, rec.Instance, rec.RequestID = res.Route, res.Instance, res.RequestID
-		rec.ProgramMS = ms(res.Program)
-		rec.Response = traffic.Mask(res.Data)
+		span.Reached(res.Hop)
+		span.Rec.Response = traffic.Mask(res.Data)
 	}
-	rec.Errcode, rec.Errmsg = openzone.ErrorCode(err), openzone.ErrorMessage(err)
-	rec.TotalMS = ms(time.Since(start))
-	rec.ZoneMS = rec.TotalMS - rec.ProgramMS
-	out := *rec // the recorder's writer sets rec.ID concurrently
-	if rec.ProgramID != "" {
-		a.recorder.Record(rec)
+	if span.Rec.ProgramID == "" {
+		return data, &span.Rec, err
 	}
-	return data, &out, err
+	rec := span.End(err)
+	return data, &rec, err
 }
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func (a *API) syncCall(ctx context.Context, app *openzone.App, req *request, rec *openzone.TrafficRecord) (string, *gateway.Result, error) {
 	programID, err := req.str("program_id", true)
@@ -143,7 +132,7 @@ func (a *API) checkCall(ctx context.Context, app *openzone.App, programID, abili
 	if ability == nil {
 		return nil, nil, openzone.Errorf(openzone.ErrAbilityNotFound, "program %q has no ability %q", programID, abilityID)
 	}
-	in, err := a.tmpl.get(ability.Input)
+	in, err := protocol.Cached(ability.Input)
 	if err != nil {
 		return nil, nil, openzone.Errorf(openzone.ErrBadProtocol, "the input protocol of ability %q is not a valid JSON template", abilityID)
 	}
@@ -158,7 +147,7 @@ func (a *API) checkCall(ctx context.Context, app *openzone.App, programID, abili
 
 // checkOutput checks a program's result against the ability's output protocol.
 func (a *API) checkOutput(ability *openzone.Ability, data string) error {
-	out, err := a.tmpl.get(ability.Output)
+	out, err := protocol.Cached(ability.Output)
 	if err != nil {
 		return openzone.Errorf(openzone.ErrBadProtocol, "the output protocol of ability %q is not a valid JSON template", ability.ID)
 	}
@@ -184,22 +173,4 @@ func (q *request) requestData() (string, error) {
 		return "", openzone.Errorf(openzone.ErrInvalidParam, "parameter request_data must be a string holding JSON (e.g. \"{\\\"text\\\":\\\"hi\\\"}\"), not a bare JSON value")
 	}
 	return s, nil
-}
-
-// templateCache keeps compiled protocols, keyed by their exact bytes so an
-// edited protocol is compiled afresh without explicit invalidation.
-type templateCache struct {
-	m sync.Map // string(protocol bytes) → *protocol.Template
-}
-
-func (c *templateCache) get(raw json.RawMessage) (*protocol.Template, error) {
-	if t, ok := c.m.Load(string(raw)); ok {
-		return t.(*protocol.Template), nil
-	}
-	t, err := protocol.Compile(raw)
-	if err != nil {
-		return nil, err
-	}
-	c.m.Store(string(raw), t)
-	return t, nil
 }

@@ -10,7 +10,7 @@ import (
 // handleSetReceiveCallback serves POST /cgi-bin/chatdata/set_receive_callback:
 // the app chooses the one program that receives its zone events; a second
 // call replaces the first.
-func (a *API) handleSetReceiveCallback(ctx context.Context, app *openzone.App, req *request) (any, error) {
+func (a *API) handleSetReceiveCallback(ctx context.Context, app *openzone.App, req *request) (openzone.Reply, error) {
 	programID, err := req.str("program_id", true)
 	if err != nil {
 		return nil, err
@@ -31,5 +31,5 @@ func (a *API) handleSetReceiveCallback(ctx context.Context, app *openzone.App, r
 	if err := a.store.AppSetReceiveProgram(ctx, store.AppSetReceiveProgramParams{CorpID: app.CorpID, AgentID: app.AgentID, ProgramID: programID}); err != nil {
 		return nil, err
 	}
-	return ok, nil
+	return openzone.OK, nil
 }

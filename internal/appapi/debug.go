@@ -8,7 +8,7 @@ import (
 
 // handleOpenDebugMode serves open_debug_mode{program_id, debug_token}: the
 // app half of 开启调试模式. Debug mode is on once the SDK half is open too.
-func (a *API) handleOpenDebugMode(ctx context.Context, app *openzone.App, req *request) (any, error) {
+func (a *API) handleOpenDebugMode(ctx context.Context, app *openzone.App, req *request) (openzone.Reply, error) {
 	programID, err := req.str("program_id", true)
 	if err != nil {
 		return nil, err
@@ -20,11 +20,11 @@ func (a *API) handleOpenDebugMode(ctx context.Context, app *openzone.App, req *r
 	if err := a.debug.AppOpen(ctx, app, programID, token); err != nil {
 		return nil, err
 	}
-	return ok, nil
+	return openzone.OK, nil
 }
 
 // handleCloseDebugMode serves close_debug_mode{program_id}: both halves close.
-func (a *API) handleCloseDebugMode(ctx context.Context, app *openzone.App, req *request) (any, error) {
+func (a *API) handleCloseDebugMode(ctx context.Context, app *openzone.App, req *request) (openzone.Reply, error) {
 	programID, err := req.str("program_id", true)
 	if err != nil {
 		return nil, err
@@ -32,16 +32,16 @@ func (a *API) handleCloseDebugMode(ctx context.Context, app *openzone.App, req *
 	if err := a.debug.AppClose(ctx, app, programID); err != nil {
 		return nil, err
 	}
-	return ok, nil
+	return openzone.OK, nil
 }
 
 type checkDebugReply struct {
-	base
+	openzone.Base
 	DebugModeStatus int `json:"debug_mode_status"`
 }
 
 // handleCheckDebugMode serves check_debug_mode{program_id} → 1 off / 2 on.
-func (a *API) handleCheckDebugMode(ctx context.Context, app *openzone.App, req *request) (any, error) {
+func (a *API) handleCheckDebugMode(ctx context.Context, app *openzone.App, req *request) (openzone.Reply, error) {
 	programID, err := req.str("program_id", true)
 	if err != nil {
 		return nil, err
@@ -50,5 +50,5 @@ func (a *API) handleCheckDebugMode(ctx context.Context, app *openzone.App, req *
 	if err != nil {
 		return nil, err
 	}
-	return checkDebugReply{base: ok, DebugModeStatus: st}, nil
+	return checkDebugReply{Base: openzone.OK, DebugModeStatus: st}, nil
 }

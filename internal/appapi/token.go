@@ -11,7 +11,7 @@ import (
 )
 
 type tokenReply struct {
-	base
+	openzone.Base
 	AccessToken string `json:"access_token"`
 	ExpiresIn   int    `json:"expires_in"`
 }
@@ -24,7 +24,7 @@ func (a *API) handleGetToken(w http.ResponseWriter, r *http.Request) {
 		writeError(w, a.log, err)
 		return
 	}
-	writeJSON(w, tokenReply{base: ok, AccessToken: t.Token, ExpiresIn: int(t.ExpiresAt.Sub(a.now()).Seconds())})
+	writeJSON(w, tokenReply{Base: openzone.OK, AccessToken: t.Token, ExpiresIn: int(t.ExpiresAt.Sub(a.now()).Seconds())})
 }
 
 // Token checks an app's credentials and returns its access_token. As in

@@ -272,7 +272,7 @@ func (s *Service) seal(ctx context.Context, tx store.Executor, d *directory, cor
 		SealedKey: seal(s.cfg.Key, []byte(secret), keyAAD(corpID, msgID)),
 	}
 	if err := tx.MessageInsert(ctx, m); err != nil {
-		if openzone.ErrorCode(err) == openzone.ErrConflict {
+		if openzone.ErrorKind(err) == openzone.Conflict {
 			return nil, "", openzone.Errorf(openzone.ErrDuplicateMsgID, "msgid %q is already archived", msgID)
 		}
 		return nil, "", err

@@ -11,6 +11,44 @@ import (
 	"github.com/openzone/openzone/internal/store"
 )
 
+// Replies of the keyword rule interfaces.
+
+type ruleIDReply struct {
+	openzone.Base
+	RuleID string `json:"rule_id"`
+}
+
+type ruleListReply struct {
+	openzone.Base
+	RuleList   []keyword.Summary `json:"rule_list"`
+	HasMore    int               `json:"has_more"`
+	NextCursor string            `json:"next_cursor"`
+}
+
+type ruleDetailReply struct {
+	openzone.Base
+	keyword.Detail
+}
+
+type hitRule struct {
+	RuleID        string `json:"rule_id"`
+	HasHitKeyword bool   `json:"has_hit_keyword"`
+	SemanticsList []int  `json:"semantics_list"`
+}
+
+type hitMsg struct {
+	MsgID       string    `json:"msgid"`
+	HitRuleList []hitRule `json:"hit_rule_list"`
+	MsgDetail   *msgItem  `json:"msg_detail,omitempty"`
+}
+
+type hitMsgReply struct {
+	openzone.Base
+	HasMore    int      `json:"has_more"`
+	NextCursor string   `json:"next_cursor"`
+	MsgList    []hitMsg `json:"msg_list"`
+}
+
 // ruleBody validates a create_rule / update_rule body and returns it
 // without rule_id, as stored.
 func ruleBody(raw json.RawMessage) (*keyword.Rule, json.RawMessage, error) {
@@ -48,7 +86,7 @@ func ruleID(raw json.RawMessage) (string, error) {
 }
 
 // createRule is create_rule (关键词规则管理): at most keyword.MaxRules per app.
-func (s *Service) createRule(ctx context.Context, c *specapi.Context, raw json.RawMessage) (any, error) {
+func (s *Service) createRule(ctx context.Context, c *specapi.Context, raw json.RawMessage) (openzone.Reply, error) {
 	r, body, err := ruleBody(raw)
 	if err != nil {
 		return nil, err
@@ -58,7 +96,7 @@ func (s *Service) createRule(ctx context.Context, c *specapi.Context, raw json.R
 	if err := s.cfg.Store.KeywordRuleInsert(ctx, kr, keyword.MaxRules); err != nil {
 		return nil, err
 	}
-	return ok(map[string]any{"rule_id": kr.RuleID}), nil
+	return &ruleIDReply{Base: openzone.OK, RuleID: kr.RuleID}, nil
 }
 
 func (s *Service) rule(ctx context.Context, c *specapi.Context, id string) (*openzone.KeywordRule, error) {
@@ -70,7 +108,7 @@ func (s *Service) rule(ctx context.Context, c *specapi.Context, id string) (*ope
 }
 
 // ruleList is get_rule_list{cursor, limit (default 100)}.
-func (s *Service) ruleList(ctx context.Context, c *specapi.Context, raw json.RawMessage) (any, error) {
+func (s *Service) ruleList(ctx context.Context, c *specapi.Context, raw json.RawMessage) (openzone.Reply, error) {
 	var req struct {
 		Cursor string `json:"cursor"`
 		Limit  *int   `json:"limit"`
@@ -90,15 +128,15 @@ func (s *Service) ruleList(ctx context.Context, c *specapi.Context, raw json.Raw
 	if err != nil {
 		return nil, err
 	}
-	list := make([]map[string]any, 0, to-from)
+	list := make([]keyword.Summary, 0, to-from)
 	for _, r := range rules[from:to] {
-		list = append(list, map[string]any{"rule_id": r.RuleID, "name": r.Name, "create_time": r.CreateTime.Unix()})
+		list = append(list, keyword.Summary{RuleID: r.RuleID, Name: r.Name, CreateTime: r.CreateTime.Unix()})
 	}
-	return ok(map[string]any{"rule_list": list, "has_more": hasMore, "next_cursor": next}), nil
+	return &ruleListReply{Base: openzone.OK, RuleList: list, HasMore: hasMore, NextCursor: next}, nil
 }
 
 // ruleDetail is get_rule_detail{rule_id}.
-func (s *Service) ruleDetail(ctx context.Context, c *specapi.Context, raw json.RawMessage) (any, error) {
+func (s *Service) ruleDetail(ctx context.Context, c *specapi.Context, raw json.RawMessage) (openzone.Reply, error) {
 	id, err := ruleID(raw)
 	if err != nil {
 		return nil, err
@@ -111,12 +149,12 @@ func (s *Service) ruleDetail(ctx context.Context, c *specapi.Context, raw json.R
 	if err != nil {
 		return nil, fmt.Errorf("archive: stored rule %s: %w", id, err)
 	}
-	return ok(kr.Detail()), nil
+	return &ruleDetailReply{Base: openzone.OK, Detail: kr.Detail()}, nil
 }
 
 // updateRule is update_rule{rule_id, …}: the parts given replace the
 // stored ones (keyword.Rule.Apply), and the result must be a valid rule.
-func (s *Service) updateRule(ctx context.Context, c *specapi.Context, raw json.RawMessage) (any, error) {
+func (s *Service) updateRule(ctx context.Context, c *specapi.Context, raw json.RawMessage) (openzone.Reply, error) {
 	id, err := ruleID(raw)
 	if err != nil {
 		return nil, err
@@ -145,11 +183,11 @@ func (s *Service) updateRule(ctx context.Context, c *specapi.Context, raw json.R
 	if err := s.cfg.Store.KeywordRuleUpdate(ctx, r); err != nil {
 		return nil, err
 	}
-	return ok(map[string]any{}), nil
+	return openzone.OK, nil
 }
 
 // deleteRule is delete_rule{rule_id}.
-func (s *Service) deleteRule(ctx context.Context, c *specapi.Context, raw json.RawMessage) (any, error) {
+func (s *Service) deleteRule(ctx context.Context, c *specapi.Context, raw json.RawMessage) (openzone.Reply, error) {
 	id, err := ruleID(raw)
 	if err != nil {
 		return nil, err
@@ -160,13 +198,13 @@ func (s *Service) deleteRule(ctx context.Context, c *specapi.Context, raw json.R
 		}
 		return nil, err
 	}
-	return ok(map[string]any{}), nil
+	return openzone.OK, nil
 }
 
 // hitMsgList is get_hit_msg_list{cursor, token, need_detail, limit,
 // begin_time}: messages that hit the app's rules, oldest first, each with
 // the rules it hit.
-func (s *Service) hitMsgList(ctx context.Context, c *specapi.Context, raw json.RawMessage) (any, error) {
+func (s *Service) hitMsgList(ctx context.Context, c *specapi.Context, raw json.RawMessage) (openzone.Reply, error) {
 	var req struct {
 		Cursor     string `json:"cursor"`
 		Token      string `json:"token"`
@@ -206,7 +244,7 @@ func (s *Service) hitMsgList(ctx context.Context, c *specapi.Context, raw json.R
 	}
 	type entry struct {
 		msgID string
-		rules []map[string]any
+		rules []hitRule
 	}
 	var order []*entry
 	byMsg := map[string]*entry{}
@@ -231,21 +269,21 @@ func (s *Service) hitMsgList(ctx context.Context, c *specapi.Context, raw json.R
 		if sem == nil {
 			sem = []int{}
 		}
-		e.rules = append(e.rules, map[string]any{"rule_id": h.RuleID, "has_hit_keyword": h.HasHitKeyword, "semantics_list": sem})
+		e.rules = append(e.rules, hitRule{RuleID: h.RuleID, HasHitKeyword: h.HasHitKeyword, SemanticsList: sem})
 		next = h.Seq
 	}
-	list := make([]map[string]any, 0, len(order))
+	list := make([]hitMsg, 0, len(order))
 	for _, e := range order {
-		it := map[string]any{"msgid": e.msgID, "hit_rule_list": e.rules}
+		it := hitMsg{MsgID: e.msgID, HitRuleList: e.rules}
 		if req.NeedDetail != 0 {
 			m, err := s.cfg.Store.MessageGet(ctx, c.CorpID, e.msgID)
 			if err == nil {
 				if d, err := s.item(m, k); err == nil {
-					it["msg_detail"] = d
+					it.MsgDetail = d
 				}
 			}
 		}
 		list = append(list, it)
 	}
-	return ok(map[string]any{"has_more": hasMore, "next_cursor": encodeCursor("h", next), "msg_list": list}), nil
+	return &hitMsgReply{Base: openzone.OK, HasMore: hasMore, NextCursor: encodeCursor("h", next), MsgList: list}, nil
 }

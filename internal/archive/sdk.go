@@ -50,10 +50,101 @@ func decode(req json.RawMessage, v any) error {
 	return nil
 }
 
-func ok(fields map[string]any) map[string]any {
-	fields["errcode"] = 0
-	fields["errmsg"] = "ok"
-	return fields
+// Replies of the archive's SDK interfaces, field for field as WeCom's.
+
+type msgItem struct {
+	MsgID              string           `json:"msgid"`
+	Sender             openzone.Party   `json:"sender"`
+	ReceiverList       []openzone.Party `json:"receiver_list"`
+	SendTime           int64            `json:"send_time"`
+	MsgType            int              `json:"msgtype"`
+	ServiceEncryptInfo encryptInfo      `json:"service_encrypt_info"`
+	ChatID             string           `json:"chatid,omitempty"`
+	ExtraInfo          json.RawMessage  `json:"extra_info,omitempty"`
+}
+
+type encryptInfo struct {
+	EncryptedSecretKey string `json:"encrypted_secret_key"`
+	PublicKeyVer       int    `json:"public_key_ver"`
+}
+
+type msgPage struct {
+	openzone.Base
+	HasMore    int       `json:"has_more"`
+	NextCursor string    `json:"next_cursor"`
+	MsgList    []msgItem `json:"msg_list"`
+}
+
+type prePageReply struct {
+	openzone.Base
+	HasMore    int      `json:"has_more"`
+	NextCursor string   `json:"next_cursor"`
+	MsgList    []any    `json:"msg_list"`
+	PageIDList []string `json:"page_id_list"`
+}
+
+type msgListReply struct {
+	openzone.Base
+	MsgList []msgItem `json:"msg_list"`
+}
+
+type groupChatReply struct {
+	openzone.Base
+	Creator        string        `json:"creator"`
+	RoomCreateTime int64         `json:"room_create_time"`
+	Members        []groupMember `json:"members"`
+}
+
+type groupMember struct {
+	MemberID string `json:"memberid"`
+	JoinTime int64  `json:"jointime"`
+	Type     int    `json:"type"`
+}
+
+type agreeReply struct {
+	openzone.Base
+	AgreeInfo []agreeInfo `json:"agreeinfo"`
+}
+
+type agreeInfo struct {
+	UserID           string `json:"userid,omitempty"`
+	ExternalUserID   string `json:"external_userid"`
+	AgreeStatus      string `json:"agree_status"`
+	StatusChangeTime int64  `json:"status_change_time"`
+}
+
+type chatHit struct {
+	ChatID string `json:"chatid"`
+}
+
+type searchChatReply struct {
+	openzone.Base
+	HasMore    int       `json:"has_more"`
+	NextCursor string    `json:"next_cursor"`
+	ChatList   []chatHit `json:"chat_list"`
+}
+
+type userHit struct {
+	Type int    `json:"type"`
+	ID   string `json:"id"`
+}
+
+type searchContactReply struct {
+	openzone.Base
+	HasMore    int       `json:"has_more"`
+	NextCursor string    `json:"next_cursor"`
+	UserList   []userHit `json:"user_list"`
+}
+
+type msgHit struct {
+	MsgID string `json:"msgid"`
+}
+
+type searchMsgReply struct {
+	openzone.Base
+	HasMore    int      `json:"has_more"`
+	NextCursor string   `json:"next_cursor"`
+	MsgList    []msgHit `json:"msg_list"`
 }
 
 // Cursors are opaque to callers; inside they are a kind and a number.
@@ -120,7 +211,7 @@ func (s *Service) token(ctx context.Context, c *specapi.Context, tok, kind strin
 
 // item renders a message as a sync_msg msg_list item, with its secret_key
 // RSA-encrypted to the app's public key (service_encrypt_info).
-func (s *Service) item(m *openzone.Message, k *openzone.AppPublicKey) (map[string]any, error) {
+func (s *Service) item(m *openzone.Message, k *openzone.AppPublicKey) (*msgItem, error) {
 	pub, err := ParsePublicKey(k.PEM)
 	if err != nil {
 		return nil, fmt.Errorf("archive: stored public key of app %d: %w", k.AgentID, err)
@@ -133,18 +224,12 @@ func (s *Service) item(m *openzone.Message, k *openzone.AppPublicKey) (map[strin
 	if err != nil {
 		return nil, err
 	}
-	it := map[string]any{
-		"msgid": m.MsgID, "sender": m.Sender, "receiver_list": nonNil(m.Receivers),
-		"send_time": m.SendTime.Unix(), "msgtype": m.MsgType,
-		"service_encrypt_info": map[string]any{"encrypted_secret_key": enc, "public_key_ver": k.Ver},
-	}
-	if m.ChatID != "" {
-		it["chatid"] = m.ChatID
-	}
-	if len(m.Extra) > 0 {
-		it["extra_info"] = m.Extra
-	}
-	return it, nil
+	return &msgItem{
+		MsgID: m.MsgID, Sender: m.Sender, ReceiverList: nonNil(m.Receivers),
+		SendTime: m.SendTime.Unix(), MsgType: m.MsgType,
+		ServiceEncryptInfo: encryptInfo{EncryptedSecretKey: enc, PublicKeyVer: k.Ver},
+		ChatID:             m.ChatID, ExtraInfo: m.Extra,
+	}, nil
 }
 
 func nonNil(p []openzone.Party) []openzone.Party {
@@ -164,7 +249,7 @@ type syncMsgReq struct {
 
 // syncMsg is sync_msg (获取会话记录): messages of the last 5 days after the
 // cursor (or the event token's position), oldest first.
-func (s *Service) syncMsg(ctx context.Context, c *specapi.Context, raw json.RawMessage) (any, error) {
+func (s *Service) syncMsg(ctx context.Context, c *specapi.Context, raw json.RawMessage) (openzone.Reply, error) {
 	var req syncMsgReq
 	if err := decode(raw, &req); err != nil {
 		return nil, err
@@ -213,28 +298,28 @@ func (s *Service) syncMsg(ctx context.Context, c *specapi.Context, raw json.RawM
 	return s.page(msgs, limit, after, k)
 }
 
-func (s *Service) page(msgs []*openzone.Message, limit int, after int64, k *openzone.AppPublicKey) (map[string]any, error) {
+func (s *Service) page(msgs []*openzone.Message, limit int, after int64, k *openzone.AppPublicKey) (*msgPage, error) {
 	hasMore := 0
 	if len(msgs) > limit {
 		msgs, hasMore = msgs[:limit], 1
 	}
-	list := make([]map[string]any, 0, len(msgs))
+	list := make([]msgItem, 0, len(msgs))
 	next := after
 	for _, m := range msgs {
 		it, err := s.item(m, k)
 		if err != nil {
 			return nil, err
 		}
-		list = append(list, it)
+		list = append(list, *it)
 		next = m.Seq
 	}
-	return ok(map[string]any{"has_more": hasMore, "next_cursor": encodeCursor("m", next), "msg_list": list}), nil
+	return &msgPage{Base: openzone.OK, HasMore: hasMore, NextCursor: encodeCursor("m", next), MsgList: list}, nil
 }
 
 // prePage is sync_msg modes 1 and 2: instead of messages, up to 10 page ids
 // of limit messages each, read with get_msg_list_by_page_id. Mode 2 answers
 // with the messages themselves when they fit in one page.
-func (s *Service) prePage(ctx context.Context, c *specapi.Context, after int64, since time.Time, limit, mode int, k *openzone.AppPublicKey) (any, error) {
+func (s *Service) prePage(ctx context.Context, c *specapi.Context, after int64, since time.Time, limit, mode int, k *openzone.AppPublicKey) (openzone.Reply, error) {
 	msgs, err := s.cfg.Store.MessageList(ctx, openzone.MessageFilter{CorpID: c.CorpID, AfterSeq: after, Since: since, Limit: limit*10 + 1})
 	if err != nil {
 		return nil, err
@@ -257,7 +342,7 @@ func (s *Service) prePage(ctx context.Context, c *specapi.Context, after int64, 
 		ids = append(ids, s.pageID(c, start, msgs[j-1].Seq, since.Unix()))
 		next = msgs[j-1].Seq
 	}
-	return ok(map[string]any{"has_more": hasMore, "next_cursor": encodeCursor("m", next), "msg_list": []any{}, "page_id_list": nonNilStr(ids)}), nil
+	return &prePageReply{Base: openzone.OK, HasMore: hasMore, NextCursor: encodeCursor("m", next), MsgList: []any{}, PageIDList: nonNilStr(ids)}, nil
 }
 
 // pageID names one pre-cut page: messages after seq from up to seq to,
@@ -298,7 +383,7 @@ func nonNilStr(s []string) []string {
 }
 
 // msgListByPage is get_msg_list_by_page_id.
-func (s *Service) msgListByPage(ctx context.Context, c *specapi.Context, raw json.RawMessage) (any, error) {
+func (s *Service) msgListByPage(ctx context.Context, c *specapi.Context, raw json.RawMessage) (openzone.Reply, error) {
 	var req struct {
 		PageID string `json:"page_id"`
 	}
@@ -320,7 +405,7 @@ func (s *Service) msgListByPage(ctx context.Context, c *specapi.Context, raw jso
 	if err != nil {
 		return nil, err
 	}
-	list := []map[string]any{}
+	list := []msgItem{}
 	for _, m := range msgs {
 		if m.Seq > to {
 			break
@@ -329,13 +414,13 @@ func (s *Service) msgListByPage(ctx context.Context, c *specapi.Context, raw jso
 		if err != nil {
 			return nil, err
 		}
-		list = append(list, it)
+		list = append(list, *it)
 	}
-	return ok(map[string]any{"msg_list": list}), nil
+	return &msgListReply{Base: openzone.OK, MsgList: list}, nil
 }
 
 // getGroupChat is get_group_chat (获取内部群信息).
-func (s *Service) getGroupChat(ctx context.Context, c *specapi.Context, raw json.RawMessage) (any, error) {
+func (s *Service) getGroupChat(ctx context.Context, c *specapi.Context, raw json.RawMessage) (openzone.Reply, error) {
 	var req struct {
 		ChatID string `json:"chatid"`
 	}
@@ -352,16 +437,16 @@ func (s *Service) getGroupChat(ctx context.Context, c *specapi.Context, raw json
 		}
 		return nil, err
 	}
-	members := make([]map[string]any, 0, len(ch.Members))
+	members := make([]groupMember, 0, len(ch.Members))
 	for _, m := range ch.Members {
-		members = append(members, map[string]any{"memberid": m.MemberID, "jointime": m.JoinTime.Unix(), "type": m.Type})
+		members = append(members, groupMember{MemberID: m.MemberID, JoinTime: m.JoinTime.Unix(), Type: m.Type})
 	}
-	return ok(map[string]any{"creator": ch.Owner, "room_create_time": ch.CreateTime.Unix(), "members": members}), nil
+	return &groupChatReply{Base: openzone.OK, Creator: ch.Owner, RoomCreateTime: ch.CreateTime.Unix(), Members: members}, nil
 }
 
 // agreeSingle is get_agree_status_single. Pairs without a record answer
 // "Disagree": consent is never assumed.
-func (s *Service) agreeSingle(ctx context.Context, c *specapi.Context, raw json.RawMessage) (any, error) {
+func (s *Service) agreeSingle(ctx context.Context, c *specapi.Context, raw json.RawMessage) (openzone.Reply, error) {
 	var req struct {
 		Item []struct {
 			UserID         string `json:"userid"`
@@ -374,26 +459,26 @@ func (s *Service) agreeSingle(ctx context.Context, c *specapi.Context, raw json.
 	if len(req.Item) == 0 || len(req.Item) > 100 {
 		return nil, openzone.Errorf(openzone.ErrInvalidParam, "item must hold 1 to 100 {userid, external_userid} pairs, got %d", len(req.Item))
 	}
-	out := make([]map[string]any, 0, len(req.Item))
+	out := make([]agreeInfo, 0, len(req.Item))
 	for i, it := range req.Item {
 		if it.UserID == "" || it.ExternalUserID == "" {
 			return nil, openzone.Errorf(openzone.ErrInvalidParam, "item[%d] needs userid and external_userid", i)
 		}
 		a, err := s.cfg.Store.AgreeGetSingle(ctx, store.AgreeGetSingleParams{CorpID: c.CorpID, UserID: it.UserID, ExternalUserID: it.ExternalUserID})
-		row := map[string]any{"userid": it.UserID, "external_userid": it.ExternalUserID, "agree_status": "Disagree", "status_change_time": 0}
+		row := agreeInfo{UserID: it.UserID, ExternalUserID: it.ExternalUserID, AgreeStatus: "Disagree"}
 		switch {
 		case err == nil:
-			row["agree_status"], row["status_change_time"] = a.Status, a.ChangeTime.Unix()
+			row.AgreeStatus, row.StatusChangeTime = a.Status, a.ChangeTime.Unix()
 		case !openzone.IsNotFound(err):
 			return nil, err
 		}
 		out = append(out, row)
 	}
-	return ok(map[string]any{"agreeinfo": out}), nil
+	return &agreeReply{Base: openzone.OK, AgreeInfo: out}, nil
 }
 
 // agreeRoom is get_agree_status_room.
-func (s *Service) agreeRoom(ctx context.Context, c *specapi.Context, raw json.RawMessage) (any, error) {
+func (s *Service) agreeRoom(ctx context.Context, c *specapi.Context, raw json.RawMessage) (openzone.Reply, error) {
 	var req struct {
 		ChatID string `json:"chatid"`
 	}
@@ -413,11 +498,11 @@ func (s *Service) agreeRoom(ctx context.Context, c *specapi.Context, raw json.Ra
 	if err != nil {
 		return nil, err
 	}
-	out := make([]map[string]any, 0, len(as))
+	out := make([]agreeInfo, 0, len(as))
 	for _, a := range as {
-		out = append(out, map[string]any{"external_userid": a.ExternalUserID, "agree_status": a.Status, "status_change_time": a.ChangeTime.Unix()})
+		out = append(out, agreeInfo{ExternalUserID: a.ExternalUserID, AgreeStatus: a.Status, StatusChangeTime: a.ChangeTime.Unix()})
 	}
-	return ok(map[string]any{"agreeinfo": out}), nil
+	return &agreeReply{Base: openzone.OK, AgreeInfo: out}, nil
 }
 
 func queryWord(w string, minLen, maxLen int) (string, error) {
@@ -448,7 +533,7 @@ func offsetPage(kind, cursor string, total int, limit int) (int, int, string, in
 }
 
 // searchChat is search_chat (会话名称搜索): named group chats only.
-func (s *Service) searchChat(ctx context.Context, c *specapi.Context, raw json.RawMessage) (any, error) {
+func (s *Service) searchChat(ctx context.Context, c *specapi.Context, raw json.RawMessage) (openzone.Reply, error) {
 	var req struct {
 		QueryWord string `json:"query_word"`
 		Limit     *int   `json:"limit"`
@@ -469,28 +554,21 @@ func (s *Service) searchChat(ctx context.Context, c *specapi.Context, raw json.R
 	if err != nil {
 		return nil, err
 	}
-	var hits []map[string]any
+	hits := []chatHit{}
 	for _, ch := range chats {
 		if ch.Name != "" && strings.Contains(strings.ToLower(ch.Name), q) {
-			hits = append(hits, map[string]any{"chatid": ch.ChatID})
+			hits = append(hits, chatHit{ChatID: ch.ChatID})
 		}
 	}
 	start, end, next, hasMore, err := offsetPage("c", req.Cursor, len(hits), limit)
 	if err != nil {
 		return nil, err
 	}
-	return ok(map[string]any{"has_more": hasMore, "next_cursor": next, "chat_list": nonNilMaps(hits[start:end])}), nil
-}
-
-func nonNilMaps(m []map[string]any) []map[string]any {
-	if m == nil {
-		return []map[string]any{}
-	}
-	return m
+	return &searchChatReply{Base: openzone.OK, HasMore: hasMore, NextCursor: next, ChatList: hits[start:end]}, nil
 }
 
 // searchContact is search_contact_or_customer (员工或客户名称搜索).
-func (s *Service) searchContact(ctx context.Context, c *specapi.Context, raw json.RawMessage) (any, error) {
+func (s *Service) searchContact(ctx context.Context, c *specapi.Context, raw json.RawMessage) (openzone.Reply, error) {
 	var req struct {
 		QueryWord     string `json:"query_word"`
 		QueryUserType int    `json:"query_user_type"`
@@ -511,7 +589,7 @@ func (s *Service) searchContact(ctx context.Context, c *specapi.Context, raw jso
 	if err != nil {
 		return nil, err
 	}
-	var hits []map[string]any
+	hits := []userHit{}
 	if req.QueryUserType != 2 {
 		ms, err := s.cfg.Store.MemberList(ctx, c.CorpID)
 		if err != nil {
@@ -519,7 +597,7 @@ func (s *Service) searchContact(ctx context.Context, c *specapi.Context, raw jso
 		}
 		for _, m := range ms {
 			if strings.Contains(strings.ToLower(m.Name), q) {
-				hits = append(hits, map[string]any{"type": 1, "id": m.UserID})
+				hits = append(hits, userHit{Type: 1, ID: m.UserID})
 			}
 		}
 	}
@@ -530,7 +608,7 @@ func (s *Service) searchContact(ctx context.Context, c *specapi.Context, raw jso
 		}
 		for _, e := range es {
 			if strings.Contains(strings.ToLower(e.Name), q) {
-				hits = append(hits, map[string]any{"type": 2, "id": e.ExternalUserID})
+				hits = append(hits, userHit{Type: 2, ID: e.ExternalUserID})
 			}
 		}
 	}
@@ -538,13 +616,13 @@ func (s *Service) searchContact(ctx context.Context, c *specapi.Context, raw jso
 	if err != nil {
 		return nil, err
 	}
-	return ok(map[string]any{"has_more": hasMore, "next_cursor": next, "user_list": nonNilMaps(hits[start:end])}), nil
+	return &searchContactReply{Base: openzone.OK, HasMore: hasMore, NextCursor: next, UserList: hits[start:end]}, nil
 }
 
 // searchMsg is search_msg (会话消息搜索): message ids whose text contains
 // the query word, newest first, within at most 31 days. The zone decrypts
 // inside itself to search; nothing but msgids leaves.
-func (s *Service) searchMsg(ctx context.Context, c *specapi.Context, raw json.RawMessage) (any, error) {
+func (s *Service) searchMsg(ctx context.Context, c *specapi.Context, raw json.RawMessage) (openzone.Reply, error) {
 	var req struct {
 		QueryWord string `json:"query_word"`
 		ChatInfo  *struct {
@@ -620,11 +698,11 @@ func (s *Service) searchMsg(ctx context.Context, c *specapi.Context, raw json.Ra
 	if err != nil {
 		return nil, err
 	}
-	list := make([]map[string]any, 0, to-from)
+	list := make([]msgHit, 0, to-from)
 	for _, m := range hits[from:to] {
-		list = append(list, map[string]any{"msgid": m.MsgID})
+		list = append(list, msgHit{MsgID: m.MsgID})
 	}
-	return ok(map[string]any{"has_more": hasMore, "next_cursor": next, "msg_list": list}), nil
+	return &searchMsgReply{Base: openzone.OK, HasMore: hasMore, NextCursor: next, MsgList: list}, nil
 }
 
 // searchable types per WeCom: text, link, mini-program, file, online doc,

@@ -132,12 +132,13 @@ func (s *Service) deliver(ctx context.Context, e *openzone.Event, attempt, maxAt
 	if err != nil {
 		return s.eventFailed(ctx, e, attempt, maxAttempts, err)
 	}
-	start := time.Now()
 	call := &gateway.Call{Program: prog, CorpID: e.CorpID, AgentID: e.AgentID, CallType: 2, Data: string(e.Data),
 		EventID: e.ID, Label: e.Type, Drain: drain}
 	if drain {
 		call.HeldSince = e.CreatedAt
 	}
+	span := s.cfg.Recorder.Begin(openzone.TrafficRecord{Kind: openzone.TrafficEvent, CorpID: e.CorpID, AgentID: e.AgentID,
+		ProgramID: e.ProgramID, AbilityID: e.Type, Request: traffic.Mask(string(e.Data)), StartedAt: s.cfg.Now()})
 	res, err := s.cfg.Gateway.Do(ctx, call)
 	if errors.Is(err, gateway.ErrListenerAbsent) {
 		// Held, not failed: no attempt, no traffic record for it.
@@ -149,16 +150,10 @@ func (s *Service) deliver(ctx context.Context, e *openzone.Event, attempt, maxAt
 		}
 		return err
 	}
-	rec := &openzone.TrafficRecord{Kind: openzone.TrafficEvent, CorpID: e.CorpID, AgentID: e.AgentID, ProgramID: e.ProgramID,
-		AbilityID: e.Type, Request: traffic.Mask(string(e.Data)), StartedAt: s.cfg.Now()}
 	if res != nil {
-		rec.Route, rec.Instance, rec.RequestID = res.Route, res.Instance, res.RequestID
-		rec.ProgramMS = float64(res.Program.Microseconds()) / 1000
+		span.Reached(res.Hop)
 	}
-	rec.Errcode, rec.Errmsg = openzone.ErrorCode(err), openzone.ErrorMessage(err)
-	rec.TotalMS = float64(time.Since(start).Microseconds()) / 1000
-	rec.ZoneMS = rec.TotalMS - rec.ProgramMS
-	s.cfg.Recorder.Record(rec)
+	span.End(err)
 	if err != nil {
 		return s.eventFailed(ctx, e, attempt, maxAttempts, err)
 	}
@@ -214,10 +209,15 @@ func validNotifyID(id string) bool {
 	return true
 }
 
+type notifyReply struct {
+	openzone.Base
+	NotifyID string `json:"notify_id"`
+}
+
 // specNotifyApp is spec_notify_app{notify_id?, notify_scene?} → notify_id.
 // It remembers which instance asked (so a sync_call_program with the
 // notify_id reaches it) and enqueues the program_notify callback to the app.
-func (s *Service) specNotifyApp(ctx context.Context, c *specapi.Context, raw json.RawMessage) (any, error) {
+func (s *Service) specNotifyApp(ctx context.Context, c *specapi.Context, raw json.RawMessage) (openzone.Reply, error) {
 	var req struct {
 		NotifyID    string `json:"notify_id"`
 		NotifyScene *int   `json:"notify_scene"`
@@ -245,7 +245,7 @@ func (s *Service) specNotifyApp(ctx context.Context, c *specapi.Context, raw jso
 		Scene: scene, CreatedAt: now, ExpiresAt: now.Add(NotifyTTL)}
 	err := s.cfg.Store.InTx(ctx, func(tx store.Executor) error {
 		if err := tx.NotifyInsert(ctx, n); err != nil {
-			if openzone.ErrorCode(err) == openzone.ErrConflict {
+			if openzone.ErrorKind(err) == openzone.Conflict {
 				return openzone.Errorf(openzone.ErrBadNotifyID, "notify_id %q was already used", id)
 			}
 			return err
@@ -255,7 +255,7 @@ func (s *Service) specNotifyApp(ctx context.Context, c *specapi.Context, raw jso
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"errcode": 0, "errmsg": "ok", "notify_id": id}, nil
+	return &notifyReply{Base: openzone.OK, NotifyID: id}, nil
 }
 
 // CheckNotify returns the notify a sync_call_program carries: it must be
@@ -323,20 +323,21 @@ func (w *notifyWorker) Work(ctx context.Context, job *river.Job[NotifyArgs]) err
 		return jobs.Cancel(err)
 	}
 	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
+	span := s.cfg.Recorder.Begin(openzone.TrafficRecord{Kind: openzone.TrafficNotify, CorpID: n.CorpID, AgentID: n.AgentID,
+		ProgramID: n.ProgramID, Interface: "program_notify", RequestID: n.NotifyID, StartedAt: s.cfg.Now(),
+		Request: traffic.Mask(fmt.Sprintf(`{"notify_id":%q,"notify_scene":%d,"attempt":%d}`, n.NotifyID, n.Scene, job.Attempt))})
 	start := time.Now()
-	rec := &openzone.TrafficRecord{Kind: openzone.TrafficNotify, CorpID: n.CorpID, AgentID: n.AgentID, ProgramID: n.ProgramID,
-		Interface: "program_notify", RequestID: n.NotifyID, StartedAt: s.cfg.Now(),
-		Request: traffic.Mask(fmt.Sprintf(`{"notify_id":%q,"notify_scene":%d,"attempt":%d}`, n.NotifyID, n.Scene, job.Attempt))}
 	err = s.postNotify(req, cb.URL)
-	rec.TotalMS = float64(time.Since(start).Microseconds()) / 1000
-	rec.ProgramMS = rec.TotalMS
+	// The whole crossing is the app's: its callback took the time.
+	span.Reached(traffic.Hop{Program: time.Since(start)})
 	if err != nil {
 		// The app's callback is not a zone API: a failure is recorded as
 		// errcode -1 with what went wrong.
-		rec.Errcode, rec.Errmsg = openzone.ErrSystem, err.Error()
+		span.End(openzone.Wrap(openzone.ErrSystem, err, "%s", err.Error()))
+		return err
 	}
-	s.cfg.Recorder.Record(rec)
-	return err
+	span.End(nil)
+	return nil
 }
 
 func (s *Service) postNotify(req *http.Request, url string) error {

@@ -23,6 +23,7 @@ import (
 	"github.com/openzone/openzone/internal/listener"
 	"github.com/openzone/openzone/internal/runtime"
 	"github.com/openzone/openzone/internal/store"
+	"github.com/openzone/openzone/internal/traffic"
 	"github.com/openzone/openzone/internal/wire"
 )
 
@@ -143,20 +144,18 @@ const CallProbe = 3 // the pre-flight probe of a debug receiver (docs/protocol.m
 // instead of using up a retry.
 var ErrListenerAbsent = errors.New("no debug listener connected")
 
-// Result is what came back, with where it went and how long the program took.
+// Result is what came back, with where it went and how long the program
+// took (the hop a traffic record notes).
 type Result struct {
-	Data      string
-	Route     string // openzone.RouteDeployed or openzone.RouteDebug
-	Instance  string
-	RequestID string
-	Program   time.Duration // time spent waiting on the program (network included)
+	Data string
+	traffic.Hop
 }
 
 // Do delivers c and returns the program's reply data. Errors are
 // *openzone.Error with the errcodes of docs/decisions.md; res is non-nil
 // whenever the call reached routing, so callers can record where it went.
 func (g *Gateway) Do(ctx context.Context, c *Call) (*Result, error) {
-	res := &Result{Route: openzone.RouteDeployed}
+	res := &Result{Hop: traffic.Hop{Route: openzone.RouteDeployed}}
 	body, err := marshalCall(c)
 	if err != nil {
 		return res, fmt.Errorf("gateway: marshal call: %w", err)

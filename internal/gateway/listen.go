@@ -10,6 +10,7 @@ import (
 	"github.com/openzone/openzone"
 	"github.com/openzone/openzone/internal/debugmode"
 	"github.com/openzone/openzone/internal/listener"
+	"github.com/openzone/openzone/internal/traffic"
 	"github.com/openzone/openzone/internal/wire"
 )
 
@@ -184,7 +185,7 @@ func (g *Gateway) Probe(ctx context.Context, programID, corpID string, agentID i
 	c := &Call{Program: &openzone.Program{ID: programID}, CorpID: corpID, AgentID: agentID, CallType: CallProbe, Drain: true}
 	body, _ := marshalCall(c) // a Call always marshals
 	res, err := g.doDebug(ctx, c, route, body, &Result{})
-	p.MS = float64(res.Program.Microseconds()) / 1000
+	p.MS = traffic.MS(res.Program)
 	p.OK = err == nil
 	p.Errcode, p.Errmsg = openzone.ErrorCode(err), "ok"
 	if err != nil {

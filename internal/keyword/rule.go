@@ -860,7 +860,7 @@ func (g *Range) clone() *Range {
 // Detail returns the rule as get_rule_detail returns it: name, keyword,
 // semantics and applicable_range, always present (empty when not set), with
 // WeCom's field names. The caller adds errcode and errmsg.
-func (r *Rule) Detail() map[string]any {
+func (r *Rule) Detail() Detail {
 	k := Keyword{WordList: []string{}}
 	if r.Keyword != nil {
 		k = *r.Keyword.clone()
@@ -876,12 +876,27 @@ func (r *Rule) Detail() map[string]any {
 	if r.ApplicableRange != nil {
 		g = r.ApplicableRange.clone()
 	}
-	return map[string]any{"name": r.Name, "keyword": k, "semantics": s, "applicable_range": g}
+	return Detail{Name: r.Name, Keyword: k, Semantics: s, ApplicableRange: g}
+}
+
+// Detail is a rule as get_rule_detail answers it: every part present.
+type Detail struct {
+	ApplicableRange *Range    `json:"applicable_range"`
+	Keyword         Keyword   `json:"keyword"`
+	Name            string    `json:"name"`
+	Semantics       Semantics `json:"semantics"`
+}
+
+// Summary is a rule as an item of get_rule_list's rule_list.
+type Summary struct {
+	CreateTime int64  `json:"create_time"`
+	Name       string `json:"name"`
+	RuleID     string `json:"rule_id"`
 }
 
 // Summary returns the rule as an item of get_rule_list's rule_list.
-func (r *Rule) Summary(ruleID string, createTime int64) map[string]any {
-	return map[string]any{"rule_id": ruleID, "name": r.Name, "create_time": createTime}
+func (r *Rule) Summary(ruleID string, createTime int64) Summary {
+	return Summary{RuleID: ruleID, Name: r.Name, CreateTime: createTime}
 }
 
 // NewRuleID returns a fresh rule id: 32 lower-case hex digits.

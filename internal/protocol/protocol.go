@@ -34,6 +34,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -310,4 +311,24 @@ func plainKey(k string) bool {
 
 func tooDeep() *mismatch {
 	return &mismatch{reason: "is nested too deep (more than " + strconv.Itoa(MaxDepth) + " levels)"}
+}
+
+// compiled caches Cached's templates by the protocol's exact bytes, so an
+// edited protocol is compiled afresh and nothing needs invalidating. A
+// template depends on its bytes alone, so one cache serves every zone in
+// the process.
+var compiled sync.Map // string(example) → *Template
+
+// Cached is Compile with a process-wide cache: the call path compiles each
+// ability's protocols once.
+func Cached(example []byte) (*Template, error) {
+	if t, ok := compiled.Load(string(example)); ok {
+		return t.(*Template), nil
+	}
+	t, err := Compile(example)
+	if err != nil {
+		return nil, err
+	}
+	compiled.Store(string(example), t)
+	return t, nil
 }

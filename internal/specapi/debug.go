@@ -80,11 +80,19 @@ func (a *API) handleDebugOpen(w http.ResponseWriter, r *http.Request) {
 		fail(err)
 		return
 	}
-	writeJSON(map[string]any{
-		"errcode": 0, "errmsg": "ok", "program_id": req.ProgramID,
-		"corpid": res.CorpID, "agentid": res.AgentID, "secret_ver": res.SecretVer,
-		"sealed_secret":     base64.StdEncoding.EncodeToString(res.SealedSecret),
-		"expires_at":        res.ExpiresAt.Unix(),
-		"debug_mode_status": res.Status,
-	})
+	writeJSON(&debugOpenReply{Base: openzone.OK, ProgramID: req.ProgramID, CorpID: res.CorpID, AgentID: res.AgentID,
+		SecretVer: res.SecretVer, SealedSecret: base64.StdEncoding.EncodeToString(res.SealedSecret),
+		ExpiresAt: res.ExpiresAt.Unix(), DebugModeStatus: res.Status})
+}
+
+// debugOpenReply is the answer to the SDK half (docs/protocol.md §15.1).
+type debugOpenReply struct {
+	openzone.Base
+	ProgramID       string `json:"program_id"`
+	CorpID          string `json:"corpid"`
+	AgentID         int64  `json:"agentid"`
+	SecretVer       int    `json:"secret_ver"`
+	SealedSecret    string `json:"sealed_secret"`
+	ExpiresAt       int64  `json:"expires_at"`
+	DebugModeStatus int    `json:"debug_mode_status"`
 }

@@ -43,10 +43,10 @@ type Context struct {
 	App   *openzone.App // nil when AgentID is 0
 }
 
-// Interface is one SDK interface. It returns the reply object, which is
-// marshalled with errcode 0 / errmsg "ok" added when it has none, or an
-// *openzone.Error whose errcode and errmsg become the reply.
-type Interface func(ctx context.Context, c *Context, request json.RawMessage) (any, error)
+// Interface is one SDK interface. It returns its reply, a struct that
+// embeds openzone.Base (openzone.OK), or an *openzone.Error whose errcode
+// and errmsg become the reply.
+type Interface func(ctx context.Context, c *Context, request json.RawMessage) (openzone.Reply, error)
 
 // Registry maps interface names to implementations.
 type Registry struct {
@@ -101,13 +101,19 @@ func (r *Registry) Names() []string {
 	return names
 }
 
-func ping(_ context.Context, c *Context, request json.RawMessage) (any, error) {
-	return map[string]any{
-		"errcode": 0, "errmsg": "ok",
-		"program_id": c.ProgramID, "corpid": c.CorpID, "agentid": c.AgentID,
-		"ability_id": c.AbilityID, "has_job_info": c.JobInfo != "",
-		"request": request,
-	}, nil
+type pingReply struct {
+	openzone.Base
+	ProgramID  string          `json:"program_id"`
+	CorpID     string          `json:"corpid"`
+	AgentID    int64           `json:"agentid"`
+	AbilityID  string          `json:"ability_id"`
+	HasJobInfo bool            `json:"has_job_info"`
+	Request    json.RawMessage `json:"request"`
+}
+
+func ping(_ context.Context, c *Context, request json.RawMessage) (openzone.Reply, error) {
+	return &pingReply{Base: openzone.OK, ProgramID: c.ProgramID, CorpID: c.CorpID, AgentID: c.AgentID,
+		AbilityID: c.AbilityID, HasJobInfo: c.JobInfo != "", Request: request}, nil
 }
 
 // KeysFunc returns the keys of the program's secret with version ver, and
@@ -155,111 +161,125 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /spec/v1/debug/open", a.handleDebugOpen)
 }
 
-// refuse answers a packet the zone cannot open: there is no key to seal a
-// reply with, so the answer is HTTP 401 with the ww-exception code and a
+// refusal is the answer to a packet the zone cannot open: there is no key
+// to seal a reply with, so it is HTTP 401 with the ww-exception code and a
 // plain JSON errcode/errmsg that carries nothing secret.
-func (a *API) refuse(w http.ResponseWriter, exc int, errcode int, msg string) {
-	w.Header()[wire.HeaderException] = []string{strconv.Itoa(exc)} // lower case on the wire, as the protocol says
+type refusal struct {
+	exc     int
+	errcode int
+	msg     string
+}
+
+func (a *API) refuse(w http.ResponseWriter, f *refusal) {
+	w.Header()[wire.HeaderException] = []string{strconv.Itoa(f.exc)} // lower case on the wire, as the protocol says
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
 	w.WriteHeader(http.StatusUnauthorized)
-	b, _ := json.Marshal(map[string]any{"errcode": errcode, "errmsg": msg})
+	b, _ := json.Marshal(openzone.Base{Errcode: f.errcode, Errmsg: f.msg})
 	w.Write(b)
 }
 
+// packet is an invoke the zone opened: its program is authenticated.
+type packet struct {
+	hd      wire.Header
+	keys    *wire.Keys
+	session *openzone.DebugSession // the debug session whose secret sealed it; nil for the program secret
+	body    []byte                 // the plaintext
+}
+
 func (a *API) handleInvoke(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
+	span := a.recorder.Begin(openzone.TrafficRecord{Kind: openzone.TrafficInvoke, StartedAt: a.now()})
+	p, refused := a.open(r)
+	if refused != nil {
+		a.refuse(w, refused)
+		return
+	}
+	// From here on the program is authenticated: every answer is sealed.
+	var inv wire.Invoke
+	var reply openzone.Reply
+	if err := json.Unmarshal(p.body, &inv); err != nil {
+		reply = errReply(openzone.Errorf(openzone.ErrInvalidParam, "invoke envelope is not valid JSON"))
+	} else {
+		reply = a.run(r.Context(), p, &inv)
+	}
+	out, err := json.Marshal(reply)
+	if err != nil {
+		reply = openzone.Base{Errcode: openzone.ErrSystem, Errmsg: "system busy"}
+		out, _ = json.Marshal(reply)
+	}
+	w.Header().Set("Content-Type", wire.ContentType)
+	p.hd.Apply(w.Header(), true)
+	w.WriteHeader(http.StatusOK)
+	w.Write(p.keys.Seal(wire.PurposeResult, p.hd, out))
+
+	span.Rec.ProgramID, span.Rec.RequestID, span.Rec.Route = p.hd.ProgramID, p.hd.RequestID, openzone.RouteDeployed
+	if p.session != nil {
+		span.Rec.Route = openzone.RouteDebug
+	}
+	span.Rec.Interface, span.Rec.CorpID, span.Rec.AgentID, span.Rec.AbilityID = inv.Interface, inv.CorpID, inv.AgentID, inv.AbilityID
+	span.Rec.Request, span.Rec.Response = traffic.Mask(string(inv.Request)), traffic.Mask(string(out))
+	span.EndWith(reply.ReplyBase())
+}
+
+// open authenticates an invoke: its header, the program's live secret of
+// the version it names, the seal, freshness and replay.
+func (a *API) open(r *http.Request) (*packet, *refusal) {
 	ctx := r.Context()
 	hd, err := wire.ReadHeader(r.Header, "")
 	if err != nil {
-		a.refuse(w, wire.ExceptionCode(err), openzone.ErrProgramDecrypt, err.Error())
-		return
+		return nil, &refusal{wire.ExceptionCode(err), openzone.ErrProgramDecrypt, err.Error()}
 	}
 	if hd.ProgramID == "" {
-		a.refuse(w, wire.ExcMalformed, openzone.ErrProgramDecrypt, "header ww-program-id missing")
-		return
+		return nil, &refusal{wire.ExcMalformed, openzone.ErrProgramDecrypt, "header ww-program-id missing"}
 	}
 	keys, session, err := a.keys(ctx, hd.ProgramID, hd.SecretVer)
 	if err == nil && keys == nil {
-		a.refuse(w, wire.ExcSecretVer, openzone.ErrProgramDecrypt, "secret version "+strconv.Itoa(hd.SecretVer)+" is not a live secret of this program (in debug mode: the debug credential expired, debug mode was closed, or the SDK opened it again)")
-		return
+		return nil, &refusal{wire.ExcSecretVer, openzone.ErrProgramDecrypt, "secret version " + strconv.Itoa(hd.SecretVer) + " is not a live secret of this program (in debug mode: the debug credential expired, debug mode was closed, or the SDK opened it again)"}
 	}
 	if err != nil {
 		if openzone.IsNotFound(err) {
-			a.refuse(w, wire.ExcUnknownPrg, openzone.ErrBadProgramID, "unknown program "+strconv.Quote(hd.ProgramID))
-			return
+			return nil, &refusal{wire.ExcUnknownPrg, openzone.ErrBadProgramID, "unknown program " + strconv.Quote(hd.ProgramID)}
 		}
 		a.log.Error("spec api: program keys", "program_id", hd.ProgramID, "err", err)
-		a.refuse(w, wire.ExcMalformed, openzone.ErrSystem, "system busy")
-		return
+		return nil, &refusal{wire.ExcMalformed, openzone.ErrSystem, "system busy"}
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxInvokeBytes+1))
 	if err != nil || len(body) > MaxInvokeBytes {
-		a.refuse(w, wire.ExcMalformed, openzone.ErrRequestTooLarge, "invoke body unreadable or over "+strconv.Itoa(MaxInvokeBytes)+" bytes")
-		return
+		return nil, &refusal{wire.ExcMalformed, openzone.ErrRequestTooLarge, "invoke body unreadable or over " + strconv.Itoa(MaxInvokeBytes) + " bytes"}
 	}
 	pt, err := keys.Open(wire.PurposeInvoke, hd, body)
 	if err != nil {
-		a.refuse(w, wire.ExceptionCode(err), openzone.ErrProgramDecrypt, err.Error())
-		return
+		return nil, &refusal{wire.ExceptionCode(err), openzone.ErrProgramDecrypt, err.Error()}
 	}
 	// Freshness and replay are judged on the wall clock: the program's
 	// clock is real, whatever the zone's injectable clock says.
 	now := time.Now()
 	if err := wire.CheckTimestamp(hd.Timestamp, now); err != nil {
-		a.refuse(w, wire.ExceptionCode(err), openzone.ErrProgramDecrypt, err.Error())
-		return
+		return nil, &refusal{wire.ExceptionCode(err), openzone.ErrProgramDecrypt, err.Error()}
 	}
 	fresh, err := a.store.ReplayRemember(ctx, store.ReplayRememberParams{Scope: "invoke:" + hd.ProgramID, RequestID: hd.RequestID, Now: now, Expires: now.Add(2 * wire.Window)})
 	if err != nil {
 		a.log.Error("spec api: replay window", "err", err)
-		a.refuse(w, wire.ExcMalformed, openzone.ErrSystem, "system busy")
-		return
+		return nil, &refusal{wire.ExcMalformed, openzone.ErrSystem, "system busy"}
 	}
 	if !fresh {
-		a.refuse(w, wire.ExcReplay, openzone.ErrProgramDecrypt, "request id "+hd.RequestID+" was already used")
-		return
+		return nil, &refusal{wire.ExcReplay, openzone.ErrProgramDecrypt, "request id " + hd.RequestID + " was already used"}
 	}
+	return &packet{hd: hd, keys: keys, session: session, body: pt}, nil
+}
 
-	// From here on the program is authenticated: every answer is sealed.
-	var inv wire.Invoke
-	var reply any
-	var c *Context
-	if err := json.Unmarshal(pt, &inv); err != nil {
-		reply = errReply(openzone.Errorf(openzone.ErrInvalidParam, "invoke envelope is not valid JSON"))
-	} else {
-		c = &Context{ProgramID: hd.ProgramID, CorpID: inv.CorpID, AgentID: inv.AgentID, AbilityID: inv.AbilityID, JobInfo: inv.JobInfo, Instance: inv.Instance, Debug: session != nil}
-		if session != nil && (inv.CorpID != session.CorpID || inv.AgentID != session.AgentID) {
-			reply = errReply(openzone.Errorf(openzone.ErrNotInDebugMode, "this debug secret belongs to corp %s app %d: program %q is not in debug mode for corp %s app %d", session.CorpID, session.AgentID, hd.ProgramID, inv.CorpID, inv.AgentID))
-		} else {
-			reply = a.dispatch(ctx, c, &inv)
-		}
+// run runs an opened invoke for the corp and app its SDK context names: a
+// debug secret acts only for its own session's.
+func (a *API) run(ctx context.Context, p *packet, inv *wire.Invoke) openzone.Reply {
+	c := &Context{ProgramID: p.hd.ProgramID, CorpID: inv.CorpID, AgentID: inv.AgentID, AbilityID: inv.AbilityID,
+		JobInfo: inv.JobInfo, Instance: inv.Instance, Debug: p.session != nil}
+	if s := p.session; s != nil && (inv.CorpID != s.CorpID || inv.AgentID != s.AgentID) {
+		return errReply(openzone.Errorf(openzone.ErrNotInDebugMode, "this debug secret belongs to corp %s app %d: program %q is not in debug mode for corp %s app %d", s.CorpID, s.AgentID, p.hd.ProgramID, inv.CorpID, inv.AgentID))
 	}
-	out, err := json.Marshal(reply)
-	if err != nil {
-		out = []byte(`{"errcode":-1,"errmsg":"system busy"}`)
-	}
-	w.Header().Set("Content-Type", wire.ContentType)
-	hd.Apply(w.Header(), true)
-	w.WriteHeader(http.StatusOK)
-	w.Write(keys.Seal(wire.PurposeResult, hd, out))
-
-	rec := &openzone.TrafficRecord{
-		Kind: openzone.TrafficInvoke, ProgramID: hd.ProgramID, RequestID: hd.RequestID,
-		Interface: inv.Interface, CorpID: inv.CorpID, AgentID: inv.AgentID, AbilityID: inv.AbilityID,
-		Request: traffic.Mask(string(inv.Request)), Response: traffic.Mask(string(out)),
-		StartedAt: a.now(), TotalMS: float64(time.Since(start).Microseconds()) / 1000,
-	}
-	rec.ZoneMS = rec.TotalMS
-	rec.Route = openzone.RouteDeployed
-	if session != nil {
-		rec.Route = openzone.RouteDebug
-	}
-	rec.Errcode, rec.Errmsg = replyCode(out)
-	a.recorder.Record(rec)
+	return a.dispatch(ctx, c, inv)
 }
 
 // dispatch checks the invoke context and runs the interface.
-func (a *API) dispatch(ctx context.Context, c *Context, inv *wire.Invoke) any {
+func (a *API) dispatch(ctx context.Context, c *Context, inv *wire.Invoke) openzone.Reply {
 	f, known, agentless := a.registry.lookup(inv.Interface)
 	if !known {
 		return errReply(openzone.Errorf(openzone.ErrUnknownInterface, "unknown SDK interface %q (this zone has: %s)", inv.Interface, strings.Join(a.registry.Names(), ", ")))
@@ -311,15 +331,4 @@ func (a *API) internal(err error) error {
 	return err
 }
 
-func errReply(err error) map[string]any {
-	return map[string]any{"errcode": openzone.ErrorCode(err), "errmsg": openzone.ErrorMessage(err)}
-}
-
-func replyCode(out []byte) (int, string) {
-	var b struct {
-		Errcode int    `json:"errcode"`
-		Errmsg  string `json:"errmsg"`
-	}
-	json.Unmarshal(out, &b)
-	return b.Errcode, b.Errmsg
-}
+func errReply(err error) openzone.Reply { return openzone.BaseOf(err) }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/openzone/openzone"
 	"github.com/openzone/openzone/internal/protocol"
@@ -64,6 +63,29 @@ type debugInfo struct {
 	TagJSON     *string `json:"tagjson"`
 }
 
+// Replies of the task interfaces.
+
+type createTaskReply struct {
+	openzone.Base
+	JobID    string    `json:"jobid"`
+	FailList []failMsg `json:"fail_list"`
+}
+
+type createModelTaskReply struct {
+	createTaskReply
+	FailTagGroupIDList []string `json:"fail_tag_group_id_list"`
+}
+
+// taskResultReply is get_program_task_result / get_model_task_result.
+type taskResultReply struct {
+	openzone.Base
+	FailList        json.RawMessage `json:"fail_list"`
+	Status          int             `json:"status"` // 0 running, 1 done, 2 failed
+	ResponseErrcode int             `json:"response_errcode"`
+	ResponseData    string          `json:"response_data"`
+	ResponseErrmsg  string          `json:"response_errmsg,omitempty"` // failed only
+}
+
 // taskReq is the request of create_program_task and create_model_task.
 type taskReq struct {
 	ProgramID    string     `json:"program_id"`
@@ -79,7 +101,7 @@ type taskReq struct {
 	} `json:"tag_group_list"`
 }
 
-func (s *Service) createProgramTask(ctx context.Context, c *specapi.Context, raw json.RawMessage) (any, error) {
+func (s *Service) createProgramTask(ctx context.Context, c *specapi.Context, raw json.RawMessage) (openzone.Reply, error) {
 	var req taskReq
 	if err := decode(raw, &req); err != nil {
 		return nil, err
@@ -88,10 +110,10 @@ func (s *Service) createProgramTask(ctx context.Context, c *specapi.Context, raw
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"errcode": 0, "errmsg": "ok", "jobid": t.JobID, "fail_list": fails}, nil
+	return &createTaskReply{Base: openzone.OK, JobID: t.JobID, FailList: fails}, nil
 }
 
-func (s *Service) createModelTask(ctx context.Context, c *specapi.Context, raw json.RawMessage) (any, error) {
+func (s *Service) createModelTask(ctx context.Context, c *specapi.Context, raw json.RawMessage) (openzone.Reply, error) {
 	var req taskReq
 	if err := decode(raw, &req); err != nil {
 		return nil, err
@@ -108,7 +130,8 @@ func (s *Service) createModelTask(ctx context.Context, c *specapi.Context, raw j
 			failGroups = append(failGroups, g.GroupID)
 		}
 	}
-	return map[string]any{"errcode": 0, "errmsg": "ok", "jobid": t.JobID, "fail_list": fails, "fail_tag_group_id_list": failGroups}, nil
+	return &createModelTaskReply{createTaskReply: createTaskReply{Base: openzone.OK, JobID: t.JobID, FailList: fails},
+		FailTagGroupIDList: failGroups}, nil
 }
 
 // createTask applies the checks of create_program_task /
@@ -156,7 +179,7 @@ func (s *Service) createTask(ctx context.Context, c *specapi.Context, kind openz
 	if ability == nil {
 		return nil, nil, openzone.Errorf(openzone.ErrAbilityNotFound, "%s %q has no ability %q", want, calleeID, req.AbilityID)
 	}
-	if _, err := protocol.Compile(ability.Input); err != nil {
+	if _, err := protocol.Cached(ability.Input); err != nil {
 		return nil, nil, openzone.Errorf(openzone.ErrBadProtocol, "the input protocol of ability %q is not a valid JSON template", req.AbilityID)
 	}
 
@@ -332,7 +355,7 @@ func (s *Service) names(ctx context.Context, corpID string) (map[string]string, 
 // resultOf is get_program_task_result / get_model_task_result{jobid}:
 // status 0 running, 1 done, 2 failed.
 func (s *Service) resultOf(kind openzone.TaskKind) specapi.Interface {
-	return func(ctx context.Context, c *specapi.Context, raw json.RawMessage) (any, error) {
+	return func(ctx context.Context, c *specapi.Context, raw json.RawMessage) (openzone.Reply, error) {
 		var req struct {
 			JobID string `json:"jobid"`
 		}
@@ -352,8 +375,7 @@ func (s *Service) resultOf(kind openzone.TaskKind) specapi.Interface {
 		if t.Kind != kind {
 			return nil, openzone.Errorf(openzone.ErrTaskTypeMismatch, "job %s is a %s task, not a %s task", req.JobID, t.Kind, kind)
 		}
-		out := map[string]any{"errcode": 0, "errmsg": "ok", "fail_list": json.RawMessage(orEmpty(t.FailList)),
-			"status": 0, "response_errcode": 0, "response_data": ""}
+		out := &taskResultReply{Base: openzone.OK, FailList: orEmpty(t.FailList)}
 		state, code, msg := s.status(t)
 		switch state {
 		case openzone.TaskDone:
@@ -361,9 +383,9 @@ func (s *Service) resultOf(kind openzone.TaskKind) specapi.Interface {
 			if err != nil {
 				return nil, err
 			}
-			out["status"], out["response_errcode"], out["response_data"] = 1, t.ResponseErrcode, string(data)
+			out.Status, out.ResponseErrcode, out.ResponseData = 1, t.ResponseErrcode, string(data)
 		case openzone.TaskFailed:
-			out["status"], out["response_errcode"], out["response_errmsg"] = 2, code, msg
+			out.Status, out.ResponseErrcode, out.ResponseErrmsg = 2, code, msg
 		}
 		return out, nil
 	}
@@ -376,27 +398,12 @@ func orEmpty(b json.RawMessage) json.RawMessage {
 	return b
 }
 
-// templates caches compiled output protocols by their bytes.
-var templates sync.Map
-
-func outputTemplate(raw json.RawMessage) (*protocol.Template, error) {
-	if t, ok := templates.Load(string(raw)); ok {
-		return t.(*protocol.Template), nil
-	}
-	t, err := protocol.Compile(raw)
-	if err != nil {
-		return nil, err
-	}
-	templates.Store(string(raw), t)
-	return t, nil
-}
-
 // asyncJobCallBack is program_async_job_call_back{errcode, result}
 // (上报异步任务结果), from the SDK context of the async call: its job_info
 // names the task. A result reported with errcode 0 must match the
 // callee's output protocol; the first report wins and any later one is
 // refused with 790010, leaving the first untouched.
-func (s *Service) asyncJobCallBack(ctx context.Context, c *specapi.Context, raw json.RawMessage) (any, error) {
+func (s *Service) asyncJobCallBack(ctx context.Context, c *specapi.Context, raw json.RawMessage) (openzone.Reply, error) {
 	if c.JobInfo == "" {
 		return nil, openzone.Errorf(openzone.ErrBadJobInfo, "job_info is missing from the SDK context: report from the context of the async call (is_async) that carried it")
 	}
@@ -440,12 +447,12 @@ func (s *Service) asyncJobCallBack(ctx context.Context, c *specapi.Context, raw 
 		}
 	}
 	if err := s.cfg.Store.TaskReport(ctx, store.TaskReportParams{JobID: jobID, Errcode: *req.Errcode, Response: s.seal(jobID, "response", []byte(result)), At: s.cfg.Now()}); err != nil {
-		if openzone.ErrorCode(err) == openzone.ErrConflict {
+		if openzone.ErrorKind(err) == openzone.Conflict {
 			return nil, openzone.Errorf(openzone.ErrTaskNotRunning, "job %s is not in progress: its result was already reported", jobID)
 		}
 		return nil, err
 	}
-	return map[string]any{"errcode": 0, "errmsg": "ok"}, nil
+	return openzone.OK, nil
 }
 
 func (s *Service) checkOutput(ctx context.Context, t *openzone.Task, result string) error {
@@ -457,7 +464,7 @@ func (s *Service) checkOutput(ctx context.Context, t *openzone.Task, result stri
 	if ab == nil {
 		return openzone.Errorf(openzone.ErrAbilityNotFound, "program %q no longer has ability %q", t.ProgramID, t.AbilityID)
 	}
-	out, err := outputTemplate(ab.Output)
+	out, err := protocol.Cached(ab.Output)
 	if err != nil {
 		return openzone.Errorf(openzone.ErrBadProtocol, "the output protocol of ability %q is not a valid JSON template", ab.ID)
 	}

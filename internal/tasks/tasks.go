@@ -304,22 +304,18 @@ func (s *Service) deliver(ctx context.Context, t *openzone.Task, drain bool) (su
 	if t.Kind == openzone.TaskModel {
 		call.Timeout = ModelAckTimeout
 	}
-	start := time.Now()
-	rec := &openzone.TrafficRecord{Kind: openzone.TrafficCall, CorpID: t.CorpID, AgentID: t.AgentID, ProgramID: t.ProgramID,
-		AbilityID: t.AbilityID, Interface: interfaceOf(t.Kind), Request: traffic.Mask(string(req)), StartedAt: s.cfg.Now()}
+	span := s.cfg.Recorder.Begin(openzone.TrafficRecord{Kind: openzone.TrafficCall, CorpID: t.CorpID, AgentID: t.AgentID,
+		ProgramID: t.ProgramID, AbilityID: t.AbilityID, Interface: interfaceOf(t.Kind), Request: traffic.Mask(string(req)),
+		StartedAt: s.cfg.Now()})
 	res, err := s.cfg.Gateway.Do(ctx, call)
 	if errors.Is(err, gateway.ErrListenerAbsent) {
 		return false, err // held, not attempted: nothing to record
 	}
 	if res != nil {
-		rec.Route, rec.Instance, rec.RequestID = res.Route, res.Instance, res.RequestID
-		rec.ProgramMS = float64(res.Program.Microseconds()) / 1000
-		rec.Response = traffic.Mask(res.Data)
+		span.Reached(res.Hop)
+		span.Rec.Response = traffic.Mask(res.Data)
 	}
-	rec.Errcode, rec.Errmsg = openzone.ErrorCode(err), openzone.ErrorMessage(err)
-	rec.TotalMS = float64(time.Since(start).Microseconds()) / 1000
-	rec.ZoneMS = rec.TotalMS - rec.ProgramMS
-	s.cfg.Recorder.Record(rec)
+	span.End(err)
 	supervised = res != nil && res.Route == openzone.RouteDeployed && len(prog.Deploy.Command) > 0
 	return supervised, err
 }

@@ -50,7 +50,7 @@ func (db *DB) InstanceFind(ctx context.Context, name string, since time.Time) (*
 	err := db.pool.QueryRow(ctx, `SELECT name, node, host, program_id, url FROM zone_instance WHERE name = $1 AND seen_at >= $2`,
 		name, since.UnixMilli()).Scan(&in.Name, &in.Node, &in.Host, &in.ProgramID, &in.URL)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, openzone.Errorf(openzone.ErrNotFound, "instance %q is not running on any node", name)
+		return nil, openzone.NotFound.Errorf("instance %q is not running on any node", name)
 	}
 	if err != nil {
 		return nil, db.eng.Internal("instance find", err)
@@ -76,7 +76,7 @@ func (db *DB) NodeURL(ctx context.Context, node string, since time.Time) (string
 	var url string
 	err := db.pool.QueryRow(ctx, `SELECT url FROM zone_node WHERE name = $1 AND seen_at >= $2`, node, since.UnixMilli()).Scan(&url)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return "", openzone.Errorf(openzone.ErrNotFound, "zone node %q is not running", node)
+		return "", openzone.NotFound.Errorf("zone node %q is not running", node)
 	}
 	if err != nil {
 		return "", db.eng.Internal("node url", err)

@@ -118,7 +118,7 @@ func (db *DB) Load(ctx context.Context, rows iter.Seq2[store.DumpRow, error]) er
 				return fmt.Errorf("postgres: load: %w", err)
 			}
 			if any {
-				return openzone.Errorf(openzone.ErrConflict, "the database is not empty (table %s has rows): import into a new database", t)
+				return openzone.Conflict.Errorf("the database is not empty (table %s has rows): import into a new database", t)
 			}
 			ts, err := columnTypes(ctx, tx, t)
 			if err != nil {

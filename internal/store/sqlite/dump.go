@@ -103,7 +103,7 @@ func (db *DB) Load(ctx context.Context, rows iter.Seq2[store.DumpRow, error]) er
 				return fmt.Errorf("sqlite: load: %w", err)
 			}
 			if n > 0 {
-				return openzone.Errorf(openzone.ErrConflict, "the database is not empty (table %s has rows): import into a new database", t)
+				return openzone.Conflict.Errorf("the database is not empty (table %s has rows): import into a new database", t)
 			}
 			cs, err := tableColumns(ctx, tx, t)
 			if err != nil {

@@ -45,7 +45,7 @@ func (e *Executor) AppUpsert(ctx context.Context, a *openzone.App) error {
 		a.Callback.URL, a.Callback.Token, a.Callback.EncodingAESKey)
 	switch {
 	case e.eng.IsUnique(err):
-		return openzone.Wrap(openzone.ErrConflict, err, "secret of app %d is already used by another app of corp %q", a.AgentID, a.CorpID)
+		return openzone.Conflict.Wrap(err, "secret of app %d is already used by another app of corp %q", a.AgentID, a.CorpID)
 	case e.eng.IsForeignKey(err):
 		refs := []Ref{corpRef(a.CorpID)}
 		if a.ProviderID != "" {
@@ -61,7 +61,7 @@ func (e *Executor) AppUpsert(ctx context.Context, a *openzone.App) error {
 func (e *Executor) AppGet(ctx context.Context, corpID string, agentID int64) (*openzone.App, error) {
 	a, err := scanApp(e.r.QueryRow(ctx, `SELECT `+appCols+` FROM app WHERE corp_id = ? AND agent_id = ?`, corpID, agentID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, openzone.Errorf(openzone.ErrNotFound, "app %d of corp %q not found", agentID, corpID)
+		return nil, openzone.NotFound.Errorf("app %d of corp %q not found", agentID, corpID)
 	}
 	if err != nil {
 		return nil, e.internal("app get", err)
@@ -75,7 +75,7 @@ func (e *Executor) AppList(ctx context.Context, corpID string) ([]*openzone.App,
 
 func (e *Executor) AppFindBySecret(ctx context.Context, corpID, secret string) (*openzone.App, error) {
 	// The message never echoes the secret.
-	notFound := openzone.Errorf(openzone.ErrNotFound, "app with this secret not found in corp %q", corpID)
+	notFound := openzone.NotFound.Errorf("app with this secret not found in corp %q", corpID)
 	if secret == "" {
 		return nil, notFound
 	}
@@ -99,7 +99,7 @@ func (e *Executor) AppSetReceiveProgram(ctx context.Context, p store.AppSetRecei
 		return e.internal("app set receive program", err)
 	}
 	return ifNoRows(n, func() error {
-		return openzone.Errorf(openzone.ErrNotFound, "app %d of corp %q not found", p.AgentID, p.CorpID)
+		return openzone.NotFound.Errorf("app %d of corp %q not found", p.AgentID, p.CorpID)
 	})
 }
 
@@ -112,7 +112,7 @@ func (e *Executor) AppProgramsSet(ctx context.Context, p store.AppProgramsSetPar
 			return e.internal("app programs set", err)
 		}
 		if !ok {
-			return openzone.Errorf(openzone.ErrNotFound, "app %d of corp %q not found", p.AgentID, p.CorpID)
+			return openzone.NotFound.Errorf("app %d of corp %q not found", p.AgentID, p.CorpID)
 		}
 		if _, err := e.w.Exec(ctx, `DELETE FROM app_program WHERE corp_id = ? AND agent_id = ?`,
 			p.CorpID, p.AgentID); err != nil {

@@ -51,7 +51,7 @@ func (e *Executor) AgreeGetSingle(ctx context.Context, p store.AgreeGetSinglePar
 	a, err := scanAgree(e.r.QueryRow(ctx, `SELECT `+agreeCols+` FROM agree_status
 		WHERE corp_id = ? AND chat_id = '' AND user_id = ? AND external_user_id = ?`, p.CorpID, p.UserID, p.ExternalUserID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, openzone.Errorf(openzone.ErrNotFound, "consent of userid %q and external_userid %q of corp %q not found",
+		return nil, openzone.NotFound.Errorf("consent of userid %q and external_userid %q of corp %q not found",
 			p.UserID, p.ExternalUserID, p.CorpID)
 	}
 	if err != nil {
@@ -86,7 +86,7 @@ func (e *Executor) AppPublicKeyGet(ctx context.Context, corpID string, agentID i
 	k, err := scanPublicKey(e.r.QueryRow(ctx, `SELECT `+publicKeyCols+` FROM app_public_key
 		WHERE corp_id = ? AND agent_id = ?`, corpID, agentID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, openzone.Errorf(openzone.ErrNotFound, "public key of app %d of corp %q not found", agentID, corpID)
+		return nil, openzone.NotFound.Errorf("public key of app %d of corp %q not found", agentID, corpID)
 	}
 	if err != nil {
 		return nil, e.internal("app public key get", err)
@@ -117,7 +117,7 @@ func (e *Executor) AppPublicKeyPut(ctx context.Context, k *openzone.AppPublicKey
 				k.CorpID, k.AgentID).Scan(&stored); err != nil {
 				return e.internal("app public key put", err)
 			}
-			return openzone.Errorf(openzone.ErrConflict, "public key version %d of app %d is not above the stored version %d",
+			return openzone.Conflict.Errorf("public key version %d of app %d is not above the stored version %d",
 				k.Ver, k.AgentID, stored)
 		})
 	})
@@ -142,7 +142,7 @@ func (e *Executor) KeywordRuleInsert(ctx context.Context, r *openzone.KeywordRul
 			return e.internal("keyword rule insert", err)
 		}
 		if !ok {
-			return openzone.Errorf(openzone.ErrNotFound, "app %d of corp %q not found", r.AgentID, r.CorpID)
+			return openzone.NotFound.Errorf("app %d of corp %q not found", r.AgentID, r.CorpID)
 		}
 		var n int
 		if err := e.w.QueryRow(ctx, `SELECT count(*) FROM keyword_rule WHERE corp_id = ? AND agent_id = ?`,
@@ -157,7 +157,7 @@ func (e *Executor) KeywordRuleInsert(ctx context.Context, r *openzone.KeywordRul
 			r.CorpID, r.AgentID, r.RuleID, r.Name, string(r.Body), r.CreateTime.UnixMilli())
 		switch {
 		case e.eng.IsUnique(err):
-			return openzone.Wrap(openzone.ErrConflict, err, "rule_id %q already exists in app %d", r.RuleID, r.AgentID)
+			return openzone.Conflict.Wrap(err, "rule_id %q already exists in app %d", r.RuleID, r.AgentID)
 		case err != nil:
 			return e.internal("keyword rule insert", err)
 		}
@@ -180,7 +180,7 @@ func scanKeywordRule(s Row) (*openzone.KeywordRule, error) {
 }
 
 func ruleNotFound(agentID int64, ruleID string) error {
-	return openzone.Errorf(openzone.ErrNotFound, "rule_id %q not found in app %d", ruleID, agentID)
+	return openzone.NotFound.Errorf("rule_id %q not found in app %d", ruleID, agentID)
 }
 
 func (e *Executor) KeywordRuleGet(ctx context.Context, p store.KeywordRuleGetParams) (*openzone.KeywordRule, error) {

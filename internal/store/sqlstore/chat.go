@@ -31,7 +31,7 @@ func (e *Executor) ChatUpsert(ctx context.Context, c *openzone.Chat) error {
 			_, err := e.w.Exec(ctx, `INSERT INTO chat_member (corp_id, chat_id, member_id, type, join_time)
 				VALUES (?, ?, ?, ?, ?)`, c.CorpID, c.ChatID, m.MemberID, m.Type, nullMillis(m.JoinTime))
 			if e.eng.IsUnique(err) {
-				return openzone.Wrap(openzone.ErrConflict, err, "member %q appears twice in chat %q", m.MemberID, c.ChatID)
+				return openzone.Conflict.Wrap(err, "member %q appears twice in chat %q", m.MemberID, c.ChatID)
 			}
 			if err != nil {
 				return e.internal("chat upsert", err)
@@ -57,7 +57,7 @@ func (e *Executor) ChatGet(ctx context.Context, corpID, chatID string) (*openzon
 		return nil, err
 	}
 	if len(cs) == 0 {
-		return nil, openzone.Errorf(openzone.ErrNotFound, "chat %q of corp %q not found", chatID, corpID)
+		return nil, openzone.NotFound.Errorf("chat %q of corp %q not found", chatID, corpID)
 	}
 	return cs[0], nil
 }

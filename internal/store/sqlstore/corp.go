@@ -47,7 +47,7 @@ func scanProvider(s Row) (*openzone.Provider, error) {
 func (e *Executor) ProviderGet(ctx context.Context, id string) (*openzone.Provider, error) {
 	p, err := scanProvider(e.r.QueryRow(ctx, `SELECT `+providerCols+` FROM provider WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, openzone.Errorf(openzone.ErrNotFound, "provider %q not found", id)
+		return nil, openzone.NotFound.Errorf("provider %q not found", id)
 	}
 	if err != nil {
 		return nil, e.internal("provider get", err)
@@ -79,7 +79,7 @@ func scanCorp(s Row) (*openzone.Corp, error) {
 func (e *Executor) CorpGet(ctx context.Context, corpID string) (*openzone.Corp, error) {
 	c, err := scanCorp(e.r.QueryRow(ctx, `SELECT corp_id, name, retention_days FROM corp WHERE corp_id = ?`, corpID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, openzone.Errorf(openzone.ErrNotFound, "corp %q not found", corpID)
+		return nil, openzone.NotFound.Errorf("corp %q not found", corpID)
 	}
 	if err != nil {
 		return nil, e.internal("corp get", err)

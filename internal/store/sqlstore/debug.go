@@ -19,7 +19,7 @@ func (e *Executor) DebugProgramGet(ctx context.Context, programID string) (*open
 		FROM debug_program WHERE program_id = ?`, programID).Scan(&d.ReceiverURL, &d.Token, &issued, &expires,
 		&d.Listener.State, &d.Listener.ID, &d.Listener.Node, &lConnected, &lLost, &d.Listener.Reason, &probe)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, openzone.Errorf(openzone.ErrNotFound, "debug state of program %q not found", programID)
+		return nil, openzone.NotFound.Errorf("debug state of program %q not found", programID)
 	}
 	if err != nil {
 		return nil, e.internal("debug program get", err)
@@ -42,7 +42,7 @@ func (e *Executor) DebugProgramByToken(ctx context.Context, token string) (strin
 	var id string
 	err := e.r.QueryRow(ctx, `SELECT program_id FROM debug_program WHERE token = ? AND token <> ''`, token).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", openzone.Errorf(openzone.ErrNotFound, "no program has this debug credential")
+		return "", openzone.NotFound.Errorf("no program has this debug credential")
 	}
 	if err != nil {
 		return "", e.internal("debug program by token", err)
@@ -157,7 +157,7 @@ func (e *Executor) DebugSessionGet(ctx context.Context, p store.DebugSessionGetP
 	d, err := scanDebugSession(e.r.QueryRow(ctx, `SELECT `+debugSessionCols+` FROM debug_session
 		WHERE corp_id = ? AND agent_id = ? AND program_id = ?`, p.CorpID, p.AgentID, p.ProgramID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, openzone.Errorf(openzone.ErrNotFound, "debug session of app %d of corp %q with program %q not found",
+		return nil, openzone.NotFound.Errorf("debug session of app %d of corp %q with program %q not found",
 			p.AgentID, p.CorpID, p.ProgramID)
 	}
 	if err != nil {
@@ -177,7 +177,7 @@ func (e *Executor) DebugSessionPut(ctx context.Context, s *openzone.DebugSession
 		boolInt(s.SDKHalf), nullMillis(s.SDKOpenedAt), s.SecretVer, nullBytes(s.Secret))
 	switch {
 	case e.eng.IsUnique(err):
-		return openzone.Wrap(openzone.ErrConflict, err, "debug secret version %d of program %q is already used by another session",
+		return openzone.Conflict.Wrap(err, "debug secret version %d of program %q is already used by another session",
 			s.SecretVer, s.ProgramID)
 	case e.eng.IsForeignKey(err):
 		return e.missingRef(ctx, "debug session put", err, appRef(s.CorpID, s.AgentID), programRef(s.ProgramID))
@@ -194,7 +194,7 @@ func (e *Executor) DebugSessionList(ctx context.Context, programID string) ([]*o
 
 // DebugSessionBySecretVer never finds version 0, which means "no secret".
 func (e *Executor) DebugSessionBySecretVer(ctx context.Context, programID string, ver int) (*openzone.DebugSession, error) {
-	notFound := openzone.Errorf(openzone.ErrNotFound, "debug session of program %q with secret version %d not found", programID, ver)
+	notFound := openzone.NotFound.Errorf("debug session of program %q with secret version %d not found", programID, ver)
 	if ver == 0 {
 		return nil, notFound
 	}

@@ -15,7 +15,7 @@ func (e *Executor) EventTokenInsert(ctx context.Context, t *openzone.EventToken)
 		VALUES (?, ?, ?, ?, ?, ?)`, t.Token, t.CorpID, t.AgentID, t.Kind, t.FromSeq, t.ExpiresAt.UnixMilli())
 	switch {
 	case e.eng.IsUnique(err):
-		return openzone.Wrap(openzone.ErrConflict, err, "event token already exists")
+		return openzone.Conflict.Wrap(err, "event token already exists")
 	case e.eng.IsForeignKey(err):
 		return e.missingRef(ctx, "event token insert", err, appRef(t.CorpID, t.AgentID))
 	case err != nil:
@@ -32,7 +32,7 @@ func (e *Executor) EventTokenGet(ctx context.Context, token string) (*openzone.E
 	err := e.r.QueryRow(ctx, `SELECT corp_id, agent_id, kind, from_seq, expires_at FROM event_token WHERE token = ?`,
 		token).Scan(&t.CorpID, &t.AgentID, &t.Kind, &t.FromSeq, &exp)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, openzone.Errorf(openzone.ErrNotFound, "event token not found")
+		return nil, openzone.NotFound.Errorf("event token not found")
 	}
 	if err != nil {
 		return nil, e.internal("event token get", err)
@@ -51,7 +51,7 @@ func (e *Executor) EventInsert(ctx context.Context, ev *openzone.Event) error {
 		ev.CreatedAt.UnixMilli(), nullMillis(ev.DeliveredAt))
 	switch {
 	case e.eng.IsUnique(err):
-		return openzone.Wrap(openzone.ErrConflict, err, "event %q already exists", ev.ID)
+		return openzone.Conflict.Wrap(err, "event %q already exists", ev.ID)
 	case err != nil:
 		return e.internal("event insert", err)
 	}
@@ -78,7 +78,7 @@ func scanEvent(s Row) (*openzone.Event, error) {
 func (e *Executor) EventGet(ctx context.Context, id string) (*openzone.Event, error) {
 	ev, err := scanEvent(e.r.QueryRow(ctx, `SELECT `+eventCols+` FROM event WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, openzone.Errorf(openzone.ErrNotFound, "event %q not found", id)
+		return nil, openzone.NotFound.Errorf("event %q not found", id)
 	}
 	if err != nil {
 		return nil, e.internal("event get", err)
@@ -94,7 +94,7 @@ func (e *Executor) EventUpdate(ctx context.Context, ev *openzone.Event) error {
 		return e.internal("event update", err)
 	}
 	return ifNoRows(n, func() error {
-		return openzone.Errorf(openzone.ErrNotFound, "event %q not found", ev.ID)
+		return openzone.NotFound.Errorf("event %q not found", ev.ID)
 	})
 }
 
@@ -127,7 +127,7 @@ func (e *Executor) NotifyInsert(ctx context.Context, n *openzone.Notify) error {
 		n.NotifyID, n.CorpID, n.AgentID, n.ProgramID, n.Instance, n.Scene, n.CreatedAt.UnixMilli(), n.ExpiresAt.UnixMilli())
 	switch {
 	case e.eng.IsUnique(err):
-		return openzone.Wrap(openzone.ErrConflict, err, "notify_id %q already exists", n.NotifyID)
+		return openzone.Conflict.Wrap(err, "notify_id %q already exists", n.NotifyID)
 	case e.eng.IsForeignKey(err):
 		return e.missingRef(ctx, "notify insert", err, appRef(n.CorpID, n.AgentID))
 	case err != nil:
@@ -145,7 +145,7 @@ func (e *Executor) NotifyGet(ctx context.Context, notifyID string) (*openzone.No
 	err := e.r.QueryRow(ctx, `SELECT `+notifyCols+` FROM notify WHERE notify_id = ?`, notifyID).
 		Scan(&n.NotifyID, &n.CorpID, &n.AgentID, &n.ProgramID, &n.Instance, &n.Scene, &created, &exp)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, openzone.Errorf(openzone.ErrNotFound, "notify_id %q not found", notifyID)
+		return nil, openzone.NotFound.Errorf("notify_id %q not found", notifyID)
 	}
 	if err != nil {
 		return nil, e.internal("notify get", err)

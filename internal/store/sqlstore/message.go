@@ -39,7 +39,7 @@ func (e *Executor) MessageInsert(ctx context.Context, m *openzone.Message) error
 		m.Ingested.UnixMilli()).Scan(&seq)
 	switch {
 	case e.eng.IsUnique(err):
-		return openzone.Wrap(openzone.ErrConflict, err, "message %q is already archived in corp %q", m.MsgID, m.CorpID)
+		return openzone.Conflict.Wrap(err, "message %q is already archived in corp %q", m.MsgID, m.CorpID)
 	case e.eng.IsForeignKey(err):
 		return e.missingRef(ctx, "message insert", err, corpRef(m.CorpID))
 	case err != nil:
@@ -97,7 +97,7 @@ func (e *Executor) MessageGet(ctx context.Context, corpID, msgID string) (*openz
 	m, err := scanMessage(e.r.QueryRow(ctx, `SELECT `+messageCols+` FROM message
 		WHERE corp_id = ? AND msg_id = ?`, corpID, msgID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, openzone.Errorf(openzone.ErrNotFound, "message %q of corp %q not found", msgID, corpID)
+		return nil, openzone.NotFound.Errorf("message %q of corp %q not found", msgID, corpID)
 	}
 	if err != nil {
 		return nil, e.internal("message get", err)

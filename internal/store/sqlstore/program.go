@@ -36,7 +36,7 @@ func (e *Executor) ProgramUpsert(ctx context.Context, p *openzone.Program) error
 			_, err := e.w.Exec(ctx, `INSERT INTO program_ability (program_id, ability_id, position, name, input, output)
 				VALUES (?, ?, ?, ?, ?, ?)`, p.ID, a.ID, i, a.Name, string(a.Input), string(a.Output))
 			if e.eng.IsUnique(err) {
-				return openzone.Wrap(openzone.ErrConflict, err, "ability %q appears twice in program %q", a.ID, p.ID)
+				return openzone.Conflict.Wrap(err, "ability %q appears twice in program %q", a.ID, p.ID)
 			}
 			if err != nil {
 				return e.internal("program upsert", err)
@@ -58,7 +58,7 @@ func (e *Executor) ProgramGet(ctx context.Context, id string) (*openzone.Program
 		return nil, err
 	}
 	if len(ps) == 0 {
-		return nil, openzone.Errorf(openzone.ErrNotFound, "program %q not found", id)
+		return nil, openzone.NotFound.Errorf("program %q not found", id)
 	}
 	return ps[0], nil
 }
@@ -125,7 +125,7 @@ func (e *Executor) ProgramSecretGet(ctx context.Context, programID string) (*ope
 	err := e.r.QueryRow(ctx, `SELECT ver, secret_key FROM program_secret WHERE program_id = ?`, programID).
 		Scan(&s.Ver, &s.Key)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, openzone.Errorf(openzone.ErrNotFound, "secret of program %q not found", programID)
+		return nil, openzone.NotFound.Errorf("secret of program %q not found", programID)
 	}
 	if err != nil {
 		return nil, e.internal("program secret get", err)
@@ -146,6 +146,6 @@ func (e *Executor) ProgramSecretPut(ctx context.Context, s *openzone.ProgramSecr
 		return e.internal("program secret put", err)
 	}
 	return ifNoRows(n, func() error {
-		return openzone.Errorf(openzone.ErrConflict, "secret version %d of program %q is not newer than the stored one", s.Ver, s.ProgramID)
+		return openzone.Conflict.Errorf("secret version %d of program %q is not newer than the stored one", s.Ver, s.ProgramID)
 	})
 }

@@ -115,9 +115,9 @@ func (e *Executor) missingRef(ctx context.Context, op string, cause error, refs 
 		return e.internal(op, errors.Join(cause, err))
 	}
 	if rf != nil {
-		return openzone.Wrap(openzone.ErrNotFound, cause, "%s not found", rf.What)
+		return openzone.NotFound.Wrap(cause, "%s not found", rf.What)
 	}
-	return openzone.Wrap(openzone.ErrNotFound, cause, "%s: a referenced row was not found", op)
+	return openzone.NotFound.Wrap(cause, "%s: a referenced row was not found", op)
 }
 
 func corpRef(corpID string) Ref {

@@ -22,7 +22,7 @@ func (e *Executor) TaskInsert(ctx context.Context, t *openzone.Task) error {
 		t.CreatedAt.UnixMilli(), nullMillis(t.DeliveredAt), t.DeliveredTo, nullMillis(t.DoneAt), t.ExpiresAt.UnixMilli())
 	switch {
 	case e.eng.IsUnique(err):
-		return openzone.Wrap(openzone.ErrConflict, err, "task %q already exists", t.JobID)
+		return openzone.Conflict.Wrap(err, "task %q already exists", t.JobID)
 	case err != nil:
 		return e.internal("task insert", err)
 	}
@@ -57,7 +57,7 @@ func scanTask(s Row) (*openzone.Task, error) {
 func (e *Executor) TaskGet(ctx context.Context, jobID string) (*openzone.Task, error) {
 	t, err := scanTask(e.r.QueryRow(ctx, `SELECT `+taskCols+` FROM task WHERE job_id = ?`, jobID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, openzone.Errorf(openzone.ErrNotFound, "task %q not found", jobID)
+		return nil, openzone.NotFound.Errorf("task %q not found", jobID)
 	}
 	if err != nil {
 		return nil, e.internal("task get", err)
@@ -134,7 +134,7 @@ func (e *Executor) TaskReport(ctx context.Context, p store.TaskReportParams) err
 	if _, err := e.TaskGet(ctx, p.JobID); err != nil {
 		return err
 	}
-	return openzone.Errorf(openzone.ErrConflict, "task %q already ended", p.JobID)
+	return openzone.Conflict.Errorf("task %q already ended", p.JobID)
 }
 
 func (e *Executor) TaskOrphans(ctx context.Context, aliveSince time.Time, limit int) ([]*openzone.Task, error) {

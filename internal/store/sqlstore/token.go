@@ -14,7 +14,7 @@ func (e *Executor) TokenInsert(ctx context.Context, t *openzone.AccessToken) err
 		t.Token, t.CorpID, t.AgentID, t.ExpiresAt.UnixMilli())
 	switch {
 	case e.eng.IsUnique(err):
-		return openzone.Wrap(openzone.ErrConflict, err, "access_token already exists")
+		return openzone.Conflict.Wrap(err, "access_token already exists")
 	case e.eng.IsForeignKey(err):
 		return e.missingRef(ctx, "token insert", err, appRef(t.CorpID, t.AgentID))
 	case err != nil:
@@ -40,7 +40,7 @@ func scanToken(s Row) (*openzone.AccessToken, error) {
 func (e *Executor) TokenGet(ctx context.Context, token string) (*openzone.AccessToken, error) {
 	t, err := scanToken(e.r.QueryRow(ctx, `SELECT `+tokenCols+` FROM access_token WHERE token = ?`, token))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, openzone.Errorf(openzone.ErrNotFound, "access_token not found")
+		return nil, openzone.NotFound.Errorf("access_token not found")
 	}
 	if err != nil {
 		return nil, e.internal("token get", err)
@@ -53,7 +53,7 @@ func (e *Executor) TokenFindValid(ctx context.Context, p store.TokenFindValidPar
 		WHERE corp_id = ? AND agent_id = ? AND expires_at > ?
 		ORDER BY expires_at DESC LIMIT 1`, p.CorpID, p.AgentID, p.Now.UnixMilli()))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, openzone.Errorf(openzone.ErrNotFound, "valid access_token of app %d of corp %q not found", p.AgentID, p.CorpID)
+		return nil, openzone.NotFound.Errorf("valid access_token of app %d of corp %q not found", p.AgentID, p.CorpID)
 	}
 	if err != nil {
 		return nil, e.internal("token find valid", err)

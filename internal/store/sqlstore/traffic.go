@@ -42,7 +42,7 @@ func scanTraffic(s Row) (*openzone.TrafficRecord, error) {
 func (e *Executor) TrafficGet(ctx context.Context, id int64) (*openzone.TrafficRecord, error) {
 	r, err := scanTraffic(e.r.QueryRow(ctx, `SELECT `+trafficCols+` FROM traffic WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, openzone.Errorf(openzone.ErrNotFound, "traffic record %d not found", id)
+		return nil, openzone.NotFound.Errorf("traffic record %d not found", id)
 	}
 	if err != nil {
 		return nil, e.internal("traffic get", err)

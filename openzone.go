@@ -2,7 +2,7 @@
 // zone (数据与智能专区): corps, apps, providers, programs and their abilities,
 // access tokens and traffic records, and the one Error type whose codes are
 // WeCom errcodes. It imports no SQL and no HTTP; the store, the HTTP faces and
-// the runtime are built on it.
+// the program supervisor are built on it.
 package openzone
 
 import (

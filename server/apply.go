@@ -13,9 +13,9 @@ import (
 	"github.com/openzone/openzone"
 	"github.com/openzone/openzone/internal/adminapi"
 	"github.com/openzone/openzone/internal/archive"
-	"github.com/openzone/openzone/internal/runtime"
 	"github.com/openzone/openzone/internal/seed"
 	"github.com/openzone/openzone/internal/store"
+	"github.com/openzone/openzone/internal/supervisor"
 )
 
 // ApplySeed parses a seed file and applies it in one transaction: all of it
@@ -145,17 +145,17 @@ func ensureSecret(ctx context.Context, tx store.Executor, programID string) erro
 	return tx.ProgramSecretPut(ctx, &openzone.ProgramSecret{ProgramID: programID, Ver: 1, Key: key})
 }
 
-// reconcile makes the runtime run what the program's deployment says.
+// reconcile makes the supervisor run what the program's deployment says.
 func (s *Server) reconcile(ctx context.Context, p *openzone.Program) error {
 	s.gateway.Forget(p.ID)
 	if !p.Deploy.Deployed() {
-		return s.runtime.Undeploy(p.ID)
+		return s.supervisor.Undeploy(p.ID)
 	}
 	sec, err := s.store.ProgramSecretGet(ctx, p.ID)
 	if err != nil {
 		return err
 	}
-	spec := runtime.Spec{
+	spec := supervisor.Spec{
 		ProgramID: p.ID,
 		Command:   p.Deploy.Command,
 		Instances: p.Deploy.Instances,
@@ -163,7 +163,7 @@ func (s *Server) reconcile(ctx context.Context, p *openzone.Program) error {
 		Dir:       s.cfg.DataDir,
 		Secret:    strconv.Itoa(sec.Ver) + ":" + base64.StdEncoding.EncodeToString(sec.Key),
 	}
-	if err := s.runtime.Deploy(ctx, spec); err != nil {
+	if err := s.supervisor.Deploy(ctx, spec); err != nil {
 		return openzone.Wrap(openzone.ErrInvalidParam, err, "deploying program %q failed: %v", p.ID, err)
 	}
 	return nil

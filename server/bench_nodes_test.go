@@ -60,7 +60,7 @@ func startBenchNodes(b *testing.B, db string, n int) []*testenv.Zone {
 		}
 		z := testenv.Start(b, opts)
 		testenv.Eventually(b, "the echo instance to be healthy", func() bool {
-			in := z.Runtime().Instances("prog-echo")
+			in := z.Supervisor().Instances("prog-echo")
 			return len(in) == 1 && in[0].State == "healthy"
 		})
 		zones = append(zones, z)

@@ -26,7 +26,7 @@ var routeSeed = strings.NewReplacer("{{PROGRAM}}", "{{EXAMPLE}}").Replace(bench.
 func BenchmarkRoute(b *testing.B) {
 	z := testenv.Start(b, testenv.Options{Seed: routeSeed})
 	testenv.Eventually(b, "the deployed instance to be healthy", func() bool {
-		in := z.Runtime().Instances("prog-echo")
+		in := z.Supervisor().Instances("prog-echo")
 		return len(in) == 1 && in[0].State == "healthy"
 	})
 	debugTok := z.Token("wwbench", "debug-secret")

@@ -43,7 +43,7 @@ func benchAsyncTask(b *testing.B, clients int) {
 	z := testenv.Start(b, testenv.Options{Seed: strings.Replace(benchSeed, "instances: 1", "instances: 2", 1)})
 	testenv.Eventually(b, "the echo instances to be healthy", func() bool {
 		n := 0
-		for _, in := range z.Runtime().Instances("prog-echo") {
+		for _, in := range z.Supervisor().Instances("prog-echo") {
 			if in.State == "healthy" {
 				n++
 			}

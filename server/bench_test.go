@@ -24,7 +24,7 @@ var benchSeed = strings.NewReplacer("{{PROGRAM}}", "{{EXAMPLE}}", "{{INSTANCES}}
 func BenchmarkSyncCall(b *testing.B) {
 	z := testenv.Start(b, testenv.Options{Seed: benchSeed})
 	testenv.Eventually(b, "the echo instance to be healthy", func() bool {
-		in := z.Runtime().Instances("prog-echo")
+		in := z.Supervisor().Instances("prog-echo")
 		return len(in) == 1 && in[0].State == "healthy"
 	})
 	hc := bench.NewClient()
@@ -37,7 +37,7 @@ func BenchmarkSyncCall(b *testing.B) {
 	ws := zonewire.Secret{Ver: sec.Ver}
 	copy(ws.Key[:], sec.Key)
 	viaZone := bench.SyncCaller(hc, z.URL, z.Token("wwbench", "bench-secret"), "prog-echo")
-	direct := bench.SealedCaller(hc, z.Runtime().Instances("prog-echo")[0].URL, "prog-echo", ws)
+	direct := bench.SealedCaller(hc, z.Supervisor().Instances("prog-echo")[0].URL, "prog-echo", ws)
 
 	ctx := context.Background()
 	for _, v := range []struct {

@@ -216,7 +216,7 @@ func testSyncCallProgram(t *testing.T, db string) {
 			t.Fatalf("errcode = %d, want %d (%s)", got, openzone.ErrCallProgram, testenv.Describe(r))
 		}
 		testenv.Eventually(t, "the crashed instance to be restarted", func() bool {
-			for _, in := range z.Runtime().Instances("prog-fault") {
+			for _, in := range z.Supervisor().Instances("prog-fault") {
 				if in.Restarts >= 1 && in.State == "healthy" {
 					return true
 				}
@@ -333,7 +333,7 @@ func testInvokeThroughSDK(t *testing.T, db string) {
 	// machine may still be starting the second).
 	testenv.Eventually(t, "both prog-echo instances healthy", func() bool {
 		n := 0
-		for _, in := range z.Runtime().Instances("prog-echo") {
+		for _, in := range z.Supervisor().Instances("prog-echo") {
 			if in.State == "healthy" {
 				n++
 			}

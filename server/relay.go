@@ -11,8 +11,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/openzone/openzone/internal/gateway"
-	"github.com/openzone/openzone/internal/listener"
+	"github.com/openzone/openzone/internal/listener/frame"
 )
 
 // relayPath is where a node asks another to run a delivery on the debug
@@ -20,23 +19,23 @@ import (
 const relayPath = "/admin/v1/internal/listener-relay"
 
 type relayRequest struct {
-	ProgramID string            `json:"program_id"`
-	Gate      bool              `json:"gate"`
-	Message   *listener.Message `json:"message"`
+	ProgramID string         `json:"program_id"`
+	Gate      bool           `json:"gate"`
+	Message   *frame.Message `json:"message"`
 }
 
 type relayReply struct {
-	Answer *listener.Message `json:"answer,omitempty"`
-	Error  string            `json:"error,omitempty"` // closed | lost | busy | other
-	Detail string            `json:"detail,omitempty"`
+	Answer *frame.Message `json:"answer,omitempty"`
+	Error  string         `json:"error,omitempty"` // closed | lost | busy | other
+	Detail string         `json:"detail,omitempty"`
 }
 
 // relay is the gateway's RelayFunc: it posts m to the node holding the
 // listener and maps its answer back to the listener's errors.
-func (s *Server) relay(ctx context.Context, node, programID string, gate bool, m *listener.Message) (*listener.Message, error) {
+func (s *Server) relay(ctx context.Context, node, programID string, gate bool, m *frame.Message) (*frame.Message, error) {
 	url, err := s.cluster.NodeURL(ctx, node, time.Now().Add(-s.instanceStale()))
 	if err != nil {
-		return nil, fmt.Errorf("%w: zone node %s is not reachable: %v", listener.ErrClosed, node, err)
+		return nil, fmt.Errorf("%w: zone node %s is not reachable: %v", frame.ErrClosed, node, err)
 	}
 	body, err := json.Marshal(relayRequest{ProgramID: programID, Gate: gate, Message: m})
 	if err != nil {
@@ -44,7 +43,7 @@ func (s *Server) relay(ctx context.Context, node, programID string, gate bool, m
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+relayPath, bytes.NewReader(body))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", listener.ErrClosed, err)
+		return nil, fmt.Errorf("%w: %v", frame.ErrClosed, err)
 	}
 	req.Header.Set("Authorization", "Bearer "+s.token)
 	req.Header.Set("Content-Type", "application/json")
@@ -53,22 +52,22 @@ func (s *Server) relay(ctx context.Context, node, programID string, gate bool, m
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("%w: zone node %s: %v", listener.ErrClosed, node, err)
+		return nil, fmt.Errorf("%w: zone node %s: %v", frame.ErrClosed, node, err)
 	}
 	defer resp.Body.Close()
 	var rep relayReply
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 32<<20)).Decode(&rep); err != nil || resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%w: zone node %s answered HTTP %d", listener.ErrLost, node, resp.StatusCode)
+		return nil, fmt.Errorf("%w: zone node %s answered HTTP %d", frame.ErrLost, node, resp.StatusCode)
 	}
 	switch rep.Error {
 	case "":
 		return rep.Answer, nil
 	case "closed":
-		return nil, fmt.Errorf("%w: %s", listener.ErrClosed, rep.Detail)
+		return nil, fmt.Errorf("%w: %s", frame.ErrClosed, rep.Detail)
 	case "lost":
-		return nil, fmt.Errorf("%w: %s", listener.ErrLost, rep.Detail)
+		return nil, fmt.Errorf("%w: %s", frame.ErrLost, rep.Detail)
 	case "busy":
-		return nil, gateway.ErrNotReady
+		return nil, frame.ErrNotReady
 	}
 	return nil, errors.New(rep.Detail)
 }
@@ -88,11 +87,11 @@ func (s *Server) handleRelay(w http.ResponseWriter, r *http.Request) {
 	rep := relayReply{Answer: ans}
 	switch {
 	case err == nil:
-	case errors.Is(err, gateway.ErrNotReady):
+	case errors.Is(err, frame.ErrNotReady):
 		rep.Error = "busy"
-	case errors.Is(err, listener.ErrClosed):
+	case errors.Is(err, frame.ErrClosed):
 		rep.Error, rep.Detail = "closed", err.Error()
-	case errors.Is(err, listener.ErrLost):
+	case errors.Is(err, frame.ErrLost):
 		rep.Error, rep.Detail = "lost", err.Error()
 	default:
 		rep.Error, rep.Detail = "other", err.Error()

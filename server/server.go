@@ -1,5 +1,5 @@
 // Package server builds a whole zone from a Config: storage, the program
-// runtime, the gateway and the three HTTP faces (app API /cgi-bin, program
+// supervisor, the gateway and the three HTTP faces (app API /cgi-bin, program
 // API /spec/v1, admin API /admin/v1) on one listener. It is the only package
 // that wires concrete drivers, and it holds no global state, so a test can
 // run several zones in one process.
@@ -38,10 +38,10 @@ import (
 	"github.com/openzone/openzone/internal/human"
 	"github.com/openzone/openzone/internal/jobs"
 	"github.com/openzone/openzone/internal/listener"
-	"github.com/openzone/openzone/internal/runtime"
 	"github.com/openzone/openzone/internal/specapi"
 	"github.com/openzone/openzone/internal/store"
 	"github.com/openzone/openzone/internal/store/postgres"
+	"github.com/openzone/openzone/internal/supervisor"
 	"github.com/openzone/openzone/internal/tasks"
 	"github.com/openzone/openzone/internal/traffic"
 	"github.com/openzone/openzone/internal/wire"
@@ -119,24 +119,24 @@ type Config struct {
 
 // Server is one running zone.
 type Server struct {
-	cfg      Config
-	log      *slog.Logger
-	store    store.Store
-	cluster  store.Cluster // nil on SQLite
-	runtime  *runtime.Runtime
-	gateway  *gateway.Gateway
-	recorder *traffic.Recorder
-	debug    *debugmode.Service
-	hub      *listener.Hub
-	jobs     *jobs.Runner
-	events   *events.Service
-	tasks    *tasks.Service
-	archive  *archive.Service
-	app      *appapi.API
-	http     *http.Server
-	ln       net.Listener
-	token    string
-	started  time.Time
+	cfg        Config
+	log        *slog.Logger
+	store      store.Store
+	cluster    store.Cluster // nil on SQLite
+	supervisor *supervisor.Supervisor
+	gateway    *gateway.Gateway
+	recorder   *traffic.Recorder
+	debug      *debugmode.Service
+	hub        *listener.Hub
+	jobs       *jobs.Runner
+	events     *events.Service
+	tasks      *tasks.Service
+	archive    *archive.Service
+	app        *appapi.API
+	http       *http.Server
+	ln         net.Listener
+	token      string
+	started    time.Time
 
 	ready    atomic.Bool // Start finished: /healthz says ok
 	stopOnce sync.Once
@@ -205,13 +205,13 @@ func (s *Server) Start(ctx context.Context) error {
 	s.ln = ln
 	s.cfg.NodeName = nodeName(s.cfg.NodeName, dataDir)
 
-	rcfg := runtime.Config{
+	rcfg := supervisor.Config{
 		Logger:  s.log,
 		LogDir:  filepath.Join(dataDir, "logs"),
 		ZoneURL: s.URL,
 		Host:    s.cfg.InstanceHost,
 	}
-	var remote func(context.Context, string, string) (runtime.Instance, bool)
+	var remote func(context.Context, string, string) (supervisor.Instance, bool)
 	var relay gateway.RelayFunc
 	if s.cluster != nil {
 		rcfg.NamePrefix = s.cfg.NodeName + "/"
@@ -220,7 +220,7 @@ func (s *Server) Start(ctx context.Context) error {
 			s.cfg.AdvertiseURL = s.URL()
 		}
 	}
-	s.runtime = runtime.New(rcfg)
+	s.supervisor = supervisor.New(rcfg)
 	bgCtx, stopBg := context.WithCancel(context.Background())
 	s.stopBg = stopBg
 	// On SQLite this process is the only one (the file is locked), so the
@@ -252,7 +252,7 @@ func (s *Server) Start(ctx context.Context) error {
 		ChangedFunc: s.debug.Changed,
 	})
 	s.gateway = gateway.New(gateway.Config{
-		Store: st, Runtime: s.runtime, Timeout: s.cfg.CallTimeout,
+		Store: st, Supervisor: s.supervisor, Timeout: s.cfg.CallTimeout,
 		DebugRouteFunc: s.debug.Route, Listeners: s.hub, RemoteFunc: remote, RelayFunc: relay, Node: node,
 	})
 	s.recorder = traffic.New(st, s.log)
@@ -278,7 +278,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.events = events.New(events.Config{Store: st, Jobs: s.jobs, Gateway: s.gateway, Recorder: s.recorder, Now: s.cfg.Now, Log: s.log})
 	s.archive = archive.New(archive.Config{Store: st, Key: archiveKey, Now: s.cfg.Now, Log: s.log, Event: s.events.Enqueue})
-	s.tasks = tasks.New(tasks.Config{Store: st, Jobs: s.jobs, Gateway: s.gateway, Runtime: s.runtime, Archive: s.archive,
+	s.tasks = tasks.New(tasks.Config{Store: st, Jobs: s.jobs, Gateway: s.gateway, Supervisor: s.supervisor, Archive: s.archive,
 		Recorder: s.recorder, DebugRoute: s.debug.Route, Key: archiveKey, Now: s.cfg.Now, Log: s.log,
 		NodeID: newNodeID(), NodeName: node})
 	s.app = appapi.New(appapi.Config{Store: st, Gateway: s.gateway, Recorder: s.recorder, Now: s.cfg.Now, Logger: s.log,
@@ -293,7 +293,7 @@ func (s *Server) Start(ctx context.Context) error {
 		Recorder: s.recorder, Now: s.cfg.Now, Logger: s.log,
 	})
 	admin := adminapi.New(adminapi.Config{
-		Store: st, Runtime: s.runtime, Recorder: s.recorder, Logger: s.log,
+		Store: st, Supervisor: s.supervisor, Recorder: s.recorder, Logger: s.log,
 		AdminToken: s.token, ApplySeedFunc: s.ApplySeed, TokenFunc: s.app.TokenForApp,
 		Debug: s.debug, Archive: s.archive, Listeners: s.hub,
 		SaveProgramFunc: s.saveProgram, ChangedFunc: s.app.Invalidate,
@@ -457,8 +457,8 @@ func (s *Server) AdminToken() string { return s.token }
 // Store returns the zone's store (for tests and embedders).
 func (s *Server) Store() store.Store { return s.store }
 
-// Runtime returns the program runtime (for tests and embedders).
-func (s *Server) Runtime() *runtime.Runtime { return s.runtime }
+// Supervisor returns the program supervisor (for tests and embedders).
+func (s *Server) Supervisor() *supervisor.Supervisor { return s.supervisor }
 
 // FlushTraffic waits until traffic recorded so far is in the store.
 func (s *Server) FlushTraffic(ctx context.Context) { s.recorder.Flush(ctx) }
@@ -482,7 +482,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 				errs = append(errs, fmt.Errorf("jobs: %w", err))
 			}
 		}
-		if s.cluster != nil && s.runtime != nil {
+		if s.cluster != nil && s.supervisor != nil {
 			// Other nodes stop routing to this node's instances at once.
 			if err := s.cluster.InstancesPublish(ctx, store.InstancesPublishParams{Node: s.cfg.NodeName, Instances: nil, Now: s.cfg.Now()}); err != nil {
 				errs = append(errs, fmt.Errorf("unpublish instances: %w", err))
@@ -491,9 +491,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 				errs = append(errs, fmt.Errorf("unpublish node: %w", err))
 			}
 		}
-		if s.runtime != nil {
-			if err := s.runtime.Shutdown(ctx); err != nil {
-				errs = append(errs, fmt.Errorf("runtime: %w", err))
+		if s.supervisor != nil {
+			if err := s.supervisor.Shutdown(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("supervisor: %w", err))
 			}
 		}
 		if s.http != nil {

@@ -17,10 +17,10 @@ import (
 
 	"github.com/openzone/openzone"
 	"github.com/openzone/openzone/internal/jobs"
-	"github.com/openzone/openzone/internal/runtime"
 	"github.com/openzone/openzone/internal/store"
 	"github.com/openzone/openzone/internal/store/postgres"
 	"github.com/openzone/openzone/internal/store/sqlite"
+	"github.com/openzone/openzone/internal/supervisor"
 )
 
 // OpenStore opens (and migrates) the database a Config's DB names, the way
@@ -188,23 +188,23 @@ func (s *Server) loadArchiveKey() ([]byte, error) {
 func (s *Server) instanceStale() time.Duration { return 5 * s.cfg.ClusterInterval }
 
 // remoteInstance finds an instance another node runs (gateway.RemoteFunc).
-func (s *Server) remoteInstance(ctx context.Context, programID, name string) (runtime.Instance, bool) {
+func (s *Server) remoteInstance(ctx context.Context, programID, name string) (supervisor.Instance, bool) {
 	in, err := s.cluster.InstanceFind(ctx, name, time.Now().Add(-s.instanceStale()))
 	if err != nil {
 		if !openzone.IsNotFound(err) {
 			s.log.Warn("find instance on another node", "instance", name, "err", err)
 		}
-		return runtime.Instance{}, false
+		return supervisor.Instance{}, false
 	}
 	if in.ProgramID != programID {
-		return runtime.Instance{}, false
+		return supervisor.Instance{}, false
 	}
 	if host, _ := os.Hostname(); in.Host != host && loopback(in.URL) {
 		s.log.Warn("an instance on another machine listens on loopback: set --instance-host on its node to an address this node can reach",
 			"instance", name, "url", in.URL, "its_host", in.Host)
-		return runtime.Instance{}, false
+		return supervisor.Instance{}, false
 	}
-	return runtime.Instance{ProgramID: in.ProgramID, Name: in.Name, URL: in.URL}, true
+	return supervisor.Instance{ProgramID: in.ProgramID, Name: in.Name, URL: in.URL}, true
 }
 
 // loopback reports whether rawURL's host is a loopback address or name.
@@ -225,7 +225,7 @@ func loopback(rawURL string) bool {
 func (s *Server) publish(ctx context.Context) {
 	host, _ := os.Hostname()
 	var insts []store.Instance
-	for _, in := range s.runtime.Healthy() {
+	for _, in := range s.supervisor.Healthy() {
 		insts = append(insts, store.Instance{Name: in.Name, Node: s.cfg.NodeName, Host: host, ProgramID: in.ProgramID, URL: in.URL})
 	}
 	if err := s.cluster.InstancesPublish(ctx, store.InstancesPublishParams{Node: s.cfg.NodeName, Instances: insts, Now: time.Now()}); err != nil && ctx.Err() == nil {
@@ -262,7 +262,7 @@ func (s *Server) clusterLoop(ctx context.Context) {
 	t := time.NewTicker(s.cfg.ClusterInterval)
 	defer t.Stop()
 	for {
-		changed := s.runtime.Changed()
+		changed := s.supervisor.Changed()
 		select {
 		case <-ctx.Done():
 			return

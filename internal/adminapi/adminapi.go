@@ -20,8 +20,8 @@ import (
 	"github.com/openzone/openzone/internal/archive"
 	"github.com/openzone/openzone/internal/debugmode"
 	"github.com/openzone/openzone/internal/listener"
-	"github.com/openzone/openzone/internal/runtime"
 	"github.com/openzone/openzone/internal/store"
+	"github.com/openzone/openzone/internal/supervisor"
 	"github.com/openzone/openzone/internal/traffic"
 )
 
@@ -38,10 +38,10 @@ type SeedSummary struct {
 
 // Config wires the admin API to the rest of the zone.
 type Config struct {
-	Store    store.Store
-	Runtime  *runtime.Runtime
-	Recorder *traffic.Recorder
-	Logger   *slog.Logger
+	Store      store.Store
+	Supervisor *supervisor.Supervisor
+	Recorder   *traffic.Recorder
+	Logger     *slog.Logger
 	// AdminToken is the bearer token every request must carry.
 	AdminToken string
 	// ApplySeedFunc applies a seed file; base resolves relative command paths.
@@ -191,7 +191,7 @@ func (a *API) handleSeedApply(r *http.Request) (any, error) {
 
 type programView struct {
 	*openzone.Program
-	Instances []runtime.InstanceStatus `json:"instances"`
+	Instances []supervisor.InstanceStatus `json:"instances"`
 }
 
 func (a *API) handleProgramList(r *http.Request) (any, error) {
@@ -201,7 +201,7 @@ func (a *API) handleProgramList(r *http.Request) (any, error) {
 	}
 	out := make([]programView, 0, len(ps))
 	for _, p := range ps {
-		out = append(out, programView{Program: p, Instances: a.cfg.Runtime.Instances(p.ID)})
+		out = append(out, programView{Program: p, Instances: a.cfg.Supervisor.Instances(p.ID)})
 	}
 	return map[string]any{"programs": out}, nil
 }
@@ -211,7 +211,7 @@ func (a *API) handleProgramGet(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return programView{Program: p, Instances: a.cfg.Runtime.Instances(p.ID)}, nil
+	return programView{Program: p, Instances: a.cfg.Supervisor.Instances(p.ID)}, nil
 }
 
 func (a *API) handleProgramLogs(r *http.Request) (any, error) {
@@ -227,7 +227,7 @@ func (a *API) handleProgramLogs(r *http.Request) (any, error) {
 		}
 		tail = n
 	}
-	return map[string]any{"program_id": id, "lines": a.cfg.Runtime.Logs(id, tail)}, nil
+	return map[string]any{"program_id": id, "lines": a.cfg.Supervisor.Logs(id, tail)}, nil
 }
 
 func (a *API) handleCorpList(r *http.Request) (any, error) {

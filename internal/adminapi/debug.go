@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/openzone/openzone"
-	"github.com/openzone/openzone/internal/listener"
+	"github.com/openzone/openzone/internal/listener/frame"
 	"github.com/openzone/openzone/internal/wire"
 )
 
@@ -46,11 +46,11 @@ func (a *API) handleDebugListen(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	programID := r.PathValue("program_id")
-	if err := a.cfg.Debug.CheckListener(r.Context(), programID, r.Header.Get(listener.HeaderDebugToken)); err != nil {
+	if err := a.cfg.Debug.CheckListener(r.Context(), programID, r.Header.Get(frame.HeaderDebugToken)); err != nil {
 		a.write(w, nil, err)
 		return
 	}
-	if err := a.cfg.Listeners.CheckTakeover(r.Context(), programID, r.Header.Get(listener.HeaderResume), r.Header.Get(listener.HeaderForce) == "1"); err != nil {
+	if err := a.cfg.Listeners.CheckTakeover(r.Context(), programID, r.Header.Get(frame.HeaderResume), r.Header.Get(frame.HeaderForce) == "1"); err != nil {
 		a.write(w, nil, err)
 		return
 	}

@@ -98,7 +98,7 @@ func (a *API) handleProgramPut(r *http.Request) (any, error) {
 	if err := a.cfg.SaveProgramFunc(r.Context(), p); err != nil {
 		return nil, err
 	}
-	return programView{Program: p, Instances: a.cfg.Runtime.Instances(p.ID)}, nil
+	return programView{Program: p, Instances: a.cfg.Supervisor.Instances(p.ID)}, nil
 }
 
 func (a *API) checkProgram(r *http.Request, p *openzone.Program) error {

@@ -144,7 +144,7 @@ func directSDKCaller(ctx context.Context, z *zone, program string) (func(*http.C
 	}
 	ws := zonewire.Secret{Ver: sec.Ver}
 	copy(ws.Key[:], sec.Key)
-	inst := z.srv.Runtime().Instances(program)
+	inst := z.srv.Supervisor().Instances(program)
 	if len(inst) == 0 {
 		return nil, errors.New("no deployed instance")
 	}

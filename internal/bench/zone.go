@@ -92,7 +92,7 @@ func (r *runner) startZone(ctx context.Context, name, seed string) (*zone, func(
 func (z *zone) waitHealthy(ctx context.Context, program string, n int) error {
 	return eventually(ctx, 30*time.Second, fmt.Sprintf("%d healthy instance(s) of %s", n, program), func() bool {
 		ok := 0
-		for _, in := range z.srv.Runtime().Instances(program) {
+		for _, in := range z.srv.Supervisor().Instances(program) {
 			if in.State == "healthy" {
 				ok++
 			}

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/openzone/openzone/internal/debugmode"
-	"github.com/openzone/openzone/internal/listener"
+	"github.com/openzone/openzone/internal/listener/forward"
 )
 
 func init() {
@@ -63,7 +63,7 @@ func runDebugListen(e *env, args []string) error {
 	}
 
 	p := &listenPrinter{e: e, json: r.json, program: program, forwardTo: *forwardTo, zone: r.zone}
-	f, err := listener.NewForwarder(listener.ForwarderConfig{
+	f, err := forward.New(forward.Config{
 		ZoneURL: r.zone, ProgramID: program, AdminToken: adminToken, DebugToken: dt, ForwardTo: *forwardTo,
 		OnEvent: p.print, Force: *force,
 	})
@@ -73,7 +73,7 @@ func runDebugListen(e *env, args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := f.Run(ctx); err != nil {
-		var he *listener.HandshakeError
+		var he *forward.HandshakeError
 		if errors.As(err, &he) { // say which credential, masked
 			return fmt.Errorf("%v (debug credential %s)", err, debugmode.MaskToken(dt))
 		}
@@ -92,7 +92,7 @@ type listenPrinter struct {
 	mu                       sync.Mutex
 }
 
-func (p *listenPrinter) print(ev listener.Event) {
+func (p *listenPrinter) print(ev forward.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.json {

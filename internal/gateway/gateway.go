@@ -1,5 +1,5 @@
 // Package gateway routes a call or event to a program: to one of its
-// deployed instances (through the runtime) and, from the debug-mode issue
+// deployed instances (through the supervisor) and, from the debug-mode issue
 // on, to a developer's debug receiver. It seals the request with packet
 // protocol v2, opens the reply, and turns every transport failure into the
 // WeCom errcode documented in docs/decisions.md.
@@ -21,8 +21,8 @@ import (
 	"github.com/openzone/openzone"
 	"github.com/openzone/openzone/internal/debugmode"
 	"github.com/openzone/openzone/internal/listener"
-	"github.com/openzone/openzone/internal/runtime"
 	"github.com/openzone/openzone/internal/store"
+	"github.com/openzone/openzone/internal/supervisor"
 	"github.com/openzone/openzone/internal/traffic"
 	"github.com/openzone/openzone/internal/wire"
 )
@@ -36,13 +36,13 @@ const MaxReplyBytes = 16 << 20
 
 // Gateway delivers calls to programs.
 type Gateway struct {
-	store   store.Executor
-	runtime *runtime.Runtime
-	client  *http.Client
-	timeout time.Duration
+	store      store.Executor
+	supervisor *supervisor.Supervisor
+	client     *http.Client
+	timeout    time.Duration
 
 	debug     func(ctx context.Context, corpID string, agentID int64, programID string) (*debugmode.Route, error)
-	remote    func(ctx context.Context, programID, name string) (runtime.Instance, bool)
+	remote    func(ctx context.Context, programID, name string) (supervisor.Instance, bool)
 	listeners *listener.Hub
 	relay     RelayFunc
 	node      string
@@ -53,8 +53,8 @@ type Gateway struct {
 
 // Config configures a Gateway.
 type Config struct {
-	Store   store.Executor
-	Runtime *runtime.Runtime
+	Store      store.Executor
+	Supervisor *supervisor.Supervisor
 	// Timeout bounds one call to a program, connect to last byte of the
 	// reply (710675 when it passes). Default 30 s.
 	Timeout time.Duration
@@ -63,7 +63,7 @@ type Config struct {
 	DebugRouteFunc func(ctx context.Context, corpID string, agentID int64, programID string) (*debugmode.Route, error)
 	// RemoteFunc finds an instance another zone node runs, by name (nodes
 	// sharing a database publish theirs); nil means this node is alone.
-	RemoteFunc func(ctx context.Context, programID, name string) (runtime.Instance, bool)
+	RemoteFunc func(ctx context.Context, programID, name string) (supervisor.Instance, bool)
 	// Listeners holds the debug listeners connected to this node.
 	Listeners *listener.Hub
 	// RelayFunc reaches a debug listener another node holds, and Node
@@ -87,16 +87,16 @@ func New(cfg Config) *Gateway {
 		DisableCompression:  true,
 	}
 	return &Gateway{
-		store:     cfg.Store,
-		runtime:   cfg.Runtime,
-		client:    &http.Client{Transport: tr},
-		timeout:   cfg.Timeout,
-		debug:     cfg.DebugRouteFunc,
-		remote:    cfg.RemoteFunc,
-		listeners: cfg.Listeners,
-		relay:     cfg.RelayFunc,
-		node:      cfg.Node,
-		keys:      make(map[string]*wire.Keys),
+		store:      cfg.Store,
+		supervisor: cfg.Supervisor,
+		client:     &http.Client{Transport: tr},
+		timeout:    cfg.Timeout,
+		debug:      cfg.DebugRouteFunc,
+		remote:     cfg.RemoteFunc,
+		listeners:  cfg.Listeners,
+		relay:      cfg.RelayFunc,
+		node:       cfg.Node,
+		keys:       make(map[string]*wire.Keys),
 	}
 }
 
@@ -204,7 +204,7 @@ func (g *Gateway) Do(ctx context.Context, c *Call) (*Result, error) {
 		if !errors.As(err, &ce) {
 			return res, err
 		}
-		g.runtime.MarkUnhealthy(inst)
+		g.supervisor.MarkUnhealthy(inst)
 		lastErr = openzone.Wrap(openzone.ErrCallProgram, ce.err, "calling program %q failed: instance %s unreachable", c.Program.ID, inst.Name)
 	}
 	return res, lastErr
@@ -212,13 +212,13 @@ func (g *Gateway) Do(ctx context.Context, c *Call) (*Result, error) {
 
 // pick chooses the instance of a call: prefer when this node or, through
 // RemoteFunc, another node runs it; else any healthy local one.
-func (g *Gateway) pick(ctx context.Context, programID, prefer string) (runtime.Instance, bool, error) {
-	if prefer != "" && g.remote != nil && !g.runtime.Has(programID, prefer) {
+func (g *Gateway) pick(ctx context.Context, programID, prefer string) (supervisor.Instance, bool, error) {
+	if prefer != "" && g.remote != nil && !g.supervisor.Has(programID, prefer) {
 		if inst, ok := g.remote(ctx, programID, prefer); ok {
 			return inst, true, nil
 		}
 	}
-	return g.runtime.PickPreferred(ctx, programID, prefer)
+	return g.supervisor.PickPreferred(ctx, programID, prefer)
 }
 
 func marshalCall(c *Call) ([]byte, error) {

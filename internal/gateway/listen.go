@@ -10,6 +10,7 @@ import (
 	"github.com/openzone/openzone"
 	"github.com/openzone/openzone/internal/debugmode"
 	"github.com/openzone/openzone/internal/listener"
+	"github.com/openzone/openzone/internal/listener/frame"
 	"github.com/openzone/openzone/internal/traffic"
 	"github.com/openzone/openzone/internal/wire"
 )
@@ -40,7 +41,7 @@ func (g *Gateway) doListener(ctx context.Context, c *Call, route *debugmode.Rout
 	res.RequestID = hd.RequestID
 	h := http.Header{}
 	hd.Apply(h, false)
-	m := &listener.Message{Kind: kind(c), Label: c.Label, EventID: c.EventID, CorpID: c.CorpID, AgentID: c.AgentID, Held: !c.HeldSince.IsZero(),
+	m := &frame.Message{Kind: kind(c), Label: c.Label, EventID: c.EventID, CorpID: c.CorpID, AgentID: c.AgentID, Held: !c.HeldSince.IsZero(),
 		Header: map[string]string{"content-type": wire.ContentType}, Body: route.Keys.Seal(wire.PurposeCall, hd, body)}
 	if c.Label == "" {
 		m.Label = c.AbilityID
@@ -55,7 +56,7 @@ func (g *Gateway) doListener(ctx context.Context, c *Call, route *debugmode.Rout
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	start := time.Now()
-	var ans *listener.Message
+	var ans *frame.Message
 	var err error
 	if remote {
 		res.Instance = "listener@" + route.Listener.Node
@@ -71,13 +72,13 @@ func (g *Gateway) doListener(ctx context.Context, c *Call, route *debugmode.Rout
 		return "on node " + route.Listener.Node
 	}
 	switch {
-	case errors.Is(err, ErrNotReady):
+	case errors.Is(err, frame.ErrNotReady):
 		return res, notReady(c.Program.ID)
-	case errors.Is(err, listener.ErrClosed): // closed just now: not sent
+	case errors.Is(err, frame.ErrClosed): // closed just now: not sent
 		return res, openzone.Wrap(openzone.ErrProgramConnect, errors.Join(ErrListenerAbsent, err),
 			"the debug listener of program %q was lost (%s): sync calls fail until `openzone debug listen` reconnects; events and async calls wait for it",
 			c.Program.ID, reason())
-	case errors.Is(err, listener.ErrLost):
+	case errors.Is(err, frame.ErrLost):
 		// The program may have acted; a durable delivery goes again (with
 		// its stable event id) once a listener is back.
 		return res, openzone.Wrap(openzone.ErrProgramTimeout, errors.Join(ErrListenerAbsent, err),
@@ -87,7 +88,7 @@ func (g *Gateway) doListener(ctx context.Context, c *Call, route *debugmode.Rout
 	}
 	switch ans.ErrorKind {
 	case "":
-	case listener.ErrKindConnect:
+	case frame.ErrKindConnect:
 		return res, openzone.Errorf(openzone.ErrProgramConnect, "the debug listener of program %q cannot connect to the local program (--forward-to): %s", c.Program.ID, ans.Error)
 	default:
 		return res, openzone.Errorf(openzone.ErrProgramTimeout, "the debug listener of program %q got no reply from the local program: %s", c.Program.ID, ans.Error)
@@ -97,34 +98,30 @@ func (g *Gateway) doListener(ctx context.Context, c *Call, route *debugmode.Rout
 	return res, err
 }
 
-// ErrNotReady is in the chain of a relayed delivery the holding node
-// refused because its listener is still delivering held work.
-var ErrNotReady = errors.New("the debug listener is delivering held work first")
-
 func notReady(programID string) error {
-	return openzone.Wrap(openzone.ErrProgramConnect, errors.Join(ErrListenerAbsent, ErrNotReady),
+	return openzone.Wrap(openzone.ErrProgramConnect, errors.Join(ErrListenerAbsent, frame.ErrNotReady),
 		"the debug listener of program %q is delivering held events and async calls first", programID)
 }
 
 // RelayFunc delivers m to the debug listener of programID that zone node
 // node holds, and returns the listener's answer. gate asks the holding
-// node to refuse (ErrNotReady) while its listener delivers held work.
-// Errors wrap listener.ErrClosed when m was not sent, listener.ErrLost
+// node to refuse (frame.ErrNotReady) while its listener delivers held work.
+// Errors wrap frame.ErrClosed when m was not sent, frame.ErrLost
 // when the listener went away after it was.
-type RelayFunc func(ctx context.Context, node, programID string, gate bool, m *listener.Message) (*listener.Message, error)
+type RelayFunc func(ctx context.Context, node, programID string, gate bool, m *frame.Message) (*frame.Message, error)
 
 // Relayed runs m on this node's listener of programID for another node
 // (the receiving half of RelayFunc).
-func (g *Gateway) Relayed(ctx context.Context, programID string, gate bool, m *listener.Message) (*listener.Message, error) {
+func (g *Gateway) Relayed(ctx context.Context, programID string, gate bool, m *frame.Message) (*frame.Message, error) {
 	var conn *listener.Conn
 	if g.listeners != nil {
 		conn = g.listeners.Get(programID)
 	}
 	if conn == nil {
-		return nil, fmt.Errorf("%w: no listener of program %q on this node", listener.ErrClosed, programID)
+		return nil, fmt.Errorf("%w: no listener of program %q on this node", frame.ErrClosed, programID)
 	}
 	if gate && !conn.Ready() {
-		return nil, ErrNotReady
+		return nil, frame.ErrNotReady
 	}
 	return conn.RoundTrip(ctx, m)
 }
@@ -132,13 +129,13 @@ func (g *Gateway) Relayed(ctx context.Context, programID string, gate bool, m *l
 func kind(c *Call) string {
 	switch {
 	case c.CallType == 2:
-		return listener.KindEvent
+		return frame.KindEvent
 	case c.CallType == CallProbe:
-		return listener.KindProbe
+		return frame.KindProbe
 	case c.IsAsync:
-		return listener.KindAsync
+		return frame.KindAsync
 	}
-	return listener.KindCall
+	return frame.KindCall
 }
 
 // Held is a durable delivery (an event, an async call) waiting for its

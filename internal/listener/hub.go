@@ -1,3 +1,7 @@
+// Package listener is the zone's end of the debug listener: the
+// connections `openzone debug listen` keeps with this node (Hub), one per
+// program, whose state is recorded in the store. The CLI's end is package
+// forward; what they say to each other, package frame.
 package listener
 
 import (
@@ -5,7 +9,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -16,17 +19,9 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/listener/frame"
 	"github.com/openzone/openzone/internal/store"
 )
-
-// ErrLost is returned (wrapped) by RoundTrip when the connection ended
-// before the answer came: the request may or may not have reached the
-// program.
-var ErrLost = errors.New("listener connection lost")
-
-// ErrClosed is returned (wrapped) by RoundTrip on a connection that had
-// already closed: the request was not sent.
-var ErrClosed = errors.New("listener connection closed")
 
 // Config configures a Hub.
 type Config struct {
@@ -37,7 +32,7 @@ type Config struct {
 	Node string
 	// CallTimeout is told to the CLI, which uses it for its local post.
 	CallTimeout time.Duration
-	// PingInterval and PongTimeout default to the package's constants;
+	// PingInterval and PongTimeout default to package frame's constants;
 	// tests shorten them.
 	PingInterval time.Duration
 	PongTimeout  time.Duration
@@ -74,10 +69,10 @@ func NewHub(cfg Config) *Hub {
 		cfg.Now = time.Now
 	}
 	if cfg.PingInterval <= 0 {
-		cfg.PingInterval = PingInterval
+		cfg.PingInterval = frame.PingInterval
 	}
 	if cfg.PongTimeout <= 0 {
-		cfg.PongTimeout = PongTimeout
+		cfg.PongTimeout = frame.PongTimeout
 	}
 	if cfg.CallTimeout <= 0 {
 		cfg.CallTimeout = 30 * time.Second
@@ -106,7 +101,7 @@ type Conn struct {
 
 	mu      sync.Mutex
 	next    uint64
-	pending map[uint64]chan *Message
+	pending map[uint64]chan *frame.Message
 	reason  string // why it closed, once closed
 }
 
@@ -151,10 +146,10 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, programID string) {
 		h.cfg.Log.Warn("debug listener: handshake failed", "program_id", programID, "err", err)
 		return
 	}
-	ws.SetReadLimit(MaxMessageBytes)
+	ws.SetReadLimit(frame.MaxMessageBytes)
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Conn{hub: h, ws: ws, ProgramID: programID, ID: "lst_" + randomID(), ConnectedAt: h.cfg.Now(),
-		ctx: ctx, cancel: cancel, pending: map[uint64]chan *Message{}}
+		ctx: ctx, cancel: cancel, pending: map[uint64]chan *frame.Message{}}
 
 	h.mu.Lock()
 	if h.closed {
@@ -181,7 +176,7 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, programID string) {
 			return
 		}
 	}
-	if err := c.send(&Message{Type: TypeHello, ProgramID: programID, ListenerID: c.ID, HeldCount: held,
+	if err := c.send(&frame.Message{Type: frame.TypeHello, ProgramID: programID, ListenerID: c.ID, HeldCount: held,
 		CallTimeoutMS: h.cfg.CallTimeout.Milliseconds(), PingIntervalMS: h.cfg.PingInterval.Milliseconds()}); err != nil {
 		ws.Close(websocket.StatusInternalError, truncate("hello: "+err.Error(), 120))
 		cancel()
@@ -193,7 +188,7 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, programID string) {
 	h.conns[programID] = c
 	h.mu.Unlock()
 	if old != nil {
-		old.close(ReplacedPrefix+c.ID+" on node "+h.cfg.Node, websocket.StatusPolicyViolation)
+		old.close(frame.ReplacedPrefix+c.ID+" on node "+h.cfg.Node, websocket.StatusPolicyViolation)
 	}
 	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
 	err = h.cfg.Store.DebugListenerSet(sctx, programID, &openzone.DebugListener{State: openzone.ListenerConnected,
@@ -218,7 +213,7 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, programID string) {
 	c.readLoop()
 }
 
-func (c *Conn) send(m *Message) error {
+func (c *Conn) send(m *frame.Message) error {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return err
@@ -244,8 +239,8 @@ func (c *Conn) readLoop() {
 			c.close(reason, websocket.StatusNormalClosure)
 			return
 		}
-		var m Message
-		if err := json.Unmarshal(data, &m); err != nil || m.Type != TypeResponse {
+		var m frame.Message
+		if err := json.Unmarshal(data, &m); err != nil || m.Type != frame.TypeResponse {
 			c.close("protocol error: the CLI sent something other than a response", websocket.StatusProtocolError)
 			return
 		}
@@ -281,7 +276,7 @@ func (c *Conn) pingLoop() {
 		dp, err := c.hub.cfg.Store.DebugProgramGet(ctx, c.ProgramID)
 		cancel()
 		if err == nil && dp.Listener.State == openzone.ListenerConnected && dp.Listener.ID != c.ID {
-			c.close(ReplacedPrefix+dp.Listener.ID+" on node "+dp.Listener.Node, websocket.StatusPolicyViolation)
+			c.close(frame.ReplacedPrefix+dp.Listener.ID+" on node "+dp.Listener.Node, websocket.StatusPolicyViolation)
 			return
 		}
 	}
@@ -330,17 +325,17 @@ func (c *Conn) Reason() string {
 }
 
 // RoundTrip sends req (its ID is set here) and waits for the program's
-// answer, until ctx ends. A connection that ends first is ErrLost.
-func (c *Conn) RoundTrip(ctx context.Context, req *Message) (*Message, error) {
-	ch := make(chan *Message, 1)
+// answer, until ctx ends. A connection that ends first is frame.ErrLost.
+func (c *Conn) RoundTrip(ctx context.Context, req *frame.Message) (*frame.Message, error) {
+	ch := make(chan *frame.Message, 1)
 	c.mu.Lock()
 	if c.pending == nil {
 		reason := c.reason
 		c.mu.Unlock()
-		return nil, fmt.Errorf("%w: %s", ErrClosed, reason)
+		return nil, fmt.Errorf("%w: %s", frame.ErrClosed, reason)
 	}
 	c.next++
-	req.Type, req.ID = TypeRequest, c.next
+	req.Type, req.ID = frame.TypeRequest, c.next
 	c.pending[req.ID] = ch
 	c.mu.Unlock()
 	forget := func() {
@@ -352,12 +347,12 @@ func (c *Conn) RoundTrip(ctx context.Context, req *Message) (*Message, error) {
 	}
 	if err := c.send(req); err != nil {
 		forget()
-		return nil, fmt.Errorf("%w: sending the request: %v", ErrLost, err)
+		return nil, fmt.Errorf("%w: sending the request: %v", frame.ErrLost, err)
 	}
 	select {
 	case m, ok := <-ch:
 		if !ok {
-			return nil, fmt.Errorf("%w: %s", ErrLost, c.Reason())
+			return nil, fmt.Errorf("%w: %s", frame.ErrLost, c.Reason())
 		}
 		return m, nil
 	case <-ctx.Done():

@@ -17,6 +17,8 @@ import (
 
 	"github.com/openzone/openzone"
 	"github.com/openzone/openzone/internal/listener"
+	"github.com/openzone/openzone/internal/listener/forward"
+	"github.com/openzone/openzone/internal/listener/frame"
 	"github.com/openzone/openzone/internal/store/sqlite"
 
 	"github.com/coder/websocket"
@@ -48,8 +50,8 @@ func setup(t *testing.T, local http.Handler, timeout time.Duration) (*listener.H
 		t.Cleanup(srv.Close)
 		target = srv.URL + "/"
 	}
-	f, err := listener.NewForwarder(listener.ForwarderConfig{ZoneURL: zone.URL, ProgramID: "prog", AdminToken: "a", DebugToken: "d",
-		ForwardTo: target, OnEvent: func(listener.Event) {}})
+	f, err := forward.New(forward.Config{ZoneURL: zone.URL, ProgramID: "prog", AdminToken: "a", DebugToken: "d",
+		ForwardTo: target, OnEvent: func(forward.Event) {}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,14 +96,14 @@ func TestConn_RoundTrip(t *testing.T) {
 			case <-r.Context().Done():
 			case <-time.After(5 * time.Second):
 			}
-		}), 0, "", "", listener.ErrKindTimeout},
-		{"Refused", nil, 0, "", "", listener.ErrKindConnect},
+		}), 0, "", "", frame.ErrKindTimeout},
+		{"Refused", nil, 0, "", "", frame.ErrKindConnect},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			_, c, _ := setup(t, tc.local, 300*time.Millisecond)
-			ans, err := c.RoundTrip(t.Context(), &listener.Message{Kind: listener.KindCall,
+			ans, err := c.RoundTrip(t.Context(), &frame.Message{Kind: frame.KindCall,
 				Header: map[string]string{"ww-request-id": "rid-1"}, Body: []byte("payload")})
 			if err != nil {
 				t.Fatalf("RoundTrip: %v", err)
@@ -136,7 +138,7 @@ func TestConn_Multiplex(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ans, err := c.RoundTrip(t.Context(), &listener.Message{Body: []byte(fmt.Sprint(i))})
+			ans, err := c.RoundTrip(t.Context(), &frame.Message{Body: []byte(fmt.Sprint(i))})
 			if err != nil || string(ans.Body) != fmt.Sprint(i) {
 				t.Errorf("request %d: %v %q", i, err, ans.Body)
 			}
@@ -154,12 +156,12 @@ func TestHub_Lost(t *testing.T) {
 	defer close(release)
 	errc := make(chan error, 1)
 	go func() {
-		_, err := c.RoundTrip(context.Background(), &listener.Message{})
+		_, err := c.RoundTrip(context.Background(), &frame.Message{})
 		errc <- err
 	}()
 	time.Sleep(50 * time.Millisecond)
 	hub.Close()
-	if err := <-errc; !errors.Is(err, listener.ErrLost) {
+	if err := <-errc; !errors.Is(err, frame.ErrLost) {
 		t.Fatalf("RoundTrip after Close = %v, want ErrLost", err)
 	}
 	dp, err := st.DebugProgramGet(t.Context(), "prog")
@@ -169,7 +171,7 @@ func TestHub_Lost(t *testing.T) {
 	if dp.Listener.State != openzone.ListenerLost || dp.Listener.ID != c.ID || !strings.Contains(dp.Listener.Reason, "shutting down") {
 		t.Fatalf("stored listener = %+v", dp.Listener)
 	}
-	if _, err := c.RoundTrip(context.Background(), &listener.Message{}); !errors.Is(err, listener.ErrClosed) {
+	if _, err := c.RoundTrip(context.Background(), &frame.Message{}); !errors.Is(err, frame.ErrClosed) {
 		t.Fatalf("RoundTrip on a closed connection = %v, want ErrClosed", err)
 	}
 	if hub.Get("prog") != nil {
@@ -189,7 +191,7 @@ func TestNewForwarder_Errors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := listener.NewForwarder(listener.ForwarderConfig{ZoneURL: tc.zone, ForwardTo: tc.forward, ProgramID: "p"})
+			_, err := forward.New(forward.Config{ZoneURL: tc.zone, ForwardTo: tc.forward, ProgramID: "p"})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want one naming %s", err, tc.want)
 			}
@@ -206,8 +208,8 @@ func TestForwarder_RunRefused(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	f, err := listener.NewForwarder(listener.ForwarderConfig{ZoneURL: "http://" + addr, ProgramID: "p",
-		ForwardTo: "http://127.0.0.1:1/", OnEvent: func(listener.Event) {}})
+	f, err := forward.New(forward.Config{ZoneURL: "http://" + addr, ProgramID: "p",
+		ForwardTo: "http://127.0.0.1:1/", OnEvent: func(forward.Event) {}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,8 +234,8 @@ func TestForwarder_BackoffGrowsOnQuickLoss(t *testing.T) {
 	t.Cleanup(zone.Close)
 	var mu sync.Mutex
 	var waits []time.Duration
-	f, err := listener.NewForwarder(listener.ForwarderConfig{ZoneURL: zone.URL, ProgramID: "prog", ForwardTo: "http://127.0.0.1:1/",
-		OnEvent: func(e listener.Event) {
+	f, err := forward.New(forward.Config{ZoneURL: zone.URL, ProgramID: "prog", ForwardTo: "http://127.0.0.1:1/",
+		OnEvent: func(e forward.Event) {
 			if e.Type == "retry" {
 				mu.Lock()
 				waits = append(waits, e.Wait)

@@ -24,7 +24,7 @@ func (s *Service) CreateAppTask(ctx context.Context, app *openzone.App, prog *op
 // reachable is nil when the program can be delivered to: deployed on this
 // zone, or in debug mode for the app.
 func (s *Service) reachable(ctx context.Context, corpID string, agentID int64, prog *openzone.Program) error {
-	if s.cfg.Runtime != nil && s.cfg.Runtime.Deployed(prog.ID) {
+	if s.cfg.Supervisor != nil && s.cfg.Supervisor.Deployed(prog.ID) {
 		return nil
 	}
 	if s.cfg.DebugRoute != nil {

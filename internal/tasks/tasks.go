@@ -28,8 +28,8 @@ import (
 	"github.com/openzone/openzone/internal/debugmode"
 	"github.com/openzone/openzone/internal/gateway"
 	"github.com/openzone/openzone/internal/jobs"
-	"github.com/openzone/openzone/internal/runtime"
 	"github.com/openzone/openzone/internal/store"
+	"github.com/openzone/openzone/internal/supervisor"
 	"github.com/openzone/openzone/internal/traffic"
 )
 
@@ -58,12 +58,12 @@ const (
 
 // Config wires the service.
 type Config struct {
-	Store    store.Store
-	Jobs     *jobs.Runner
-	Gateway  *gateway.Gateway
-	Runtime  *runtime.Runtime
-	Archive  *archive.Service
-	Recorder *traffic.Recorder
+	Store      store.Store
+	Jobs       *jobs.Runner
+	Gateway    *gateway.Gateway
+	Supervisor *supervisor.Supervisor
+	Archive    *archive.Service
+	Recorder   *traffic.Recorder
 	// DebugRoute says whether (corp, app, program) is in debug mode.
 	DebugRoute func(ctx context.Context, corpID string, agentID int64, programID string) (*debugmode.Route, error)
 	// Key is the zone's 32-byte secret; keys for job_info and for sealing

@@ -1,4 +1,8 @@
-package listener
+// Package forward is the CLI's end of the debug listener (`openzone debug
+// listen PROGRAM --forward-to URL`): it dials the zone over WebSocket and
+// stands in for the program's receiver URL (接收事件服务器) while it is
+// connected, posting each sealed request to the local program unchanged.
+package forward
 
 import (
 	"bytes"
@@ -16,6 +20,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/openzone/openzone/internal/listener/frame"
 )
 
 // Reconnect backoff of the CLI: the first retry after ReconnectMin, each
@@ -30,8 +36,8 @@ const (
 // own bound, gateway.MaxReplyBytes, plus sealing overhead).
 const maxReplyBytes = 22 << 20 // a 16 MB reply as base64 text, and room to spare
 
-// ForwarderConfig configures a Forwarder.
-type ForwarderConfig struct {
+// Config configures a Forwarder.
+type Config struct {
 	ZoneURL    string // the zone's base URL
 	ProgramID  string
 	AdminToken string
@@ -39,7 +45,7 @@ type ForwarderConfig struct {
 	ForwardTo  string // the local program's URL, used verbatim
 	// OnEvent is told everything worth a line: required.
 	OnEvent func(Event)
-	// PingInterval and PongTimeout default to the package's constants.
+	// PingInterval and PongTimeout default to package frame's constants.
 	PingInterval time.Duration
 	PongTimeout  time.Duration
 	// Force takes the program over from a listener that is connected
@@ -99,13 +105,13 @@ func (e *HandshakeError) Error() string {
 
 // Forwarder is the CLI side of a listener.
 type Forwarder struct {
-	cfg    ForwarderConfig
+	cfg    Config
 	client *http.Client
 	wsURL  string
 }
 
-// NewForwarder checks cfg and returns a Forwarder; it does no I/O.
-func NewForwarder(cfg ForwarderConfig) (*Forwarder, error) {
+// New checks cfg and returns a Forwarder; it does no I/O.
+func New(cfg Config) (*Forwarder, error) {
 	zu, err := url.Parse(strings.TrimRight(cfg.ZoneURL, "/"))
 	if err != nil || (zu.Scheme != "http" && zu.Scheme != "https") || zu.Host == "" {
 		return nil, fmt.Errorf("--zone %q is not an http(s) URL", cfg.ZoneURL)
@@ -115,10 +121,10 @@ func NewForwarder(cfg ForwarderConfig) (*Forwarder, error) {
 		return nil, fmt.Errorf("--forward-to %q is not an absolute http(s) URL, like http://127.0.0.1:8080/", cfg.ForwardTo)
 	}
 	if cfg.PingInterval <= 0 {
-		cfg.PingInterval = PingInterval
+		cfg.PingInterval = frame.PingInterval
 	}
 	if cfg.PongTimeout <= 0 {
-		cfg.PongTimeout = PongTimeout
+		cfg.PongTimeout = frame.PongTimeout
 	}
 	zu.Scheme = map[string]string{"http": "ws", "https": "wss"}[zu.Scheme]
 	tr := &http.Transport{Proxy: nil, DisableCompression: true, MaxIdleConnsPerHost: 64,
@@ -188,17 +194,17 @@ func nextWait(prev time.Duration) time.Duration {
 	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
 }
 
-func (f *Forwarder) dial(ctx context.Context, resume string, force bool) (*websocket.Conn, *Message, error) {
+func (f *Forwarder) dial(ctx context.Context, resume string, force bool) (*websocket.Conn, *frame.Message, error) {
 	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	h := http.Header{}
 	h.Set("Authorization", "Bearer "+f.cfg.AdminToken)
-	h.Set(HeaderDebugToken, f.cfg.DebugToken)
+	h.Set(frame.HeaderDebugToken, f.cfg.DebugToken)
 	if resume != "" {
-		h.Set(HeaderResume, resume)
+		h.Set(frame.HeaderResume, resume)
 	}
 	if force {
-		h.Set(HeaderForce, "1")
+		h.Set(frame.HeaderForce, "1")
 	}
 	ws, resp, err := websocket.Dial(dctx, f.wsURL, &websocket.DialOptions{HTTPHeader: h})
 	if err != nil {
@@ -223,13 +229,13 @@ func (f *Forwarder) dial(ctx context.Context, resume string, force bool) (*webso
 		}
 		return nil, nil, err
 	}
-	ws.SetReadLimit(MaxMessageBytes)
+	ws.SetReadLimit(frame.MaxMessageBytes)
 	_, data, err := ws.Read(dctx)
-	var hello Message
+	var hello frame.Message
 	if err == nil {
 		err = json.Unmarshal(data, &hello)
 	}
-	if err == nil && hello.Type != TypeHello {
+	if err == nil && hello.Type != frame.TypeHello {
 		err = fmt.Errorf("the zone sent %q before hello", hello.Type)
 	}
 	if err != nil {
@@ -240,7 +246,7 @@ func (f *Forwarder) dial(ctx context.Context, resume string, force bool) (*webso
 }
 
 // serve forwards requests until the connection ends, and returns why.
-func (f *Forwarder) serve(ctx context.Context, ws *websocket.Conn, hello *Message) error {
+func (f *Forwarder) serve(ctx context.Context, ws *websocket.Conn, hello *frame.Message) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	// Reads use their own context: a cancelled read would drop the
@@ -293,7 +299,7 @@ func (f *Forwarder) serve(ctx context.Context, ws *websocket.Conn, hello *Messag
 			}
 			if s := websocket.CloseStatus(err); s != -1 {
 				var ce websocket.CloseError
-				if errors.As(err, &ce) && strings.HasPrefix(ce.Reason, ReplacedPrefix) {
+				if errors.As(err, &ce) && strings.HasPrefix(ce.Reason, frame.ReplacedPrefix) {
 					return &ReplacedError{Reason: ce.Reason}
 				}
 				if errors.As(err, &ce) && ce.Reason != "" {
@@ -302,8 +308,8 @@ func (f *Forwarder) serve(ctx context.Context, ws *websocket.Conn, hello *Messag
 			}
 			return err
 		}
-		var m Message
-		if err := json.Unmarshal(data, &m); err != nil || m.Type != TypeRequest {
+		var m frame.Message
+		if err := json.Unmarshal(data, &m); err != nil || m.Type != frame.TypeRequest {
 			continue // a newer zone's message this CLI does not know
 		}
 		wg.Add(1)
@@ -315,9 +321,9 @@ func (f *Forwarder) serve(ctx context.Context, ws *websocket.Conn, hello *Messag
 }
 
 // forward posts one request to the local program and sends its answer back.
-func (f *Forwarder) forward(ctx context.Context, ws *websocket.Conn, m *Message, timeout time.Duration) {
+func (f *Forwarder) forward(ctx context.Context, ws *websocket.Conn, m *frame.Message, timeout time.Duration) {
 	start := time.Now()
-	resp := &Message{Type: TypeResponse, ID: m.ID}
+	resp := &frame.Message{Type: frame.TypeResponse, ID: m.ID}
 	rctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(rctx, http.MethodPost, f.cfg.ForwardTo, bytes.NewReader(m.Body))
@@ -346,11 +352,11 @@ func (f *Forwarder) forward(ctx context.Context, ws *websocket.Conn, m *Message,
 		var op *net.OpError
 		switch {
 		case errors.As(err, &op) && op.Op == "dial":
-			resp.ErrorKind = ErrKindConnect
+			resp.ErrorKind = frame.ErrKindConnect
 		case rctx.Err() != nil:
-			resp.ErrorKind = ErrKindTimeout
+			resp.ErrorKind = frame.ErrKindTimeout
 		default:
-			resp.ErrorKind = ErrKindIO
+			resp.ErrorKind = frame.ErrKindIO
 		}
 	}
 	ev := Event{Time: start, Type: "request", Kind: m.Kind, Label: m.Label, EventID: m.EventID, CorpID: m.CorpID, AgentID: m.AgentID,

@@ -1,4 +1,4 @@
-package runtime
+package supervisor
 
 import (
 	"fmt"
@@ -35,12 +35,12 @@ const (
 )
 
 // instance is one instance of a deployed program. Its exported-looking state
-// is guarded by Runtime.mu; the channels drive its supervisor.
+// is guarded by Supervisor.mu; the channels drive its supervisor.
 type instance struct {
 	name   string
 	static bool // URL instance: always healthy, no process
 
-	// Guarded by Runtime.mu.
+	// Guarded by Supervisor.mu.
 	url       string
 	pid       int
 	state     string
@@ -101,7 +101,7 @@ type launch struct {
 
 // supervise runs one instance until it is stopped: start, health-check,
 // wait for exit, back off, start again.
-func (r *Runtime) supervise(in *instance, l launch) {
+func (r *Supervisor) supervise(in *instance, l launch) {
 	defer r.wg.Done()
 	defer close(in.done)
 	defer func() {
@@ -156,7 +156,7 @@ type runResult struct {
 // runOnce starts one process for in and returns after it has exited (or
 // failed to start). When in is stopped meanwhile, it terminates the process
 // group (SIGTERM, then SIGKILL on in.killCh).
-func (r *Runtime) runOnce(in *instance, l launch) runResult {
+func (r *Supervisor) runOnce(in *instance, l launch) runResult {
 	port, err := freePort(r.cfg.Host)
 	if err != nil {
 		r.startFailed(in, l, err)
@@ -259,7 +259,7 @@ wait:
 	return res
 }
 
-func (r *Runtime) startFailed(in *instance, l launch, err error) {
+func (r *Supervisor) startFailed(in *instance, l launch, err error) {
 	r.mu.Lock()
 	in.healthy, in.pid, in.lastExit = false, 0, "start failed: "+err.Error()
 	r.mu.Unlock()

@@ -1,19 +1,30 @@
-// Package listener is the debug listener: `openzone debug listen PROGRAM
-// --forward-to URL` dials the zone over WebSocket and stands in for the
-// program's receiver URL (接收事件服务器) while it is connected. The zone
-// sends each sealed request over the connection; the CLI posts it unchanged
-// to the local program and sends the sealed reply back. Nothing is opened
-// or re-sealed on the way: the program's SDK sees the same packets as from
-// a receiver URL.
-//
-// The zone side is Hub (one connection per program, kept by the node that
-// accepted it; its state is recorded in the store). The CLI side is
-// Forwarder. Both speak JSON text messages (Message), multiplexed by id,
-// and ping each other every PingInterval. docs/decisions.md ("Debug
+// Package frame is what the debug listener's two ends say to each other:
+// the zone's end (package listener) and the CLI's (package forward, behind
+// `openzone debug listen PROGRAM --forward-to URL`). They speak JSON text
+// messages (Message) over one WebSocket, multiplexed by id, and ping each
+// other every PingInterval. The zone sends each sealed request; the CLI
+// posts it unchanged to the local program and sends the sealed reply back.
+// Nothing is opened or re-sealed on the way. docs/decisions.md ("Debug
 // listener") records the choices.
-package listener
+package frame
 
-import "time"
+import (
+	"errors"
+	"time"
+)
+
+// The ends of a round trip through a listener, as the zone sees them.
+var (
+	// ErrLost: the connection ended before the answer came; the request
+	// may or may not have reached the program.
+	ErrLost = errors.New("listener connection lost")
+	// ErrClosed: the connection had already closed; the request was not
+	// sent.
+	ErrClosed = errors.New("listener connection closed")
+	// ErrNotReady: the listener is delivering held work first, and the
+	// request is durable work that must wait behind it.
+	ErrNotReady = errors.New("the debug listener is delivering held work first")
+)
 
 // Protocol settings shared by both sides (docs/decisions.md).
 const (

@@ -1,6 +1,6 @@
 //go:build unix
 
-package runtime_test
+package supervisor_test
 
 import (
 	"bytes"
@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"github.com/openzone/openzone"
-	"github.com/openzone/openzone/internal/runtime"
+	"github.com/openzone/openzone/internal/supervisor"
 )
 
 // binDir holds the tinyprog binary built once by TestMain.
@@ -29,7 +29,7 @@ var binDir string
 
 func TestMain(m *testing.M) {
 	os.Exit(func() int {
-		dir, err := os.MkdirTemp("", "runtime-test-")
+		dir, err := os.MkdirTemp("", "supervisor-test-")
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
@@ -52,9 +52,9 @@ const (
 	secret       = "1:c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTMyYg=="
 )
 
-// newRuntime returns a Runtime with fast health checks, shut down when the
+// newSupervisor returns a Supervisor with fast health checks, shut down when the
 // test ends.
-func newRuntime(t *testing.T, cfg runtime.Config) *runtime.Runtime {
+func newSupervisor(t *testing.T, cfg supervisor.Config) *supervisor.Supervisor {
 	t.Helper()
 	if cfg.HealthInterval == 0 {
 		cfg.HealthInterval = 50 * time.Millisecond
@@ -65,7 +65,7 @@ func newRuntime(t *testing.T, cfg runtime.Config) *runtime.Runtime {
 	if cfg.PickWait == 0 {
 		cfg.PickWait = pollDeadline
 	}
-	rt := runtime.New(cfg)
+	rt := supervisor.New(cfg)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), pollDeadline)
 		defer cancel()
@@ -75,8 +75,8 @@ func newRuntime(t *testing.T, cfg runtime.Config) *runtime.Runtime {
 }
 
 // tinySpec deploys tinyprog by a path relative to Dir.
-func tinySpec(id string, instances int, env ...string) runtime.Spec {
-	return runtime.Spec{
+func tinySpec(id string, instances int, env ...string) supervisor.Spec {
+	return supervisor.Spec{
 		ProgramID: id,
 		Command:   []string{"./tinyprog"},
 		Instances: instances,
@@ -86,7 +86,7 @@ func tinySpec(id string, instances int, env ...string) runtime.Spec {
 	}
 }
 
-func deploy(t *testing.T, rt *runtime.Runtime, spec runtime.Spec) {
+func deploy(t *testing.T, rt *supervisor.Supervisor, spec supervisor.Spec) {
 	t.Helper()
 	if err := rt.Deploy(context.Background(), spec); err != nil {
 		t.Fatalf("Deploy(%s): %v", spec.ProgramID, err)
@@ -107,16 +107,16 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 // waitHealthy waits until the program has n instances, all healthy, and
 // returns them.
-func waitHealthy(t *testing.T, rt *runtime.Runtime, id string, n int) []runtime.InstanceStatus {
+func waitHealthy(t *testing.T, rt *supervisor.Supervisor, id string, n int) []supervisor.InstanceStatus {
 	t.Helper()
-	var st []runtime.InstanceStatus
+	var st []supervisor.InstanceStatus
 	waitFor(t, fmt.Sprintf("%d healthy instances of %s", n, id), func() bool {
 		st = rt.Instances(id)
 		if len(st) != n {
 			return false
 		}
 		for _, s := range st {
-			if s.State != runtime.StateHealthy {
+			if s.State != supervisor.StateHealthy {
 				return false
 			}
 		}
@@ -191,7 +191,7 @@ func waitDead(t *testing.T, pids ...int) {
 	}
 }
 
-func hasLine(lines []runtime.LogLine, stream, substr string) bool {
+func hasLine(lines []supervisor.LogLine, stream, substr string) bool {
 	for _, l := range lines {
 		if l.Stream == stream && strings.Contains(l.Text, substr) {
 			return true
@@ -200,8 +200,8 @@ func hasLine(lines []runtime.LogLine, stream, substr string) bool {
 	return false
 }
 
-func TestRuntime_DeployPickRoundRobin(t *testing.T) {
-	rt := newRuntime(t, runtime.Config{})
+func TestSupervisor_DeployPickRoundRobin(t *testing.T) {
+	rt := newSupervisor(t, supervisor.Config{})
 	deploy(t, rt, tinySpec("prog-echo", 2))
 	st := waitHealthy(t, rt, "prog-echo", 2)
 
@@ -240,9 +240,9 @@ func TestRuntime_DeployPickRoundRobin(t *testing.T) {
 		logs := rt.Logs("prog-echo", 0)
 		for _, s := range st {
 			pid := fmt.Sprintf("pid=%d", s.PID)
-			if !hasLine(logs, runtime.StreamStdout, "stdout hello "+pid) ||
-				!hasLine(logs, runtime.StreamStderr, "stderr hello "+pid) ||
-				!hasLine(logs, runtime.StreamZone, fmt.Sprintf("started pid %d", s.PID)) {
+			if !hasLine(logs, supervisor.StreamStdout, "stdout hello "+pid) ||
+				!hasLine(logs, supervisor.StreamStderr, "stderr hello "+pid) ||
+				!hasLine(logs, supervisor.StreamZone, fmt.Sprintf("started pid %d", s.PID)) {
 				return false
 			}
 		}
@@ -250,8 +250,8 @@ func TestRuntime_DeployPickRoundRobin(t *testing.T) {
 	})
 }
 
-func TestRuntime_Env(t *testing.T) {
-	rt := newRuntime(t, runtime.Config{
+func TestSupervisor_Env(t *testing.T) {
+	rt := newSupervisor(t, supervisor.Config{
 		BaseEnv: append(os.Environ(), "OPENZONE_ADMIN_TOKEN=top-secret"),
 	})
 	deploy(t, rt, tinySpec("prog-env", 1, "TINY_EXTRA=extra-value", "PORT=1"))
@@ -292,8 +292,8 @@ func evalSymlinks(t *testing.T, path string) string {
 	return p
 }
 
-func TestRuntime_CrashRestart(t *testing.T) {
-	rt := newRuntime(t, runtime.Config{})
+func TestSupervisor_CrashRestart(t *testing.T) {
+	rt := newSupervisor(t, supervisor.Config{})
 	deploy(t, rt, tinySpec("prog-crash", 2))
 	before := waitHealthy(t, rt, "prog-crash", 2)
 
@@ -304,7 +304,7 @@ func TestRuntime_CrashRestart(t *testing.T) {
 	// unhealthy (as the gateway does) and another one picked.
 	restarted := func() bool {
 		s := rt.Instances("prog-crash")[0]
-		return s.Restarts == 1 && s.State == runtime.StateHealthy && s.PID != before[0].PID
+		return s.Restarts == 1 && s.State == supervisor.StateHealthy && s.PID != before[0].PID
 	}
 	for i := 0; !restarted() || i < 20; i++ {
 		served := false
@@ -342,10 +342,10 @@ func TestRuntime_CrashRestart(t *testing.T) {
 
 	logs := rt.Logs("prog-crash", 0)
 	for _, want := range []struct{ stream, text string }{
-		{runtime.StreamStdout, "tinyprog crashing"},
-		{runtime.StreamZone, fmt.Sprintf("pid %d exited with status 3", before[0].PID)},
-		{runtime.StreamZone, "restarting in"},
-		{runtime.StreamZone, fmt.Sprintf("started pid %d", after[0].PID)},
+		{supervisor.StreamStdout, "tinyprog crashing"},
+		{supervisor.StreamZone, fmt.Sprintf("pid %d exited with status 3", before[0].PID)},
+		{supervisor.StreamZone, "restarting in"},
+		{supervisor.StreamZone, fmt.Sprintf("started pid %d", after[0].PID)},
 	} {
 		if !hasLine(logs, want.stream, want.text) {
 			t.Errorf("logs lack %s line %q", want.stream, want.text)
@@ -353,8 +353,8 @@ func TestRuntime_CrashRestart(t *testing.T) {
 	}
 }
 
-func TestRuntime_PickWaitsForRestart(t *testing.T) {
-	rt := newRuntime(t, runtime.Config{})
+func TestSupervisor_PickWaitsForRestart(t *testing.T) {
+	rt := newSupervisor(t, supervisor.Config{})
 	deploy(t, rt, tinySpec("prog-one", 1))
 	before := waitHealthy(t, rt, "prog-one", 1)
 
@@ -378,8 +378,8 @@ func TestRuntime_PickWaitsForRestart(t *testing.T) {
 	}
 }
 
-func TestRuntime_Pick(t *testing.T) {
-	rt := newRuntime(t, runtime.Config{PickWait: 200 * time.Millisecond})
+func TestSupervisor_Pick(t *testing.T) {
+	rt := newSupervisor(t, supervisor.Config{PickWait: 200 * time.Millisecond})
 	deploy(t, rt, tinySpec("prog-deaf", 1, "TINYPROG_NO_LISTEN=1"))
 	waitFor(t, "prog-deaf to start", func() bool {
 		st := rt.Instances("prog-deaf")
@@ -388,18 +388,18 @@ func TestRuntime_Pick(t *testing.T) {
 
 	t.Run("ErrNoHealthyInstance", func(t *testing.T) {
 		_, ok, err := rt.Pick(context.Background(), "prog-deaf")
-		if !ok || !errors.Is(err, runtime.ErrNoHealthyInstance) || openzone.ErrorCode(err) != openzone.ErrCallProgram {
+		if !ok || !errors.Is(err, supervisor.ErrNoHealthyInstance) || openzone.ErrorCode(err) != openzone.ErrCallProgram {
 			t.Fatalf("Pick = %v, %v; want ok and ErrNoHealthyInstance (%d)", ok, err, openzone.ErrCallProgram)
 		}
-		if st := rt.Instances("prog-deaf")[0]; st.State != runtime.StateStarting {
-			t.Errorf("state = %q, want %q", st.State, runtime.StateStarting)
+		if st := rt.Instances("prog-deaf")[0]; st.State != supervisor.StateStarting {
+			t.Errorf("state = %q, want %q", st.State, supervisor.StateStarting)
 		}
 	})
 	t.Run("ContextDone", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		_, ok, err := rt.Pick(ctx, "prog-deaf")
-		if !ok || !errors.Is(err, runtime.ErrNoHealthyInstance) || !errors.Is(err, context.Canceled) {
+		if !ok || !errors.Is(err, supervisor.ErrNoHealthyInstance) || !errors.Is(err, context.Canceled) {
 			t.Fatalf("Pick = %v, %v", ok, err)
 		}
 	})
@@ -411,9 +411,9 @@ func TestRuntime_Pick(t *testing.T) {
 	})
 }
 
-func TestRuntime_MarkUnhealthy(t *testing.T) {
+func TestSupervisor_MarkUnhealthy(t *testing.T) {
 	t.Run("AvoidedByPick", func(t *testing.T) {
-		rt := newRuntime(t, runtime.Config{HealthInterval: time.Hour}) // no check comes to restore it
+		rt := newSupervisor(t, supervisor.Config{HealthInterval: time.Hour}) // no check comes to restore it
 		deploy(t, rt, tinySpec("prog-mark", 2))
 		waitHealthy(t, rt, "prog-mark", 2)
 		first, _, err := rt.Pick(context.Background(), "prog-mark")
@@ -428,13 +428,13 @@ func TestRuntime_MarkUnhealthy(t *testing.T) {
 			}
 		}
 		for _, s := range rt.Instances("prog-mark") {
-			if want := map[bool]string{true: runtime.StateUnhealthy, false: runtime.StateHealthy}[s.Name == first.Name]; s.State != want {
+			if want := map[bool]string{true: supervisor.StateUnhealthy, false: supervisor.StateHealthy}[s.Name == first.Name]; s.State != want {
 				t.Errorf("%s state = %q, want %q", s.Name, s.State, want)
 			}
 		}
 	})
 	t.Run("RestoredByHealthCheck", func(t *testing.T) {
-		rt := newRuntime(t, runtime.Config{})
+		rt := newSupervisor(t, supervisor.Config{})
 		deploy(t, rt, tinySpec("prog-mark", 1))
 		waitHealthy(t, rt, "prog-mark", 1)
 		inst, _, err := rt.Pick(context.Background(), "prog-mark")
@@ -444,12 +444,12 @@ func TestRuntime_MarkUnhealthy(t *testing.T) {
 		rt.MarkUnhealthy(inst)
 		waitHealthy(t, rt, "prog-mark", 1)
 		waitFor(t, "the recovery in the logs", func() bool {
-			return hasLine(rt.Logs("prog-mark", 0), runtime.StreamZone, "healthy again")
+			return hasLine(rt.Logs("prog-mark", 0), supervisor.StreamZone, "healthy again")
 		})
 	})
 }
 
-func pids(st []runtime.InstanceStatus) []int {
+func pids(st []supervisor.InstanceStatus) []int {
 	var out []int
 	for _, s := range st {
 		out = append(out, s.PID)
@@ -457,8 +457,8 @@ func pids(st []runtime.InstanceStatus) []int {
 	return out
 }
 
-func TestRuntime_Reconcile(t *testing.T) {
-	rt := newRuntime(t, runtime.Config{})
+func TestSupervisor_Reconcile(t *testing.T) {
+	rt := newSupervisor(t, supervisor.Config{})
 	deploy(t, rt, tinySpec("prog-scale", 2))
 	two := waitHealthy(t, rt, "prog-scale", 2)
 
@@ -510,7 +510,7 @@ func TestRuntime_Reconcile(t *testing.T) {
 		two = st
 	})
 	t.Run("CommandToURL", func(t *testing.T) {
-		deploy(t, rt, runtime.Spec{ProgramID: "prog-scale", URL: "http://10.0.0.7:8080"})
+		deploy(t, rt, supervisor.Spec{ProgramID: "prog-scale", URL: "http://10.0.0.7:8080"})
 		st := rt.Instances("prog-scale")
 		if len(st) != 1 || st[0].URL != "http://10.0.0.7:8080" || st[0].PID != 0 {
 			t.Fatalf("after switch to URL: %+v", st)
@@ -519,17 +519,17 @@ func TestRuntime_Reconcile(t *testing.T) {
 	})
 }
 
-func TestRuntime_URL(t *testing.T) {
-	rt := newRuntime(t, runtime.Config{})
+func TestSupervisor_URL(t *testing.T) {
+	rt := newSupervisor(t, supervisor.Config{})
 	const target = "http://192.0.2.10:8080"
-	deploy(t, rt, runtime.Spec{ProgramID: "prog-remote", URL: target, Instances: 3})
+	deploy(t, rt, supervisor.Spec{ProgramID: "prog-remote", URL: target, Instances: 3})
 
-	want := runtime.InstanceStatus{Name: "prog-remote#1", URL: target, State: runtime.StateHealthy}
+	want := supervisor.InstanceStatus{Name: "prog-remote#1", URL: target, State: supervisor.StateHealthy}
 	if st := rt.Instances("prog-remote"); len(st) != 1 || st[0] != want {
 		t.Fatalf("Instances = %+v, want [%+v]", st, want)
 	}
 	inst, ok, err := rt.Pick(context.Background(), "prog-remote")
-	if !ok || err != nil || inst != (runtime.Instance{ProgramID: "prog-remote", Name: "prog-remote#1", URL: target}) {
+	if !ok || err != nil || inst != (supervisor.Instance{ProgramID: "prog-remote", Name: "prog-remote#1", URL: target}) {
 		t.Fatalf("Pick = %+v, %v, %v", inst, ok, err)
 	}
 	rt.MarkUnhealthy(inst) // not health-checked, so never taken out
@@ -544,8 +544,8 @@ func TestRuntime_URL(t *testing.T) {
 	}
 }
 
-func TestRuntime_Undeploy(t *testing.T) {
-	rt := newRuntime(t, runtime.Config{})
+func TestSupervisor_Undeploy(t *testing.T) {
+	rt := newSupervisor(t, supervisor.Config{})
 	deploy(t, rt, tinySpec("prog-gone", 2, "TINYPROG_SPAWN=1"))
 	st := waitHealthy(t, rt, "prog-gone", 2)
 	var all []int
@@ -572,7 +572,7 @@ func TestRuntime_Undeploy(t *testing.T) {
 	if st := rt.Instances("prog-gone"); st != nil {
 		t.Errorf("Instances = %+v", st)
 	}
-	if logs := rt.Logs("prog-gone", 0); !hasLine(logs, runtime.StreamZone, "undeployed") {
+	if logs := rt.Logs("prog-gone", 0); !hasLine(logs, supervisor.StreamZone, "undeployed") {
 		t.Error("logs of the undeployed program are gone or lack the undeployed line")
 	}
 	if err := rt.Undeploy("prog-gone"); err != nil {
@@ -580,8 +580,8 @@ func TestRuntime_Undeploy(t *testing.T) {
 	}
 }
 
-func TestRuntime_Shutdown(t *testing.T) {
-	rt := newRuntime(t, runtime.Config{})
+func TestSupervisor_Shutdown(t *testing.T) {
+	rt := newSupervisor(t, supervisor.Config{})
 	deploy(t, rt, tinySpec("prog-a", 2))
 	deploy(t, rt, tinySpec("prog-stubborn", 1, "TINYPROG_IGNORE_TERM=1", "TINYPROG_SPAWN=1"))
 	var all []int
@@ -600,19 +600,19 @@ func TestRuntime_Shutdown(t *testing.T) {
 	if err := rt.Shutdown(context.Background()); err != nil {
 		t.Errorf("second Shutdown = %v", err)
 	}
-	if err := rt.Deploy(context.Background(), tinySpec("prog-late", 1)); !errors.Is(err, runtime.ErrClosed) {
+	if err := rt.Deploy(context.Background(), tinySpec("prog-late", 1)); !errors.Is(err, supervisor.ErrClosed) {
 		t.Errorf("Deploy after Shutdown = %v, want ErrClosed", err)
 	}
 	if _, ok, _ := rt.Pick(context.Background(), "prog-a"); ok {
 		t.Error("Pick after Shutdown found a program")
 	}
-	if !hasLine(rt.Logs("prog-stubborn", 0), runtime.StreamZone, "exited: signal: killed") {
+	if !hasLine(rt.Logs("prog-stubborn", 0), supervisor.StreamZone, "exited: signal: killed") {
 		t.Error("logs lack the kill of the SIGTERM-ignoring program")
 	}
 }
 
-func TestRuntime_BindRace(t *testing.T) {
-	rt := newRuntime(t, runtime.Config{})
+func TestSupervisor_BindRace(t *testing.T) {
+	rt := newSupervisor(t, supervisor.Config{})
 	mark := filepath.Join(t.TempDir(), "lost-bind-once")
 	deploy(t, rt, tinySpec("prog-race", 1, "TINYPROG_BINDFAIL_MARK="+mark))
 	st := waitHealthy(t, rt, "prog-race", 1)
@@ -620,13 +620,13 @@ func TestRuntime_BindRace(t *testing.T) {
 		t.Errorf("restarts = %d; a lost bind race should not count", st[0].Restarts)
 	}
 	logs := rt.Logs("prog-race", 0)
-	if !hasLine(logs, runtime.StreamStderr, "address already in use") || !hasLine(logs, runtime.StreamZone, "starting again on a new port") {
+	if !hasLine(logs, supervisor.StreamStderr, "address already in use") || !hasLine(logs, supervisor.StreamZone, "starting again on a new port") {
 		t.Errorf("logs lack the bind retry: %+v", logs)
 	}
 }
 
-func TestRuntime_StartFailure(t *testing.T) {
-	rt := newRuntime(t, runtime.Config{
+func TestSupervisor_StartFailure(t *testing.T) {
+	rt := newSupervisor(t, supervisor.Config{
 		Backoff:  func(int) time.Duration { return 20 * time.Millisecond },
 		PickWait: 200 * time.Millisecond,
 	})
@@ -634,23 +634,23 @@ func TestRuntime_StartFailure(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "not-executable"), []byte("hello"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	deploy(t, rt, runtime.Spec{ProgramID: "prog-broken", Command: []string{"./not-executable"}, Dir: dir})
+	deploy(t, rt, supervisor.Spec{ProgramID: "prog-broken", Command: []string{"./not-executable"}, Dir: dir})
 	waitFor(t, "restarts of the broken instance", func() bool {
 		st := rt.Instances("prog-broken")
 		return len(st) == 1 && st[0].Restarts >= 2 && st[0].PID == 0 &&
 			strings.HasPrefix(st[0].LastExit, "start failed:")
 	})
-	if !hasLine(rt.Logs("prog-broken", 0), runtime.StreamZone, "start failed:") {
+	if !hasLine(rt.Logs("prog-broken", 0), supervisor.StreamZone, "start failed:") {
 		t.Error("logs lack the start failure")
 	}
-	if _, ok, err := rt.Pick(context.Background(), "prog-broken"); !ok || !errors.Is(err, runtime.ErrNoHealthyInstance) {
+	if _, ok, err := rt.Pick(context.Background(), "prog-broken"); !ok || !errors.Is(err, supervisor.ErrNoHealthyInstance) {
 		t.Errorf("Pick = %v, %v", ok, err)
 	}
 }
 
-func TestRuntime_Logs(t *testing.T) {
+func TestSupervisor_Logs(t *testing.T) {
 	dir := t.TempDir()
-	rt := newRuntime(t, runtime.Config{LogDir: dir, LogLines: 500})
+	rt := newSupervisor(t, supervisor.Config{LogDir: dir, LogLines: 500})
 	deploy(t, rt, tinySpec("prog-log", 1))
 	st := waitHealthy(t, rt, "prog-log", 1)
 
@@ -662,7 +662,7 @@ func TestRuntime_Logs(t *testing.T) {
 			pieces = pieces[:0]
 			total := 0
 			for _, l := range rt.Logs("prog-log", 0) {
-				if l.Stream == runtime.StreamStdout && strings.HasPrefix(l.Text, "xxx") {
+				if l.Stream == supervisor.StreamStdout && strings.HasPrefix(l.Text, "xxx") {
 					pieces = append(pieces, len(l.Text))
 					total += len(l.Text)
 				}
@@ -681,7 +681,7 @@ func TestRuntime_Logs(t *testing.T) {
 	t.Run("BoundedRingNeverBlocks", func(t *testing.T) {
 		get(st[0].URL, "/spam?lines=5000&size=1000") // 5 MB: answers only if its output is drained
 		waitFor(t, "the last spam line", func() bool {
-			return hasLine(rt.Logs("prog-log", 0), runtime.StreamStdout, "4999 sss")
+			return hasLine(rt.Logs("prog-log", 0), supervisor.StreamStdout, "4999 sss")
 		})
 		if got := len(rt.Logs("prog-log", 0)); got != 500 {
 			t.Errorf("kept %d lines, want 500", got)
@@ -712,19 +712,19 @@ func TestRuntime_Logs(t *testing.T) {
 	})
 }
 
-func TestRuntime_DeployInvalid(t *testing.T) {
-	rt := newRuntime(t, runtime.Config{})
+func TestSupervisor_DeployInvalid(t *testing.T) {
+	rt := newSupervisor(t, supervisor.Config{})
 	tests := []struct {
 		name string
-		spec runtime.Spec
+		spec supervisor.Spec
 	}{
-		{"ErrNoProgramID", runtime.Spec{Command: []string{"./tinyprog"}, Dir: binDir}},
-		{"ErrCommandAndURL", runtime.Spec{ProgramID: "p", Command: []string{"./tinyprog"}, Dir: binDir, URL: "http://127.0.0.1:1"}},
-		{"ErrNegativeInstances", runtime.Spec{ProgramID: "p", Command: []string{"./tinyprog"}, Dir: binDir, Instances: -1}},
-		{"ErrCommandNotFound", runtime.Spec{ProgramID: "p", Command: []string{"./no-such-program"}, Dir: binDir}},
-		{"ErrCommandNotInPath", runtime.Spec{ProgramID: "p", Command: []string{"openzone-no-such-program"}}},
-		{"ErrBadURL", runtime.Spec{ProgramID: "p", URL: "ftp://example.com"}},
-		{"ErrBadEnv", runtime.Spec{ProgramID: "p", Command: []string{"./tinyprog"}, Dir: binDir, ExtraEnv: []string{"NOEQUALS"}}},
+		{"ErrNoProgramID", supervisor.Spec{Command: []string{"./tinyprog"}, Dir: binDir}},
+		{"ErrCommandAndURL", supervisor.Spec{ProgramID: "p", Command: []string{"./tinyprog"}, Dir: binDir, URL: "http://127.0.0.1:1"}},
+		{"ErrNegativeInstances", supervisor.Spec{ProgramID: "p", Command: []string{"./tinyprog"}, Dir: binDir, Instances: -1}},
+		{"ErrCommandNotFound", supervisor.Spec{ProgramID: "p", Command: []string{"./no-such-program"}, Dir: binDir}},
+		{"ErrCommandNotInPath", supervisor.Spec{ProgramID: "p", Command: []string{"openzone-no-such-program"}}},
+		{"ErrBadURL", supervisor.Spec{ProgramID: "p", URL: "ftp://example.com"}},
+		{"ErrBadEnv", supervisor.Spec{ProgramID: "p", Command: []string{"./tinyprog"}, Dir: binDir, ExtraEnv: []string{"NOEQUALS"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -738,8 +738,8 @@ func TestRuntime_DeployInvalid(t *testing.T) {
 		})
 	}
 	t.Run("EmptySpecUndeploys", func(t *testing.T) {
-		deploy(t, rt, runtime.Spec{ProgramID: "p-empty", URL: "http://127.0.0.1:1"})
-		deploy(t, rt, runtime.Spec{ProgramID: "p-empty"})
+		deploy(t, rt, supervisor.Spec{ProgramID: "p-empty", URL: "http://127.0.0.1:1"})
+		deploy(t, rt, supervisor.Spec{ProgramID: "p-empty"})
 		if st := rt.Instances("p-empty"); st != nil {
 			t.Errorf("Instances = %+v", st)
 		}
@@ -759,7 +759,7 @@ func TestDefaultBackoff(t *testing.T) {
 		{100, 10 * time.Second},
 	}
 	for _, tt := range tests {
-		if got := runtime.DefaultBackoff(tt.restarts); got != tt.want {
+		if got := supervisor.DefaultBackoff(tt.restarts); got != tt.want {
 			t.Errorf("DefaultBackoff(%d) = %v, want %v", tt.restarts, got, tt.want)
 		}
 	}

@@ -1,4 +1,4 @@
-package runtime
+package supervisor
 
 import (
 	"bytes"
@@ -23,7 +23,7 @@ type logbook struct {
 	max   int
 	path  string   // "" = memory only
 	file  *os.File // opened on first write
-	final bool     // the runtime has shut down: no more file writes
+	final bool     // the supervisor has shut down: no more file writes
 }
 
 func newLogbook(max int, dir, programID string) *logbook {

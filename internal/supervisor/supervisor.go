@@ -1,9 +1,9 @@
-// Package runtime supervises the programs deployed into the zone.
+// Package supervisor runs the programs deployed into the zone.
 //
 // A program deployed with a command runs as N local processes (instances),
 // each on its own free loopback port, with the zone context in its
 // environment (docs/protocol.md §10): OPENZONE_API, OPENZONE_PROGRAM_ID,
-// OPENZONE_SECRET and PORT. The runtime restarts crashed instances with
+// OPENZONE_SECRET and PORT. The supervisor restarts crashed instances with
 // backoff, health-checks them with a TCP connect, keeps their output in a
 // bounded in-memory log (and optionally a log file), and hands the gateway a
 // healthy instance per call (Pick). A program deployed with a URL runs
@@ -11,8 +11,8 @@
 //
 // Every child runs in its own process group, so stopping an instance stops
 // everything it started; Shutdown stops all of them and no child outlives the
-// Runtime.
-package runtime
+// Supervisor.
+package supervisor
 
 import (
 	"context"
@@ -32,7 +32,7 @@ import (
 )
 
 // Instance states reported by Instances: the root package's, named here
-// where the runtime sets them.
+// where the supervisor sets them.
 const (
 	StateStarting   = openzone.InstanceStarting
 	StateHealthy    = openzone.InstanceHealthy
@@ -45,7 +45,7 @@ const (
 const (
 	StreamStdout = "stdout"
 	StreamStderr = "stderr"
-	StreamZone   = "zone" // lines written by the runtime itself (started, exited, restarting…)
+	StreamZone   = "zone" // lines written by the supervisor itself (started, exited, restarting…)
 )
 
 // ErrNoHealthyInstance is in the chain of the error Pick returns when a
@@ -54,9 +54,9 @@ const (
 var ErrNoHealthyInstance = errors.New("no healthy instance")
 
 // ErrClosed is returned by Deploy after Shutdown.
-var ErrClosed = errors.New("runtime: shut down")
+var ErrClosed = errors.New("supervisor: shut down")
 
-// Config configures a Runtime. Zero fields take their defaults.
+// Config configures a Supervisor. Zero fields take their defaults.
 type Config struct {
 	// Logger receives the zone-side lines (started, exited, restarting…).
 	// Default: discard.
@@ -71,7 +71,7 @@ type Config struct {
 	// BaseEnv is the environment inherited by programs. Default os.Environ().
 	// Variables named OPENZONE_* are always removed from it (the zone's own
 	// settings, such as OPENZONE_ADMIN_TOKEN, never reach a program); the
-	// runtime then adds Spec.ExtraEnv and the zone context variables.
+	// supervisor then adds Spec.ExtraEnv and the zone context variables.
 	BaseEnv []string
 	// Backoff returns how long to wait before restarting an instance that has
 	// exited; restarts is the number of consecutive failed runs, starting at
@@ -161,9 +161,9 @@ type LogLine struct {
 	Text     string    `json:"text"`
 }
 
-// Runtime supervises deployed programs. Its methods are safe for concurrent
+// Supervisor supervises deployed programs. Its methods are safe for concurrent
 // use.
-type Runtime struct {
+type Supervisor struct {
 	cfg Config
 	log *slog.Logger
 
@@ -185,8 +185,8 @@ type program struct {
 	book  *logbook
 }
 
-// New returns a Runtime. It starts nothing until Deploy.
-func New(cfg Config) *Runtime {
+// New returns a Supervisor. It starts nothing until Deploy.
+func New(cfg Config) *Supervisor {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -217,7 +217,7 @@ func New(cfg Config) *Runtime {
 	if cfg.Host == "" {
 		cfg.Host = "127.0.0.1"
 	}
-	return &Runtime{
+	return &Supervisor{
 		cfg:      cfg,
 		log:      cfg.Logger,
 		programs: make(map[string]*program),
@@ -239,13 +239,13 @@ func DefaultBackoff(restarts int) time.Duration {
 }
 
 // notifyLocked wakes Pick waiters. r.mu must be held.
-func (r *Runtime) notifyLocked() {
+func (r *Supervisor) notifyLocked() {
 	close(r.changed)
 	r.changed = make(chan struct{})
 }
 
 // bookLocked returns the log book of a program, creating it. r.mu must be held.
-func (r *Runtime) bookLocked(programID string) *logbook {
+func (r *Supervisor) bookLocked(programID string) *logbook {
 	b := r.books[programID]
 	if b == nil {
 		b = newLogbook(r.cfg.LogLines, r.cfg.LogDir, programID)
@@ -340,7 +340,7 @@ func resolveCommand(name, dir string) (string, error) {
 //
 // A spec with neither Command nor URL undeploys the program. A missing
 // executable is an *openzone.Error with code ErrInvalidParam.
-func (r *Runtime) Deploy(ctx context.Context, spec Spec) error {
+func (r *Supervisor) Deploy(ctx context.Context, spec Spec) error {
 	if len(spec.Command) == 0 && spec.URL == "" && spec.ProgramID != "" {
 		return r.Undeploy(spec.ProgramID)
 	}
@@ -408,7 +408,7 @@ func (r *Runtime) Deploy(ctx context.Context, spec Spec) error {
 
 // envFor returns the environment of spec's processes, without PORT and
 // OPENZONE_API (added at each start).
-func (r *Runtime) envFor(spec Spec) []string {
+func (r *Supervisor) envFor(spec Spec) []string {
 	env := slices.Clip(slices.Clone(r.cfg.BaseEnv))
 	if spec.Dir != "" {
 		env = append(env, "PWD="+spec.Dir) // as exec.Cmd does when it builds the environment itself
@@ -424,7 +424,7 @@ func (r *Runtime) envFor(spec Spec) []string {
 // logs stay readable. Processes get Config.StopTimeout after SIGTERM before
 // SIGKILL; Undeploy returns when they are gone. Undeploying a program that
 // is not deployed does nothing.
-func (r *Runtime) Undeploy(programID string) error {
+func (r *Supervisor) Undeploy(programID string) error {
 	r.mu.Lock()
 	p := r.programs[programID]
 	if p == nil {
@@ -447,7 +447,7 @@ func (r *Runtime) Undeploy(programID string) error {
 
 // Deployed reports whether the program has a deployment on this node,
 // healthy or not.
-func (r *Runtime) Deployed(programID string) bool {
+func (r *Supervisor) Deployed(programID string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.programs[programID] != nil
@@ -458,7 +458,7 @@ func (r *Runtime) Deployed(programID string) bool {
 // deployed but no instance is healthy, Pick waits (up to Config.PickWait,
 // and ctx) for one to become healthy; if none does, it returns ok=true and
 // an *openzone.Error with code ErrCallProgram wrapping ErrNoHealthyInstance.
-func (r *Runtime) Pick(ctx context.Context, programID string) (inst Instance, ok bool, err error) {
+func (r *Supervisor) Pick(ctx context.Context, programID string) (inst Instance, ok bool, err error) {
 	return r.PickPreferred(ctx, programID, "")
 }
 
@@ -466,7 +466,7 @@ func (r *Runtime) Pick(ctx context.Context, programID string) (inst Instance, ok
 // healthy: a sync_call_program carrying a notify_id goes back to the
 // instance that minted it, which holds the data stored under it. When that
 // instance is gone it falls back to any healthy one.
-func (r *Runtime) PickPreferred(ctx context.Context, programID, prefer string) (inst Instance, ok bool, err error) {
+func (r *Supervisor) PickPreferred(ctx context.Context, programID, prefer string) (inst Instance, ok bool, err error) {
 	var timeout <-chan time.Time
 	for {
 		r.mu.Lock()
@@ -522,14 +522,14 @@ func (p *program) pickLocked(programID string) (Instance, bool) {
 
 // Changed returns a channel closed at the next change of the instances
 // (deployed, stopped, or one became healthy).
-func (r *Runtime) Changed() <-chan struct{} {
+func (r *Supervisor) Changed() <-chan struct{} {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.changed
 }
 
 // Healthy returns every healthy instance of every program.
-func (r *Runtime) Healthy() []Instance {
+func (r *Supervisor) Healthy() []Instance {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []Instance
@@ -543,8 +543,8 @@ func (r *Runtime) Healthy() []Instance {
 	return out
 }
 
-// Has reports whether this runtime runs an instance called name.
-func (r *Runtime) Has(programID, name string) bool {
+// Has reports whether this supervisor runs an instance called name.
+func (r *Supervisor) Has(programID, name string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if p := r.programs[programID]; p != nil {
@@ -559,7 +559,7 @@ func (r *Runtime) Has(programID, name string) bool {
 
 // Instances describes the instances of a program, in name order; nil when
 // the program is not deployed.
-func (r *Runtime) Instances(programID string) []InstanceStatus {
+func (r *Supervisor) Instances(programID string) []InstanceStatus {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	p := r.programs[programID]
@@ -583,7 +583,7 @@ func (r *Runtime) Instances(programID string) []InstanceStatus {
 
 // Logs returns the last tail log lines of a program, oldest first (all kept
 // lines when tail <= 0). Logs of an undeployed program stay available.
-func (r *Runtime) Logs(programID string, tail int) []LogLine {
+func (r *Supervisor) Logs(programID string, tail int) []LogLine {
 	r.mu.Lock()
 	b := r.books[programID]
 	r.mu.Unlock()
@@ -597,7 +597,7 @@ func (r *Runtime) Logs(programID string, tail int) []LogLine {
 // health check passes. The gateway calls it when it cannot connect to the
 // instance. It does nothing for URL instances (they are not health-checked)
 // or for an instance that has since moved to another URL.
-func (r *Runtime) MarkUnhealthy(inst Instance) {
+func (r *Supervisor) MarkUnhealthy(inst Instance) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	p := r.programs[inst.ProgramID]
@@ -617,7 +617,7 @@ func (r *Runtime) MarkUnhealthy(inst Instance) {
 // group, then SIGKILL when ctx is done. It returns when all processes are
 // gone; the error is ctx's if some had to be killed. Deploy fails after
 // Shutdown. Calling Shutdown again waits for the first call and returns nil.
-func (r *Runtime) Shutdown(ctx context.Context) error {
+func (r *Supervisor) Shutdown(ctx context.Context) error {
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
@@ -647,7 +647,7 @@ func (r *Runtime) Shutdown(ctx context.Context) error {
 // stopAll asks every instance to stop (SIGTERM) and waits for them; when ctx
 // is done first, it kills the rest (SIGKILL), waits for them, and returns
 // ctx's error.
-func (r *Runtime) stopAll(ctx context.Context, insts []*instance) error {
+func (r *Supervisor) stopAll(ctx context.Context, insts []*instance) error {
 	for _, in := range insts {
 		in.stop()
 	}
@@ -667,11 +667,11 @@ func (r *Runtime) stopAll(ctx context.Context, insts []*instance) error {
 }
 
 // zoneLog records a zone-side line in the program's log and in the logger.
-func (r *Runtime) zoneLog(b *logbook, instance string, level slog.Level, text string) {
+func (r *Supervisor) zoneLog(b *logbook, instance string, level slog.Level, text string) {
 	b.add(LogLine{Time: time.Now(), Instance: instance, Stream: StreamZone, Text: text})
 	attrs := []any{"program", b.programID}
 	if instance != "" {
 		attrs = append(attrs, "instance", instance)
 	}
-	r.log.Log(context.Background(), level, "runtime: "+text, attrs...)
+	r.log.Log(context.Background(), level, "supervisor: "+text, attrs...)
 }

@@ -116,9 +116,13 @@ func ErrorCode(err error) int {
 	return ErrSystem
 }
 
-// ErrorKind returns the kind of err: Internal for anything but an *Error
-// (and for nil, which is no failure at all: callers check err first).
+// ErrorKind returns the kind of err: the Kind of an *Error in its chain,
+// Internal for any other error, and the zero Kind (Invalid) for nil, which
+// is no failure: a check for Internal or NotFound is false for nil.
 func ErrorKind(err error) Kind {
+	if err == nil {
+		return Invalid
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Kind

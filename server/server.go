@@ -1,8 +1,9 @@
-// Package server builds a whole zone from a Config: storage, the program
-// supervisor, the gateway and the three HTTP faces (app API /cgi-bin, program
-// API /spec/v1, admin API /admin/v1) on one listener. It is the only package
-// that wires concrete drivers, and it holds no global state, so a test can
-// run several zones in one process.
+// Package server builds a whole zone from a Config: storage, the services
+// and the three HTTP faces (app API /cgi-bin, program API /spec/v1, admin
+// API /admin/v1, with the console) on one listener. It composes and does
+// nothing else: the work is in the services (docs/architecture.md). It is
+// the only package that wires concrete drivers, and it holds no global
+// state, so a test can run several zones in one process.
 //
 //	srv, err := server.New(server.Config{Addr: "127.0.0.1:0", DataDir: dir})
 //	err = srv.Start(ctx)
@@ -28,23 +29,21 @@ import (
 	"time"
 
 	"github.com/openzone/openzone"
-	"github.com/openzone/openzone/internal/adminapi"
-	"github.com/openzone/openzone/internal/appapi"
+	"github.com/openzone/openzone/internal/apps"
 	"github.com/openzone/openzone/internal/archive"
-	"github.com/openzone/openzone/internal/console"
+	"github.com/openzone/openzone/internal/cluster"
 	"github.com/openzone/openzone/internal/debugmode"
+	"github.com/openzone/openzone/internal/deploy"
 	"github.com/openzone/openzone/internal/events"
 	"github.com/openzone/openzone/internal/gateway"
 	"github.com/openzone/openzone/internal/human"
 	"github.com/openzone/openzone/internal/jobs"
 	"github.com/openzone/openzone/internal/listener"
-	"github.com/openzone/openzone/internal/specapi"
 	"github.com/openzone/openzone/internal/store"
 	"github.com/openzone/openzone/internal/store/postgres"
 	"github.com/openzone/openzone/internal/supervisor"
 	"github.com/openzone/openzone/internal/tasks"
 	"github.com/openzone/openzone/internal/traffic"
-	"github.com/openzone/openzone/internal/wire"
 )
 
 // Version is the zone's version, reported by the admin API and the CLI.
@@ -119,24 +118,30 @@ type Config struct {
 
 // Server is one running zone.
 type Server struct {
-	cfg        Config
-	log        *slog.Logger
-	store      store.Store
-	cluster    store.Cluster // nil on SQLite
+	cfg     Config
+	log     *slog.Logger
+	store   store.Store
+	cluster store.Cluster // nil on SQLite
+	token   string
+	ln      net.Listener
+	started time.Time
+
+	// The services, in the order Start composes them.
+	node       *cluster.Node // nil on SQLite
 	supervisor *supervisor.Supervisor
+	routes     *debugmode.Routes
+	hub        *listener.Hub
 	gateway    *gateway.Gateway
 	recorder   *traffic.Recorder
-	debug      *debugmode.Service
-	hub        *listener.Hub
 	jobs       *jobs.Runner
 	events     *events.Service
-	tasks      *tasks.Service
 	archive    *archive.Service
-	app        *appapi.API
+	tasks      *tasks.Service
+	apps       *apps.Service
+	listeners  *listener.Service
+	debug      *debugmode.Service
+	deploy     *deploy.Service
 	http       *http.Server
-	ln         net.Listener
-	token      string
-	started    time.Time
 
 	ready    atomic.Bool // Start finished: /healthz says ok
 	stopOnce sync.Once
@@ -179,265 +184,69 @@ func New(cfg Config) (*Server, error) {
 // not later.
 func (s *Server) Start(ctx context.Context) error {
 	s.started = time.Now()
+	jcfg, err := s.open(ctx)
+	if err != nil {
+		return err
+	}
+	key, err := s.archiveKey(ctx)
+	if err == nil {
+		err = s.compose(jcfg, key)
+	}
+	if err == nil {
+		err = s.serve()
+	}
+	if err == nil {
+		err = s.boot(ctx)
+	}
+	if err != nil {
+		s.Shutdown(ctx)
+		return err
+	}
+	s.ready.Store(true)
+	s.log.Info("zone started", "addr", s.Addr(), "data_dir", s.cfg.DataDir, "database", s.dbKind(), "node", s.cfg.NodeName, "version", Version)
+	return nil
+}
+
+// open prepares the data directory, opens the database, settles the admin
+// token and binds the listener; on failure it closes what it opened.
+func (s *Server) open(ctx context.Context) (jobs.Config, error) {
 	dataDir, err := filepath.Abs(s.cfg.DataDir)
 	if err != nil {
-		return fmt.Errorf("data directory: %w", err)
+		return jobs.Config{}, fmt.Errorf("data directory: %w", err)
 	}
 	s.cfg.DataDir = dataDir
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return fmt.Errorf("data directory: %w", err)
+		return jobs.Config{}, fmt.Errorf("data directory: %w", err)
 	}
 	st, jcfg, err := s.openStore(ctx)
 	if err != nil {
-		return fmt.Errorf("open database: %w", err)
+		return jcfg, fmt.Errorf("open database: %w", err)
 	}
 	s.store = st
 	if s.token, err = s.adminToken(ctx); err != nil {
 		st.Close()
-		return err
+		return jcfg, err
 	}
-
-	ln, err := net.Listen("tcp", s.cfg.Addr)
-	if err != nil {
+	if s.ln, err = net.Listen("tcp", s.cfg.Addr); err != nil {
 		st.Close()
-		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
+		return jcfg, fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
 	}
-	s.ln = ln
 	s.cfg.NodeName = nodeName(s.cfg.NodeName, dataDir)
-
-	rcfg := supervisor.Config{
-		Logger:  s.log,
-		LogDir:  filepath.Join(dataDir, "logs"),
-		ZoneURL: s.URL,
-		Host:    s.cfg.InstanceHost,
+	if s.cluster != nil && s.cfg.AdvertiseURL == "" {
+		s.cfg.AdvertiseURL = s.URL()
 	}
-	var remote func(context.Context, string, string) (supervisor.Instance, bool)
-	var relay gateway.RelayFunc
-	if s.cluster != nil {
-		rcfg.NamePrefix = s.cfg.NodeName + "/"
-		remote, relay = s.remoteInstance, s.relay
-		if s.cfg.AdvertiseURL == "" {
-			s.cfg.AdvertiseURL = s.URL()
-		}
-	}
-	s.supervisor = supervisor.New(rcfg)
-	bgCtx, stopBg := context.WithCancel(context.Background())
-	s.stopBg = stopBg
-	// On SQLite this process is the only one (the file is locked), so the
-	// debug service may answer routes from memory; on PostgreSQL another
-	// node may open or close debug mode at any time.
-	s.debug = debugmode.New(debugmode.Config{Store: st, Now: s.cfg.Now, Log: s.log, AllowedHosts: s.cfg.DebugAllowedHosts,
-		Exclusive: s.cluster == nil,
-		OpenedFunc: func(programID, corpID string, agentID int64) {
-			s.bg.Add(1)
-			go func() {
-				defer s.bg.Done()
-				s.preflight(bgCtx, programID, corpID, agentID)
-			}()
-		}})
 	// The listeners this node held before a restart are gone; other
 	// nodes' are not (docs/decisions.md).
-	node := s.cfg.NodeName
-	if n, err := st.DebugListenerLoseAll(ctx, store.DebugListenerLoseAllParams{Node: node, At: s.cfg.Now(), Reason: "the zone restarted"}); err != nil {
+	n, err := st.DebugListenerLoseAll(ctx, store.DebugListenerLoseAllParams{Node: s.cfg.NodeName, At: s.cfg.Now(), Reason: "the zone restarted"})
+	if err != nil {
+		s.ln.Close()
 		st.Close()
-		return err
-	} else if n > 0 {
+		return jcfg, err
+	}
+	if n > 0 {
 		s.log.Info("debug listeners of the previous run marked lost", "count", n)
 	}
-	s.hub = listener.NewHub(listener.Config{
-		Store: st, Now: s.cfg.Now, Log: s.log, Node: node, CallTimeout: s.cfg.CallTimeout,
-		PingInterval: s.cfg.ListenerPingInterval, PongTimeout: s.cfg.ListenerPongTimeout,
-		HeldFunc:    s.heldCount,
-		ConnectFunc: s.listenerConnected,
-		ChangedFunc: s.debug.Changed,
-	})
-	s.gateway = gateway.New(gateway.Config{
-		Store: st, Supervisor: s.supervisor, Timeout: s.cfg.CallTimeout,
-		DebugRouteFunc: s.debug.Route, Listeners: s.hub, RemoteFunc: remote, RelayFunc: relay, Node: node,
-	})
-	s.recorder = traffic.New(st, s.log)
-	archiveKey, err := s.archiveKey(ctx)
-	if err != nil {
-		s.Shutdown(ctx)
-		return err
-	}
-	jcfg.Logger = s.log
-	jcfg.JobTimeout, jcfg.RescueStuckJobsAfter = s.cfg.JobTimeout, s.cfg.JobRescueAfter
-	// One SQLite file is one process (it is locked), so jobs left running
-	// belong to a dead process; on PostgreSQL they may be another node's.
-	jcfg.Exclusive = s.cluster == nil
-	if s.cluster != nil {
-		jcfg.NodeName = s.cfg.NodeName
-	}
-	if s.cfg.RetryBackoff != nil {
-		jcfg.RetryPolicy = &jobs.RetryPolicy{Backoff: s.cfg.RetryBackoff}
-	}
-	if s.jobs, err = jobs.New(jcfg); err != nil {
-		s.Shutdown(ctx)
-		return fmt.Errorf("job queue: %w", err)
-	}
-	s.events = events.New(events.Config{Store: st, Jobs: s.jobs, Gateway: s.gateway, Recorder: s.recorder, Now: s.cfg.Now, Log: s.log})
-	s.archive = archive.New(archive.Config{Store: st, Key: archiveKey, Now: s.cfg.Now, Log: s.log, Event: s.events.Enqueue})
-	s.tasks = tasks.New(tasks.Config{Store: st, Jobs: s.jobs, Gateway: s.gateway, Supervisor: s.supervisor, Archive: s.archive,
-		Recorder: s.recorder, DebugRoute: s.debug.Route, Key: archiveKey, Now: s.cfg.Now, Log: s.log,
-		NodeID: newNodeID(), NodeName: node})
-	s.app = appapi.New(appapi.Config{Store: st, Gateway: s.gateway, Recorder: s.recorder, Now: s.cfg.Now, Logger: s.log,
-		Debug: s.debug, Notify: s.events.CheckNotify, Tasks: s.tasks})
-	registry := specapi.NewRegistry()
-	s.archive.Register(registry)
-	s.events.Register(registry)
-	s.tasks.Register(registry)
-	spec := specapi.New(specapi.Config{
-		Store: st, Keys: s.keys, Registry: registry,
-		Debug: s.debug, AuthFunc: s.app.Authenticate,
-		Recorder: s.recorder, Now: s.cfg.Now, Logger: s.log,
-	})
-	admin := adminapi.New(adminapi.Config{
-		Store: st, Supervisor: s.supervisor, Recorder: s.recorder, Logger: s.log,
-		AdminToken: s.token, ApplySeedFunc: s.ApplySeed, TokenFunc: s.app.TokenForApp,
-		Debug: s.debug, Archive: s.archive, Listeners: s.hub,
-		SaveProgramFunc: s.saveProgram, ChangedFunc: s.app.Invalidate,
-		CallFunc: s.app.CallAs, EnqueueEventFunc: s.events.Enqueue,
-		Now:  s.cfg.Now,
-		Info: s.info(),
-	})
-
-	mux := http.NewServeMux()
-	s.app.Register(mux)
-	spec.Register(mux)
-	admin.Register(mux)
-	// The console calls the admin API in-process, through the same mux.
-	con, err := console.New(console.Config{Admin: mux, Logger: s.log, Now: s.cfg.Now})
-	if err != nil {
-		s.Shutdown(ctx)
-		return err
-	}
-	con.Register(mux)
-	mux.Handle("GET /display/message", s.archive.DisplayHandler())
-	if s.cluster != nil {
-		mux.HandleFunc("POST "+relayPath, s.handleRelay)
-	}
-	// The listener serves while the seed is applied and programs start;
-	// health says ok only once Start is done, so a script that waits for
-	// it (or a load balancer) finds the seed's corps and apps.
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		if !s.ready.Load() {
-			http.Error(w, "starting", http.StatusServiceUnavailable)
-			return
-		}
-		w.Write([]byte("ok\n"))
-	})
-	s.http = &http.Server{
-		Handler:           recoverer(s.log, mux),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-	}
-	go func() {
-		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("http server stopped", "err", err)
-		}
-	}()
-
-	if s.cfg.SeedFile != "" {
-		data, err := os.ReadFile(s.cfg.SeedFile)
-		if err != nil {
-			s.Shutdown(ctx)
-			return fmt.Errorf("seed file: %w", err)
-		}
-		abs, _ := filepath.Abs(s.cfg.SeedFile)
-		if _, err := s.ApplySeed(ctx, filepath.Base(s.cfg.SeedFile), data, filepath.Dir(abs)); err != nil {
-			s.Shutdown(ctx)
-			return fmt.Errorf("seed file: %w", err)
-		}
-	}
-	if err := s.reconcileAll(ctx); err != nil {
-		s.Shutdown(ctx)
-		return err
-	}
-	if err := s.jobs.Start(context.WithoutCancel(ctx)); err != nil {
-		s.Shutdown(ctx)
-		return fmt.Errorf("job queue: %w", err)
-	}
-	s.bg.Add(2)
-	go s.prune(bgCtx)
-	go func() {
-		defer s.bg.Done()
-		s.tasks.Run(bgCtx)
-	}()
-	if s.cluster != nil {
-		s.publish(ctx)
-		s.bg.Add(1)
-		go s.clusterLoop(bgCtx)
-	}
-	s.ready.Store(true)
-	s.log.Info("zone started", "addr", s.Addr(), "data_dir", dataDir, "database", s.dbKind(), "node", s.cfg.NodeName, "version", Version)
-	return nil
-}
-
-// keys finds the keys of a program's secret by version: the production
-// secret, or a live debug secret (docs/protocol.md §15.2).
-func (s *Server) keys(ctx context.Context, programID string, ver int) (*wire.Keys, *openzone.DebugSession, error) {
-	if ver >= wire.DebugSecretVerMin {
-		if _, err := s.store.ProgramGet(ctx, programID); err != nil {
-			return nil, nil, err
-		}
-		return s.debug.InvokeKeys(ctx, programID, ver)
-	}
-	k, err := s.gateway.Keys(ctx, programID)
-	if err != nil {
-		return nil, nil, err
-	}
-	if k.Secret.Ver != ver {
-		return nil, nil, nil
-	}
-	return k, nil, nil
-}
-
-// prune deletes expired access tokens, replay ids, event tokens and
-// notify_ids, archived messages past their corp's retention, and traffic
-// older than its retention: at start, then every ten minutes.
-func (s *Server) prune(ctx context.Context) {
-	defer s.bg.Done()
-	t := time.NewTicker(10 * time.Minute)
-	defer t.Stop()
-	for {
-		s.Prune(ctx)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-// Prune runs one pass of the pruner now (the zone runs it every ten
-// minutes); tests with an injected clock call it.
-func (s *Server) Prune(ctx context.Context) {
-	now := s.cfg.Now()
-	if err := s.store.Prune(ctx, now); err != nil && ctx.Err() == nil {
-		s.log.Warn("prune tokens and replay window", "err", err)
-	}
-	if corps, err := s.store.CorpList(ctx); err == nil {
-		for _, c := range corps {
-			days := max(c.RetentionDays, 1)
-			if n, err := s.store.MessagePrune(ctx, c.CorpID, now.Add(-time.Duration(days)*24*time.Hour)); err != nil && ctx.Err() == nil {
-				s.log.Warn("prune archive", "corpid", c.CorpID, "err", err)
-			} else if n > 0 {
-				s.log.Info("pruned archived messages past the corp's retention", "corpid", c.CorpID, "deleted", n, "retention_days", days)
-			}
-		}
-	}
-	if n, err := s.store.TaskPrune(ctx, now); err != nil && ctx.Err() == nil {
-		s.log.Warn("prune tasks", "err", err)
-	} else if n > 0 {
-		s.log.Info("pruned tasks past their retention", "deleted", n, "retention", human.Duration(tasks.Retention))
-	}
-	if n, err := s.store.TrafficPrune(ctx, now.Add(-s.cfg.TrafficRetention)); err != nil && ctx.Err() == nil {
-		s.log.Warn("prune traffic", "err", err)
-	} else if n > 0 {
-		s.log.Info("pruned traffic records", "deleted", n, "retention", human.Duration(s.cfg.TrafficRetention))
-	}
+	return jcfg, nil
 }
 
 // Addr returns the bound address (host:port), useful with port 0.
@@ -460,6 +269,14 @@ func (s *Server) Store() store.Store { return s.store }
 // Supervisor returns the program supervisor (for tests and embedders).
 func (s *Server) Supervisor() *supervisor.Supervisor { return s.supervisor }
 
+// ApplySeed parses a seed file and applies it in one transaction, all of it
+// or nothing, idempotently; relative command paths resolve against base
+// (the seed file's directory). Programs it names are then redeployed to
+// match.
+func (s *Server) ApplySeed(ctx context.Context, name string, data []byte, base string) (*deploy.Summary, error) {
+	return s.deploy.ApplySeed(ctx, name, data, base)
+}
+
 // FlushTraffic waits until traffic recorded so far is in the store.
 func (s *Server) FlushTraffic(ctx context.Context) { s.recorder.Flush(ctx) }
 
@@ -470,6 +287,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		var errs []error
 		if s.stopBg != nil {
 			s.stopBg()
+		}
+		if s.listeners != nil {
+			s.listeners.Close() // pre-flight probes under way
 		}
 		if s.hub != nil {
 			s.hub.Close() // hijacked connections: http.Server.Shutdown does not close them
@@ -482,13 +302,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 				errs = append(errs, fmt.Errorf("jobs: %w", err))
 			}
 		}
-		if s.cluster != nil && s.supervisor != nil {
+		if s.node != nil {
 			// Other nodes stop routing to this node's instances at once.
-			if err := s.cluster.InstancesPublish(ctx, store.InstancesPublishParams{Node: s.cfg.NodeName, Instances: nil, Now: s.cfg.Now()}); err != nil {
-				errs = append(errs, fmt.Errorf("unpublish instances: %w", err))
-			}
-			if err := s.cluster.NodePublish(ctx, store.NodePublishParams{Node: s.cfg.NodeName, URL: "", Now: s.cfg.Now()}); err != nil {
-				errs = append(errs, fmt.Errorf("unpublish node: %w", err))
+			if err := s.node.Leave(ctx, s.cfg.Now()); err != nil {
+				errs = append(errs, err)
 			}
 		}
 		if s.supervisor != nil {
@@ -500,6 +317,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			if err := s.http.Shutdown(ctx); err != nil {
 				errs = append(errs, fmt.Errorf("http: %w", err))
 			}
+		} else if s.ln != nil {
+			s.ln.Close()
 		}
 		if s.recorder != nil {
 			s.recorder.Close()

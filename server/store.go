@@ -8,19 +8,14 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
-	"github.com/openzone/openzone"
 	"github.com/openzone/openzone/internal/jobs"
 	"github.com/openzone/openzone/internal/store"
 	"github.com/openzone/openzone/internal/store/postgres"
 	"github.com/openzone/openzone/internal/store/sqlite"
-	"github.com/openzone/openzone/internal/supervisor"
 )
 
 // OpenStore opens (and migrates) the database a Config's DB names, the way
@@ -181,95 +176,4 @@ func (s *Server) loadArchiveKey() ([]byte, error) {
 		return nil, fmt.Errorf("write archive key: %w", err)
 	}
 	return k, nil
-}
-
-// instanceStale is how old a published instance may be and still be
-// called: a few publish periods, so one late publish does not hide it.
-func (s *Server) instanceStale() time.Duration { return 5 * s.cfg.ClusterInterval }
-
-// remoteInstance finds an instance another node runs (gateway.RemoteFunc).
-func (s *Server) remoteInstance(ctx context.Context, programID, name string) (supervisor.Instance, bool) {
-	in, err := s.cluster.InstanceFind(ctx, name, time.Now().Add(-s.instanceStale()))
-	if err != nil {
-		if !openzone.IsNotFound(err) {
-			s.log.Warn("find instance on another node", "instance", name, "err", err)
-		}
-		return supervisor.Instance{}, false
-	}
-	if in.ProgramID != programID {
-		return supervisor.Instance{}, false
-	}
-	if host, _ := os.Hostname(); in.Host != host && loopback(in.URL) {
-		s.log.Warn("an instance on another machine listens on loopback: set --instance-host on its node to an address this node can reach",
-			"instance", name, "url", in.URL, "its_host", in.Host)
-		return supervisor.Instance{}, false
-	}
-	return supervisor.Instance{ProgramID: in.ProgramID, Name: in.Name, URL: in.URL}, true
-}
-
-// loopback reports whether rawURL's host is a loopback address or name.
-func loopback(rawURL string) bool {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return false
-	}
-	if u.Hostname() == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(u.Hostname())
-	return ip != nil && ip.IsLoopback()
-}
-
-// publish writes this node's healthy instances to the address book. It
-// uses the wall clock: staleness is judged between real processes.
-func (s *Server) publish(ctx context.Context) {
-	host, _ := os.Hostname()
-	var insts []store.Instance
-	for _, in := range s.supervisor.Healthy() {
-		insts = append(insts, store.Instance{Name: in.Name, Node: s.cfg.NodeName, Host: host, ProgramID: in.ProgramID, URL: in.URL})
-	}
-	if err := s.cluster.InstancesPublish(ctx, store.InstancesPublishParams{Node: s.cfg.NodeName, Instances: insts, Now: time.Now()}); err != nil && ctx.Err() == nil {
-		s.log.Warn("publish instances", "err", err)
-	}
-	if err := s.cluster.NodePublish(ctx, store.NodePublishParams{Node: s.cfg.NodeName, URL: s.cfg.AdvertiseURL, Now: time.Now()}); err != nil && ctx.Err() == nil {
-		s.log.Warn("publish node", "err", err)
-	}
-}
-
-// reconcileChanged applies the stored deployments, each on its own: one
-// that fails (logged) does not hold back the others.
-func (s *Server) reconcileChanged(ctx context.Context) {
-	ps, err := s.store.ProgramList(ctx)
-	if err != nil {
-		if ctx.Err() == nil {
-			s.log.Warn("read deployments", "err", err)
-		}
-		return
-	}
-	for _, p := range ps {
-		if err := s.reconcile(ctx, p); err != nil && ctx.Err() == nil {
-			s.log.Warn("apply a deployment changed through another node", "program_id", p.ID, "err", err)
-		}
-	}
-}
-
-// clusterLoop keeps a node on PostgreSQL in step with the others: it
-// publishes its instances (at once when they change, else every
-// ClusterInterval, which keeps them fresh) and applies deployments (and
-// secret rotations) that a seed applied through another node changed.
-func (s *Server) clusterLoop(ctx context.Context) {
-	defer s.bg.Done()
-	t := time.NewTicker(s.cfg.ClusterInterval)
-	defer t.Stop()
-	for {
-		changed := s.supervisor.Changed()
-		select {
-		case <-ctx.Done():
-			return
-		case <-changed:
-		case <-t.C:
-			s.reconcileChanged(ctx)
-		}
-		s.publish(ctx)
-	}
 }

@@ -17,8 +17,10 @@ import (
 	"time"
 
 	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/apps"
 	"github.com/openzone/openzone/internal/archive"
 	"github.com/openzone/openzone/internal/debugmode"
+	"github.com/openzone/openzone/internal/deploy"
 	"github.com/openzone/openzone/internal/listener"
 	"github.com/openzone/openzone/internal/store"
 	"github.com/openzone/openzone/internal/supervisor"
@@ -28,46 +30,86 @@ import (
 // MaxSeedBytes bounds a seed file posted to the API.
 const MaxSeedBytes = 4 << 20
 
-// SeedSummary says what applying a seed file did.
-type SeedSummary struct {
-	Providers int `json:"providers"`
-	Corps     int `json:"corps"`
-	Programs  int `json:"programs"`
-	Apps      int `json:"apps"`
-}
-
 // Config wires the admin API to the rest of the zone.
 type Config struct {
 	Store      store.Store
-	Supervisor *supervisor.Supervisor
+	Supervisor Supervisor
 	Recorder   *traffic.Recorder
 	Logger     *slog.Logger
 	// AdminToken is the bearer token every request must carry.
 	AdminToken string
-	// ApplySeedFunc applies a seed file; base resolves relative command paths.
-	ApplySeedFunc func(ctx context.Context, name string, data []byte, base string) (*SeedSummary, error)
-	// TokenFunc returns a valid access_token for an app (the CLI's calls).
-	TokenFunc func(ctx context.Context, app *openzone.App) (*openzone.AccessToken, error)
-	// Debug serves the debug page routes.
-	Debug *debugmode.Service
-	// Archive ingests messages.
-	Archive *archive.Service
+	// Deploy applies seed files and saves programs (deploy.Service).
+	Deploy Deploy
+	// Apps gives the CLI an app's token, makes the inspector's replayed
+	// calls as their app, and drops the call path's cache after a change
+	// (apps.Service).
+	Apps Apps
+	// Debug serves the debug page routes (debugmode.Service).
+	Debug Debug
+	// Archive ingests messages (archive.Service).
+	Archive Archive
+	// Events raises a replayed event (events.Service).
+	Events Events
 	// Listeners accepts debug listeners (`openzone debug listen`).
-	Listeners *listener.Hub
-	// SaveProgramFunc stores a program (giving it a secret when new) and
-	// deploys it as its Deploy says.
-	SaveProgramFunc func(ctx context.Context, p *openzone.Program) error
-	// ChangedFunc, when set, is called after the API changed apps or
-	// providers, so caches of the call path drop them.
-	ChangedFunc func()
-	// CallFunc makes a call as an app through the app API endpoint api
-	// ("sync_call_program" or "async_program_task"): the inspector's replay.
-	CallFunc func(ctx context.Context, app *openzone.App, api, programID, abilityID, requestData string) (string, *openzone.TrafficRecord, error)
-	// EnqueueEventFunc stores an event and its delivery job in tx (replay).
-	EnqueueEventFunc func(ctx context.Context, tx store.Executor, e *openzone.Event) error
+	Listeners Listeners
+	// Relay runs deliveries other nodes relay to a listener this node
+	// holds (listener.Hub); nil: this node is alone, and the route is not
+	// served.
+	Relay Relay
 	// Info is returned by GET /admin/v1/status.
 	Info map[string]any
 	Now  func() time.Time
+}
+
+// Supervisor tells a program's instances and logs.
+type Supervisor interface {
+	Instances(programID string) []supervisor.InstanceStatus
+	Logs(programID string, tail int) []supervisor.LogLine
+}
+
+// Deploy applies what the zone is told to be.
+type Deploy interface {
+	ApplySeed(ctx context.Context, name string, data []byte, base string) (*deploy.Summary, error)
+	SaveProgram(ctx context.Context, p *openzone.Program) error
+}
+
+// Apps is what the admin API does as, or for, an app.
+type Apps interface {
+	TokenForApp(ctx context.Context, app *openzone.App) (*openzone.AccessToken, error)
+	Sync(ctx context.Context, app *openzone.App, c apps.Call) (string, openzone.TrafficRecord, error)
+	Async(ctx context.Context, app *openzone.App, c apps.Call) (string, openzone.TrafficRecord, error)
+	Invalidate()
+}
+
+// Debug is the debug page.
+type Debug interface {
+	IssueToken(ctx context.Context, programID string) (*debugmode.Token, error)
+	SetReceiver(ctx context.Context, programID, raw string) (string, error)
+	CheckListener(ctx context.Context, programID, token string) error
+	Page(ctx context.Context, programID string) (*debugmode.PageView, error)
+	AppClose(ctx context.Context, app *openzone.App, programID string) error
+}
+
+// Archive ingests messages and consent.
+type Archive interface {
+	Ingest(ctx context.Context, corpID string, ins []*archive.Input) ([]archive.Ingested, error)
+	SetAgree(ctx context.Context, a *openzone.AgreeStatus) error
+}
+
+// Events raises an event.
+type Events interface {
+	Enqueue(ctx context.Context, tx store.Executor, e *openzone.Event) error
+}
+
+// Listeners accepts a debug listener.
+type Listeners interface {
+	CheckTakeover(ctx context.Context, programID, resume string, force bool) error
+	Serve(w http.ResponseWriter, r *http.Request, programID string)
+}
+
+// Relay runs a relayed delivery.
+type Relay interface {
+	Relayed(ctx context.Context, req *listener.RelayRequest) *listener.RelayReply
 }
 
 // API is the admin HTTP face.
@@ -118,6 +160,9 @@ func (a *API) Register(mux *http.ServeMux) {
 	h("GET /admin/v1/traffic/{id}", a.handleTrafficGet)
 	h("POST /admin/v1/traffic/{id}/replay", a.handleTrafficReplay)
 	h("POST /admin/v1/traffic/export", a.handleTrafficExport)
+	if a.cfg.Relay != nil {
+		mux.HandleFunc("POST "+listener.RelayPath, a.handleRelay)
+	}
 	mux.Handle("/admin/", a.auth(func(r *http.Request) (any, error) {
 		return nil, openzone.NotFound.Errorf("no admin route %s %s", r.Method, r.URL.Path)
 	}))
@@ -186,7 +231,7 @@ func (a *API) handleSeedApply(r *http.Request) (any, error) {
 	if name == "" {
 		name = "seed.yaml"
 	}
-	return a.cfg.ApplySeedFunc(r.Context(), name, data, r.URL.Query().Get("base"))
+	return a.cfg.Deploy.ApplySeed(r.Context(), name, data, r.URL.Query().Get("base"))
 }
 
 type programView struct {
@@ -275,7 +320,7 @@ func (a *API) handleAppToken(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	t, err := a.cfg.TokenFunc(r.Context(), app)
+	t, err := a.cfg.Apps.TokenForApp(r.Context(), app)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/listener"
 	"github.com/openzone/openzone/internal/listener/frame"
 	"github.com/openzone/openzone/internal/wire"
 )
@@ -55,6 +56,20 @@ func (a *API) handleDebugListen(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.cfg.Listeners.Serve(w, r, programID)
+}
+
+// handleRelay runs another node's delivery on a listener this node holds
+// (listener.RelayPath). It takes the admin token, which nodes share.
+func (a *API) handleRelay(w http.ResponseWriter, r *http.Request) {
+	if !a.authorized(w, r) {
+		return
+	}
+	req, err := listener.DecodeRelay(r.Body)
+	if err != nil {
+		a.write(w, nil, err)
+		return
+	}
+	a.write(w, a.cfg.Relay.Relayed(r.Context(), req), nil)
 }
 
 // handleDebugPage is the data of a program's debug page.

@@ -95,7 +95,7 @@ func (a *API) handleProgramPut(r *http.Request) (any, error) {
 	if p.Abilities == nil {
 		p.Abilities = []openzone.Ability{}
 	}
-	if err := a.cfg.SaveProgramFunc(r.Context(), p); err != nil {
+	if err := a.cfg.Deploy.SaveProgram(r.Context(), p); err != nil {
 		return nil, err
 	}
 	return programView{Program: p, Instances: a.cfg.Supervisor.Instances(p.ID)}, nil
@@ -254,11 +254,7 @@ func (a *API) handleProviderTestCorps(r *http.Request) (any, error) {
 	return p, nil
 }
 
-func (a *API) changed() {
-	if a.cfg.ChangedFunc != nil {
-		a.cfg.ChangedFunc()
-	}
-}
+func (a *API) changed() { a.cfg.Apps.Invalidate() }
 
 // handleAppPrograms replaces the programs an app may use (应用可使用程序).
 // An unreleased (未上线) program may be given only in a test scenario: a

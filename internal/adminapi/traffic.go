@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/apps"
 	"github.com/openzone/openzone/internal/archive"
 	"github.com/openzone/openzone/internal/store"
 	"github.com/openzone/openzone/internal/traffic"
@@ -159,21 +160,35 @@ func (a *API) handleTrafficReplay(r *http.Request) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		data, nrec, err := a.cfg.CallFunc(ctx, app, rec.Interface, rec.ProgramID, rec.AbilityID, payload)
+		data, nrec, err := a.callAs(ctx, app, rec, payload)
 		res.Errcode, res.Errmsg = openzone.ErrorCode(err), openzone.ErrorMessage(err)
-		if openzone.ErrorCode(err) == openzone.ErrSystem {
+		if openzone.ErrorKind(err) == openzone.Internal {
 			return nil, err
 		}
 		res.Response = traffic.Mask(data)
-		if nrec != nil {
-			res.Route, res.Instance = nrec.Route, nrec.Instance
-			res.TotalMS, res.ProgramMS, res.ZoneMS = nrec.TotalMS, nrec.ProgramMS, nrec.ZoneMS
-		}
+		res.Route, res.Instance = nrec.Route, nrec.Instance
+		res.TotalMS, res.ProgramMS, res.ZoneMS = nrec.TotalMS, nrec.ProgramMS, nrec.ZoneMS
 		return res, nil
 	case rec.Kind == openzone.TrafficEvent:
 		return a.replayEvent(ctx, rec, payload, res)
 	}
 	return nil, openzone.Errorf(openzone.ErrInvalidParam, "traffic record %d is %s: only an app's calls (sync_call_program, async_program_task) and events can be replayed; replay the call or event that caused it", id, kindName(rec))
+}
+
+// callAs makes a recorded app call again, as its app, through the same
+// service the app API uses (same checks, route, sealing and recording). It
+// returns the reply — the program's data, or {"jobid"} of the new task —
+// and the new call's record.
+func (a *API) callAs(ctx context.Context, app *openzone.App, rec *openzone.TrafficRecord, payload string) (string, openzone.TrafficRecord, error) {
+	c := apps.Call{ProgramID: rec.ProgramID, AbilityID: rec.AbilityID, RequestData: payload}
+	if rec.Interface == "async_program_task" {
+		_, nrec, err := a.cfg.Apps.Async(ctx, app, c)
+		if err != nil {
+			return "", nrec, err
+		}
+		return nrec.Response, nrec, nil
+	}
+	return a.cfg.Apps.Sync(ctx, app, c)
 }
 
 func kindName(rec *openzone.TrafficRecord) string {
@@ -196,7 +211,7 @@ func (a *API) replayEvent(ctx context.Context, rec *openzone.TrafficRecord, payl
 	}
 	e := &openzone.Event{ID: archive.NewEventID(), CorpID: rec.CorpID, AgentID: rec.AgentID, ProgramID: rec.ProgramID,
 		Type: rec.AbilityID, Data: json.RawMessage(payload), State: openzone.EventPending, CreatedAt: a.cfg.Now()}
-	if err := a.cfg.Store.InTx(ctx, func(tx store.Executor) error { return a.cfg.EnqueueEventFunc(ctx, tx, e) }); err != nil {
+	if err := a.cfg.Store.InTx(ctx, func(tx store.Executor) error { return a.cfg.Events.Enqueue(ctx, tx, e) }); err != nil {
 		return nil, err
 	}
 	res.EventID, res.State = e.ID, e.State

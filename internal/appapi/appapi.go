@@ -15,10 +15,8 @@ import (
 	"time"
 
 	"github.com/openzone/openzone"
-	"github.com/openzone/openzone/internal/debugmode"
-	"github.com/openzone/openzone/internal/gateway"
+	"github.com/openzone/openzone/internal/apps"
 	"github.com/openzone/openzone/internal/store"
-	"github.com/openzone/openzone/internal/traffic"
 )
 
 // MaxBodyBytes is the largest request body the app API reads; a larger one
@@ -26,53 +24,45 @@ import (
 const MaxBodyBytes = 2 << 20
 
 // API is the app-facing HTTP face.
-type API struct {
-	store    store.Store
-	gateway  *gateway.Gateway
-	recorder *traffic.Recorder
-	now      func() time.Time
-	log      *slog.Logger
-	debug    *debugmode.Service
-	notify   NotifyFunc
-	tasks    Tasks
-	cache    lookups
-}
-
-// Tasks runs async calls (internal/tasks).
-type Tasks interface {
-	CreateAppTask(ctx context.Context, app *openzone.App, prog *openzone.Program, abilityID, requestData string) (string, error)
-	AppResult(ctx context.Context, app *openzone.App, jobID string) (responseErrcode int, responseData string, err error)
-}
-
-// NotifyFunc checks a notify_id a sync call carries (710646 when it is not
-// the calling app's and program's, or expired) and returns it.
-type NotifyFunc func(ctx context.Context, notifyID, corpID string, agentID int64, programID string) (*openzone.Notify, error)
+type API struct{ cfg Config }
 
 // Config configures the API.
 type Config struct {
-	Store    store.Store
-	Gateway  *gateway.Gateway
-	Recorder *traffic.Recorder
-	Now      func() time.Time
-	Logger   *slog.Logger
-	Debug    *debugmode.Service
-	Notify   NotifyFunc
-	Tasks    Tasks
+	// Apps authenticates apps and makes their calls (apps.Service).
+	Apps Apps
+	// Tasks answers async_program_result (tasks.Service).
+	Tasks Tasks
+	// Debug serves the app half of debug mode (debugmode.Service).
+	Debug Debug
+	// Store serves the endpoints only this face has (the archive's).
+	Store  store.Store
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Apps is what an app may do (apps.Service).
+type Apps interface {
+	Token(ctx context.Context, corpID, secret string) (*openzone.AccessToken, error)
+	Authenticate(ctx context.Context, accessToken string) (*openzone.App, error)
+	Sync(ctx context.Context, app *openzone.App, c apps.Call) (string, openzone.TrafficRecord, error)
+	Async(ctx context.Context, app *openzone.App, c apps.Call) (string, openzone.TrafficRecord, error)
+	SetReceiveProgram(ctx context.Context, app *openzone.App, programID string) error
+}
+
+// Tasks reads an app's async task.
+type Tasks interface {
+	AppResult(ctx context.Context, app *openzone.App, jobID string) (responseErrcode int, responseData string, err error)
+}
+
+// Debug is the app half of debug mode.
+type Debug interface {
+	AppOpen(ctx context.Context, app *openzone.App, programID, token string) error
+	AppClose(ctx context.Context, app *openzone.App, programID string) error
+	Check(ctx context.Context, app *openzone.App, programID string) (int, error)
 }
 
 // New returns the app API.
-func New(cfg Config) *API {
-	return &API{
-		store:    cfg.Store,
-		gateway:  cfg.Gateway,
-		recorder: cfg.Recorder,
-		now:      cfg.Now,
-		log:      cfg.Logger,
-		debug:    cfg.Debug,
-		notify:   cfg.Notify,
-		tasks:    cfg.Tasks,
-	}
-}
+func New(cfg Config) *API { return &API{cfg: cfg} }
 
 // handlerFunc serves one chatdata endpoint for an authenticated app.
 type handlerFunc func(ctx context.Context, app *openzone.App, req *request) (openzone.Reply, error)
@@ -107,7 +97,7 @@ func (a *API) Register(mux *http.ServeMux) {
 // unknown answers a path this zone does not serve as WeCom answers an API
 // it does not have: HTTP 200, errcode 404 naming the path.
 func (a *API) unknown(w http.ResponseWriter, r *http.Request) {
-	writeError(w, a.log, openzone.NotFound.Errorf("API %s is not available in this zone", r.URL.Path))
+	writeError(w, a.cfg.Logger, openzone.NotFound.Errorf("API %s is not available in this zone", r.URL.Path))
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
@@ -141,56 +131,26 @@ func newHint() string {
 // serveChat authenticates the app and runs h on the JSON body.
 func (a *API) serveChat(w http.ResponseWriter, r *http.Request, h handlerFunc) {
 	if r.Method != http.MethodPost {
-		writeError(w, a.log, openzone.Errorf(openzone.ErrInvalidParam, "%s must be called with POST", r.URL.Path))
+		writeError(w, a.cfg.Logger, openzone.Errorf(openzone.ErrInvalidParam, "%s must be called with POST", r.URL.Path))
 		return
 	}
 	ctx := r.Context()
-	app, err := a.Authenticate(ctx, r.URL.Query().Get("access_token"))
+	app, err := a.cfg.Apps.Authenticate(ctx, r.URL.Query().Get("access_token"))
 	if err != nil {
-		writeError(w, a.log, err)
+		writeError(w, a.cfg.Logger, err)
 		return
 	}
 	req, err := readBody(w, r)
 	if err != nil {
-		writeError(w, a.log, err)
+		writeError(w, a.cfg.Logger, err)
 		return
 	}
 	res, err := h(ctx, app, req)
 	if err != nil {
-		writeError(w, a.log, err)
+		writeError(w, a.cfg.Logger, err)
 		return
 	}
 	writeJSON(w, res)
-}
-
-// Authenticate resolves an access_token to its app and checks the app's
-// zone permission (WeCom's first two checks). The SDK half of debug mode
-// authenticates its access_token with it too.
-func (a *API) Authenticate(ctx context.Context, token string) (*openzone.App, error) {
-	if token == "" {
-		return nil, openzone.Errorf(openzone.ErrMissingToken, "access_token missing")
-	}
-	t, err := a.tokenGet(ctx, token)
-	if openzone.IsNotFound(err) {
-		return nil, openzone.Errorf(openzone.ErrInvalidToken, "invalid access_token")
-	}
-	if err != nil {
-		return nil, err
-	}
-	if !a.now().Before(t.ExpiresAt) {
-		return nil, openzone.Errorf(openzone.ErrTokenExpired, "access_token expired")
-	}
-	app, err := a.appGet(ctx, t.CorpID, t.AgentID)
-	if openzone.IsNotFound(err) {
-		return nil, openzone.Errorf(openzone.ErrInvalidToken, "invalid access_token: its app no longer exists")
-	}
-	if err != nil {
-		return nil, err
-	}
-	if !app.ZonePermission {
-		return nil, openzone.Errorf(openzone.ErrZonePermission, "app %d of corp %s lacks the 数据与智能专区 (data & intelligence zone) permission", app.AgentID, app.CorpID)
-	}
-	return app, nil
 }
 
 // request is a decoded JSON body whose fields are read one by one, so a

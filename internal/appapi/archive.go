@@ -24,15 +24,15 @@ func (a *API) handleSetPublicKey(ctx context.Context, app *openzone.App, req *re
 	if _, err := archive.ParsePublicKey(pemText); err != nil {
 		return nil, openzone.Errorf(openzone.ErrInvalidParam, "%v", err)
 	}
-	last, err := a.store.MessageLastSeq(ctx)
+	last, err := a.cfg.Store.MessageLastSeq(ctx)
 	if err != nil {
 		return nil, err
 	}
-	err = a.store.AppPublicKeyPut(ctx, &openzone.AppPublicKey{
-		CorpID: app.CorpID, AgentID: app.AgentID, Ver: ver, PEM: pemText, SetAt: a.now(), StartSeq: last,
+	err = a.cfg.Store.AppPublicKeyPut(ctx, &openzone.AppPublicKey{
+		CorpID: app.CorpID, AgentID: app.AgentID, Ver: ver, PEM: pemText, SetAt: a.cfg.Now(), StartSeq: last,
 	})
 	if openzone.ErrorKind(err) == openzone.Conflict {
-		cur, _ := a.store.AppPublicKeyGet(ctx, app.CorpID, app.AgentID)
+		cur, _ := a.cfg.Store.AppPublicKeyGet(ctx, app.CorpID, app.AgentID)
 		if cur != nil {
 			return nil, openzone.Errorf(openzone.ErrInvalidParam, "public_key_ver %d must be greater than the current version %d", ver, cur.Ver)
 		}
@@ -134,7 +134,7 @@ func (a *API) handleGetAuthUserList(ctx context.Context, app *openzone.App, req 
 			return nil, openzone.Errorf(openzone.ErrBadCursor, "cursor is not one get_auth_user_list returned")
 		}
 	}
-	ms, err := a.store.MemberList(ctx, app.CorpID)
+	ms, err := a.cfg.Store.MemberList(ctx, app.CorpID)
 	if err != nil {
 		return nil, err
 	}
@@ -155,11 +155,11 @@ func (a *API) handleGetCorpAuthInfo(ctx context.Context, app *openzone.App, req 
 	if app.Type == openzone.AppSelfBuilt {
 		return nil, openzone.Errorf(openzone.ErrNotSuiteApp, "get_corp_auth_info is for custom (代开发) and third-party apps; app %d is self-built", app.AgentID)
 	}
-	corp, err := a.store.CorpGet(ctx, app.CorpID)
+	corp, err := a.cfg.Store.CorpGet(ctx, app.CorpID)
 	if err != nil {
 		return nil, err
 	}
-	ms, err := a.store.MemberList(ctx, app.CorpID)
+	ms, err := a.cfg.Store.MemberList(ctx, app.CorpID)
 	if err != nil {
 		return nil, err
 	}

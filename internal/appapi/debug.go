@@ -17,7 +17,7 @@ func (a *API) handleOpenDebugMode(ctx context.Context, app *openzone.App, req *r
 	if err != nil {
 		return nil, err
 	}
-	if err := a.debug.AppOpen(ctx, app, programID, token); err != nil {
+	if err := a.cfg.Debug.AppOpen(ctx, app, programID, token); err != nil {
 		return nil, err
 	}
 	return openzone.OK, nil
@@ -29,7 +29,7 @@ func (a *API) handleCloseDebugMode(ctx context.Context, app *openzone.App, req *
 	if err != nil {
 		return nil, err
 	}
-	if err := a.debug.AppClose(ctx, app, programID); err != nil {
+	if err := a.cfg.Debug.AppClose(ctx, app, programID); err != nil {
 		return nil, err
 	}
 	return openzone.OK, nil
@@ -46,7 +46,7 @@ func (a *API) handleCheckDebugMode(ctx context.Context, app *openzone.App, req *
 	if err != nil {
 		return nil, err
 	}
-	st, err := a.debug.Check(ctx, app, programID)
+	st, err := a.cfg.Debug.Check(ctx, app, programID)
 	if err != nil {
 		return nil, err
 	}

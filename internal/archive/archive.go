@@ -27,19 +27,22 @@ const Window = 5 * 24 * time.Hour
 // TokenTTL is the validity of an event token.
 const TokenTTL = 10 * time.Minute
 
-// EventFunc stores an event and enqueues its delivery in the caller's
-// transaction (the server wires it to the event queue).
-type EventFunc func(ctx context.Context, tx store.Executor, e *openzone.Event) error
+// Events stores an event and enqueues its delivery in the caller's
+// transaction (events.Service).
+type Events interface {
+	Enqueue(ctx context.Context, tx store.Executor, e *openzone.Event) error
+}
 
 // Config configures the archive.
 type Config struct {
 	Store store.Store
 	// Key is the zone's 32-byte archive key that seals each message's
 	// secret key at rest.
-	Key   []byte
-	Now   func() time.Time
-	Log   *slog.Logger
-	Event EventFunc
+	Key    []byte
+	Now    func() time.Time
+	Logger *slog.Logger
+	// Events raises the archive events programs receive; nil: none.
+	Events Events
 }
 
 // Service is the chat archive.
@@ -345,7 +348,7 @@ func NewEventID() string {
 // raise creates the events a batch causes, for every app of the corp that
 // archives and has chosen a receiving program.
 func (s *Service) raise(ctx context.Context, tx store.Executor, corpID string, msgs []*openzone.Message, texts []string, now time.Time) (int, error) {
-	if len(msgs) == 0 || s.cfg.Event == nil {
+	if len(msgs) == 0 || s.cfg.Events == nil {
 		return 0, nil
 	}
 	keys, err := tx.AppPublicKeyList(ctx, corpID)
@@ -405,7 +408,7 @@ func (s *Service) emitAs(ctx context.Context, tx store.Executor, app *openzone.A
 	if err != nil {
 		return err
 	}
-	return s.cfg.Event(ctx, tx, &openzone.Event{
+	return s.cfg.Events.Enqueue(ctx, tx, &openzone.Event{
 		ID: NewEventID(), CorpID: app.CorpID, AgentID: app.AgentID, ProgramID: app.ReceiveProgramID,
 		Type: typ, Data: data, State: openzone.EventPending, CreatedAt: now,
 	})
@@ -442,7 +445,7 @@ func (s *Service) SetAgree(ctx context.Context, as *openzone.AgreeStatus) error 
 		if err := tx.AgreeUpsert(ctx, as); err != nil {
 			return err
 		}
-		if as.Status != "Agree" || s.cfg.Event == nil {
+		if as.Status != "Agree" || s.cfg.Events == nil {
 			return nil
 		}
 		apps, err := tx.AppList(ctx, as.CorpID)

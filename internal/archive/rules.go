@@ -24,7 +24,7 @@ func (s *Service) matchRules(ctx context.Context, tx store.Executor, app *openzo
 	for _, r := range rules {
 		kr, err := keyword.Parse(r.Body, false)
 		if err != nil {
-			s.cfg.Log.Warn("archive: stored keyword rule does not parse", "rule_id", r.RuleID, "err", err)
+			s.cfg.Logger.Warn("archive: stored keyword rule does not parse", "rule_id", r.RuleID, "err", err)
 			continue
 		}
 		cs = append(cs, compiled{r.RuleID, kr})

@@ -21,8 +21,6 @@ import (
 	"net/url"
 	"path"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/openzone/openzone"
@@ -38,47 +36,36 @@ const (
 
 // Config configures a Service.
 type Config struct {
-	Store store.Store
-	Now   func() time.Time
-	Log   *slog.Logger
+	Store  store.Store
+	Now    func() time.Time
+	Logger *slog.Logger
 	// AllowedHosts restricts receiver URLs to these hosts; an entry may be
 	// a host name, an IP, or a pattern like "*.example.com" (path.Match).
 	// Empty allows any host.
 	AllowedHosts []string
-	// OpenedFunc, when set, is called after debug mode of (corp, app,
-	// program) turned on, and with corpID "" after the receiver changed:
-	// the zone's pre-flight probe. It must not block.
-	OpenedFunc func(programID, corpID string, agentID int64)
-	// Exclusive says this process is the only writer of debug state (one
-	// SQLite zone): Route then answers from memory, invalidated by every
-	// change this Service makes. With a store shared by several nodes
-	// every Route reads the store.
-	Exclusive bool
+	// Routes is what calls read; every change here drops its cache.
+	Routes *Routes
+	// Prober is told when debug mode of (corp, app, program) turned on,
+	// and with corpID "" when the receiver changed: the zone's pre-flight
+	// probe (listener.Service). It must not block.
+	Prober Prober
+	// Apps authenticates the access_token of the SDK half.
+	Apps Authenticator
+}
+
+// Prober probes a debug receiver in the background.
+type Prober interface {
+	Opened(programID, corpID string, agentID int64)
+}
+
+// Authenticator resolves an access_token to its app (apps.Service).
+type Authenticator interface {
+	Authenticate(ctx context.Context, accessToken string) (*openzone.App, error)
 }
 
 // Service is debug mode's state machine over the store.
 type Service struct {
 	cfg Config
-
-	mu   sync.Mutex
-	keys map[string]*wire.Keys // program id + "/" + ver → keys of a debug secret
-
-	// Route cache (Exclusive only): entries carry the generation they were
-	// read at; every write bumps gen, so a stale entry is never used.
-	gen    atomic.Uint64
-	routes sync.Map // routeKey → routeEntry
-}
-
-type routeKey struct {
-	corpID    string
-	agentID   int64
-	programID string
-}
-
-type routeEntry struct {
-	gen  uint64
-	sess *openzone.DebugSession // nil: no session
-	dp   *openzone.DebugProgram // nil: no debug page state
 }
 
 // New returns a Service.
@@ -86,16 +73,12 @@ func New(cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{cfg: cfg, keys: map[string]*wire.Keys{}}
+	return &Service{cfg: cfg}
 }
 
-// Changed invalidates cached routes after debug state was changed outside
-// this Service (a debug listener connected or was lost).
-func (s *Service) Changed() { s.gen.Add(1) }
-
-// write runs fn in a transaction and invalidates cached routes.
+// write runs fn in a transaction and drops cached routes.
 func (s *Service) write(ctx context.Context, fn func(tx store.Executor) error) error {
-	defer s.gen.Add(1)
+	defer s.cfg.Routes.Changed()
 	return s.cfg.Store.InTx(ctx, fn)
 }
 
@@ -210,8 +193,8 @@ func (s *Service) SetReceiver(ctx context.Context, programID, raw string) (strin
 }
 
 func (s *Service) opened(programID, corpID string, agentID int64) {
-	if s.cfg.OpenedFunc != nil {
-		s.cfg.OpenedFunc(programID, corpID, agentID)
+	if s.cfg.Prober != nil {
+		s.cfg.Prober.Opened(programID, corpID, agentID)
 	}
 }
 
@@ -261,16 +244,6 @@ func (s *Service) checkReceiver(raw string) (string, error) {
 		}
 	}
 	return u.String(), nil
-}
-
-// on reports whether a session is in debug mode at now under dp.
-func on(sess *openzone.DebugSession, dp *openzone.DebugProgram, now time.Time) bool {
-	return sess != nil && sess.AppHalf && sess.SDKHalf && dp.TokenValid(now) && sess.Token == dp.Token
-}
-
-// sdkAlive reports whether the session's debug secret may still be used.
-func sdkAlive(sess *openzone.DebugSession, dp *openzone.DebugProgram, now time.Time) bool {
-	return sess != nil && sess.SDKHalf && sess.SecretVer != 0 && dp.TokenValid(now) && sess.Token == dp.Token
 }
 
 // TestScenario returns 710672 unless the app may use debug mode (and
@@ -415,7 +388,7 @@ func (s *Service) Check(ctx context.Context, app *openzone.App, programID string
 	if err := checkProgram(ctx, s.cfg.Store, app, programID); err != nil {
 		return 0, err
 	}
-	r, err := s.Route(ctx, app.CorpID, app.AgentID, programID)
+	r, err := s.cfg.Routes.Route(ctx, app.CorpID, app.AgentID, programID)
 	if err != nil {
 		return 0, err
 	}
@@ -459,8 +432,19 @@ func resetSDK(sess *openzone.DebugSession) {
 	sess.SDKHalf, sess.SDKOpenedAt, sess.SecretVer, sess.Secret = false, time.Time{}, 0, nil
 }
 
+// SDKOpenParams is the SDK half's request: the two tokens and the SDK's
+// ephemeral X25519 key (standard base64). ProgramID is optional: the debug
+// credential names its program; when sent it must be that program.
+type SDKOpenParams struct {
+	ProgramID   string
+	DebugToken  string
+	AccessToken string
+	PublicKey   string
+}
+
 // SDKOpenResult is the zone's answer to the SDK half.
 type SDKOpenResult struct {
+	ProgramID    string
 	CorpID       string
 	AgentID      int64
 	SecretVer    int
@@ -469,11 +453,54 @@ type SDKOpenResult struct {
 	Status       int
 }
 
-// SDKOpen is the SDK half (docs/protocol.md §15.1): app is the app whose
-// access_token the SDK presented (already authenticated), pub the SDK's
-// ephemeral X25519 key. It mints a debug secret for (corp, app, program),
-// replacing any earlier one, and seals it to pub.
-func (s *Service) SDKOpen(ctx context.Context, app *openzone.App, programID, token string, pub *ecdh.PublicKey) (*SDKOpenResult, error) {
+// SDKOpen is the SDK half (docs/protocol.md §15.1), checked in this order:
+// the public key, the access_token (apps: an anonymous caller learns
+// nothing, not even whether a program or a credential exists), the program
+// (the credential's, 40058 when it is no program's; or the one named,
+// 800001), then the checks both halves make. It mints a debug secret for
+// (corp, app, program), replacing any earlier one, and seals it to the
+// SDK's key.
+func (s *Service) SDKOpen(ctx context.Context, p SDKOpenParams) (*SDKOpenResult, error) {
+	pub, err := ParsePublicKey(p.PublicKey)
+	if err != nil {
+		return nil, err
+	}
+	app, err := s.cfg.Apps.Authenticate(ctx, p.AccessToken)
+	if err != nil {
+		return nil, err
+	}
+	programID, err := s.sdkProgram(ctx, p.ProgramID, p.DebugToken)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.sdkOpen(ctx, app, programID, p.DebugToken, pub)
+	if err != nil {
+		return nil, err
+	}
+	res.ProgramID = programID
+	return res, nil
+}
+
+// sdkProgram is the program the SDK half opens: the one named, which must
+// exist, or the one whose credential token is.
+func (s *Service) sdkProgram(ctx context.Context, programID, token string) (string, error) {
+	if programID != "" {
+		if _, err := s.cfg.Store.ProgramGet(ctx, programID); err != nil {
+			if openzone.IsNotFound(err) {
+				err = openzone.Errorf(openzone.ErrBadProgramID, "invalid program_id %q: no such program", programID)
+			}
+			return "", err
+		}
+		return programID, nil
+	}
+	id, err := s.cfg.Store.DebugProgramByToken(ctx, token)
+	if openzone.IsNotFound(err) {
+		err = openzone.Errorf(openzone.ErrInvalidParam, "invalid debug_token: it is not the debug credential (调试凭证) of any program; get one on the program's debug page")
+	}
+	return id, err
+}
+
+func (s *Service) sdkOpen(ctx context.Context, app *openzone.App, programID, token string, pub *ecdh.PublicKey) (*SDKOpenResult, error) {
 	var res *SDKOpenResult
 	err := s.write(ctx, func(tx store.Executor) error {
 		dp, sess, now, err := s.openHalf(ctx, tx, app, programID, token)
@@ -517,7 +544,7 @@ func (s *Service) SDKOpen(ctx context.Context, app *openzone.App, programID, tok
 	if res.Status == StatusOn {
 		s.opened(programID, app.CorpID, app.AgentID)
 	}
-	s.cfg.Log.Info("debug mode: SDK half opened", "program_id", programID, "corpid", app.CorpID, "agentid", app.AgentID, "secret_ver", res.SecretVer, "status", res.Status)
+	s.cfg.Logger.Info("debug mode: SDK half opened", "program_id", programID, "corpid", app.CorpID, "agentid", app.AgentID, "secret_ver", res.SecretVer, "status", res.Status)
 	return res, nil
 }
 
@@ -526,106 +553,6 @@ func newVer() int {
 	var b [4]byte
 	rand.Read(b[:])
 	return int(1<<30 | binary.BigEndian.Uint32(b[:])&(1<<30-1))
-}
-
-// Route says where traffic for (corp, app, program) goes in debug mode:
-// nil when debug mode is off.
-type Route struct {
-	ReceiverURL string // "" when none is set (calls fail with 710674)
-	Keys        *wire.Keys
-	// Listener, when set, replaces the receiver URL: the program is in
-	// listener mode (connected or lost).
-	Listener *openzone.DebugListener
-}
-
-// Route returns the debug route of (corp, app, program), or nil. It is on
-// every call's path, so with an exclusive store it answers from memory;
-// expiry is judged at each call.
-func (s *Service) Route(ctx context.Context, corpID string, agentID int64, programID string) (*Route, error) {
-	k := routeKey{corpID, agentID, programID}
-	gen := s.gen.Load()
-	var e routeEntry
-	if v, ok := s.routes.Load(k); ok && s.cfg.Exclusive && v.(routeEntry).gen == gen {
-		e = v.(routeEntry)
-	} else {
-		var err error
-		if e, err = s.load(ctx, k); err != nil {
-			return nil, err
-		}
-		e.gen = gen
-		if s.cfg.Exclusive {
-			s.routes.Store(k, e)
-		}
-	}
-	if e.sess == nil || e.dp == nil || !e.sess.AppHalf || !e.sess.SDKHalf || !on(e.sess, e.dp, s.cfg.Now()) {
-		return nil, nil
-	}
-	r := &Route{ReceiverURL: e.dp.ReceiverURL, Keys: s.keysOf(e.sess)}
-	if e.dp.Listener.State != "" {
-		l := e.dp.Listener
-		r.Listener = &l
-	}
-	return r, nil
-}
-
-func (s *Service) load(ctx context.Context, k routeKey) (routeEntry, error) {
-	var e routeEntry
-	sess, err := s.cfg.Store.DebugSessionGet(ctx, store.DebugSessionGetParams{CorpID: k.corpID, AgentID: k.agentID, ProgramID: k.programID})
-	if openzone.IsNotFound(err) {
-		return e, nil
-	}
-	if err != nil {
-		return e, err
-	}
-	e.sess = sess
-	if !sess.AppHalf || !sess.SDKHalf {
-		return e, nil
-	}
-	dp, err := s.cfg.Store.DebugProgramGet(ctx, k.programID)
-	if openzone.IsNotFound(err) {
-		return e, nil
-	}
-	if err != nil {
-		return e, err
-	}
-	e.dp = dp
-	return e, nil
-}
-
-func (s *Service) keysOf(sess *openzone.DebugSession) *wire.Keys {
-	k := fmt.Sprintf("%s/%d", sess.ProgramID, sess.SecretVer)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if keys, ok := s.keys[k]; ok {
-		return keys
-	}
-	sec := wire.Secret{Ver: sess.SecretVer}
-	copy(sec.Key[:], sess.Secret)
-	keys := wire.NewKeys(sec)
-	s.keys[k] = keys
-	return keys
-}
-
-// InvokeKeys returns the keys of a live debug secret of the program with
-// version ver, and the session it belongs to (whose corp and app bound what
-// the secret may do). It returns nil when there is none: the caller
-// answers ww-exception -10008.
-func (s *Service) InvokeKeys(ctx context.Context, programID string, ver int) (*wire.Keys, *openzone.DebugSession, error) {
-	sess, err := s.cfg.Store.DebugSessionBySecretVer(ctx, programID, ver)
-	if openzone.IsNotFound(err) {
-		return nil, nil, nil
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	dp, err := s.cfg.Store.DebugProgramGet(ctx, programID)
-	if err != nil && !openzone.IsNotFound(err) {
-		return nil, nil, err
-	}
-	if !sdkAlive(sess, dp, s.cfg.Now()) {
-		return nil, nil, nil
-	}
-	return s.keysOf(sess), sess, nil
 }
 
 // SessionView is one (corp, app) row of a program's debug page.

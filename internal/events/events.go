@@ -26,6 +26,7 @@ import (
 	"github.com/openzone/openzone"
 	"github.com/openzone/openzone/internal/gateway"
 	"github.com/openzone/openzone/internal/jobs"
+	"github.com/openzone/openzone/internal/listener"
 	"github.com/openzone/openzone/internal/specapi"
 	"github.com/openzone/openzone/internal/store"
 	"github.com/openzone/openzone/internal/traffic"
@@ -42,7 +43,7 @@ type Config struct {
 	Gateway  *gateway.Gateway
 	Recorder *traffic.Recorder
 	Now      func() time.Time
-	Log      *slog.Logger
+	Logger   *slog.Logger
 	// HTTPClient posts notifications to apps; default 10 s timeout.
 	HTTPClient *http.Client
 }
@@ -119,7 +120,7 @@ func (w *eventWorker) Work(ctx context.Context, job *river.Job[EventArgs]) error
 		return nil // delivered by an earlier attempt whose completion was lost, or by DeliverHeld
 	}
 	err = s.deliver(ctx, e, job.Attempt, job.MaxAttempts, false)
-	if errors.Is(err, gateway.ErrListenerAbsent) {
+	if errors.Is(err, listener.ErrAbsent) {
 		return jobs.Snooze(HoldRecheck)
 	}
 	return err
@@ -140,12 +141,12 @@ func (s *Service) deliver(ctx context.Context, e *openzone.Event, attempt, maxAt
 	span := s.cfg.Recorder.Begin(openzone.TrafficRecord{Kind: openzone.TrafficEvent, CorpID: e.CorpID, AgentID: e.AgentID,
 		ProgramID: e.ProgramID, AbilityID: e.Type, Request: traffic.Mask(string(e.Data)), StartedAt: s.cfg.Now()})
 	res, err := s.cfg.Gateway.Do(ctx, call)
-	if errors.Is(err, gateway.ErrListenerAbsent) {
+	if errors.Is(err, listener.ErrAbsent) {
 		// Held, not failed: no attempt, no traffic record for it.
 		if held := "held: " + openzone.ErrorMessage(err); e.LastError != held {
 			e.LastError = held
 			if uerr := s.cfg.Store.EventUpdate(ctx, e); uerr != nil {
-				s.cfg.Log.Error("events: record held event", "event_id", e.ID, "err", uerr)
+				s.cfg.Logger.Error("events: record held event", "event_id", e.ID, "err", uerr)
 			}
 		}
 		return err
@@ -169,22 +170,22 @@ func (s *Service) eventFailed(ctx context.Context, e *openzone.Event, attempt, m
 		e.State = openzone.EventFailed
 	}
 	if err := s.cfg.Store.EventUpdate(ctx, e); err != nil {
-		s.cfg.Log.Error("events: record failed attempt", "event_id", e.ID, "err", err)
+		s.cfg.Logger.Error("events: record failed attempt", "event_id", e.ID, "err", err)
 	}
-	s.cfg.Log.Warn("events: delivery failed", "event_id", e.ID, "program_id", e.ProgramID, "attempt", attempt, "errcode", openzone.ErrorCode(cause))
+	s.cfg.Logger.Warn("events: delivery failed", "event_id", e.ID, "program_id", e.ProgramID, "attempt", attempt, "errcode", openzone.ErrorCode(cause))
 	return errors.New(e.LastError)
 }
 
 // Held returns the program's pending events, oldest first, each with the
 // delivery DeliverHeld makes when a debug listener connects.
-func (s *Service) Held(ctx context.Context, programID string) ([]gateway.Held, error) {
+func (s *Service) Held(ctx context.Context, programID string) ([]listener.Held, error) {
 	evs, err := s.cfg.Store.EventListPending(ctx, programID, 1000)
 	if err != nil {
 		return nil, err
 	}
-	held := make([]gateway.Held, len(evs))
+	held := make([]listener.Held, len(evs))
 	for i, e := range evs {
-		held[i] = gateway.Held{Key: "event:" + e.ID, At: e.CreatedAt, Deliver: func(ctx context.Context) error {
+		held[i] = listener.Held{Key: "event:" + e.ID, At: e.CreatedAt, Deliver: func(ctx context.Context) error {
 			// An event the program refuses keeps its own retry schedule.
 			return s.deliver(ctx, e, e.Attempts+1, math.MaxInt, true)
 		}}
@@ -258,9 +259,19 @@ func (s *Service) specNotifyApp(ctx context.Context, c *specapi.Context, raw jso
 	return &notifyReply{Base: openzone.OK, NotifyID: id}, nil
 }
 
+// NotifyCheck is a notify_id a sync_call_program of an app to a program
+// carries.
+type NotifyCheck struct {
+	NotifyID  string
+	CorpID    string
+	AgentID   int64
+	ProgramID string
+}
+
 // CheckNotify returns the notify a sync_call_program carries: it must be
 // unexpired and belong to the calling app and program (710646 otherwise).
-func (s *Service) CheckNotify(ctx context.Context, notifyID, corpID string, agentID int64, programID string) (*openzone.Notify, error) {
+func (s *Service) CheckNotify(ctx context.Context, c NotifyCheck) (*openzone.Notify, error) {
+	notifyID, corpID, agentID, programID := c.NotifyID, c.CorpID, c.AgentID, c.ProgramID
 	n, err := s.cfg.Store.NotifyGet(ctx, notifyID)
 	if err != nil {
 		if openzone.IsNotFound(err) {
@@ -300,7 +311,7 @@ func (w *notifyWorker) Work(ctx context.Context, job *river.Job[NotifyArgs]) err
 	}
 	cb := app.Callback
 	if cb.URL == "" {
-		s.cfg.Log.Warn("events: app has no callback URL; program_notify dropped", "corpid", app.CorpID, "agentid", app.AgentID, "notify_id", n.NotifyID)
+		s.cfg.Logger.Warn("events: app has no callback URL; program_notify dropped", "corpid", app.CorpID, "agentid", app.AgentID, "notify_id", n.NotifyID)
 		return jobs.Cancel(fmt.Errorf("app %d of corp %s has no callback URL", app.AgentID, app.CorpID))
 	}
 	c, err := wecomcrypt.New(cb.Token, cb.EncodingAESKey, app.CorpID)

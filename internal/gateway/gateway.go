@@ -21,6 +21,7 @@ import (
 	"github.com/openzone/openzone"
 	"github.com/openzone/openzone/internal/debugmode"
 	"github.com/openzone/openzone/internal/listener"
+	"github.com/openzone/openzone/internal/listener/frame"
 	"github.com/openzone/openzone/internal/store"
 	"github.com/openzone/openzone/internal/supervisor"
 	"github.com/openzone/openzone/internal/traffic"
@@ -36,19 +37,11 @@ const MaxReplyBytes = 16 << 20
 
 // Gateway delivers calls to programs.
 type Gateway struct {
-	store      store.Executor
-	supervisor *supervisor.Supervisor
-	client     *http.Client
-	timeout    time.Duration
+	cfg    Config
+	client *http.Client
 
-	debug     func(ctx context.Context, corpID string, agentID int64, programID string) (*debugmode.Route, error)
-	remote    func(ctx context.Context, programID, name string) (supervisor.Instance, bool)
-	listeners *listener.Hub
-	relay     RelayFunc
-	node      string
-
-	mu   sync.Mutex
-	keys map[string]*wire.Keys // program id → keys of its current secret
+	mu      sync.Mutex
+	secrets map[string]*wire.Keys // program id → keys of its current secret
 }
 
 // Config configures a Gateway.
@@ -58,18 +51,31 @@ type Config struct {
 	// Timeout bounds one call to a program, connect to last byte of the
 	// reply (710675 when it passes). Default 30 s.
 	Timeout time.Duration
-	// DebugRouteFunc says whether a call goes to a debug receiver; nil
-	// means never.
-	DebugRouteFunc func(ctx context.Context, corpID string, agentID int64, programID string) (*debugmode.Route, error)
-	// RemoteFunc finds an instance another zone node runs, by name (nodes
-	// sharing a database publish theirs); nil means this node is alone.
-	RemoteFunc func(ctx context.Context, programID, name string) (supervisor.Instance, bool)
-	// Listeners holds the debug listeners connected to this node.
-	Listeners *listener.Hub
-	// RelayFunc reaches a debug listener another node holds, and Node
-	// names this one; nil: this node is alone.
-	RelayFunc RelayFunc
-	Node      string
+	// Debug says whether a call goes to a debug receiver, and finds debug
+	// secrets; nil: never.
+	Debug Debug
+	// Listeners reaches programs' debug listeners, on this node or
+	// another; nil: calls in listener mode fail (710674).
+	Listeners Listeners
+	// Remote finds an instance another zone node runs, by name (nodes
+	// sharing a database publish theirs); nil: this node is alone.
+	Remote Remote
+}
+
+// Debug is debug mode as a call sees it (debugmode.Routes).
+type Debug interface {
+	Route(ctx context.Context, corpID string, agentID int64, programID string) (*debugmode.Route, error)
+	InvokeKeys(ctx context.Context, programID string, ver int) (*wire.Keys, *openzone.DebugSession, error)
+}
+
+// Listeners delivers through programs' debug listeners (listener.Hub).
+type Listeners interface {
+	RoundTrip(ctx context.Context, t listener.Trip) (*frame.Message, listener.Reach, error)
+}
+
+// Remote finds an instance another node runs (cluster.Node).
+type Remote interface {
+	Instance(ctx context.Context, programID, name string) (supervisor.Instance, bool)
 }
 
 // New returns a Gateway. Its HTTP client keeps connections to instances
@@ -86,18 +92,7 @@ func New(cfg Config) *Gateway {
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,
 	}
-	return &Gateway{
-		store:      cfg.Store,
-		supervisor: cfg.Supervisor,
-		client:     &http.Client{Transport: tr},
-		timeout:    cfg.Timeout,
-		debug:      cfg.DebugRouteFunc,
-		remote:     cfg.RemoteFunc,
-		listeners:  cfg.Listeners,
-		relay:      cfg.RelayFunc,
-		node:       cfg.Node,
-		keys:       make(map[string]*wire.Keys),
-	}
+	return &Gateway{cfg: cfg, client: &http.Client{Transport: tr}, secrets: make(map[string]*wire.Keys)}
 }
 
 // Call is one delivery to a program.
@@ -129,20 +124,14 @@ type Call struct {
 }
 
 func (g *Gateway) timeoutOf(c *Call) time.Duration {
-	if c.Timeout > 0 && c.Timeout < g.timeout {
+	if c.Timeout > 0 && c.Timeout < g.cfg.Timeout {
 		return c.Timeout
 	}
-	return g.timeout
+	return g.cfg.Timeout
 }
 
 // Call types beyond the app call (1) and the event (2).
 const CallProbe = 3 // the pre-flight probe of a debug receiver (docs/protocol.md)
-
-// ErrListenerAbsent is in the chain of the 710674 a call gets when its
-// program is in listener mode and no listener can take it now. Durable
-// deliveries (events, async calls) that see it wait for the listener
-// instead of using up a retry.
-var ErrListenerAbsent = errors.New("no debug listener connected")
 
 // Result is what came back, with where it went and how long the program
 // took (the hop a traffic record notes).
@@ -160,8 +149,8 @@ func (g *Gateway) Do(ctx context.Context, c *Call) (*Result, error) {
 	if err != nil {
 		return res, fmt.Errorf("gateway: marshal call: %w", err)
 	}
-	if g.debug != nil {
-		route, err := g.debug(ctx, c.CorpID, c.AgentID, c.Program.ID)
+	if g.cfg.Debug != nil {
+		route, err := g.cfg.Debug.Route(ctx, c.CorpID, c.AgentID, c.Program.ID)
 		if err != nil {
 			return res, err
 		}
@@ -169,7 +158,7 @@ func (g *Gateway) Do(ctx context.Context, c *Call) (*Result, error) {
 			return g.doDebug(ctx, c, route, body, res)
 		}
 	}
-	keys, err := g.Keys(ctx, c.Program.ID)
+	keys, err := g.programKeys(ctx, c.Program.ID)
 	if err != nil {
 		return res, err
 	}
@@ -204,21 +193,21 @@ func (g *Gateway) Do(ctx context.Context, c *Call) (*Result, error) {
 		if !errors.As(err, &ce) {
 			return res, err
 		}
-		g.supervisor.MarkUnhealthy(inst)
+		g.cfg.Supervisor.MarkUnhealthy(inst)
 		lastErr = openzone.Wrap(openzone.ErrCallProgram, ce.err, "calling program %q failed: instance %s unreachable", c.Program.ID, inst.Name)
 	}
 	return res, lastErr
 }
 
 // pick chooses the instance of a call: prefer when this node or, through
-// RemoteFunc, another node runs it; else any healthy local one.
+// Remote, another node runs it; else any healthy local one.
 func (g *Gateway) pick(ctx context.Context, programID, prefer string) (supervisor.Instance, bool, error) {
-	if prefer != "" && g.remote != nil && !g.supervisor.Has(programID, prefer) {
-		if inst, ok := g.remote(ctx, programID, prefer); ok {
+	if prefer != "" && g.cfg.Remote != nil && !g.cfg.Supervisor.Has(programID, prefer) {
+		if inst, ok := g.cfg.Remote.Instance(ctx, programID, prefer); ok {
 			return inst, true, nil
 		}
 	}
-	return g.supervisor.PickPreferred(ctx, programID, prefer)
+	return g.cfg.Supervisor.PickPreferred(ctx, programID, prefer)
 }
 
 func marshalCall(c *Call) ([]byte, error) {
@@ -372,15 +361,16 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// Keys returns the packet keys of the program's current secret, cached.
-func (g *Gateway) Keys(ctx context.Context, programID string) (*wire.Keys, error) {
+// programKeys returns the packet keys of the program's current secret,
+// cached until Forget.
+func (g *Gateway) programKeys(ctx context.Context, programID string) (*wire.Keys, error) {
 	g.mu.Lock()
-	k := g.keys[programID]
+	k := g.secrets[programID]
 	g.mu.Unlock()
 	if k != nil {
 		return k, nil
 	}
-	sec, err := g.store.ProgramSecretGet(ctx, programID)
+	sec, err := g.cfg.Store.ProgramSecretGet(ctx, programID)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: program secret: %w", err)
 	}
@@ -388,7 +378,7 @@ func (g *Gateway) Keys(ctx context.Context, programID string) (*wire.Keys, error
 	copy(ws.Key[:], sec.Key)
 	k = wire.NewKeys(ws)
 	g.mu.Lock()
-	g.keys[programID] = k
+	g.secrets[programID] = k
 	g.mu.Unlock()
 	return k, nil
 }
@@ -396,8 +386,33 @@ func (g *Gateway) Keys(ctx context.Context, programID string) (*wire.Keys, error
 // Forget drops cached keys, after a secret rotation.
 func (g *Gateway) Forget(programID string) {
 	g.mu.Lock()
-	delete(g.keys, programID)
+	delete(g.secrets, programID)
 	g.mu.Unlock()
+}
+
+// InvokeKeys finds the keys of a program's secret by version, for an SDK
+// invoke: the production secret, or a live debug secret with its session
+// (docs/protocol.md §15.2). It returns nil keys (and a nil error) when the
+// program has no live secret of that version, and a NotFound error when
+// there is no such program.
+func (g *Gateway) InvokeKeys(ctx context.Context, programID string, ver int) (*wire.Keys, *openzone.DebugSession, error) {
+	if ver >= wire.DebugSecretVerMin {
+		if _, err := g.cfg.Store.ProgramGet(ctx, programID); err != nil {
+			return nil, nil, err
+		}
+		if g.cfg.Debug == nil {
+			return nil, nil, nil
+		}
+		return g.cfg.Debug.InvokeKeys(ctx, programID, ver)
+	}
+	k, err := g.programKeys(ctx, programID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if k.Secret.Ver != ver {
+		return nil, nil, nil
+	}
+	return k, nil, nil
 }
 
 // maxPooledBuf bounds the reply buffers kept for reuse: one huge reply

@@ -23,11 +23,11 @@ import (
 	"github.com/openzone/openzone/internal/store"
 )
 
-// Config configures a Hub.
-type Config struct {
-	Store store.Executor
-	Now   func() time.Time
-	Log   *slog.Logger
+// HubConfig configures a Hub.
+type HubConfig struct {
+	Store  store.Executor
+	Now    func() time.Time
+	Logger *slog.Logger
 	// Node names this zone node in the stored listener state.
 	Node string
 	// CallTimeout is told to the CLI, which uses it for its local post.
@@ -36,26 +36,39 @@ type Config struct {
 	// tests shorten them.
 	PingInterval time.Duration
 	PongTimeout  time.Duration
-	// HeldFunc counts what waits for the listener (sent in hello).
-	HeldFunc func(ctx context.Context, programID string) (int, error)
-	// ConnectFunc runs once a listener connected: the pre-flight probe and
-	// the delivery of held work, in order. Durable deliveries that did not
-	// wait (new events) are held until it returns (Conn.Ready).
-	ConnectFunc func(ctx context.Context, programID string)
-	// ChangedFunc is called after the hub changed a listener's stored
-	// state (routes cached from it are stale).
-	ChangedFunc func()
+	// Routes is told when the hub changed a listener's stored state, so
+	// routes cached from it are dropped; nil: nothing caches them.
+	Routes interface{ Changed() }
+	// Nodes finds the other zone nodes, to relay a delivery to the node
+	// holding a program's listener, with AdminToken, which nodes share;
+	// nil: this node is alone.
+	Nodes      NodeFinder
+	AdminToken string
+}
+
+// NodeFinder says where another zone node is reached (cluster.Node).
+type NodeFinder interface {
+	NodeURL(ctx context.Context, node string) (string, error)
+}
+
+// Connect is what a new connection needs from its caller (Service): how
+// much work waits for it, said in its hello, and what to do once it is up
+// (the pre-flight probe and the delivery of held work); new durable
+// deliveries wait until Connected returns (Conn.Ready).
+type Connect interface {
+	HeldCount(ctx context.Context, programID string) (int, error)
+	Connected(ctx context.Context, programID string)
 }
 
 func (h *Hub) changed() {
-	if h.cfg.ChangedFunc != nil {
-		h.cfg.ChangedFunc()
+	if h.cfg.Routes != nil {
+		h.cfg.Routes.Changed()
 	}
 }
 
 // Hub keeps the listeners connected to this zone node, one per program.
 type Hub struct {
-	cfg Config
+	cfg HubConfig
 
 	mu     sync.Mutex
 	conns  map[string]*Conn
@@ -64,7 +77,7 @@ type Hub struct {
 }
 
 // NewHub returns a Hub.
-func NewHub(cfg Config) *Hub {
+func NewHub(cfg HubConfig) *Hub {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -130,20 +143,20 @@ func (h *Hub) CheckTakeover(ctx context.Context, programID, resume string, force
 	if l.State != openzone.ListenerConnected || l.ID == "" || l.ID == resume {
 		return nil
 	}
-	return openzone.Errorf(openzone.ErrConflict, "program %q already has a debug listener: %s on node %s, connected since %s. "+
+	return openzone.Conflict.Errorf("program %q already has a debug listener: %s on node %s, connected since %s. "+
 		"Stop that one, or take over with --force (a listener that vanished without closing is noticed within %s)",
 		programID, l.ID, l.Node, l.ConnectedAt.UTC().Format(time.RFC3339), h.cfg.PingInterval+h.cfg.PongTimeout)
 }
 
 // Serve upgrades an authenticated request to the program's listener and
-// runs it until either side closes it. Call CheckTakeover first: a
-// listener that gets here replaces the program's previous one (its own
-// earlier connection, or one it was forced to take over), which is told
-// who replaced it.
-func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, programID string) {
+// runs it until either side closes it; on (nil: nothing waits) says what
+// the connection needs. Call CheckTakeover first: a listener that gets
+// here replaces the program's previous one (its own earlier connection, or
+// one it was forced to take over), which is told who replaced it.
+func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, programID string, on Connect) {
 	ws, err := websocket.Accept(w, r, nil)
 	if err != nil {
-		h.cfg.Log.Warn("debug listener: handshake failed", "program_id", programID, "err", err)
+		h.cfg.Logger.Warn("debug listener: handshake failed", "program_id", programID, "err", err)
 		return
 	}
 	ws.SetReadLimit(frame.MaxMessageBytes)
@@ -165,12 +178,12 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, programID string) {
 	// this hub nor in the stored state, so no request (from this node or
 	// relayed from another) can overtake it.
 	held := 0
-	if h.cfg.HeldFunc != nil {
+	if on != nil {
 		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-		held, err = h.cfg.HeldFunc(sctx, programID)
+		held, err = on.HeldCount(sctx, programID)
 		scancel()
 		if err != nil {
-			h.cfg.Log.Error("debug listener: count held work", "program_id", programID, "err", err)
+			h.cfg.Logger.Error("debug listener: count held work", "program_id", programID, "err", err)
 			ws.Close(websocket.StatusInternalError, "the zone could not count the held work")
 			cancel()
 			return
@@ -196,17 +209,17 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, programID string) {
 	scancel()
 	h.changed()
 	if err != nil {
-		h.cfg.Log.Error("debug listener: record state", "program_id", programID, "err", err)
+		h.cfg.Logger.Error("debug listener: record state", "program_id", programID, "err", err)
 		c.close("the zone could not record the listener", websocket.StatusInternalError)
 		return
 	}
-	h.cfg.Log.Info("debug listener connected", "program_id", programID, "listener_id", c.ID, "held_count", held, "remote", r.RemoteAddr)
+	h.cfg.Logger.Info("debug listener connected", "program_id", programID, "listener_id", c.ID, "held_count", held, "remote", r.RemoteAddr)
 	go c.pingLoop()
 	h.wg.Add(1) // Close waits for it: it uses the store
 	go func() {
 		defer h.wg.Done()
-		if h.cfg.ConnectFunc != nil {
-			h.cfg.ConnectFunc(ctx, programID)
+		if on != nil {
+			on.Connected(ctx, programID)
 		}
 		c.ready.Store(true)
 	}()
@@ -308,10 +321,10 @@ func (c *Conn) close(reason string, code websocket.StatusCode) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if _, err := h.cfg.Store.DebugListenerLose(ctx, store.DebugListenerLoseParams{ProgramID: c.ProgramID, ListenerID: c.ID, At: h.cfg.Now(), Reason: reason}); err != nil {
-		h.cfg.Log.Error("debug listener: record loss", "program_id", c.ProgramID, "err", err)
+		h.cfg.Logger.Error("debug listener: record loss", "program_id", c.ProgramID, "err", err)
 	}
 	h.changed()
-	h.cfg.Log.Info("debug listener lost", "program_id", c.ProgramID, "listener_id", c.ID, "reason", reason)
+	h.cfg.Logger.Info("debug listener lost", "program_id", c.ProgramID, "listener_id", c.ID, "reason", reason)
 	c.ws.Close(code, truncate(reason, 120))
 	c.cancel()
 	c.ws.CloseNow()
@@ -325,14 +338,14 @@ func (c *Conn) Reason() string {
 }
 
 // RoundTrip sends req (its ID is set here) and waits for the program's
-// answer, until ctx ends. A connection that ends first is frame.ErrLost.
+// answer, until ctx ends. A connection that ends first is ErrLost.
 func (c *Conn) RoundTrip(ctx context.Context, req *frame.Message) (*frame.Message, error) {
 	ch := make(chan *frame.Message, 1)
 	c.mu.Lock()
 	if c.pending == nil {
 		reason := c.reason
 		c.mu.Unlock()
-		return nil, fmt.Errorf("%w: %s", frame.ErrClosed, reason)
+		return nil, fmt.Errorf("%w: %s", ErrClosed, reason)
 	}
 	c.next++
 	req.Type, req.ID = frame.TypeRequest, c.next
@@ -347,12 +360,12 @@ func (c *Conn) RoundTrip(ctx context.Context, req *frame.Message) (*frame.Messag
 	}
 	if err := c.send(req); err != nil {
 		forget()
-		return nil, fmt.Errorf("%w: sending the request: %v", frame.ErrLost, err)
+		return nil, fmt.Errorf("%w: sending the request: %v", ErrLost, err)
 	}
 	select {
 	case m, ok := <-ch:
 		if !ok {
-			return nil, fmt.Errorf("%w: %s", frame.ErrLost, c.Reason())
+			return nil, fmt.Errorf("%w: %s", ErrLost, c.Reason())
 		}
 		return m, nil
 	case <-ctx.Done():
@@ -388,4 +401,48 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n]
+}
+
+// Trip is a delivery through a program's listener.
+type Trip struct {
+	ProgramID string
+	// Listener is the program's stored listener state: it names the node
+	// that holds a listener this node does not.
+	Listener *openzone.DebugListener
+	// Gate marks durable work (events, async calls): it waits while the
+	// listener delivers held work (ErrNotReady).
+	Gate    bool
+	Message *frame.Message
+}
+
+// Reach is how a trip reached its listener, or failed to.
+type Reach struct {
+	Via    string // "listener", or "listener@<node>" when relayed
+	Reason string // why the listener's connection closed, when it had
+}
+
+// RoundTrip delivers a trip's message to the program's listener, on this
+// node or relayed to the node holding it, and returns the answer. With no
+// listener to reach it is ErrAbsent; a connection that had closed,
+// ErrClosed; one that ended before the answer, ErrLost.
+func (h *Hub) RoundTrip(ctx context.Context, t Trip) (*frame.Message, Reach, error) {
+	conn := h.Get(t.ProgramID)
+	l := t.Listener
+	remote := conn == nil && h.cfg.Nodes != nil && l != nil &&
+		l.State == openzone.ListenerConnected && l.Node != "" && l.Node != h.cfg.Node
+	if conn == nil && !remote {
+		return nil, Reach{}, ErrAbsent
+	}
+	if remote {
+		reach := Reach{Via: "listener@" + l.Node, Reason: "on node " + l.Node}
+		ans, err := h.relay(ctx, l.Node, t.ProgramID, t.Gate, t.Message)
+		return ans, reach, err
+	}
+	reach := Reach{Via: "listener"}
+	if t.Gate && !conn.Ready() {
+		return nil, reach, ErrNotReady
+	}
+	ans, err := conn.RoundTrip(ctx, t.Message)
+	reach.Reason = conn.Reason()
+	return ans, reach, err
 }

@@ -40,8 +40,8 @@ func setup(t *testing.T, local http.Handler, timeout time.Duration) (*listener.H
 	if err := st.ProgramUpsert(ctx, &openzone.Program{ID: "prog", ProviderID: "isv", Kind: openzone.KindProgram}); err != nil {
 		t.Fatal(err)
 	}
-	hub := listener.NewHub(listener.Config{Store: st, Log: slog.New(slog.DiscardHandler), Node: "n1", CallTimeout: timeout})
-	zone := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hub.Serve(w, r, "prog") }))
+	hub := listener.NewHub(listener.HubConfig{Store: st, Logger: slog.New(slog.DiscardHandler), Node: "n1", CallTimeout: timeout})
+	zone := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hub.Serve(w, r, "prog", nil) }))
 	t.Cleanup(func() { hub.Close(); zone.Close() })
 
 	target := "http://127.0.0.1:1/" // nothing listens on port 1
@@ -161,7 +161,7 @@ func TestHub_Lost(t *testing.T) {
 	}()
 	time.Sleep(50 * time.Millisecond)
 	hub.Close()
-	if err := <-errc; !errors.Is(err, frame.ErrLost) {
+	if err := <-errc; !errors.Is(err, listener.ErrLost) {
 		t.Fatalf("RoundTrip after Close = %v, want ErrLost", err)
 	}
 	dp, err := st.DebugProgramGet(t.Context(), "prog")
@@ -171,7 +171,7 @@ func TestHub_Lost(t *testing.T) {
 	if dp.Listener.State != openzone.ListenerLost || dp.Listener.ID != c.ID || !strings.Contains(dp.Listener.Reason, "shutting down") {
 		t.Fatalf("stored listener = %+v", dp.Listener)
 	}
-	if _, err := c.RoundTrip(context.Background(), &frame.Message{}); !errors.Is(err, frame.ErrClosed) {
+	if _, err := c.RoundTrip(context.Background(), &frame.Message{}); !errors.Is(err, listener.ErrClosed) {
 		t.Fatalf("RoundTrip on a closed connection = %v, want ErrClosed", err)
 	}
 	if hub.Get("prog") != nil {

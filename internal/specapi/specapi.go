@@ -116,44 +116,37 @@ func ping(_ context.Context, c *Context, request json.RawMessage) (openzone.Repl
 		AbilityID: c.AbilityID, HasJobInfo: c.JobInfo != "", Request: request}, nil
 }
 
-// KeysFunc returns the keys of the program's secret with version ver, and
-// the debug session when it is a debug secret. It returns nil keys (and a
-// nil error) when the program has no live secret of that version, and an
-// openzone.ErrNotFound error when there is no such program.
-type KeysFunc func(ctx context.Context, programID string, ver int) (*wire.Keys, *openzone.DebugSession, error)
-
 // API is the program-facing HTTP face.
-type API struct {
-	store    store.Store
-	keys     KeysFunc
-	debug    *debugmode.Service
-	auth     func(ctx context.Context, accessToken string) (*openzone.App, error)
-	registry *Registry
-	recorder *traffic.Recorder
-	now      func() time.Time
-	log      *slog.Logger
-}
+type API struct{ cfg Config }
 
 // Config configures the API.
 type Config struct {
 	Store store.Store
-	// Keys finds the keys of a program's secret with version ver: its
-	// production secret, or a live debug secret (then with its session).
-	Keys KeysFunc
-	// Debug serves /spec/v1/debug/open; AuthFunc checks the access_token
-	// the SDK presents there.
-	Debug    *debugmode.Service
-	AuthFunc func(ctx context.Context, accessToken string) (*openzone.App, error)
+	// Keys finds the keys of a program's secret by version (gateway).
+	Keys Keys
+	// Debug opens the SDK half of debug mode (debugmode.Service).
+	Debug    Debug
 	Registry *Registry
 	Recorder *traffic.Recorder
 	Now      func() time.Time
 	Logger   *slog.Logger
 }
 
-// New returns the program API.
-func New(cfg Config) *API {
-	return &API{store: cfg.Store, keys: cfg.Keys, debug: cfg.Debug, auth: cfg.AuthFunc, registry: cfg.Registry, recorder: cfg.Recorder, now: cfg.Now, log: cfg.Logger}
+// Keys finds the keys of the program's secret with version ver, and the
+// debug session when it is a debug secret. It returns nil keys (and a nil
+// error) when the program has no live secret of that version, and a
+// NotFound error when there is no such program.
+type Keys interface {
+	InvokeKeys(ctx context.Context, programID string, ver int) (*wire.Keys, *openzone.DebugSession, error)
 }
+
+// Debug opens the SDK half of debug mode.
+type Debug interface {
+	SDKOpen(ctx context.Context, p debugmode.SDKOpenParams) (*debugmode.SDKOpenResult, error)
+}
+
+// New returns the program API.
+func New(cfg Config) *API { return &API{cfg: cfg} }
 
 // Register adds the /spec/v1 routes to mux.
 func (a *API) Register(mux *http.ServeMux) {
@@ -187,7 +180,7 @@ type packet struct {
 }
 
 func (a *API) handleInvoke(w http.ResponseWriter, r *http.Request) {
-	span := a.recorder.Begin(openzone.TrafficRecord{Kind: openzone.TrafficInvoke, StartedAt: a.now()})
+	span := a.cfg.Recorder.Begin(openzone.TrafficRecord{Kind: openzone.TrafficInvoke, StartedAt: a.cfg.Now()})
 	p, refused := a.open(r)
 	if refused != nil {
 		a.refuse(w, refused)
@@ -231,7 +224,7 @@ func (a *API) open(r *http.Request) (*packet, *refusal) {
 	if hd.ProgramID == "" {
 		return nil, &refusal{wire.ExcMalformed, openzone.ErrProgramDecrypt, "header ww-program-id missing"}
 	}
-	keys, session, err := a.keys(ctx, hd.ProgramID, hd.SecretVer)
+	keys, session, err := a.cfg.Keys.InvokeKeys(ctx, hd.ProgramID, hd.SecretVer)
 	if err == nil && keys == nil {
 		return nil, &refusal{wire.ExcSecretVer, openzone.ErrProgramDecrypt, "secret version " + strconv.Itoa(hd.SecretVer) + " is not a live secret of this program (in debug mode: the debug credential expired, debug mode was closed, or the SDK opened it again)"}
 	}
@@ -239,7 +232,7 @@ func (a *API) open(r *http.Request) (*packet, *refusal) {
 		if openzone.IsNotFound(err) {
 			return nil, &refusal{wire.ExcUnknownPrg, openzone.ErrBadProgramID, "unknown program " + strconv.Quote(hd.ProgramID)}
 		}
-		a.log.Error("spec api: program keys", "program_id", hd.ProgramID, "err", err)
+		a.cfg.Logger.Error("spec api: program keys", "program_id", hd.ProgramID, "err", err)
 		return nil, &refusal{wire.ExcMalformed, openzone.ErrSystem, "system busy"}
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxInvokeBytes+1))
@@ -256,9 +249,9 @@ func (a *API) open(r *http.Request) (*packet, *refusal) {
 	if err := wire.CheckTimestamp(hd.Timestamp, now); err != nil {
 		return nil, &refusal{wire.ExceptionCode(err), openzone.ErrProgramDecrypt, err.Error()}
 	}
-	fresh, err := a.store.ReplayRemember(ctx, store.ReplayRememberParams{Scope: "invoke:" + hd.ProgramID, RequestID: hd.RequestID, Now: now, Expires: now.Add(2 * wire.Window)})
+	fresh, err := a.cfg.Store.ReplayRemember(ctx, store.ReplayRememberParams{Scope: "invoke:" + hd.ProgramID, RequestID: hd.RequestID, Now: now, Expires: now.Add(2 * wire.Window)})
 	if err != nil {
-		a.log.Error("spec api: replay window", "err", err)
+		a.cfg.Logger.Error("spec api: replay window", "err", err)
 		return nil, &refusal{wire.ExcMalformed, openzone.ErrSystem, "system busy"}
 	}
 	if !fresh {
@@ -280,9 +273,9 @@ func (a *API) run(ctx context.Context, p *packet, inv *wire.Invoke) openzone.Rep
 
 // dispatch checks the invoke context and runs the interface.
 func (a *API) dispatch(ctx context.Context, c *Context, inv *wire.Invoke) openzone.Reply {
-	f, known, agentless := a.registry.lookup(inv.Interface)
+	f, known, agentless := a.cfg.Registry.lookup(inv.Interface)
 	if !known {
-		return errReply(openzone.Errorf(openzone.ErrUnknownInterface, "unknown SDK interface %q (this zone has: %s)", inv.Interface, strings.Join(a.registry.Names(), ", ")))
+		return errReply(openzone.Errorf(openzone.ErrUnknownInterface, "unknown SDK interface %q (this zone has: %s)", inv.Interface, strings.Join(a.cfg.Registry.Names(), ", ")))
 	}
 	if inv.CorpID == "" {
 		return errReply(openzone.Errorf(openzone.ErrInvalidParam, "corpid missing from the SDK context"))
@@ -292,7 +285,7 @@ func (a *API) dispatch(ctx context.Context, c *Context, inv *wire.Invoke) openzo
 			return errReply(openzone.Errorf(openzone.ErrInvalidParam, "agentid missing from the SDK context: only program_async_job_call_back may run without an app"))
 		}
 	} else {
-		app, err := a.store.AppGet(ctx, inv.CorpID, inv.AgentID)
+		app, err := a.cfg.Store.AppGet(ctx, inv.CorpID, inv.AgentID)
 		if err != nil {
 			if openzone.IsNotFound(err) {
 				return errReply(openzone.Errorf(openzone.ErrInvalidParam, "no app %d in corp %s", inv.AgentID, inv.CorpID))
@@ -304,7 +297,7 @@ func (a *API) dispatch(ctx context.Context, c *Context, inv *wire.Invoke) openzo
 		if !app.ZonePermission {
 			return errReply(openzone.Errorf(openzone.ErrZonePermission, "app %d of corp %s lacks the 数据与智能专区 (data & intelligence zone) permission", app.AgentID, app.CorpID))
 		}
-		has, err := a.store.AppProgramHas(ctx, store.AppProgramHasParams{CorpID: inv.CorpID, AgentID: inv.AgentID, ProgramID: c.ProgramID})
+		has, err := a.cfg.Store.AppProgramHas(ctx, store.AppProgramHasParams{CorpID: inv.CorpID, AgentID: inv.AgentID, ProgramID: c.ProgramID})
 		if err != nil {
 			return errReply(a.internal(err))
 		}
@@ -326,7 +319,7 @@ func (a *API) dispatch(ctx context.Context, c *Context, inv *wire.Invoke) openzo
 
 func (a *API) internal(err error) error {
 	if openzone.ErrorCode(err) == openzone.ErrSystem {
-		a.log.Error("spec api: interface failed", "err", err)
+		a.cfg.Logger.Error("spec api: interface failed", "err", err)
 	}
 	return err
 }

@@ -163,7 +163,7 @@ func (r *Supervisor) runOnce(in *instance, l launch) runResult {
 		return runResult{}
 	}
 	res := runResult{port: port}
-	env := append(slices.Clip(l.env), "OPENZONE_API="+r.cfg.ZoneURL(), "PORT="+strconv.Itoa(port), "HOST="+r.cfg.Host, "OPENZONE_INSTANCE="+in.name)
+	env := append(slices.Clip(l.env), "OPENZONE_API="+r.cfg.ZoneURL, "PORT="+strconv.Itoa(port), "HOST="+r.cfg.Host, "OPENZONE_INSTANCE="+in.name)
 	p, err := startProcess(l, env, in.name)
 	if err != nil {
 		r.startFailed(in, l, err)

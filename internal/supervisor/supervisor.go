@@ -64,10 +64,9 @@ type Config struct {
 	// LogDir is where each program's log file lives
 	// (<LogDir>/<program_id>.log, appended to). "" keeps logs in memory only.
 	LogDir string
-	// ZoneURL returns the base URL of the zone, given to programs as
-	// OPENZONE_API. It is called at every process start (the port is known
-	// only after listen). Nil gives an empty OPENZONE_API.
-	ZoneURL func() string
+	// ZoneURL is the base URL of the zone, given to programs as
+	// OPENZONE_API.
+	ZoneURL string
 	// BaseEnv is the environment inherited by programs. Default os.Environ().
 	// Variables named OPENZONE_* are always removed from it (the zone's own
 	// settings, such as OPENZONE_ADMIN_TOKEN, never reach a program); the
@@ -189,9 +188,6 @@ type program struct {
 func New(cfg Config) *Supervisor {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if cfg.ZoneURL == nil {
-		cfg.ZoneURL = func() string { return "" }
 	}
 	if cfg.BaseEnv == nil {
 		cfg.BaseEnv = os.Environ()

@@ -59,8 +59,8 @@ func newSupervisor(t *testing.T, cfg supervisor.Config) *supervisor.Supervisor {
 	if cfg.HealthInterval == 0 {
 		cfg.HealthInterval = 50 * time.Millisecond
 	}
-	if cfg.ZoneURL == nil {
-		cfg.ZoneURL = func() string { return zoneURL }
+	if cfg.ZoneURL == "" {
+		cfg.ZoneURL = zoneURL
 	}
 	if cfg.PickWait == 0 {
 		cfg.PickWait = pollDeadline

@@ -6,16 +6,25 @@ import (
 	"github.com/openzone/openzone"
 )
 
-// CreateAppTask starts an app's async_program_task once the app API has
-// made the checks it shares with sync_call_program (token to input
-// protocol). A callee neither deployed nor in debug mode for the app is
-// 800002 now, not a task that can never be delivered.
-func (s *Service) CreateAppTask(ctx context.Context, app *openzone.App, prog *openzone.Program, abilityID, requestData string) (string, error) {
+// AppTask is an app's async_program_task that passed the checks it shares
+// with sync_call_program (token to input protocol).
+type AppTask struct {
+	App         *openzone.App
+	Program     *openzone.Program
+	AbilityID   string
+	RequestData string
+}
+
+// CreateAppTask starts an app's async_program_task. A callee neither
+// deployed nor in debug mode for the app is 800002 now, not a task that can
+// never be delivered.
+func (s *Service) CreateAppTask(ctx context.Context, at AppTask) (string, error) {
+	app, prog := at.App, at.Program
 	if err := s.reachable(ctx, app.CorpID, app.AgentID, prog); err != nil {
 		return "", err
 	}
-	t := &openzone.Task{Kind: openzone.TaskAppAsync, CorpID: app.CorpID, AgentID: app.AgentID, ProgramID: prog.ID, AbilityID: abilityID}
-	if err := s.create(ctx, t, requestData); err != nil {
+	t := &openzone.Task{Kind: openzone.TaskAppAsync, CorpID: app.CorpID, AgentID: app.AgentID, ProgramID: prog.ID, AbilityID: at.AbilityID}
+	if err := s.create(ctx, t, at.RequestData); err != nil {
 		return "", err
 	}
 	return t.JobID, nil
@@ -27,8 +36,8 @@ func (s *Service) reachable(ctx context.Context, corpID string, agentID int64, p
 	if s.cfg.Supervisor != nil && s.cfg.Supervisor.Deployed(prog.ID) {
 		return nil
 	}
-	if s.cfg.DebugRoute != nil {
-		r, err := s.cfg.DebugRoute(ctx, corpID, agentID, prog.ID)
+	if s.cfg.Debug != nil {
+		r, err := s.cfg.Debug.Route(ctx, corpID, agentID, prog.ID)
 		if err != nil {
 			return err
 		}

@@ -185,8 +185,8 @@ func (s *Service) createTask(ctx context.Context, c *specapi.Context, kind openz
 
 	// Debug mode: both sides or neither (docs/wecom.md, "Debug mode").
 	var calleeDebug bool
-	if s.cfg.DebugRoute != nil {
-		r, err := s.cfg.DebugRoute(ctx, c.CorpID, c.AgentID, calleeID)
+	if s.cfg.Debug != nil {
+		r, err := s.cfg.Debug.Route(ctx, c.CorpID, c.AgentID, calleeID)
 		if err != nil {
 			return nil, nil, err
 		}

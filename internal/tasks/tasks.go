@@ -28,6 +28,7 @@ import (
 	"github.com/openzone/openzone/internal/debugmode"
 	"github.com/openzone/openzone/internal/gateway"
 	"github.com/openzone/openzone/internal/jobs"
+	"github.com/openzone/openzone/internal/listener"
 	"github.com/openzone/openzone/internal/store"
 	"github.com/openzone/openzone/internal/supervisor"
 	"github.com/openzone/openzone/internal/traffic"
@@ -64,8 +65,9 @@ type Config struct {
 	Supervisor *supervisor.Supervisor
 	Archive    *archive.Service
 	Recorder   *traffic.Recorder
-	// DebugRoute says whether (corp, app, program) is in debug mode.
-	DebugRoute func(ctx context.Context, corpID string, agentID int64, programID string) (*debugmode.Route, error)
+	// Debug says whether (corp, app, program) is in debug mode
+	// (debugmode.Routes).
+	Debug Debug
 	// Key is the zone's 32-byte secret; keys for job_info and for sealing
 	// task payloads at rest are derived from it.
 	Key []byte
@@ -74,7 +76,12 @@ type Config struct {
 	// process supervised is delivered again once the process is gone.
 	NodeID, NodeName string
 	Now              func() time.Time
-	Log              *slog.Logger
+	Logger           *slog.Logger
+}
+
+// Debug is debug mode as tasks see it.
+type Debug interface {
+	Route(ctx context.Context, corpID string, agentID int64, programID string) (*debugmode.Route, error)
 }
 
 // Service runs tasks.
@@ -213,7 +220,7 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[DeliveryArgs])
 		return jobs.Cancel(fmt.Errorf("task %s is past its report deadline", t.JobID))
 	}
 	supervised, deliverErr := s.deliver(ctx, t, false)
-	if errors.Is(deliverErr, gateway.ErrListenerAbsent) {
+	if errors.Is(deliverErr, listener.ErrAbsent) {
 		// The callee's debug listener is away: wait for it (no attempt
 		// used; it delivers held work in order when it returns).
 		return jobs.Snooze(HoldRecheck)
@@ -243,9 +250,9 @@ func (s *Service) delivered(ctx context.Context, t *openzone.Task, supervised bo
 	final := lastAttempt || permanent[code]
 	msg := fmt.Sprintf("errcode %d: %s", code, openzone.ErrorMessage(deliverErr))
 	if err := s.cfg.Store.TaskAttemptFailed(ctx, store.TaskAttemptFailedParams{JobID: t.JobID, Attempts: attempt, ErrCode: code, LastError: msg, Final: final, At: now}); err != nil {
-		s.cfg.Log.Error("tasks: record failed attempt", "jobid", t.JobID, "err", err)
+		s.cfg.Logger.Error("tasks: record failed attempt", "jobid", t.JobID, "err", err)
 	}
-	s.cfg.Log.Warn("tasks: delivery failed", "jobid", t.JobID, "program_id", t.ProgramID, "attempt", attempt, "final", final, "errcode", code)
+	s.cfg.Logger.Warn("tasks: delivery failed", "jobid", t.JobID, "program_id", t.ProgramID, "attempt", attempt, "final", final, "errcode", code)
 	if permanent[code] {
 		return jobs.Cancel(errors.New(msg))
 	}
@@ -254,19 +261,19 @@ func (s *Service) delivered(ctx context.Context, t *openzone.Task, supervised bo
 
 // Held returns the callee's tasks not yet delivered, oldest first, each
 // with the delivery made when its debug listener connects.
-func (s *Service) Held(ctx context.Context, programID string) ([]gateway.Held, error) {
+func (s *Service) Held(ctx context.Context, programID string) ([]listener.Held, error) {
 	tks, err := s.cfg.Store.TaskListPending(ctx, programID, 1000)
 	if err != nil {
 		return nil, err
 	}
-	var held []gateway.Held
+	var held []listener.Held
 	for _, t := range tks {
 		if st, _, _ := s.status(t); st == openzone.TaskFailed {
 			continue // past its report deadline: its job cancels it
 		}
-		held = append(held, gateway.Held{Key: "task:" + t.JobID, At: t.CreatedAt, Deliver: func(ctx context.Context) error {
+		held = append(held, listener.Held{Key: "task:" + t.JobID, At: t.CreatedAt, Deliver: func(ctx context.Context) error {
 			supervised, err := s.deliver(ctx, t, true)
-			if errors.Is(err, gateway.ErrListenerAbsent) {
+			if errors.Is(err, listener.ErrAbsent) {
 				return err
 			}
 			if rerr := s.delivered(ctx, t, supervised, err, false); rerr != nil && err == nil {
@@ -308,7 +315,7 @@ func (s *Service) deliver(ctx context.Context, t *openzone.Task, drain bool) (su
 		ProgramID: t.ProgramID, AbilityID: t.AbilityID, Interface: interfaceOf(t.Kind), Request: traffic.Mask(string(req)),
 		StartedAt: s.cfg.Now()})
 	res, err := s.cfg.Gateway.Do(ctx, call)
-	if errors.Is(err, gateway.ErrListenerAbsent) {
+	if errors.Is(err, listener.ErrAbsent) {
 		return false, err // held, not attempted: nothing to record
 	}
 	if res != nil {
@@ -333,18 +340,18 @@ const (
 // instances died with them, so their tasks are requeued at once.
 func (s *Service) Run(ctx context.Context) {
 	if err := s.cfg.Store.NodeHeartbeat(ctx, store.NodeHeartbeatParams{ID: s.cfg.NodeID, Name: s.cfg.NodeName, At: s.cfg.Now()}); err != nil {
-		s.cfg.Log.Warn("tasks: heartbeat", "err", err)
+		s.cfg.Logger.Warn("tasks: heartbeat", "err", err)
 	}
 	if err := s.cfg.Store.NodeForget(ctx, s.cfg.NodeName, s.cfg.NodeID); err != nil {
-		s.cfg.Log.Warn("tasks: forget earlier starts", "err", err)
+		s.cfg.Logger.Warn("tasks: forget earlier starts", "err", err)
 	}
 	tick := time.NewTicker(HeartbeatEvery)
 	defer tick.Stop()
 	for {
 		if n, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
-			s.cfg.Log.Warn("tasks: requeue orphans", "err", err)
+			s.cfg.Logger.Warn("tasks: requeue orphans", "err", err)
 		} else if n > 0 {
-			s.cfg.Log.Info("tasks: requeued tasks whose instance died with its node", "tasks", n)
+			s.cfg.Logger.Info("tasks: requeued tasks whose instance died with its node", "tasks", n)
 		}
 		select {
 		case <-ctx.Done():
@@ -352,7 +359,7 @@ func (s *Service) Run(ctx context.Context) {
 		case <-tick.C:
 		}
 		if err := s.cfg.Store.NodeHeartbeat(ctx, store.NodeHeartbeatParams{ID: s.cfg.NodeID, Name: s.cfg.NodeName, At: s.cfg.Now()}); err != nil && ctx.Err() == nil {
-			s.cfg.Log.Warn("tasks: heartbeat", "err", err)
+			s.cfg.Logger.Warn("tasks: heartbeat", "err", err)
 		}
 	}
 }

@@ -8,23 +8,7 @@
 // listener") records the choices.
 package frame
 
-import (
-	"errors"
-	"time"
-)
-
-// The ends of a round trip through a listener, as the zone sees them.
-var (
-	// ErrLost: the connection ended before the answer came; the request
-	// may or may not have reached the program.
-	ErrLost = errors.New("listener connection lost")
-	// ErrClosed: the connection had already closed; the request was not
-	// sent.
-	ErrClosed = errors.New("listener connection closed")
-	// ErrNotReady: the listener is delivering held work first, and the
-	// request is durable work that must wait behind it.
-	ErrNotReady = errors.New("the debug listener is delivering held work first")
-)
+import "time"
 
 // Protocol settings shared by both sides (docs/decisions.md).
 const (

@@ -1,4 +1,4 @@
-package appapi
+package apps
 
 import (
 	"context"
@@ -74,65 +74,65 @@ type lookups struct {
 	links    ttlCache[linkKey, bool]
 }
 
-// Invalidate drops every cached row; the server calls it after applying a
-// seed file.
-func (a *API) Invalidate() {
-	a.cache.tokens.clear()
-	a.cache.apps.clear()
-	a.cache.programs.clear()
-	a.cache.links.clear()
+// Invalidate drops every cached row: apps, programs or their links
+// changed (a seed file, the admin API).
+func (s *Service) Invalidate() {
+	s.cache.tokens.clear()
+	s.cache.apps.clear()
+	s.cache.programs.clear()
+	s.cache.links.clear()
 }
 
 // tokenGet reads a token; a token never changes once minted, so it is kept
 // until its own expiry (bounded by the wall-clock TTL as well).
-func (a *API) tokenGet(ctx context.Context, token string) (*openzone.AccessToken, error) {
+func (s *Service) tokenGet(ctx context.Context, token string) (*openzone.AccessToken, error) {
 	now := time.Now()
-	if t, ok := a.cache.tokens.get(token, now); ok {
+	if t, ok := s.cache.tokens.get(token, now); ok {
 		return t, nil
 	}
-	t, err := a.store.TokenGet(ctx, token)
+	t, err := s.cfg.Store.TokenGet(ctx, token)
 	if err != nil {
 		return nil, err
 	}
-	a.cache.tokens.put(token, t, now.Add(cacheTTL))
+	s.cache.tokens.put(token, t, now.Add(cacheTTL))
 	return t, nil
 }
 
-func (a *API) appGet(ctx context.Context, corpID string, agentID int64) (*openzone.App, error) {
+func (s *Service) appGet(ctx context.Context, corpID string, agentID int64) (*openzone.App, error) {
 	now, k := time.Now(), appKey{corpID, agentID}
-	if app, ok := a.cache.apps.get(k, now); ok {
+	if app, ok := s.cache.apps.get(k, now); ok {
 		return app, nil
 	}
-	app, err := a.store.AppGet(ctx, corpID, agentID)
+	app, err := s.cfg.Store.AppGet(ctx, corpID, agentID)
 	if err != nil {
 		return nil, err
 	}
-	a.cache.apps.put(k, app, now.Add(cacheTTL))
+	s.cache.apps.put(k, app, now.Add(cacheTTL))
 	return app, nil
 }
 
-func (a *API) programGet(ctx context.Context, id string) (*openzone.Program, error) {
+func (s *Service) programGet(ctx context.Context, id string) (*openzone.Program, error) {
 	now := time.Now()
-	if p, ok := a.cache.programs.get(id, now); ok {
+	if p, ok := s.cache.programs.get(id, now); ok {
 		return p, nil
 	}
-	p, err := a.store.ProgramGet(ctx, id)
+	p, err := s.cfg.Store.ProgramGet(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	a.cache.programs.put(id, p, now.Add(cacheTTL))
+	s.cache.programs.put(id, p, now.Add(cacheTTL))
 	return p, nil
 }
 
-func (a *API) appProgramHas(ctx context.Context, corpID string, agentID int64, programID string) (bool, error) {
+func (s *Service) appProgramHas(ctx context.Context, corpID string, agentID int64, programID string) (bool, error) {
 	now, k := time.Now(), linkKey{appKey{corpID, agentID}, programID}
-	if has, ok := a.cache.links.get(k, now); ok {
+	if has, ok := s.cache.links.get(k, now); ok {
 		return has, nil
 	}
-	has, err := a.store.AppProgramHas(ctx, store.AppProgramHasParams{CorpID: corpID, AgentID: agentID, ProgramID: programID})
+	has, err := s.cfg.Store.AppProgramHas(ctx, store.AppProgramHasParams{CorpID: corpID, AgentID: agentID, ProgramID: programID})
 	if err != nil {
 		return false, err
 	}
-	a.cache.links.put(k, has, now.Add(cacheTTL))
+	s.cache.links.put(k, has, now.Add(cacheTTL))
 	return has, nil
 }

@@ -1,0 +1,179 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/openzone/openzone/internal/adminapi"
+	"github.com/openzone/openzone/internal/appapi"
+	"github.com/openzone/openzone/internal/apps"
+	"github.com/openzone/openzone/internal/archive"
+	"github.com/openzone/openzone/internal/cluster"
+	"github.com/openzone/openzone/internal/console"
+	"github.com/openzone/openzone/internal/debugmode"
+	"github.com/openzone/openzone/internal/deploy"
+	"github.com/openzone/openzone/internal/events"
+	"github.com/openzone/openzone/internal/gateway"
+	"github.com/openzone/openzone/internal/jobs"
+	"github.com/openzone/openzone/internal/listener"
+	"github.com/openzone/openzone/internal/specapi"
+	"github.com/openzone/openzone/internal/supervisor"
+	"github.com/openzone/openzone/internal/tasks"
+	"github.com/openzone/openzone/internal/traffic"
+)
+
+// compose builds the services, each from those below it
+// (docs/architecture.md draws them).
+func (s *Server) compose(jcfg jobs.Config, archiveKey []byte) error {
+	cfg, st, log, now := s.cfg, s.store, s.log, s.cfg.Now
+	scfg := supervisor.Config{Logger: log, LogDir: filepath.Join(cfg.DataDir, "logs"), ZoneURL: s.URL(), Host: cfg.InstanceHost}
+	if s.cluster != nil {
+		scfg.NamePrefix = cfg.NodeName + "/"
+	}
+	s.supervisor = supervisor.New(scfg)
+	// The multi-node parts; left nil (no interface holding a nil pointer)
+	// on SQLite, where this node is alone.
+	var remote gateway.Remote
+	var nodes listener.NodeFinder
+	if s.cluster != nil {
+		s.node = cluster.New(cluster.Config{Store: s.cluster, Supervisor: s.supervisor, Name: cfg.NodeName,
+			AdvertiseURL: cfg.AdvertiseURL, Interval: cfg.ClusterInterval, Logger: log})
+		remote, nodes = s.node, s.node
+	}
+	// On SQLite this process is the only one (the file is locked), so
+	// debug routes may be answered from memory; on PostgreSQL another node
+	// may open or close debug mode at any time.
+	s.routes = debugmode.NewRoutes(debugmode.RoutesConfig{Store: st, Now: now, Exclusive: s.cluster == nil})
+	s.hub = listener.NewHub(listener.HubConfig{Store: st, Now: now, Logger: log, Node: cfg.NodeName, CallTimeout: cfg.CallTimeout,
+		PingInterval: cfg.ListenerPingInterval, PongTimeout: cfg.ListenerPongTimeout, Routes: s.routes,
+		Nodes: nodes, AdminToken: s.token})
+	s.gateway = gateway.New(gateway.Config{Store: st, Supervisor: s.supervisor, Timeout: cfg.CallTimeout,
+		Debug: s.routes, Listeners: s.hub, Remote: remote})
+	s.recorder = traffic.New(st, log)
+	var err error
+	if s.jobs, err = jobs.New(s.jobsConfig(jcfg)); err != nil {
+		return fmt.Errorf("job queue: %w", err)
+	}
+	s.events = events.New(events.Config{Store: st, Jobs: s.jobs, Gateway: s.gateway, Recorder: s.recorder, Now: now, Logger: log})
+	s.archive = archive.New(archive.Config{Store: st, Key: archiveKey, Now: now, Logger: log, Events: s.events})
+	s.tasks = tasks.New(tasks.Config{Store: st, Jobs: s.jobs, Gateway: s.gateway, Supervisor: s.supervisor, Archive: s.archive,
+		Recorder: s.recorder, Debug: s.routes, Key: archiveKey, Now: now, Logger: log, NodeID: newNodeID(), NodeName: cfg.NodeName})
+	s.apps = apps.New(apps.Config{Store: st, Gateway: s.gateway, Tasks: s.tasks, Notifies: s.events, Recorder: s.recorder, Now: now})
+	s.listeners = listener.NewService(listener.Config{Hub: s.hub, Prober: s.gateway, Sessions: s.routes,
+		Held: []listener.HeldSource{s.events, s.tasks}, Store: st, Logger: log})
+	s.debug = debugmode.New(debugmode.Config{Store: st, Now: now, Logger: log, AllowedHosts: cfg.DebugAllowedHosts,
+		Routes: s.routes, Prober: s.listeners, Apps: s.apps})
+	s.deploy = deploy.New(deploy.Config{Store: st, Supervisor: s.supervisor, Keys: s.gateway, Apps: s.apps,
+		Archive: s.archive, Dir: cfg.DataDir, Now: now, Logger: log})
+	return nil
+}
+
+// jobsConfig completes the job queue's settings.
+func (s *Server) jobsConfig(jcfg jobs.Config) jobs.Config {
+	jcfg.Logger = s.log
+	jcfg.JobTimeout, jcfg.RescueStuckJobsAfter = s.cfg.JobTimeout, s.cfg.JobRescueAfter
+	// One SQLite file is one process (it is locked), so jobs left running
+	// belong to a dead process; on PostgreSQL they may be another node's.
+	jcfg.Exclusive = s.cluster == nil
+	if s.cluster != nil {
+		jcfg.NodeName = s.cfg.NodeName
+	}
+	if s.cfg.RetryBackoff != nil {
+		jcfg.RetryPolicy = &jobs.RetryPolicy{Backoff: s.cfg.RetryBackoff}
+	}
+	return jcfg
+}
+
+// serve puts the faces on one mux and starts serving it.
+func (s *Server) serve() error {
+	st, log, now := s.store, s.log, s.cfg.Now
+	registry := specapi.NewRegistry()
+	s.archive.Register(registry)
+	s.events.Register(registry)
+	s.tasks.Register(registry)
+	var relay adminapi.Relay
+	if s.cluster != nil {
+		relay = s.hub
+	}
+	mux := http.NewServeMux()
+	appapi.New(appapi.Config{Apps: s.apps, Tasks: s.tasks, Debug: s.debug, Store: st, Now: now, Logger: log}).Register(mux)
+	specapi.New(specapi.Config{Store: st, Keys: s.gateway, Debug: s.debug, Registry: registry, Recorder: s.recorder,
+		Now: now, Logger: log}).Register(mux)
+	adminapi.New(adminapi.Config{Store: st, Supervisor: s.supervisor, Recorder: s.recorder, Logger: log, AdminToken: s.token,
+		Deploy: s.deploy, Apps: s.apps, Debug: s.debug, Archive: s.archive, Events: s.events, Listeners: s.listeners,
+		Relay: relay, Info: s.info(), Now: now}).Register(mux)
+	// The console calls the admin API in-process, through the same mux.
+	con, err := console.New(console.Config{Admin: mux, Logger: log, Now: now})
+	if err != nil {
+		return err
+	}
+	con.Register(mux)
+	mux.Handle("GET /display/message", s.archive.DisplayHandler())
+	// The listener serves while the seed is applied and programs start;
+	// health says ok only once Start is done, so a script that waits for
+	// it (or a load balancer) finds the seed's corps and apps.
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if !s.ready.Load() {
+			http.Error(w, "starting", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ok\n"))
+	})
+	s.http = &http.Server{
+		Handler:           recoverer(log, mux),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http server stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+// boot applies the seed file, starts the deployed programs and the job
+// queue, and runs the background loops.
+func (s *Server) boot(ctx context.Context) error {
+	if s.cfg.SeedFile != "" {
+		data, err := os.ReadFile(s.cfg.SeedFile)
+		if err != nil {
+			return fmt.Errorf("seed file: %w", err)
+		}
+		abs, _ := filepath.Abs(s.cfg.SeedFile)
+		if _, err := s.deploy.ApplySeed(ctx, filepath.Base(s.cfg.SeedFile), data, filepath.Dir(abs)); err != nil {
+			return fmt.Errorf("seed file: %w", err)
+		}
+	}
+	if err := s.deploy.ReconcileAll(ctx); err != nil {
+		return err
+	}
+	if err := s.jobs.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("job queue: %w", err)
+	}
+	bgCtx, stopBg := context.WithCancel(context.Background())
+	s.stopBg = stopBg
+	s.background(bgCtx, s.prune)
+	s.background(bgCtx, s.tasks.Run)
+	if s.node != nil {
+		s.node.Publish(ctx)
+		s.background(bgCtx, func(ctx context.Context) { s.node.Run(ctx, s.deploy) })
+	}
+	return nil
+}
+
+// background runs fn until Shutdown.
+func (s *Server) background(ctx context.Context, fn func(context.Context)) {
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		fn(ctx)
+	}()
+}

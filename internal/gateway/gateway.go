@@ -1,8 +1,8 @@
 // Package gateway routes a call or event to a program: to one of its
-// deployed instances (through the supervisor) and, from the debug-mode issue
-// on, to a developer's debug receiver. It seals the request with packet
-// protocol v2, opens the reply, and turns every transport failure into the
-// WeCom errcode documented in docs/decisions.md.
+// deployed instances (through the supervisor), on this node or another, or
+// in debug mode to the developer's receiver URL or debug listener. It seals
+// the request with packet protocol v2, opens the reply, and turns every
+// transport failure into the WeCom errcode documented in docs/decisions.md.
 package gateway
 
 import (

@@ -112,7 +112,7 @@ func absent(programID string, l *openzone.DebugListener) error {
 			programID, l.LostAt.UTC().Format(time.RFC3339), l.Reason)
 	case l.Node != "":
 		return openzone.Wrap(openzone.ErrProgramConnect, listener.ErrAbsent,
-			"the debug listener of program %q is connected to zone node %s, not to this one: calls are not forwarded between nodes yet", programID, l.Node)
+			"the debug listener of program %q is recorded as connected to zone node %s, which this node cannot reach", programID, l.Node)
 	}
 	return openzone.Wrap(openzone.ErrProgramConnect, listener.ErrAbsent, "program %q has no debug listener connected", programID)
 }

@@ -24,138 +24,182 @@ func (f *File) Validate() error {
 			corps[c.Corp.CorpID] = index("corps", i)
 		}
 	}
-
 	providers := map[string]string{}
-	for i, p := range f.Providers {
-		path := index("providers", i)
-		if err := f.required(path, "id", p.ID); err != nil {
+	for i := range f.Providers {
+		if err := f.validateProvider(i, corps, providers); err != nil {
 			return err
-		}
-		if err := f.unique(providers, p.ID, join(path, "id")); err != nil {
-			return err
-		}
-		listed := map[string]string{}
-		for j, c := range p.TestCorps {
-			cp := index(join(path, "test_corps"), j)
-			if err := f.ref(corps, "corp", c, cp); err != nil {
-				return err
-			}
-			if err := f.once(listed, c, cp); err != nil {
-				return err
-			}
 		}
 	}
-
 	corpSeen := map[string]string{}
-	for i, c := range f.Corps {
-		path := index("corps", i)
-		if err := f.required(path, "corpid", c.Corp.CorpID); err != nil {
+	for i := range f.Corps {
+		if err := f.validateCorp(i, corpSeen); err != nil {
 			return err
-		}
-		if err := f.unique(corpSeen, c.Corp.CorpID, join(path, "corpid")); err != nil {
-			return err
-		}
-		users := map[string]string{}
-		for j, m := range c.Members {
-			mp := index(join(path, "members"), j)
-			if err := f.required(mp, "userid", m.UserID); err != nil {
-				return err
-			}
-			if err := f.unique(users, m.UserID, join(mp, "userid")); err != nil {
-				return err
-			}
-			if m.CorpID != c.Corp.CorpID {
-				return f.errorf(mp, "%s: member of corp %q is in corps[%d] (%q)", mp, m.CorpID, i, c.Corp.CorpID)
-			}
-		}
-		contacts := map[string]string{}
-		for j, x := range c.ExternalContacts {
-			xp := index(join(path, "external_contacts"), j)
-			if err := f.required(xp, "external_userid", x.ExternalUserID); err != nil {
-				return err
-			}
-			if err := f.unique(contacts, x.ExternalUserID, join(xp, "external_userid")); err != nil {
-				return err
-			}
-			if x.CorpID != c.Corp.CorpID {
-				return f.errorf(xp, "%s: external contact of corp %q is in corps[%d] (%q)", xp, x.CorpID, i, c.Corp.CorpID)
-			}
-		}
-		known := func(id, p string) error {
-			if _, ok := users[id]; ok {
-				return nil
-			}
-			if _, ok := contacts[id]; ok {
-				return nil
-			}
-			return f.errorf(p, "%s: %q is neither a member nor an external contact of corp %q", p, id, c.Corp.CorpID)
-		}
-		chats := map[string]string{}
-		for j, ch := range c.Chats {
-			cp := index(join(path, "chats"), j)
-			if err := f.required(cp, "chatid", ch.ChatID); err != nil {
-				return err
-			}
-			if err := f.unique(chats, ch.ChatID, join(cp, "chatid")); err != nil {
-				return err
-			}
-			if err := f.required(cp, "owner", ch.Owner); err != nil {
-				return err
-			}
-			if err := known(ch.Owner, join(cp, "owner")); err != nil {
-				return err
-			}
-			for k, m := range ch.Members {
-				if err := known(m, index(join(cp, "members"), k)); err != nil {
-					return err
-				}
-			}
-		}
-		msgs := map[string]string{}
-		for j, m := range c.Messages {
-			mp := index(join(path, "messages"), j)
-			if err := f.required(mp, "msgid", m.MsgID); err != nil {
-				return err
-			}
-			if err := f.unique(msgs, m.MsgID, join(mp, "msgid")); err != nil {
-				return err
-			}
-			if err := f.required(mp, "from", m.From); err != nil {
-				return err
-			}
-			if err := known(m.From, join(mp, "from")); err != nil {
-				return err
-			}
-			if err := f.required(mp, "text", m.Text); err != nil {
-				return err
-			}
-			if (m.Chat == "") == (len(m.To) == 0) {
-				return f.errorf(mp, "%s: give either to (a single chat) or chat (a group), not both and not neither", mp)
-			}
-			if m.Chat != "" {
-				if _, ok := chats[m.Chat]; !ok {
-					return f.errorf(join(mp, "chat"), "%s.chat: chat %q is not defined in this corp", mp, m.Chat)
-				}
-			}
-			for k, t := range m.To {
-				if err := known(t, index(join(mp, "to"), k)); err != nil {
-					return err
-				}
-			}
 		}
 	}
-
 	programs := map[string]string{}
 	for i := range f.Programs {
 		if err := f.validateProgram(i, providers, programs); err != nil {
 			return err
 		}
 	}
-
 	apps := map[string]string{}
 	for i := range f.Apps {
 		if err := f.validateApp(i, corps, providers, programs, apps); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// validateProvider checks providers[i]: its id, once, and its test corps,
+// defined and listed once.
+func (f *File) validateProvider(i int, corps, providers map[string]string) error {
+	p := f.Providers[i]
+	path := index("providers", i)
+	if err := f.required(path, "id", p.ID); err != nil {
+		return err
+	}
+	if err := f.unique(providers, p.ID, join(path, "id")); err != nil {
+		return err
+	}
+	listed := map[string]string{}
+	for j, c := range p.TestCorps {
+		cp := index(join(path, "test_corps"), j)
+		if err := f.ref(corps, "corp", c, cp); err != nil {
+			return err
+		}
+		if err := f.once(listed, c, cp); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validateCorp checks corps[i]: its corpid, once, its people, chats and
+// messages.
+func (f *File) validateCorp(i int, seen map[string]string) error {
+	c := &f.Corps[i]
+	path := index("corps", i)
+	if err := f.required(path, "corpid", c.Corp.CorpID); err != nil {
+		return err
+	}
+	if err := f.unique(seen, c.Corp.CorpID, join(path, "corpid")); err != nil {
+		return err
+	}
+	known, err := f.validatePeople(i)
+	if err != nil {
+		return err
+	}
+	chats, err := f.validateChats(i, known)
+	if err != nil {
+		return err
+	}
+	return f.validateMessages(i, known, chats)
+}
+
+// validatePeople checks the members and external contacts of corps[i] and
+// returns a check that an id names one of them.
+func (f *File) validatePeople(i int) (func(id, path string) error, error) {
+	c := &f.Corps[i]
+	path := index("corps", i)
+	users := map[string]string{}
+	for j, m := range c.Members {
+		mp := index(join(path, "members"), j)
+		if err := f.required(mp, "userid", m.UserID); err != nil {
+			return nil, err
+		}
+		if err := f.unique(users, m.UserID, join(mp, "userid")); err != nil {
+			return nil, err
+		}
+		if m.CorpID != c.Corp.CorpID {
+			return nil, f.errorf(mp, "%s: member of corp %q is in corps[%d] (%q)", mp, m.CorpID, i, c.Corp.CorpID)
+		}
+	}
+	contacts := map[string]string{}
+	for j, x := range c.ExternalContacts {
+		xp := index(join(path, "external_contacts"), j)
+		if err := f.required(xp, "external_userid", x.ExternalUserID); err != nil {
+			return nil, err
+		}
+		if err := f.unique(contacts, x.ExternalUserID, join(xp, "external_userid")); err != nil {
+			return nil, err
+		}
+		if x.CorpID != c.Corp.CorpID {
+			return nil, f.errorf(xp, "%s: external contact of corp %q is in corps[%d] (%q)", xp, x.CorpID, i, c.Corp.CorpID)
+		}
+	}
+	return func(id, p string) error {
+		if _, ok := users[id]; ok {
+			return nil
+		}
+		if _, ok := contacts[id]; ok {
+			return nil
+		}
+		return f.errorf(p, "%s: %q is neither a member nor an external contact of corp %q", p, id, c.Corp.CorpID)
+	}, nil
+}
+
+// validateChats checks the group chats of corps[i] and returns their ids.
+func (f *File) validateChats(i int, known func(id, path string) error) (map[string]string, error) {
+	path := index("corps", i)
+	chats := map[string]string{}
+	for j, ch := range f.Corps[i].Chats {
+		cp := index(join(path, "chats"), j)
+		if err := f.required(cp, "chatid", ch.ChatID); err != nil {
+			return nil, err
+		}
+		if err := f.unique(chats, ch.ChatID, join(cp, "chatid")); err != nil {
+			return nil, err
+		}
+		if err := f.required(cp, "owner", ch.Owner); err != nil {
+			return nil, err
+		}
+		if err := known(ch.Owner, join(cp, "owner")); err != nil {
+			return nil, err
+		}
+		for k, m := range ch.Members {
+			if err := known(m, index(join(cp, "members"), k)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return chats, nil
+}
+
+// validateMessages checks the messages of corps[i]: each from a person of
+// the corp, to people of it or to one of its chats.
+func (f *File) validateMessages(i int, known func(id, path string) error, chats map[string]string) error {
+	path := index("corps", i)
+	msgs := map[string]string{}
+	for j, m := range f.Corps[i].Messages {
+		mp := index(join(path, "messages"), j)
+		if err := f.required(mp, "msgid", m.MsgID); err != nil {
+			return err
+		}
+		if err := f.unique(msgs, m.MsgID, join(mp, "msgid")); err != nil {
+			return err
+		}
+		if err := f.required(mp, "from", m.From); err != nil {
+			return err
+		}
+		if err := known(m.From, join(mp, "from")); err != nil {
+			return err
+		}
+		if err := f.required(mp, "text", m.Text); err != nil {
+			return err
+		}
+		if (m.Chat == "") == (len(m.To) == 0) {
+			return f.errorf(mp, "%s: give either to (a single chat) or chat (a group), not both and not neither", mp)
+		}
+		if m.Chat != "" {
+			if _, ok := chats[m.Chat]; !ok {
+				return f.errorf(join(mp, "chat"), "%s.chat: chat %q is not defined in this corp", mp, m.Chat)
+			}
+		}
+		for k, t := range m.To {
+			if err := known(t, index(join(mp, "to"), k)); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

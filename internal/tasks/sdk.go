@@ -106,7 +106,7 @@ func (s *Service) createProgramTask(ctx context.Context, c *specapi.Context, raw
 	if err := decode(raw, &req); err != nil {
 		return nil, err
 	}
-	t, fails, err := s.createTask(ctx, c, openzone.TaskProgram, req.ProgramID, "program_id", &req)
+	t, fails, err := s.createTask(ctx, c, openzone.TaskProgram, &req)
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +118,7 @@ func (s *Service) createModelTask(ctx context.Context, c *specapi.Context, raw j
 	if err := decode(raw, &req); err != nil {
 		return nil, err
 	}
-	t, fails, err := s.createTask(ctx, c, openzone.TaskModel, req.ModelID, "model_id", &req)
+	t, fails, err := s.createTask(ctx, c, openzone.TaskModel, &req)
 	if err != nil {
 		return nil, err
 	}
@@ -134,33 +134,82 @@ func (s *Service) createModelTask(ctx context.Context, c *specapi.Context, raw j
 		FailTagGroupIDList: failGroups}, nil
 }
 
+// callee names a task's callee: the program or model its request names,
+// and that field's name.
+func (req *taskReq) callee(kind openzone.TaskKind) (id, field string, want openzone.ProgramKind) {
+	if kind == openzone.TaskModel {
+		return req.ModelID, "model_id", openzone.KindModel
+	}
+	return req.ProgramID, "program_id", openzone.KindProgram
+}
+
 // createTask applies the checks of create_program_task /
-// create_model_task in order, fills the callee's input protocol and
-// stores the task.
-func (s *Service) createTask(ctx context.Context, c *specapi.Context, kind openzone.TaskKind, calleeID, idField string, req *taskReq) (*openzone.Task, []failMsg, error) {
+// create_model_task in order — the request, the callee, debug mode — fills
+// the callee's input protocol and stores the task.
+func (s *Service) createTask(ctx context.Context, c *specapi.Context, kind openzone.TaskKind, req *taskReq) (*openzone.Task, []failMsg, error) {
+	escapeType, err := req.check(kind)
+	if err != nil {
+		return nil, nil, err
+	}
+	callee, ability, err := s.callee(ctx, c, kind, req)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := s.debugBoth(ctx, c, kind, callee); err != nil {
+		return nil, nil, err
+	}
+	f, fails, err := s.fill(ctx, c, kind, req)
+	if err != nil {
+		return nil, fails, err
+	}
+	if kind == openzone.TaskProgram {
+		// A program's input protocol may use {chat} and {chatcontent} only;
+		// other braces are its own text.
+		f.knowledge, f.tagJSON = phKnowledge, phTagJSON
+	}
+	input, err := expand(string(ability.Input), f, escapeType)
+	if err != nil {
+		return nil, nil, openzone.Errorf(openzone.ErrInputTooLong, "%v", err)
+	}
+	failJSON, _ := json.Marshal(fails)
+	t := &openzone.Task{Kind: kind, CorpID: c.CorpID, AgentID: c.AgentID, CallerID: c.ProgramID, ProgramID: callee.ID,
+		AbilityID: req.AbilityID, FailList: failJSON, Debug: c.Debug}
+	if err := s.create(ctx, t, input); err != nil {
+		return nil, nil, err
+	}
+	return t, fails, nil
+}
+
+// check checks a task request's own fields and returns its escape_type.
+func (req *taskReq) check(kind openzone.TaskKind) (int, error) {
+	calleeID, idField, _ := req.callee(kind)
 	if calleeID == "" {
-		return nil, nil, openzone.Errorf(openzone.ErrInvalidParam, "missing required parameter %s", idField)
+		return 0, openzone.Errorf(openzone.ErrInvalidParam, "missing required parameter %s", idField)
 	}
 	if req.AbilityID == "" {
-		return nil, nil, openzone.Errorf(openzone.ErrInvalidParam, "missing required parameter ability_id")
+		return 0, openzone.Errorf(openzone.ErrInvalidParam, "missing required parameter ability_id")
 	}
 	escapeType := 0
 	if req.EscapeType != nil {
 		if *req.EscapeType != 0 && *req.EscapeType != 1 {
-			return nil, nil, openzone.Errorf(openzone.ErrInvalidParam, "escape_type must be 0 (special characters become spaces) or 1 (JSON-escaped), got %d", *req.EscapeType)
+			return 0, openzone.Errorf(openzone.ErrInvalidParam, "escape_type must be 0 (special characters become spaces) or 1 (JSON-escaped), got %d", *req.EscapeType)
 		}
 		escapeType = *req.EscapeType
 	}
 	if req.MsgList == nil {
-		return nil, nil, openzone.Errorf(openzone.ErrInvalidParam, "missing required parameter msg_list (required in debug mode too, where its content is ignored)")
+		return 0, openzone.Errorf(openzone.ErrInvalidParam, "missing required parameter msg_list (required in debug mode too, where its content is ignored)")
 	}
 	if len(*req.MsgList) > MaxMsgList {
-		return nil, nil, openzone.Errorf(openzone.ErrTooManyMsgs, "msg_list has %d items, at most %d", len(*req.MsgList), MaxMsgList)
+		return 0, openzone.Errorf(openzone.ErrTooManyMsgs, "msg_list has %d items, at most %d", len(*req.MsgList), MaxMsgList)
 	}
-	want := openzone.KindProgram
-	if kind == openzone.TaskModel {
-		want = openzone.KindModel
-	}
+	return escapeType, nil
+}
+
+// callee finds the task's callee and ability: a program or model of the
+// kind asked for (800001), configured for the app (790020), with the
+// ability (800003), whose input protocol compiles (790012).
+func (s *Service) callee(ctx context.Context, c *specapi.Context, kind openzone.TaskKind, req *taskReq) (*openzone.Program, *openzone.Ability, error) {
+	calleeID, idField, want := req.callee(kind)
 	callee, err := s.cfg.Store.ProgramGet(ctx, calleeID)
 	if err != nil && !openzone.IsNotFound(err) {
 		return nil, nil, err
@@ -182,34 +231,43 @@ func (s *Service) createTask(ctx context.Context, c *specapi.Context, kind openz
 	if _, err := protocol.Cached(ability.Input); err != nil {
 		return nil, nil, openzone.Errorf(openzone.ErrBadProtocol, "the input protocol of ability %q is not a valid JSON template", req.AbilityID)
 	}
+	return callee, ability, nil
+}
 
-	// Debug mode: both sides or neither (docs/wecom.md, "Debug mode").
+// debugBoth applies debug mode's rule for tasks: caller and callee both
+// in debug mode or neither (docs/wecom.md, "Debug mode", 710673); outside
+// it the callee must be reachable.
+func (s *Service) debugBoth(ctx context.Context, c *specapi.Context, kind openzone.TaskKind, callee *openzone.Program) error {
 	var calleeDebug bool
 	if s.cfg.Debug != nil {
-		r, err := s.cfg.Debug.Route(ctx, c.CorpID, c.AgentID, calleeID)
+		r, err := s.cfg.Debug.Route(ctx, c.CorpID, c.AgentID, callee.ID)
 		if err != nil {
-			return nil, nil, err
+			return err
 		}
 		calleeDebug = r != nil
 	}
+	want := callee.Kind
 	switch {
 	case c.Debug && !calleeDebug:
-		return nil, nil, openzone.Errorf(openzone.ErrNotInDebugMode, "the caller is in debug mode but %s %q is not in debug mode for app %d of corp %s: open it for the callee too", want, calleeID, c.AgentID, c.CorpID)
+		return openzone.Errorf(openzone.ErrNotInDebugMode, "the caller is in debug mode but %s %q is not in debug mode for app %d of corp %s: open it for the callee too", want, callee.ID, c.AgentID, c.CorpID)
 	case !c.Debug && calleeDebug:
-		return nil, nil, openzone.Errorf(openzone.ErrNotInDebugMode, "%s %q is in debug mode for app %d but the calling program %q is not: open debug mode in the caller's SDK too", want, calleeID, c.AgentID, c.ProgramID)
+		return openzone.Errorf(openzone.ErrNotInDebugMode, "%s %q is in debug mode for app %d but the calling program %q is not: open debug mode in the caller's SDK too", want, callee.ID, c.AgentID, c.ProgramID)
 	case !c.Debug:
-		if err := s.reachable(ctx, c.CorpID, c.AgentID, callee); err != nil {
-			return nil, nil, err
-		}
+		return s.reachable(ctx, c.CorpID, c.AgentID, callee)
 	}
+	return nil
+}
 
+// fill gathers what fills the placeholders: debug_info in debug mode,
+// which stands in for the archive (never read then); else the messages of
+// msg_list from the archive, with those that cannot be used in the fail
+// list (all failing is 790041).
+func (s *Service) fill(ctx context.Context, c *specapi.Context, kind openzone.TaskKind, req *taskReq) (fill, []failMsg, error) {
 	var f fill
-	fails := []failMsg{}
 	if c.Debug {
-		// debug_info stands in for the archive, which is never read.
 		d := req.DebugInfo
 		if d == nil || d.Chat == nil || d.ChatContent == nil {
-			return nil, nil, openzone.Errorf(openzone.ErrInvalidParam, "debug mode: debug_info.chat and debug_info.chat_content are required (they fill {chat} and {chatcontent} in place of archived messages)")
+			return f, nil, openzone.Errorf(openzone.ErrInvalidParam, "debug mode: debug_info.chat and debug_info.chat_content are required (they fill {chat} and {chatcontent} in place of archived messages)")
 		}
 		f.chat, f.chatContent = *d.Chat, *d.ChatContent
 		if kind == openzone.TaskModel {
@@ -221,39 +279,22 @@ func (s *Service) createTask(ctx context.Context, c *specapi.Context, kind openz
 				f.tagJSON = *d.TagJSON
 			}
 		}
-	} else {
-		if kind == openzone.TaskModel && req.KbID != "" {
-			return nil, nil, openzone.Errorf(openzone.ErrBadKnowledgeBase, "illegal kb_id %q: this zone has no knowledge bases (知识集) yet", req.KbID)
-		}
-		var used int
-		f, fails, used, err = s.fromArchive(ctx, c.CorpID, *req.MsgList)
-		if err != nil {
-			return nil, nil, err
-		}
-		if used == 0 && len(*req.MsgList) > 0 {
-			return nil, fails, openzone.Errorf(openzone.ErrAllMsgsFailed, "none of the %d messages in msg_list could be loaded (first: errcode %d, %s)", len(*req.MsgList), fails[0].Errcode, fails[0].Errmsg)
-		}
-		if kind == openzone.TaskModel {
-			f.tagJSON = `{"tag_group":[]}`
-		}
+		return f, []failMsg{}, nil
 	}
-	protocolText := string(ability.Input)
-	if kind == openzone.TaskProgram {
-		// A program's input protocol may use {chat} and {chatcontent} only;
-		// other braces are its own text.
-		f.knowledge, f.tagJSON = phKnowledge, phTagJSON
+	if kind == openzone.TaskModel && req.KbID != "" {
+		return f, nil, openzone.Errorf(openzone.ErrBadKnowledgeBase, "illegal kb_id %q: this zone has no knowledge bases (知识集) yet", req.KbID)
 	}
-	input, err := expand(protocolText, f, escapeType)
+	f, fails, used, err := s.fromArchive(ctx, c.CorpID, *req.MsgList)
 	if err != nil {
-		return nil, nil, openzone.Errorf(openzone.ErrInputTooLong, "%v", err)
+		return f, nil, err
 	}
-	failJSON, _ := json.Marshal(fails)
-	t := &openzone.Task{Kind: kind, CorpID: c.CorpID, AgentID: c.AgentID, CallerID: c.ProgramID, ProgramID: calleeID,
-		AbilityID: req.AbilityID, FailList: failJSON, Debug: c.Debug}
-	if err := s.create(ctx, t, input); err != nil {
-		return nil, nil, err
+	if used == 0 && len(*req.MsgList) > 0 {
+		return f, fails, openzone.Errorf(openzone.ErrAllMsgsFailed, "none of the %d messages in msg_list could be loaded (first: errcode %d, %s)", len(*req.MsgList), fails[0].Errcode, fails[0].Errmsg)
 	}
-	return t, fails, nil
+	if kind == openzone.TaskModel {
+		f.tagJSON = `{"tag_group":[]}`
+	}
+	return f, fails, nil
 }
 
 // fromArchive loads msg_list from the archive with each item's

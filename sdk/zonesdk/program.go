@@ -193,9 +193,35 @@ func (p *Program) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		slog.Bool("is_async", req.IsAsync),
 		slog.Int("secret_ver", hd.SecretVer),
 	}
-	ctx := WithRequest(r.Context(), req)
+	data, ce := p.serve(WithRequest(r.Context(), req), req, attrs)
+	if ce != nil {
+		http.Error(w, ce.msg, ce.status)
+		return
+	}
+	sealedBuf := getBuf()
+	defer putBuf(sealedBuf)
+	sealed := p.AppendReply((*sealedBuf)[:0], req, data)
+	*sealedBuf = sealed[:0]
+	h := w.Header()
+	req.ReplyHeader(h)
+	h.Set("Content-Length", strconv.Itoa(len(sealed)))
+	w.WriteHeader(http.StatusOK)
+	w.Write(sealed)
+	p.log.Debug("zonesdk: call served", append(attrs, slog.Duration("duration", time.Since(start)))...)
+}
 
+// callError is the answer to an opened call the program does not serve:
+// an HTTP status and a line.
+type callError struct {
+	status int
+	msg    string
+}
+
+// serve runs the handler of an opened call (req, also in ctx) and returns
+// its data.
+func (p *Program) serve(ctx context.Context, req *Request, attrs []any) (string, *callError) {
 	var data string
+	var err error
 	switch req.CallType {
 	case CallApp:
 		p.mu.RLock()
@@ -205,9 +231,8 @@ func (p *Program) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		p.mu.RUnlock()
 		if h == nil {
-			p.log.Warn("zonesdk: call of an unknown ability", attrs...)
-			http.Error(w, fmt.Sprintf("unknown ability %q", truncate(req.AbilityID, 64)), http.StatusNotFound)
-			return
+			err = ErrUnknownAbility
+			break
 		}
 		data, err = p.runAbility(ctx, h, req)
 	case CallEvent:
@@ -223,13 +248,11 @@ func (p *Program) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.log.Info("zonesdk: pre-flight probe answered", attrs...)
 	default:
 		p.log.Warn("zonesdk: call of an unknown call_type", attrs...)
-		http.Error(w, "unknown call_type "+strconv.Itoa(req.CallType), http.StatusBadRequest)
-		return
+		return "", &callError{http.StatusBadRequest, "unknown call_type " + strconv.Itoa(req.CallType)}
 	}
 	if errors.Is(err, ErrUnknownAbility) {
 		p.log.Warn("zonesdk: call of an unknown ability", attrs...)
-		http.Error(w, fmt.Sprintf("unknown ability %q", truncate(req.AbilityID, 64)), http.StatusNotFound)
-		return
+		return "", &callError{http.StatusNotFound, fmt.Sprintf("unknown ability %q", truncate(req.AbilityID, 64))}
 	}
 	if err != nil {
 		p.log.Error("zonesdk: handler failed", append(attrs, slog.Any("err", err))...)
@@ -237,20 +260,9 @@ func (p *Program) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if req.CallType == CallEvent {
 			what = "event"
 		}
-		http.Error(w, truncate(what+": "+err.Error(), 512), http.StatusInternalServerError)
-		return
+		return "", &callError{http.StatusInternalServerError, truncate(what+": "+err.Error(), 512)}
 	}
-
-	sealedBuf := getBuf()
-	defer putBuf(sealedBuf)
-	sealed := p.AppendReply((*sealedBuf)[:0], req, data)
-	*sealedBuf = sealed[:0]
-	h := w.Header()
-	req.ReplyHeader(h)
-	h.Set("Content-Length", strconv.Itoa(len(sealed)))
-	w.WriteHeader(http.StatusOK)
-	w.Write(sealed)
-	p.log.Debug("zonesdk: call served", append(attrs, slog.Duration("duration", time.Since(start)))...)
+	return data, nil
 }
 
 // OpenCall opens a call the zone sent, for code that serves the zone's

@@ -40,12 +40,17 @@ const NotifyTTL = 10 * time.Minute
 type Config struct {
 	Store    store.Store
 	Jobs     *jobs.Runner
-	Gateway  *gateway.Gateway
+	Gateway  Gateway
 	Recorder *traffic.Recorder
 	Now      func() time.Time
 	Logger   *slog.Logger
 	// HTTPClient posts notifications to apps; default 10 s timeout.
 	HTTPClient *http.Client
+}
+
+// Gateway delivers a call to a program (gateway.Gateway).
+type Gateway interface {
+	Do(ctx context.Context, c *gateway.Call) (*gateway.Result, error)
 }
 
 // Service delivers events and notifications.

@@ -61,7 +61,7 @@ const (
 type Config struct {
 	Store      store.Store
 	Jobs       *jobs.Runner
-	Gateway    *gateway.Gateway
+	Gateway    Gateway
 	Supervisor *supervisor.Supervisor
 	Archive    *archive.Service
 	Recorder   *traffic.Recorder
@@ -77,6 +77,11 @@ type Config struct {
 	NodeID, NodeName string
 	Now              func() time.Time
 	Logger           *slog.Logger
+}
+
+// Gateway delivers a call to a program (gateway.Gateway).
+type Gateway interface {
+	Do(ctx context.Context, c *gateway.Call) (*gateway.Result, error)
 }
 
 // Debug is debug mode as tasks see it.

@@ -115,7 +115,7 @@ func (a *API) handleProgramSecret(r *http.Request) (any, error) {
 	// it out is for instances elsewhere, and must be meant.
 	zoneRun := len(prog.Deploy.Command) > 0
 	if zoneRun && r.URL.Query().Get("force") != "1" {
-		return nil, openzone.Errorf(openzone.ErrConflict, "program %q is run by the zone itself (deploy.command): its instances get their secret from the zone. Reveal it anyway with force=1 (openzone secret --force)", id)
+		return nil, openzone.Conflict.Errorf("program %q is run by the zone itself (deploy.command): its instances get their secret from the zone. Reveal it anyway with force=1 (openzone secret --force)", id)
 	}
 	sec, err := a.cfg.Store.ProgramSecretGet(ctx, id)
 	if err != nil {

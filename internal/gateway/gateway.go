@@ -32,6 +32,21 @@ import (
 // deliver the call again later (WeCom SDKs' get_retry_notify_header).
 const HeaderRetryNotify = "ww-retry-notify"
 
+// The reply headers' names as net/http keeps them: looking them up in that
+// form spares Header.Get a canonicalising allocation on every call.
+var (
+	canonicalException   = http.CanonicalHeaderKey(wire.HeaderException)
+	canonicalRetryNotify = http.CanonicalHeaderKey(HeaderRetryNotify)
+)
+
+// headerGet is Header.Get for a name already in canonical form.
+func headerGet(h http.Header, canonical string) string {
+	if v := h[canonical]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
 // MaxReplyBytes bounds a program's reply; a larger one is refused (790013).
 const MaxReplyBytes = 16 << 20
 
@@ -299,7 +314,7 @@ func (g *Gateway) post(ctx context.Context, timeout time.Duration, url string, k
 		}
 		return "", openzone.Wrap(openzone.ErrCallProgram, err, "calling program %q failed: the connection was lost while reading the reply", hd.ProgramID)
 	}
-	return openReply(keys, hd, resp.StatusCode, resp.Header.Get(wire.HeaderException), resp.Header.Get(HeaderRetryNotify), raw)
+	return openReply(keys, hd, resp.StatusCode, headerGet(resp.Header, canonicalException), headerGet(resp.Header, canonicalRetryNotify), raw)
 }
 
 // openReply checks a program's answer — status, ww-exception, size — and

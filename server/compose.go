@@ -22,6 +22,7 @@ import (
 	"github.com/openzone/openzone/internal/gateway"
 	"github.com/openzone/openzone/internal/jobs"
 	"github.com/openzone/openzone/internal/listener"
+	"github.com/openzone/openzone/internal/outbound"
 	"github.com/openzone/openzone/internal/specapi"
 	"github.com/openzone/openzone/internal/supervisor"
 	"github.com/openzone/openzone/internal/tasks"
@@ -54,13 +55,14 @@ func (s *Server) compose(jcfg jobs.Config, archiveKey []byte) error {
 		PingInterval: cfg.ListenerPingInterval, PongTimeout: cfg.ListenerPongTimeout, Routes: s.routes,
 		Nodes: nodes, AdminToken: s.token})
 	s.gateway = gateway.New(gateway.Config{Store: st, Supervisor: s.supervisor, Timeout: cfg.CallTimeout,
-		Debug: s.routes, Listeners: s.hub, Remote: remote})
+		Debug: s.routes, Listeners: s.hub, Remote: remote, Outbound: gateway.NewInstanceClient(s.policy)})
 	s.recorder = traffic.New(st, log)
 	var err error
 	if s.jobs, err = jobs.New(s.jobsConfig(jcfg)); err != nil {
 		return fmt.Errorf("job queue: %w", err)
 	}
-	s.events = events.New(events.Config{Store: st, Jobs: s.jobs, Gateway: s.gateway, Recorder: s.recorder, Now: now, Logger: log})
+	s.events = events.New(events.Config{Store: st, Jobs: s.jobs, Gateway: s.gateway, Recorder: s.recorder, Now: now, Logger: log,
+		HTTPClient: outbound.New(outbound.Config{Policy: s.policy, Timeout: 10 * time.Second})})
 	s.archive = archive.New(archive.Config{Store: st, Key: archiveKey, Now: now, Logger: log, Events: s.events})
 	s.tasks = tasks.New(tasks.Config{Store: st, Jobs: s.jobs, Gateway: s.gateway, Supervisor: s.supervisor, Archive: s.archive,
 		Recorder: s.recorder, Debug: s.routes, Key: archiveKey, Now: now, Logger: log, NodeID: newNodeID(), NodeName: cfg.NodeName})

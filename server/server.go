@@ -39,6 +39,7 @@ import (
 	"github.com/openzone/openzone/internal/human"
 	"github.com/openzone/openzone/internal/jobs"
 	"github.com/openzone/openzone/internal/listener"
+	"github.com/openzone/openzone/internal/outbound"
 	"github.com/openzone/openzone/internal/store"
 	"github.com/openzone/openzone/internal/store/postgres"
 	"github.com/openzone/openzone/internal/supervisor"
@@ -98,6 +99,16 @@ type Config struct {
 	// DebugAllowedHosts restricts debug receiver URLs to these hosts
 	// (names, IPs or patterns like "*.example.com"). Empty allows any.
 	DebugAllowedHosts []string
+	// OutboundStrict makes every request the zone sends to an address it
+	// was given (receiver URLs, apps' callback URLs, programs deployed
+	// with a URL) refuse loopback, private and other non-public targets
+	// too, besides the link-local and metadata addresses always refused
+	// (docs/operations.md, "Security"). The instances the zone runs and
+	// the other nodes are reached as before.
+	OutboundStrict bool
+	// OutboundAllow lists CIDR prefixes (or addresses) strict mode still
+	// lets the zone reach, e.g. "10.1.0.0/16".
+	OutboundAllow []string
 	// RetryBackoff, when set, replaces the delivery retry schedule of
 	// internal/jobs (tests use short steps); it gets the failed attempt.
 	RetryBackoff func(attempt int) time.Duration
@@ -119,6 +130,7 @@ type Config struct {
 // Server is one running zone.
 type Server struct {
 	cfg     Config
+	policy  outbound.Policy // for targets the zone was given
 	log     *slog.Logger
 	store   store.Store
 	cluster store.Cluster // nil on SQLite
@@ -176,7 +188,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.ClusterInterval <= 0 {
 		cfg.ClusterInterval = 2 * time.Second
 	}
-	return &Server{cfg: cfg, log: cfg.Logger}, nil
+	allow, err := outbound.ParsePrefixes(cfg.OutboundAllow)
+	if err != nil {
+		return nil, fmt.Errorf("outbound allow list: %w", err)
+	}
+	return &Server{cfg: cfg, log: cfg.Logger, policy: outbound.Policy{Strict: cfg.OutboundStrict, Allow: allow}}, nil
 }
 
 // Start opens the database, applies migrations and the seed file, starts

@@ -87,6 +87,9 @@ func (n *Node) Publish(ctx context.Context) {
 	host, _ := os.Hostname()
 	var insts []store.Instance
 	for _, in := range n.cfg.Supervisor.Healthy() {
+		if in.External {
+			continue // a URL program runs once, elsewhere: every node calls it there
+		}
 		insts = append(insts, store.Instance{Name: in.Name, Node: n.cfg.Name, Host: host, ProgramID: in.ProgramID, URL: in.URL})
 	}
 	if err := n.cfg.Store.InstancesPublish(ctx, store.InstancesPublishParams{Node: n.cfg.Name, Instances: insts, Now: time.Now()}); err != nil && ctx.Err() == nil {

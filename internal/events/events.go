@@ -17,7 +17,6 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
-	neturl "net/url"
 	"strings"
 	"time"
 
@@ -27,6 +26,7 @@ import (
 	"github.com/openzone/openzone/internal/gateway"
 	"github.com/openzone/openzone/internal/jobs"
 	"github.com/openzone/openzone/internal/listener"
+	"github.com/openzone/openzone/internal/outbound"
 	"github.com/openzone/openzone/internal/specapi"
 	"github.com/openzone/openzone/internal/store"
 	"github.com/openzone/openzone/internal/traffic"
@@ -44,7 +44,8 @@ type Config struct {
 	Recorder *traffic.Recorder
 	Now      func() time.Time
 	Logger   *slog.Logger
-	// HTTPClient posts notifications to apps; default 10 s timeout.
+	// HTTPClient posts notifications to apps' callback URLs; default an
+	// outbound client with the default policy and a 10 s timeout.
 	HTTPClient *http.Client
 }
 
@@ -63,7 +64,7 @@ func New(cfg Config) *Service {
 		cfg.Now = time.Now
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+		cfg.HTTPClient = outbound.New(outbound.Config{Timeout: 10 * time.Second})
 	}
 	s := &Service{cfg: cfg}
 	jobs.Register(cfg.Jobs, &eventWorker{s: s})
@@ -360,11 +361,7 @@ func (s *Service) postNotify(req *http.Request, url string) error {
 	resp, err := s.cfg.HTTPClient.Do(req)
 	if err != nil {
 		// Name the callback URL without the signed query string.
-		var ue *neturl.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return fmt.Errorf("post program_notify to %s: %w", url, err)
+		return fmt.Errorf("post program_notify to %s: %s", url, outbound.Reason(err))
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 	resp.Body.Close()

@@ -22,6 +22,7 @@ import (
 	"github.com/openzone/openzone/internal/debugmode"
 	"github.com/openzone/openzone/internal/listener"
 	"github.com/openzone/openzone/internal/listener/frame"
+	"github.com/openzone/openzone/internal/outbound"
 	"github.com/openzone/openzone/internal/store"
 	"github.com/openzone/openzone/internal/supervisor"
 	"github.com/openzone/openzone/internal/traffic"
@@ -52,8 +53,7 @@ const MaxReplyBytes = 16 << 20
 
 // Gateway delivers calls to programs.
 type Gateway struct {
-	cfg    Config
-	client *http.Client
+	cfg Config
 
 	mu      sync.Mutex
 	secrets map[string]*wire.Keys // program id → keys of its current secret
@@ -75,6 +75,12 @@ type Config struct {
 	// Remote finds an instance another zone node runs, by name (nodes
 	// sharing a database publish theirs); nil: this node is alone.
 	Remote Remote
+	// Outbound carries calls to addresses the zone was given — receiver
+	// URLs, programs deployed with a URL — under the zone's outbound
+	// policy; Internal carries calls to the instances the zone (or another
+	// node) runs itself. Both follow no redirect. Default: clients of
+	// package outbound with the default policy.
+	Outbound, Internal *http.Client
 }
 
 // Debug is debug mode as a call sees it (debugmode.Routes).
@@ -93,21 +99,25 @@ type Remote interface {
 	Instance(ctx context.Context, programID, name string) (supervisor.Instance, bool)
 }
 
-// New returns a Gateway. Its HTTP client keeps connections to instances
-// alive: a call must not pay for a TCP handshake.
+// New returns a Gateway. Its default clients keep connections to
+// instances alive: a call must not pay for a TCP handshake.
 func New(cfg Config) *Gateway {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 30 * time.Second
 	}
-	tr := &http.Transport{
-		Proxy:               nil,
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        1024,
-		MaxIdleConnsPerHost: 256,
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
+	if cfg.Internal == nil {
+		cfg.Internal = NewInstanceClient(outbound.Policy{})
 	}
-	return &Gateway{cfg: cfg, client: &http.Client{Transport: tr}, secrets: make(map[string]*wire.Keys)}
+	if cfg.Outbound == nil {
+		cfg.Outbound = NewInstanceClient(outbound.Policy{})
+	}
+	return &Gateway{cfg: cfg, secrets: make(map[string]*wire.Keys)}
+}
+
+// NewInstanceClient is an outbound client sized for calls to programs:
+// many kept-alive connections per instance.
+func NewInstanceClient(p outbound.Policy) *http.Client {
+	return outbound.New(outbound.Config{Policy: p, MaxIdleConns: 1024, MaxIdleConnsPerHost: 256})
 }
 
 // Call is one delivery to a program.
@@ -198,7 +208,11 @@ func (g *Gateway) Do(ctx context.Context, c *Call) (*Result, error) {
 		}
 		res.Instance = inst.Name
 		start := time.Now()
-		data, err := g.post(ctx, g.timeoutOf(c), inst.URL+"/", keys, hd, sealed)
+		client := g.cfg.Internal
+		if inst.External {
+			client = g.cfg.Outbound
+		}
+		data, err := g.post(ctx, client, g.timeoutOf(c), inst.URL+"/", keys, hd, sealed)
 		res.Program += time.Since(start)
 		if err == nil {
 			res.Data = data
@@ -258,12 +272,12 @@ func (g *Gateway) doDebug(ctx context.Context, c *Call, route *debugmode.Route, 
 	hd := g.header(c.Program.ID, route.Keys)
 	res.RequestID = hd.RequestID
 	start := time.Now()
-	data, err := g.post(ctx, g.timeoutOf(c), route.ReceiverURL, route.Keys, hd, route.Keys.Seal(wire.PurposeCall, hd, body))
+	data, err := g.post(ctx, g.cfg.Outbound, g.timeoutOf(c), route.ReceiverURL, route.Keys, hd, route.Keys.Seal(wire.PurposeCall, hd, body))
 	res.Program = time.Since(start)
 	if err != nil {
 		var ce *connectError
 		if errors.As(err, &ce) {
-			return res, openzone.Wrap(openzone.ErrProgramConnect, ce.err, "cannot connect to the receiver URL of program %q (%s)", c.Program.ID, route.ReceiverURL)
+			return res, openzone.Wrap(openzone.ErrProgramConnect, ce.err, "cannot connect to the receiver URL of program %q (%s)%s", c.Program.ID, route.ReceiverURL, ce.why())
 		}
 		if openzone.ErrorCode(err) == openzone.ErrCallProgram {
 			return res, openzone.Wrap(openzone.ErrProgramTimeout, err, "the receiver of program %q dropped the connection before replying", c.Program.ID)
@@ -278,8 +292,17 @@ type connectError struct{ err error }
 
 func (e *connectError) Error() string { return e.err.Error() }
 
-// post sends one sealed request and opens the reply.
-func (g *Gateway) post(ctx context.Context, timeout time.Duration, url string, keys *wire.Keys, hd wire.Header, sealed []byte) (string, error) {
+// why says, for the errmsg, that the outbound policy refused the address
+// (the one reason the caller can act on); other dial errors stay in logs.
+func (e *connectError) why() string {
+	if outbound.Refused(e.err) {
+		return ": " + outbound.Reason(e.err)
+	}
+	return ""
+}
+
+// post sends one sealed request with client and opens the reply.
+func (g *Gateway) post(ctx context.Context, client *http.Client, timeout time.Duration, url string, keys *wire.Keys, hd wire.Header, sealed []byte) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(sealed))
@@ -288,9 +311,9 @@ func (g *Gateway) post(ctx context.Context, timeout time.Duration, url string, k
 	}
 	req.Header.Set("Content-Type", wire.ContentType)
 	hd.Apply(req.Header, false)
-	resp, err := g.client.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
-		if isConnectErr(err) {
+		if isConnectErr(err) || outbound.Refused(err) {
 			return "", &connectError{err}
 		}
 		if ctx.Err() == context.DeadlineExceeded || isTimeout(err) {
@@ -321,7 +344,12 @@ func (g *Gateway) post(ctx context.Context, timeout time.Duration, url string, k
 // opens the sealed reply, whichever transport carried it.
 func openReply(keys *wire.Keys, hd wire.Header, status int, exc, retry string, raw []byte) (string, error) {
 	if status != http.StatusOK {
-		return "", openzone.Errorf(openzone.ErrProgramStatus, "program %q answered HTTP %d: %s", hd.ProgramID, status, bytes.TrimSpace(raw[:min(len(raw), 256)]))
+		// The body is not quoted: a redirect or an error page may come
+		// from anything the target reached, and the errmsg goes to the app.
+		if status >= 300 && status < 400 {
+			return "", openzone.Errorf(openzone.ErrProgramStatus, "program %q answered HTTP %d (a redirect: the zone follows none)", hd.ProgramID, status)
+		}
+		return "", openzone.Errorf(openzone.ErrProgramStatus, "program %q answered HTTP %d (%d bytes of body, not shown)", hd.ProgramID, status, len(raw))
 	}
 	if exc != "" {
 		return "", openzone.Errorf(openzone.ErrProgramDecrypt, "program %q could not open the request (ww-exception %s: %s)", hd.ProgramID, exc, excName(exc))

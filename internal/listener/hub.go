@@ -20,6 +20,7 @@ import (
 
 	"github.com/openzone/openzone"
 	"github.com/openzone/openzone/internal/listener/frame"
+	"github.com/openzone/openzone/internal/outbound"
 	"github.com/openzone/openzone/internal/store"
 )
 
@@ -44,6 +45,11 @@ type HubConfig struct {
 	// nil: this node is alone.
 	Nodes      NodeFinder
 	AdminToken string
+	// Client relays to other nodes; default an outbound client with the
+	// default policy (nodes are the zone's own: strict mode does not
+	// narrow it). It follows no redirect, so the admin token goes nowhere
+	// else.
+	Client *http.Client
 }
 
 // NodeFinder says where another zone node is reached (cluster.Node).
@@ -89,6 +95,9 @@ func NewHub(cfg HubConfig) *Hub {
 	}
 	if cfg.CallTimeout <= 0 {
 		cfg.CallTimeout = 30 * time.Second
+	}
+	if cfg.Client == nil {
+		cfg.Client = outbound.New(outbound.Config{})
 	}
 	return &Hub{cfg: cfg, conns: map[string]*Conn{}}
 }

@@ -95,7 +95,7 @@ func (h *Hub) relay(ctx context.Context, node, programID string, gate bool, m *f
 	}
 	req.Header.Set("Authorization", "Bearer "+h.cfg.AdminToken)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := h.cfg.Client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()

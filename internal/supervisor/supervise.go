@@ -73,6 +73,11 @@ func newStaticInstance(name, url string) *instance {
 	return in
 }
 
+// instance is in as the gateway picks it (call with Supervisor.mu held).
+func (in *instance) instance(programID string) Instance {
+	return Instance{ProgramID: programID, Name: in.name, URL: in.url, External: in.static}
+}
+
 func (in *instance) stop() { in.stopOnce.Do(func() { close(in.stopCh) }) }
 
 func (in *instance) kill() {

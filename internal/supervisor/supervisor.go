@@ -139,6 +139,10 @@ type Instance struct {
 	ProgramID string
 	Name      string // e.g. prog-echo#1
 	URL       string // e.g. http://127.0.0.1:41234
+	// External marks a program deployed with a URL: it runs elsewhere, at
+	// an address an operator typed, so calls to it go out under the
+	// zone's outbound policy like any foreign target.
+	External bool
 }
 
 // InstanceStatus describes an instance for the admin API.
@@ -475,7 +479,7 @@ func (r *Supervisor) PickPreferred(ctx context.Context, programID, prefer string
 			for _, in := range p.insts {
 				if in.name == prefer && in.healthy {
 					r.mu.Unlock()
-					return Instance{ProgramID: programID, Name: in.name, URL: in.url}, true, nil
+					return in.instance(programID), true, nil
 				}
 			}
 		}
@@ -510,7 +514,7 @@ func (p *program) pickLocked(programID string) (Instance, bool) {
 		in := p.insts[j]
 		if in.healthy {
 			p.next = (j + 1) % n
-			return Instance{ProgramID: programID, Name: in.name, URL: in.url}, true
+			return in.instance(programID), true
 		}
 	}
 	return Instance{}, false
@@ -532,7 +536,7 @@ func (r *Supervisor) Healthy() []Instance {
 	for id, p := range r.programs {
 		for _, in := range p.insts {
 			if in.healthy {
-				out = append(out, Instance{ProgramID: id, Name: in.name, URL: in.url})
+				out = append(out, in.instance(id))
 			}
 		}
 	}

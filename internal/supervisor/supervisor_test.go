@@ -529,7 +529,7 @@ func TestSupervisor_URL(t *testing.T) {
 		t.Fatalf("Instances = %+v, want [%+v]", st, want)
 	}
 	inst, ok, err := rt.Pick(context.Background(), "prog-remote")
-	if !ok || err != nil || inst != (supervisor.Instance{ProgramID: "prog-remote", Name: "prog-remote#1", URL: target}) {
+	if !ok || err != nil || inst != (supervisor.Instance{ProgramID: "prog-remote", Name: "prog-remote#1", URL: target, External: true}) {
 		t.Fatalf("Pick = %+v, %v, %v", inst, ok, err)
 	}
 	rt.MarkUnhealthy(inst) // not health-checked, so never taken out

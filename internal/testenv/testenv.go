@@ -95,6 +95,9 @@ type Options struct {
 	// ListenerPingInterval and ListenerPongTimeout shorten the debug
 	// listener's dead-peer detection (see server.Config).
 	ListenerPingInterval, ListenerPongTimeout time.Duration
+	// Configure, when set, changes the server's config last (settings
+	// no other option covers: outbound policy, limits…).
+	Configure func(*server.Config)
 }
 
 // Stores runs fn once per store a zone can run on, each as a subtest:
@@ -162,6 +165,9 @@ func Start(tb testing.TB, opts Options) *Zone {
 
 		ListenerPingInterval: opts.ListenerPingInterval,
 		ListenerPongTimeout:  opts.ListenerPongTimeout,
+	}
+	if opts.Configure != nil {
+		opts.Configure(&cfg)
 	}
 	z := &Zone{Clock: clock, tb: tb, http: &http.Client{Timeout: 60 * time.Second}, cfg: cfg}
 	z.start()

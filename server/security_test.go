@@ -1,0 +1,103 @@
+package server_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/testenv"
+	"github.com/openzone/openzone/server"
+)
+
+// Regression tests of issue 16 (hardening), one group per finding.
+
+// hits is an HTTP server standing for an internal service the zone must
+// not reach on a caller's behalf: it counts requests and answers a secret.
+func hits(t *testing.T, status int) (*httptest.Server, *atomic.Int64) {
+	t.Helper()
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		w.WriteHeader(status)
+		fmt.Fprint(w, "internal-secret: s3cr3t-metadata-credentials")
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &n
+}
+
+// TestOutboundRedirect (1): a receiver URL that answers a redirect does not
+// make the zone post the sealed packet where it points, and the errmsg the
+// app gets quotes no reply body.
+func TestOutboundRedirect(t *testing.T) {
+	z, _ := startDebugZone(t, "")
+	tok := z.Token("wwtest", "s1")
+	openDebug(t, z, tok)
+	internal, n := hits(t, http.StatusForbidden)
+	redirect := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, internal.URL+"/latest/meta-data/", http.StatusTemporaryRedirect)
+	}))
+	t.Cleanup(redirect.Close)
+	failing, _ := hits(t, http.StatusBadGateway)
+
+	for _, tc := range []struct {
+		name, url string
+		want      string
+	}{
+		{"Redirect", redirect.URL, "a redirect"},
+		{"ErrorPage", failing.URL, "HTTP 502"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			setReceiver(t, z, "prog-dbg", tc.url)
+			r := z.PostApp("/cgi-bin/chatdata/sync_call_program", tok, syncCall("prog-dbg", "echo", `{"text":"x"}`))
+			if got := testenv.Errcode(r); got != openzone.ErrProgramStatus {
+				t.Fatalf("errcode %d, want 710676: %s", got, testenv.Describe(r))
+			}
+			msg := r["errmsg"].(string)
+			if strings.Contains(msg, "s3cr3t") || !strings.Contains(msg, tc.want) {
+				t.Fatalf("errmsg %q: want %q and no reply body", msg, tc.want)
+			}
+		})
+	}
+	if n.Load() != 0 {
+		t.Fatalf("the internal service behind the redirect got %d requests, want 0", n.Load())
+	}
+}
+
+// TestOutboundStrict (1): in strict mode a receiver on loopback is refused
+// at dial time, however its address is written, and the allow list admits
+// it again.
+func TestOutboundStrict(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		allow []string
+	}{{"Strict", nil}, {"StrictAllowed", []string{"127.0.0.0/8"}}} {
+		t.Run(tc.name, func(t *testing.T) {
+			z := testenv.Start(t, testenv.Options{Seed: debugSeed, CallTimeout: 2 * time.Second,
+				Configure: func(c *server.Config) { c.OutboundStrict, c.OutboundAllow = true, tc.allow }})
+			tok := z.Token("wwtest", "s1")
+			_, srv, _ := openDebug(t, z, tok)
+			port := srv.URL[strings.LastIndex(srv.URL, ":")+1:]
+			// localhost passes any check of the name; [::ffff:127.0.0.1]
+			// is loopback written as IPv6.
+			for _, host := range []string{"127.0.0.1", "localhost", "[::ffff:127.0.0.1]"} {
+				setReceiver(t, z, "prog-dbg", "http://"+host+":"+port+"/")
+				r := z.PostApp("/cgi-bin/chatdata/sync_call_program", tok, syncCall("prog-dbg", "echo", `{"text":"x"}`))
+				got := testenv.Errcode(r)
+				if tc.allow != nil {
+					if got != 0 && host != "[::ffff:127.0.0.1]" { // the test server may not listen on IPv6
+						t.Fatalf("%s: errcode %d, want 0: %s", host, got, testenv.Describe(r))
+					}
+					continue
+				}
+				if got != openzone.ErrProgramConnect || !strings.Contains(r["errmsg"].(string), "outbound policy") {
+					t.Fatalf("%s: %s, want 710674 naming the outbound policy", host, testenv.Describe(r))
+				}
+			}
+		})
+	}
+}

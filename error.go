@@ -41,6 +41,8 @@ const (
 	TooLarge
 	// Internal: the zone failed; details only in logs (errcode -1).
 	Internal
+	// RateLimited: the caller must wait (45009).
+	RateLimited
 )
 
 // Code is the errcode of a kind's errors that have none of WeCom's.
@@ -56,6 +58,8 @@ func (k Kind) Code() int {
 		return ErrRequestTooLarge
 	case Internal:
 		return ErrSystem
+	case RateLimited:
+		return ErrFreqLimit
 	}
 	return ErrInvalidParam
 }
@@ -73,7 +77,8 @@ func (k Kind) Wrap(err error, format string, args ...any) *Error {
 }
 
 // KindOf is the kind of errors with errcode code: a kind's own code is
-// that kind, -1 Internal, 45002 TooLarge, and any other errcode Invalid.
+// that kind, -1 Internal, 45002 TooLarge, 45009 RateLimited, and any other
+// errcode Invalid.
 func KindOf(code int) Kind {
 	switch code {
 	case ErrNotFound:
@@ -86,6 +91,8 @@ func KindOf(code int) Kind {
 		return TooLarge
 	case ErrSystem:
 		return Internal
+	case ErrFreqLimit:
+		return RateLimited
 	}
 	return Invalid
 }
@@ -159,6 +166,7 @@ const (
 	ErrMissingSecret   = 41004 // corpsecret missing
 	ErrTokenExpired    = 42001 // access_token expired
 	ErrRequestTooLarge = 45002 // request body over the size limit
+	ErrFreqLimit       = 45009 // 接口调用超过限制: too many (failed) calls, wait
 	ErrBadBodyJSON     = 47001 // request body is not the JSON object expected
 	ErrForbidden       = 48002 // API forbidden for this app
 

@@ -104,14 +104,14 @@ func (s *Server) serve() error {
 		relay = s.hub
 	}
 	mux := http.NewServeMux()
-	appapi.New(appapi.Config{Apps: s.apps, Tasks: s.tasks, Debug: s.debug, Store: st, Now: now, Logger: log}).Register(mux)
+	appapi.New(appapi.Config{Apps: s.apps, Tasks: s.tasks, Debug: s.debug, Store: st, Now: now, Logger: log, Door: s.door}).Register(mux)
 	specapi.New(specapi.Config{Store: st, Keys: s.gateway, Debug: s.debug, Registry: registry, Recorder: s.recorder,
-		Now: now, Logger: log}).Register(mux)
+		Now: now, Logger: log, Door: s.door}).Register(mux)
 	adminapi.New(adminapi.Config{Store: st, Supervisor: s.supervisor, Recorder: s.recorder, Logger: log, AdminToken: s.token,
 		Deploy: s.deploy, Apps: s.apps, Debug: s.debug, Archive: s.archive, Events: s.events, Listeners: s.listeners,
 		Relay: relay, Info: s.info(), Now: now}).Register(mux)
 	// The console calls the admin API in-process, through the same mux.
-	con, err := console.New(console.Config{Admin: mux, Logger: log, Now: now})
+	con, err := console.New(console.Config{Admin: mux, Logger: log, Now: now, Proxies: s.door.Proxies, Failures: s.door.Failures})
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,10 @@
 package server_test
 
 import (
+	"bufio"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -99,5 +102,66 @@ func TestOutboundStrict(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestFailedAttemptsLimited (3): failed gettoken and /spec/v1/debug/open
+// attempts are counted per source, together, and a source over its
+// budget waits (45009) even with the right secret.
+func TestFailedAttemptsLimited(t *testing.T) {
+	z := testenv.Start(t, testenv.Options{Seed: debugSeed, Configure: func(c *server.Config) { c.FailedAttempts = 4 }})
+	tok := z.Token("wwtest", "s1") // a success costs nothing
+	for i, path := range []string{
+		"/cgi-bin/gettoken?corpid=wwtest&corpsecret=wrong",
+		"/cgi-bin/gettoken?corpid=nope&corpsecret=s1",
+	} {
+		var out map[string]any
+		z.GetJSON(path, &out)
+		if c := testenv.Errcode(out); c != openzone.ErrInvalidSecret && c != openzone.ErrInvalidCorpID {
+			t.Fatalf("attempt %d: %s", i, testenv.Describe(out))
+		}
+	}
+	open := func(accessToken string) map[string]any {
+		return z.PostApp("/spec/v1/debug/open", "", map[string]any{"debug_token": "ozdbg_guess", "access_token": accessToken,
+			"public_key": "9/hgDcsXdXNbUI7NTlfOrpOdKBcodkSzlbTUmUO0mkk="})
+	}
+	for range 2 {
+		if r := open("guessed-token"); testenv.Errcode(r) != openzone.ErrInvalidToken {
+			t.Fatalf("debug/open with a guessed token: %s", testenv.Describe(r))
+		}
+	}
+	var out map[string]any
+	z.GetJSON("/cgi-bin/gettoken?corpid=wwtest&corpsecret=s1", &out)
+	if testenv.Errcode(out) != openzone.ErrFreqLimit {
+		t.Fatalf("gettoken after 4 failures: %s, want 45009", testenv.Describe(out))
+	}
+	if r := open(tok); testenv.Errcode(r) != openzone.ErrFreqLimit {
+		t.Fatalf("debug/open after 4 failures: %s, want 45009", testenv.Describe(r))
+	}
+}
+
+// TestSpecBodyCaps (3): the program API refuses what is over its limits
+// before reading it: an invoke from its Content-Length (413, 45002), the
+// SDK half of debug mode past 64 KiB (45002).
+func TestSpecBodyCaps(t *testing.T) {
+	z := testenv.Start(t, testenv.Options{Seed: debugSeed})
+	conn, err := net.Dial("tcp", z.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /spec/v1/invoke HTTP/1.1\r\nHost: zone\r\nww-program-id: prog-dbg\r\nww-secret-ver: 1\r\nContent-Length: %d\r\n\r\n", 1<<30)
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(b), "45002") {
+		t.Fatalf("1 GiB invoke: HTTP %d %s, want 413 with 45002", resp.StatusCode, b)
+	}
+	r := z.PostApp("/spec/v1/debug/open", "", strings.Repeat(" ", 80<<10)+`{"debug_token":"x","access_token":"y","public_key":"z"}`)
+	if testenv.Errcode(r) != openzone.ErrRequestTooLarge {
+		t.Fatalf("80 KiB debug/open: %s, want 45002", testenv.Describe(r))
 	}
 }

@@ -36,6 +36,7 @@ import (
 	"github.com/openzone/openzone/internal/deploy"
 	"github.com/openzone/openzone/internal/events"
 	"github.com/openzone/openzone/internal/gateway"
+	"github.com/openzone/openzone/internal/guard"
 	"github.com/openzone/openzone/internal/human"
 	"github.com/openzone/openzone/internal/jobs"
 	"github.com/openzone/openzone/internal/listener"
@@ -109,6 +110,19 @@ type Config struct {
 	// OutboundAllow lists CIDR prefixes (or addresses) strict mode still
 	// lets the zone reach, e.g. "10.1.0.0/16".
 	OutboundAllow []string
+	// TrustedProxies lists the reverse proxies (CIDR prefixes or
+	// addresses) whose X-Forwarded-For and X-Forwarded-Proto the zone
+	// believes: the console's session cookie is Secure when such a proxy
+	// says the client used HTTPS, and failed sign-ins are counted per
+	// client behind it. Empty: the peer is the client.
+	TrustedProxies []string
+	// FailedAttempts is how many failed attempts a source may make at the
+	// doors that take a secret — gettoken, the console's sign-in,
+	// /spec/v1/debug/open, counted together — before it must wait; after
+	// that one more every FailedAttemptsEvery. Defaults 20 and 6 s;
+	// FailedAttempts < 0 turns the limit off.
+	FailedAttempts      int
+	FailedAttemptsEvery time.Duration
 	// RetryBackoff, when set, replaces the delivery retry schedule of
 	// internal/jobs (tests use short steps); it gets the failed attempt.
 	RetryBackoff func(attempt int) time.Duration
@@ -131,6 +145,7 @@ type Config struct {
 type Server struct {
 	cfg     Config
 	policy  outbound.Policy // for targets the zone was given
+	door    *guard.Door     // where requests come from; failed attempts
 	log     *slog.Logger
 	store   store.Store
 	cluster store.Cluster // nil on SQLite
@@ -192,7 +207,21 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("outbound allow list: %w", err)
 	}
-	return &Server{cfg: cfg, log: cfg.Logger, policy: outbound.Policy{Strict: cfg.OutboundStrict, Allow: allow}}, nil
+	proxies, err := guard.ParseProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("trusted proxies: %w", err)
+	}
+	door := &guard.Door{Proxies: proxies}
+	if cfg.FailedAttempts >= 0 {
+		if cfg.FailedAttempts == 0 {
+			cfg.FailedAttempts = 20
+		}
+		if cfg.FailedAttemptsEvery <= 0 {
+			cfg.FailedAttemptsEvery = 6 * time.Second
+		}
+		door.Failures = guard.NewFailures(cfg.FailedAttempts, 1/cfg.FailedAttemptsEvery.Seconds())
+	}
+	return &Server{cfg: cfg, log: cfg.Logger, policy: outbound.Policy{Strict: cfg.OutboundStrict, Allow: allow}, door: door}, nil
 }
 
 // Start opens the database, applies migrations and the seed file, starts

@@ -213,6 +213,7 @@ var status = [...]int{
 	openzone.Unauthorized: http.StatusUnauthorized,
 	openzone.TooLarge:     http.StatusRequestEntityTooLarge,
 	openzone.Internal:     http.StatusInternalServerError,
+	openzone.RateLimited:  http.StatusTooManyRequests,
 }
 
 func (a *API) handleStatus(r *http.Request) (any, error) {

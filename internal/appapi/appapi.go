@@ -16,6 +16,7 @@ import (
 
 	"github.com/openzone/openzone"
 	"github.com/openzone/openzone/internal/apps"
+	"github.com/openzone/openzone/internal/guard"
 	"github.com/openzone/openzone/internal/store"
 )
 
@@ -38,6 +39,8 @@ type Config struct {
 	Store  store.Store
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Door limits failed gettoken attempts per source; nil: no limit.
+	Door *guard.Door
 }
 
 // Apps is what an app may do (apps.Service).

@@ -17,9 +17,18 @@ type tokenReply struct {
 
 // handleGetToken serves GET /cgi-bin/gettoken?corpid=&corpsecret=.
 func (a *API) handleGetToken(w http.ResponseWriter, r *http.Request) {
+	ip, err := a.cfg.Door.Check(r)
+	if err != nil {
+		writeError(w, a.cfg.Logger, err)
+		return
+	}
 	q := r.URL.Query()
 	t, err := a.cfg.Apps.Token(r.Context(), q.Get("corpid"), q.Get("corpsecret"))
 	if err != nil {
+		// A wrong corp or secret is a guess; a missing one is a bug.
+		if c := openzone.ErrorCode(err); c == openzone.ErrInvalidCorpID || c == openzone.ErrInvalidSecret {
+			a.cfg.Door.Fail(ip)
+		}
 		writeError(w, a.cfg.Logger, err)
 		return
 	}

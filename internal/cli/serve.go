@@ -26,7 +26,7 @@ func init() {
 type serveFlags struct {
 	addr, data, db, seed, token, logFormat, logLevel string
 	debugHosts, node, instanceHost, advertise        string
-	outboundAllow                                    string
+	outboundAllow, trustedProxies                    string
 	outboundStrict                                   bool
 	retention, jobTimeout, jobRescue                 time.Duration
 }
@@ -44,6 +44,7 @@ func (f *serveFlags) parse(e *env, name string, args []string) error {
 	fs.StringVar(&f.debugHosts, "debug-allow-hosts", os.Getenv("OPENZONE_DEBUG_ALLOW_HOSTS"), "comma-separated hosts (or *.domain patterns) debug receiver URLs may use; empty: any")
 	fs.BoolVar(&f.outboundStrict, "outbound-strict", os.Getenv("OPENZONE_OUTBOUND_STRICT") == "1", "refuse loopback and private targets too when calling receiver, callback and deploy URLs (OPENZONE_OUTBOUND_STRICT=1); link-local and metadata addresses are always refused")
 	fs.StringVar(&f.outboundAllow, "outbound-allow", os.Getenv("OPENZONE_OUTBOUND_ALLOW"), "comma-separated CIDR prefixes strict mode still lets the zone reach (OPENZONE_OUTBOUND_ALLOW)")
+	fs.StringVar(&f.trustedProxies, "trusted-proxy", os.Getenv("OPENZONE_TRUSTED_PROXIES"), "comma-separated addresses or CIDR prefixes of the reverse proxies whose X-Forwarded-For and X-Forwarded-Proto the zone believes (OPENZONE_TRUSTED_PROXIES)")
 	fs.DurationVar(&f.jobTimeout, "job-timeout", 30*time.Second, "how long one run of a durable job (a delivery) may take")
 	fs.DurationVar(&f.jobRescue, "job-rescue-after", time.Minute, "how long a job may stay running before it is taken as lost with its node and run again (at least --job-timeout)")
 	f.retention = 7 * 24 * time.Hour
@@ -92,7 +93,8 @@ func serve(e *env, f *serveFlags, ready func(*server.Server)) error {
 	}
 	srv, err := server.New(server.Config{
 		Addr: f.addr, DataDir: f.data, DB: f.db, SeedFile: f.seed, AdminToken: f.token, Logger: log,
-		DebugAllowedHosts: splitList(f.debugHosts), OutboundStrict: f.outboundStrict, OutboundAllow: splitList(f.outboundAllow), TrafficRetention: f.retention,
+		DebugAllowedHosts: splitList(f.debugHosts), OutboundStrict: f.outboundStrict, OutboundAllow: splitList(f.outboundAllow),
+		TrustedProxies: splitList(f.trustedProxies), TrafficRetention: f.retention,
 		NodeName: f.node, InstanceHost: f.instanceHost, AdvertiseURL: f.advertise, JobTimeout: f.jobTimeout, JobRescueAfter: f.jobRescue,
 	})
 	if err != nil {

@@ -24,7 +24,9 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -48,7 +50,49 @@ type Config struct {
 	Logger *slog.Logger
 	// Now defaults to time.Now (session expiry only).
 	Now func() time.Time
+	// Proxies says where a request came from and whether over HTTPS,
+	// believing only the reverse proxies the operator trusts
+	// (guard.Proxies): the session cookie is Secure when the zone serves
+	// TLS itself or a trusted proxy says the client used HTTPS. Default:
+	// the peer, and TLS only when the zone terminates it.
+	Proxies Proxies
+	// Failures limits failed sign-ins per source (guard.Failures); nil:
+	// no limit.
+	Failures Failures
 }
+
+// Proxies tells a request's source and scheme (guard.Proxies).
+type Proxies interface {
+	ClientIP(r *http.Request) netip.Addr
+	HTTPS(r *http.Request) bool
+}
+
+// Failures limits failed attempts per source (guard.Failures).
+type Failures interface {
+	Blocked(ip netip.Addr) (bool, time.Duration)
+	Fail(ip netip.Addr)
+}
+
+type direct struct{}
+
+func (direct) ClientIP(r *http.Request) netip.Addr {
+	ap, _ := netip.ParseAddrPort(r.RemoteAddr)
+	return ap.Addr()
+}
+func (direct) HTTPS(r *http.Request) bool { return r.TLS != nil }
+
+type unlimited struct{}
+
+func (unlimited) Blocked(netip.Addr) (bool, time.Duration) { return false, 0 }
+func (unlimited) Fail(netip.Addr)                          {}
+
+// Limits of what the console reads before a session exists, and of a
+// signed-in form: far above any form it serves (the largest is a program
+// with its protocols, under the admin API's 1 MiB).
+const (
+	maxLoginBytes = 16 << 10
+	maxFormBytes  = 4 << 20
+)
 
 // Console is the web console.
 type Console struct {
@@ -72,6 +116,12 @@ func New(cfg Config) (*Console, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Proxies == nil {
+		cfg.Proxies = direct{}
+	}
+	if cfg.Failures == nil {
+		cfg.Failures = unlimited{}
 	}
 	c := &Console{cfg: cfg, pages: map[string]*template.Template{}, sessions: map[string]*session{}}
 	base, err := template.New("").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/parts.html")
@@ -107,11 +157,23 @@ func (c *Console) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /console", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/console/", http.StatusFound)
 	})
-	mux.HandleFunc("GET /console/login", c.handleLoginPage)
-	mux.HandleFunc("POST /console/login", c.handleLogin)
+	mux.Handle("GET /console/login", secure(http.HandlerFunc(c.handleLoginPage)))
+	mux.Handle("POST /console/login", secure(http.HandlerFunc(c.handleLogin)))
 	for pattern, h := range c.routes() {
-		mux.Handle(pattern, c.authed(h))
+		mux.Handle(pattern, secure(c.authed(h)))
 	}
+}
+
+// secure sets the headers every console page carries, the sign-in page's
+// too: no framing (clickjacking), scripts and styles from the zone only.
+func secure(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Frame-Options", "DENY")
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Referrer-Policy", "same-origin")
+		h.ServeHTTP(w, r)
+	})
 }
 
 // handler serves a signed-in request.
@@ -126,8 +188,6 @@ type req struct {
 
 func (c *Console) authed(h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("X-Frame-Options", "DENY")
-		w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'")
 		sess := c.session(r)
 		if sess == nil {
 			if r.Header.Get("HX-Request") != "" {
@@ -139,6 +199,7 @@ func (c *Console) authed(h handler) http.Handler {
 			return
 		}
 		if r.Method != http.MethodGet {
+			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 			got := r.Header.Get("X-CSRF-Token")
 			if got == "" {
 				got = r.PostFormValue("csrf")
@@ -149,8 +210,15 @@ func (c *Console) authed(h handler) http.Handler {
 			}
 		}
 		if err := h(w, r, &req{c: c, r: r, sess: sess}); err != nil {
+			// The admin API refused (a bad or unknown id, a conflict): its
+			// status and errmsg, on a page. Only the zone's own failure is
+			// a 500, and its text stays in the log.
+			if ae := errOf(err); ae != nil && ae.Status >= 400 && ae.Status < 500 {
+				c.renderStatus(w, ae.Status, "notfound", &page{Title: http.StatusText(ae.Status), CSRF: sess.csrf, Error: ae.Message})
+				return
+			}
 			c.cfg.Logger.Error("console: page failed", "path", r.URL.Path, "err", err)
-			http.Error(w, "console error: "+err.Error(), http.StatusInternalServerError)
+			http.Error(w, "console error: see the zone's log", http.StatusInternalServerError)
 		}
 	})
 }
@@ -182,14 +250,36 @@ func (c *Console) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 
 // handleLogin checks the admin token against the admin API and starts a
 // session; the token stays on the server, the browser gets a random id.
+//
+// Before anyone is signed in the form is all it reads: a URL-encoded body
+// of at most 16 KiB (413 past it; a multipart body, which the standard
+// library would spool to memory and disk, is 415), and a source that
+// failed too often waits (429).
 func (c *Console) handleLogin(w http.ResponseWriter, r *http.Request) {
-	token := strings.TrimSpace(r.PostFormValue("token"))
-	next := safeNext(r.PostFormValue("next"))
+	loginPage := func(status int, msg, next string) {
+		c.renderStatus(w, status, "login", &page{Title: "Sign in 登录", Error: msg, Data: map[string]string{"Next": next}})
+	}
+	ip := c.cfg.Proxies.ClientIP(r)
+	if blocked, wait := c.cfg.Failures.Blocked(ip); blocked {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		loginPage(http.StatusTooManyRequests, fmt.Sprintf("Too many failed sign-ins from your address: try again in %s.", wait.Round(time.Second)+time.Second), "/console/")
+		return
+	}
+	if ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";"); strings.TrimSpace(strings.ToLower(ct)) != "application/x-www-form-urlencoded" {
+		loginPage(http.StatusUnsupportedMediaType, "The sign-in form is sent URL-encoded (application/x-www-form-urlencoded).", "/console/")
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxLoginBytes)
+	if err := r.ParseForm(); err != nil {
+		loginPage(http.StatusRequestEntityTooLarge, fmt.Sprintf("The sign-in form is over %d KiB or unreadable.", maxLoginBytes>>10), "/console/")
+		return
+	}
+	token := strings.TrimSpace(r.PostForm.Get("token"))
+	next := safeNext(r.PostForm.Get("next"))
 	probe := &req{c: c, r: r, sess: &session{token: token}}
 	if token == "" || probe.get("/admin/v1/status", nil) != nil {
-		w.WriteHeader(http.StatusUnauthorized)
-		c.render(w, "login", &page{Title: "Sign in 登录", Error: "That admin token is not this zone's. It is printed when `openzone serve` starts and kept in the data directory (admin-token).",
-			Data: map[string]string{"Next": next}})
+		c.cfg.Failures.Fail(ip)
+		loginPage(http.StatusUnauthorized, "That admin token is not this zone's. It is printed when `openzone serve` starts and kept in the data directory (admin-token).", next)
 		return
 	}
 	id := randomID()
@@ -203,7 +293,7 @@ func (c *Console) handleLogin(w http.ResponseWriter, r *http.Request) {
 	c.sessions[id] = &session{token: token, csrf: randomID(), expires: now.Add(SessionTTL)}
 	c.mu.Unlock()
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: id, Path: "/console/", HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: int(SessionTTL.Seconds())})
+		SameSite: http.SameSiteStrictMode, Secure: c.cfg.Proxies.HTTPS(r), MaxAge: int(SessionTTL.Seconds())})
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
@@ -308,12 +398,21 @@ type page struct {
 }
 
 func (c *Console) render(w http.ResponseWriter, name string, p *page) {
-	c.renderTemplate(w, name, "layout", p)
+	c.renderStatus(w, http.StatusOK, name, p)
+}
+
+// renderStatus renders a full page with an HTTP status.
+func (c *Console) renderStatus(w http.ResponseWriter, status int, name string, p *page) {
+	c.renderTemplateStatus(w, status, name, "layout", p)
 }
 
 // renderTemplate executes one template of a page set: "layout" for a full
 // page, a fragment's name for an htmx swap.
 func (c *Console) renderTemplate(w http.ResponseWriter, set, name string, data any) {
+	c.renderTemplateStatus(w, http.StatusOK, set, name, data)
+}
+
+func (c *Console) renderTemplateStatus(w http.ResponseWriter, status int, set, name string, data any) {
 	t := c.pages[set]
 	if t == nil {
 		http.Error(w, "no console page "+set, http.StatusInternalServerError)
@@ -327,6 +426,7 @@ func (c *Console) renderTemplate(w http.ResponseWriter, set, name string, data a
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
 	w.Write(buf.Bytes())
 }
 

@@ -3,7 +3,7 @@ package specapi
 import (
 	"encoding/base64"
 	"encoding/json"
-	"io"
+	"errors"
 	"net/http"
 
 	"github.com/openzone/openzone"
@@ -21,7 +21,21 @@ func (a *API) handleDebugOpen(w http.ResponseWriter, r *http.Request) {
 		AccessToken string `json:"access_token"`
 		PublicKey   string `json:"public_key"`
 	}
-	if err := json.NewDecoder(io.LimitReader(r.Body, 64<<10)).Decode(&req); err != nil {
+	ip, err := a.cfg.Door.Check(r)
+	if err != nil {
+		a.writeOpen(w, nil, err)
+		return
+	}
+	if r.ContentLength > MaxDebugOpenBytes {
+		a.writeOpen(w, nil, openzone.Errorf(openzone.ErrRequestTooLarge, "request body of %d bytes is over the limit of %d bytes", r.ContentLength, MaxDebugOpenBytes))
+		return
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxDebugOpenBytes)).Decode(&req); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			a.writeOpen(w, nil, openzone.Errorf(openzone.ErrRequestTooLarge, "request body is over the limit of %d bytes", MaxDebugOpenBytes))
+			return
+		}
 		a.writeOpen(w, nil, openzone.Errorf(openzone.ErrBadBodyJSON, "request body is not the JSON object of /spec/v1/debug/open"))
 		return
 	}
@@ -37,6 +51,11 @@ func (a *API) handleDebugOpen(w http.ResponseWriter, r *http.Request) {
 	res, err := a.cfg.Debug.SDKOpen(r.Context(), debugmode.SDKOpenParams{ProgramID: req.ProgramID, DebugToken: req.DebugToken,
 		AccessToken: req.AccessToken, PublicKey: req.PublicKey})
 	if err != nil {
+		// Tokens that do not open count against the source; the zone's
+		// own failure does not.
+		if openzone.ErrorKind(err) != openzone.Internal {
+			a.cfg.Door.Fail(ip)
+		}
 		a.writeOpen(w, nil, err)
 		return
 	}

@@ -8,6 +8,7 @@ package specapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -19,13 +20,20 @@ import (
 
 	"github.com/openzone/openzone"
 	"github.com/openzone/openzone/internal/debugmode"
+	"github.com/openzone/openzone/internal/guard"
 	"github.com/openzone/openzone/internal/store"
 	"github.com/openzone/openzone/internal/traffic"
 	"github.com/openzone/openzone/internal/wire"
 )
 
-// MaxInvokeBytes bounds a sealed invoke body.
+// MaxInvokeBytes bounds a sealed invoke body: above WeCom's own limits on
+// what an SDK interface carries, and read only up to it (413 past it,
+// judged from Content-Length before anything is read).
 const MaxInvokeBytes = 8 << 20
+
+// MaxDebugOpenBytes bounds the body of /spec/v1/debug/open: two tokens and
+// a key, well under 1 KiB.
+const MaxDebugOpenBytes = 64 << 10
 
 // Context is who an SDK interface runs for: the program that invoked it and
 // the corp, app, ability and job from the SDK's context.
@@ -130,6 +138,9 @@ type Config struct {
 	Recorder *traffic.Recorder
 	Now      func() time.Time
 	Logger   *slog.Logger
+	// Door limits failed /spec/v1/debug/open attempts per source; nil:
+	// no limit.
+	Door *guard.Door
 }
 
 // Keys finds the keys of the program's secret with version ver, and the
@@ -171,6 +182,16 @@ func (a *API) refuse(w http.ResponseWriter, f *refusal) {
 	w.Write(b)
 }
 
+// tooLarge answers an invoke over MaxInvokeBytes: 413 with errcode 45002,
+// nothing more read.
+func (a *API) tooLarge(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	w.Header().Set("Connection", "close")
+	w.WriteHeader(http.StatusRequestEntityTooLarge)
+	b, _ := json.Marshal(openzone.Base{Errcode: openzone.ErrRequestTooLarge, Errmsg: "invoke body over " + strconv.Itoa(MaxInvokeBytes) + " bytes"})
+	w.Write(b)
+}
+
 // packet is an invoke the zone opened: its program is authenticated.
 type packet struct {
 	hd      wire.Header
@@ -180,8 +201,17 @@ type packet struct {
 }
 
 func (a *API) handleInvoke(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength > MaxInvokeBytes {
+		a.tooLarge(w)
+		return
+	}
 	span := a.cfg.Recorder.Begin(openzone.TrafficRecord{Kind: openzone.TrafficInvoke, StartedAt: a.cfg.Now()})
+	r.Body = http.MaxBytesReader(w, r.Body, MaxInvokeBytes)
 	p, refused := a.open(r)
+	if refused != nil && refused.errcode == openzone.ErrRequestTooLarge {
+		a.tooLarge(w)
+		return
+	}
 	if refused != nil {
 		a.refuse(w, refused)
 		return
@@ -235,9 +265,13 @@ func (a *API) open(r *http.Request) (*packet, *refusal) {
 		a.cfg.Logger.Error("spec api: program keys", "program_id", hd.ProgramID, "err", err)
 		return nil, &refusal{wire.ExcMalformed, openzone.ErrSystem, "system busy"}
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, MaxInvokeBytes+1))
-	if err != nil || len(body) > MaxInvokeBytes {
-		return nil, &refusal{wire.ExcMalformed, openzone.ErrRequestTooLarge, "invoke body unreadable or over " + strconv.Itoa(MaxInvokeBytes) + " bytes"}
+	body, err := io.ReadAll(r.Body) // under http.MaxBytesReader
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, &refusal{wire.ExcMalformed, openzone.ErrRequestTooLarge, "invoke body over " + strconv.Itoa(MaxInvokeBytes) + " bytes"}
+		}
+		return nil, &refusal{wire.ExcMalformed, openzone.ErrProgramDecrypt, "invoke body unreadable"}
 	}
 	pt, err := keys.Open(wire.PurposeInvoke, hd, body)
 	if err != nil {

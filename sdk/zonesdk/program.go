@@ -19,7 +19,9 @@ import (
 	"github.com/openzone/openzone/sdk/zonewire"
 )
 
-// MaxCallBytes is the largest sealed call a Program reads.
+// MaxCallBytes is the largest sealed call a Program reads; a larger one is
+// answered 413 without being read (judged from Content-Length, else while
+// reading).
 const MaxCallBytes = 16 << 20
 
 // HandlerFunc serves one ability. It returns the response data, a JSON
@@ -171,12 +173,27 @@ func (p *Program) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed: the zone calls programs with POST", http.StatusMethodNotAllowed)
 		return
 	}
+	if r.ContentLength > MaxCallBytes {
+		http.Error(w, "call over "+strconv.Itoa(MaxCallBytes)+" bytes", http.StatusRequestEntityTooLarge)
+		return
+	}
+	// Headers that cannot belong to a call of this program are answered
+	// before the body is read: nobody without a secret makes it read more.
+	if hd, err := p.checkHeader(r.Header); err != nil {
+		p.exception(w, r, hd, err)
+		return
+	}
 	// Packet buffers are pooled: a program serving large calls then
 	// allocates per call only the strings its handler sees.
 	bodyBuf := getBuf()
 	defer putBuf(bodyBuf)
 	bb := bytes.NewBuffer((*bodyBuf)[:0])
 	_, readErr := bb.ReadFrom(http.MaxBytesReader(w, r.Body, MaxCallBytes))
+	var mbe *http.MaxBytesError
+	if errors.As(readErr, &mbe) {
+		http.Error(w, "call over "+strconv.Itoa(MaxCallBytes)+" bytes", http.StatusRequestEntityTooLarge)
+		return
+	}
 	body := bb.Bytes()
 	*bodyBuf = body[:0]
 	plainBuf := getBuf()
@@ -277,6 +294,24 @@ func (p *Program) OpenCall(h http.Header, body []byte) (*Request, error) {
 	defer putBuf(plainBuf)
 	req, _, err := p.openCall(h, body, nil, plainBuf)
 	return req, err
+}
+
+// checkHeader is what openCall checks of the headers alone: the program
+// has an id, the header is well formed and names a secret it holds.
+func (p *Program) checkHeader(h http.Header) (zonewire.Header, error) {
+	programID := p.ProgramID()
+	if programID == "" {
+		return zonewire.Header{}, nil // openCall says why, with the header it reads
+	}
+	hd, err := zonewire.ReadHeader(wwHeaders(h), programID)
+	hd.ProgramID = programID
+	if err != nil {
+		return hd, err
+	}
+	if p.keys.byVersion(hd.SecretVer) == nil {
+		return hd, p.noSecretError(hd.SecretVer)
+	}
+	return hd, nil
 }
 
 // openCall opens a call: h are its headers, body its sealed body (readErr

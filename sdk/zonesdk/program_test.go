@@ -596,3 +596,56 @@ func TestDetach(t *testing.T) {
 		t.Errorf("RequestFrom(detached) = %+v, %v", got, ok)
 	}
 }
+
+// countingReader counts what the program read of a body.
+type countingReader struct {
+	n   int64
+	max int64
+}
+
+func (c *countingReader) Read(b []byte) (int, error) {
+	if c.n >= c.max {
+		return 0, io.EOF
+	}
+	k := min(int64(len(b)), c.max-c.n)
+	c.n += k
+	return int(k), nil
+}
+
+// TestProgram_ServeHTTP_BodyCaps (issue 16): a call over MaxCallBytes is
+// 413 and is not read past the limit; a request whose headers name no
+// secret of the program is answered before its body is read at all.
+func TestProgram_ServeHTTP_BodyCaps(t *testing.T) {
+	t.Parallel()
+	p := newTestProgram(t, "")
+	testHandlers(p)
+
+	body := &countingReader{max: zonesdk.MaxCallBytes + 1<<20}
+	hd := newHeader()
+	r := callRequest(hd, nil, "lower")
+	r.Body, r.ContentLength = io.NopCloser(body), -1 // no Content-Length: judged while reading
+	w := httptest.NewRecorder()
+	p.ServeHTTP(w, r)
+	if w.Code != http.StatusRequestEntityTooLarge || body.n > zonesdk.MaxCallBytes+64<<10 {
+		t.Fatalf("chunked call over the limit: HTTP %d after reading %d bytes, want 413 near %d", w.Code, body.n, zonesdk.MaxCallBytes)
+	}
+
+	r = callRequest(hd, nil, "lower")
+	r.ContentLength = zonesdk.MaxCallBytes + 1
+	w = httptest.NewRecorder()
+	p.ServeHTTP(w, r)
+	if w.Code != http.StatusRequestEntityTooLarge {
+		t.Fatalf("Content-Length over the limit: HTTP %d, want 413", w.Code)
+	}
+
+	body = &countingReader{max: 1 << 20}
+	hd = newHeader()
+	hd.SecretVer = 99 // a secret the program does not hold
+	r = callRequest(hd, nil, "lower")
+	r.Body = io.NopCloser(body)
+	w = httptest.NewRecorder()
+	p.ServeHTTP(w, r)
+	if hget(w.Header(), zonewire.HeaderException) == "" || body.n != 0 {
+		t.Fatalf("unknown secret version: exception %q after reading %d bytes, want an exception and nothing read", hget(w.Header(), zonewire.HeaderException), body.n)
+	}
+}

@@ -215,7 +215,7 @@ func (f *Forwarder) dial(ctx context.Context, resume string, force bool) (*webso
 					Errcode int    `json:"errcode"`
 					Errmsg  string `json:"errmsg"`
 				}
-				b, _ := io.ReadAll(resp.Body)
+				b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10)) // an errcode and errmsg
 				if json.Unmarshal(b, &body) == nil && body.Errmsg != "" {
 					he.Errcode, he.Errmsg = body.Errcode, body.Errmsg
 				}

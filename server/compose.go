@@ -72,7 +72,7 @@ func (s *Server) compose(jcfg jobs.Config, archiveKey []byte) error {
 	s.debug = debugmode.New(debugmode.Config{Store: st, Now: now, Logger: log, AllowedHosts: cfg.DebugAllowedHosts,
 		Routes: s.routes, Prober: s.listeners, Apps: s.apps})
 	s.deploy = deploy.New(deploy.Config{Store: st, Supervisor: s.supervisor, Keys: s.gateway, Apps: s.apps,
-		Archive: s.archive, Dir: cfg.DataDir, Now: now, Logger: log})
+		Archive: s.archive, Dir: cfg.DataDir, MaxInstances: cfg.MaxInstances, Now: now, Logger: log})
 	return nil
 }
 

@@ -165,3 +165,53 @@ func TestSpecBodyCaps(t *testing.T) {
 		t.Fatalf("80 KiB debug/open: %s, want 45002", testenv.Describe(r))
 	}
 }
+
+// TestSeedBounds (4, 5): a seed file or admin API body with a count the
+// zone cannot afford, or an id the protocol cannot carry, is refused
+// whole where it enters, naming the field (and the line); nothing is
+// stored and no process starts.
+func TestSeedBounds(t *testing.T) {
+	z := testenv.Start(t, testenv.Options{Seed: debugSeed, Configure: func(c *server.Config) { c.MaxInstances = 4 }})
+	const head = "providers: [{id: isv2}]\ncorps: [{corpid: ww2}]\n"
+	for _, tc := range []struct {
+		name, seed, want string
+	}{
+		{"Instances", head + "programs: [{id: p1, provider: isv2, deploy: {command: [sleep, '1000'], instances: 100000}}]\n",
+			"programs[0].deploy.instances: must be from 1 to 16, got 100000"},
+		{"ZoneInstances", head + "programs:\n  - {id: p1, provider: isv2, deploy: {command: [sleep, '1000'], instances: 3}}\n  - {id: p2, provider: isv2, deploy: {command: [sleep, '1000'], instances: 3}}\n",
+			"over its limit of 4"},
+		{"ProgramIDSpace", head + "programs: [{id: 'p 1', provider: isv2}]\n", `programs[0].id: "p 1" has " "`},
+		{"ProgramIDNonASCII", head + "programs: [{id: '程序', provider: isv2}]\n", "programs[0].id:"},
+		{"ProgramIDLong", head + "programs: [{id: " + strings.Repeat("p", 300) + ", provider: isv2}]\n", "over the limit of 64"},
+		{"CorpIDNUL", "corps: [{corpid: \"ww\\0x\"}]\n", "corps[0].corpid:"},
+		{"AgentID", head + "apps: [{corpid: ww2, agentid: 1099511627776, type: self_built, secret: s}]\n", "apps[0].agentid: must be an integer from 1 to 2147483647"},
+		{"UserID", "corps: [{corpid: ww2, members: [{userid: 'zhang san'}]}]\n", "corps[0].members[0].userid:"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out map[string]any
+			st := z.Admin("POST", "/admin/v1/seed?name=t.yaml", strings.NewReader(tc.seed), &out)
+			msg, _ := out["errmsg"].(string)
+			if st != http.StatusBadRequest || testenv.Errcode(out) != openzone.ErrInvalidParam || !strings.Contains(msg, tc.want) || !strings.HasPrefix(msg, "t.yaml:") {
+				t.Fatalf("HTTP %d %v, want 400 40058 with %q and a line", st, out, tc.want)
+			}
+		})
+	}
+	var progs struct{ Programs []openzone.Program }
+	z.Admin("GET", "/admin/v1/programs", nil, &progs)
+	for _, p := range progs.Programs {
+		if p.ProviderID == "isv2" {
+			t.Fatalf("a refused seed stored program %q", p.ID)
+		}
+	}
+
+	var out map[string]any
+	if st := z.Admin("PUT", "/admin/v1/programs/bad%20id", strings.NewReader(`{"provider":"isv","name":"x"}`), &out); st != 400 || !strings.HasPrefix(out["errmsg"].(string), "program_id:") {
+		t.Fatalf("PUT program with a space in its id: HTTP %d %v", st, out)
+	}
+	if st := z.Admin("PUT", "/admin/v1/programs/prog-big", strings.NewReader(`{"provider":"isv","name":"x","deploy":{"command":["sleep","1000"],"instances":5}}`), &out); st != 400 || !strings.Contains(out["errmsg"].(string), "deploy.instances") {
+		t.Fatalf("PUT program with 5 instances in a zone of 4: HTTP %d %v", st, out)
+	}
+	if st := z.Admin("POST", "/admin/v1/corps/wwtest/messages", strings.NewReader(`{"msgid":"消息 1","sender":{"type":3,"id":"bot"},"chatid":"","receiver_list":[{"type":3,"id":"bot2"}],"msgtype":1,"text":{"content":"hi"}}`), &out); st != 400 || !strings.HasPrefix(out["errmsg"].(string), "msgid:") {
+		t.Fatalf("message with a non-ASCII msgid: HTTP %d %v", st, out)
+	}
+}

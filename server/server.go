@@ -110,6 +110,10 @@ type Config struct {
 	// OutboundAllow lists CIDR prefixes (or addresses) strict mode still
 	// lets the zone reach, e.g. "10.1.0.0/16".
 	OutboundAllow []string
+	// MaxInstances bounds the program instances this zone runs, all
+	// programs together; default 256 (deploy.DefaultMaxInstances). A seed
+	// file or program that would pass it is refused.
+	MaxInstances int
 	// TrustedProxies lists the reverse proxies (CIDR prefixes or
 	// addresses) whose X-Forwarded-For and X-Forwarded-Proto the zone
 	// believes: the console's session cookie is Secure when such a proxy

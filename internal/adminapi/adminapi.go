@@ -22,13 +22,14 @@ import (
 	"github.com/openzone/openzone/internal/debugmode"
 	"github.com/openzone/openzone/internal/deploy"
 	"github.com/openzone/openzone/internal/listener"
+	"github.com/openzone/openzone/internal/seed"
 	"github.com/openzone/openzone/internal/store"
 	"github.com/openzone/openzone/internal/supervisor"
 	"github.com/openzone/openzone/internal/traffic"
 )
 
 // MaxSeedBytes bounds a seed file posted to the API.
-const MaxSeedBytes = 4 << 20
+const MaxSeedBytes = seed.MaxBytes
 
 // Config wires the admin API to the rest of the zone.
 type Config struct {

@@ -2,6 +2,7 @@ package adminapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -101,14 +102,26 @@ func (a *API) handleChatPut(r *http.Request) (any, error) {
 	if err := json.NewDecoder(io.LimitReader(r.Body, 4<<20)).Decode(&body); err != nil {
 		return nil, openzone.Errorf(openzone.ErrBadBodyJSON, "body must be a chat object {name, owner, members}")
 	}
+	if err := openzone.CheckUserID("chatid", r.PathValue("chatid")); err != nil {
+		return nil, err
+	}
+	if err := openzone.CheckText("name", body.Name, openzone.MaxNameLen, false); err != nil {
+		return nil, err
+	}
+	if len(body.Members) > openzone.MaxChatMembers {
+		return nil, openzone.Errorf(openzone.ErrInvalidParam, "members: %d members, over the limit of %d", len(body.Members), openzone.MaxChatMembers)
+	}
 	c := &openzone.Chat{CorpID: r.PathValue("corpid"), ChatID: r.PathValue("chatid"), Name: body.Name, Owner: body.Owner,
 		CreateTime: time.Unix(body.CreateTime, 0)}
 	if body.CreateTime == 0 {
 		c.CreateTime = a.cfg.Now()
 	}
 	for i, m := range body.Members {
-		if m.MemberID == "" || m.Type < 1 || m.Type > 3 {
+		if m.Type < 1 || m.Type > 3 {
 			return nil, openzone.Errorf(openzone.ErrInvalidParam, "members[%d] needs memberid and type 1, 2 or 3", i)
+		}
+		if err := openzone.CheckUserID(fmt.Sprintf("members[%d].memberid", i), m.MemberID); err != nil {
+			return nil, err
 		}
 		jt := time.Unix(m.JoinTime, 0)
 		if m.JoinTime == 0 {

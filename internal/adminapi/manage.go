@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 
@@ -47,20 +46,6 @@ func jsonKind(goKind string) string {
 	return "a number"
 }
 
-// validID reports whether s is a usable identifier: 1 to 64 characters of
-// letters, digits, '-', '_' and '.'.
-func validID(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for _, c := range s {
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-' || c == '_' || c == '.') {
-			return false
-		}
-	}
-	return true
-}
-
 // programBody is PUT /admin/v1/programs/{program_id}.
 type programBody struct {
 	Provider  string               `json:"provider"`
@@ -77,8 +62,8 @@ const programShape = `{"provider","kind":"program"|"model","name","released","de
 // abilities, then deploys it as its deploy says (or undeploys it).
 func (a *API) handleProgramPut(r *http.Request) (any, error) {
 	id := r.PathValue("program_id")
-	if !validID(id) {
-		return nil, openzone.Errorf(openzone.ErrInvalidParam, "program_id %q must be 1 to 64 characters of letters, digits, '-', '_' or '.'", id)
+	if err := openzone.CheckID("program_id", id); err != nil {
+		return nil, err
 	}
 	var b programBody
 	if err := decodeBody(r, 1<<20, &b, programShape); err != nil {
@@ -105,50 +90,21 @@ func (a *API) checkProgram(r *http.Request, p *openzone.Program) error {
 	if p.ProviderID == "" {
 		return openzone.Errorf(openzone.ErrInvalidParam, "missing required field provider")
 	}
+	if p.Name == "" {
+		return openzone.Errorf(openzone.ErrInvalidParam, "name: must not be empty")
+	}
+	// The bounds and characters every path that sets a program checks.
+	if err := p.Check(""); err != nil {
+		return err
+	}
 	if _, err := a.cfg.Store.ProviderGet(r.Context(), p.ProviderID); err != nil {
 		if openzone.IsNotFound(err) {
 			return openzone.Errorf(openzone.ErrInvalidParam, "provider %q does not exist (add it with a seed file)", p.ProviderID)
 		}
 		return err
 	}
-	if p.Kind != openzone.KindProgram && p.Kind != openzone.KindModel {
-		return openzone.Errorf(openzone.ErrInvalidParam, "kind %q is not one of program, model", p.Kind)
-	}
-	if p.Name == "" || len(p.Name) > 128 {
-		return openzone.Errorf(openzone.ErrInvalidParam, "name must be 1 to 128 characters")
-	}
-	d := &p.Deploy
-	switch {
-	case len(d.Command) > 0 && d.URL != "":
-		return openzone.Errorf(openzone.ErrInvalidParam, "deploy.command and deploy.url are exclusive, set one")
-	case len(d.Command) > 0:
-		if d.Command[0] == "" {
-			return openzone.Errorf(openzone.ErrInvalidParam, "deploy.command[0]: the program to run must not be empty")
-		}
-		if d.Instances < 1 || d.Instances > 16 {
-			return openzone.Errorf(openzone.ErrInvalidParam, "deploy.instances must be from 1 to 16, got %d", d.Instances)
-		}
-	case d.URL != "":
-		u, err := url.Parse(d.URL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return openzone.Errorf(openzone.ErrInvalidParam, "deploy.url %q is not an absolute http or https URL", d.URL)
-		}
-		if d.Instances != 0 {
-			return openzone.Errorf(openzone.ErrInvalidParam, "deploy.instances: only a command deploy has instances")
-		}
-	case d.Instances != 0:
-		return openzone.Errorf(openzone.ErrInvalidParam, "deploy.instances: only a command deploy has instances")
-	}
-	seen := map[string]bool{}
 	for i := range p.Abilities {
 		ab := &p.Abilities[i]
-		if !validID(ab.ID) {
-			return openzone.Errorf(openzone.ErrInvalidParam, "abilities[%d].id %q must be 1 to 64 characters of letters, digits, '-', '_' or '.'", i, ab.ID)
-		}
-		if seen[ab.ID] {
-			return openzone.Errorf(openzone.ErrInvalidParam, "abilities[%d].id %q is used twice", i, ab.ID)
-		}
-		seen[ab.ID] = true
 		for _, io := range []struct {
 			name string
 			raw  json.RawMessage
@@ -226,6 +182,9 @@ func (a *API) handleProviderTestCorps(r *http.Request) (any, error) {
 	if err := decodeBody(r, 64<<10, &b, `{"test_corps": ["corpid", …]}`); err != nil {
 		return nil, err
 	}
+	if len(b.TestCorps) > openzone.MaxTestCorps {
+		return nil, openzone.Errorf(openzone.ErrInvalidParam, "test_corps: %d corps, over the limit of %d", len(b.TestCorps), openzone.MaxTestCorps)
+	}
 	ctx := r.Context()
 	var p *openzone.Provider
 	err := a.cfg.Store.InTx(ctx, func(tx store.Executor) error {
@@ -270,6 +229,9 @@ func (a *API) handleAppPrograms(r *http.Request) (any, error) {
 	}
 	if b.Programs == nil {
 		return nil, openzone.Errorf(openzone.ErrInvalidParam, "missing required field programs (an empty array detaches all)")
+	}
+	if len(b.Programs) > openzone.MaxAppPrograms {
+		return nil, openzone.Errorf(openzone.ErrInvalidParam, "programs: %d programs, over the limit of %d", len(b.Programs), openzone.MaxAppPrograms)
 	}
 	app, err := a.appFromPath(r)
 	if err != nil {

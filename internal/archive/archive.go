@@ -13,7 +13,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/openzone/openzone"
@@ -220,8 +219,8 @@ func (d *directory) check(p openzone.Party, field string) error {
 			return openzone.Errorf(openzone.ErrInvalidParam, "%s: %q is not an external contact of the corp", field, p.ID)
 		}
 	case openzone.PartyBot:
-		if p.ID == "" {
-			return openzone.Errorf(openzone.ErrInvalidParam, "%s: a bot needs an id", field)
+		if err := openzone.CheckUserID(field+".id", p.ID); err != nil {
+			return err
 		}
 	default:
 		return openzone.Errorf(openzone.ErrInvalidParam, "%s.type %d is not 1 (member), 2 (external contact) or 3 (bot)", field, p.Type)
@@ -260,8 +259,8 @@ func (s *Service) seal(ctx context.Context, tx store.Executor, d *directory, cor
 		var b [12]byte
 		rand.Read(b[:])
 		msgID = hex.EncodeToString(b[:]) + "_" + fmt.Sprint(now.Unix())
-	} else if len(msgID) > 128 || strings.ContainsAny(msgID, " \t\r\n") {
-		return nil, "", openzone.Errorf(openzone.ErrInvalidParam, "msgid must be at most 128 characters without spaces")
+	} else if err := openzone.CheckMsgID("msgid", msgID); err != nil {
+		return nil, "", err
 	}
 	sendTime := now
 	if in.SendTime > 0 {

@@ -45,9 +45,13 @@ type Config struct {
 	Archive *archive.Service
 	// Dir is the working directory of supervised instances (the data
 	// directory).
-	Dir    string
-	Now    func() time.Time
-	Logger *slog.Logger
+	Dir string
+	// MaxInstances bounds the processes the zone runs for all its
+	// programs together (each node runs them all); default 256. A seed
+	// file or program that would take the zone past it is refused whole.
+	MaxInstances int
+	Now          func() time.Time
+	Logger       *slog.Logger
 }
 
 // Service applies seed files and programs.
@@ -58,7 +62,38 @@ func New(cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.MaxInstances <= 0 {
+		cfg.MaxInstances = DefaultMaxInstances
+	}
 	return &Service{cfg: cfg}
+}
+
+// DefaultMaxInstances is the default of Config.MaxInstances.
+const DefaultMaxInstances = 256
+
+// checkInstances refuses programs that would make the zone run more than
+// MaxInstances processes, counting what tx holds with progs replacing
+// their stored versions.
+func (s *Service) checkInstances(ctx context.Context, tx store.Executor, progs []openzone.Program) error {
+	total := map[string]int{}
+	stored, err := tx.ProgramList(ctx)
+	if err != nil {
+		return err
+	}
+	for _, p := range stored {
+		total[p.ID] = p.Deploy.Instances
+	}
+	for i := range progs {
+		total[progs[i].ID] = progs[i].Deploy.Instances
+	}
+	n := 0
+	for _, k := range total {
+		n += k
+	}
+	if n > s.cfg.MaxInstances {
+		return openzone.Errorf(openzone.ErrInvalidParam, "deploy.instances: the zone would run %d instances of its programs, over its limit of %d", n, s.cfg.MaxInstances)
+	}
+	return nil
 }
 
 // ApplySeed parses a seed file and applies it in one transaction: all of it
@@ -73,7 +108,13 @@ func (s *Service) ApplySeed(ctx context.Context, name string, data []byte, base 
 	for i := range f.Programs {
 		f.Programs[i].Deploy.Command = resolveCommand(f.Programs[i].Deploy.Command, base)
 	}
-	if err := s.cfg.Store.InTx(ctx, func(tx store.Executor) error { return s.store(ctx, tx, f) }); err != nil {
+	err = s.cfg.Store.InTx(ctx, func(tx store.Executor) error {
+		if err := s.checkInstances(ctx, tx, f.Programs); err != nil {
+			return openzone.Errorf(openzone.ErrorCode(err), "%s: %s", name, openzone.ErrorMessage(err))
+		}
+		return s.store(ctx, tx, f)
+	})
+	if err != nil {
 		return nil, err
 	}
 	s.cfg.Apps.Invalidate()
@@ -155,6 +196,9 @@ func (s *Service) storeCorp(ctx context.Context, tx store.Executor, c *seed.Corp
 // when new) and deploys it as its Deploy says.
 func (s *Service) SaveProgram(ctx context.Context, p *openzone.Program) error {
 	err := s.cfg.Store.InTx(ctx, func(tx store.Executor) error {
+		if err := s.checkInstances(ctx, tx, []openzone.Program{*p}); err != nil {
+			return err
+		}
 		if err := tx.ProgramUpsert(ctx, p); err != nil {
 			return err
 		}

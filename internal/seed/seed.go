@@ -119,11 +119,17 @@ type AppEntry struct {
 	Programs []string
 }
 
+// MaxBytes bounds a seed file, from the admin API or the command line.
+const MaxBytes = 4 << 20
+
 // Parse parses and validates a seed file. name is used in error messages
 // only ("seed" when empty). An empty file is a valid, empty seed.
 func Parse(name string, data []byte) (f *File, err error) {
 	if name == "" {
 		name = "seed"
+	}
+	if len(data) > MaxBytes {
+		return nil, openzone.Errorf(openzone.ErrRequestTooLarge, "%s: the seed file is %d bytes, over the limit of %d", name, len(data), MaxBytes)
 	}
 	defer func() {
 		if r := recover(); r != nil { // the YAML library panics on some inputs

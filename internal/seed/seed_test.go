@@ -103,7 +103,7 @@ apps:
     type: self_built                # self_built | custom | third_party
     secret: demo-secret
     test_install: false             # third_party only
-    callback: {url: "http://127.0.0.1:9000/cb", token: "T", encoding_aes_key: "43 chars"}
+    callback: {url: "http://127.0.0.1:9000/cb", token: "T", encoding_aes_key: "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"}
     programs: [prog-echo]
 `
 
@@ -276,7 +276,7 @@ var parseErrorCases = []struct {
 	{"empty deploy", head + prog + "    deploy: {}\n", `t.yaml:7: programs[0].deploy: set command or url (omit deploy for a program that is not deployed)`},
 	{"empty command", head + prog + "    deploy: {command: []}\n", `t.yaml:7: programs[0].deploy.command: want the program and its arguments, got an empty list`},
 	{"empty program path", head + prog + "    deploy: {command: [\"\", a]}\n", `t.yaml:7: programs[0].deploy.command[0]: the program to run must not be empty`},
-	{"zero instances", head + prog + "    deploy:\n      command: [x]\n      instances: 0\n", `t.yaml:9: programs[0].deploy.instances: must be at least 1, got 0`},
+	{"zero instances", head + prog + "    deploy:\n      command: [x]\n      instances: 0\n", `t.yaml:9: programs[0].deploy.instances: must be from 1 to 16, got 0`},
 	{"instances with url", head + prog + "    deploy:\n      url: http://h\n      instances: 2\n", `t.yaml:9: programs[0].deploy.instances: only a command deploy has instances; a url deploy runs elsewhere`},
 	{"url not http", head + prog + "    deploy: {url: \"ftp://h/x\"}\n", `t.yaml:7: programs[0].deploy.url: "ftp://h/x" is not an absolute http or https URL`},
 	{"url relative", head + prog + "    deploy: {url: \"host:8080\"}\n", `t.yaml:7: programs[0].deploy.url: "host:8080" is not an absolute http or https URL`},

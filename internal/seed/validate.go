@@ -2,9 +2,9 @@ package seed
 
 import (
 	"errors"
-	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/openzone/openzone"
 	"github.com/openzone/openzone/internal/protocol"
@@ -62,6 +62,9 @@ func (f *File) validateProvider(i int, corps, providers map[string]string) error
 	if err := f.unique(providers, p.ID, join(path, "id")); err != nil {
 		return err
 	}
+	if err := f.checked(p.Check(path)); err != nil {
+		return err
+	}
 	listed := map[string]string{}
 	for j, c := range p.TestCorps {
 		cp := index(join(path, "test_corps"), j)
@@ -84,6 +87,9 @@ func (f *File) validateCorp(i int, seen map[string]string) error {
 		return err
 	}
 	if err := f.unique(seen, c.Corp.CorpID, join(path, "corpid")); err != nil {
+		return err
+	}
+	if err := f.checked(c.Corp.Check(path)); err != nil {
 		return err
 	}
 	known, err := f.validatePeople(i)
@@ -111,6 +117,9 @@ func (f *File) validatePeople(i int) (func(id, path string) error, error) {
 		if err := f.unique(users, m.UserID, join(mp, "userid")); err != nil {
 			return nil, err
 		}
+		if err := f.checked(openzone.CheckUserID(join(mp, "userid"), m.UserID), openzone.CheckText(join(mp, "name"), m.Name, openzone.MaxNameLen, false)); err != nil {
+			return nil, err
+		}
 		if m.CorpID != c.Corp.CorpID {
 			return nil, f.errorf(mp, "%s: member of corp %q is in corps[%d] (%q)", mp, m.CorpID, i, c.Corp.CorpID)
 		}
@@ -122,6 +131,9 @@ func (f *File) validatePeople(i int) (func(id, path string) error, error) {
 			return nil, err
 		}
 		if err := f.unique(contacts, x.ExternalUserID, join(xp, "external_userid")); err != nil {
+			return nil, err
+		}
+		if err := f.checked(openzone.CheckUserID(join(xp, "external_userid"), x.ExternalUserID), openzone.CheckText(join(xp, "name"), x.Name, openzone.MaxNameLen, false)); err != nil {
 			return nil, err
 		}
 		if x.CorpID != c.Corp.CorpID {
@@ -151,6 +163,12 @@ func (f *File) validateChats(i int, known func(id, path string) error) (map[stri
 		if err := f.unique(chats, ch.ChatID, join(cp, "chatid")); err != nil {
 			return nil, err
 		}
+		if err := f.checked(openzone.CheckUserID(join(cp, "chatid"), ch.ChatID), openzone.CheckText(join(cp, "name"), ch.Name, openzone.MaxNameLen, false)); err != nil {
+			return nil, err
+		}
+		if len(ch.Members) > openzone.MaxChatMembers {
+			return nil, f.errorf(join(cp, "members"), "%s.members: %d members, over the limit of %d", cp, len(ch.Members), openzone.MaxChatMembers)
+		}
 		if err := f.required(cp, "owner", ch.Owner); err != nil {
 			return nil, err
 		}
@@ -178,6 +196,12 @@ func (f *File) validateMessages(i int, known func(id, path string) error, chats 
 		}
 		if err := f.unique(msgs, m.MsgID, join(mp, "msgid")); err != nil {
 			return err
+		}
+		if err := f.checked(openzone.CheckMsgID(join(mp, "msgid"), m.MsgID)); err != nil {
+			return err
+		}
+		if len(m.Text) > MaxTextBytes {
+			return f.errorf(join(mp, "text"), "%s.text: %d bytes, over the limit of %d", mp, len(m.Text), MaxTextBytes)
 		}
 		if err := f.required(mp, "from", m.From); err != nil {
 			return err
@@ -224,29 +248,6 @@ func (f *File) validateProgram(i int, providers, programs map[string]string) err
 		return f.errorf(join(path, "kind"), "%s.kind: %q is not one of program, model", path, p.Kind)
 	}
 
-	dp := join(path, "deploy")
-	dep := p.Deploy
-	switch {
-	case len(dep.Command) > 0 && dep.URL != "":
-		return f.errorf(dp, "%s: command and url are exclusive, set one", dp)
-	case len(dep.Command) > 0:
-		if dep.Command[0] == "" {
-			return f.errorf(dp+".command[0]", "%s.command[0]: the program to run must not be empty", dp)
-		}
-		if dep.Instances < 1 {
-			return f.errorf(dp+".instances", "%s.instances: must be at least 1, got %d", dp, dep.Instances)
-		}
-	case dep.URL != "":
-		if err := f.httpURL(dep.URL, dp+".url"); err != nil {
-			return err
-		}
-		if dep.Instances != 0 || f.present(dp+".instances") {
-			return f.errorf(dp+".instances", "%s.instances: only a command deploy has instances; a url deploy runs elsewhere", dp)
-		}
-	case dep.Instances != 0:
-		return f.errorf(dp+".instances", "%s.instances: only a command deploy has instances", dp)
-	}
-
 	abilities := map[string]string{}
 	for j, a := range p.Abilities {
 		ap := index(join(path, "abilities"), j)
@@ -274,7 +275,9 @@ func (f *File) validateProgram(i int, providers, programs map[string]string) err
 			}
 		}
 	}
-	return nil
+	// Bounds and characters, the deployment: the checks every path that
+	// sets a program makes.
+	return f.checked(p.Check(path))
 }
 
 func (f *File) validateApp(i int, corps, providers, programs, apps map[string]string) error {
@@ -319,10 +322,11 @@ func (f *File) validateApp(i int, corps, providers, programs, apps map[string]st
 	if a.TestInstall && a.Type != openzone.AppThirdParty {
 		return f.errorf(join(path, "test_install"), "%s.test_install: only a third_party app can be test-installed", path)
 	}
-	if a.Callback.URL != "" {
-		if err := f.httpURL(a.Callback.URL, join(path, "callback.url")); err != nil {
-			return err
-		}
+	if err := f.checked(a.Check(path)); err != nil {
+		return err
+	}
+	if len(e.Programs) > openzone.MaxAppPrograms {
+		return f.errorf(join(path, "programs"), "%s.programs: %d programs, over the limit of %d", path, len(e.Programs), openzone.MaxAppPrograms)
 	}
 	listed := map[string]string{}
 	for j, id := range e.Programs {
@@ -411,10 +415,20 @@ func (f *File) ref(defined map[string]string, what, id, path string) error {
 	return nil
 }
 
-func (f *File) httpURL(s, path string) error {
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return f.errorf(path, "%s: %q is not an absolute http or https URL", path, s)
+// checked turns the first failing check of package openzone, whose errmsg
+// starts with the field's path, into an error with that field's line.
+func (f *File) checked(errs ...error) error {
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		msg := openzone.ErrorMessage(err)
+		path, _, _ := strings.Cut(msg, ": ")
+		return f.errorf(path, "%s", msg)
 	}
 	return nil
 }
+
+// MaxTextBytes bounds the text of one seed message (WeCom's text messages
+// are far shorter).
+const MaxTextBytes = 64 << 10

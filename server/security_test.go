@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"bufio"
+	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -213,5 +215,88 @@ func TestSeedBounds(t *testing.T) {
 	}
 	if st := z.Admin("POST", "/admin/v1/corps/wwtest/messages", strings.NewReader(`{"msgid":"消息 1","sender":{"type":3,"id":"bot"},"chatid":"","receiver_list":[{"type":3,"id":"bot2"}],"msgtype":1,"text":{"content":"hi"}}`), &out); st != 400 || !strings.HasPrefix(out["errmsg"].(string), "msgid:") {
 		t.Fatalf("message with a non-ASCII msgid: HTTP %d %v", st, out)
+	}
+}
+
+// openDebugFor turns debug mode on for the app of tok and program, with an
+// in-process SDK program (served_by "in-process") as the receiver.
+func openDebugFor(t *testing.T, z *testenv.Zone, tok, program string) {
+	t.Helper()
+	dt, _ := debugToken(t, z, program)
+	p, srv := sdkProgram(t, z, "", nil)
+	setReceiver(t, z, program, srv.URL)
+	if r := z.PostApp("/cgi-bin/chatdata/open_debug_mode", tok, map[string]any{"program_id": program, "debug_token": dt}); testenv.Errcode(r) != 0 {
+		t.Fatalf("open_debug_mode: %s", testenv.Describe(r))
+	}
+	if _, err := p.OpenDebugMode(context.Background(), dt, tok); err != nil {
+		t.Fatalf("OpenDebugMode: %v", err)
+	}
+	if st := checkDebug(t, z, tok, program); st != 2 {
+		t.Fatalf("check_debug_mode %d, want 2", st)
+	}
+}
+
+// TestScenarioNow (2): the test-scenario rules hold at every call and every
+// debug route as they stand now: a corp removed from the provider's test
+// corps stops its custom app calling an unreleased program (710672) and
+// ends its debug session; a test install undone sends a released
+// program's traffic back to its deployed instance.
+func TestScenarioNow(t *testing.T) {
+	z, _ := startDebugZone(t, "")
+	custom := z.Token("wwtest", "s2")     // custom app 2000001, wwtest is a test corp of isv
+	thirdParty := z.Token("wwtest", "s5") // third-party app 3000002, test-installed
+	openDebugFor(t, z, custom, "prog-dbg")
+	openDebugFor(t, z, thirdParty, "prog-rel")
+	servedBy := func(tok, program string) (int, string) {
+		r := z.PostApp("/cgi-bin/chatdata/sync_call_program", tok, syncCall(program, "echo", `{"text":"x"}`))
+		var out struct{ ServedBy string `json:"served_by"` }
+		if s, ok := r["response_data"].(string); ok {
+			json.Unmarshal([]byte(s), &out)
+		}
+		return testenv.Errcode(r), out.ServedBy
+	}
+	if c, by := servedBy(custom, "prog-dbg"); c != 0 || by != "in-process" {
+		t.Fatalf("custom app in debug mode: errcode %d served by %q", c, by)
+	}
+	if c, by := servedBy(thirdParty, "prog-rel"); c != 0 || by != "in-process" {
+		t.Fatalf("third-party app in debug mode: errcode %d served by %q", c, by)
+	}
+
+	var out map[string]any
+	if st := z.Admin("PUT", "/admin/v1/providers/isv/test_corps", strings.NewReader(`{"test_corps":[]}`), &out); st != 200 {
+		t.Fatalf("test corps: HTTP %d %v", st, out)
+	}
+	if c, _ := servedBy(custom, "prog-dbg"); c != openzone.ErrDebugNotAllowed {
+		t.Fatalf("custom app calling an unreleased program outside its test corp: errcode %d, want 710672", c)
+	}
+	r := z.PostApp("/cgi-bin/chatdata/async_program_task", custom, syncCall("prog-dbg", "echo", `{"text":"x"}`))
+	if testenv.Errcode(r) != openzone.ErrDebugNotAllowed {
+		t.Fatalf("async task of an unreleased program outside a test corp: %s, want 710672", testenv.Describe(r))
+	}
+	if st := checkDebug(t, z, custom, "prog-dbg"); st != 1 {
+		t.Fatalf("check_debug_mode after the test corp went: %d, want 1", st)
+	}
+	var page struct {
+		Sessions []struct {
+			AgentID int64 `json:"agentid"`
+			AppHalf bool  `json:"app_half"`
+			SDKHalf bool  `json:"sdk_half"`
+		}
+	}
+	z.Admin("GET", "/admin/v1/programs/prog-dbg/debug", nil, &page)
+	for _, s := range page.Sessions {
+		if s.AgentID == 2000001 && (s.AppHalf || s.SDKHalf) {
+			t.Fatalf("the custom app's debug session is still open: %+v", page.Sessions)
+		}
+	}
+
+	if st := z.Admin("PUT", "/admin/v1/corps/wwtest/apps/3000002/test_install", strings.NewReader(`{"test_install":false}`), &out); st != 200 {
+		t.Fatalf("test install: HTTP %d %v", st, out)
+	}
+	if c, by := servedBy(thirdParty, "prog-rel"); c != 0 || by != "deployed" {
+		t.Fatalf("released program after the test install was undone: errcode %d served by %q, want the deployed instance", c, by)
+	}
+	if st := checkDebug(t, z, thirdParty, "prog-rel"); st != 1 {
+		t.Fatalf("check_debug_mode after the test install was undone: %d, want 1", st)
 	}
 }

@@ -89,6 +89,7 @@ type Debug interface {
 	CheckListener(ctx context.Context, programID, token string) error
 	Page(ctx context.Context, programID string) (*debugmode.PageView, error)
 	AppClose(ctx context.Context, app *openzone.App, programID string) error
+	EndOutsideScenario(ctx context.Context) (int, error)
 }
 
 // Archive ingests messages and consent.
@@ -233,7 +234,11 @@ func (a *API) handleSeedApply(r *http.Request) (any, error) {
 	if name == "" {
 		name = "seed.yaml"
 	}
-	return a.cfg.Deploy.ApplySeed(r.Context(), name, data, r.URL.Query().Get("base"))
+	sum, err := a.cfg.Deploy.ApplySeed(r.Context(), name, data, r.URL.Query().Get("base"))
+	if err == nil {
+		a.scenarioChanged(r.Context()) // a seed may change test corps and installs
+	}
+	return sum, err
 }
 
 type programView struct {

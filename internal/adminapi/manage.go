@@ -1,6 +1,7 @@
 package adminapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -210,10 +211,22 @@ func (a *API) handleProviderTestCorps(r *http.Request) (any, error) {
 		return nil, err
 	}
 	a.changed()
+	a.scenarioChanged(ctx)
 	return p, nil
 }
 
 func (a *API) changed() { a.cfg.Apps.Invalidate() }
+
+// scenarioChanged ends the debug sessions of apps no longer in a test
+// scenario (calls refuse them already: this closes them in the store).
+// The change it follows is stored: a failure here is logged, not answered.
+func (a *API) scenarioChanged(ctx context.Context) {
+	if n, err := a.cfg.Debug.EndOutsideScenario(ctx); err != nil {
+		a.cfg.Logger.Error("admin api: end debug sessions outside their test scenario", "err", err)
+	} else if n > 0 {
+		a.cfg.Logger.Info("admin api: debug sessions ended: their apps left their test scenarios", "count", n)
+	}
+}
 
 // handleAppPrograms replaces the programs an app may use (应用可使用程序).
 // An unreleased (未上线) program may be given only in a test scenario: a
@@ -248,11 +261,8 @@ func (a *API) handleAppPrograms(r *http.Request) (any, error) {
 				}
 				return err
 			}
-			if !p.Released {
-				if err := debugmode.TestScenario(ctx, tx, app); err != nil {
-					return openzone.Errorf(openzone.ErrDebugNotAllowed, "programs[%d]: program %q is unreleased (未上线), so only a test scenario may use it: %s",
-						i, id, strings.TrimPrefix(openzone.ErrorMessage(err), "debug mode is not allowed: "))
-				}
+			if err := debugmode.CheckUse(ctx, tx, app, p); err != nil {
+				return openzone.Errorf(openzone.ErrorCode(err), "programs[%d]: %s", i, openzone.ErrorMessage(err))
 			}
 			if !slices.Contains(progs, id) {
 				progs = append(progs, id)
@@ -291,6 +301,7 @@ func (a *API) handleAppTestInstall(r *http.Request) (any, error) {
 		return nil, err
 	}
 	a.changed()
+	a.scenarioChanged(r.Context())
 	return app, nil
 }
 

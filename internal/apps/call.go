@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/debugmode"
 	"github.com/openzone/openzone/internal/events"
 	"github.com/openzone/openzone/internal/gateway"
 	"github.com/openzone/openzone/internal/protocol"
@@ -127,6 +128,10 @@ func (s *Service) program(ctx context.Context, app *openzone.App, programID stri
 	}
 	if !has {
 		return nil, openzone.Errorf(openzone.ErrNotAssociated, "program %q is not configured for app %d of corp %s", programID, app.AgentID, app.CorpID)
+	}
+	// An unreleased program, as the test scenario stands now (710672).
+	if err := debugmode.CheckUse(ctx, s.cfg.Store, app, prog); err != nil {
+		return nil, err
 	}
 	return prog, nil
 }

@@ -276,6 +276,96 @@ func TestScenario(ctx context.Context, st store.Executor, app *openzone.App) err
 	return openzone.Errorf(openzone.ErrDebugNotAllowed, "debug mode is not allowed for app type %q", app.Type)
 }
 
+// CheckUse returns 710672 when app may not use prog as things stand now:
+// an unreleased (未上线) program is for test scenarios only (TestScenario).
+// Every call, async task and SDK invoke asks it, not only attaching the
+// program: a test corp removed or a test install undone takes effect at
+// the next call.
+func CheckUse(ctx context.Context, st store.Executor, app *openzone.App, prog *openzone.Program) error {
+	if prog.Released || app == nil {
+		return nil
+	}
+	err := TestScenario(ctx, st, app)
+	if openzone.ErrorCode(err) != openzone.ErrDebugNotAllowed {
+		return err
+	}
+	return openzone.Errorf(openzone.ErrDebugNotAllowed, "program %q is unreleased (未上线), so only a test scenario may use it: %s",
+		prog.ID, strings.TrimPrefix(openzone.ErrorMessage(err), "debug mode is not allowed: "))
+}
+
+// EndOutsideScenario ends the debug sessions whose app is no longer in a
+// test scenario (a corp removed from its provider's test corps, a test
+// install undone, a seed that changed either): both halves close and the
+// debug secret dies, as close_debug_mode does, and the provider is told.
+// It returns how many it ended. Routes refuses such a session from the
+// moment the change is stored; this makes it so in the store too.
+func (s *Service) EndOutsideScenario(ctx context.Context) (int, error) {
+	s.cfg.Routes.Changed() // routes cached before the change are stale, ended or not
+	progs, err := s.cfg.Store.ProgramList(ctx)
+	if err != nil {
+		return 0, err
+	}
+	ended := 0
+	for _, prog := range progs {
+		sessions, err := s.cfg.Store.DebugSessionList(ctx, prog.ID)
+		if err != nil {
+			return ended, err
+		}
+		for _, sess := range sessions {
+			if !sess.AppHalf && !sess.SDKHalf {
+				continue
+			}
+			app, err := s.cfg.Store.AppGet(ctx, sess.CorpID, sess.AgentID)
+			if err != nil && !openzone.IsNotFound(err) {
+				return ended, err
+			}
+			var why error
+			if app != nil {
+				if why = TestScenario(ctx, s.cfg.Store, app); openzone.ErrorKind(why) == openzone.Internal {
+					return ended, why
+				}
+			}
+			if app != nil && why == nil {
+				continue
+			}
+			if err := s.endSession(ctx, prog, sess, app, why); err != nil {
+				return ended, err
+			}
+			ended++
+		}
+	}
+	return ended, nil
+}
+
+// endSession closes both halves of sess and tells the program's provider.
+func (s *Service) endSession(ctx context.Context, prog *openzone.Program, sess *openzone.DebugSession, app *openzone.App, why error) error {
+	reason := "its app no longer exists"
+	if why != nil {
+		reason = strings.TrimPrefix(openzone.ErrorMessage(why), "debug mode is not allowed: ")
+	}
+	err := s.write(ctx, func(tx store.Executor) error {
+		sess.AppHalf, sess.AppOpenedAt = false, time.Time{}
+		resetSDK(sess)
+		if err := tx.DebugSessionPut(ctx, sess); err != nil {
+			return err
+		}
+		if app != nil {
+			if err := forgetClosed(ctx, tx, app, prog.ID); err != nil {
+				return err
+			}
+		}
+		return tx.NotificationInsert(ctx, &openzone.Notification{
+			ProviderID: prog.ProviderID, ProgramID: prog.ID, Kind: "debug_ended", CreatedAt: s.cfg.Now(),
+			Title: fmt.Sprintf("调试模式已结束 debug mode ended for %s", prog.ID),
+			Body:  fmt.Sprintf("Debug mode of program %q for app %d of corp %s ended: %s.", prog.ID, sess.AgentID, sess.CorpID, reason),
+		})
+	})
+	if err == nil {
+		s.cfg.Logger.Info("debug mode ended: the app left its test scenario", "program_id", prog.ID, "corpid", sess.CorpID, "agentid", sess.AgentID, "reason", reason)
+	}
+	return err
+}
+
 // checkProgram applies the checks shared by the app API's debug endpoints:
 // program exists (800001) and is configured for the app (790020).
 func checkProgram(ctx context.Context, st store.Executor, app *openzone.App, programID string) error {

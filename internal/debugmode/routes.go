@@ -48,6 +48,10 @@ type routeEntry struct {
 	gen  uint64
 	sess *openzone.DebugSession // nil: no session
 	dp   *openzone.DebugProgram // nil: no debug page state
+	// outside is set when the session's app is no longer in a test
+	// scenario (or no longer exists): debug mode is off for it, whatever
+	// the halves say, until Service.EndOutsideScenario closes them.
+	outside bool
 }
 
 // NewRoutes returns Routes.
@@ -91,7 +95,7 @@ func (s *Routes) Route(ctx context.Context, corpID string, agentID int64, progra
 			s.routes.Store(k, e)
 		}
 	}
-	if e.sess == nil || e.dp == nil || !e.sess.AppHalf || !e.sess.SDKHalf || !on(e.sess, e.dp, s.cfg.Now()) {
+	if e.sess == nil || e.dp == nil || e.outside || !e.sess.AppHalf || !e.sess.SDKHalf || !on(e.sess, e.dp, s.cfg.Now()) {
 		return nil, nil
 	}
 	r := &Route{ReceiverURL: e.dp.ReceiverURL, Keys: s.keysOf(e.sess)}
@@ -123,7 +127,25 @@ func (s *Routes) load(ctx context.Context, k routeKey) (routeEntry, error) {
 		return e, err
 	}
 	e.dp = dp
-	return e, nil
+	e.outside, err = s.outside(ctx, k.corpID, k.agentID)
+	return e, err
+}
+
+// outside reports whether the app of a session is gone or out of its test
+// scenario as things stand now (docs/decisions.md, "Debug mode").
+func (s *Routes) outside(ctx context.Context, corpID string, agentID int64) (bool, error) {
+	app, err := s.cfg.Store.AppGet(ctx, corpID, agentID)
+	if openzone.IsNotFound(err) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	err = TestScenario(ctx, s.cfg.Store, app)
+	if openzone.ErrorKind(err) == openzone.Internal {
+		return false, err
+	}
+	return err != nil, nil
 }
 
 func (s *Routes) keysOf(sess *openzone.DebugSession) *wire.Keys {
@@ -159,6 +181,9 @@ func (s *Routes) InvokeKeys(ctx context.Context, programID string, ver int) (*wi
 	if !sdkAlive(sess, dp, s.cfg.Now()) {
 		return nil, nil, nil
 	}
+	if out, err := s.outside(ctx, sess.CorpID, sess.AgentID); out || err != nil {
+		return nil, nil, err
+	}
 	return s.keysOf(sess), sess, nil
 }
 
@@ -179,7 +204,12 @@ func (s *Routes) On(ctx context.Context, programID string) ([]*openzone.DebugSes
 	now := s.cfg.Now()
 	var out []*openzone.DebugSession
 	for _, sess := range sessions {
-		if on(sess, dp, now) {
+		if !on(sess, dp, now) {
+			continue
+		}
+		if outside, err := s.outside(ctx, sess.CorpID, sess.AgentID); err != nil {
+			return nil, err
+		} else if !outside {
 			out = append(out, sess)
 		}
 	}

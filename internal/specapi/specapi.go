@@ -338,6 +338,15 @@ func (a *API) dispatch(ctx context.Context, c *Context, inv *wire.Invoke) openzo
 		if !has {
 			return errReply(openzone.Errorf(openzone.ErrNotAssociated, "program %q is not configured for app %d of corp %s", c.ProgramID, inv.AgentID, inv.CorpID))
 		}
+		prog, err := a.cfg.Store.ProgramGet(ctx, c.ProgramID)
+		if err != nil {
+			return errReply(a.internal(err))
+		}
+		// An unreleased program acts for an app only in a test scenario,
+		// as it stands now (710672).
+		if err := debugmode.CheckUse(ctx, a.cfg.Store, app, prog); err != nil {
+			return errReply(a.internal(err))
+		}
 		c.App = app
 	}
 	req := inv.Request

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/debugmode"
 	"github.com/openzone/openzone/internal/protocol"
 	"github.com/openzone/openzone/internal/specapi"
 	"github.com/openzone/openzone/internal/store"
@@ -223,6 +224,9 @@ func (s *Service) callee(ctx context.Context, c *specapi.Context, kind openzone.
 	}
 	if !has {
 		return nil, nil, openzone.Errorf(openzone.ErrNotAssociated, "%s %q is not configured for app %d of corp %s", want, calleeID, c.AgentID, c.CorpID)
+	}
+	if err := debugmode.CheckUse(ctx, s.cfg.Store, c.App, callee); err != nil {
+		return nil, nil, err
 	}
 	ability := callee.Ability(req.AbilityID)
 	if ability == nil {

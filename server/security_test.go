@@ -249,7 +249,9 @@ func TestScenarioNow(t *testing.T) {
 	openDebugFor(t, z, thirdParty, "prog-rel")
 	servedBy := func(tok, program string) (int, string) {
 		r := z.PostApp("/cgi-bin/chatdata/sync_call_program", tok, syncCall(program, "echo", `{"text":"x"}`))
-		var out struct{ ServedBy string `json:"served_by"` }
+		var out struct {
+			ServedBy string `json:"served_by"`
+		}
 		if s, ok := r["response_data"].(string); ok {
 			json.Unmarshal([]byte(s), &out)
 		}

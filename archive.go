@@ -53,6 +53,10 @@ type Message struct {
 	Extra     json.RawMessage `json:"extra_info,omitempty"` // metadata in clear (e.g. call_duration)
 	Content   []byte          `json:"-"`
 	SealedKey []byte          `json:"-"`
+	// KeyTag identifies the message by its secret_key without revealing
+	// it (an HMAC under a key derived from the archive key): the display
+	// page's one indexed lookup. Nil on messages not tagged yet.
+	KeyTag []byte `json:"-"`
 	// Ingested is when the zone archived it (the 5-day window of sync_msg).
 	Ingested time.Time `json:"-"`
 }

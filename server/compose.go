@@ -144,6 +144,13 @@ func (s *Server) serve() error {
 // boot applies the seed file, starts the deployed programs and the job
 // queue, and runs the background loops.
 func (s *Server) boot(ctx context.Context) error {
+	// Messages archived before key tags existed get theirs, so the display
+	// page finds them (once; later starts find none).
+	if n, err := s.archive.TagMessages(ctx); err != nil {
+		return fmt.Errorf("tag archived messages: %w", err)
+	} else if n > 0 {
+		s.log.Info("archived messages tagged for the display page", "count", n)
+	}
 	if s.cfg.SeedFile != "" {
 		data, err := os.ReadFile(s.cfg.SeedFile)
 		if err != nil {

@@ -3,6 +3,8 @@ package server_test
 import (
 	"bufio"
 	"context"
+	"database/sql"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,6 +17,7 @@ import (
 	"time"
 
 	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/archive"
 	"github.com/openzone/openzone/internal/testenv"
 	"github.com/openzone/openzone/server"
 )
@@ -300,5 +303,48 @@ func TestScenarioNow(t *testing.T) {
 	}
 	if st := checkDebug(t, z, thirdParty, "prog-rel"); st != 1 {
 		t.Fatalf("check_debug_mode after the test install was undone: %d, want 1", st)
+	}
+}
+
+// TestDisplaySameMsgIDInTwoCorps (6): the display page finds a message by
+// what its secret_key proves, so a msgid archived in two corps shows each
+// corp's message with that corp's key (the first corp hid the second).
+func TestDisplaySameMsgIDInTwoCorps(t *testing.T) {
+	key := make([]byte, 32)
+	for i := range key {
+		key[i] = byte(i)
+	}
+	z := testenv.Start(t, testenv.Options{Seed: debugSeed, ArchiveKey: base64.StdEncoding.EncodeToString(key)})
+	for _, corp := range []string{"wwtest", "wwprod"} {
+		body := `{"msgid":"dup-1","sender":{"type":3,"id":"bot"},"receiver_list":[{"type":3,"id":"bot2"}],"msgtype":1,"text":{"content":"hello from ` + corp + `"}}`
+		var out map[string]any
+		if st := z.Admin("POST", "/admin/v1/corps/"+corp+"/messages", strings.NewReader(body), &out); st != 200 {
+			t.Fatalf("archive in %s: HTTP %d %v", corp, st, out)
+		}
+	}
+	// Messages archived before key tags existed are tagged at start.
+	if _, err := z.Store().(interface{ SQL() *sql.DB }).SQL().Exec(`UPDATE message SET key_tag = NULL`); err != nil {
+		t.Fatal(err)
+	}
+	z.Restart()
+	arc := archive.New(archive.Config{Key: key})
+	for _, corp := range []string{"wwtest", "wwprod"} {
+		m, err := z.Store().MessageGet(context.Background(), corp, "dup-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sk, err := arc.SecretKey(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.Get(z.URL + "/display/message?msgid=dup-1&secret_key=" + sk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(b), "hello from "+corp) {
+			t.Fatalf("display of corp %s's dup-1: HTTP %d %.300s", corp, resp.StatusCode, b)
+		}
 	}
 }

@@ -272,6 +272,7 @@ func (s *Service) seal(ctx context.Context, tx store.Executor, d *directory, cor
 		SendTime: sendTime, MsgType: in.MsgType, Extra: in.Extra, Ingested: now,
 		Content:   seal(key, in.Content, contentAAD(corpID, msgID)),
 		SealedKey: seal(s.cfg.Key, []byte(secret), keyAAD(corpID, msgID)),
+		KeyTag:    keyTag(s.cfg.Key, key),
 	}
 	if err := tx.MessageInsert(ctx, m); err != nil {
 		if openzone.ErrorKind(err) == openzone.Conflict {
@@ -286,6 +287,32 @@ func (s *Service) seal(ctx context.Context, tx store.Executor, d *directory, cor
 		text = t.Content
 	}
 	return m, text, nil
+}
+
+// TagMessages gives every message archived before key tags existed its
+// tag, in batches, so the display page finds it (run at start; idempotent).
+func (s *Service) TagMessages(ctx context.Context) (int, error) {
+	n := 0
+	for {
+		ms, err := s.cfg.Store.MessageListUntagged(ctx, 500)
+		if err != nil || len(ms) == 0 {
+			return n, err
+		}
+		for _, m := range ms {
+			sk, err := s.SecretKey(m)
+			if err != nil {
+				return n, err
+			}
+			key, ok := parseSecretKey(sk)
+			if !ok {
+				return n, fmt.Errorf("archive: message %s: its secret_key is malformed", m.MsgID)
+			}
+			if err := s.cfg.Store.MessageSetKeyTag(ctx, m.Seq, keyTag(s.cfg.Key, key)); err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
 }
 
 // SecretKey returns a message's secret_key (inside the zone only).

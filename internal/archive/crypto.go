@@ -3,8 +3,10 @@ package archive
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/x509"
 	"encoding/base64"
@@ -21,6 +23,18 @@ func newSecretKey() (string, []byte) {
 	k := make([]byte, 32)
 	rand.Read(k)
 	return base64.RawURLEncoding.EncodeToString(k), k
+}
+
+// keyTag is what a message's secret_key proves, stored beside it so the
+// display page finds the message in one indexed lookup: an HMAC-SHA256 of
+// the key under a key of its own, derived from the archive key, cut to 16
+// bytes. Without the archive key a tag says nothing about the key.
+func keyTag(archiveKey, secretKey []byte) []byte {
+	tk := hmac.New(sha256.New, archiveKey)
+	tk.Write([]byte("openzone display key tag"))
+	m := hmac.New(sha256.New, tk.Sum(nil))
+	m.Write(secretKey)
+	return m.Sum(nil)[:16]
 }
 
 func parseSecretKey(s string) ([]byte, bool) {

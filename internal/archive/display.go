@@ -56,24 +56,24 @@ func (s *Service) DisplayHandler() http.Handler {
 	})
 }
 
+// find is the message whose secret_key is key and whose msgid is msgID:
+// one indexed lookup by the key's tag (the key proves which message, in
+// whichever corp), then the content opened with the key itself.
 func (s *Service) find(r *http.Request, msgID, key string) (*openzone.Message, json.RawMessage) {
-	if msgID == "" || key == "" {
+	k, ok := parseSecretKey(key)
+	if msgID == "" || !ok {
 		return nil, nil
 	}
-	corps, err := s.cfg.Store.CorpList(r.Context())
+	m, err := s.cfg.Store.MessageGetByKeyTag(r.Context(), keyTag(s.cfg.Key, k), msgID)
+	if err != nil {
+		if !openzone.IsNotFound(err) {
+			s.cfg.Logger.Error("display: message lookup", "err", err)
+		}
+		return nil, nil
+	}
+	content, err := s.Content(m, key)
 	if err != nil {
 		return nil, nil
 	}
-	for _, c := range corps {
-		m, err := s.cfg.Store.MessageGet(r.Context(), c.CorpID, msgID)
-		if err != nil {
-			continue
-		}
-		content, err := s.Content(m, key)
-		if err != nil {
-			return nil, nil
-		}
-		return m, content
-	}
-	return nil, nil
+	return m, content
 }

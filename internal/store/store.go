@@ -107,6 +107,13 @@ type Executor interface {
 	// the whole store). A msgid already archived in the corp is ErrConflict.
 	MessageInsert(ctx context.Context, m *openzone.Message) error
 	MessageGet(ctx context.Context, corpID, msgID string) (*openzone.Message, error)
+	// MessageGetByKeyTag finds the message of any corp whose KeyTag is tag
+	// and whose msgid is msgID (the display page); ErrNotFound when none.
+	MessageGetByKeyTag(ctx context.Context, tag []byte, msgID string) (*openzone.Message, error)
+	// MessageListUntagged returns up to limit (max 1000) messages without
+	// a KeyTag, in Seq order; MessageSetKeyTag tags one.
+	MessageListUntagged(ctx context.Context, limit int) ([]*openzone.Message, error)
+	MessageSetKeyTag(ctx context.Context, seq int64, tag []byte) error
 	// MessageList returns a corp's messages in ascending Seq.
 	MessageList(ctx context.Context, f openzone.MessageFilter) ([]*openzone.Message, error)
 	// MessageLastSeq returns the largest Seq in the store (0 when empty).

@@ -32,11 +32,11 @@ func (e *Executor) MessageInsert(ctx context.Context, m *openzone.Message) error
 	}
 	var seq int64
 	err = e.w.QueryRow(ctx, `INSERT INTO message (corp_id, msg_id, sender_type, sender_id, receivers,
-			chat_id, send_time, msg_type, extra, content, sealed_key, ingested)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+			chat_id, send_time, msg_type, extra, content, sealed_key, ingested, key_tag)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
 		m.CorpID, m.MsgID, m.Sender.Type, m.Sender.ID, string(receivers),
 		m.ChatID, m.SendTime.UnixMilli(), m.MsgType, extra, blob(m.Content), blob(m.SealedKey),
-		m.Ingested.UnixMilli()).Scan(&seq)
+		m.Ingested.UnixMilli(), nullBytes(m.KeyTag)).Scan(&seq)
 	switch {
 	case e.eng.IsUnique(err):
 		return openzone.Conflict.Wrap(err, "message %q is already archived in corp %q", m.MsgID, m.CorpID)
@@ -66,7 +66,7 @@ func emptyNil(b []byte) []byte {
 }
 
 const messageCols = `seq, corp_id, msg_id, sender_type, sender_id, receivers, chat_id, send_time, msg_type,
-	extra, content, sealed_key, ingested`
+	extra, content, sealed_key, ingested, key_tag`
 
 // scanMessage reads a message; no receivers read back as nil, no Extra as
 // nil, an empty Content or SealedKey as nil.
@@ -76,7 +76,7 @@ func scanMessage(s Row) (*openzone.Message, error) {
 	var extra sql.NullString
 	var sent, ingested int64
 	if err := s.Scan(&m.Seq, &m.CorpID, &m.MsgID, &m.Sender.Type, &m.Sender.ID, &receivers, &m.ChatID,
-		&sent, &m.MsgType, &extra, &m.Content, &m.SealedKey, &ingested); err != nil {
+		&sent, &m.MsgType, &extra, &m.Content, &m.SealedKey, &ingested, &m.KeyTag); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(receivers), &m.Receivers); err != nil {
@@ -88,7 +88,7 @@ func scanMessage(s Row) (*openzone.Message, error) {
 	if extra.Valid {
 		m.Extra = json.RawMessage(extra.String)
 	}
-	m.Content, m.SealedKey = emptyNil(m.Content), emptyNil(m.SealedKey)
+	m.Content, m.SealedKey, m.KeyTag = emptyNil(m.Content), emptyNil(m.SealedKey), emptyNil(m.KeyTag)
 	m.SendTime, m.Ingested = fromMillis(sent), fromMillis(ingested)
 	return &m, nil
 }
@@ -103,6 +103,35 @@ func (e *Executor) MessageGet(ctx context.Context, corpID, msgID string) (*openz
 		return nil, e.internal("message get", err)
 	}
 	return m, nil
+}
+
+// MessageGetByKeyTag finds the message whose secret_key has tag and whose
+// msgid is msgID, in any corp: one indexed lookup.
+func (e *Executor) MessageGetByKeyTag(ctx context.Context, tag []byte, msgID string) (*openzone.Message, error) {
+	m, err := scanMessage(e.r.QueryRow(ctx, `SELECT `+messageCols+` FROM message
+		WHERE key_tag = ? AND msg_id = ?`, tag, msgID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, openzone.NotFound.Errorf("no message %q with that key", msgID)
+	}
+	if err != nil {
+		return nil, e.internal("message get by key tag", err)
+	}
+	return m, nil
+}
+
+// MessageListUntagged returns up to limit messages without a key tag, in
+// seq order.
+func (e *Executor) MessageListUntagged(ctx context.Context, limit int) ([]*openzone.Message, error) {
+	return list(ctx, e, e.r, "message list untagged", func(r Row) (*openzone.Message, error) { return scanMessage(r) },
+		`SELECT `+messageCols+` FROM message WHERE key_tag IS NULL ORDER BY seq LIMIT ?`, clampLimit(limit))
+}
+
+// MessageSetKeyTag sets the key tag of the message with seq.
+func (e *Executor) MessageSetKeyTag(ctx context.Context, seq int64, tag []byte) error {
+	if _, err := e.w.Exec(ctx, `UPDATE message SET key_tag = ? WHERE seq = ?`, tag, seq); err != nil {
+		return e.internal("message set key tag", err)
+	}
+	return nil
 }
 
 // MessageList always filters on f.CorpID (an empty one lists the messages

@@ -160,6 +160,44 @@ func msgIDs(msgs []*openzone.Message) []string {
 }
 
 func testMessage(t *testing.T, open func(*testing.T) store.Store) {
+	// The display page's lookup: by key tag and msgid, across corps; a
+	// msgid in two corps finds each with its own tag.
+	t.Run("KeyTag", func(t *testing.T) {
+		t.Parallel()
+		s, _ := setup(t, open)
+		ctx := t.Context()
+		mustOK(t, s.CorpUpsert(ctx, &openzone.Corp{CorpID: "wwother", Name: "Other"}))
+		a := &openzone.Message{CorpID: "wwcorp", MsgID: "same", Ingested: t0, KeyTag: []byte("tag-a-0123456789")}
+		b := &openzone.Message{CorpID: "wwother", MsgID: "same", Ingested: t0, KeyTag: []byte("tag-b-0123456789")}
+		old := &openzone.Message{CorpID: "wwother", MsgID: "old", Ingested: t0}
+		for _, m := range []*openzone.Message{a, b, old} {
+			mustOK(t, s.MessageInsert(ctx, m))
+		}
+		for _, want := range []*openzone.Message{a, b} {
+			got, err := s.MessageGetByKeyTag(ctx, want.KeyTag, "same")
+			mustOK(t, err)
+			if got.CorpID != want.CorpID || !bytes.Equal(got.KeyTag, want.KeyTag) {
+				t.Fatalf("MessageGetByKeyTag(%q) = corp %s, want %s", want.KeyTag, got.CorpID, want.CorpID)
+			}
+		}
+		if _, err := s.MessageGetByKeyTag(ctx, a.KeyTag, "old"); !openzone.IsNotFound(err) {
+			t.Fatalf("another message's tag: %v, want not found", err)
+		}
+		untagged, err := s.MessageListUntagged(ctx, 10)
+		mustOK(t, err)
+		if len(untagged) != 1 || untagged[0].MsgID != "old" {
+			t.Fatalf("MessageListUntagged = %v, want the one untagged", untagged)
+		}
+		mustOK(t, s.MessageSetKeyTag(ctx, old.Seq, []byte("tag-old-23456789")))
+		if got, err := s.MessageGetByKeyTag(ctx, []byte("tag-old-23456789"), "old"); err != nil || got.Seq != old.Seq {
+			t.Fatalf("after MessageSetKeyTag: %v %v", got, err)
+		}
+		untagged, err = s.MessageListUntagged(ctx, 10)
+		mustOK(t, err)
+		if len(untagged) != 0 {
+			t.Fatalf("MessageListUntagged after tagging = %d messages", len(untagged))
+		}
+	})
 	t.Run("RoundTrip", func(t *testing.T) {
 		t.Parallel()
 		tests := []struct {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -22,6 +23,7 @@ import (
 	"github.com/openzone/openzone/internal/gateway"
 	"github.com/openzone/openzone/internal/jobs"
 	"github.com/openzone/openzone/internal/listener"
+	"github.com/openzone/openzone/internal/metrics"
 	"github.com/openzone/openzone/internal/outbound"
 	"github.com/openzone/openzone/internal/specapi"
 	"github.com/openzone/openzone/internal/supervisor"
@@ -56,16 +58,20 @@ func (s *Server) compose(jcfg jobs.Config, archiveKey []byte) error {
 		Nodes: nodes, AdminToken: s.token})
 	s.gateway = gateway.New(gateway.Config{Store: st, Supervisor: s.supervisor, Timeout: cfg.CallTimeout,
 		Debug: s.routes, Listeners: s.hub, Remote: remote, Outbound: gateway.NewInstanceClient(s.policy)})
+	s.metrics = metrics.New()
 	s.recorder = traffic.New(st, log)
+	s.recorder.Observe(s.metrics)
 	var err error
 	if s.jobs, err = jobs.New(s.jobsConfig(jcfg)); err != nil {
 		return fmt.Errorf("job queue: %w", err)
 	}
-	s.events = events.New(events.Config{Store: st, Jobs: s.jobs, Gateway: s.gateway, Recorder: s.recorder, Now: now, Logger: log,
+	s.events = events.New(events.Config{Store: st, Jobs: s.jobs, Gateway: s.gateway, Recorder: s.recorder, Now: now, Logger: log, Metrics: s.metrics,
 		HTTPClient: outbound.New(outbound.Config{Policy: s.policy, Timeout: 10 * time.Second})})
 	s.archive = archive.New(archive.Config{Store: st, Key: archiveKey, Now: now, Logger: log, Events: s.events})
 	s.tasks = tasks.New(tasks.Config{Store: st, Jobs: s.jobs, Gateway: s.gateway, Supervisor: s.supervisor, Archive: s.archive,
-		Recorder: s.recorder, Debug: s.routes, Key: archiveKey, Now: now, Logger: log, NodeID: newNodeID(), NodeName: cfg.NodeName})
+		Recorder: s.recorder, Debug: s.routes, Key: archiveKey, Now: now, Logger: log, NodeID: newNodeID(), NodeName: cfg.NodeName, Metrics: s.metrics})
+	s.metrics.Watch(metrics.Gauges{Queues: s.jobs.Depths, Instances: s.supervisor.States,
+		TrafficQueue: func() (int, int64) { return s.recorder.Queued(), s.recorder.Dropped() }})
 	s.apps = apps.New(apps.Config{Store: st, Gateway: s.gateway, Tasks: s.tasks, Notifies: s.events, Recorder: s.recorder, Now: now})
 	s.listeners = listener.NewService(listener.Config{Hub: s.hub, Prober: s.gateway, Sessions: s.routes,
 		Held: []listener.HeldSource{s.events, s.tasks}, Store: st, Logger: log})
@@ -107,9 +113,10 @@ func (s *Server) serve() error {
 	appapi.New(appapi.Config{Apps: s.apps, Tasks: s.tasks, Debug: s.debug, Store: st, Now: now, Logger: log, Door: s.door}).Register(mux)
 	specapi.New(specapi.Config{Store: st, Keys: s.gateway, Debug: s.debug, Registry: registry, Recorder: s.recorder,
 		Now: now, Logger: log, Door: s.door}).Register(mux)
-	adminapi.New(adminapi.Config{Store: st, Supervisor: s.supervisor, Recorder: s.recorder, Logger: log, AdminToken: s.token,
+	admin := adminapi.New(adminapi.Config{Store: st, Supervisor: s.supervisor, Recorder: s.recorder, Logger: log, AdminToken: s.token,
 		Deploy: s.deploy, Apps: s.apps, Debug: s.debug, Archive: s.archive, Events: s.events, Listeners: s.listeners,
-		Relay: relay, Info: s.info(), Now: now}).Register(mux)
+		Relay: relay, Info: s.info(), Now: now})
+	admin.Register(mux)
 	// The console calls the admin API in-process, through the same mux.
 	con, err := console.New(console.Config{Admin: mux, Logger: log, Now: now, Proxies: s.door.Proxies, Failures: s.door.Failures})
 	if err != nil {
@@ -127,8 +134,12 @@ func (s *Server) serve() error {
 		}
 		w.Write([]byte("ok\n"))
 	})
+	mux.Handle("GET /metrics", admin.Protect(s.metrics.Exposition()))
+	if err := s.serveMetrics(); err != nil {
+		return err
+	}
 	s.http = &http.Server{
-		Handler:           recoverer(log, mux),
+		Handler:           s.metrics.Handler(recoverer(log, mux)),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -185,4 +196,28 @@ func (s *Server) background(ctx context.Context, fn func(context.Context)) {
 		defer s.bg.Done()
 		fn(ctx)
 	}()
+}
+
+// serveMetrics serves /metrics alone on MetricsAddr, when it is set.
+func (s *Server) serveMetrics() error {
+	if s.cfg.MetricsAddr == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", s.cfg.MetricsAddr)
+	if err != nil {
+		return fmt.Errorf("metrics: listen on %s: %w", s.cfg.MetricsAddr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.metrics.Exposition())
+	s.metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	s.metricsAddr = ln.Addr().String()
+	s.log.Info("metrics served", "addr", s.metricsAddr)
+	go s.metricsSrv.Serve(ln)
+	return nil
+}
+
+// MetricsAddr returns the bound address of MetricsAddr's listener ("" when
+// there is none).
+func (s *Server) MetricsAddr() string {
+	return s.metricsAddr
 }

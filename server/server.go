@@ -40,6 +40,7 @@ import (
 	"github.com/openzone/openzone/internal/human"
 	"github.com/openzone/openzone/internal/jobs"
 	"github.com/openzone/openzone/internal/listener"
+	"github.com/openzone/openzone/internal/metrics"
 	"github.com/openzone/openzone/internal/outbound"
 	"github.com/openzone/openzone/internal/store"
 	"github.com/openzone/openzone/internal/store/postgres"
@@ -138,6 +139,11 @@ type Config struct {
 	// distinct names (docs/operations.md); on PostgreSQL it starts the
 	// names of the program instances the node runs.
 	NodeName string
+	// MetricsAddr, when set, serves Prometheus metrics at /metrics on a
+	// listener of its own without authentication (bind it where only the
+	// scraper reaches). The zone's own address always serves /metrics to
+	// the admin token (docs/operations.md, "Metrics").
+	MetricsAddr string
 	// ListenerPingInterval and ListenerPongTimeout tune the debug
 	// listener's dead-peer detection (default 5 s and 10 s; tests shorten
 	// them).
@@ -158,21 +164,24 @@ type Server struct {
 	started time.Time
 
 	// The services, in the order Start composes them.
-	node       *cluster.Node // nil on SQLite
-	supervisor *supervisor.Supervisor
-	routes     *debugmode.Routes
-	hub        *listener.Hub
-	gateway    *gateway.Gateway
-	recorder   *traffic.Recorder
-	jobs       *jobs.Runner
-	events     *events.Service
-	archive    *archive.Service
-	tasks      *tasks.Service
-	apps       *apps.Service
-	listeners  *listener.Service
-	debug      *debugmode.Service
-	deploy     *deploy.Service
-	http       *http.Server
+	node        *cluster.Node // nil on SQLite
+	supervisor  *supervisor.Supervisor
+	routes      *debugmode.Routes
+	hub         *listener.Hub
+	gateway     *gateway.Gateway
+	recorder    *traffic.Recorder
+	jobs        *jobs.Runner
+	events      *events.Service
+	archive     *archive.Service
+	tasks       *tasks.Service
+	apps        *apps.Service
+	listeners   *listener.Service
+	debug       *debugmode.Service
+	deploy      *deploy.Service
+	http        *http.Server
+	metrics     *metrics.Metrics
+	metricsSrv  *http.Server // on MetricsAddr; nil without one
+	metricsAddr string
 
 	ready    atomic.Bool // Start finished: /healthz says ok
 	stopOnce sync.Once
@@ -361,6 +370,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			if err := s.supervisor.Shutdown(ctx); err != nil {
 				errs = append(errs, fmt.Errorf("supervisor: %w", err))
 			}
+		}
+		if s.metricsSrv != nil {
+			s.metricsSrv.Close()
 		}
 		if s.http != nil {
 			if err := s.http.Shutdown(ctx); err != nil {

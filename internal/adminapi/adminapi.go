@@ -180,6 +180,15 @@ func (a *API) auth(f func(r *http.Request) (any, error)) http.Handler {
 	})
 }
 
+// Protect serves h to the admin token alone (the zone's /metrics).
+func (a *API) Protect(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.authorized(w, r) {
+			h.ServeHTTP(w, r)
+		}
+	})
+}
+
 // authorized checks the admin token and answers 401 when it is wrong.
 func (a *API) authorized(w http.ResponseWriter, r *http.Request) bool {
 	tok, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")

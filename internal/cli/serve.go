@@ -26,7 +26,7 @@ func init() {
 type serveFlags struct {
 	addr, data, db, seed, token, logFormat, logLevel string
 	debugHosts, node, instanceHost, advertise        string
-	outboundAllow, trustedProxies                    string
+	outboundAllow, trustedProxies, metricsAddr       string
 	outboundStrict                                   bool
 	retention, jobTimeout, jobRescue                 time.Duration
 }
@@ -45,6 +45,7 @@ func (f *serveFlags) parse(e *env, name string, args []string) error {
 	fs.BoolVar(&f.outboundStrict, "outbound-strict", os.Getenv("OPENZONE_OUTBOUND_STRICT") == "1", "refuse loopback and private targets too when calling receiver, callback and deploy URLs (OPENZONE_OUTBOUND_STRICT=1); link-local and metadata addresses are always refused")
 	fs.StringVar(&f.outboundAllow, "outbound-allow", os.Getenv("OPENZONE_OUTBOUND_ALLOW"), "comma-separated CIDR prefixes strict mode still lets the zone reach (OPENZONE_OUTBOUND_ALLOW)")
 	fs.StringVar(&f.trustedProxies, "trusted-proxy", os.Getenv("OPENZONE_TRUSTED_PROXIES"), "comma-separated addresses or CIDR prefixes of the reverse proxies whose X-Forwarded-For and X-Forwarded-Proto the zone believes (OPENZONE_TRUSTED_PROXIES)")
+	fs.StringVar(&f.metricsAddr, "metrics-addr", os.Getenv("OPENZONE_METRICS_ADDR"), "serve Prometheus metrics at /metrics on this address without authentication (OPENZONE_METRICS_ADDR); the zone's own address serves them to the admin token")
 	fs.DurationVar(&f.jobTimeout, "job-timeout", 30*time.Second, "how long one run of a durable job (a delivery) may take")
 	fs.DurationVar(&f.jobRescue, "job-rescue-after", time.Minute, "how long a job may stay running before it is taken as lost with its node and run again (at least --job-timeout)")
 	f.retention = 7 * 24 * time.Hour
@@ -94,7 +95,7 @@ func serve(e *env, f *serveFlags, ready func(*server.Server)) error {
 	srv, err := server.New(server.Config{
 		Addr: f.addr, DataDir: f.data, DB: f.db, SeedFile: f.seed, AdminToken: f.token, Logger: log,
 		DebugAllowedHosts: splitList(f.debugHosts), OutboundStrict: f.outboundStrict, OutboundAllow: splitList(f.outboundAllow),
-		TrustedProxies: splitList(f.trustedProxies), TrafficRetention: f.retention,
+		TrustedProxies: splitList(f.trustedProxies), TrafficRetention: f.retention, MetricsAddr: f.metricsAddr,
 		NodeName: f.node, InstanceHost: f.instanceHost, AdvertiseURL: f.advertise, JobTimeout: f.jobTimeout, JobRescueAfter: f.jobRescue,
 	})
 	if err != nil {

@@ -26,6 +26,7 @@ import (
 	"github.com/openzone/openzone/internal/gateway"
 	"github.com/openzone/openzone/internal/jobs"
 	"github.com/openzone/openzone/internal/listener"
+	"github.com/openzone/openzone/internal/metrics"
 	"github.com/openzone/openzone/internal/outbound"
 	"github.com/openzone/openzone/internal/specapi"
 	"github.com/openzone/openzone/internal/store"
@@ -47,6 +48,8 @@ type Config struct {
 	// HTTPClient posts notifications to apps' callback URLs; default an
 	// outbound client with the default policy and a 10 s timeout.
 	HTTPClient *http.Client
+	// Metrics counts deliveries; nil counts nothing.
+	Metrics *metrics.Metrics
 }
 
 // Gateway delivers a call to a program (gateway.Gateway).
@@ -149,6 +152,7 @@ func (s *Service) deliver(ctx context.Context, e *openzone.Event, attempt, maxAt
 	res, err := s.cfg.Gateway.Do(ctx, call)
 	if errors.Is(err, listener.ErrAbsent) {
 		// Held, not failed: no attempt, no traffic record for it.
+		s.cfg.Metrics.Delivery("event", metrics.Held)
 		if held := "held: " + openzone.ErrorMessage(err); e.LastError != held {
 			e.LastError = held
 			if uerr := s.cfg.Store.EventUpdate(ctx, e); uerr != nil {
@@ -166,6 +170,7 @@ func (s *Service) deliver(ctx context.Context, e *openzone.Event, attempt, maxAt
 	}
 	e.Attempts = attempt
 	e.State, e.LastError, e.DeliveredAt = openzone.EventDelivered, "", s.cfg.Now()
+	s.cfg.Metrics.Delivery("event", metrics.Delivered)
 	return s.cfg.Store.EventUpdate(ctx, e)
 }
 
@@ -174,6 +179,9 @@ func (s *Service) eventFailed(ctx context.Context, e *openzone.Event, attempt, m
 	e.LastError = fmt.Sprintf("errcode %d: %s", openzone.ErrorCode(cause), openzone.ErrorMessage(cause))
 	if attempt >= maxAttempts {
 		e.State = openzone.EventFailed
+		s.cfg.Metrics.Delivery("event", metrics.Failed)
+	} else {
+		s.cfg.Metrics.Delivery("event", metrics.Retried)
 	}
 	if err := s.cfg.Store.EventUpdate(ctx, e); err != nil {
 		s.cfg.Logger.Error("events: record failed attempt", "event_id", e.ID, "err", err)
@@ -351,9 +359,11 @@ func (w *notifyWorker) Work(ctx context.Context, job *river.Job[NotifyArgs]) err
 		// The app's callback is not a zone API: a failure is recorded as
 		// errcode -1 with what went wrong.
 		span.End(openzone.Wrap(openzone.ErrSystem, err, "%s", err.Error()))
+		s.cfg.Metrics.Delivery("notify", map[bool]string{true: metrics.Failed, false: metrics.Retried}[job.Attempt >= job.MaxAttempts])
 		return err
 	}
 	span.End(nil)
+	s.cfg.Metrics.Delivery("notify", metrics.Delivered)
 	return nil
 }
 

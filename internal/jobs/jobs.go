@@ -218,6 +218,8 @@ type Runner struct {
 	pg      *river.Client[pgx.Tx]
 	workers *river.Workers
 	logger  *slog.Logger
+	// depths counts the jobs waiting or running, by queue and state.
+	depths func(ctx context.Context) (map[[2]string]int64, error)
 
 	mu      sync.Mutex
 	started bool // Start was called once: Register is closed
@@ -310,6 +312,13 @@ func New(cfg Config) (*Runner, error) {
 			return nil, fmt.Errorf("jobs: river client: %w", err)
 		}
 		r.client, r.sqlite = client, client
+		r.depths = func(ctx context.Context) (map[[2]string]int64, error) {
+			rows, err := cfg.DB.QueryContext(ctx, depthsQuery("river_job"))
+			if err != nil {
+				return nil, err
+			}
+			return scanDepths(queues, rows.Next, rows.Scan, rows.Close, rows.Err)
+		}
 		return r, nil
 	}
 	// River's tables and its NOTIFY topics are named by schema, so zones
@@ -344,7 +353,51 @@ func New(cfg Config) (*Runner, error) {
 		return nil, fmt.Errorf("jobs: river client: %w", err)
 	}
 	r.client, r.pg = client, client
+	table := "river_job"
+	if cfg.Schema != "" {
+		table = pgx.Identifier{cfg.Schema, "river_job"}.Sanitize()
+	}
+	r.depths = func(ctx context.Context) (map[[2]string]int64, error) {
+		rows, err := cfg.Pool.Query(ctx, depthsQuery(table))
+		if err != nil {
+			return nil, err
+		}
+		return scanDepths(queues, rows.Next, func(dst ...any) error { return rows.Scan(dst...) },
+			func() error { rows.Close(); return nil }, rows.Err)
+	}
 	return r, nil
+}
+
+// depthsQuery counts the jobs not yet finished by queue and state (River
+// indexes river_job by state, so this reads the unfinished ones only).
+func depthsQuery(table string) string {
+	return `SELECT queue, state, count(*) FROM ` + table +
+		` WHERE state IN ('available', 'scheduled', 'retryable', 'running', 'pending') GROUP BY queue, state`
+}
+
+// scanDepths reads depthsQuery's rows; every queue worked has an
+// available count, zero when empty, so its series exists from the start.
+func scanDepths(queues []string, next func() bool, scan func(...any) error, closeRows func() error, errf func() error) (map[[2]string]int64, error) {
+	defer closeRows()
+	out := map[[2]string]int64{}
+	for _, q := range queues {
+		out[[2]string{q, "available"}] = 0
+	}
+	for next() {
+		var q, st string
+		var n int64
+		if err := scan(&q, &st, &n); err != nil {
+			return nil, err
+		}
+		out[[2]string{q, st}] = n
+	}
+	return out, errf()
+}
+
+// Depths returns the number of jobs waiting or running by queue and state
+// (the zone's queue-depth metric).
+func (r *Runner) Depths(ctx context.Context) (map[[2]string]int64, error) {
+	return r.depths(ctx)
 }
 
 // migrateRiverPG holds an advisory lock while it migrates: rivermigrate

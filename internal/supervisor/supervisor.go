@@ -675,3 +675,17 @@ func (r *Supervisor) zoneLog(b *logbook, instance string, level slog.Level, text
 	}
 	r.log.Log(context.Background(), level, "supervisor: "+text, attrs...)
 }
+
+// States counts this supervisor's instances by program and state (the
+// zone's instances metric).
+func (r *Supervisor) States() map[[2]string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[[2]string]int{}
+	for id, p := range r.programs {
+		for _, in := range p.insts {
+			out[[2]string{id, in.state}]++
+		}
+	}
+	return out
+}

@@ -29,6 +29,7 @@ import (
 	"github.com/openzone/openzone/internal/gateway"
 	"github.com/openzone/openzone/internal/jobs"
 	"github.com/openzone/openzone/internal/listener"
+	"github.com/openzone/openzone/internal/metrics"
 	"github.com/openzone/openzone/internal/store"
 	"github.com/openzone/openzone/internal/supervisor"
 	"github.com/openzone/openzone/internal/traffic"
@@ -77,6 +78,8 @@ type Config struct {
 	NodeID, NodeName string
 	Now              func() time.Time
 	Logger           *slog.Logger
+	// Metrics counts deliveries; nil counts nothing.
+	Metrics *metrics.Metrics
 }
 
 // Gateway delivers a call to a program (gateway.Gateway).
@@ -228,6 +231,7 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[DeliveryArgs])
 	if errors.Is(deliverErr, listener.ErrAbsent) {
 		// The callee's debug listener is away: wait for it (no attempt
 		// used; it delivers held work in order when it returns).
+		s.cfg.Metrics.Delivery("task", metrics.Held)
 		return jobs.Snooze(HoldRecheck)
 	}
 	return s.delivered(ctx, t, supervised, deliverErr, job.Attempt >= job.MaxAttempts)
@@ -249,10 +253,12 @@ func (s *Service) delivered(ctx context.Context, t *openzone.Task, supervised bo
 			to = s.cfg.NodeID
 		}
 		_, err := s.cfg.Store.TaskDelivered(ctx, store.TaskDeliveredParams{JobID: t.JobID, Attempts: attempt, DeliveredTo: to, At: now})
+		s.cfg.Metrics.Delivery("task", metrics.Delivered)
 		return err
 	}
 	code := openzone.ErrorCode(deliverErr)
 	final := lastAttempt || permanent[code]
+	s.cfg.Metrics.Delivery("task", map[bool]string{true: metrics.Failed, false: metrics.Retried}[final])
 	msg := fmt.Sprintf("errcode %d: %s", code, openzone.ErrorMessage(deliverErr))
 	if err := s.cfg.Store.TaskAttemptFailed(ctx, store.TaskAttemptFailedParams{JobID: t.JobID, Attempts: attempt, ErrCode: code, LastError: msg, Final: final, At: now}); err != nil {
 		s.cfg.Logger.Error("tasks: record failed attempt", "jobid", t.JobID, "err", err)

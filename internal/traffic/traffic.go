@@ -32,7 +32,21 @@ type Recorder struct {
 	done    chan struct{}
 	once    sync.Once
 	dropped atomic.Int64
+	obs     Observer
 }
+
+// Observer sees every record as it is made, before it is queued (the
+// zone's metrics).
+type Observer interface {
+	Observe(rec *openzone.TrafficRecord)
+}
+
+// Observe makes every record from now on seen by o as well; call it
+// before the zone serves.
+func (r *Recorder) Observe(o Observer) { r.obs = o }
+
+// Queued is the number of records waiting to be written.
+func (r *Recorder) Queued() int { return len(r.ch) }
 
 // New returns a started Recorder; Close stops it after writing what is queued.
 func New(st store.Store, log *slog.Logger) *Recorder {
@@ -50,6 +64,9 @@ func New(st store.Store, log *slog.Logger) *Recorder {
 // Record queues rec. When the queue is full the record is dropped and
 // counted, never blocking the call it describes.
 func (r *Recorder) Record(rec *openzone.TrafficRecord) {
+	if r.obs != nil {
+		r.obs.Observe(rec)
+	}
 	select {
 	case r.ch <- rec:
 	default:

@@ -302,6 +302,19 @@ type DebugSession struct {
 	Secret    []byte `json:"-"`
 }
 
+// AuditEntry is one admin action (审计日志): a change made through the admin
+// API or the console, or refused there. It names what was done, never the
+// values (a secret set or shown stays out of it).
+type AuditEntry struct {
+	ID      int64     `json:"id"`
+	At      time.Time `json:"at"`
+	Actor   string    `json:"actor"`            // "console" or "admin-api"
+	Source  string    `json:"source,omitempty"` // the client's address
+	Action  string    `json:"action"`           // the route: "PUT /admin/v1/programs/{program_id}"
+	Target  string    `json:"target,omitempty"` // the path acted on
+	Errcode int       `json:"errcode"`          // 0: done; else why it was refused
+}
+
 // Notification is a message to a provider's operators, the stand-in for
 // WeCom's push through 服务商助手 (e.g. a debug credential was issued).
 type Notification struct {

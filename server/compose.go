@@ -115,7 +115,7 @@ func (s *Server) serve() error {
 		Now: now, Logger: log, Door: s.door}).Register(mux)
 	admin := adminapi.New(adminapi.Config{Store: st, Supervisor: s.supervisor, Recorder: s.recorder, Logger: log, AdminToken: s.token,
 		Deploy: s.deploy, Apps: s.apps, Debug: s.debug, Archive: s.archive, Events: s.events, Listeners: s.listeners,
-		Relay: relay, Info: s.info(), Now: now})
+		Relay: relay, Info: s.info(), Now: now, Proxies: s.door.Proxies})
 	admin.Register(mux)
 	// The console calls the admin API in-process, through the same mux.
 	con, err := console.New(console.Config{Admin: mux, Logger: log, Now: now, Proxies: s.door.Proxies, Failures: s.door.Failures})

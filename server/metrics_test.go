@@ -15,7 +15,10 @@ import (
 // text format with the zone's calls, errcodes, queue depths and instances.
 func TestMetrics(t *testing.T) { testenv.Stores(t, testMetrics) }
 
-const metricsSeed = `
+// echoSeed is a zone with one echo program and one app, whose secret is
+// given.
+func echoSeed(secret string) string {
+	return `
 providers: [{id: isv, name: Test ISV, test_corps: [wwtest]}]
 corps: [{corpid: wwtest, name: Test Corp}]
 programs:
@@ -25,12 +28,13 @@ programs:
     deploy: {command: ["{{EXAMPLE}}", --name, deployed], instances: 1}
     abilities: [{id: echo, input: {"text": ""}, output: {"text": "", "served_by": ""}}]
 apps:
-  - {corpid: wwtest, agentid: 1000002, type: self_built, secret: s1, programs: [prog-echo]}
+  - {corpid: wwtest, agentid: 1000002, type: self_built, secret: ` + secret + `, programs: [prog-echo]}
 `
+}
 
 func testMetrics(t *testing.T, db string) {
 	z := testenv.Start(t, testenv.Options{
-		Seed: metricsSeed, DB: db,
+		Seed: echoSeed("s1"), DB: db,
 		Configure: func(c *server.Config) { c.MetricsAddr = "127.0.0.1:0" },
 	})
 	tok := z.Token("wwtest", "s1")

@@ -31,6 +31,7 @@ import (
 	"github.com/openzone/openzone"
 	"github.com/openzone/openzone/internal/apps"
 	"github.com/openzone/openzone/internal/archive"
+	"github.com/openzone/openzone/internal/atrest"
 	"github.com/openzone/openzone/internal/cluster"
 	"github.com/openzone/openzone/internal/debugmode"
 	"github.com/openzone/openzone/internal/deploy"
@@ -155,6 +156,7 @@ type Config struct {
 type Server struct {
 	cfg     Config
 	policy  outbound.Policy // for targets the zone was given
+	box     *atrest.Box     // seals secrets at rest
 	door    *guard.Door     // where requests come from; failed attempts
 	log     *slog.Logger
 	store   store.Store
@@ -248,6 +250,12 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	key, err := s.archiveKey(ctx)
 	if err == nil {
+		err = s.sealSecrets(ctx, key)
+	}
+	if err == nil {
+		s.token, err = s.adminToken(ctx)
+	}
+	if err == nil {
 		err = s.compose(jcfg, key)
 	}
 	if err == nil {
@@ -265,8 +273,8 @@ func (s *Server) Start(ctx context.Context) error {
 	return nil
 }
 
-// open prepares the data directory, opens the database, settles the admin
-// token and binds the listener; on failure it closes what it opened.
+// open prepares the data directory, opens the database and binds the
+// listener; on failure it closes what it opened.
 func (s *Server) open(ctx context.Context) (jobs.Config, error) {
 	dataDir, err := filepath.Abs(s.cfg.DataDir)
 	if err != nil {
@@ -281,10 +289,6 @@ func (s *Server) open(ctx context.Context) (jobs.Config, error) {
 		return jcfg, fmt.Errorf("open database: %w", err)
 	}
 	s.store = st
-	if s.token, err = s.adminToken(ctx); err != nil {
-		st.Close()
-		return jcfg, err
-	}
 	if s.ln, err = net.Listen("tcp", s.cfg.Addr); err != nil {
 		st.Close()
 		return jcfg, fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/openzone/openzone/internal/atrest"
 	"github.com/openzone/openzone/internal/jobs"
 	"github.com/openzone/openzone/internal/store"
 	"github.com/openzone/openzone/internal/store/postgres"
@@ -97,9 +98,18 @@ func (s *Server) adminToken(ctx context.Context) (string, error) {
 	fresh := "oz_admin_" + base64.RawURLEncoding.EncodeToString(b[:])
 	path := filepath.Join(s.cfg.DataDir, "admin-token")
 	if s.cluster != nil {
-		t, err := s.cluster.SettingPutIfAbsent(ctx, settingAdminToken, fresh)
+		stored, err := s.cluster.SettingPutIfAbsent(ctx, settingAdminToken, s.box.Seal(settingAdminToken, fresh))
 		if err != nil {
 			return "", fmt.Errorf("admin token: %w", err)
+		}
+		t, err := s.box.Open(settingAdminToken, stored)
+		if err != nil {
+			return "", fmt.Errorf("admin token: %w", err)
+		}
+		if !atrest.Sealed(stored) { // kept before secrets were sealed
+			if err := s.cluster.SettingReplace(ctx, settingAdminToken, stored, s.box.Seal(settingAdminToken, t)); err != nil {
+				return "", fmt.Errorf("admin token: %w", err)
+			}
 		}
 		// A copy in the data directory, where the CLI on this machine
 		// looks for it.
@@ -124,6 +134,25 @@ func (s *Server) AdminTokenKept() string {
 		return "kept in the database, the same on every node"
 	}
 	return "kept in " + filepath.Join(s.cfg.DataDir, "admin-token")
+}
+
+// sealSecrets seals the secrets the database holds under a key derived
+// from the zone's archive key (internal/atrest): those stored before are
+// sealed now, and every later write seals its own.
+func (s *Server) sealSecrets(ctx context.Context, key []byte) error {
+	box, err := atrest.New(key)
+	if err != nil {
+		return fmt.Errorf("secrets at rest: %w", err)
+	}
+	s.box = box
+	n, err := s.store.SealSecrets(ctx, box)
+	if err != nil {
+		return fmt.Errorf("secrets at rest: %w", err)
+	}
+	if n > 0 {
+		s.log.Info("secrets stored before sealing are now sealed", "count", n)
+	}
+	return nil
 }
 
 // archiveKey returns the zone's archive key, which seals every message's

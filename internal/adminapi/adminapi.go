@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -60,6 +61,11 @@ type Config struct {
 	// Info is returned by GET /admin/v1/status.
 	Info map[string]any
 	Now  func() time.Time
+	// Proxies tells the address a request came from, for the audit log
+	// (guard.Proxies); nil: the peer's.
+	Proxies interface {
+		ClientIP(r *http.Request) netip.Addr
+	}
 }
 
 // Supervisor tells a program's instances and logs.
@@ -155,6 +161,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	h("GET /admin/v1/corps/{corpid}/messages", a.handleMessageList)
 	h("PUT /admin/v1/corps/{corpid}/chats/{chatid}", a.handleChatPut)
 	h("POST /admin/v1/corps/{corpid}/agree", a.handleAgreePut)
+	h("GET /admin/v1/audit", a.handleAuditList)
 	h("GET /admin/v1/events", a.handleEventList)
 	h("GET /admin/v1/tasks", a.handleTaskList)
 	h("POST /admin/v1/corps/{corpid}/apps/{agentid}/token", a.handleAppToken)
@@ -176,6 +183,7 @@ func (a *API) auth(f func(r *http.Request) (any, error)) http.Handler {
 			return
 		}
 		v, err := f(r)
+		a.audit(r, err)
 		a.write(w, v, err)
 	})
 }

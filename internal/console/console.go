@@ -30,6 +30,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/openzone/openzone/internal/adminapi"
 )
 
 //go:embed templates/*.html
@@ -360,7 +362,8 @@ func (s *req) call(method, path string, body, out any) error {
 		}
 		rd = bytes.NewReader(b)
 	}
-	ar, err := http.NewRequestWithContext(s.r.Context(), method, path, rd)
+	ctx := adminapi.AsConsole(s.r.Context(), s.c.cfg.Proxies.ClientIP(s.r).String())
+	ar, err := http.NewRequestWithContext(ctx, method, path, rd)
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,7 @@ func (c *Console) routes() map[string]handler {
 		"GET /console/programs/{id}/debug/sessions":                           c.handleDebugSessions,
 		"POST /console/programs/{id}/debug/sessions/{corpid}/{agentid}/close": c.handleDebugClose,
 		"GET /console/notifications":                                          c.handleNotifications,
+		"GET /console/audit":                                                  c.handleAudit,
 		"GET /console/corps":                                                  c.handleCorps,
 		"POST /console/providers/{pid}/test_corps":                            c.handleTestCorps,
 		"GET /console/corps/{corpid}":                                         c.handleCorp,
@@ -427,6 +428,37 @@ func (c *Console) handleNotifications(w http.ResponseWriter, r *http.Request, s 
 		return err
 	}
 	return s.page(w, "notifications", "notifications", "Notifications 通知", ns.Notifications, "")
+}
+
+// auditEntry is one admin action (openzone.AuditEntry).
+type auditEntry struct {
+	ID      int64     `json:"id"`
+	At      time.Time `json:"at"`
+	Actor   string    `json:"actor"`
+	Source  string    `json:"source"`
+	Action  string    `json:"action"`
+	Target  string    `json:"target"`
+	Errcode int       `json:"errcode"`
+}
+
+func (c *Console) handleAudit(w http.ResponseWriter, r *http.Request, s *req) error {
+	var out struct{ Entries []auditEntry }
+	path := "/admin/v1/audit?limit=200"
+	if b := r.URL.Query().Get("before_id"); b != "" {
+		path += "&before_id=" + url.QueryEscape(b)
+	}
+	if err := s.get(path, &out); err != nil {
+		return err
+	}
+	// A full page has older entries behind it.
+	page := struct {
+		Entries []auditEntry
+		Older   int64
+	}{Entries: out.Entries}
+	if n := len(out.Entries); n == 200 {
+		page.Older = out.Entries[n-1].ID
+	}
+	return s.page(w, "audit", "audit", "Audit log 审计日志", page, "")
 }
 
 // prettyJSON indents a JSON text for display; other text is kept.

@@ -122,3 +122,8 @@ type NodePublishParams struct {
 	URL  string // "" removes the node
 	Now  time.Time
 }
+
+type AuditListParams struct {
+	BeforeID int64 // 0: from the newest
+	Limit    int
+}

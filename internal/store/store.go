@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/atrest"
 )
 
 // Executor is everything a caller can do, on the pool or inside a
@@ -96,6 +97,12 @@ type Executor interface {
 	// NotificationList returns a provider's notifications, newest first
 	// (all providers when providerID is ""); limit default 100, max 1000.
 	NotificationList(ctx context.Context, providerID string, limit int) ([]*openzone.Notification, error)
+
+	// AuditAppend records an admin action (its ID is assigned); AuditList
+	// returns them newest first, before BeforeID when set (limit default
+	// 100, max 1000).
+	AuditAppend(ctx context.Context, a *openzone.AuditEntry) error
+	AuditList(ctx context.Context, p AuditListParams) ([]*openzone.AuditEntry, error)
 
 	// ChatUpsert creates or replaces a group chat and its member list.
 	ChatUpsert(ctx context.Context, c *openzone.Chat) error
@@ -221,6 +228,10 @@ type Store interface {
 	// TrafficPrune deletes traffic records that started before before and
 	// returns how many it deleted.
 	TrafficPrune(ctx context.Context, before time.Time) (int64, error)
+	// SealSecrets makes the store seal secrets at rest with box from now
+	// on and seals those stored before; it returns how many it sealed.
+	// Called once, before the store serves.
+	SealSecrets(ctx context.Context, box *atrest.Box) (int, error)
 	Close() error
 }
 
@@ -232,6 +243,9 @@ type Cluster interface {
 	// SettingPutIfAbsent stores value under name unless a value is stored
 	// already, and returns the stored value (the first writer wins).
 	SettingPutIfAbsent(ctx context.Context, name, value string) (string, error)
+	// SettingReplace changes a setting from old to value (a setting that
+	// is no longer old is left alone).
+	SettingReplace(ctx context.Context, name, old, value string) error
 	// InstancesPublish replaces Node's published instances with
 	// Instances, stamped Now.
 	InstancesPublish(ctx context.Context, p InstancesPublishParams) error

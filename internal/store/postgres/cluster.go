@@ -25,6 +25,16 @@ func (db *DB) SettingPutIfAbsent(ctx context.Context, name, value string) (strin
 	return stored, nil
 }
 
+// SettingReplace changes a setting from old to value; a setting that is no
+// longer old is left alone.
+func (db *DB) SettingReplace(ctx context.Context, name, old, value string) error {
+	if _, err := db.pool.Exec(ctx, `UPDATE zone_setting SET value = $1 WHERE name = $2 AND value = $3`,
+		value, name, old); err != nil {
+		return db.eng.Internal("setting replace", err)
+	}
+	return nil
+}
+
 func (db *DB) InstancesPublish(ctx context.Context, p store.InstancesPublishParams) error {
 	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM zone_instance WHERE node = $1`, p.Node); err != nil {

@@ -52,6 +52,12 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := private(path); err != nil {
+		if lock != nil {
+			lock.Close()
+		}
+		return nil, err
+	}
 	db, err := open(ctx, path)
 	if err != nil {
 		if lock != nil {
@@ -61,6 +67,28 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	db.lock = lock
 	return db, nil
+}
+
+// private makes the database file readable by its owner alone before
+// SQLite opens it: SQLite gives its -wal and -shm files the database
+// file's mode, and the umask would leave a new file readable by all (a
+// database outside the zone's 0700 data directory holds secrets, sealed
+// or not, and the archive). An older file and its companions are narrowed
+// too.
+func private(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("sqlite: open: %w", err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + ".lock"} {
+		if fi, err := os.Stat(p); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, fi.Mode().Perm()&0o700); err != nil {
+				return fmt.Errorf("sqlite: make %s private: %w", p, err)
+			}
+		}
+	}
+	return nil
 }
 
 func open(ctx context.Context, path string) (*DB, error) {

@@ -12,13 +12,18 @@ import (
 const appCols = `corp_id, agent_id, type, provider_id, secret, test_install, zone_permission,
 	callback_url, callback_token, callback_aes_key, receive_program_id`
 
-func scanApp(s Row) (*openzone.App, error) {
+// scanApp reads an app row, opening its sealed secrets.
+func (e *Executor) scanApp(s Row) (*openzone.App, error) {
 	var a openzone.App
 	var typ string
 	var provider, receive sql.NullString
 	var testInstall, zonePerm int
 	if err := s.Scan(&a.CorpID, &a.AgentID, &typ, &provider, &a.Secret, &testInstall, &zonePerm,
 		&a.Callback.URL, &a.Callback.Token, &a.Callback.EncodingAESKey, &receive); err != nil {
+		return nil, err
+	}
+	if err := e.open(fieldAppSecret, &a.Secret, fieldCallbackToken, &a.Callback.Token,
+		fieldCallbackAESKey, &a.Callback.EncodingAESKey); err != nil {
 		return nil, err
 	}
 	a.Type = openzone.AppType(typ)
@@ -40,9 +45,9 @@ func (e *Executor) AppUpsert(ctx context.Context, a *openzone.App) error {
 			test_install = excluded.test_install, zone_permission = excluded.zone_permission,
 			callback_url = excluded.callback_url, callback_token = excluded.callback_token,
 			callback_aes_key = excluded.callback_aes_key`,
-		a.CorpID, a.AgentID, string(a.Type), nullString(a.ProviderID), a.Secret,
-		boolInt(a.TestInstall), boolInt(a.ZonePermission),
-		a.Callback.URL, a.Callback.Token, a.Callback.EncodingAESKey)
+		a.CorpID, a.AgentID, string(a.Type), nullString(a.ProviderID), e.seal(fieldAppSecret, a.Secret),
+		boolInt(a.TestInstall), boolInt(a.ZonePermission), a.Callback.URL,
+		e.seal(fieldCallbackToken, a.Callback.Token), e.seal(fieldCallbackAESKey, a.Callback.EncodingAESKey))
 	switch {
 	case e.eng.IsUnique(err):
 		return openzone.Conflict.Wrap(err, "secret of app %d is already used by another app of corp %q", a.AgentID, a.CorpID)
@@ -59,7 +64,7 @@ func (e *Executor) AppUpsert(ctx context.Context, a *openzone.App) error {
 }
 
 func (e *Executor) AppGet(ctx context.Context, corpID string, agentID int64) (*openzone.App, error) {
-	a, err := scanApp(e.r.QueryRow(ctx, `SELECT `+appCols+` FROM app WHERE corp_id = ? AND agent_id = ?`, corpID, agentID))
+	a, err := e.scanApp(e.r.QueryRow(ctx, `SELECT `+appCols+` FROM app WHERE corp_id = ? AND agent_id = ?`, corpID, agentID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, openzone.NotFound.Errorf("app %d of corp %q not found", agentID, corpID)
 	}
@@ -70,7 +75,7 @@ func (e *Executor) AppGet(ctx context.Context, corpID string, agentID int64) (*o
 }
 
 func (e *Executor) AppList(ctx context.Context, corpID string) ([]*openzone.App, error) {
-	return list(ctx, e, e.r, "app list", scanApp, `SELECT `+appCols+` FROM app WHERE corp_id = ? ORDER BY agent_id`, corpID)
+	return list(ctx, e, e.r, "app list", e.scanApp, `SELECT `+appCols+` FROM app WHERE corp_id = ? ORDER BY agent_id`, corpID)
 }
 
 func (e *Executor) AppFindBySecret(ctx context.Context, corpID, secret string) (*openzone.App, error) {
@@ -79,7 +84,8 @@ func (e *Executor) AppFindBySecret(ctx context.Context, corpID, secret string) (
 	if secret == "" {
 		return nil, notFound
 	}
-	a, err := scanApp(e.r.QueryRow(ctx, `SELECT `+appCols+` FROM app WHERE corp_id = ? AND secret = ?`, corpID, secret))
+	a, err := e.scanApp(e.r.QueryRow(ctx, `SELECT `+appCols+` FROM app WHERE corp_id = ? AND secret = ?`,
+		corpID, e.seal(fieldAppSecret, secret)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound
 	}

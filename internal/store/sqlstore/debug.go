@@ -24,6 +24,9 @@ func (e *Executor) DebugProgramGet(ctx context.Context, programID string) (*open
 	if err != nil {
 		return nil, e.internal("debug program get", err)
 	}
+	if err := e.open(fieldDebugToken, &d.Token); err != nil {
+		return nil, e.internal("debug program get", err)
+	}
 	d.TokenIssuedAt = fromNullMillis(issued)
 	d.TokenExpiresAt = fromNullMillis(expires)
 	d.Listener.ConnectedAt = fromNullMillis(lConnected)
@@ -40,7 +43,7 @@ func (e *Executor) DebugProgramGet(ctx context.Context, programID string) (*open
 
 func (e *Executor) DebugProgramByToken(ctx context.Context, token string) (string, error) {
 	var id string
-	err := e.r.QueryRow(ctx, `SELECT program_id FROM debug_program WHERE token = ? AND token <> ''`, token).Scan(&id)
+	err := e.r.QueryRow(ctx, `SELECT program_id FROM debug_program WHERE token = ? AND token <> ''`, e.seal(fieldDebugToken, token)).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", openzone.NotFound.Errorf("no program has this debug credential")
 	}
@@ -122,7 +125,7 @@ func (e *Executor) DebugProgramPut(ctx context.Context, d *openzone.DebugProgram
 		VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (program_id) DO UPDATE SET receiver_url = excluded.receiver_url, token = excluded.token,
 			token_issued_at = excluded.token_issued_at, token_expires_at = excluded.token_expires_at`,
-		d.ProgramID, d.ReceiverURL, d.Token, nullMillis(d.TokenIssuedAt), nullMillis(d.TokenExpiresAt))
+		d.ProgramID, d.ReceiverURL, e.seal(fieldDebugToken, d.Token), nullMillis(d.TokenIssuedAt), nullMillis(d.TokenExpiresAt))
 	if e.eng.IsForeignKey(err) {
 		return e.missingRef(ctx, "debug program put", err, programRef(d.ProgramID))
 	}
@@ -135,7 +138,7 @@ func (e *Executor) DebugProgramPut(ctx context.Context, d *openzone.DebugProgram
 const debugSessionCols = `corp_id, agent_id, program_id, token, app_half, app_opened_at,
 	sdk_half, sdk_opened_at, secret_ver, secret`
 
-func scanDebugSession(s Row) (*openzone.DebugSession, error) {
+func (e *Executor) scanDebugSession(s Row) (*openzone.DebugSession, error) {
 	var d openzone.DebugSession
 	var appHalf, sdkHalf int
 	var appAt, sdkAt sql.NullInt64
@@ -150,11 +153,18 @@ func scanDebugSession(s Row) (*openzone.DebugSession, error) {
 	if len(d.Secret) == 0 {
 		d.Secret = nil
 	}
+	var err error
+	if d.Secret, err = e.box.OpenBytes(fieldDebugSecret, d.Secret); err != nil {
+		return nil, err
+	}
+	if err := e.open(fieldSessionToken, &d.Token); err != nil {
+		return nil, err
+	}
 	return &d, nil
 }
 
 func (e *Executor) DebugSessionGet(ctx context.Context, p store.DebugSessionGetParams) (*openzone.DebugSession, error) {
-	d, err := scanDebugSession(e.r.QueryRow(ctx, `SELECT `+debugSessionCols+` FROM debug_session
+	d, err := e.scanDebugSession(e.r.QueryRow(ctx, `SELECT `+debugSessionCols+` FROM debug_session
 		WHERE corp_id = ? AND agent_id = ? AND program_id = ?`, p.CorpID, p.AgentID, p.ProgramID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, openzone.NotFound.Errorf("debug session of app %d of corp %q with program %q not found",
@@ -173,8 +183,8 @@ func (e *Executor) DebugSessionPut(ctx context.Context, s *openzone.DebugSession
 			app_half = excluded.app_half, app_opened_at = excluded.app_opened_at,
 			sdk_half = excluded.sdk_half, sdk_opened_at = excluded.sdk_opened_at,
 			secret_ver = excluded.secret_ver, secret = excluded.secret`,
-		s.CorpID, s.AgentID, s.ProgramID, s.Token, boolInt(s.AppHalf), nullMillis(s.AppOpenedAt),
-		boolInt(s.SDKHalf), nullMillis(s.SDKOpenedAt), s.SecretVer, nullBytes(s.Secret))
+		s.CorpID, s.AgentID, s.ProgramID, e.seal(fieldSessionToken, s.Token), boolInt(s.AppHalf), nullMillis(s.AppOpenedAt),
+		boolInt(s.SDKHalf), nullMillis(s.SDKOpenedAt), s.SecretVer, nullBytes(e.box.SealBytes(fieldDebugSecret, s.Secret)))
 	switch {
 	case e.eng.IsUnique(err):
 		return openzone.Conflict.Wrap(err, "debug secret version %d of program %q is already used by another session",
@@ -188,7 +198,7 @@ func (e *Executor) DebugSessionPut(ctx context.Context, s *openzone.DebugSession
 }
 
 func (e *Executor) DebugSessionList(ctx context.Context, programID string) ([]*openzone.DebugSession, error) {
-	return list(ctx, e, e.r, "debug session list", scanDebugSession, `SELECT `+debugSessionCols+` FROM debug_session
+	return list(ctx, e, e.r, "debug session list", e.scanDebugSession, `SELECT `+debugSessionCols+` FROM debug_session
 		WHERE program_id = ? ORDER BY corp_id, agent_id`, programID)
 }
 
@@ -198,7 +208,7 @@ func (e *Executor) DebugSessionBySecretVer(ctx context.Context, programID string
 	if ver == 0 {
 		return nil, notFound
 	}
-	d, err := scanDebugSession(e.r.QueryRow(ctx, `SELECT `+debugSessionCols+` FROM debug_session
+	d, err := e.scanDebugSession(e.r.QueryRow(ctx, `SELECT `+debugSessionCols+` FROM debug_session
 		WHERE program_id = ? AND secret_ver = ?`, programID, ver))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound

@@ -12,7 +12,7 @@ import (
 // token. Prune deletes expired event tokens.
 func (e *Executor) EventTokenInsert(ctx context.Context, t *openzone.EventToken) error {
 	_, err := e.w.Exec(ctx, `INSERT INTO event_token (token, corp_id, agent_id, kind, from_seq, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?)`, t.Token, t.CorpID, t.AgentID, t.Kind, t.FromSeq, t.ExpiresAt.UnixMilli())
+		VALUES (?, ?, ?, ?, ?, ?)`, e.seal(fieldEventToken, t.Token), t.CorpID, t.AgentID, t.Kind, t.FromSeq, t.ExpiresAt.UnixMilli())
 	switch {
 	case e.eng.IsUnique(err):
 		return openzone.Conflict.Wrap(err, "event token already exists")
@@ -30,7 +30,7 @@ func (e *Executor) EventTokenGet(ctx context.Context, token string) (*openzone.E
 	t := openzone.EventToken{Token: token}
 	var exp int64
 	err := e.r.QueryRow(ctx, `SELECT corp_id, agent_id, kind, from_seq, expires_at FROM event_token WHERE token = ?`,
-		token).Scan(&t.CorpID, &t.AgentID, &t.Kind, &t.FromSeq, &exp)
+		e.seal(fieldEventToken, token)).Scan(&t.CorpID, &t.AgentID, &t.Kind, &t.FromSeq, &exp)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, openzone.NotFound.Errorf("event token not found")
 	}

@@ -127,6 +127,9 @@ func (e *Executor) ProgramSecretGet(ctx context.Context, programID string) (*ope
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, openzone.NotFound.Errorf("secret of program %q not found", programID)
 	}
+	if err == nil {
+		s.Key, err = e.box.OpenBytes(fieldProgramSecret, s.Key)
+	}
 	if err != nil {
 		return nil, e.internal("program secret get", err)
 	}
@@ -138,7 +141,7 @@ func (e *Executor) ProgramSecretPut(ctx context.Context, s *openzone.ProgramSecr
 	// cannot both win.
 	n, err := e.w.Exec(ctx, `INSERT INTO program_secret (program_id, ver, secret_key) VALUES (?, ?, ?)
 		ON CONFLICT (program_id) DO UPDATE SET ver = excluded.ver, secret_key = excluded.secret_key
-		WHERE program_secret.ver < excluded.ver`, s.ProgramID, s.Ver, s.Key)
+		WHERE program_secret.ver < excluded.ver`, s.ProgramID, s.Ver, e.box.SealBytes(fieldProgramSecret, s.Key))
 	if e.eng.IsForeignKey(err) {
 		return e.missingRef(ctx, "program secret put", err, programRef(s.ProgramID))
 	}

@@ -7,7 +7,7 @@ import (
 )
 
 // Prune deletes what expired at or before now: access tokens, replay ids,
-// event tokens and notify_ids.
+// event tokens and notify_ids; and admin actions older than AuditRetention.
 func (e *Executor) Prune(ctx context.Context, now time.Time) error {
 	ms := now.UnixMilli()
 	for _, p := range []struct{ what, query string }{
@@ -20,5 +20,11 @@ func (e *Executor) Prune(ctx context.Context, now time.Time) error {
 			return e.internal(fmt.Sprintf("prune %s", p.what), err)
 		}
 	}
+	if _, err := e.w.Exec(ctx, `DELETE FROM audit WHERE at <= ?`, now.Add(-AuditRetention).UnixMilli()); err != nil {
+		return e.internal("prune audit", err)
+	}
 	return nil
 }
+
+// AuditRetention is how long the admin actions log is kept.
+const AuditRetention = 400 * 24 * time.Hour

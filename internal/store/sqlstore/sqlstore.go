@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/atrest"
 )
 
 // Conn runs statements: a pool or one transaction. Exec returns the number
@@ -70,6 +71,7 @@ type Engine interface {
 // Executor implements store.Executor over an Engine, on the pools or on
 // one transaction.
 type Executor struct {
+	box   *atrest.Box // seals secrets at rest; nil stores them as given
 	eng   Engine
 	w     Conn // writes (and reads inside a transaction)
 	r     Conn // plain reads: a read pool, or the same as w
@@ -82,7 +84,9 @@ type Executor struct {
 func New(eng Engine, w, r Conn) *Executor { return &Executor{eng: eng, w: w, r: r} }
 
 // Bind returns the executor bound to tx, a transaction of e's engine.
-func (e *Executor) Bind(tx Conn) *Executor { return &Executor{eng: e.eng, w: tx, r: tx, bound: true} }
+func (e *Executor) Bind(tx Conn) *Executor {
+	return &Executor{box: e.box, eng: e.eng, w: tx, r: tx, bound: true}
+}
 
 // inTx runs fn in a transaction, or directly when e already is one, so
 // multi-statement writes are atomic either way.

@@ -11,7 +11,7 @@ import (
 
 func (e *Executor) TokenInsert(ctx context.Context, t *openzone.AccessToken) error {
 	_, err := e.w.Exec(ctx, `INSERT INTO access_token (token, corp_id, agent_id, expires_at) VALUES (?, ?, ?, ?)`,
-		t.Token, t.CorpID, t.AgentID, t.ExpiresAt.UnixMilli())
+		e.seal(fieldAccessToken, t.Token), t.CorpID, t.AgentID, t.ExpiresAt.UnixMilli())
 	switch {
 	case e.eng.IsUnique(err):
 		return openzone.Conflict.Wrap(err, "access_token already exists")
@@ -25,20 +25,23 @@ func (e *Executor) TokenInsert(ctx context.Context, t *openzone.AccessToken) err
 
 const tokenCols = `token, corp_id, agent_id, expires_at`
 
-func scanToken(s Row) (*openzone.AccessToken, error) {
+func (e *Executor) scanToken(s Row) (*openzone.AccessToken, error) {
 	var t openzone.AccessToken
 	var exp int64
 	if err := s.Scan(&t.Token, &t.CorpID, &t.AgentID, &exp); err != nil {
 		return nil, err
 	}
 	t.ExpiresAt = fromMillis(exp)
+	if err := e.open(fieldAccessToken, &t.Token); err != nil {
+		return nil, err
+	}
 	return &t, nil
 }
 
 // TokenGet returns the token even when expired, so callers can tell
 // "expired" (42001) from "invalid" (40014). Messages never echo the token.
 func (e *Executor) TokenGet(ctx context.Context, token string) (*openzone.AccessToken, error) {
-	t, err := scanToken(e.r.QueryRow(ctx, `SELECT `+tokenCols+` FROM access_token WHERE token = ?`, token))
+	t, err := e.scanToken(e.r.QueryRow(ctx, `SELECT `+tokenCols+` FROM access_token WHERE token = ?`, e.seal(fieldAccessToken, token)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, openzone.NotFound.Errorf("access_token not found")
 	}
@@ -49,7 +52,7 @@ func (e *Executor) TokenGet(ctx context.Context, token string) (*openzone.Access
 }
 
 func (e *Executor) TokenFindValid(ctx context.Context, p store.TokenFindValidParams) (*openzone.AccessToken, error) {
-	t, err := scanToken(e.r.QueryRow(ctx, `SELECT `+tokenCols+` FROM access_token
+	t, err := e.scanToken(e.r.QueryRow(ctx, `SELECT `+tokenCols+` FROM access_token
 		WHERE corp_id = ? AND agent_id = ? AND expires_at > ?
 		ORDER BY expires_at DESC LIMIT 1`, p.CorpID, p.AgentID, p.Now.UnixMilli()))
 	if errors.Is(err, sql.ErrNoRows) {

@@ -49,6 +49,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Notify", testNotify},
 		{"Task", testTask},
 		{"Tx", testTx},
+		{"SecretsAtRest", testSecretsAtRest},
+		{"Audit", testAudit},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

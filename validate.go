@@ -162,7 +162,7 @@ func printable(v string) bool {
 func (d Deploy) Check(path string) error {
 	switch {
 	case len(d.Command) > 0 && d.URL != "":
-		return fieldErr(path, "command and url are exclusive, set one")
+		return fieldErr(path, "%s and %s are exclusive, set one", Field(path, "command"), Field(path, "url"))
 	case len(d.Command) > 0:
 		if len(d.Command) > MaxCommandArgs {
 			return fieldErr(Field(path, "command"), "has %d arguments, over the limit of %d", len(d.Command), MaxCommandArgs)

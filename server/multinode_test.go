@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/atrest"
 	"github.com/openzone/openzone/internal/store/postgres"
 	"github.com/openzone/openzone/internal/store/postgres/pgtest"
 	"github.com/openzone/openzone/internal/testenv"
@@ -83,6 +85,9 @@ var listeningRE = regexp.MustCompile(`listening on (http://\S+)`)
 // startNode runs the real binary as zone node name on db, listening on
 // addr. Every node gets the same admin token and archive key, as an
 // operator configures them.
+// nodesArchiveKey is the zone key every node of these tests shares.
+const nodesArchiveKey = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+
 func startNode(t *testing.T, bin, db, name, addr, dataDir string, extra ...string) *node {
 	t.Helper()
 	// A port picked in advance can be taken by a parallel test before the
@@ -107,7 +112,7 @@ func startNodeOnce(t *testing.T, bin, db, name, addr, dataDir string, extra ...s
 		"--admin-token", "multi-admin", "--log-level", "warn",
 		"--job-timeout", "3s", "--job-rescue-after", "3s"}, extra...)
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "OPENZONE_ARCHIVE_KEY=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
+	cmd.Env = append(os.Environ(), "OPENZONE_ARCHIVE_KEY="+nodesArchiveKey)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -290,6 +295,15 @@ func TestTwoNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	// The nodes seal secrets at rest with the zone key: read them with it.
+	key, _ := base64.StdEncoding.DecodeString(nodesArchiveKey)
+	box, err := atrest.New(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.SealSecrets(context.Background(), box); err != nil {
+		t.Fatal(err)
+	}
 	sec, err := st.ProgramSecretGet(context.Background(), "prog-work")
 	if err != nil {
 		t.Fatal(err)

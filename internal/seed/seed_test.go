@@ -272,7 +272,7 @@ var parseErrorCases = []struct {
 		`t.yaml:3: apps[0].callback.url: "/cb" is not an absolute http or https URL`},
 
 	// deploy
-	{"command and url", head + prog + "    deploy: {command: [x], url: \"http://h\"}\n", `t.yaml:7: programs[0].deploy: command and url are exclusive, set one`},
+	{"command and url", head + prog + "    deploy: {command: [x], url: \"http://h\"}\n", `t.yaml:7: programs[0].deploy: programs[0].deploy.command and programs[0].deploy.url are exclusive, set one`},
 	{"empty deploy", head + prog + "    deploy: {}\n", `t.yaml:7: programs[0].deploy: set command or url (omit deploy for a program that is not deployed)`},
 	{"empty command", head + prog + "    deploy: {command: []}\n", `t.yaml:7: programs[0].deploy.command: want the program and its arguments, got an empty list`},
 	{"empty program path", head + prog + "    deploy: {command: [\"\", a]}\n", `t.yaml:7: programs[0].deploy.command[0]: the program to run must not be empty`},

@@ -130,6 +130,11 @@ type EventToken struct {
 
 // Event is one zone → program event (专区程序接收事件通知), kept until
 // delivered. ID is stable across retries: receivers deduplicate on it.
+//
+// A program's events for one corp are delivered in the order they were
+// raised: an event waits while an earlier one is pending, unless that one
+// has been failing longer than the zone's hold and stepped aside
+// (SteppedAsideAt): it keeps its own retries, and later events go ahead.
 type Event struct {
 	ID          string          `json:"id"`
 	CorpID      string          `json:"corpid"`
@@ -142,6 +147,15 @@ type Event struct {
 	LastError   string          `json:"last_error,omitempty"`
 	CreatedAt   time.Time       `json:"created_at"`
 	DeliveredAt time.Time       `json:"delivered_at"`
+	// FailingSince is when its first delivery attempt failed; zero while
+	// none has.
+	FailingSince time.Time `json:"failing_since,omitzero"`
+	// SteppedAsideAt is when it stopped holding back the later events of
+	// its program and corp; zero while it has not.
+	SteppedAsideAt time.Time `json:"stepped_aside_at,omitzero"`
+	// JobID is the durable job that last waited to deliver it (to wake it
+	// when its turn comes); 0 when none has. Not part of the API.
+	JobID int64 `json:"-"`
 }
 
 // Event states.

@@ -46,6 +46,13 @@ type recvProgram struct {
 	mu    sync.Mutex
 	seen  map[string]int    // event id → deliveries
 	types map[string]string // event id → its JSON
+	order []string          // event ids in the order they were first taken
+
+	// The first event the program gets is refused this many times (its
+	// handler fails); -1: always (a poison event).
+	firstFails int
+	first      string
+	tries      map[string]int
 }
 
 func (p *recvProgram) count() (distinct, total int) {
@@ -60,17 +67,21 @@ func (p *recvProgram) count() (distinct, total int) {
 
 // recvZone starts a zone whose prog-recv is a recvProgram, with the app's
 // public key and receiving program set.
-func recvZone(t *testing.T, db string) (*testenv.Zone, *recvProgram) {
+func recvZone(t *testing.T, db string, configure ...func(*testenv.Options)) (*testenv.Zone, *recvProgram) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	z := testenv.Start(t, testenv.Options{
+	opts := testenv.Options{
 		Seed:         fmt.Sprintf(eventsSeed, "http://"+ln.Addr().String()),
 		RetryBackoff: func(int) time.Duration { return 200 * time.Millisecond },
 		DB:           db,
-	})
+	}
+	for _, c := range configure {
+		c(&opts)
+	}
+	z := testenv.Start(t, opts)
 	sec, err := z.Store().ProgramSecretGet(context.Background(), "prog-recv")
 	if err != nil {
 		t.Fatal(err)
@@ -81,15 +92,24 @@ func recvZone(t *testing.T, db string) (*testenv.Zone, *recvProgram) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rp := &recvProgram{seen: map[string]int{}, types: map[string]string{}}
+	rp := &recvProgram{seen: map[string]int{}, types: map[string]string{}, tries: map[string]int{}}
 	prog.HandleEvent(func(ctx context.Context, req *zonesdk.Request) error {
 		if req.EventID == "" {
 			return fmt.Errorf("event %q without an id", req.Data)
 		}
 		rp.mu.Lock()
-		rp.seen[req.EventID]++
+		defer rp.mu.Unlock()
+		if rp.first == "" {
+			rp.first = req.EventID
+		}
+		rp.tries[req.EventID]++
+		if req.EventID == rp.first && (rp.firstFails < 0 || rp.tries[req.EventID] <= rp.firstFails) {
+			return fmt.Errorf("event %s refused (try %d)", req.EventID, rp.tries[req.EventID])
+		}
+		if rp.seen[req.EventID]++; rp.seen[req.EventID] == 1 {
+			rp.order = append(rp.order, req.EventID)
+		}
 		rp.types[req.EventID] = req.Data
-		rp.mu.Unlock()
 		return nil
 	})
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -172,13 +192,23 @@ func testEventsSurviveOutageAndRestart(t *testing.T, db string) {
 		z.Admin("GET", "/admin/v1/events?program_id=prog-recv", nil, &out)
 		return out.Events
 	}
+	// The first event fails; the later ones wait for it, without attempts
+	// (a program's events for a corp arrive in order).
 	testenv.Eventually(t, "failed attempts while the program is down", func() bool {
-		for _, e := range events() {
-			if e.Attempts < 1 || e.State != openzone.EventPending || !strings.Contains(e.LastError, "710676") {
+		evs := events() // newest first
+		if len(evs) != 3 {
+			return false
+		}
+		first := evs[2]
+		if first.Attempts < 1 || first.State != openzone.EventPending || !strings.Contains(first.LastError, "710676") {
+			return false
+		}
+		for _, e := range evs[:2] {
+			if e.Attempts != 0 || e.State != openzone.EventPending || e.LastError != "held: waiting for earlier event "+first.ID {
 				return false
 			}
 		}
-		return len(events()) == 3
+		return true
 	})
 
 	// The zone restarts with the events still pending; two more arrive.

@@ -132,6 +132,13 @@ type Config struct {
 	// RetryBackoff, when set, replaces the delivery retry schedule of
 	// internal/jobs (tests use short steps); it gets the failed attempt.
 	RetryBackoff func(attempt int) time.Duration
+	// EventOrderHold is how long an event whose delivery keeps failing
+	// holds back the later events of its program and corp (delivered in
+	// the order they were raised) before it steps aside: they go ahead, it
+	// keeps its retries, and the step-aside is reported. Default 5 min; a
+	// negative hold delivers events in no particular order
+	// (docs/decisions.md, "Event order").
+	EventOrderHold time.Duration
 	// TrafficRetention is how long traffic records are kept. Default 7
 	// days; never less than a debug credential's 3 days.
 	TrafficRetention time.Duration

@@ -216,12 +216,13 @@ func (a *API) replayEvent(ctx context.Context, rec *openzone.TrafficRecord, payl
 	}
 	res.EventID, res.State = e.ID, e.State
 	deadline := time.Now().Add(10 * time.Second)
+	why := ""
 	for time.Now().Before(deadline) {
 		got, err := a.cfg.Store.EventGet(ctx, e.ID)
 		if err != nil {
 			return nil, err
 		}
-		res.State, res.Attempts = got.State, got.Attempts
+		res.State, res.Attempts, why = got.State, got.Attempts, got.LastError
 		if got.State == openzone.EventDelivered || got.Attempts > 0 {
 			if got.LastError != "" {
 				res.Errcode, res.Errmsg = openzone.ErrCallProgram, got.LastError
@@ -237,6 +238,9 @@ func (a *API) replayEvent(ctx context.Context, rec *openzone.TrafficRecord, payl
 		}
 	}
 	res.Errmsg = "queued: the first delivery attempt has not finished yet"
+	if why != "" { // held: the debug listener is away, or an earlier event of its corp is pending
+		res.Errmsg += " (" + why + ")"
+	}
 	return res, nil
 }
 

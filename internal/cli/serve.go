@@ -28,7 +28,7 @@ type serveFlags struct {
 	debugHosts, node, instanceHost, advertise        string
 	outboundAllow, trustedProxies, metricsAddr       string
 	outboundStrict                                   bool
-	retention, jobTimeout, jobRescue                 time.Duration
+	retention, jobTimeout, jobRescue, eventHold      time.Duration
 }
 
 func (f *serveFlags) parse(e *env, name string, args []string) error {
@@ -48,6 +48,7 @@ func (f *serveFlags) parse(e *env, name string, args []string) error {
 	fs.StringVar(&f.metricsAddr, "metrics-addr", os.Getenv("OPENZONE_METRICS_ADDR"), "serve Prometheus metrics at /metrics on this address without authentication (OPENZONE_METRICS_ADDR); the zone's own address serves them to the admin token")
 	fs.DurationVar(&f.jobTimeout, "job-timeout", 30*time.Second, "how long one run of a durable job (a delivery) may take")
 	fs.DurationVar(&f.jobRescue, "job-rescue-after", time.Minute, "how long a job may stay running before it is taken as lost with its node and run again (at least --job-timeout)")
+	fs.DurationVar(&f.eventHold, "event-order-hold", 5*time.Minute, "how long an event whose delivery keeps failing holds back the later events of its program and corp before it steps aside (they go ahead, it keeps its retries); negative: no order")
 	f.retention = 7 * 24 * time.Hour
 	fs.Var(human.Flag{D: &f.retention}, "traffic-retention", "how long traffic records are kept, e.g. 7d or 72h (at least 3 days)")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
@@ -97,6 +98,7 @@ func serve(e *env, f *serveFlags, ready func(*server.Server)) error {
 		DebugAllowedHosts: splitList(f.debugHosts), OutboundStrict: f.outboundStrict, OutboundAllow: splitList(f.outboundAllow),
 		TrustedProxies: splitList(f.trustedProxies), TrafficRetention: f.retention, MetricsAddr: f.metricsAddr,
 		NodeName: f.node, InstanceHost: f.instanceHost, AdvertiseURL: f.advertise, JobTimeout: f.jobTimeout, JobRescueAfter: f.jobRescue,
+		EventOrderHold: f.eventHold,
 	})
 	if err != nil {
 		return err

@@ -156,6 +156,39 @@ func TestConsoleAttachRules(t *testing.T) {
 	}
 }
 
+// TestConsoleProgramEvents: a program's page lists its latest events,
+// and marks one that stepped aside (it stopped holding back the later
+// events of its corp).
+func TestConsoleProgramEvents(t *testing.T) {
+	z := testenv.Start(t, testenv.Options{Seed: consoleSeed})
+	ctx := t.Context()
+	now := time.Now()
+	for _, e := range []*openzone.Event{
+		{ID: "ev-poison", CorpID: "wwtest", ProgramID: "prog-rel", Type: "conversation_new_message", State: openzone.EventPending,
+			Attempts: 9, LastError: "stepped aside: errcode 710676: HTTP 500", CreatedAt: now.Add(-time.Hour),
+			FailingSince: now.Add(-time.Hour), SteppedAsideAt: now.Add(-50 * time.Minute)},
+		{ID: "ev-after", CorpID: "wwtest", ProgramID: "prog-rel", Type: "hit_keyword", State: openzone.EventDelivered,
+			Attempts: 1, CreatedAt: now.Add(-time.Minute), DeliveredAt: now},
+	} {
+		if err := z.Store().EventInsert(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := newClient(t, z)
+	st, body := c.get("/console/programs/prog-rel")
+	if st != http.StatusOK {
+		t.Fatalf("program page: HTTP %d", st)
+	}
+	rows := regexp.MustCompile(`(?s)<tr><td class="mono">(ev-[a-z]+)</td>.*?</tr>`).FindAllStringSubmatch(body, -1)
+	if len(rows) != 2 || rows[0][1] != "ev-after" || rows[1][1] != "ev-poison" {
+		t.Fatalf("event rows %q, want ev-after then ev-poison", rows)
+	}
+	if !strings.Contains(rows[1][0], "stepped aside</span>") || !strings.Contains(rows[1][0], "stepped aside: errcode 710676") ||
+		strings.Contains(rows[0][0], "stepped aside") {
+		t.Fatalf("rows:\n%s\n%s", rows[0][0], rows[1][0])
+	}
+}
+
 // TestConsoleProgramEditor creates a program, saves a broken protocol (the
 // admin API's message names the field) and checks a protocol.
 func TestConsoleProgramEditor(t *testing.T) {

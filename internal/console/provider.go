@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/openzone/openzone"
 )
 
 func (c *Console) routes() map[string]handler {
@@ -161,6 +163,9 @@ func (c *Console) handleProgramCreate(w http.ResponseWriter, r *http.Request, s 
 	return nil
 }
 
+// programEvents is how many of its latest events a program's page shows.
+const programEvents = 20
+
 func (c *Console) handleProgram(w http.ResponseWriter, r *http.Request, s *req) error {
 	var p program
 	if err := s.get("/admin/v1/programs/"+url.PathEscape(r.PathValue("id")), &p); err != nil {
@@ -170,7 +175,16 @@ func (c *Console) handleProgram(w http.ResponseWriter, r *http.Request, s *req) 
 	if r.URL.Query().Get("saved") == "1" {
 		msg = "saved"
 	}
-	return s.page(w, "program", "programs", p.Name+" · "+p.ID, map[string]any{"P": &p, "Saved": msg}, "")
+	var evs struct {
+		Events []openzone.Event `json:"events"`
+	}
+	if err := s.get("/admin/v1/events?program_id="+url.QueryEscape(p.ID), &evs); err != nil {
+		return err
+	}
+	if len(evs.Events) > programEvents {
+		evs.Events = evs.Events[:programEvents]
+	}
+	return s.page(w, "program", "programs", p.Name+" · "+p.ID, map[string]any{"P": &p, "Saved": msg, "Events": evs.Events}, "")
 }
 
 // notFound answers an admin "not found" with the console's 404 page.

@@ -50,7 +50,19 @@ type Config struct {
 	HTTPClient *http.Client
 	// Metrics counts deliveries; nil counts nothing.
 	Metrics *metrics.Metrics
+	// OrderHold is how long an event whose delivery keeps failing holds
+	// back the later events of its program and corp before it steps aside
+	// (they go ahead; it keeps its own retries). 0 means DefaultOrderHold;
+	// a negative hold delivers events in no particular order, each as its
+	// job runs.
+	OrderHold time.Duration
 }
+
+// DefaultOrderHold is Config.OrderHold's default: long enough to ride out
+// a program's restart or a short outage (the retries in that time come at
+// 1, 5, 15 and 60 s), short enough that one poison event does not stop its
+// program's events for the 72 h it is retried.
+const DefaultOrderHold = 5 * time.Minute
 
 // Gateway delivers a call to a program (gateway.Gateway).
 type Gateway interface {
@@ -68,6 +80,9 @@ func New(cfg Config) *Service {
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = outbound.New(outbound.Config{Timeout: 10 * time.Second})
+	}
+	if cfg.OrderHold == 0 {
+		cfg.OrderHold = DefaultOrderHold
 	}
 	s := &Service{cfg: cfg}
 	jobs.Register(cfg.Jobs, &eventWorker{s: s})
@@ -105,17 +120,26 @@ type eventWorker struct {
 }
 
 // HoldRecheck is how long an event waits (a River snooze, which uses up
-// no attempt) while its program's debug listener is away. Held events do
-// not depend on it: the listener's return delivers them at once, in order
-// (DeliverHeld); the recheck only catches up with state changes made
-// elsewhere (a receiver URL set, the credential expired).
+// no attempt) while its program's debug listener is away, or while an
+// earlier event of its line is pending. Held events do not depend on it:
+// the listener's return delivers them at once, in order (DeliverHeld), and
+// an event's turn wakes the next in line; the recheck only catches up with
+// state changes made elsewhere (a receiver URL set, the credential
+// expired) and with a wake-up missed.
 const HoldRecheck = 30 * time.Second
+
+// minWait is the shortest wait in line: an event whose turn comes when the
+// one ahead steps aside looks again just after that.
+const minWait = 50 * time.Millisecond
 
 // Work delivers one event to the program the app chose with
 // set_receive_callback: to its deployed instances or, in debug mode, to
 // its receiver. A failure is retried; after the last attempt the event is
-// marked failed. While the program's debug listener is away the event is
-// held: it waits without using up attempts.
+// marked failed. While an earlier event of its program and corp is pending
+// (and has not stepped aside) it waits for its turn, and while the
+// program's debug listener is away it is held: both without using up
+// attempts. When it is done — delivered or failed for good — the next
+// event of its line is woken.
 func (w *eventWorker) Work(ctx context.Context, job *river.Job[EventArgs]) error {
 	s := w.s
 	e, err := s.cfg.Store.EventGet(ctx, job.Args.EventID)
@@ -128,11 +152,107 @@ func (w *eventWorker) Work(ctx context.Context, job *river.Job[EventArgs]) error
 	if e.State == openzone.EventDelivered {
 		return nil // delivered by an earlier attempt whose completion was lost, or by DeliverHeld
 	}
+	wait, err := s.waitInLine(ctx, e, job.ID)
+	if err != nil {
+		return err
+	}
+	if wait > 0 {
+		s.cfg.Metrics.Delivery("event", metrics.Held)
+		return jobs.Snooze(wait)
+	}
 	err = s.deliver(ctx, e, job.Attempt, job.MaxAttempts, false)
 	if errors.Is(err, listener.ErrAbsent) {
 		return jobs.Snooze(HoldRecheck)
 	}
+	if e.State != openzone.EventPending && e.SteppedAsideAt.IsZero() {
+		s.wakeNext(ctx, e, "") // (one that stepped aside woke the next then)
+	}
 	return err
+}
+
+// ahead returns the event e waits for: the head of its line ahead of it,
+// pending and not stepped aside; nil when e's turn has come (or events
+// keep no order). An event ahead that has been failing for OrderHold steps
+// aside here, reported once whichever node sees it first, and the next
+// event of the line is woken.
+func (s *Service) ahead(ctx context.Context, e *openzone.Event) (*openzone.Event, error) {
+	if s.cfg.OrderHold < 0 {
+		return nil, nil
+	}
+	for round := 0; ; round++ { // each round steps one event aside
+		a, err := s.cfg.Store.EventAhead(ctx, e)
+		if openzone.IsNotFound(err) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		now := s.cfg.Now()
+		if round == maxStepAside || a.FailingSince.IsZero() || now.Sub(a.FailingSince) < s.cfg.OrderHold {
+			return a, nil
+		}
+		note := fmt.Sprintf("stepped aside: failing for %s, later events go ahead; its retries go on: %s",
+			s.cfg.OrderHold, a.LastError)
+		stepped, err := s.cfg.Store.EventStepAside(ctx, a.ID, now, note)
+		if err != nil {
+			return nil, err
+		}
+		if stepped {
+			s.cfg.Metrics.Delivery("event", metrics.SteppedAside)
+			s.cfg.Logger.Warn("events: event stepped aside: later events of its program and corp go ahead",
+				"event_id", a.ID, "program_id", a.ProgramID, "corpid", a.CorpID, "failing_since", a.FailingSince,
+				"attempts", a.Attempts, "hold", s.cfg.OrderHold, "last_error", a.LastError)
+			a.SteppedAsideAt = now
+			s.wakeNext(ctx, a, e.ID)
+		}
+	}
+}
+
+// maxStepAside bounds the events one look at a line steps aside; the
+// rest wait for the next look.
+const maxStepAside = 16
+
+// waitInLine says how long e's job waits before it looks again; 0 when
+// e's turn has come. A waiting event records its job (for wakeNext) and
+// why it waits, then looks once more: the event ahead may have finished
+// meanwhile and found no job to wake.
+func (s *Service) waitInLine(ctx context.Context, e *openzone.Event, jobID int64) (time.Duration, error) {
+	a, err := s.ahead(ctx, e)
+	if a == nil || err != nil {
+		return 0, err
+	}
+	if note := "held: waiting for earlier event " + a.ID; e.JobID != jobID || e.LastError != note {
+		if err := s.cfg.Store.EventWait(ctx, e.ID, jobID, note); err != nil {
+			return 0, err
+		}
+		e.JobID, e.LastError = jobID, note
+		if a, err = s.ahead(ctx, e); a == nil || err != nil {
+			return 0, err
+		}
+	}
+	wait := HoldRecheck
+	if !a.FailingSince.IsZero() {
+		// Look again when the event ahead is due to step aside.
+		wait = min(wait, max(a.FailingSince.Add(s.cfg.OrderHold).Sub(s.cfg.Now()), minWait))
+	}
+	return wait, nil
+}
+
+// wakeNext wakes the job of the next event in e's line (unless it is
+// self's, which is running): e no longer holds it back. Waking is an
+// optimisation — a job not woken looks again after HoldRecheck — so a
+// failure is only logged.
+func (s *Service) wakeNext(ctx context.Context, e *openzone.Event, self string) {
+	if s.cfg.OrderHold < 0 {
+		return
+	}
+	next, err := s.cfg.Store.EventBehind(ctx, e)
+	if err != nil || next.ID == self || next.JobID == 0 {
+		return
+	}
+	if err := s.cfg.Jobs.Wake(ctx, next.JobID, EventArgs{EventID: next.ID}); err != nil && ctx.Err() == nil {
+		s.cfg.Logger.Warn("events: wake the next event", "event_id", next.ID, "err", err)
+	}
 }
 
 // deliver makes one delivery attempt of e and records it. drain marks the
@@ -177,6 +297,9 @@ func (s *Service) deliver(ctx context.Context, e *openzone.Event, attempt, maxAt
 func (s *Service) eventFailed(ctx context.Context, e *openzone.Event, attempt, maxAttempts int, cause error) error {
 	e.Attempts = attempt
 	e.LastError = fmt.Sprintf("errcode %d: %s", openzone.ErrorCode(cause), openzone.ErrorMessage(cause))
+	if e.FailingSince.IsZero() {
+		e.FailingSince = s.cfg.Now()
+	}
 	if attempt >= maxAttempts {
 		e.State = openzone.EventFailed
 		s.cfg.Metrics.Delivery("event", metrics.Failed)
@@ -200,7 +323,16 @@ func (s *Service) Held(ctx context.Context, programID string) ([]listener.Held, 
 	held := make([]listener.Held, len(evs))
 	for i, e := range evs {
 		held[i] = listener.Held{Key: "event:" + e.ID, At: e.CreatedAt, Deliver: func(ctx context.Context) error {
-			// An event the program refuses keeps its own retry schedule.
+			// An event the program refuses keeps its own retry schedule,
+			// and the later ones of its corp wait for it (their jobs
+			// deliver them when their turn comes).
+			a, err := s.ahead(ctx, e)
+			if err != nil {
+				return err
+			}
+			if a != nil {
+				return fmt.Errorf("event %s waits for earlier event %s", e.ID, a.ID)
+			}
 			return s.deliver(ctx, e, e.Attempts+1, math.MaxInt, true)
 		}}
 	}

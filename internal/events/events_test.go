@@ -5,15 +5,22 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net/http/httptest"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/openzone/openzone"
 	"github.com/openzone/openzone/internal/gateway"
 	"github.com/openzone/openzone/internal/jobs"
 	"github.com/openzone/openzone/internal/listener"
+	"github.com/openzone/openzone/internal/metrics"
 	"github.com/openzone/openzone/internal/specapi"
 	"github.com/openzone/openzone/internal/store"
 	"github.com/openzone/openzone/internal/store/sqlite"
@@ -21,18 +28,49 @@ import (
 	"github.com/openzone/openzone/internal/traffic"
 )
 
-// fakeGateway answers every call with err, noting the calls.
+// fakeGateway answers every call with err, or with the error failing
+// gives its event, noting the calls.
 type fakeGateway struct {
-	mu    sync.Mutex
-	err   error
-	calls []*gateway.Call
+	mu      sync.Mutex
+	err     error
+	failing map[string]error // event id → the error its deliveries get
+	calls   []*gateway.Call
 }
 
 func (g *fakeGateway) Do(_ context.Context, c *gateway.Call) (*gateway.Result, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.calls = append(g.calls, c)
-	return &gateway.Result{Hop: traffic.Hop{Route: openzone.RouteDeployed, Instance: "i1", Program: time.Millisecond}}, g.err
+	err := g.err
+	if e, ok := g.failing[c.EventID]; ok {
+		err = e
+	}
+	return &gateway.Result{Hop: traffic.Hop{Route: openzone.RouteDeployed, Instance: "i1", Program: time.Millisecond}}, err
+}
+
+// fail makes the deliveries of event id fail (err nil: succeed again).
+func (g *fakeGateway) fail(id string, err error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.failing == nil {
+		g.failing = map[string]error{}
+	}
+	if err == nil {
+		delete(g.failing, id)
+		return
+	}
+	g.failing[id] = err
+}
+
+// delivered lists the event ids the gateway was called with, in order.
+func (g *fakeGateway) delivered() []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var ids []string
+	for _, c := range g.calls {
+		ids = append(ids, c.EventID)
+	}
+	return ids
 }
 
 var t0 = time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
@@ -74,7 +112,13 @@ func setup(t *testing.T) *fixture {
 
 func (f *fixture) raise(t *testing.T, id string, at time.Time) *openzone.Event {
 	t.Helper()
-	e := &openzone.Event{ID: id, CorpID: "wwcorp", AgentID: 1, ProgramID: "prog", Type: "hit_keyword",
+	return f.raiseIn(t, "wwcorp", id, at)
+}
+
+// raiseIn raises an event of prog for corp (events have no foreign keys).
+func (f *fixture) raiseIn(t *testing.T, corpID, id string, at time.Time) *openzone.Event {
+	t.Helper()
+	e := &openzone.Event{ID: id, CorpID: corpID, AgentID: 1, ProgramID: "prog", Type: "hit_keyword",
 		Data: json.RawMessage(`{"token":"x"}`), State: openzone.EventPending, CreatedAt: at}
 	if err := f.st.InTx(t.Context(), func(tx store.Executor) error { return f.s.Enqueue(t.Context(), tx, e) }); err != nil {
 		t.Fatal(err)
@@ -208,5 +252,179 @@ func TestNotify(t *testing.T) {
 	f.now = f.now.Add(NotifyTTL)
 	if err := check("n-1", 1); openzone.ErrorCode(err) != openzone.ErrBadNotifyID {
 		t.Errorf("expired: %v", err)
+	}
+}
+
+// work runs the delivery job jobID of event id at attempt (of 5), as River
+// would, and says whether it snoozed.
+func (f *fixture) work(t *testing.T, jobID int64, id string, attempt int) (snoozed time.Duration, err error) {
+	t.Helper()
+	w := &eventWorker{s: f.s}
+	err = w.Work(t.Context(), &river.Job[EventArgs]{JobRow: &rivertype.JobRow{ID: jobID, Attempt: attempt, MaxAttempts: 5},
+		Args: EventArgs{EventID: id}})
+	var snooze *rivertype.JobSnoozeError
+	if errors.As(err, &snooze) {
+		return snooze.Duration, nil
+	}
+	return 0, err
+}
+
+func (f *fixture) event(t *testing.T, id string) *openzone.Event {
+	t.Helper()
+	e, err := f.st.EventGet(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+var errDown = openzone.Errorf(openzone.ErrProgramStatus, "HTTP 503")
+
+// TestOrder: an event waits, without an attempt, while an earlier one of
+// its program and corp is pending, and goes once that one is delivered;
+// events of another corp do not wait for it.
+func TestOrder(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	f.raise(t, "ev-a", t0)
+	f.raise(t, "ev-b", t0) // the same millisecond: raised after ev-a
+	f.raiseIn(t, "wwother", "ev-other", t0.Add(time.Second))
+	f.gw.fail("ev-a", errDown)
+
+	if _, err := f.work(t, 1, "ev-a", 1); err == nil {
+		t.Fatal("ev-a delivered, want its first attempt to fail")
+	}
+	if wait, err := f.work(t, 2, "ev-b", 1); err != nil || wait <= 0 {
+		t.Fatalf("ev-b behind a failing ev-a: wait %v, %v; want a snooze", wait, err)
+	}
+	if b := f.event(t, "ev-b"); b.State != openzone.EventPending || b.Attempts != 0 || b.JobID != 2 ||
+		b.LastError != "held: waiting for earlier event ev-a" {
+		t.Fatalf("waiting ev-b: %+v", b)
+	}
+	if wait, err := f.work(t, 3, "ev-other", 1); err != nil || wait != 0 {
+		t.Fatalf("another corp's event: wait %v, %v; want it delivered", wait, err)
+	}
+
+	f.gw.fail("ev-a", nil)
+	if _, err := f.work(t, 1, "ev-a", 2); err != nil {
+		t.Fatal(err)
+	}
+	if wait, err := f.work(t, 2, "ev-b", 1); err != nil || wait != 0 {
+		t.Fatalf("ev-b after ev-a: wait %v, %v; want it delivered", wait, err)
+	}
+	if got := f.gw.delivered(); !slices.Equal(got, []string{"ev-a", "ev-other", "ev-a", "ev-b"}) {
+		t.Fatalf("deliveries %q", got)
+	}
+	if b := f.event(t, "ev-b"); b.State != openzone.EventDelivered || b.Attempts != 1 || b.LastError != "" {
+		t.Fatalf("ev-b: %+v", b)
+	}
+	if recs := f.traffic(t); len(recs) != 4 {
+		t.Fatalf("%d traffic records, want one per attempt (4)", len(recs))
+	}
+}
+
+// TestStepAside: an event failing for OrderHold steps aside — once, with a
+// note, a log line and a count — and the events behind it go; it keeps
+// its own retries. Waiting for it never lasts past the hold.
+func TestStepAside(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	m := metrics.New()
+	f.s.cfg.Metrics, f.s.cfg.OrderHold = m, time.Minute
+	var logs strings.Builder
+	f.s.cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	f.raise(t, "ev-poison", t0)
+	f.raise(t, "ev-b", t0.Add(time.Millisecond))
+	f.raise(t, "ev-c", t0.Add(2*time.Millisecond))
+	f.gw.fail("ev-poison", errDown)
+
+	if _, err := f.work(t, 1, "ev-poison", 1); err == nil {
+		t.Fatal("the poison event was delivered")
+	}
+	if p := f.event(t, "ev-poison"); !p.FailingSince.Equal(t0) {
+		t.Fatalf("failing since %v, want %v", p.FailingSince, t0)
+	}
+	f.now = t0.Add(40 * time.Second)
+	wait, err := f.work(t, 2, "ev-b", 1)
+	if err != nil || wait <= 0 || wait > 20*time.Second {
+		t.Fatalf("ev-b: wait %v, %v; want a snooze until the hold ends", wait, err)
+	}
+	if _, err := f.work(t, 1, "ev-poison", 2); err == nil {
+		t.Fatal("the poison event was delivered")
+	}
+	if p := f.event(t, "ev-poison"); !p.FailingSince.Equal(t0) || !p.SteppedAsideAt.IsZero() {
+		t.Fatalf("poison event inside the hold: %+v", p)
+	}
+
+	f.now = t0.Add(time.Minute)
+	if wait, err := f.work(t, 2, "ev-b", 1); err != nil || wait != 0 {
+		t.Fatalf("ev-b after the hold: wait %v, %v; want it delivered", wait, err)
+	}
+	p := f.event(t, "ev-poison")
+	if p.State != openzone.EventPending || !p.SteppedAsideAt.Equal(f.now) || !strings.HasPrefix(p.LastError, "stepped aside: failing for 1m0s") {
+		t.Fatalf("poison event after the hold: %+v", p)
+	}
+	if wait, err := f.work(t, 3, "ev-c", 1); err != nil || wait != 0 {
+		t.Fatalf("ev-c: wait %v, %v; want it delivered", wait, err)
+	}
+	// The poison event keeps its retries, and says it stepped aside.
+	if _, err := f.work(t, 1, "ev-poison", 3); err == nil {
+		t.Fatal("the poison event was delivered")
+	}
+	if p := f.event(t, "ev-poison"); p.Attempts != 3 || p.State != openzone.EventPending || !strings.HasPrefix(p.LastError, "stepped aside: errcode") {
+		t.Fatalf("poison event retried: %+v", p)
+	}
+	if got := f.gw.delivered(); !slices.Equal(got, []string{"ev-poison", "ev-poison", "ev-b", "ev-c", "ev-poison"}) {
+		t.Fatalf("deliveries %q", got)
+	}
+	if n := strings.Count(logs.String(), "stepped aside"); n != 1 || !strings.Contains(logs.String(), "event_id=ev-poison") {
+		t.Fatalf("log lines about the step-aside: %d in\n%s", n, logs.String())
+	}
+	rec := httptest.NewRecorder()
+	m.Exposition().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	for _, want := range []string{`openzone_deliveries_total{kind="event",outcome="stepped_aside"} 1`,
+		`openzone_deliveries_total{kind="event",outcome="held"} 1`} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
+
+// TestOrderOff: with a negative OrderHold events keep no order.
+func TestOrderOff(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	f.s.cfg.OrderHold = -1
+	f.raise(t, "ev-a", t0)
+	f.raise(t, "ev-b", t0.Add(time.Millisecond))
+	f.gw.fail("ev-a", errDown)
+	f.work(t, 1, "ev-a", 1)
+	if wait, err := f.work(t, 2, "ev-b", 1); err != nil || wait != 0 {
+		t.Fatalf("ev-b: wait %v, %v; want it delivered", wait, err)
+	}
+}
+
+// TestHeldInOrder: a drain (the debug listener is back) delivers a
+// program's held events oldest first, and one that fails holds back the
+// later ones of its corp (their jobs deliver them in turn).
+func TestHeldInOrder(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	f.raise(t, "ev-a", t0)
+	f.raise(t, "ev-b", t0.Add(time.Millisecond))
+	f.raiseIn(t, "wwother", "ev-other", t0.Add(2*time.Millisecond))
+	f.gw.fail("ev-a", errDown)
+	held, err := f.s.Held(t.Context(), "prog")
+	if err != nil || len(held) != 3 {
+		t.Fatalf("held %d, %v", len(held), err)
+	}
+	for i, h := range held {
+		err := h.Deliver(t.Context())
+		if (err == nil) != (i == 2) {
+			t.Fatalf("%s: %v", h.Key, err)
+		}
+	}
+	if got := f.gw.delivered(); !slices.Equal(got, []string{"ev-a", "ev-other"}) {
+		t.Fatalf("deliveries %q", got)
 	}
 }

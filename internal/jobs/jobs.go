@@ -43,7 +43,9 @@
 // the last attempt fails the job is "discarded". Return Cancel(err) from Work
 // for a permanent failure: the job is "cancelled" at once, without retries.
 // Return Snooze(d) to wait without failing (a delivery whose program's debug
-// listener is away): the job runs again after d and no attempt is used up.
+// listener is away, or an earlier event of its line is pending): the job
+// runs again after d and no attempt is used up; Runner.Wake runs a snoozed
+// job at once (its turn came).
 // River stores each attempt's error on the job row; job.Attempt (1-based) and
 // job.MaxAttempts tell a worker whether this is its last try.
 //
@@ -104,9 +106,11 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"regexp"
 	"strconv"
 	"sync"
@@ -235,6 +239,7 @@ type Client interface {
 	JobGet(ctx context.Context, id int64) (*rivertype.JobRow, error)
 	JobList(ctx context.Context, params *river.JobListParams) (*river.JobListResult, error)
 	JobCancel(ctx context.Context, jobID int64) (*rivertype.JobRow, error)
+	JobRetry(ctx context.Context, id int64) (*rivertype.JobRow, error)
 	Subscribe(kinds ...river.EventKind) (<-chan *river.Event, func())
 	SubscribeConfig(config *river.SubscribeConfig) (<-chan *river.Event, func())
 	Start(ctx context.Context) error
@@ -563,6 +568,63 @@ func (r *Runner) Insert(ctx context.Context, args river.JobArgs, opts *river.Ins
 		return fmt.Errorf("jobs: insert %s: %w", args.Kind(), err)
 	}
 	return nil
+}
+
+// wakeTries and wakePause bound how long Wake waits for a running job to
+// finish its snooze (River records a snooze after Work returns).
+const (
+	wakeTries = 40
+	wakePause = 25 * time.Millisecond
+)
+
+// Wake runs now a job that snoozed (state "scheduled"), if job id is still
+// the job of args: a job waiting for its turn whose turn came. A job that
+// is running is given about a second to record its snooze; one in any
+// other state (available, retrying after a failure, finished) is left
+// alone, as is an id that now names another job or none (ids are not kept
+// across an export and import). No attempt is used up.
+func (r *Runner) Wake(ctx context.Context, id int64, args river.JobArgs) error {
+	want, err := json.Marshal(args)
+	if err != nil {
+		return err
+	}
+	for try := 0; ; try++ {
+		row, err := r.client.JobGet(ctx, id)
+		if errors.Is(err, river.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("jobs: wake %d: %w", id, err)
+		}
+		if row.Kind != args.Kind() || !sameJSON(row.EncodedArgs, want) {
+			return nil
+		}
+		switch row.State {
+		case rivertype.JobStateScheduled:
+			if _, err := r.client.JobRetry(ctx, id); err != nil {
+				return fmt.Errorf("jobs: wake %d: %w", id, err)
+			}
+			return nil
+		case rivertype.JobStateRunning:
+			if try == wakeTries {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(wakePause):
+			}
+		default:
+			return nil
+		}
+	}
+}
+
+// sameJSON says whether a and b encode the same value (PostgreSQL's jsonb
+// does not keep the bytes).
+func sameJSON(a, b []byte) bool {
+	var x, y any
+	return json.Unmarshal(a, &x) == nil && json.Unmarshal(b, &y) == nil && reflect.DeepEqual(x, y)
 }
 
 // Client returns the River client, for inspection (listing jobs,

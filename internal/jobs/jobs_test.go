@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -309,6 +310,57 @@ func TestCancel(t *testing.T) {
 	j := waitState(t, r, got.ID, rivertype.JobStateCancelled)
 	if j.Attempt != 1 || len(j.Errors) != 1 || !strings.Contains(j.Errors[0].Error, "gone for good") {
 		t.Errorf("job attempt %d errors %+v", j.Attempt, j.Errors)
+	}
+	w.none(t, 100*time.Millisecond)
+}
+
+// TestWake: a snoozed job runs again at once when woken by its id and
+// args, without using up an attempt; an id whose job has other args, or no
+// job, is left alone.
+func TestWake(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	db := openStore(t, filepath.Join(t.TempDir(), "zone.db"))
+	var snoozed sync.Map // note → true once its job snoozed
+	w := newFuncWorker(func(ctx context.Context, j *river.Job[TestArgs]) error {
+		if _, again := snoozed.LoadOrStore(j.Args.Note, true); again && j.Args.Note == "snooze" {
+			return nil
+		}
+		return jobs.Snooze(time.Hour)
+	})
+	r := newRunner(t, db, func(r *jobs.Runner) {
+		jobs.Register(r, w)
+	})
+	for _, note := range []string{"snooze", "other"} {
+		if err := r.Insert(ctx, TestArgs{Note: note}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := map[string]int64{}
+	for range 2 {
+		got := w.next(t)
+		ids[got.Note] = got.ID
+	}
+	waitState(t, r, ids["snooze"], rivertype.JobStateScheduled)
+	waitState(t, r, ids["other"], rivertype.JobStateScheduled)
+
+	// The id of "other" with the args of "snooze": not that job.
+	if err := r.Wake(ctx, ids["other"], TestArgs{Note: "snooze"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Wake(ctx, 1<<40, TestArgs{Note: "snooze"}); err != nil {
+		t.Fatalf("wake a job that does not exist: %v", err)
+	}
+	if err := r.Wake(ctx, ids["snooze"], TestArgs{Note: "snooze"}); err != nil {
+		t.Fatal(err)
+	}
+	got := w.next(t)
+	if got.ID != ids["snooze"] || got.Attempt != 1 {
+		t.Fatalf("woken run %+v, want job %d again at attempt 1", got, ids["snooze"])
+	}
+	waitState(t, r, ids["snooze"], rivertype.JobStateCompleted)
+	if j := waitState(t, r, ids["other"], rivertype.JobStateScheduled); j.Attempt != 0 && j.Attempt != 1 {
+		t.Fatalf("other job: attempt %d", j.Attempt)
 	}
 	w.none(t, 100*time.Millisecond)
 }

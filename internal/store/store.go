@@ -198,8 +198,23 @@ type Executor interface {
 
 	EventInsert(ctx context.Context, e *openzone.Event) error
 	EventGet(ctx context.Context, id string) (*openzone.Event, error)
-	// EventUpdate replaces State, Attempts, LastError and DeliveredAt.
+	// EventUpdate replaces State, Attempts, LastError, DeliveredAt and
+	// FailingSince. A non-empty LastError of an event that stepped aside
+	// is stored after "stepped aside: ".
 	EventUpdate(ctx context.Context, e *openzone.Event) error
+	// EventAhead returns the head of e's line ahead of it: the first event
+	// of e's program and corp raised before e (created_at, then insertion
+	// order) that is pending and has not stepped aside; ErrNotFound when
+	// there is none. EventBehind returns the first such event raised after
+	// e.
+	EventAhead(ctx context.Context, e *openzone.Event) (*openzone.Event, error)
+	EventBehind(ctx context.Context, e *openzone.Event) (*openzone.Event, error)
+	// EventStepAside sets SteppedAsideAt and LastError of a pending event
+	// not yet stepped aside, and says whether it did.
+	EventStepAside(ctx context.Context, id string, at time.Time, lastError string) (bool, error)
+	// EventWait sets JobID and LastError of a pending event (one no longer
+	// pending is left as it is).
+	EventWait(ctx context.Context, id string, jobID int64, lastError string) error
 	// EventListPending returns a program's pending events oldest first, in
 	// the order they were raised.
 	EventListPending(ctx context.Context, programID string, limit int) ([]*openzone.Event, error)

@@ -244,12 +244,15 @@ var migrationUndo = map[int][]string{
 		`ALTER TABLE debug_program DROP COLUMN listener_reason`, `ALTER TABLE debug_program DROP COLUMN probe`},
 	7: {`DROP INDEX debug_program_token`},
 	9: {`DROP INDEX message_key_tag`, `DROP INDEX message_untagged`, `ALTER TABLE message DROP COLUMN key_tag`},
+	10: {`DROP INDEX event_line`, `ALTER TABLE event DROP COLUMN failing_since`,
+		`ALTER TABLE event DROP COLUMN stepped_aside_at`, `ALTER TABLE event DROP COLUMN job_id`},
 }
 
+// latestMigration is the highest version; numbers may skip one (0008 is
+// another branch's).
 const latestMigration = 11
 
-// migrationLatest is the newest migration recorded (numbers may skip one a
-// branch of the project holds).
+// migrationLatest is the highest migration version db records.
 func migrationLatest(t *testing.T, db *sqlite.DB) int {
 	t.Helper()
 	var n int

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"time"
 
 	"github.com/openzone/openzone"
 )
@@ -46,9 +47,9 @@ func (e *Executor) EventTokenGet(ctx context.Context, token string) (*openzone.E
 // byte (empty reads back nil); a zero DeliveredAt is NULL and reads back
 // zero. An id already stored is ErrConflict.
 func (e *Executor) EventInsert(ctx context.Context, ev *openzone.Event) error {
-	_, err := e.w.Exec(ctx, `INSERT INTO event (`+eventCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := e.w.Exec(ctx, `INSERT INTO event (`+eventCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		ev.ID, ev.CorpID, ev.AgentID, ev.ProgramID, ev.Type, string(ev.Data), ev.State, ev.Attempts, ev.LastError,
-		ev.CreatedAt.UnixMilli(), nullMillis(ev.DeliveredAt))
+		ev.CreatedAt.UnixMilli(), nullMillis(ev.DeliveredAt), nullMillis(ev.FailingSince), nullMillis(ev.SteppedAsideAt), ev.JobID)
 	switch {
 	case e.eng.IsUnique(err):
 		return openzone.Conflict.Wrap(err, "event %q already exists", ev.ID)
@@ -58,20 +59,22 @@ func (e *Executor) EventInsert(ctx context.Context, ev *openzone.Event) error {
 	return nil
 }
 
-const eventCols = `id, corp_id, agent_id, program_id, type, data, state, attempts, last_error, created_at, delivered_at`
+const eventCols = `id, corp_id, agent_id, program_id, type, data, state, attempts, last_error, created_at, delivered_at,
+	failing_since, stepped_aside_at, job_id`
 
 func scanEvent(s Row) (*openzone.Event, error) {
 	var ev openzone.Event
 	var data string
 	var created int64
-	var delivered sql.NullInt64
+	var delivered, failing, aside sql.NullInt64
 	if err := s.Scan(&ev.ID, &ev.CorpID, &ev.AgentID, &ev.ProgramID, &ev.Type, &data, &ev.State, &ev.Attempts,
-		&ev.LastError, &created, &delivered); err != nil {
+		&ev.LastError, &created, &delivered, &failing, &aside, &ev.JobID); err != nil {
 		return nil, err
 	}
 	ev.Data = rawJSON(data)
 	ev.CreatedAt = fromMillis(created)
 	ev.DeliveredAt = fromNullMillis(delivered)
+	ev.FailingSince, ev.SteppedAsideAt = fromNullMillis(failing), fromNullMillis(aside)
 	return &ev, nil
 }
 
@@ -86,10 +89,14 @@ func (e *Executor) EventGet(ctx context.Context, id string) (*openzone.Event, er
 	return ev, nil
 }
 
-// EventUpdate leaves every other field as stored.
+// EventUpdate leaves every other field as stored. The last error of an
+// event that stepped aside says so, even when the step-aside came after
+// the caller read the event.
 func (e *Executor) EventUpdate(ctx context.Context, ev *openzone.Event) error {
-	n, err := e.w.Exec(ctx, `UPDATE event SET state = ?, attempts = ?, last_error = ?, delivered_at = ?
-		WHERE id = ?`, ev.State, ev.Attempts, ev.LastError, nullMillis(ev.DeliveredAt), ev.ID)
+	n, err := e.w.Exec(ctx, `UPDATE event SET state = ?, attempts = ?, delivered_at = ?, failing_since = ?,
+		last_error = CASE WHEN stepped_aside_at IS NULL OR ? = '' THEN ? ELSE ? END
+		WHERE id = ?`, ev.State, ev.Attempts, nullMillis(ev.DeliveredAt), nullMillis(ev.FailingSince),
+		ev.LastError, ev.LastError, steppedAsidePrefix+ev.LastError, ev.ID)
 	if err != nil {
 		return e.internal("event update", err)
 	}
@@ -118,6 +125,64 @@ func (e *Executor) EventList(ctx context.Context, programID string, limit int) (
 func (e *Executor) EventListPending(ctx context.Context, programID string, limit int) ([]*openzone.Event, error) {
 	return list(ctx, e, e.r, "event list pending", scanEvent, `SELECT `+eventCols+` FROM event
 		WHERE program_id = ? AND state = ? ORDER BY created_at, `+e.eng.InsertOrder()+` LIMIT ?`, programID, openzone.EventPending, clampLimit(limit))
+}
+
+// EventAhead and EventBehind find, in one indexed look-up (index
+// event_line), the first event of ev's line — its program and corp — that
+// is pending and has not stepped aside, raised before ev (the head of the
+// line ahead of it) or after it (the next in line behind it). The line is
+// ordered by created_at, then insertion order, as EventListPending.
+func (e *Executor) EventAhead(ctx context.Context, ev *openzone.Event) (*openzone.Event, error) {
+	return e.eventInLine(ctx, "event ahead", ev, "<")
+}
+
+func (e *Executor) EventBehind(ctx context.Context, ev *openzone.Event) (*openzone.Event, error) {
+	return e.eventInLine(ctx, "event behind", ev, ">")
+}
+
+// eventInLine is EventAhead (cmp "<") and EventBehind (cmp ">"). ev's
+// insertion order is read by a sub-select on its id; created_at bounds the
+// range of the index scanned.
+func (e *Executor) eventInLine(ctx context.Context, op string, ev *openzone.Event, cmp string) (*openzone.Event, error) {
+	ord := e.eng.InsertOrder()
+	at := ev.CreatedAt.UnixMilli()
+	got, err := scanEvent(e.r.QueryRow(ctx, `SELECT `+eventCols+` FROM event
+		WHERE program_id = ? AND corp_id = ? AND state = ? AND created_at `+cmp+`= ? AND stepped_aside_at IS NULL
+			AND (created_at `+cmp+` ? OR `+ord+` `+cmp+` (SELECT `+ord+` FROM event WHERE id = ?))
+		ORDER BY created_at, `+ord+` LIMIT 1`, ev.ProgramID, ev.CorpID, openzone.EventPending, at, at, ev.ID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, openzone.NotFound.Errorf("no event in line with %q", ev.ID)
+	}
+	if err != nil {
+		return nil, e.internal(op, err)
+	}
+	return got, nil
+}
+
+// steppedAsidePrefix starts the last error of an event that stepped aside.
+const steppedAsidePrefix = "stepped aside: "
+
+// EventStepAside marks a pending event stepped aside at at, with lastError;
+// it reports false (and changes nothing) when the event is no longer
+// pending or already stepped aside, so one caller among nodes does it.
+func (e *Executor) EventStepAside(ctx context.Context, id string, at time.Time, lastError string) (bool, error) {
+	n, err := e.w.Exec(ctx, `UPDATE event SET stepped_aside_at = ?, last_error = ?
+		WHERE id = ? AND state = ? AND stepped_aside_at IS NULL`, at.UnixMilli(), lastError, id, openzone.EventPending)
+	if err != nil {
+		return false, e.internal("event step aside", err)
+	}
+	return n == 1, nil
+}
+
+// EventWait records that a pending event waits for its turn: the job to
+// wake and why (LastError). An event no longer pending is left as it is.
+func (e *Executor) EventWait(ctx context.Context, id string, jobID int64, lastError string) error {
+	_, err := e.w.Exec(ctx, `UPDATE event SET job_id = ?, last_error = ? WHERE id = ? AND state = ?`,
+		jobID, lastError, id, openzone.EventPending)
+	if err != nil {
+		return e.internal("event wait", err)
+	}
+	return nil
 }
 
 // NotifyInsert stores n; its app must exist. A notify_id already stored is

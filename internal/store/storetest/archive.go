@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -1023,6 +1024,7 @@ func testEventToken(t *testing.T, open func(*testing.T) store.Store) {
 
 func storedEvent(e openzone.Event) *openzone.Event {
 	e.CreatedAt, e.DeliveredAt = ms(e.CreatedAt), ms(e.DeliveredAt)
+	e.FailingSince, e.SteppedAsideAt = ms(e.FailingSince), ms(e.SteppedAsideAt)
 	e.Data = nilIfEmpty(e.Data)
 	return &e
 }
@@ -1039,6 +1041,9 @@ func testEvent(t *testing.T, open func(*testing.T) store.Store) {
 				State: openzone.EventDelivered, Attempts: 2, LastError: "first try: 502", CreatedAt: t0, DeliveredAt: t0.Add(time.Second)}},
 			{"Pending", openzone.Event{ID: "ev-2", CorpID: "wwcorp", AgentID: 1000002, ProgramID: "prog-a",
 				Type: "hit_keyword", Data: json.RawMessage(`{}`), State: openzone.EventPending, CreatedAt: t0}},
+			{"SteppedAside", openzone.Event{ID: "ev-4", CorpID: "wwcorp", ProgramID: "prog-a", Data: json.RawMessage(`{}`),
+				State: openzone.EventPending, Attempts: 7, LastError: "stepped aside", CreatedAt: t0,
+				FailingSince: t0.Add(time.Second), SteppedAsideAt: t0.Add(time.Minute), JobID: 42}},
 			{"Empty", openzone.Event{ID: "ev-3", Data: json.RawMessage{}, State: openzone.EventFailed, CreatedAt: t0}},
 		}
 		for _, tc := range tests {
@@ -1073,21 +1078,24 @@ func testEvent(t *testing.T, open func(*testing.T) store.Store) {
 			attempts  int
 			lastError string
 			delivered time.Time
+			failing   time.Time
 		}{
-			{"Failed", openzone.EventPending, 1, "connection refused", time.Time{}},
-			{"Delivered", openzone.EventDelivered, 2, "", t0.Add(time.Minute)},
-			{"BackToPending", openzone.EventPending, 0, "", time.Time{}},
+			{"Failed", openzone.EventPending, 1, "connection refused", time.Time{}, t0.Add(time.Second)},
+			{"Delivered", openzone.EventDelivered, 2, "", t0.Add(time.Minute), t0.Add(time.Second)},
+			{"BackToPending", openzone.EventPending, 0, "", time.Time{}, time.Time{}},
 		}
 		for _, st := range steps {
-			// Only State, Attempts, LastError and DeliveredAt change.
+			// Only State, Attempts, LastError, DeliveredAt and FailingSince
+			// change.
 			upd := openzone.Event{ID: "ev", CorpID: "changed", AgentID: 9, ProgramID: "changed", Type: "changed",
-				Data: json.RawMessage(`{"changed":true}`), CreatedAt: t0.Add(time.Hour),
-				State: st.state, Attempts: st.attempts, LastError: st.lastError, DeliveredAt: st.delivered}
+				Data: json.RawMessage(`{"changed":true}`), CreatedAt: t0.Add(time.Hour), SteppedAsideAt: t0, JobID: 9,
+				State: st.state, Attempts: st.attempts, LastError: st.lastError, DeliveredAt: st.delivered, FailingSince: st.failing}
 			mustOK(t, s.EventUpdate(ctx, &upd))
 			got, err := s.EventGet(ctx, "ev")
 			mustOK(t, err)
 			want := ev
 			want.State, want.Attempts, want.LastError, want.DeliveredAt = st.state, st.attempts, st.lastError, st.delivered
+			want.FailingSince = st.failing
 			if !reflect.DeepEqual(got, storedEvent(want)) {
 				t.Fatalf("%s: got %s\nwant %s", st.name, dump(got), dump(storedEvent(want)))
 			}
@@ -1095,6 +1103,96 @@ func testEvent(t *testing.T, open func(*testing.T) store.Store) {
 		wantCode(t, s.EventUpdate(ctx, &openzone.Event{ID: "nope", State: openzone.EventFailed}), openzone.ErrNotFound)
 		_, err := s.EventGet(ctx, "nope")
 		wantCode(t, err, openzone.ErrNotFound)
+	})
+	t.Run("Line", func(t *testing.T) {
+		t.Parallel()
+		s, ctx := open(t), t.Context()
+		// Line (prog-a, wwcorp), inserted out of time order; "tie-*" share
+		// a millisecond, where insertion order decides.
+		for _, e := range []struct {
+			id, program, corp, state string
+			at                       time.Duration
+		}{
+			{"e3", "prog-a", "wwcorp", openzone.EventPending, 3 * time.Second},
+			{"e1", "prog-a", "wwcorp", openzone.EventPending, 1 * time.Second},
+			{"tie-z", "prog-a", "wwcorp", openzone.EventPending, 2 * time.Second},
+			{"tie-y", "prog-a", "wwcorp", openzone.EventPending, 2 * time.Second},
+			{"e0-done", "prog-a", "wwcorp", openzone.EventDelivered, 0},
+			{"e0-failed", "prog-a", "wwcorp", openzone.EventFailed, 0},
+			{"other-corp", "prog-a", "wwother", openzone.EventPending, 0},
+			{"other-prog", "prog-b", "wwcorp", openzone.EventPending, 0},
+			{"e4", "prog-a", "wwcorp", openzone.EventPending, 4 * time.Second},
+		} {
+			mustOK(t, s.EventInsert(ctx, &openzone.Event{ID: e.id, ProgramID: e.program, CorpID: e.corp, State: e.state,
+				CreatedAt: t0.Add(e.at)}))
+		}
+		line := func(find func(context.Context, *openzone.Event) (*openzone.Event, error), id string) string {
+			t.Helper()
+			ev, err := s.EventGet(ctx, id)
+			mustOK(t, err)
+			got, err := find(ctx, ev)
+			if openzone.IsNotFound(err) {
+				return ""
+			}
+			mustOK(t, err)
+			return got.ID
+		}
+		check := func(name string, ahead, behind map[string]string) {
+			t.Helper()
+			for id, want := range ahead {
+				if got := line(s.EventAhead, id); got != want {
+					t.Errorf("%s: EventAhead(%s) = %q, want %q", name, id, got, want)
+				}
+			}
+			for id, want := range behind {
+				if got := line(s.EventBehind, id); got != want {
+					t.Errorf("%s: EventBehind(%s) = %q, want %q", name, id, got, want)
+				}
+			}
+		}
+		check("AllPending",
+			map[string]string{"e1": "", "tie-z": "e1", "tie-y": "e1", "e4": "e1", "other-corp": "", "other-prog": ""},
+			map[string]string{"e1": "tie-z", "tie-z": "tie-y", "tie-y": "e3", "e3": "e4", "e4": "", "e0-done": "e1"})
+
+		// e1 steps aside (once); delivered tie-z leaves the line.
+		ok, err := s.EventStepAside(ctx, "e1", t0.Add(time.Minute), "stepped aside: 503")
+		mustOK(t, err)
+		wantEqual(t, ok, true)
+		ok, err = s.EventStepAside(ctx, "e1", t0.Add(2*time.Minute), "again")
+		mustOK(t, err)
+		wantEqual(t, ok, false)
+		got, err := s.EventGet(ctx, "e1")
+		mustOK(t, err)
+		if !got.SteppedAsideAt.Equal(ms(t0.Add(time.Minute))) || got.LastError != "stepped aside: 503" || got.State != openzone.EventPending {
+			t.Fatalf("stepped aside: %s", dump(got))
+		}
+		// A later update of a stepped-aside event's error keeps saying so.
+		got.LastError, got.Attempts = "errcode 710676: 503", 8
+		mustOK(t, s.EventUpdate(ctx, got))
+		got, err = s.EventGet(ctx, "e1")
+		mustOK(t, err)
+		wantEqual(t, got.LastError, "stepped aside: errcode 710676: 503")
+		ok, err = s.EventStepAside(ctx, "e0-done", t0, "x")
+		mustOK(t, err)
+		wantEqual(t, ok, false) // only a pending event steps aside
+		mustOK(t, s.EventUpdate(ctx, &openzone.Event{ID: "tie-z", State: openzone.EventDelivered, DeliveredAt: t0}))
+		check("AfterStepAside",
+			map[string]string{"e1": "", "tie-z": "", "tie-y": "", "e3": "tie-y", "e4": "tie-y"},
+			map[string]string{"e1": "tie-y", "tie-y": "e3"})
+
+		// EventWait records the job to wake, on a pending event only.
+		mustOK(t, s.EventWait(ctx, "e3", 77, "held: waiting for earlier event tie-y"))
+		mustOK(t, s.EventWait(ctx, "tie-z", 78, "not pending"))
+		got, err = s.EventGet(ctx, "e3")
+		mustOK(t, err)
+		if got.JobID != 77 || got.LastError != "held: waiting for earlier event tie-y" {
+			t.Fatalf("waiting: %s", dump(got))
+		}
+		got, err = s.EventGet(ctx, "tie-z")
+		mustOK(t, err)
+		if got.JobID != 0 || got.LastError != "" {
+			t.Fatalf("delivered event after EventWait: %s", dump(got))
+		}
 	})
 	t.Run("ErrConflict", func(t *testing.T) {
 		t.Parallel()

@@ -556,9 +556,16 @@ func TestTwoNodes(t *testing.T) {
 			msg := fmt.Sprintf(`{"sender":{"type":1,"id":"zhangsan"},"receiver_list":[{"type":2,"id":"wmcustomer1"}],"msgtype":1,"text":{"content":"m%d"}}`, i)
 			c.admin(a, "POST", "/admin/v1/corps/wwarc/messages", msg, nil)
 		}
+		// The tasks and the first event are open on A; the second event
+		// waits for the first (a corp's events arrive in order).
 		testenv.Eventually(t, "every delivery open on node A", func() bool {
 			inFlight, _ := work.count()
-			return inFlight == tasks+events
+			var out struct {
+				Events []openzone.Event `json:"events"`
+			}
+			c.admin(a, "GET", "/admin/v1/events?program_id=prog-work", "", &out)
+			return inFlight == tasks+1 && len(out.Events) >= events &&
+				strings.HasPrefix(out.Events[0].LastError, "held: waiting for earlier event "+out.Events[1].ID)
 		})
 		b = startNode(t, bin, db, "node-b", addrB, filepath.Join(dir, "b"))
 		a.kill()

@@ -179,21 +179,24 @@ public class SampleProgram {
         return err("unknown ability " + ability);
     }
 
-    /** An event: spec_notify_app tells the app, and the event is kept under the notify_id. */
+    /**
+     * An event: kept under a fresh notify_id first, then spec_notify_app tells the app with it —
+     * stored before the app is told, so an app that calls back at once finds it.
+     */
     static void notifyAndStore(SpecCallbackSDK callback) {
-        SpecSDK sdk = new SpecSDK(callback);
-        sdk.SetRequest("{}");
-        int ret = sdk.Invoke("spec_notify_app");
-        if (ret != 0) throw new IllegalStateException("spec_notify_app: invoke failed, ret = " + ret);
-        Object reply = Json.parse(sdk.GetResponse());
-        Map<?, ?> m = reply instanceof Map ? (Map<?, ?>) reply : new HashMap<>();
-        Object notifyId = m.get("notify_id");
-        if (!Long.valueOf(0).equals(m.get("errcode")) || !(notifyId instanceof String) || ((String) notifyId).isEmpty()) {
-            throw new IllegalStateException("spec_notify_app: " + sdk.GetResponse());
-        }
+        String notifyId = SpecUtil.GenerateNotifyId();
         long now = System.currentTimeMillis();
         events.values().removeIf(ev -> (Long) ev[1] < now);
-        events.put((String) notifyId, new Object[] {callback.GetData(), now + EVENT_TTL_MS});
+        events.put(notifyId, new Object[] {callback.GetData(), now + EVENT_TTL_MS});
+        SpecSDK sdk = new SpecSDK(callback);
+        sdk.SetRequest("{\"notify_id\":\"" + notifyId + "\"}");
+        int ret = sdk.Invoke("spec_notify_app");
+        Object reply = ret == 0 ? Json.parse(sdk.GetResponse()) : null;
+        Map<?, ?> m = reply instanceof Map ? (Map<?, ?>) reply : new HashMap<>();
+        if (ret != 0 || !Long.valueOf(0).equals(m.get("errcode"))) {
+            events.remove(notifyId);
+            throw new IllegalStateException("spec_notify_app: ret = " + ret + " " + sdk.GetResponse());
+        }
         SpecUtil.WWSpecLogInfo("event stored under notify_id " + notifyId);
     }
 

@@ -8,8 +8,9 @@
 // Abilities: echo ({"text":"…"} → {"text":"…","served_by":"<--name>"}),
 // invoke_<interface> (request_data to that SDK interface, its reply back),
 // get_callback_data (the event stored under the call's notify_id, as the
-// event's own JSON). Events (call_type 2): spec_notify_app, then the event
-// is kept under the returned notify_id for 20 minutes. Async calls are
+// event's own JSON). Events (call_type 2): the event is kept for 20 minutes
+// under a fresh notify_id (GenerateNotifyId), then spec_notify_app tells
+// the app with it. Async calls are
 // acknowledged at once and reported with program_async_job_call_back.
 //
 //     g++ -std=c++11 -pthread -I SDK -o sample_program sample_program.cpp -L SDK -lWeWorkSpecSDK -Wl,-rpath,SDK
@@ -255,28 +256,30 @@ std::string Work(SpecSdk *sdk, const std::string &ability, const std::string &da
     return Err("unknown ability " + ability);
 }
 
-// NotifyAndStore: spec_notify_app tells the app of the event, which is
-// kept under the returned notify_id. False when the zone refused.
+// NotifyAndStore keeps the event under a fresh notify_id, then
+// spec_notify_app tells the app with it: stored before the app is told, so
+// an app that calls back at once finds it. False when the zone refused.
 bool NotifyAndStore(const SpecCallbackSDK &cb) {
+    std::string notify_id = GenerateNotifyId();
+    {
+        long long now = Now();
+        std::lock_guard<std::mutex> lock(g_mu);
+        for (std::map<std::string, std::pair<std::string, long long> >::iterator it = g_events.begin(); it != g_events.end();) {
+            if (it->second.second < now) g_events.erase(it++);
+            else ++it;
+        }
+        g_events[notify_id] = std::make_pair(cb.GetData(), now + kEventTTL);
+    }
     SpecSdk sdk(cb);
     std::string rsp;
-    if (int ret = sdk.Invoke("spec_notify_app", "{}", &rsp)) {
-        WWSPEC_LOG_ERROR("spec_notify_app: invoke failed, ret = %d", ret);
-        return false;
-    }
+    int ret = sdk.Invoke("spec_notify_app", "{\"notify_id\":\"" + notify_id + "\"}", &rsp);
     std::map<std::string, std::string> m;
-    std::string notify_id;
-    if (!Json::Members(rsp, &m) || m["errcode"] != "0" || !Json::Str(m["notify_id"], &notify_id) || notify_id.empty()) {
-        WWSPEC_LOG_ERROR("spec_notify_app: %s", rsp.c_str());
+    if (ret != 0 || !Json::Members(rsp, &m) || m["errcode"] != "0") {
+        WWSPEC_LOG_ERROR("spec_notify_app: ret = %d %s", ret, rsp.c_str());
+        std::lock_guard<std::mutex> lock(g_mu);
+        g_events.erase(notify_id);
         return false;
     }
-    long long now = Now();
-    std::lock_guard<std::mutex> lock(g_mu);
-    for (std::map<std::string, std::pair<std::string, long long> >::iterator it = g_events.begin(); it != g_events.end();) {
-        if (it->second.second < now) g_events.erase(it++);
-        else ++it;
-    }
-    g_events[notify_id] = std::make_pair(cb.GetData(), now + kEventTTL);
     WWSPEC_LOG_INFO("event stored under notify_id %s", notify_id.c_str());
     return true;
 }

@@ -1,0 +1,205 @@
+package sandbox_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openzone/openzone/internal/sandbox"
+	"github.com/openzone/openzone/internal/sandbox/sandboxtest"
+)
+
+// prog is the test program (testdata/sbxprog), built once.
+var prog string
+
+func TestMain(m *testing.M) {
+	os.Exit(func() int {
+		dir, err := os.MkdirTemp("", "sandbox-test-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		// Readable by others: a root zone runs programs as an unprivileged uid.
+		os.Chmod(dir, 0o755)
+		prog = filepath.Join(dir, "sbxprog")
+		build := exec.Command("go", "build", "-o", prog, "./testdata/sbxprog")
+		build.Stdout, build.Stderr = os.Stdout, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "build sbxprog:", err)
+			return 1
+		}
+		return m.Run()
+	}())
+}
+
+// instance is a sandboxed run of sbxprog under test.
+type instance struct {
+	run  *sandbox.Run
+	cmd  *exec.Cmd
+	out  *os.File // the program's output (and the init's)
+	done chan struct{}
+	http *http.Client
+}
+
+// output returns what the instance wrote so far.
+func (in *instance) output() string {
+	b, _ := os.ReadFile(in.out.Name())
+	return string(b)
+}
+
+func newManager(t *testing.T, api http.Handler) *sandbox.Manager {
+	t.Helper()
+	m := sandbox.New(sandbox.Config{DataDir: t.TempDir(), API: api})
+	sandboxtest.Require(t, m)
+	t.Cleanup(m.Close)
+	return m
+}
+
+// start runs sbxprog in a sandbox the way the runtime does, and waits
+// until it serves.
+func start(t *testing.T, m *sandbox.Manager, programID, name string, spec sandbox.Spec, env ...string) *instance {
+	t.Helper()
+	env = append(env, "PORT=8080", "HOST=0.0.0.0", "OPENZONE_API="+sandbox.APIURL, "OPENZONE_INSTANCE="+name)
+	run, err := m.Prepare(sandbox.Request{ProgramID: programID, Instance: name, Spec: spec,
+		Path: prog, Args: []string{prog}, Env: env})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := os.Create(filepath.Join(t.TempDir(), "output"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := &instance{run: run, out: out, done: make(chan struct{})}
+	in.cmd = &exec.Cmd{Stdout: out, Stderr: out}
+	run.Command(in.cmd)
+	if err := in.cmd.Start(); err != nil {
+		run.Close()
+		t.Fatal(err)
+	}
+	go func() { in.cmd.Wait(); close(in.done) }()
+	t.Cleanup(func() {
+		in.cmd.Process.Kill()
+		<-in.done
+		run.Close()
+	})
+	if err := run.Start(in.cmd.Process.Pid); err != nil {
+		t.Fatalf("sandbox start: %v\n%s", err, in.output())
+	}
+	in.http = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return run.Dial(ctx) },
+	}}
+	deadline := time.Now().Add(10 * time.Second)
+	for !run.Check() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never listened on 8080:\n%s", name, in.output())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return in
+}
+
+// get calls path on the instance (through Dial) and decodes its JSON.
+func (in *instance) get(t *testing.T, path string) map[string]any {
+	t.Helper()
+	resp, err := in.http.Get("http://instance" + path)
+	if err != nil {
+		t.Fatalf("GET %s: %v\n%s", path, err, in.output())
+	}
+	defer resp.Body.Close()
+	var v map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	return v
+}
+
+func TestSandbox_Isolation(t *testing.T) {
+	api := http.NewServeMux()
+	api.HandleFunc("/spec/v1/ping", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "pong") })
+	m := newManager(t, api)
+	in := start(t, m, "prog-a", "prog-a#1", sandbox.Spec{}, "SBX_EXTRA=x")
+
+	who := in.get(t, "/whoami")
+	if who["uid"] != float64(sandbox.ProgramUID) || who["gid"] != float64(sandbox.ProgramUID) {
+		t.Errorf("uid/gid = %v/%v, want %d", who["uid"], who["gid"], sandbox.ProgramUID)
+	}
+	if pid, _ := who["pid"].(float64); who["ppid"] != float64(1) || pid > 100 {
+		t.Errorf("pid %v ppid %v: want a child of the sandbox's init, pid 1 (own PID namespace)", who["pid"], who["ppid"])
+	}
+	if who["hostname"] != "prog-a-1" || who["cwd"] != sandbox.DataPath || who["api"] != sandbox.APIURL || who["extra"] != "x" {
+		t.Errorf("whoami = %v", who)
+	}
+
+	tests := []struct {
+		name, path string
+		wantErr    string // substring; "" wants success
+	}{
+		{"ProgramAPI", "/fetch?url=" + url.QueryEscape(sandbox.APIURL+"/spec/v1/ping"), ""},
+		{"HostLoopback", "/connect?addr=" + url.QueryEscape(zoneAddr(t)), "connection refused"},
+		{"Internet", "/connect?addr=192.0.2.1:443", "network is unreachable"},
+		{"DNS", "/lookup?name=example.com", "server misbehaving"},
+		{"ZoneData", "/read?path=" + url.QueryEscape(filepath.Dir(m.DataDir("prog-a"))), "no such file"},
+		{"HostTmp", "/read?path=" + url.QueryEscape(os.TempDir()+"/"+filepath.Base(t.TempDir())), "no such file"},
+		{"HostRootReadOnly", "/write?path=/etc/openzone-sandbox-test&data=x", "read-only file system"},
+		{"WriteData", "/write?path=/mnt/data/hello&data=hi", ""},
+		{"WriteTmp", "/write?path=/tmp/x&data=hi", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := in.get(t, tt.path)
+			e, _ := got["err"].(string)
+			if tt.wantErr == "" && e != "" || tt.wantErr != "" && !strings.Contains(e, tt.wantErr) {
+				t.Errorf("%s: err %q, want %q (reply %v)", tt.path, e, tt.wantErr, got)
+			}
+		})
+	}
+	t.Run("APIOnly", func(t *testing.T) {
+		got := in.get(t, "/fetch?url="+url.QueryEscape(sandbox.APIURL+"/cgi-bin/gettoken"))
+		if got["status"] != float64(http.StatusForbidden) {
+			t.Errorf("GET /cgi-bin/gettoken from inside = %v, want 403", got)
+		}
+	})
+	st := m.Status("prog-a", "prog-a#1", sandbox.Spec{})
+	var kinds []string
+	for _, a := range st.Attempts {
+		kinds = append(kinds, a.Kind+" "+a.Target)
+	}
+	for _, want := range []string{"dns example.com A", "api GET /cgi-bin/gettoken"} {
+		if !strings.Contains(strings.Join(kinds, "\n"), want) {
+			t.Errorf("attempts %q lack %q", kinds, want)
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(m.DataDir("prog-a"), "hello")); err != nil || string(b) != "hi" {
+		t.Errorf("/mnt/data/hello on the host = %q, %v", b, err)
+	}
+}
+
+// zoneAddr is a port the host listens on, as the zone does.
+func zoneAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return ln.Addr().String()
+}

@@ -1,0 +1,52 @@
+// Package sandboxtest decides whether a test that needs sandboxes runs:
+// it skips, saying why, on a host that cannot sandbox, and fails instead
+// when OPENZONE_REQUIRE_SANDBOX=1 (which .ci/run sets), so CI never
+// passes by skipping. Only tests import it.
+package sandboxtest
+
+import (
+	"os"
+	"testing"
+
+	"github.com/openzone/openzone/internal/sandbox"
+)
+
+// EnvRequire names the variable that turns skips into failures.
+const EnvRequire = "OPENZONE_REQUIRE_SANDBOX"
+
+// Required reports whether sandbox tests must run here.
+func Required() bool { return os.Getenv(EnvRequire) == "1" }
+
+// Require skips (or fails) tb unless m can sandbox instances.
+func Require(tb testing.TB, m *sandbox.Manager) {
+	tb.Helper()
+	if s := m.Probe(); !s.Sandbox {
+		stop(tb, "this host cannot sandbox: "+s.Reason)
+	}
+}
+
+// RequireLimits skips (or fails) tb unless m can enforce limits.
+func RequireLimits(tb testing.TB, m *sandbox.Manager) {
+	tb.Helper()
+	Require(tb, m)
+	if s := m.Probe(); !s.LimitsEnforce {
+		stop(tb, "this host cannot enforce limits: "+s.Limits)
+	}
+}
+
+// RequireRuntime skips (or fails) tb unless m has an OCI runtime.
+func RequireRuntime(tb testing.TB, m *sandbox.Manager) {
+	tb.Helper()
+	Require(tb, m)
+	if s := m.Probe(); !s.RuntimeOK {
+		stop(tb, s.Runtime)
+	}
+}
+
+func stop(tb testing.TB, why string) {
+	tb.Helper()
+	if Required() {
+		tb.Fatalf("%s (%s=1: this machine must support it)", why, EnvRequire)
+	}
+	tb.Skipf("%s (set %s=1 to make this a failure)", why, EnvRequire)
+}

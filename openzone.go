@@ -7,6 +7,8 @@ package openzone
 
 import (
 	"encoding/json"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -96,12 +98,24 @@ const (
 )
 
 // Deploy says how a program runs inside the zone. Command programs are
-// supervised local processes; URL programs run elsewhere and are called where
-// they are. A zero Deploy means "not deployed" (debug mode only).
+// supervised local processes, each instance in a sandbox where the host
+// allows it; URL programs run elsewhere and are called where they are. A
+// zero Deploy means "not deployed" (debug mode only).
 type Deploy struct {
 	Command   []string `json:"command,omitempty"`
 	Instances int      `json:"instances,omitempty"`
 	URL       string   `json:"url,omitempty"`
+	// Isolation is auto (the default: sandboxed where the host allows it),
+	// on (sandboxed, or not deployed) or off (plain local processes).
+	Isolation string `json:"isolation,omitempty"`
+	// Image is the tarball of a container filesystem (docker export) that
+	// Command runs in, as WeCom's 启动命令 and 启动参数.
+	Image string `json:"image,omitempty"`
+	// SDKPath is where the image loads WeCom's SDK from; the zone puts
+	// its drop-in there. Default /usr/local/wwspecdemo/sdk.
+	SDKPath string `json:"sdk_path,omitempty"`
+	// Limits bound each instance; zero fields take the zone's defaults.
+	Limits Limits `json:"limits,omitzero"`
 }
 
 // States of a deployed program's instance, as the runtime reports them.
@@ -128,8 +142,69 @@ func InstanceStateStyle(state string) string {
 	return "bad"
 }
 
+// Limits bound one instance of a program.
+type Limits struct {
+	MemoryMB int     `json:"memory_mb,omitempty"`
+	CPUs     float64 `json:"cpus,omitempty"`
+	DiskMB   int     `json:"disk_mb,omitempty"` // quota of /mnt/data
+}
+
+// Isolation modes of Deploy.Isolation.
+const (
+	IsolationAuto = "auto"
+	IsolationOn   = "on"
+	IsolationOff  = "off"
+)
+
 // Deployed reports whether the program has a deployment.
 func (d Deploy) Deployed() bool { return len(d.Command) > 0 || d.URL != "" }
+
+// SandboxProblem checks the sandbox settings of a deployment (isolation,
+// image, sdk_path, limits) and returns the field at fault, relative to
+// deploy ("limits.cpus"), and what is wrong; "" when they are fine.
+func (d Deploy) SandboxProblem() (field, problem string) {
+	switch d.Isolation {
+	case "", IsolationAuto, IsolationOn, IsolationOff:
+	default:
+		return "isolation", fmt.Sprintf("%q is not one of auto, on, off", d.Isolation)
+	}
+	if d.URL != "" {
+		for _, f := range []struct {
+			name string
+			set  bool
+		}{{"isolation", d.Isolation != ""}, {"image", d.Image != ""}, {"sdk_path", d.SDKPath != ""}, {"limits", d.Limits != Limits{}}} {
+			if f.set {
+				return f.name, "only a command deploy has it: a url deploy runs elsewhere"
+			}
+		}
+	}
+	if d.Image != "" {
+		if len(d.Command) == 0 {
+			return "command", "an image needs its start command (启动命令 and 启动参数), e.g. [/bin/sh, /usr/local/wwspecdemo/start.sh]"
+		}
+		if d.Isolation == IsolationOff {
+			return "isolation", "an image runs only in a sandbox: remove isolation: off, or the image"
+		}
+	}
+	if d.SDKPath != "" {
+		if d.Image == "" {
+			return "sdk_path", "only an image has an SDK path"
+		}
+		if !strings.HasPrefix(d.SDKPath, "/") || strings.Contains("/"+d.SDKPath+"/", "/../") {
+			return "sdk_path", fmt.Sprintf("%q is not an absolute path inside the image", d.SDKPath)
+		}
+	}
+	l := d.Limits
+	switch {
+	case l.MemoryMB != 0 && (l.MemoryMB < 16 || l.MemoryMB > 1<<20):
+		return "limits.memory_mb", fmt.Sprintf("must be from 16 to 1048576 (MB), got %d", l.MemoryMB)
+	case l.CPUs != 0 && (l.CPUs < 0.01 || l.CPUs > 1024):
+		return "limits.cpus", fmt.Sprintf("must be from 0.01 to 1024, got %g", l.CPUs)
+	case l.DiskMB != 0 && (l.DiskMB < 1 || l.DiskMB > 1<<24):
+		return "limits.disk_mb", fmt.Sprintf("must be from 1 to 16777216 (MB), got %d", l.DiskMB)
+	}
+	return "", ""
+}
 
 // Ability is one 能力 of a program: its input and output protocols are JSON
 // examples that requests and results must match (docs/wecom.md, "Protocols").

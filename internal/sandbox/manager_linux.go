@@ -252,7 +252,7 @@ func (m *Manager) dataDir(programID string) (string, error) {
 // Status describes the sandbox of an instance (nil when none ran).
 func (m *Manager) Status(programID, instance string, spec Spec) *Status {
 	sup := m.Probe()
-	l := spec.Limits.WithDefaults()
+	l := WithDefaults(spec.Limits)
 	st := &Status{
 		Isolation: fmt.Sprintf("user, mount, pid, net, uts and ipc namespaces; uid %d without capabilities; loopback only, the program API at %s", ProgramUID, APIURL),
 		Limits:    l,
@@ -302,7 +302,7 @@ func (m *Manager) Prepare(req Request) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := req.Spec.Limits.WithDefaults()
+	l := WithDefaults(req.Spec.Limits)
 	cfg := &initConfig{
 		Hostname: hostname(req.Instance),
 		Root:     root,

@@ -59,9 +59,12 @@ func (r *Run) URL() string { return r.url }
 func (r *Run) Env() (port, host, api string) { return "8080", "0.0.0.0", APIURL }
 
 // Command turns cmd, built by the runtime for the program, into the start
-// of the sandbox's init; cmd's output pipes stay as they are, and carry
-// the program's output.
+// of the sandbox's init: cmd's environment becomes the program's, and its
+// output pipes stay as they are and carry the program's output.
 func (r *Run) Command(cmd *exec.Cmd) {
+	if cmd.Env != nil {
+		r.cfg.Env = cmd.Env // the program's, zone context included
+	}
 	cmd.Path = r.m.cfg.Executable
 	cmd.Args = []string{initArg0, r.req.Instance}
 	cmd.Env = initEnv()

@@ -35,6 +35,8 @@ package sandbox
 
 import (
 	"time"
+
+	"github.com/openzone/openzone"
 )
 
 // Isolation modes (deploy.isolation).
@@ -68,15 +70,12 @@ const (
 	DefaultDiskMB   = 1024
 )
 
-// Limits bound one instance (deploy.limits). Zero fields take the defaults.
-type Limits struct {
-	MemoryMB int     `json:"memory_mb,omitempty"`
-	CPUs     float64 `json:"cpus,omitempty"`
-	DiskMB   int     `json:"disk_mb,omitempty"` // quota of /mnt/data, shared by the program's instances
-}
+// Limits bound one instance (deploy.limits); zero fields take the
+// defaults.
+type Limits = openzone.Limits
 
 // WithDefaults returns l with its zero fields set to the defaults.
-func (l Limits) WithDefaults() Limits {
+func WithDefaults(l Limits) Limits {
 	if l.MemoryMB == 0 {
 		l.MemoryMB = DefaultMemoryMB
 	}
@@ -135,3 +134,43 @@ const (
 	AttemptConnect = "connect" // a connection to anything but the sandbox itself
 	AttemptAPI     = "api"     // a request to the zone outside the program API
 )
+
+// Decision is how a program's instances are isolated on this host, and
+// why, for the admin API and the console.
+type Decision struct {
+	Mode      string `json:"mode"` // as configured: auto, on or off
+	Sandboxed bool   `json:"sandboxed"`
+	// Note says why instances are not sandboxed ("isolation off: …").
+	Note string `json:"note,omitempty"`
+}
+
+// Decide applies a program's deployment to what the host supports. A
+// deployment that needs a sandbox the host cannot give (isolation on, or an
+// image) is an *openzone.Error naming the field.
+func Decide(d openzone.Deploy, sup Support) (Decision, error) {
+	dec := Decision{Mode: d.Isolation}
+	if dec.Mode == "" {
+		dec.Mode = ModeAuto
+	}
+	switch {
+	case d.URL != "":
+		dec.Note = "runs elsewhere (deploy.url): the zone does not start it"
+		return dec, nil
+	case len(d.Command) == 0:
+		return dec, nil
+	case dec.Mode == ModeOff:
+		dec.Note = "isolation off: deploy.isolation is off, so instances run as plain local processes"
+		return dec, nil
+	case !sup.Sandbox && d.Image != "":
+		return dec, openzone.Errorf(openzone.ErrInvalidParam, "deploy.image runs only in a sandbox, and this host cannot sandbox: %s", sup.Reason)
+	case !sup.Sandbox && dec.Mode == ModeOn:
+		return dec, openzone.Errorf(openzone.ErrInvalidParam, "deploy.isolation is on, and this host cannot sandbox: %s", sup.Reason)
+	case !sup.Sandbox:
+		dec.Note = "isolation off: " + sup.Reason
+		return dec, nil
+	case d.Image != "" && !sup.RuntimeOK:
+		return dec, openzone.Errorf(openzone.ErrInvalidParam, "deploy.image needs an OCI runtime: %s", sup.Runtime)
+	}
+	dec.Sandboxed = true
+	return dec, nil
+}

@@ -6,13 +6,14 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/openzone/openzone/internal/fold"
+	"github.com/openzone/openzone/internal/sandbox"
 )
 
 const (
@@ -102,6 +103,7 @@ type launch struct {
 	dir       string
 	env       []string // without PORT and OPENZONE_API
 	book      *logbook
+	sandbox   *sandbox.Spec // nil: a plain process
 }
 
 // supervise runs one instance until it is stopped: start, health-check,
@@ -162,27 +164,45 @@ type runResult struct {
 // failed to start). When in is stopped meanwhile, it terminates the process
 // group (SIGTERM, then SIGKILL on in.killCh).
 func (r *Supervisor) runOnce(in *instance, l launch) runResult {
-	port, err := freePort(r.cfg.Host)
+	t, err := r.newTarget(in, l)
 	if err != nil {
 		r.startFailed(in, l, err)
 		return runResult{}
 	}
-	res := runResult{port: port}
-	env := append(slices.Clip(l.env), "OPENZONE_API="+r.cfg.ZoneURL, "PORT="+strconv.Itoa(port), "HOST="+r.cfg.Host, "OPENZONE_INSTANCE="+in.name)
-	p, err := startProcess(l, env, in.name)
+	defer t.close()
+	res := runResult{port: t.port()}
+	p, err := startProcess(l, t.env(l.env, r.cfg.ZoneURL, in.name), in.name, t.prepare)
 	if err != nil {
+		r.startFailed(in, l, err)
+		return res
+	}
+	if err := t.started(p.pid); err != nil {
+		signalGroup(p.cmd.Process, sigKill)
+		<-p.exited
+		p.drain(readerGrace)
 		r.startFailed(in, l, err)
 		return res
 	}
 	started := time.Now()
 	r.mu.Lock()
-	in.url = "http://" + net.JoinHostPort(r.cfg.Host, strconv.Itoa(port))
+	in.url = t.url()
 	in.pid = p.pid
 	in.state = StateStarting
 	in.healthy = false
 	in.startedAt = started
 	r.mu.Unlock()
-	r.zoneLog(l.book, in.name, slog.LevelInfo, fmt.Sprintf("started pid %d on port %d", p.pid, port))
+	if sb, ok := t.(*sandboxTarget); ok {
+		host := strings.TrimPrefix(sb.url(), "http://")
+		r.dialMu.Lock()
+		r.dials[host] = sb.run
+		r.dialMu.Unlock()
+		defer func() {
+			r.dialMu.Lock()
+			delete(r.dials, host)
+			r.dialMu.Unlock()
+		}()
+	}
+	r.zoneLog(l.book, in.name, slog.LevelInfo, fmt.Sprintf("started pid %d %s", p.pid, t.where()))
 
 	var healthySince time.Time
 	delay := min(10*time.Millisecond, r.cfg.HealthInterval)
@@ -204,7 +224,7 @@ wait:
 			}
 			break wait
 		case <-timer.C:
-			ok := checkHealth(r.cfg.Host, port)
+			ok := t.check()
 			r.mu.Lock()
 			changed := ok != in.healthy
 			if changed && ok {
@@ -218,11 +238,11 @@ wait:
 			case ok && !res.everHealthy:
 				res.everHealthy = true
 				healthySince = time.Now()
-				r.zoneLog(l.book, in.name, slog.LevelInfo, fmt.Sprintf("healthy on port %d", port))
+				r.zoneLog(l.book, in.name, slog.LevelInfo, "healthy "+t.where())
 			case ok && changed:
-				r.zoneLog(l.book, in.name, slog.LevelInfo, fmt.Sprintf("healthy again on port %d", port))
+				r.zoneLog(l.book, in.name, slog.LevelInfo, "healthy again "+t.where())
 			case changed: // was healthy
-				r.zoneLog(l.book, in.name, slog.LevelWarn, fmt.Sprintf("health check failed on port %d", port))
+				r.zoneLog(l.book, in.name, slog.LevelWarn, "health check failed "+t.where())
 			}
 			if !res.everHealthy {
 				delay = min(delay*2, r.cfg.HealthInterval)
@@ -242,15 +262,15 @@ wait:
 	// Whatever the leader left behind in its group goes with it.
 	signalGroup(p.cmd.Process, sigKill)
 	p.drain(readerGrace)
-	res.bindErr = p.bindErr.Load()
+	res.bindErr = p.bindErr.Load() && res.port != 0
 	res.ranFor = time.Since(started)
 	if res.everHealthy {
 		res.healthyFor = time.Since(healthySince)
 	}
 
-	exit := p.cmd.ProcessState.String()
+	exit, code := t.exitText(p.cmd.ProcessState)
 	text := fmt.Sprintf("pid %d exited: %s", p.pid, exit)
-	if code := p.cmd.ProcessState.ExitCode(); code >= 0 {
+	if code >= 0 {
 		text = fmt.Sprintf("pid %d exited with status %d", p.pid, code)
 	}
 	r.mu.Lock()
@@ -301,8 +321,9 @@ type process struct {
 }
 
 // startProcess starts the child in its own process group, with its stdout
-// and stderr on pipes that are read line by line into the log book.
-func startProcess(l launch, env []string, name string) (*process, error) {
+// and stderr on pipes that are read line by line into the log book;
+// prepare may change the command before it starts.
+func startProcess(l launch, env []string, name string, prepare func(*exec.Cmd)) (*process, error) {
 	outR, outW, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -322,6 +343,7 @@ func startProcess(l launch, env []string, name string) (*process, error) {
 		Stderr:      errW,
 		SysProcAttr: sysProcAttr(),
 	}
+	prepare(cmd)
 	err = startCmd(cmd)
 	outW.Close()
 	errW.Close()

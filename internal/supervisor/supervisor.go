@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"os/exec"
@@ -29,6 +30,7 @@ import (
 	"time"
 
 	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/sandbox"
 )
 
 // Instance states reported by Instances: the root package's, named here
@@ -97,6 +99,9 @@ type Config struct {
 	// NamePrefix starts every instance name. Zone nodes sharing a database
 	// set it to their node id, so names are unique across nodes.
 	NamePrefix string
+	// Sandbox runs the instances of specs that have a Sandbox; nil: such
+	// specs are refused.
+	Sandbox *sandbox.Manager
 }
 
 // Spec is the desired deployment of one program. Exactly one of Command and
@@ -119,13 +124,21 @@ type Spec struct {
 	// variables (OPENZONE_API, OPENZONE_PROGRAM_ID, OPENZONE_SECRET, PORT)
 	// take precedence over it.
 	ExtraEnv []string
+	// Sandbox, when set, runs each instance in a sandbox of its own
+	// (Config.Sandbox): on port 8080 of its own network, where OPENZONE_API
+	// reaches the zone. With an image, Command is a path inside it.
+	Sandbox *sandbox.Spec
 }
 
 func (s Spec) equal(o Spec) bool {
 	return s.ProgramID == o.ProgramID && slices.Equal(s.Command, o.Command) &&
 		s.Instances == o.Instances && s.URL == o.URL && s.Dir == o.Dir &&
-		s.Secret == o.Secret && slices.Equal(s.ExtraEnv, o.ExtraEnv)
+		s.Secret == o.Secret && slices.Equal(s.ExtraEnv, o.ExtraEnv) &&
+		(s.Sandbox == nil) == (o.Sandbox == nil) && (s.Sandbox == nil || *s.Sandbox == *o.Sandbox)
 }
+
+// image reports whether the spec runs an image (its command is inside it).
+func (s Spec) image() bool { return s.Sandbox != nil && s.Sandbox.Image != "" }
 
 // sameProcess reports whether s and o start identical processes, so that
 // only the number of instances differs.
@@ -154,6 +167,9 @@ type InstanceStatus struct {
 	Restarts  int       `json:"restarts"`
 	StartedAt time.Time `json:"started_at,omitzero"` // start of the current (or last) process
 	LastExit  string    `json:"last_exit,omitempty"` // e.g. "exit status 3", "signal: killed"
+	// Sandbox describes the instance's sandbox: isolation, limits, blocked
+	// attempts; nil for a plain process.
+	Sandbox *sandbox.Status `json:"sandbox,omitempty"`
 }
 
 // LogLine is one line of a program's log.
@@ -169,6 +185,9 @@ type LogLine struct {
 type Supervisor struct {
 	cfg Config
 	log *slog.Logger
+
+	dialMu sync.RWMutex
+	dials  map[string]*sandbox.Run // host:port of a sandboxed instance's endpoint → its run
 
 	mu       sync.Mutex
 	programs map[string]*program
@@ -222,6 +241,7 @@ func New(cfg Config) *Supervisor {
 		log:      cfg.Logger,
 		programs: make(map[string]*program),
 		books:    make(map[string]*logbook),
+		dials:    make(map[string]*sandbox.Run),
 		changed:  make(chan struct{}),
 		shutdown: make(chan struct{}),
 	}
@@ -292,6 +312,14 @@ func normalize(spec Spec) (Spec, string, error) {
 		}
 		spec.Dir = dir
 	}
+	if spec.Sandbox != nil {
+		sb := *spec.Sandbox
+		spec.Sandbox = &sb
+	}
+	if spec.image() {
+		// The OCI runtime finds it inside the image.
+		return spec, spec.Command[0], nil
+	}
 	path, err := resolveCommand(spec.Command[0], spec.Dir)
 	if err != nil {
 		return spec, "", openzone.Wrap(openzone.ErrInvalidParam, err, "deploy of %s: command %q not found", spec.ProgramID, spec.Command[0])
@@ -348,6 +376,9 @@ func (r *Supervisor) Deploy(ctx context.Context, spec Spec) error {
 	if err != nil {
 		return err
 	}
+	if spec.Sandbox != nil && r.cfg.Sandbox == nil {
+		return openzone.Errorf(openzone.ErrInvalidParam, "deploy of %s: this zone runs no sandboxes", spec.ProgramID)
+	}
 
 	r.mu.Lock()
 	if r.closed {
@@ -384,7 +415,7 @@ func (r *Supervisor) Deploy(ctx context.Context, spec Spec) error {
 		}
 		in := newInstance(name)
 		p.insts = append(p.insts, in)
-		l := launch{programID: spec.ProgramID, path: path, args: spec.Command, dir: spec.Dir, env: r.envFor(spec), book: p.book}
+		l := launch{programID: spec.ProgramID, path: path, args: spec.Command, dir: spec.Dir, env: r.envFor(spec), book: p.book, sandbox: spec.Sandbox}
 		r.wg.Add(1)
 		go r.supervise(in, l)
 	}
@@ -568,7 +599,7 @@ func (r *Supervisor) Instances(programID string) []InstanceStatus {
 	}
 	out := make([]InstanceStatus, 0, len(p.insts))
 	for _, in := range p.insts {
-		out = append(out, InstanceStatus{
+		st := InstanceStatus{
 			Name:      in.name,
 			URL:       in.url,
 			PID:       in.pid,
@@ -576,10 +607,29 @@ func (r *Supervisor) Instances(programID string) []InstanceStatus {
 			Restarts:  in.restarts,
 			StartedAt: in.startedAt,
 			LastExit:  in.lastExit,
-		})
+		}
+		if p.spec.Sandbox != nil && r.cfg.Sandbox != nil {
+			st.Sandbox = r.cfg.Sandbox.Status(programID, in.name, *p.spec.Sandbox)
+		}
+		out = append(out, st)
 	}
 	return out
 }
+
+// DialContext connects to addr for the gateway: the endpoint of a
+// sandboxed instance of this node is reached straight inside its sandbox
+// (the connection is made there and handed over), anything else over TCP.
+func (r *Supervisor) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	r.dialMu.RLock()
+	run := r.dials[addr]
+	r.dialMu.RUnlock()
+	if run != nil {
+		return run.Dial(ctx)
+	}
+	return dialer.DialContext(ctx, network, addr)
+}
+
+var dialer = &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 
 // Logs returns the last tail log lines of a program, oldest first (all kept
 // lines when tail <= 0). Logs of an undeployed program stay available.

@@ -41,6 +41,9 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, "build tinyprog:", err)
 			return 1
 		}
+		// Readable by others: a root zone runs sandboxed programs as an
+		// unprivileged uid.
+		os.Chmod(dir, 0o755)
 		binDir = dir
 		return m.Run()
 	}())

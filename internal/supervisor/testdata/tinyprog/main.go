@@ -5,6 +5,7 @@
 //	GET /crash  exits with status 3
 //	GET /long?n=N            writes one stdout line of N bytes
 //	GET /spam?lines=N&size=S writes N stdout lines of S bytes
+//	GET /alloc?mb=N          takes N MB of memory and keeps it
 //
 // Environment switches: TINYPROG_NO_LISTEN=1 (never listen),
 // TINYPROG_IGNORE_TERM=1 (ignore SIGTERM), TINYPROG_SPAWN=1 (start a
@@ -99,5 +100,18 @@ func main() {
 		}
 		fmt.Fprintln(w, "ok")
 	})
+	mux.HandleFunc("GET /alloc", func(w http.ResponseWriter, r *http.Request) {
+		mb, _ := strconv.Atoi(r.URL.Query().Get("mb"))
+		for range mb {
+			b := make([]byte, 1<<20)
+			for i := range b {
+				b[i] = 1
+			}
+			held = append(held, b)
+		}
+		fmt.Fprintln(w, "ok")
+	})
 	http.Serve(ln, mux)
 }
+
+var held [][]byte // memory /alloc keeps

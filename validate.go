@@ -158,7 +158,8 @@ func printable(v string) bool {
 
 // Check checks a deployment at path (e.g. "deploy"): command and url
 // exclusive; a command of 1 to 64 arguments of at most 4 KiB without NUL
-// (exec cannot pass one), its program named, 1 to 16 instances; a url.
+// (exec cannot pass one), its program named, 1 to 16 instances; a url;
+// the sandbox's settings (SandboxProblem).
 func (d Deploy) Check(path string) error {
 	switch {
 	case len(d.Command) > 0 && d.URL != "":
@@ -191,6 +192,9 @@ func (d Deploy) Check(path string) error {
 		}
 	case d.Instances != 0:
 		return fieldErr(Field(path, "instances"), "only a command deploy has instances")
+	}
+	if field, problem := d.SandboxProblem(); field != "" {
+		return fieldErr(Field(path, field), "%s", problem)
 	}
 	return nil
 }

@@ -25,17 +25,26 @@ import (
 	"github.com/openzone/openzone/internal/listener"
 	"github.com/openzone/openzone/internal/metrics"
 	"github.com/openzone/openzone/internal/outbound"
+	"github.com/openzone/openzone/internal/sandbox"
 	"github.com/openzone/openzone/internal/specapi"
 	"github.com/openzone/openzone/internal/supervisor"
 	"github.com/openzone/openzone/internal/tasks"
 	"github.com/openzone/openzone/internal/traffic"
+	pysdk "github.com/openzone/openzone/sdk/python"
 )
 
 // compose builds the services, each from those below it
 // (docs/architecture.md draws them).
 func (s *Server) compose(jcfg jobs.Config, archiveKey []byte) error {
 	cfg, st, log, now := s.cfg, s.store, s.log, s.cfg.Now
-	scfg := supervisor.Config{Logger: log, LogDir: filepath.Join(cfg.DataDir, "logs"), ZoneURL: s.URL(), Host: cfg.InstanceHost}
+	// Sandboxed instances reach the program API alone: this mux gets only
+	// its routes (serve), and the sandboxes are served from it
+	// (docs/decisions.md, "Sandboxes").
+	s.programAPI = http.NewServeMux()
+	s.sandbox = sandbox.New(sandbox.Config{DataDir: cfg.DataDir, API: s.programAPI, Logger: log, Host: cfg.InstanceHost,
+		SDKFunc: func(dir string) error { return os.CopyFS(dir, pysdk.Files) }})
+	scfg := supervisor.Config{Logger: log, LogDir: filepath.Join(cfg.DataDir, "logs"), ZoneURL: s.URL(), Host: cfg.InstanceHost,
+		Sandbox: s.sandbox}
 	if s.cluster != nil {
 		scfg.NamePrefix = cfg.NodeName + "/"
 	}
@@ -78,7 +87,7 @@ func (s *Server) compose(jcfg jobs.Config, archiveKey []byte) error {
 	s.debug = debugmode.New(debugmode.Config{Store: st, Now: now, Logger: log, AllowedHosts: cfg.DebugAllowedHosts,
 		Routes: s.routes, Prober: s.listeners, Apps: s.apps})
 	s.deploy = deploy.New(deploy.Config{Store: st, Supervisor: s.supervisor, Keys: s.gateway, Apps: s.apps,
-		Archive: s.archive, Dir: cfg.DataDir, MaxInstances: cfg.MaxInstances, Now: now, Logger: log})
+		Archive: s.archive, Sandbox: s.sandbox, Dir: cfg.DataDir, MaxInstances: cfg.MaxInstances, Now: now, Logger: log})
 	return nil
 }
 
@@ -111,8 +120,10 @@ func (s *Server) serve() error {
 	}
 	mux := http.NewServeMux()
 	appapi.New(appapi.Config{Apps: s.apps, Tasks: s.tasks, Debug: s.debug, Store: st, Now: now, Logger: log, Door: s.door}).Register(mux)
-	specapi.New(specapi.Config{Store: st, Keys: s.gateway, Debug: s.debug, Registry: registry, Recorder: s.recorder,
-		Now: now, Logger: log, Door: s.door}).Register(mux)
+	spec := specapi.New(specapi.Config{Store: st, Keys: s.gateway, Debug: s.debug, Registry: registry, Recorder: s.recorder,
+		Now: now, Logger: log, Door: s.door})
+	spec.Register(mux)
+	spec.Register(s.programAPI)
 	admin := adminapi.New(adminapi.Config{Store: st, Supervisor: s.supervisor, Recorder: s.recorder, Logger: log, AdminToken: s.token,
 		Deploy: s.deploy, Apps: s.apps, Debug: s.debug, Archive: s.archive, Events: s.events, Listeners: s.listeners,
 		Relay: relay, Info: s.info(), Now: now, Proxies: s.door.Proxies})
@@ -155,6 +166,7 @@ func (s *Server) serve() error {
 // boot applies the seed file, starts the deployed programs and the job
 // queue, and runs the background loops.
 func (s *Server) boot(ctx context.Context) error {
+	s.deploy.Notice()
 	// Messages archived before key tags existed get theirs, so the display
 	// page finds them (once; later starts find none).
 	if n, err := s.archive.TagMessages(ctx); err != nil {

@@ -43,6 +43,7 @@ import (
 	"github.com/openzone/openzone/internal/listener"
 	"github.com/openzone/openzone/internal/metrics"
 	"github.com/openzone/openzone/internal/outbound"
+	"github.com/openzone/openzone/internal/sandbox"
 	"github.com/openzone/openzone/internal/store"
 	"github.com/openzone/openzone/internal/store/postgres"
 	"github.com/openzone/openzone/internal/supervisor"
@@ -175,6 +176,8 @@ type Server struct {
 	// The services, in the order Start composes them.
 	node        *cluster.Node // nil on SQLite
 	supervisor  *supervisor.Supervisor
+	sandbox     *sandbox.Manager
+	programAPI  *http.ServeMux // the program API alone, for sandboxes
 	routes      *debugmode.Routes
 	hub         *listener.Hub
 	gateway     *gateway.Gateway
@@ -338,6 +341,9 @@ func (s *Server) Store() store.Store { return s.store }
 // Supervisor returns the program supervisor (for tests and embedders).
 func (s *Server) Supervisor() *supervisor.Supervisor { return s.supervisor }
 
+// Sandbox returns the sandbox manager (for tests and embedders).
+func (s *Server) Sandbox() *sandbox.Manager { return s.sandbox }
+
 // ApplySeed parses a seed file and applies it in one transaction, all of it
 // or nothing, idempotently; relative command paths resolve against base
 // (the seed file's directory). Programs it names are then redeployed to
@@ -384,6 +390,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 		if s.metricsSrv != nil {
 			s.metricsSrv.Close()
+		}
+		if s.sandbox != nil {
+			s.sandbox.Close() // its sandboxes went with the supervisor
 		}
 		if s.http != nil {
 			if err := s.http.Shutdown(ctx); err != nil {

@@ -30,6 +30,11 @@ func TestFlows(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(sdkDir, "wwspecapisdk", "__init__.py")); err != nil {
 		t.Fatalf("sdk export wrote no package: %v", err)
 	}
+	// Readable by others: a zone running as root runs sandboxed programs
+	// as an unprivileged uid.
+	if err := os.Chmod(sdkDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	env := []string{"PYTHON=" + py, "WWSPEC_SDK_DIR=" + sdkDir, "PYTHONDONTWRITEBYTECODE=1"}
 	wecomflows.Run(t, wecomflows.Program{
 		// WeCom's 启动命令 /bin/sh and 启动参数 start.sh (env names the

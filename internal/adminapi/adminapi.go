@@ -23,6 +23,7 @@ import (
 	"github.com/openzone/openzone/internal/debugmode"
 	"github.com/openzone/openzone/internal/deploy"
 	"github.com/openzone/openzone/internal/listener"
+	"github.com/openzone/openzone/internal/sandbox"
 	"github.com/openzone/openzone/internal/seed"
 	"github.com/openzone/openzone/internal/store"
 	"github.com/openzone/openzone/internal/supervisor"
@@ -74,10 +75,12 @@ type Supervisor interface {
 	Logs(programID string, tail int) []supervisor.LogLine
 }
 
-// Deploy applies what the zone is told to be.
+// Deploy applies what the zone is told to be, and says how a program's
+// instances run on this host.
 type Deploy interface {
 	ApplySeed(ctx context.Context, name string, data []byte, base string) (*deploy.Summary, error)
 	SaveProgram(ctx context.Context, p *openzone.Program) error
+	Isolation(p *openzone.Program) sandbox.Decision
 }
 
 // Apps is what the admin API does as, or for, an app.
@@ -260,7 +263,14 @@ func (a *API) handleSeedApply(r *http.Request) (any, error) {
 
 type programView struct {
 	*openzone.Program
+	Isolation sandbox.Decision            `json:"isolation"`
 	Instances []supervisor.InstanceStatus `json:"instances"`
+}
+
+// view is what the API shows of a program: its settings, how it runs on
+// this host, and its instances.
+func (a *API) view(p *openzone.Program) programView {
+	return programView{Program: p, Isolation: a.cfg.Deploy.Isolation(p), Instances: a.cfg.Supervisor.Instances(p.ID)}
 }
 
 func (a *API) handleProgramList(r *http.Request) (any, error) {
@@ -270,7 +280,7 @@ func (a *API) handleProgramList(r *http.Request) (any, error) {
 	}
 	out := make([]programView, 0, len(ps))
 	for _, p := range ps {
-		out = append(out, programView{Program: p, Instances: a.cfg.Supervisor.Instances(p.ID)})
+		out = append(out, a.view(p))
 	}
 	return map[string]any{"programs": out}, nil
 }
@@ -280,7 +290,7 @@ func (a *API) handleProgramGet(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return programView{Program: p, Instances: a.cfg.Supervisor.Instances(p.ID)}, nil
+	return a.view(p), nil
 }
 
 func (a *API) handleProgramLogs(r *http.Request) (any, error) {

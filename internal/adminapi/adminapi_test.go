@@ -19,6 +19,7 @@ import (
 	"github.com/openzone/openzone/internal/deploy"
 	"github.com/openzone/openzone/internal/listener"
 	"github.com/openzone/openzone/internal/listener/frame"
+	"github.com/openzone/openzone/internal/sandbox"
 	"github.com/openzone/openzone/internal/store/sqlite"
 	"github.com/openzone/openzone/internal/store/storetest"
 	"github.com/openzone/openzone/internal/traffic"
@@ -35,6 +36,7 @@ func (f fakeDeploy) ApplySeed(context.Context, string, []byte, string) (*deploy.
 	return &deploy.Summary{}, f.err
 }
 func (f fakeDeploy) SaveProgram(context.Context, *openzone.Program) error { return f.err }
+func (f fakeDeploy) Isolation(*openzone.Program) sandbox.Decision         { return sandbox.Decision{} }
 
 // fakeApps notes the calls the replay makes as their app.
 type fakeApps struct{ calls []string }

@@ -57,7 +57,7 @@ type programBody struct {
 	Abilities []openzone.Ability   `json:"abilities"`
 }
 
-const programShape = `{"provider","kind":"program"|"model","name","released","deploy":{"command":[…],"instances"}|{"url"},"abilities":[{"id","name","input":{…},"output":{…}}]}`
+const programShape = `{"provider","kind":"program"|"model","name","released","deploy":{"command":[…],"instances","isolation":"auto"|"on"|"off","image","sdk_path","limits":{"memory_mb","cpus","disk_mb"}}|{"url"},"abilities":[{"id","name","input":{…},"output":{…}}]}`
 
 // handleProgramPut creates or replaces a program (专区程序 / 专区模型) and its
 // abilities, then deploys it as its deploy says (or undeploys it).
@@ -84,7 +84,7 @@ func (a *API) handleProgramPut(r *http.Request) (any, error) {
 	if err := a.cfg.Deploy.SaveProgram(r.Context(), p); err != nil {
 		return nil, err
 	}
-	return programView{Program: p, Instances: a.cfg.Supervisor.Instances(p.ID)}, nil
+	return a.view(p), nil
 }
 
 func (a *API) checkProgram(r *http.Request, p *openzone.Program) error {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/sandbox/sandboxtest"
 	"github.com/openzone/openzone/internal/store"
 	"github.com/openzone/openzone/internal/testenv"
 )
@@ -295,4 +296,44 @@ func TestConsoleDebugListener(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestConsoleProgramSandbox(t *testing.T) {
+	m := sandboxtest.Host(t)
+	z := testenv.Start(t, testenv.Options{Seed: consoleSeed})
+	c := newClient(t, z)
+	waitFor := func(what string, cond func(string) bool) string {
+		var body string
+		testenv.Eventually(t, what, func() bool {
+			_, body = c.get("/console/programs/prog-rel")
+			return cond(body)
+		})
+		return body
+	}
+	if m.Probe().Sandbox {
+		waitFor("the instance shown sandboxed with its limits", func(b string) bool {
+			return strings.Contains(b, ">sandboxed<") && strings.Contains(b, "1024 MB · 1 CPU") && strings.Contains(b, "nothing blocked")
+		})
+	} else {
+		waitFor("the isolation off notice", func(b string) bool { return strings.Contains(b, `id="isolation-note">isolation off: `) })
+	}
+	form := url.Values{"csrf": {c.csrf}, "provider": {"isv"}, "name": {"Released and deployed"}, "kind": {"program"}, "released": {"on"},
+		"deploy_mode": {"command"}, "command": {testenv.Example(t) + " --name deployed"}, "instances": {"1"},
+		"isolation": {"off"}, "memory_mb": {"256"}, "cpus": {"lots"}, "disk_mb": {""},
+		"ability_id": {"echo", ""}, "ability_name": {"", ""}, "ability_input": {`{"text": ""}`, "{}"}, "ability_output": {`{"text": "", "served_by": ""}`, "{}"}}
+	if st, body := c.post("/console/programs/prog-rel", form, false); st != http.StatusBadRequest || !strings.Contains(body, "limits.cpus") {
+		t.Fatalf("cpus lots: HTTP %d, want 400 naming limits.cpus\n%.3000s", st, body)
+	}
+	form.Set("cpus", "0.5")
+	if st, body := c.post("/console/programs/prog-rel", form, false); st != http.StatusSeeOther {
+		t.Fatalf("save: HTTP %d\n%.3000s", st, body)
+	}
+	var p openzone.Program
+	z.Admin("GET", "/admin/v1/programs/prog-rel", nil, &p)
+	if want := (openzone.Limits{MemoryMB: 256, CPUs: 0.5}); p.Deploy.Isolation != "off" || p.Deploy.Limits != want {
+		t.Fatalf("saved deploy = %+v", p.Deploy)
+	}
+	waitFor("the plain process and the isolation off notice", func(b string) bool {
+		return strings.Contains(b, "plain process") && strings.Contains(b, "isolation off: deploy.isolation is off")
+	})
 }

@@ -61,12 +61,36 @@ type instance struct {
 	Restarts  int       `json:"restarts"`
 	StartedAt time.Time `json:"started_at"`
 	LastExit  string    `json:"last_exit"`
+	Sandbox   *struct {
+		Isolation  string  `json:"isolation"`
+		Runtime    string  `json:"runtime"`
+		Limits     limits  `json:"limits"`
+		Enforced   string  `json:"enforced"`
+		DataUsedMB float64 `json:"data_used_mb"`
+		Blocked    int     `json:"blocked"`
+		Attempts   []struct {
+			Time   time.Time `json:"time"`
+			Kind   string    `json:"kind"`
+			Target string    `json:"target"`
+			Count  int       `json:"count"`
+		} `json:"attempts"`
+	} `json:"sandbox"`
+}
+
+type limits struct {
+	MemoryMB int     `json:"memory_mb,omitempty"`
+	CPUs     float64 `json:"cpus,omitempty"`
+	DiskMB   int     `json:"disk_mb,omitempty"`
 }
 
 type deploy struct {
 	Command   []string `json:"command,omitempty"`
 	Instances int      `json:"instances,omitempty"`
 	URL       string   `json:"url,omitempty"`
+	Isolation string   `json:"isolation,omitempty"`
+	Image     string   `json:"image,omitempty"`
+	SDKPath   string   `json:"sdk_path,omitempty"`
+	Limits    limits   `json:"limits"`
 }
 
 type program struct {
@@ -78,6 +102,13 @@ type program struct {
 	Deploy    deploy     `json:"deploy"`
 	Abilities []ability  `json:"abilities"`
 	Instances []instance `json:"instances"`
+	// Isolation says how the instances run on this host (sandboxed or not,
+	// and why not).
+	Isolation *struct {
+		Mode      string `json:"mode"`
+		Sandboxed bool   `json:"sandboxed"`
+		Note      string `json:"note"`
+	} `json:"isolation"`
 }
 
 func (p *program) Deployed() bool { return len(p.Deploy.Command) > 0 || p.Deploy.URL != "" }
@@ -215,6 +246,25 @@ func (c *Console) handleProgramSave(w http.ResponseWriter, r *http.Request, s *r
 		dep["command"] = strings.Fields(f.Get("command"))
 		n, _ := strconv.Atoi(f.Get("instances"))
 		dep["instances"] = n
+		if v := f.Get("isolation"); v != "" && v != "auto" {
+			dep["isolation"] = v
+		}
+		for _, k := range []string{"image", "sdk_path"} {
+			if v := strings.TrimSpace(f.Get(k)); v != "" {
+				dep[k] = v
+			}
+		}
+		// A limit left empty takes the zone's default; one that is not a
+		// number goes through as typed, for the admin API to name.
+		l := map[string]any{}
+		for _, k := range []string{"memory_mb", "cpus", "disk_mb"} {
+			if v := strings.TrimSpace(f.Get(k)); v != "" {
+				l[k] = number(v)
+			}
+		}
+		if len(l) > 0 {
+			dep["limits"] = l
+		}
 	case "url":
 		dep["url"] = strings.TrimSpace(f.Get("url"))
 	}
@@ -482,4 +532,12 @@ func prettyJSON(s string) string {
 		return buf.String()
 	}
 	return s
+}
+
+// number is a form value as a JSON number when it is one, else the text.
+func number(v string) any {
+	if f, err := strconv.ParseFloat(v, 64); err == nil {
+		return f
+	}
+	return v
 }

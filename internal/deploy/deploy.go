@@ -18,6 +18,7 @@ import (
 
 	"github.com/openzone/openzone"
 	"github.com/openzone/openzone/internal/archive"
+	"github.com/openzone/openzone/internal/sandbox"
 	"github.com/openzone/openzone/internal/seed"
 	"github.com/openzone/openzone/internal/store"
 	"github.com/openzone/openzone/internal/supervisor"
@@ -43,6 +44,9 @@ type Config struct {
 	Apps interface{ Invalidate() }
 	// Archive archives a seed file's messages.
 	Archive *archive.Service
+	// Sandbox decides how instances run on this host and unpacks images
+	// (internal/sandbox).
+	Sandbox *sandbox.Manager
 	// Dir is the working directory of supervised instances (the data
 	// directory).
 	Dir string
@@ -106,7 +110,18 @@ func (s *Service) ApplySeed(ctx context.Context, name string, data []byte, base 
 		return nil, err
 	}
 	for i := range f.Programs {
-		f.Programs[i].Deploy.Command = resolveCommand(f.Programs[i].Deploy.Command, base)
+		d := &f.Programs[i].Deploy
+		if d.Image != "" {
+			// The command is inside the image; the image is beside the seed.
+			d.Image = resolvePath(d.Image, base)
+		} else {
+			d.Command = resolveCommand(d.Command, base)
+		}
+		// A deployment this host cannot run, or a bad image, stops the
+		// seed before anything is stored.
+		if _, _, err := s.isolation(&f.Programs[i]); err != nil {
+			return nil, openzone.Errorf(openzone.ErrorCode(err), "programs[%d] (%s): %s", i, f.Programs[i].ID, openzone.ErrorMessage(err))
+		}
 	}
 	err = s.cfg.Store.InTx(ctx, func(tx store.Executor) error {
 		if err := s.checkInstances(ctx, tx, f.Programs); err != nil {
@@ -195,6 +210,9 @@ func (s *Service) storeCorp(ctx context.Context, tx store.Executor, c *seed.Corp
 // SaveProgram stores a program from the admin API (with its first secret
 // when new) and deploys it as its Deploy says.
 func (s *Service) SaveProgram(ctx context.Context, p *openzone.Program) error {
+	if _, _, err := s.isolation(p); err != nil {
+		return err
+	}
 	err := s.cfg.Store.InTx(ctx, func(tx store.Executor) error {
 		if err := s.checkInstances(ctx, tx, []openzone.Program{*p}); err != nil {
 			return err
@@ -226,6 +244,14 @@ func resolveCommand(cmd []string, base string) []string {
 	return out
 }
 
+// resolvePath makes a relative file path absolute against base.
+func resolvePath(p, base string) string {
+	if p == "" || base == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(base, p)
+}
+
 // ensureSecret gives a program its first secret (version 1).
 func ensureSecret(ctx context.Context, tx store.Executor, programID string) error {
 	_, err := tx.ProgramSecretGet(ctx, programID)
@@ -252,6 +278,10 @@ func (s *Service) Reconcile(ctx context.Context, p *openzone.Program) error {
 	if err != nil {
 		return err
 	}
+	_, sbx, err := s.isolation(p)
+	if err != nil {
+		return err
+	}
 	spec := supervisor.Spec{
 		ProgramID: p.ID,
 		Command:   p.Deploy.Command,
@@ -259,6 +289,7 @@ func (s *Service) Reconcile(ctx context.Context, p *openzone.Program) error {
 		URL:       p.Deploy.URL,
 		Dir:       s.cfg.Dir,
 		Secret:    strconv.Itoa(sec.Ver) + ":" + base64.StdEncoding.EncodeToString(sec.Key),
+		Sandbox:   sbx,
 	}
 	if err := s.cfg.Supervisor.Deploy(ctx, spec); err != nil {
 		return openzone.Wrap(openzone.ErrInvalidParam, err, "deploying program %q failed: %v", p.ID, err)
@@ -297,6 +328,46 @@ func (s *Service) ReconcileAll(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// Notice says once, at start, whether this host sandboxes deployed
+// instances, and why not when it does not.
+func (s *Service) Notice() {
+	sup := s.cfg.Sandbox.Probe()
+	if !sup.Sandbox {
+		s.cfg.Logger.Warn("isolation off: " + sup.Reason + "; deployed programs run as plain local processes (deploy.isolation: on refuses to deploy them)")
+		return
+	}
+	s.cfg.Logger.Info("sandboxes on: each deployed instance runs sealed, on its own 0.0.0.0:8080, reaching only the program API",
+		"limits", sup.Limits, "images", sup.Runtime, "uid", sup.UID)
+}
+
+// isolation decides how a program's instances run on this host, and gives
+// the sandbox spec when they run sandboxed (unpacking its image, checking
+// its command's files).
+func (s *Service) isolation(p *openzone.Program) (sandbox.Decision, *sandbox.Spec, error) {
+	dec, err := sandbox.Decide(p.Deploy, s.cfg.Sandbox.Probe())
+	if err != nil || !dec.Sandboxed {
+		return dec, nil, err
+	}
+	spec := &sandbox.Spec{Limits: p.Deploy.Limits, SDKPath: p.Deploy.SDKPath}
+	if p.Deploy.Image != "" {
+		if spec.Image, err = s.cfg.Sandbox.Image(p.Deploy.Image); err != nil {
+			return dec, nil, err
+		}
+	} else if err := s.cfg.Sandbox.CheckCommand(p.Deploy.Command); err != nil {
+		return dec, nil, err
+	}
+	return dec, spec, nil
+}
+
+// Isolation says how a program's instances run on this host, and why.
+func (s *Service) Isolation(p *openzone.Program) sandbox.Decision {
+	dec, err := sandbox.Decide(p.Deploy, s.cfg.Sandbox.Probe())
+	if err != nil {
+		dec.Note = "not deployed: " + openzone.ErrorMessage(err)
+	}
+	return dec
 }
 
 func partyType(externals map[string]bool, id string) int {

@@ -107,11 +107,31 @@ func New(cfg Config) *Gateway {
 	}
 	if cfg.Internal == nil {
 		cfg.Internal = NewInstanceClient(outbound.Policy{})
+		if cfg.Supervisor != nil {
+			dialSandboxes(cfg.Internal, cfg.Supervisor)
+		}
 	}
 	if cfg.Outbound == nil {
 		cfg.Outbound = NewInstanceClient(outbound.Policy{})
 	}
 	return &Gateway{cfg: cfg, secrets: make(map[string]*wire.Keys)}
+}
+
+// dialSandboxes makes c reach the sandboxed instances of this node
+// straight inside their sandboxes (the supervisor has the connection made
+// there and handed over), and dial anything else as before.
+func dialSandboxes(c *http.Client, sup *supervisor.Supervisor) {
+	tr, ok := c.Transport.(*http.Transport)
+	if !ok {
+		return
+	}
+	next := tr.DialContext
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if conn, ok, err := sup.DialSandboxed(ctx, addr); ok {
+			return conn, err
+		}
+		return next(ctx, network, addr)
+	}
 }
 
 // NewInstanceClient is an outbound client sized for calls to programs:

@@ -66,7 +66,14 @@ func (s *initState) setupFS() error {
 	}
 	// A sysfs of the sandbox's own network namespace; the host's, read-only,
 	// where the kernel refuses it.
-	if err := unix.Mount("sysfs", filepath.Join(root, "sys"), "sysfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil && !errors.Is(err, unix.EPERM) {
+	if err := unix.Mount("sysfs", filepath.Join(root, "sys"), "sysfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err == nil {
+		// An empty, read-only /sys/fs/cgroup, as in a container without
+		// cgroup access (an OCI runtime looks for one): the host's cgroup
+		// tree stays out of sight.
+		if err := unix.Mount("tmpfs", filepath.Join(root, "sys/fs/cgroup"), "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0755,size=4k"); err != nil {
+			return fmt.Errorf("/sys/fs/cgroup: %w", err)
+		}
+	} else if !errors.Is(err, unix.EPERM) {
 		return fmt.Errorf("/sys: %w", err)
 	}
 	if err := s.setupData(root); err != nil {
@@ -74,6 +81,9 @@ func (s *initState) setupFS() error {
 	}
 	if err := writeResolvConf(root); err != nil {
 		return fmt.Errorf("resolv.conf: %w", err)
+	}
+	if err := writeHosts(root, c.Hostname); err != nil {
+		return fmt.Errorf("hosts: %w", err)
 	}
 	for _, p := range c.Expose {
 		if err := expose(root, p); err != nil {
@@ -209,6 +219,31 @@ func writeResolvConf(root string) error {
 			return os.WriteFile(t, []byte(resolvConf), 0o644)
 		}
 		etc = t
+	}
+	if err := unix.Mount(src, etc, "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("bind over %s: %w", etc, err)
+	}
+	return nil
+}
+
+// hostsFile names the sandbox itself, so that a program looking up its
+// own host name (Python's http.server does) finds it without DNS.
+func hostsFile(hostname string) []byte {
+	return []byte("127.0.0.1\tlocalhost\n127.0.1.1\t" + hostname + "\n::1\tlocalhost ip6-localhost ip6-loopback\n")
+}
+
+// writeHosts binds the sandbox's hosts file over /etc/hosts.
+func writeHosts(root, hostname string) error {
+	etc := filepath.Join(root, "etc", "hosts")
+	if fi, err := os.Lstat(etc); err != nil || !fi.Mode().IsRegular() {
+		return nil
+	}
+	src := filepath.Join(root, ociHosts)
+	if err := os.MkdirAll(filepath.Dir(src), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(src, hostsFile(hostname), 0o644); err != nil {
+		return err
 	}
 	if err := unix.Mount(src, etc, "", unix.MS_BIND, ""); err != nil {
 		return fmt.Errorf("bind over %s: %w", etc, err)

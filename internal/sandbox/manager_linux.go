@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,7 +35,8 @@ type Manager struct {
 	runtime   string // OCI runtime path
 	rtName    string // "crun 1.8.1"
 
-	imageMu sync.Mutex // one extraction at a time
+	imageMu sync.Mutex        // one extraction at a time
+	images  map[string]string // path, size, mtime → digest
 	sdkOnce sync.Once
 	sdkDir  string
 	sdkErr  error
@@ -57,6 +59,7 @@ func New(cfg Config) *Manager {
 		egid:     os.Getegid(),
 		id:       strconv.Itoa(os.Getpid()) + "-" + hex.EncodeToString(b[:]),
 		dataUsed: map[string]float64{},
+		images:   map[string]string{},
 	}
 }
 
@@ -64,7 +67,10 @@ func New(cfg Config) *Manager {
 // that sets everything up and exits, looks for cgroup controllers it may
 // use, and for an OCI runtime.
 func (m *Manager) Probe() Support {
-	m.probeOnce.Do(func() { m.support = m.probe() })
+	m.probeOnce.Do(func() {
+		m.support = m.probe()
+		m.cleanStaging()
+	})
 	return m.support
 }
 
@@ -105,16 +111,39 @@ func kernelRelease() string {
 	return "Linux " + unix.ByteSliceToString(u.Release[:])
 }
 
-// probeSandbox starts a sandbox that only sets itself up.
+// probes caches, per executable, whether a sandbox can be set up here:
+// every zone of a process (tests start many) shares one probe.
+var probes struct {
+	sync.Mutex
+	done map[string]error
+}
+
+// probeSandbox starts a sandbox that only sets itself up (once per
+// executable and process).
 func (m *Manager) probeSandbox() error {
-	if m.cfg.DataDir == "" {
-		return errors.New("no data directory")
+	probes.Lock()
+	defer probes.Unlock()
+	if err, ok := probes.done[m.cfg.Executable]; ok {
+		return err
 	}
-	root, err := m.stagingRoot("probe")
+	err := m.runProbe()
+	if probes.done == nil {
+		probes.done = map[string]error{}
+	}
+	probes.done[m.cfg.Executable] = err
+	return err
+}
+
+func (m *Manager) runProbe() error {
+	dir, err := os.MkdirTemp("", "openzone-probe-")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(filepath.Dir(root))
+	defer os.RemoveAll(dir)
+	root := filepath.Join(dir, "root")
+	if err := os.Mkdir(root, 0o700); err != nil {
+		return err
+	}
 	ctl, child, err := socketPair()
 	if err != nil {
 		return err
@@ -132,7 +161,7 @@ func (m *Manager) probeSandbox() error {
 	child.Close()
 	done := make(chan error, 1)
 	go func() {
-		if err := ctl.send(&message{Op: opConfig, Config: &initConfig{Probe: true, Root: root, Hostname: "probe", Hide: []string{m.cfg.DataDir}, TmpMB: 1}}); err != nil {
+		if err := ctl.send(&message{Op: opConfig, Config: &initConfig{Probe: true, Root: root, Hostname: "probe", TmpMB: 1}}); err != nil {
 			done <- err
 			return
 		}
@@ -383,14 +412,12 @@ func (m *Manager) exposed(req Request) []string {
 	if req.Path != "" {
 		cands = append(cands, filepath.Dir(req.Path))
 	}
-	for _, a := range req.Args[min(1, len(req.Args)):] {
-		if filepath.IsAbs(a) {
-			if fi, err := os.Stat(a); err == nil {
-				if fi.IsDir() {
-					cands = append(cands, a)
-				} else {
-					cands = append(cands, filepath.Dir(a))
-				}
+	for _, a := range pathArgs(req.Args) {
+		if fi, err := os.Stat(a); err == nil {
+			if fi.IsDir() {
+				cands = append(cands, a)
+			} else {
+				cands = append(cands, filepath.Dir(a))
 			}
 		}
 	}
@@ -401,10 +428,10 @@ func (m *Manager) exposed(req Request) []string {
 	seen := map[string]bool{}
 	for _, c := range cands {
 		c = filepath.Clean(c)
-		if within(c, m.cfg.DataDir) || seen[c] {
+		if seen[c] || !m.exposable(c) {
 			continue
 		}
-		for _, p := range privateDirs {
+		for _, p := range m.hiddenDirs() {
 			if within(c, p) && c != p {
 				seen[c] = true
 				out = append(out, c)
@@ -413,6 +440,106 @@ func (m *Manager) exposed(req Request) []string {
 		}
 	}
 	return out
+}
+
+// hiddenDirs are the folders a sandbox does not show as the host has them.
+func (m *Manager) hiddenDirs() []string { return append(slices.Clip(privateDirs), m.cfg.DataDir) }
+
+// exposable reports whether a folder a command needs may be bound into
+// its sandbox: anything but the zone's data directory itself and the zone's
+// state in it (sandbox/, logs/). A folder of programs kept in the data
+// directory (the demo's bin/) may.
+func (m *Manager) exposable(dir string) bool {
+	if !within(dir, m.cfg.DataDir) {
+		return true
+	}
+	rel, err := filepath.Rel(m.cfg.DataDir, dir)
+	if err != nil || rel == "." {
+		return false
+	}
+	top, _, _ := strings.Cut(rel, string(filepath.Separator))
+	return top != "sandbox" && top != "logs"
+}
+
+// pathArgs returns the arguments (after argv[0]) that name absolute paths:
+// "/x/start.sh", and the value of "NAME=/x/sdk" (what env(1) takes).
+func pathArgs(args []string) []string {
+	var out []string
+	for _, a := range args[min(1, len(args)):] {
+		if _, v, ok := strings.Cut(a, "="); ok && !strings.HasPrefix(a, "/") && !strings.HasPrefix(a, "-") {
+			a = v
+		}
+		if filepath.IsAbs(a) {
+			out = append(out, filepath.Clean(a))
+		}
+	}
+	return out
+}
+
+// CheckCommand reports, before a deploy, whether a sandboxed program could
+// run the command: a zone running as root runs programs as HostUID, which
+// must be able to reach the executable and the files its arguments name.
+// The error names the path and says what to do.
+func (m *Manager) CheckCommand(command []string) error {
+	if m.euid != 0 || len(command) == 0 {
+		return nil
+	}
+	exe := command[0]
+	if !strings.ContainsRune(exe, '/') {
+		p, err := exec.LookPath(exe)
+		if err != nil {
+			return nil // the runtime says it is not found
+		}
+		exe = p
+	}
+	paths := append([]string{exe}, pathArgs(command)...)
+	for i, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil {
+			continue
+		}
+		// A path the sandbox binds (under a folder it replaces) hangs from
+		// folders of the sandbox's own: only the bound folder and below count.
+		top := "/"
+		for _, d := range m.hiddenDirs() {
+			if within(p, d) && p != d {
+				if top = filepath.Dir(p); fi.IsDir() {
+					top = p
+				}
+			}
+		}
+		if bad := unreachable(p, top, i == 0); bad != "" {
+			return openzone.Errorf(openzone.ErrInvalidParam, "deploy.command: a sandboxed program runs as host uid %d, which cannot reach %s (%s): make it readable by others (chmod o+rx on it and each folder above), or set deploy.isolation: off", m.cfg.HostUID, p, bad)
+		}
+	}
+	return nil
+}
+
+// unreachable returns which folder (up to top) or permission keeps an
+// unprivileged user (not the owner, not in the group) from path, or "".
+func unreachable(path, top string, exe bool) string {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return ""
+	}
+	need := fs.FileMode(0o004)
+	if exe || fi.IsDir() {
+		need = 0o005
+	}
+	if fi.Mode().Perm()&need != need {
+		return fmt.Sprintf("%s is mode %04o", path, fi.Mode().Perm())
+	}
+	if path == top {
+		return ""
+	}
+	for dir := filepath.Dir(path); ; dir = filepath.Dir(dir) {
+		if fi, err := os.Stat(dir); err == nil && fi.Mode().Perm()&0o001 == 0 {
+			return fmt.Sprintf("folder %s is mode %04o", dir, fi.Mode().Perm())
+		}
+		if dir == top || dir == "/" || dir == "." {
+			return ""
+		}
+	}
 }
 
 // within reports whether path is dir or below it.

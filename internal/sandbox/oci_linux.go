@@ -40,11 +40,24 @@ const (
 func (m *Manager) Image(path string) (string, error) {
 	m.imageMu.Lock()
 	defer m.imageMu.Unlock()
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "", imageError(path, err)
+	}
+	// A file seen before, unchanged, is not read again.
+	key := fmt.Sprintf("%s\x00%d\x00%d", path, fi.Size(), fi.ModTime().UnixNano())
+	if d, ok := m.images[key]; ok && isDir(m.stateDir("images", d, "rootfs")) {
+		return d, nil
+	}
 	owner := -1
 	if m.euid == 0 {
 		owner = m.cfg.HostUID // the image's root is the sandbox's uid 1000
 	}
-	return unpackImage(path, m.stateDir("images"), owner)
+	d, err := unpackImage(path, m.stateDir("images"), owner)
+	if err == nil {
+		m.images[key] = d
+	}
+	return d, err
 }
 
 // sdk writes the drop-in SDK once per zone run, where images get it.
@@ -120,6 +133,11 @@ func (s *initState) setupImage(root string) error {
 			return err
 		}
 	}
+	// The top of the upper layer is the root folder of the container: its
+	// root (the sandbox's uid) must own it, as it owns the image's files.
+	if err := os.Chown(filepath.Join(at(ociLayer), "upper"), s.cfg.UID, s.cfg.GID); err != nil {
+		return err
+	}
 	opts := "lowerdir=" + img.Rootfs + ",upperdir=" + at(ociLayer+"/upper") + ",workdir=" + at(ociLayer+"/work")
 	// A user namespace's overlay keeps its metadata in user.* xattrs.
 	err := unix.Mount("overlay", at(ociRootfs), "overlay", 0, opts+",userxattr")
@@ -137,7 +155,7 @@ func (s *initState) setupImage(root string) error {
 			return err
 		}
 	}
-	return os.WriteFile(at(ociHosts), []byte("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"), 0o644)
+	return os.WriteFile(at(ociHosts), hostsFile(s.cfg.Hostname), 0o644)
 }
 
 // startImage writes the OCI bundle and starts the runtime in the

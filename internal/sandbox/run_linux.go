@@ -300,6 +300,7 @@ func closeWrite(c net.Conn) {
 // program's status as the init saw it, and why when the kernel killed it
 // for memory.
 func (r *Run) Exit(ps *os.ProcessState) string {
+	r.drain()
 	r.mu.Lock()
 	exit, failed := r.exit, r.failed
 	r.mu.Unlock()
@@ -322,8 +323,18 @@ func (r *Run) Exit(ps *os.ProcessState) string {
 	return text
 }
 
+// drain waits (briefly) until the init's last messages are read: its
+// exit can be seen before its report of the program's.
+func (r *Run) drain() {
+	select {
+	case <-r.done:
+	case <-time.After(time.Second):
+	}
+}
+
 // ExitCode is the program's exit status when it exited normally, else -1.
 func (r *Run) ExitCode() int {
+	r.drain()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.exit == nil || r.exit.Signal != 0 {

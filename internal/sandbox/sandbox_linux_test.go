@@ -109,19 +109,23 @@ func start(t *testing.T, m *sandbox.Manager, programID, name string, spec sandbo
 	return in
 }
 
-// get calls path on the instance (through Dial) and decodes its JSON.
-func (in *instance) get(t *testing.T, path string) map[string]any {
+// do runs op on the instance (through Dial) and returns its result and
+// error text.
+func (in *instance) do(t *testing.T, op, arg string) (any, string) {
 	t.Helper()
-	resp, err := in.http.Get("http://instance" + path)
+	resp, err := in.http.Get("http://instance/do?op=" + op + "&arg=" + url.QueryEscape(arg))
 	if err != nil {
-		t.Fatalf("GET %s: %v\n%s", path, err, in.output())
+		t.Fatalf("%s %s: %v\n%s", op, arg, err, in.output())
 	}
 	defer resp.Body.Close()
-	var v map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
-		t.Fatalf("GET %s: %v", path, err)
+	var v struct {
+		Result any
+		Err    string
 	}
-	return v
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		t.Fatalf("%s %s: %v", op, arg, err)
+	}
+	return v.Result, v.Err
 }
 
 func TestSandbox_Isolation(t *testing.T) {
@@ -130,7 +134,8 @@ func TestSandbox_Isolation(t *testing.T) {
 	m := newManager(t, api)
 	in := start(t, m, "prog-a", "prog-a#1", sandbox.Spec{}, "SBX_EXTRA=x")
 
-	who := in.get(t, "/whoami")
+	res, _ := in.do(t, "whoami", "")
+	who := res.(map[string]any)
 	if who["uid"] != float64(sandbox.ProgramUID) || who["gid"] != float64(sandbox.ProgramUID) {
 		t.Errorf("uid/gid = %v/%v, want %d", who["uid"], who["gid"], sandbox.ProgramUID)
 	}
@@ -142,31 +147,30 @@ func TestSandbox_Isolation(t *testing.T) {
 	}
 
 	tests := []struct {
-		name, path string
-		wantErr    string // substring; "" wants success
+		name, op, arg string
+		wantErr       string // substring; "" wants success
 	}{
-		{"ProgramAPI", "/fetch?url=" + url.QueryEscape(sandbox.APIURL+"/spec/v1/ping"), ""},
-		{"HostLoopback", "/connect?addr=" + url.QueryEscape(zoneAddr(t)), "connection refused"},
-		{"Internet", "/connect?addr=192.0.2.1:443", "network is unreachable"},
-		{"DNS", "/lookup?name=example.com", "server misbehaving"},
-		{"ZoneData", "/read?path=" + url.QueryEscape(filepath.Dir(m.DataDir("prog-a"))), "no such file"},
-		{"HostTmp", "/read?path=" + url.QueryEscape(os.TempDir()+"/"+filepath.Base(t.TempDir())), "no such file"},
-		{"HostRootReadOnly", "/write?path=/etc/openzone-sandbox-test&data=x", "read-only file system"},
-		{"WriteData", "/write?path=/mnt/data/hello&data=hi", ""},
-		{"WriteTmp", "/write?path=/tmp/x&data=hi", ""},
+		{"ProgramAPI", "fetch", sandbox.APIURL + "/spec/v1/ping", ""},
+		{"HostLoopback", "connect", zoneAddr(t), "connection refused"},
+		{"Internet", "connect", "192.0.2.1:443", "network is unreachable"},
+		{"DNS", "lookup", "example.com", "server misbehaving"},
+		{"ZoneData", "read", filepath.Dir(m.DataDir("prog-a")), "no such file"},
+		{"HostTmp", "read", t.TempDir(), "no such file"},
+		{"HostRootReadOnly", "write", "/etc/openzone-sandbox-test", "read-only file system"},
+		{"WriteData", "write", "/mnt/data/hello", ""},
+		{"WriteTmp", "write", "/tmp/x", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := in.get(t, tt.path)
-			e, _ := got["err"].(string)
+			got, e := in.do(t, tt.op, tt.arg)
 			if tt.wantErr == "" && e != "" || tt.wantErr != "" && !strings.Contains(e, tt.wantErr) {
-				t.Errorf("%s: err %q, want %q (reply %v)", tt.path, e, tt.wantErr, got)
+				t.Errorf("%s %s: err %q, want %q (result %v)", tt.op, tt.arg, e, tt.wantErr, got)
 			}
 		})
 	}
 	t.Run("APIOnly", func(t *testing.T) {
-		got := in.get(t, "/fetch?url="+url.QueryEscape(sandbox.APIURL+"/cgi-bin/gettoken"))
-		if got["status"] != float64(http.StatusForbidden) {
+		got, _ := in.do(t, "fetch", sandbox.APIURL+"/cgi-bin/gettoken")
+		if r, _ := got.(map[string]any); r["status"] != float64(http.StatusForbidden) {
 			t.Errorf("GET /cgi-bin/gettoken from inside = %v, want 403", got)
 		}
 	})
@@ -180,8 +184,8 @@ func TestSandbox_Isolation(t *testing.T) {
 			t.Errorf("attempts %q lack %q", kinds, want)
 		}
 	}
-	if b, err := os.ReadFile(filepath.Join(m.DataDir("prog-a"), "hello")); err != nil || string(b) != "hi" {
-		t.Errorf("/mnt/data/hello on the host = %q, %v", b, err)
+	if _, err := os.Stat(filepath.Join(m.DataDir("prog-a"), "hello")); err != nil {
+		t.Errorf("/mnt/data/hello is not in the program's data folder on the host: %v", err)
 	}
 }
 

@@ -48,6 +48,9 @@ func (m *Manager) DataDir(programID string) string { return "" }
 // Status is nil: nothing runs sandboxed here.
 func (m *Manager) Status(string, string, Spec) *Status { return nil }
 
+// CheckCommand has nothing to check here.
+func (m *Manager) CheckCommand([]string) error { return nil }
+
 // Close does nothing.
 func (m *Manager) Close() {}
 

@@ -36,7 +36,8 @@ var (
 	memberKeys   = []string{"userid", "name"}
 	contactKeys  = []string{"external_userid", "name"}
 	programKeys  = []string{"id", "provider", "kind", "name", "released", "deploy", "abilities"}
-	deployKeys   = []string{"command", "instances", "url"}
+	deployKeys   = []string{"command", "instances", "url", "isolation", "image", "sdk_path", "limits"}
+	limitsKeys   = []string{"memory_mb", "cpus", "disk_mb"}
 	abilityKeys  = []string{"id", "name", "input", "output"}
 	appKeys      = []string{"corpid", "agentid", "type", "provider", "secret", "test_install", "zone_permission", "callback", "programs"}
 	callbackKeys = []string{"url", "token", "encoding_aes_key"}
@@ -350,6 +351,20 @@ func (f *fields) integer(key string) (int64, bool, error) {
 	return i, true, nil
 }
 
+// number returns an integer or a decimal (0 when absent).
+func (f *fields) number(key string) (float64, error) {
+	n, ok := f.vals[key]
+	if !ok {
+		return 0, nil
+	}
+	dn := deref(n)
+	var v float64
+	if dn.Kind != yaml.ScalarNode || (dn.ShortTag() != "!!int" && dn.ShortTag() != "!!float") || dn.Decode(&v) != nil {
+		return 0, f.d.errorf(n.Line, "%s: want a number, got %s", join(f.path, key), describe(n))
+	}
+	return v, nil
+}
+
 // file decodes the top-level mapping.
 func (d *decoder) file(doc *yaml.Node) (*File, error) {
 	f := &File{}
@@ -588,7 +603,41 @@ func (d *decoder) deploy(n *yaml.Node, path string) (openzone.Deploy, error) {
 	case m.has("command"):
 		dep.Instances = 1
 	}
+	s, err := m.strFields("isolation", "image", "sdk_path")
+	if err != nil {
+		return dep, err
+	}
+	dep.Isolation, dep.Image, dep.SDKPath = s[0], s[1], s[2]
+	if ln, ok := m.vals["limits"]; ok {
+		if dep.Limits, err = d.limits(ln, join(path, "limits")); err != nil {
+			return dep, err
+		}
+	}
 	return dep, nil
+}
+
+// limits decodes deploy.limits: {memory_mb: N, cpus: X, disk_mb: N}.
+func (d *decoder) limits(n *yaml.Node, path string) (openzone.Limits, error) {
+	var l openzone.Limits
+	m, err := d.mapping(n, path, limitsKeys)
+	if err != nil {
+		return l, err
+	}
+	for _, f := range []struct {
+		key string
+		to  *int
+	}{{"memory_mb", &l.MemoryMB}, {"disk_mb", &l.DiskMB}} {
+		v, ok, err := m.integer(f.key)
+		if err != nil {
+			return l, err
+		}
+		if ok && (v < -1<<31 || v > 1<<31-1) {
+			return l, d.errorf(d.lines[join(path, f.key)], "%s.%s: %d is out of range", path, f.key, v)
+		}
+		*f.to = int(v)
+	}
+	l.CPUs, err = m.number("cpus")
+	return l, err
 }
 
 func (d *decoder) ability(n *yaml.Node, path string) (openzone.Ability, error) {

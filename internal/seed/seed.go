@@ -24,6 +24,10 @@
 //	      command: [./bin/zoneprogram, --name, deployed]
 //	      instances: 1                # default 1 with a command
 //	      # url: http://host:8080     # or a URL; not both
+//	      isolation: auto             # auto (default) | on | off: sandboxed instances
+//	      # image: ./app.tar          # a container filesystem (docker export); command runs in it
+//	      # sdk_path: /usr/local/wwspecdemo/sdk   # where the image loads WeCom's SDK (default)
+//	      limits: {memory_mb: 1024, cpus: 1, disk_mb: 1024}   # per instance; these are the defaults
 //	    abilities:
 //	      - id: echo                  # required, unique in the program
 //	        name: Echo                # optional
@@ -56,13 +60,15 @@
 //     program path (a command[0] such as ./bin/x or bin/x) against the
 //     directory of the seed file, not the working directory, so a seed and
 //     its binaries can move together; a bare name (python3) is looked up in
-//     PATH.
+//     PATH. With deploy.image, the command is WeCom's 启动命令 and 启动参数,
+//     paths inside the image, and the image path resolves against the
+//     seed's directory instead.
 //   - Anchors, aliases and merge keys (<<) work; one YAML document per file.
 //
 // Every error is an *openzone.Error with code 40058 (openzone.ErrInvalidParam)
 // whose message names the file, the line and the key at fault, e.g.
 //
-//	demo.yaml:12: unknown key "instance" in programs[0].deploy (known: command, instances, url)
+//	demo.yaml:12: unknown key "instance" in programs[0].deploy (known: command, instances, url, isolation, image, sdk_path, limits)
 package seed
 
 import (

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -175,6 +176,35 @@ apps: [{corpid: c, agentid: 1, type: self_built, secret: s}]
 	}
 }
 
+func TestParse_DeploySandbox(t *testing.T) {
+	f, err := Parse("t.yaml", []byte(`
+providers: [{id: p}]
+programs:
+  - id: a
+    provider: p
+    deploy:
+      command: [/bin/sh, /usr/local/wwspecdemo/start.sh]
+      image: ./app.tar
+      sdk_path: /opt/sdk
+      isolation: on
+      limits: {memory_mb: 256, cpus: 0.5, disk_mb: 64}
+  - {id: b, provider: p, deploy: {command: [x], isolation: off, limits: {cpus: 2}}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []openzone.Deploy{
+		{Command: []string{"/bin/sh", "/usr/local/wwspecdemo/start.sh"}, Instances: 1, Image: "./app.tar", SDKPath: "/opt/sdk",
+			Isolation: "on", Limits: openzone.Limits{MemoryMB: 256, CPUs: 0.5, DiskMB: 64}},
+		{Command: []string{"x"}, Instances: 1, Isolation: "off", Limits: openzone.Limits{CPUs: 2}},
+	}
+	for i, w := range want {
+		if got := f.Programs[i].Deploy; !reflect.DeepEqual(got, w) {
+			t.Errorf("programs[%d].deploy = %+v, want %+v", i, got, w)
+		}
+	}
+}
+
 // head defines one of everything; cases append to it or replace it.
 const head = `providers: [{id: isv, test_corps: [ww]}]
 corps: [{corpid: ww, members: [{userid: u1}]}]
@@ -203,7 +233,7 @@ var parseErrorCases = []struct {
 	// unknown keys and wrong types
 	{"unknown top-level key", "provider: []\n", `t.yaml:1: unknown key "provider" at the top level (known: providers, corps, programs, apps)`},
 	{"unknown key", head + prog + "    deploy:\n      command: [x]\n      instance: 2\n",
-		`t.yaml:9: unknown key "instance" in programs[0].deploy (known: command, instances, url)`},
+		`t.yaml:9: unknown key "instance" in programs[0].deploy (known: command, instances, url, isolation, image, sdk_path, limits)`},
 	{"want a list", "providers: [{id: isv, test_corps: ww}]\n", `t.yaml:1: providers[0].test_corps: want a list, got a string "ww"`},
 	{"want a mapping", "corps: [{corpid: ww, members: [zhangsan]}]\n", `t.yaml:1: corps[0].members[0]: want a mapping, got a string "zhangsan"`},
 	{"want a string", "providers: [{id: [a]}]\n", `t.yaml:1: providers[0].id: want a string, got a list`},
@@ -280,6 +310,17 @@ var parseErrorCases = []struct {
 	{"instances with url", head + prog + "    deploy:\n      url: http://h\n      instances: 2\n", `t.yaml:9: programs[0].deploy.instances: only a command deploy has instances; a url deploy runs elsewhere`},
 	{"url not http", head + prog + "    deploy: {url: \"ftp://h/x\"}\n", `t.yaml:7: programs[0].deploy.url: "ftp://h/x" is not an absolute http or https URL`},
 	{"url relative", head + prog + "    deploy: {url: \"host:8080\"}\n", `t.yaml:7: programs[0].deploy.url: "host:8080" is not an absolute http or https URL`},
+	{"isolation unknown", head + prog + "    deploy:\n      command: [x]\n      isolation: maybe\n", `t.yaml:9: programs[0].deploy.isolation: "maybe" is not one of auto, on, off`},
+	{"isolation with url", head + prog + "    deploy:\n      url: http://h\n      isolation: on\n", `t.yaml:9: programs[0].deploy.isolation: only a command deploy has it: a url deploy runs elsewhere`},
+	{"image without command", head + prog + "    deploy:\n      url: http://h\n      image: app.tar\n", `t.yaml:9: programs[0].deploy.image: only a command deploy has it: a url deploy runs elsewhere`},
+	{"image with isolation off", head + prog + "    deploy:\n      command: [/bin/sh]\n      image: app.tar\n      isolation: off\n", `t.yaml:10: programs[0].deploy.isolation: an image runs only in a sandbox: remove isolation: off, or the image`},
+	{"sdk_path without image", head + prog + "    deploy:\n      command: [x]\n      sdk_path: /sdk\n", `t.yaml:9: programs[0].deploy.sdk_path: only an image has an SDK path`},
+	{"sdk_path relative", head + prog + "    deploy:\n      command: [x]\n      image: a.tar\n      sdk_path: sdk\n", `t.yaml:10: programs[0].deploy.sdk_path: "sdk" is not an absolute path inside the image`},
+	{"limits unknown key", head + prog + "    deploy:\n      command: [x]\n      limits: {memory: 5}\n", `t.yaml:9: unknown key "memory" in programs[0].deploy.limits (known: memory_mb, cpus, disk_mb)`},
+	{"memory too small", head + prog + "    deploy:\n      command: [x]\n      limits:\n        memory_mb: 8\n", `t.yaml:10: programs[0].deploy.limits.memory_mb: must be from 16 to 1048576 (MB), got 8`},
+	{"cpus not a number", head + prog + "    deploy:\n      command: [x]\n      limits: {cpus: lots}\n", `t.yaml:9: programs[0].deploy.limits.cpus: want a number, got a string "lots"`},
+	{"cpus negative", head + prog + "    deploy:\n      command: [x]\n      limits:\n        cpus: -1\n", `t.yaml:10: programs[0].deploy.limits.cpus: must be from 0.01 to 1024, got -1`},
+	{"disk zero is default, negative is not", head + prog + "    deploy:\n      command: [x]\n      limits:\n        disk_mb: -3\n", `t.yaml:10: programs[0].deploy.limits.disk_mb: must be from 1 to 16777216 (MB), got -3`},
 
 	// protocols
 	{"protocol is a list", head + "programs: [{id: p, provider: isv, abilities: [{id: a, input: [1], output: {}}]}]\n",

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openzone/openzone/internal/supervisor"
 	"github.com/openzone/openzone/internal/sandbox"
 	"github.com/openzone/openzone/internal/sandbox/sandboxtest"
+	"github.com/openzone/openzone/internal/supervisor"
 )
 
 // newSandboxRuntime returns a Supervisor whose specs may ask for sandboxes.

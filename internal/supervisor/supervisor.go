@@ -616,15 +616,25 @@ func (r *Supervisor) Instances(programID string) []InstanceStatus {
 	return out
 }
 
-// DialContext connects to addr for the gateway: the endpoint of a
-// sandboxed instance of this node is reached straight inside its sandbox
-// (the connection is made there and handed over), anything else over TCP.
-func (r *Supervisor) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+// DialSandboxed connects to addr when it is the endpoint of a sandboxed
+// instance of this node: straight inside its sandbox (the connection is
+// made there and handed over). ok is false for any other address.
+func (r *Supervisor) DialSandboxed(ctx context.Context, addr string) (c net.Conn, ok bool, err error) {
 	r.dialMu.RLock()
 	run := r.dials[addr]
 	r.dialMu.RUnlock()
-	if run != nil {
-		return run.Dial(ctx)
+	if run == nil {
+		return nil, false, nil
+	}
+	c, err = run.Dial(ctx)
+	return c, true, err
+}
+
+// DialContext connects to addr as the gateway does: a sandboxed instance of
+// this node inside its sandbox (DialSandboxed), anything else over TCP.
+func (r *Supervisor) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	if c, ok, err := r.DialSandboxed(ctx, addr); ok {
+		return c, err
 	}
 	return dialer.DialContext(ctx, network, addr)
 }

@@ -46,6 +46,11 @@ func Build(tb testing.TB, pkg string) string {
 		if err != nil {
 			tb.Fatal(err)
 		}
+		// Readable by others: a zone running as root runs sandboxed
+		// programs as an unprivileged uid.
+		if err := os.Chmod(d, 0o755); err != nil {
+			tb.Fatal(err)
+		}
 		builtDir = d
 	}
 	out := filepath.Join(builtDir, filepath.Base(pkg))

@@ -5,7 +5,12 @@
 package sandboxtest
 
 import (
+	"archive/tar"
+	"io"
 	"os"
+	"slices"
+	"sort"
+	"strings"
 	"testing"
 
 	"github.com/openzone/openzone/internal/sandbox"
@@ -16,6 +21,15 @@ const EnvRequire = "OPENZONE_REQUIRE_SANDBOX"
 
 // Required reports whether sandbox tests must run here.
 func Required() bool { return os.Getenv(EnvRequire) == "1" }
+
+// Host returns a Manager of this host's sandboxes (with a throwaway data
+// directory), for tests that decide before they start a zone.
+func Host(tb testing.TB) *sandbox.Manager {
+	tb.Helper()
+	m := sandbox.New(sandbox.Config{DataDir: tb.TempDir()})
+	tb.Cleanup(m.Close)
+	return m
+}
 
 // Require skips (or fails) tb unless m can sandbox instances.
 func Require(tb testing.TB, m *sandbox.Manager) {
@@ -49,4 +63,63 @@ func stop(tb testing.TB, why string) {
 		tb.Fatalf("%s (%s=1: this machine must support it)", why, EnvRequire)
 	}
 	tb.Skipf("%s (set %s=1 to make this a failure)", why, EnvRequire)
+}
+
+// Tar writes a tarball of a container filesystem at path holding files
+// (name inside the image → content; a name ending in "/" is a folder),
+// after the entries of the tarball base, when base is not "". Files are
+// executable when their name says so (mode 0755 for names in exec).
+func Tar(tb testing.TB, path, base string, files map[string][]byte, exec ...string) {
+	tb.Helper()
+	out, err := os.Create(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer out.Close()
+	tw := tar.NewWriter(out)
+	if base != "" {
+		in, err := os.Open(base)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		defer in.Close()
+		tr := tar.NewReader(in)
+		for {
+			h, err := tr.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				tb.Fatalf("%s: %v", base, err)
+			}
+			if err := tw.WriteHeader(h); err != nil {
+				tb.Fatal(err)
+			}
+			if _, err := io.Copy(tw, tr); err != nil {
+				tb.Fatal(err)
+			}
+		}
+	}
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		h := &tar.Header{Name: n, Mode: 0o644, Size: int64(len(files[n])), Typeflag: tar.TypeReg}
+		if strings.HasSuffix(n, "/") {
+			h.Typeflag, h.Mode, h.Size = tar.TypeDir, 0o755, 0
+		} else if slices.Contains(exec, n) {
+			h.Mode = 0o755
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			tb.Fatal(err)
+		}
+		if _, err := tw.Write(files[n]); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		tb.Fatal(err)
+	}
 }

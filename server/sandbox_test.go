@@ -155,8 +155,10 @@ func TestSandbox(t *testing.T) {
 		for _, a := range in.Sandbox.Attempts {
 			attempts = append(attempts, a.Kind+" "+a.Target)
 		}
-		if !strings.Contains(strings.Join(attempts, "\n"), "dns openzone-exfiltrate.example") {
-			t.Errorf("blocked attempts %q lack the lookup", attempts)
+		for _, want := range []string{"dns openzone-exfiltrate.example", "connect " + zoneHost} {
+			if !strings.Contains(strings.Join(attempts, "\n"), want) {
+				t.Errorf("blocked attempts %q lack %q", attempts, want)
+			}
 		}
 		testenv.Eventually(t, "the blocked lookup in the program's logs", func() bool {
 			for _, l := range rt.Logs("prog-probe", 0) {

@@ -11,12 +11,22 @@ import (
 )
 
 // execMain is the exec stage: started by the init as root of the sandbox
-// (or as uid 1000 with ambient capabilities), it gives up everything and
-// becomes the program. args: uid gid path argv...
+// (or as uid 1000 with ambient capabilities), it gives up everything,
+// hands the init a watch on its connect calls (over fd 3), and becomes the
+// program. args: uid gid path argv...
 func execMain(args []string) int {
 	if err := dropPrivileges(args); err != nil {
 		fmt.Fprintln(os.Stderr, "openzone sandbox:", err)
 		return 126
+	}
+	if ctl := os.NewFile(3, "connect-watch"); ctl != nil {
+		// Without the watch the sandbox still refuses every destination;
+		// only the record of attempts is missing.
+		if fd, err := watchConnects(); err == nil {
+			sendFD(ctl, fd)
+			unix.Close(fd)
+		}
+		ctl.Close()
 	}
 	err := unix.Exec(args[2], args[3:], os.Environ())
 	fmt.Fprintf(os.Stderr, "openzone sandbox: cannot run %s: %v%s\n", args[2], err, execHint(err))

@@ -214,3 +214,69 @@ func writeEntry(root *os.Root, name string, r io.Reader, mode fs.FileMode) error
 	}
 	return root.Chmod(name, mode&fs.ModePerm|mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky))
 }
+
+// WriteImage writes the tarball of a container filesystem at path: the
+// entries of the tarball base first, when base is not "", then files
+// (name inside the image → content; a name ending in "/" is a folder).
+// Files named in exec are executable. Tests and the bench build their
+// images with it.
+func WriteImage(path, base string, files map[string][]byte, exec ...string) error {
+	out, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	tw := tar.NewWriter(out)
+	if base != "" {
+		if err := copyTar(tw, base); err != nil {
+			return fmt.Errorf("%s: %w", base, err)
+		}
+	}
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		h := &tar.Header{Name: n, Mode: 0o644, Size: int64(len(files[n])), Typeflag: tar.TypeReg}
+		if strings.HasSuffix(n, "/") {
+			h.Typeflag, h.Mode, h.Size = tar.TypeDir, 0o755, 0
+		} else if slices.Contains(exec, n) {
+			h.Mode = 0o755
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			return err
+		}
+		if _, err := tw.Write(files[n]); err != nil {
+			return err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	return out.Close()
+}
+
+func copyTar(tw *tar.Writer, path string) error {
+	in, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	tr := tar.NewReader(in)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			return err
+		}
+		if _, err := io.Copy(tw, tr); err != nil {
+			return err
+		}
+	}
+}

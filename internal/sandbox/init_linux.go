@@ -283,11 +283,31 @@ func (s *initState) startProgram() (int, error) {
 	if s.cfg.Image != nil {
 		return s.startImage(files)
 	}
-	argv := append([]string{execArg0, strconv.Itoa(s.cfg.UID), strconv.Itoa(s.cfg.GID), s.cfg.Path}, s.cfg.Args...)
-	p, err := os.StartProcess("/proc/self/exe", argv, &os.ProcAttr{Dir: s.cfg.Dir, Env: s.cfg.Env, Files: files})
+	// The exec stage hands back a watch on the program's connect calls.
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
+		return 0, err
+	}
+	watch, err := fileConn(os.NewFile(uintptr(fds[0]), "connect-watch"))
+	if err != nil {
+		unix.Close(fds[1])
+		return 0, err
+	}
+	child := os.NewFile(uintptr(fds[1]), "connect-watch")
+	argv := append([]string{execArg0, strconv.Itoa(s.cfg.UID), strconv.Itoa(s.cfg.GID), s.cfg.Path}, s.cfg.Args...)
+	p, err := os.StartProcess("/proc/self/exe", argv, &os.ProcAttr{Dir: s.cfg.Dir, Env: s.cfg.Env, Files: append(files, child)})
+	child.Close()
+	if err != nil {
+		watch.Close()
 		return 0, fmt.Errorf("start %s: %w", s.cfg.Path, err)
 	}
+	go func() {
+		defer watch.Close()
+		watch.c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		if fd, err := recvFD(watch.c); err == nil {
+			s.serveConnects(fd)
+		}
+	}()
 	return p.Pid, nil
 }
 

@@ -146,12 +146,14 @@ func TestSandbox_Isolation(t *testing.T) {
 		t.Errorf("whoami = %v", who)
 	}
 
+	zone := zoneAddr(t)
 	tests := []struct {
 		name, op, arg string
 		wantErr       string // substring; "" wants success
 	}{
 		{"ProgramAPI", "fetch", sandbox.APIURL + "/spec/v1/ping", ""},
-		{"HostLoopback", "connect", zoneAddr(t), "connection refused"},
+		{"HostLoopback", "connect", zone, "connection refused"},
+		{"Itself", "connect", "127.0.0.1:8080", ""},
 		{"Internet", "connect", "192.0.2.1:443", "network is unreachable"},
 		{"DNS", "lookup", "example.com", "server misbehaving"},
 		{"ZoneData", "read", filepath.Dir(m.DataDir("prog-a")), "no such file"},
@@ -179,9 +181,15 @@ func TestSandbox_Isolation(t *testing.T) {
 	for _, a := range st.Attempts {
 		kinds = append(kinds, a.Kind+" "+a.Target)
 	}
-	for _, want := range []string{"dns example.com A", "api GET /cgi-bin/gettoken"} {
-		if !strings.Contains(strings.Join(kinds, "\n"), want) {
+	got := strings.Join(kinds, "\n")
+	for _, want := range []string{"dns example.com A", "api GET /cgi-bin/gettoken", "connect " + zone, "connect 192.0.2.1:443"} {
+		if !strings.Contains(got, want) {
 			t.Errorf("attempts %q lack %q", kinds, want)
+		}
+	}
+	for _, allowed := range []string{"127.0.0.1:8780", "127.0.0.1:53", "127.0.0.1:8080"} {
+		if strings.Contains(got, allowed) {
+			t.Errorf("attempts %q hold %s, which the sandbox reaches", kinds, allowed)
 		}
 	}
 	if _, err := os.Stat(filepath.Join(m.DataDir("prog-a"), "hello")); err != nil {

@@ -64,11 +64,13 @@ func DebianImage(tb testing.TB) string {
 		tb.Fatal(err)
 	}
 	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
-	if _, err := os.Stat(out); err == nil {
+	if fi, err := os.Stat(out); err == nil && fi.Mode().IsRegular() {
 		return out
 	}
-	tmp := out + ".tmp"
-	args := []string{"--variant=essential", "--include=" + strings.Join(DebianPackages, ","),
+	os.RemoveAll(out)
+	tmp := filepath.Join(dir, key+".partial.tar") // mmdebstrap picks its format by the name
+	os.RemoveAll(tmp)
+	args := []string{"--variant=essential", "--format=tar", "--include=" + strings.Join(DebianPackages, ","),
 		"--dpkgopt=path-exclude=/usr/share/doc/*", "--dpkgopt=path-exclude=/usr/share/man/*",
 		"--dpkgopt=path-exclude=/usr/share/locale/*", "--dpkgopt=force-unsafe-io"}
 	// The machine's package lists, when apt has them, spare a download.
@@ -82,7 +84,7 @@ func DebianImage(tb testing.TB) string {
 	cmd := exec.Command(mm, args...)
 	b, err := cmd.CombinedOutput()
 	if err != nil {
-		os.Remove(tmp)
+		os.RemoveAll(tmp)
 		tb.Fatalf("mmdebstrap %s: %v\n%s", strings.Join(args, " "), err, tail(b, 4000))
 	}
 	if err := os.Rename(tmp, out); err != nil {

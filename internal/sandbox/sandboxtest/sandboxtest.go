@@ -5,12 +5,7 @@
 package sandboxtest
 
 import (
-	"archive/tar"
-	"io"
 	"os"
-	"slices"
-	"sort"
-	"strings"
 	"testing"
 
 	"github.com/openzone/openzone/internal/sandbox"
@@ -65,61 +60,10 @@ func stop(tb testing.TB, why string) {
 	tb.Skipf("%s (set %s=1 to make this a failure)", why, EnvRequire)
 }
 
-// Tar writes a tarball of a container filesystem at path holding files
-// (name inside the image → content; a name ending in "/" is a folder),
-// after the entries of the tarball base, when base is not "". Files are
-// executable when their name says so (mode 0755 for names in exec).
+// Tar writes an image tarball at path (see sandbox.WriteImage).
 func Tar(tb testing.TB, path, base string, files map[string][]byte, exec ...string) {
 	tb.Helper()
-	out, err := os.Create(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer out.Close()
-	tw := tar.NewWriter(out)
-	if base != "" {
-		in, err := os.Open(base)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		defer in.Close()
-		tr := tar.NewReader(in)
-		for {
-			h, err := tr.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				tb.Fatalf("%s: %v", base, err)
-			}
-			if err := tw.WriteHeader(h); err != nil {
-				tb.Fatal(err)
-			}
-			if _, err := io.Copy(tw, tr); err != nil {
-				tb.Fatal(err)
-			}
-		}
-	}
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		h := &tar.Header{Name: n, Mode: 0o644, Size: int64(len(files[n])), Typeflag: tar.TypeReg}
-		if strings.HasSuffix(n, "/") {
-			h.Typeflag, h.Mode, h.Size = tar.TypeDir, 0o755, 0
-		} else if slices.Contains(exec, n) {
-			h.Mode = 0o755
-		}
-		if err := tw.WriteHeader(h); err != nil {
-			tb.Fatal(err)
-		}
-		if _, err := tw.Write(files[n]); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
+	if err := sandbox.WriteImage(path, base, files, exec...); err != nil {
 		tb.Fatal(err)
 	}
 }

@@ -142,7 +142,8 @@ func InstanceStateStyle(state string) string {
 	return "bad"
 }
 
-// Limits bound one instance of a program.
+// Limits bound one instance of a program. Zero fields take the zone's
+// defaults; CPUs 0 is no CPU limit.
 type Limits struct {
 	MemoryMB int     `json:"memory_mb,omitempty"`
 	CPUs     float64 `json:"cpus,omitempty"`

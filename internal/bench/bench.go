@@ -65,6 +65,7 @@ var sections = []section{
 	{"native", "native SDK (libWeWorkSpecSDK.so): seal+open through JNI vs the JDK's AES-GCM; sync call to the Java and C++ samples vs the Go (and Python) samples", runNative},
 	{"async", "async task end to end vs River no-op jobs", runAsync},
 	{"event", "event → program → notify app", runEvent},
+	{"sandbox", "sandboxed instance vs plain process: sync call through the bridge; instance start", runSandbox},
 	{"rss", "peak RSS of the zone process at 1,000 concurrent sync calls", runRSS},
 	{"coldstart", "cold start: openzone serve to /healthz on an empty data directory", runColdStart},
 }
@@ -188,6 +189,11 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
+	// Readable by others: a zone running as root runs sandboxed programs
+	// (the binaries built here) as an unprivileged uid.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return nil, err
+	}
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)

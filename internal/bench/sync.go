@@ -148,7 +148,17 @@ func directSDKCaller(ctx context.Context, z *zone, program string) (func(*http.C
 	if len(inst) == 0 {
 		return nil, errors.New("no deployed instance")
 	}
-	return func(hc *http.Client) CallFunc { return SealedCaller(hc, inst[0].URL, program, ws) }, nil
+	dial := z.srv.Supervisor().DialContext
+	return func(hc *http.Client) CallFunc {
+		// Dial as the zone's gateway does: a sandboxed instance is reached
+		// inside its sandbox, not through its host-side endpoint.
+		if tr, ok := hc.Transport.(*http.Transport); ok {
+			tr = tr.Clone()
+			tr.DialContext = dial
+			hc = &http.Client{Transport: tr, Timeout: hc.Timeout}
+		}
+		return SealedCaller(hc, inst[0].URL, program, ws)
+	}, nil
 }
 
 // SealedCaller returns a call that does what the zone's gateway does,

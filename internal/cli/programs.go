@@ -35,6 +35,9 @@ type instanceView struct {
 	PID      int    `json:"pid"`
 	State    string `json:"state"`
 	Restarts int    `json:"restarts"`
+	Sandbox  *struct {
+		Blocked int `json:"blocked"`
+	} `json:"sandbox"`
 }
 
 type programView struct {
@@ -46,6 +49,9 @@ type programView struct {
 		ID string `json:"id"`
 	} `json:"abilities"`
 	Instances []instanceView `json:"instances"`
+	Isolation *struct {
+		Sandboxed bool `json:"sandboxed"`
+	} `json:"isolation"`
 }
 
 func runPrograms(e *env, args []string) error {
@@ -73,19 +79,26 @@ func runPrograms(e *env, args []string) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "PROGRAM\tKIND\tRELEASED\tABILITIES\tINSTANCES")
+	fmt.Fprintln(tw, "PROGRAM\tKIND\tRELEASED\tABILITIES\tINSTANCES\tSANDBOX")
 	for _, p := range out.Programs {
-		inst := "not deployed"
+		inst, sbx := "not deployed", "-"
 		if len(p.Instances) > 0 {
-			healthy := 0
+			healthy, blocked := 0, 0
 			for _, i := range p.Instances {
 				if i.State == "healthy" {
 					healthy++
 				}
+				if i.Sandbox != nil {
+					blocked += i.Sandbox.Blocked
+				}
 			}
 			inst = strconv.Itoa(healthy) + "/" + strconv.Itoa(len(p.Instances)) + " healthy"
+			sbx = "off"
+			if p.Isolation != nil && p.Isolation.Sandboxed {
+				sbx = "on, " + strconv.Itoa(blocked) + " blocked"
+			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%v\t%d\t%s\n", p.ID, p.Kind, p.Released, len(p.Abilities), inst)
+		fmt.Fprintf(tw, "%s\t%s\t%v\t%d\t%s\t%s\n", p.ID, p.Kind, p.Released, len(p.Abilities), inst, sbx)
 	}
 	return tw.Flush()
 }

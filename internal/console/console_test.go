@@ -312,7 +312,7 @@ func TestConsoleProgramSandbox(t *testing.T) {
 	}
 	if m.Probe().Sandbox {
 		waitFor("the instance shown sandboxed with its limits", func(b string) bool {
-			return strings.Contains(b, ">sandboxed<") && strings.Contains(b, "1024 MB · 1 CPU") && strings.Contains(b, "nothing blocked")
+			return strings.Contains(b, ">sandboxed<") && strings.Contains(b, "1024 MB · no CPU limit") && strings.Contains(b, "nothing blocked")
 		})
 	} else {
 		waitFor("the isolation off notice", func(b string) bool { return strings.Contains(b, `id="isolation-note">isolation off: `) })

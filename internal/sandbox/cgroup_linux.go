@@ -57,9 +57,6 @@ func detectCgroups(root, id string) *cgroups {
 		errs = append(errs, "cgroup v1: "+err.Error())
 	}
 	cg.version, cg.parents, cg.names = 0, map[string]string{}, nil
-	if len(errs) == 0 {
-		errs = append(errs, "no memory controller on this host")
-	}
 	cg.why = strings.Join(errs, "; ")
 	return cg
 }
@@ -118,7 +115,7 @@ func (cg *cgroups) setupV2(unified, own, id string, ctrls []string) error {
 	}
 	sweep(base)
 	parent := filepath.Join(base, "openzone-"+id)
-	if err := os.Mkdir(parent, 0o755); err != nil {
+	if err := os.Mkdir(parent, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 		return err
 	}
 	if err := writeFile(filepath.Join(parent, "cgroup.subtree_control"), enable); err != nil {
@@ -136,7 +133,7 @@ func (cg *cgroups) setupV1(root string, own map[string]string, id string) error 
 		hier := filepath.Join(root, c)
 		if !ok || !isDir(hier) {
 			if c == "memory" {
-				return errors.New("no memory hierarchy")
+				return errors.New("no memory controller mounted")
 			}
 			continue
 		}
@@ -201,6 +198,9 @@ func (cg *cgroups) create(name string, l Limits) (*cgroup, error) {
 	leaf := fileName(name) + "-" + strconv.FormatUint(cg.seq.Add(1), 10)
 	g := &cgroup{version: cg.version, dirs: map[string]string{}}
 	for c, parent := range cg.parents {
+		if c == "cpu" && l.CPUs == 0 {
+			continue // no CPU limit: the instance is scheduled as a plain process is
+		}
 		dir := filepath.Join(parent, leaf)
 		if err := os.Mkdir(dir, 0o755); err != nil {
 			g.remove()
@@ -208,16 +208,7 @@ func (cg *cgroups) create(name string, l Limits) (*cgroup, error) {
 		}
 		g.dirs[c] = dir
 	}
-	mem := strconv.FormatInt(int64(l.MemoryMB)<<20, 10)
-	quota := strconv.FormatInt(int64(l.CPUs*100000), 10)
-	var sets [][3]string // controller, file, value; a missing optional file is skipped
-	if g.version == 2 {
-		sets = [][3]string{{"", "memory.max", mem}, {"", "memory.swap.max", "0"}, {"", "cpu.max", quota + " 100000"}, {"", "pids.max", strconv.Itoa(maxPids)}}
-	} else {
-		sets = [][3]string{{"memory", "memory.limit_in_bytes", mem}, {"memory", "memory.memsw.limit_in_bytes", mem},
-			{"cpu", "cpu.cfs_period_us", "100000"}, {"cpu", "cpu.cfs_quota_us", quota}, {"pids", "pids.max", strconv.Itoa(maxPids)}}
-	}
-	for _, s := range sets {
+	for _, s := range limitFiles(g.version, l) {
 		dir, ok := g.dirs[s[0]]
 		if !ok {
 			continue
@@ -232,6 +223,32 @@ func (cg *cgroups) create(name string, l Limits) (*cgroup, error) {
 		}
 	}
 	return g, nil
+}
+
+// limitFiles says what to write where for limits l: controller ("" for
+// v2), file, value. A missing file other than the memory limit is skipped
+// (no swap accounting, say).
+func limitFiles(version int, l Limits) [][3]string {
+	mem := strconv.FormatInt(int64(l.MemoryMB)<<20, 10)
+	pids := strconv.Itoa(maxPids)
+	var sets [][3]string
+	if version == 2 {
+		sets = [][3]string{{"", "memory.max", mem}, {"", "memory.swap.max", "0"}, {"", "pids.max", pids}}
+	} else {
+		sets = [][3]string{{"memory", "memory.limit_in_bytes", mem}, {"memory", "memory.memsw.limit_in_bytes", mem}, {"pids", "pids.max", pids}}
+	}
+	if l.CPUs == 0 {
+		return sets
+	}
+	quota := strconv.FormatInt(int64(l.CPUs*100000), 10)
+	// A cgroup competes for the CPU as one task does; its weight is that of
+	// as many busy threads as CPUs it may use, as the program's threads
+	// would weigh outside it.
+	if version == 2 {
+		return append(sets, [3]string{"", "cpu.max", quota + " 100000"}, [3]string{"", "cpu.weight", strconv.Itoa(min(10000, max(1, int(l.CPUs*100))))})
+	}
+	return append(sets, [3]string{"cpu", "cpu.cfs_period_us", "100000"}, [3]string{"cpu", "cpu.cfs_quota_us", quota},
+		[3]string{"cpu", "cpu.shares", strconv.Itoa(max(2, int(l.CPUs*1024)))})
 }
 
 // add moves pid (and so everything it starts) into the cgroup.

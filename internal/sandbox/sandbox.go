@@ -63,10 +63,12 @@ const (
 	ProgramUID = 1000
 )
 
-// Default limits of an instance, for a field left at zero.
+// Default limits of an instance, for a field left at zero. CPU has none:
+// a CPU quota (CFS bandwidth control) costs latency even below it, and a
+// busy program only slows the others, where one out of memory stops the
+// machine (docs/decisions.md).
 const (
 	DefaultMemoryMB = 1024
-	DefaultCPUs     = 1.0
 	DefaultDiskMB   = 1024
 )
 
@@ -74,13 +76,11 @@ const (
 // defaults.
 type Limits = openzone.Limits
 
-// WithDefaults returns l with its zero fields set to the defaults.
+// WithDefaults returns l with its zero fields set to the defaults (CPUs
+// stays 0: no CPU limit).
 func WithDefaults(l Limits) Limits {
 	if l.MemoryMB == 0 {
 		l.MemoryMB = DefaultMemoryMB
-	}
-	if l.CPUs == 0 {
-		l.CPUs = DefaultCPUs
 	}
 	if l.DiskMB == 0 {
 		l.DiskMB = DefaultDiskMB

@@ -27,7 +27,7 @@
 //	      isolation: auto             # auto (default) | on | off: sandboxed instances
 //	      # image: ./app.tar          # a container filesystem (docker export); command runs in it
 //	      # sdk_path: /usr/local/wwspecdemo/sdk   # where the image loads WeCom's SDK (default)
-//	      limits: {memory_mb: 1024, cpus: 1, disk_mb: 1024}   # per instance; these are the defaults
+//	      limits: {memory_mb: 1024, disk_mb: 1024}   # per instance, the defaults; cpus: X sets a CPU limit
 //	    abilities:
 //	      - id: echo                  # required, unique in the program
 //	        name: Echo                # optional

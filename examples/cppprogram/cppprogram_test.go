@@ -19,7 +19,7 @@ import (
 
 func TestFlows(t *testing.T) {
 	nativetest.Require(t, "g++", "go", "gcc")
-	sdk := t.TempDir()
+	sdk := testenv.SharedDir(t) // the program loads the library from it
 	out, err := exec.Command(testenv.CLI(t), "sdk", "export", "--lang", "cpp", "--dir", sdk).CombinedOutput()
 	if err != nil {
 		t.Fatalf("sdk export --lang cpp: %v\n%s", err, out)

@@ -20,7 +20,7 @@ import (
 // export writes the Java SDK as a user gets it, with the openzone binary.
 func export(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
+	dir := testenv.SharedDir(t) // the program loads the library from it
 	out, err := exec.Command(testenv.CLI(t), "sdk", "export", "--lang", "java", "--dir", dir).CombinedOutput()
 	if err != nil {
 		t.Fatalf("sdk export --lang java: %v\n%s", err, out)

@@ -23,17 +23,12 @@ func TestFlows(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The SDK as a user gets it: exported by the openzone binary.
-	sdkDir := t.TempDir()
+	sdkDir := testenv.SharedDir(t)
 	if out, err := exec.Command(testenv.CLI(t), "sdk", "export", "--lang", "python", "--dir", sdkDir).CombinedOutput(); err != nil {
 		t.Fatalf("sdk export: %v\n%s", err, out)
 	}
 	if _, err := os.Stat(filepath.Join(sdkDir, "wwspecapisdk", "__init__.py")); err != nil {
 		t.Fatalf("sdk export wrote no package: %v", err)
-	}
-	// Readable by others: a zone running as root runs sandboxed programs
-	// as an unprivileged uid.
-	if err := os.Chmod(sdkDir, 0o755); err != nil {
-		t.Fatal(err)
 	}
 	env := []string{"PYTHON=" + py, "WWSPEC_SDK_DIR=" + sdkDir, "PYTHONDONTWRITEBYTECODE=1"}
 	wecomflows.Run(t, wecomflows.Program{

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/openzone/openzone/internal/filename"
 )
 
 // cgroups are where a zone puts its sandboxes' cgroups: one folder per
@@ -195,7 +197,7 @@ const maxPids = 4096
 
 // create makes the cgroup of one run and sets its limits.
 func (cg *cgroups) create(name string, l Limits) (*cgroup, error) {
-	leaf := fileName(name) + "-" + strconv.FormatUint(cg.seq.Add(1), 10)
+	leaf := filename.Safe(name) + "-" + strconv.FormatUint(cg.seq.Add(1), 10)
 	g := &cgroup{version: cg.version, dirs: map[string]string{}}
 	for c, parent := range cg.parents {
 		if c == "cpu" && l.CPUs == 0 {

@@ -124,6 +124,11 @@ func isDir(path string) bool {
 	return err == nil && fi.IsDir()
 }
 
+func isFile(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular()
+}
+
 // setupDev gives the sandbox a /dev of its own: a few device files bound
 // from the host's, the usual symlinks, and a private /dev/shm.
 func setupDev(root string) error {

@@ -74,8 +74,8 @@ func initMain() int {
 		return 1
 	}
 	s := &initState{cfg: m.Config, ctl: ctl}
-	// Signals come to the whole process group; the program gets its own
-	// copy, and PID 1 must not die of one before the program is done.
+	// The zone's stop signals come to the init's process group; PID 1 must
+	// not die of one before the program is done, and passes each on (reap).
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, syscall.SIGCHLD, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT)
 	if err := s.setup(); err != nil {
@@ -295,7 +295,7 @@ func (s *initState) startProgram() (int, error) {
 	}
 	child := os.NewFile(uintptr(fds[1]), "connect-watch")
 	argv := append([]string{execArg0, strconv.Itoa(s.cfg.UID), strconv.Itoa(s.cfg.GID), s.cfg.Path}, s.cfg.Args...)
-	p, err := os.StartProcess("/proc/self/exe", argv, &os.ProcAttr{Dir: s.cfg.Dir, Env: s.cfg.Env, Files: append(files, child)})
+	p, err := os.StartProcess("/proc/self/exe", argv, &os.ProcAttr{Dir: s.cfg.Dir, Env: s.cfg.Env, Files: append(files, child), Sys: ownGroup()})
 	child.Close()
 	if err != nil {
 		watch.Close()
@@ -311,9 +311,15 @@ func (s *initState) startProgram() (int, error) {
 	return p.Pid, nil
 }
 
+// ownGroup starts the program in a process group of its own: the zone's
+// stop signals come to the init alone, which passes each on (reap), also
+// one that came before the program started.
+func ownGroup() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: true} }
+
 // reap waits for the program as PID 1 must: it reaps every orphan too, and
-// ignores the stop signals the program got as well (the zone signals the
-// whole process group). It returns how the program ended.
+// passes the stop signals the zone sends to the init's process group on to
+// the program's group (once the program runs: a signal that came during
+// setup waits in sigs). It returns how the program ended.
 func (s *initState) reap(pid int, sigs <-chan os.Signal) (code, sig int) {
 	for {
 		for {
@@ -332,11 +338,10 @@ func (s *initState) reap(pid int, sigs <-chan os.Signal) (code, sig int) {
 				return ws.ExitStatus(), 0
 			}
 		}
-		sg := <-sigs
-		if sg != syscall.SIGCHLD {
-			// A program that left the init's process group did not get the
-			// signal: pass it on.
-			if pg, err := unix.Getpgid(pid); err == nil && pg != unix.Getpgrp() {
+		if sg := <-sigs; sg != syscall.SIGCHLD {
+			// The group, as the zone signals a plain process's; the program
+			// alone when it left its group (setsid).
+			if unix.Kill(-pid, sg.(syscall.Signal)) != nil {
 				unix.Kill(pid, sg.(syscall.Signal))
 			}
 		}

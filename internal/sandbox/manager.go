@@ -4,7 +4,6 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
-	"strings"
 	"sync"
 )
 
@@ -190,19 +189,4 @@ func describeAttempt(a Attempt) string {
 		return "blocked: " + a.Target + " to the zone (a program reaches only the program API, /spec/v1/*)"
 	}
 	return "blocked: connection to " + a.Target + " (a sandbox has no route out)"
-}
-
-// fileName makes an id safe as one path element.
-func fileName(id string) string {
-	s := strings.Map(func(r rune) rune {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
-			return r
-		}
-		return '_'
-	}, id)
-	if s == "" || s == "." || s == ".." {
-		s = strings.Repeat("_", len(s)+1)
-	}
-	return s
 }

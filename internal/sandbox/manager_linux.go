@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"crypto/rand"
+	"debug/elf"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -17,8 +18,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/openzone/openzone"
 	"golang.org/x/sys/unix"
+
+	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/filename"
 )
 
 // Manager starts sandboxes for a zone. Its methods are safe for concurrent
@@ -250,7 +253,7 @@ func (m *Manager) stateDir(parts ...string) string {
 func (m *Manager) stagingRoot(name string) (string, error) {
 	var b [4]byte
 	rand.Read(b[:])
-	dir := m.stateDir("run", fileName(name)+"-"+hex.EncodeToString(b[:]))
+	dir := m.stateDir("run", filename.Safe(name)+"-"+hex.EncodeToString(b[:]))
 	root := filepath.Join(dir, "root")
 	if err := os.MkdirAll(root, 0o700); err != nil {
 		return "", fmt.Errorf("sandbox staging folder: %w", err)
@@ -260,7 +263,7 @@ func (m *Manager) stagingRoot(name string) (string, error) {
 
 // DataDir returns the host folder behind a program's /mnt/data.
 func (m *Manager) DataDir(programID string) string {
-	return m.stateDir("programs", fileName(programID), "data")
+	return m.stateDir("programs", filename.Safe(programID), "data")
 }
 
 // dataDir makes the program's data folder, owned by the uid its programs
@@ -404,13 +407,15 @@ func hostname(instance string) string {
 var privateDirs = []string{"/tmp", "/var/tmp", "/run", "/dev", "/mnt"}
 
 // exposed lists what the command needs from folders the sandbox hides or
-// replaces: the folder of its executable, and of any argument that names
-// an existing absolute path (a script), and its working directory. The
+// replaces: the folder of its executable and the folders of its run path
+// (libraries), the folder of any argument that names an existing absolute
+// path (a script, -Djava.library.path=DIR), and its working directory. The
 // zone's data directory is never exposed.
 func (m *Manager) exposed(req Request) []string {
 	var cands []string
 	if req.Path != "" {
 		cands = append(cands, filepath.Dir(req.Path))
+		cands = append(cands, libDirs(req.Path)...)
 	}
 	for _, a := range pathArgs(req.Args) {
 		if fi, err := os.Stat(a); err == nil {
@@ -461,16 +466,50 @@ func (m *Manager) exposable(dir string) bool {
 	return top != "sandbox" && top != "logs"
 }
 
-// pathArgs returns the arguments (after argv[0]) that name absolute paths:
-// "/x/start.sh", and the value of "NAME=/x/sdk" (what env(1) takes).
+// pathArgs returns the absolute paths the arguments (after argv[0]) name:
+// "/x/start.sh"; the value of "NAME=/x/sdk" (what env(1) takes) and of an
+// option ("-Djava.library.path=/x/lib", "--config=/x/c.yaml"); each one
+// of a list ("/x/a.jar:/x/b.jar").
 func pathArgs(args []string) []string {
 	var out []string
 	for _, a := range args[min(1, len(args)):] {
-		if _, v, ok := strings.Cut(a, "="); ok && !strings.HasPrefix(a, "/") && !strings.HasPrefix(a, "-") {
+		if _, v, ok := strings.Cut(a, "="); ok && !filepath.IsAbs(a) {
 			a = v
 		}
-		if filepath.IsAbs(a) {
-			out = append(out, filepath.Clean(a))
+		for _, p := range filepath.SplitList(a) {
+			if filepath.IsAbs(p) {
+				out = append(out, filepath.Clean(p))
+			}
+		}
+	}
+	return out
+}
+
+// libDirs returns the folders of an ELF executable's run path (DT_RUNPATH
+// or DT_RPATH, $ORIGIN made the executable's folder) that hold a library
+// it needs: a program built against an SDK in a folder of its own (g++
+// -Wl,-rpath,DIR) loads it from there.
+func libDirs(exe string) []string {
+	f, err := elf.Open(exe)
+	if err != nil {
+		return nil // not ELF (a script), or unreadable: nothing to add
+	}
+	defer f.Close()
+	needed, _ := f.ImportedLibraries()
+	origin := strings.NewReplacer("${ORIGIN}", filepath.Dir(exe), "$ORIGIN", filepath.Dir(exe))
+	var out []string
+	for _, tag := range []elf.DynTag{elf.DT_RUNPATH, elf.DT_RPATH} {
+		vals, _ := f.DynString(tag)
+		for _, v := range vals {
+			for _, d := range filepath.SplitList(origin.Replace(v)) {
+				if !filepath.IsAbs(d) {
+					continue
+				}
+				d = filepath.Clean(d)
+				if slices.ContainsFunc(needed, func(lib string) bool { return isFile(filepath.Join(d, lib)) }) && !slices.Contains(out, d) {
+					out = append(out, d)
+				}
+			}
 		}
 	}
 	return out
@@ -492,7 +531,7 @@ func (m *Manager) CheckCommand(command []string) error {
 		}
 		exe = p
 	}
-	paths := append([]string{exe}, pathArgs(command)...)
+	paths := append(append([]string{exe}, pathArgs(command)...), libDirs(exe)...)
 	for i, p := range paths {
 		fi, err := os.Stat(p)
 		if err != nil {

@@ -176,7 +176,7 @@ func (s *initState) startImage(files []*os.File) (int, error) {
 		argv = append(argv, "--cgroup-manager=disabled")
 	}
 	argv = append(argv, "run", "--bundle", ociBundle, "--no-new-keyring", img.Name)
-	p, err := os.StartProcess(img.Runtime, argv, &os.ProcAttr{Dir: "/", Env: initEnv(), Files: files})
+	p, err := os.StartProcess(img.Runtime, argv, &os.ProcAttr{Dir: "/", Env: initEnv(), Files: files, Sys: ownGroup()})
 	if err != nil {
 		return 0, fmt.Errorf("start %s: %w", img.Runtime, err)
 	}

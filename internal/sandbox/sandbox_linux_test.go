@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -66,9 +67,10 @@ func newManager(t *testing.T, api http.Handler) *sandbox.Manager {
 	return m
 }
 
-// start runs sbxprog in a sandbox the way the runtime does, and waits
-// until it serves.
-func start(t *testing.T, m *sandbox.Manager, programID, name string, spec sandbox.Spec, env ...string) *instance {
+// launch runs sbxprog in a sandbox the way the runtime does (the init in a
+// process group of its own) and returns once the sandbox is set up, as the
+// program starts.
+func launch(t *testing.T, m *sandbox.Manager, programID, name string, spec sandbox.Spec, env ...string) *instance {
 	t.Helper()
 	env = append(env, "PORT=8080", "HOST=0.0.0.0", "OPENZONE_API="+sandbox.APIURL, "OPENZONE_INSTANCE="+name)
 	run, err := m.Prepare(sandbox.Request{ProgramID: programID, Instance: name, Spec: spec,
@@ -81,7 +83,7 @@ func start(t *testing.T, m *sandbox.Manager, programID, name string, spec sandbo
 		t.Fatal(err)
 	}
 	in := &instance{run: run, out: out, done: make(chan struct{})}
-	in.cmd = &exec.Cmd{Stdout: out, Stderr: out}
+	in.cmd = &exec.Cmd{Stdout: out, Stderr: out, SysProcAttr: &syscall.SysProcAttr{Setpgid: true}}
 	run.Command(in.cmd)
 	if err := in.cmd.Start(); err != nil {
 		run.Close()
@@ -96,6 +98,14 @@ func start(t *testing.T, m *sandbox.Manager, programID, name string, spec sandbo
 	if err := run.Start(in.cmd.Process.Pid); err != nil {
 		t.Fatalf("sandbox start: %v\n%s", err, in.output())
 	}
+	return in
+}
+
+// start launches sbxprog in a sandbox and waits until it serves.
+func start(t *testing.T, m *sandbox.Manager, programID, name string, spec sandbox.Spec, env ...string) *instance {
+	t.Helper()
+	in := launch(t, m, programID, name, spec, env...)
+	run := in.run
 	in.http = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return run.Dial(ctx) },
 	}}
@@ -214,4 +224,26 @@ func zoneAddr(t *testing.T) string {
 		}
 	}()
 	return ln.Addr().String()
+}
+
+// TestSandbox_StopWhileStarting stops instances as the zone does (SIGTERM
+// to the init's process group) the moment their sandboxes are set up,
+// before or while their programs start: the signal must reach each
+// program, however early it came, or the instance never stops.
+func TestSandbox_StopWhileStarting(t *testing.T) {
+	m := newManager(t, nil)
+	for i := range 3 {
+		in := launch(t, m, "prog-stop", fmt.Sprintf("prog-stop#%d", i), sandbox.Spec{})
+		if err := syscall.Kill(-in.cmd.Process.Pid, syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-in.done:
+		case <-time.After(time.Minute):
+			t.Fatalf("run %d: still running a minute after SIGTERM\n%s", i, in.output())
+		}
+		if got := in.run.Exit(in.cmd.ProcessState); got != "signal: terminated" {
+			t.Errorf("run %d: exit %q, want signal: terminated", i, got)
+		}
+	}
 }

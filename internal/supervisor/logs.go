@@ -6,10 +6,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/openzone/openzone/internal/filename"
 )
 
 // logbook keeps the last lines of one program's log in a ring and appends
@@ -29,24 +30,9 @@ type logbook struct {
 func newLogbook(max int, dir, programID string) *logbook {
 	b := &logbook{programID: programID, max: max}
 	if dir != "" {
-		b.path = filepath.Join(dir, fileName(programID)+".log")
+		b.path = filepath.Join(dir, filename.Safe(programID)+".log")
 	}
 	return b
-}
-
-// fileName makes a program id safe as a file name.
-func fileName(id string) string {
-	s := strings.Map(func(r rune) rune {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
-			return r
-		}
-		return '_'
-	}, id)
-	if s == "." || s == ".." {
-		s = strings.Repeat("_", len(s))
-	}
-	return s
 }
 
 func (b *logbook) add(l LogLine) {

@@ -71,19 +71,6 @@ func TestLogbook_Tail(t *testing.T) {
 	}
 }
 
-func TestFileName(t *testing.T) {
-	for in, want := range map[string]string{
-		"prog-echo": "prog-echo",
-		"a/b":       "a_b",
-		"..":        "__",
-		"v1.2_x":    "v1.2_x",
-	} {
-		if got := fileName(in); got != want {
-			t.Errorf("fileName(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestIsBindError(t *testing.T) {
 	for _, tc := range []struct {
 		line string

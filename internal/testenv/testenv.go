@@ -46,11 +46,7 @@ func Build(tb testing.TB, pkg string) string {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		// Readable by others: a zone running as root runs sandboxed
-		// programs as an unprivileged uid.
-		if err := os.Chmod(d, 0o755); err != nil {
-			tb.Fatal(err)
-		}
+		shareDir(tb, d)
 		builtDir = d
 	}
 	out := filepath.Join(builtDir, filepath.Base(pkg))
@@ -60,6 +56,24 @@ func Build(tb testing.TB, pkg string) string {
 	}
 	built[pkg] = out
 	return out
+}
+
+// SharedDir returns a new temporary folder (removed after the test) that
+// others may read: for what a deployed program loads (an SDK, a script),
+// since a zone running as root runs sandboxed programs as an unprivileged
+// uid.
+func SharedDir(tb testing.TB) string {
+	tb.Helper()
+	d := tb.TempDir()
+	shareDir(tb, d)
+	return d
+}
+
+func shareDir(tb testing.TB, d string) {
+	tb.Helper()
+	if err := os.Chmod(d, 0o755); err != nil {
+		tb.Fatal(err)
+	}
 }
 
 // CLI returns the path of the built openzone command.

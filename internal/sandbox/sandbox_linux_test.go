@@ -5,13 +5,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -23,7 +26,14 @@ import (
 // prog is the test program (testdata/sbxprog), built once.
 var prog string
 
+// envProg hands the built test program to this test binary run again as
+// another user (TestSandbox_Rootless), which cannot build it.
+const envProg = "OPENZONE_SANDBOX_TEST_PROG"
+
 func TestMain(m *testing.M) {
+	if prog = os.Getenv(envProg); prog != "" {
+		os.Exit(m.Run())
+	}
 	os.Exit(func() int {
 		dir, err := os.MkdirTemp("", "sandbox-test-")
 		if err != nil {
@@ -51,6 +61,16 @@ type instance struct {
 	out  *os.File // the program's output (and the init's)
 	done chan struct{}
 	http *http.Client
+
+	mu    sync.Mutex
+	lines []string // the zone's lines about the run (LogFunc)
+}
+
+// logged reports whether the zone logged a line about the run holding s.
+func (in *instance) logged(s string) bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return slices.ContainsFunc(in.lines, func(l string) bool { return strings.Contains(l, s) })
 }
 
 // output returns what the instance wrote so far.
@@ -73,8 +93,13 @@ func newManager(t *testing.T, api http.Handler) *sandbox.Manager {
 func launch(t *testing.T, m *sandbox.Manager, programID, name string, spec sandbox.Spec, env ...string) *instance {
 	t.Helper()
 	env = append(env, "PORT=8080", "HOST=0.0.0.0", "OPENZONE_API="+sandbox.APIURL, "OPENZONE_INSTANCE="+name)
+	in := &instance{done: make(chan struct{})}
 	run, err := m.Prepare(sandbox.Request{ProgramID: programID, Instance: name, Spec: spec,
-		Path: prog, Args: []string{prog}, Env: env})
+		Path: prog, Args: []string{prog}, Env: env, LogFunc: func(_ slog.Level, text string) {
+			in.mu.Lock()
+			in.lines = append(in.lines, text)
+			in.mu.Unlock()
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +107,7 @@ func launch(t *testing.T, m *sandbox.Manager, programID, name string, spec sandb
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := &instance{run: run, out: out, done: make(chan struct{})}
+	in.run, in.out = run, out
 	in.cmd = &exec.Cmd{Stdout: out, Stderr: out, SysProcAttr: &syscall.SysProcAttr{Setpgid: true}}
 	run.Command(in.cmd)
 	if err := in.cmd.Start(); err != nil {
@@ -244,6 +269,91 @@ func TestSandbox_StopWhileStarting(t *testing.T) {
 		}
 		if got := in.run.Exit(in.cmd.ProcessState); got != "signal: terminated" {
 			t.Errorf("run %d: exit %q, want signal: terminated", i, got)
+		}
+	}
+}
+
+// TestSandbox_Rootless runs TestSandbox_Isolation again as an unprivileged
+// user (nobody), as a zone started by a user runs: the sandbox comes from a
+// user namespace alone, and seals the program as well as under root.
+func TestSandbox_Rootless(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("not root: the other tests ran rootless already")
+	}
+	sandboxtest.Require(t, sandboxtest.Host(t))
+	const nobody = 65534
+	// A copy of this test binary, and a working folder, that nobody can use.
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("", "sandbox-rootless-") // t.TempDir's parent is private
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "work"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(filepath.Join(dir, "work"), nobody, nobody); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copied := filepath.Join(dir, "sandbox.test")
+	if err := os.WriteFile(copied, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(copied, "-test.run=^TestSandbox_Isolation$", "-test.v", "-test.count=1")
+	cmd.Dir = filepath.Join(dir, "work")
+	cmd.Env = append(os.Environ(), envProg+"="+prog, "HOME="+cmd.Dir, "TMPDIR="+cmd.Dir)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestSandbox_Isolation") {
+		t.Fatalf("TestSandbox_Isolation as uid %d: %v\n%s", nobody, err, out)
+	}
+}
+
+// TestSandbox_DataQuota fills /mnt/data over its quota: the zone says so,
+// the folder turns read-only until files are deleted, then takes writes
+// again.
+func TestSandbox_DataQuota(t *testing.T) {
+	m := newManager(t, nil)
+	in := start(t, m, "prog-quota", "prog-quota#1", sandbox.Spec{Limits: sandbox.Limits{DiskMB: 1}})
+	if _, e := in.do(t, "fill", "2"); e != "" {
+		t.Fatalf("write 2 MB to /mnt/data/fill: %s", e)
+	}
+	eventually(t, "/mnt/data read-only over its quota", func() bool {
+		_, e := in.do(t, "write", "/mnt/data/more")
+		return strings.Contains(e, "read-only file system")
+	})
+	if !in.logged("over its 1 MB quota") {
+		t.Error("the zone did not say /mnt/data is over its quota")
+	}
+	if st := m.Status("prog-quota", "prog-quota#1", sandbox.Spec{}); st.DataUsedMB < 2 {
+		t.Errorf("status shows %.1f MB used, want at least 2", st.DataUsedMB)
+	}
+	// Deleting needs a writable folder: the provider does it on the host.
+	if err := os.Remove(filepath.Join(m.DataDir("prog-quota"), "fill")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "/mnt/data writable again under its quota", func() bool {
+		_, e := in.do(t, "write", "/mnt/data/more")
+		return e == ""
+	})
+}
+
+// eventually polls cond (every 100 ms, for up to a minute) until it holds.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); !cond(); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not after a minute", what)
 		}
 	}
 }

@@ -6,8 +6,8 @@
 // binds as WeCom's samples do).
 //
 // Ops: whoami, connect (arg host:port), lookup (arg name), fetch (arg URL),
-// read and write (arg path; write takes data), alloc (arg MB, kept), exit
-// (arg status).
+// read and write (arg path; write takes data), fill (arg MB, written to
+// /mnt/data/fill), alloc (arg MB, kept), exit (arg status).
 package main
 
 import (
@@ -117,6 +117,9 @@ func run(ctx context.Context, op, arg, data string) (any, error) {
 		return string(b), err
 	case "write":
 		return nil, os.WriteFile(arg, []byte(data), 0o644)
+	case "fill":
+		mb, _ := strconv.Atoi(arg)
+		return nil, os.WriteFile("/mnt/data/fill", make([]byte, mb<<20), 0o644)
 	case "alloc":
 		mb, _ := strconv.Atoi(arg)
 		for range mb {

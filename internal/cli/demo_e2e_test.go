@@ -7,11 +7,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/openzone/openzone/internal/sandbox/sandboxtest"
 	"github.com/openzone/openzone/internal/testenv"
 )
 
@@ -65,6 +67,25 @@ func TestDemo(t *testing.T) {
 		b, err := cmd.CombinedOutput()
 		return err == nil && strings.Contains(string(b), `"served_by":"deployed"`)
 	})
+	// The README says the demo runs sandboxed wherever the host allows it.
+	if sandboxtest.Host(t).Probe().Sandbox {
+		type programJSON struct {
+			ID        string
+			Isolation struct{ Sandboxed bool }
+			Instances []struct{ Sandbox *struct{ Isolation string } }
+		}
+		var ps struct{ Programs []programJSON }
+		if err := json.Unmarshal([]byte(oz("programs", "--json")), &ps); err != nil {
+			t.Fatal(err)
+		}
+		i := slices.IndexFunc(ps.Programs, func(p programJSON) bool { return p.ID == "prog-echo" })
+		if i < 0 {
+			t.Fatalf("no prog-echo in the demo's programs: %+v", ps.Programs)
+		}
+		if p := ps.Programs[i]; !p.Isolation.Sandboxed || len(p.Instances) == 0 || p.Instances[0].Sandbox == nil {
+			t.Errorf("this host sandboxes, but the demo's prog-echo runs unsandboxed: %+v", p)
+		}
+	}
 	if got := oz("chat", "send", "您好", "--from", "zhangsan", "--to", "wmcustomer1"); !strings.Contains(got, "1 event(s) raised") {
 		t.Fatalf("chat send in the demo: %s", got)
 	}

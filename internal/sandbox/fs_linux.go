@@ -193,20 +193,21 @@ func (s *initState) setupData(root string) error {
 // domains: a refused name fails at once.
 const resolvConf = "# OpenZone sandbox: no route out; lookups are refused and shown to the provider.\nnameserver 127.0.0.1\noptions attempts:1 timeout:1\n"
 
-// writeResolvConf puts resolvConf where the host's /etc/resolv.conf is (a
-// file, or a symlink into /run, which is private now).
+// writeResolvConf writes resolvConf under the private /run (an image
+// binds it) and puts it where the host's /etc/resolv.conf is (a file, or a
+// symlink into /run).
 func writeResolvConf(root string) error {
-	etc := filepath.Join(root, "etc", "resolv.conf")
-	fi, err := os.Lstat(etc)
-	if err != nil {
-		return nil // no resolver configured: lookups fail anyway
-	}
-	src := filepath.Join(root, "run", "openzone", "resolv.conf")
+	src := filepath.Join(root, ociBase, "resolv.conf")
 	if err := os.MkdirAll(filepath.Dir(src), 0o755); err != nil {
 		return err
 	}
 	if err := os.WriteFile(src, []byte(resolvConf), 0o644); err != nil {
 		return err
+	}
+	etc := filepath.Join(root, "etc", "resolv.conf")
+	fi, err := os.Lstat(etc)
+	if err != nil {
+		return nil // no resolver configured: lookups fail anyway
 	}
 	if fi.Mode()&fs.ModeSymlink != 0 {
 		target, err := os.Readlink(etc)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,6 +33,7 @@ const (
 	ociBundle = ociBase + "/bundle"
 	ociState  = ociBase + "/oci"
 	ociHosts  = ociBase + "/hosts"
+	ociWatch  = ociBase + "/connect-watch.sock" // the profile's listenerPath
 )
 
 // Image unpacks the image tarball at path (once per content) and returns
@@ -176,6 +178,13 @@ func (s *initState) startImage(files []*os.File) (int, error) {
 		argv = append(argv, "--cgroup-manager=disabled")
 	}
 	argv = append(argv, "run", "--bundle", ociBundle, "--no-new-keyring", img.Name)
+	if spec["linux"].(map[string]any)["seccomp"] != nil {
+		ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: ociWatch, Net: "unix"})
+		if err != nil {
+			return 0, fmt.Errorf("connect watch: %w", err)
+		}
+		go s.receiveWatch(ln)
+	}
 	p, err := os.StartProcess(img.Runtime, argv, &os.ProcAttr{Dir: "/", Env: initEnv(), Files: files, Sys: ownGroup()})
 	if err != nil {
 		return 0, fmt.Errorf("start %s: %w", img.Runtime, err)
@@ -208,7 +217,7 @@ func ociSpec(c *initConfig) map[string]any {
 	id := []map[string]int{{"containerID": 0, "hostID": c.UID, "size": 1}}
 	gid := []map[string]int{{"containerID": 0, "hostID": c.GID, "size": 1}}
 	none := []string{}
-	return map[string]any{
+	spec := map[string]any{
 		"ociVersion": "1.0.2",
 		"process": map[string]any{
 			"terminal":        false,
@@ -232,5 +241,25 @@ func ociSpec(c *initConfig) map[string]any {
 				"/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware"},
 			"readonlyPaths": []string{"/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"},
 		},
+	}
+	if p := watchProfile(); p != nil {
+		spec["linux"].(map[string]any)["seccomp"] = p
+	}
+	return spec
+}
+
+// watchProfile is the seccomp profile that hands the program's connect
+// calls to the init (as the exec stage does for a command): the runtime
+// sends the notification descriptor to listenerPath. Nil where the kernel
+// has no user notification: destinations are refused all the same.
+func watchProfile() map[string]any {
+	if !notifyAvailable() {
+		return nil
+	}
+	return map[string]any{
+		"defaultAction": "SCMP_ACT_ALLOW",
+		"architectures": []string{scmpArch()},
+		"listenerPath":  ociWatch,
+		"syscalls":      []map[string]any{{"names": []string{"connect"}, "action": "SCMP_ACT_NOTIFY"}},
 	}
 }

@@ -44,7 +44,9 @@ func TestMain(m *testing.M) {
 		// Readable by others: a root zone runs programs as an unprivileged uid.
 		os.Chmod(dir, 0o755)
 		prog = filepath.Join(dir, "sbxprog")
+		// Static: it runs alone in an image too.
 		build := exec.Command("go", "build", "-o", prog, "./testdata/sbxprog")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
 		build.Stdout, build.Stderr = os.Stdout, os.Stderr
 		if err := build.Run(); err != nil {
 			fmt.Fprintln(os.Stderr, "build sbxprog:", err)
@@ -94,8 +96,12 @@ func launch(t *testing.T, m *sandbox.Manager, programID, name string, spec sandb
 	t.Helper()
 	env = append(env, "PORT=8080", "HOST=0.0.0.0", "OPENZONE_API="+sandbox.APIURL, "OPENZONE_INSTANCE="+name)
 	in := &instance{done: make(chan struct{})}
+	path := prog
+	if spec.Image != "" {
+		path = "/sbxprog" // alone in the image (TestSandbox_Image)
+	}
 	run, err := m.Prepare(sandbox.Request{ProgramID: programID, Instance: name, Spec: spec,
-		Path: prog, Args: []string{prog}, Env: env, LogFunc: func(_ slog.Level, text string) {
+		Path: path, Args: []string{path}, Env: env, LogFunc: func(_ slog.Level, text string) {
 			in.mu.Lock()
 			in.lines = append(in.lines, text)
 			in.mu.Unlock()
@@ -164,9 +170,7 @@ func (in *instance) do(t *testing.T, op, arg string) (any, string) {
 }
 
 func TestSandbox_Isolation(t *testing.T) {
-	api := http.NewServeMux()
-	api.HandleFunc("/spec/v1/ping", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "pong") })
-	m := newManager(t, api)
+	m := newManager(t, pingAPI())
 	in := start(t, m, "prog-a", "prog-a#1", sandbox.Spec{}, "SBX_EXTRA=x")
 
 	res, _ := in.do(t, "whoami", "")
@@ -180,23 +184,62 @@ func TestSandbox_Isolation(t *testing.T) {
 	if who["hostname"] != "prog-a-1" || who["cwd"] != sandbox.DataPath || who["api"] != sandbox.APIURL || who["extra"] != "x" {
 		t.Errorf("whoami = %v", who)
 	}
+	checkSealed(t, m, in, "prog-a", "prog-a#1", op{"HostRootReadOnly", "write", "/etc/openzone-sandbox-test", "read-only file system"})
+}
 
+// TestSandbox_Image runs sbxprog alone in an image (a static binary in an
+// otherwise empty filesystem) through the OCI runtime: sealed as a command
+// is, its attempts recorded as a command's are.
+func TestSandbox_Image(t *testing.T) {
+	m := newManager(t, pingAPI())
+	sandboxtest.RequireRuntime(t, m)
+	b, err := os.ReadFile(prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tarball := filepath.Join(t.TempDir(), "image.tar")
+	sandboxtest.Tar(t, tarball, "", map[string][]byte{"sbxprog": b}, "sbxprog")
+	digest, err := m.Image(tarball)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := start(t, m, "prog-img", "prog-img#1", sandbox.Spec{Image: digest})
+	res, _ := in.do(t, "whoami", "")
+	if who := res.(map[string]any); who["uid"] != float64(0) || who["hostname"] != "prog-img-1" || who["api"] != sandbox.APIURL {
+		t.Errorf("whoami = %v, want the image's root in prog-img-1", who)
+	}
+	checkSealed(t, m, in, "prog-img", "prog-img#1", op{"HostFiles", "read", "/etc/passwd", "no such file"})
+}
+
+// op is something a test asks sbxprog to do, and what should come of it.
+type op struct {
+	name, op, arg string
+	wantErr       string // substring; "" wants success
+}
+
+func pingAPI() http.Handler {
+	api := http.NewServeMux()
+	api.HandleFunc("/spec/v1/ping", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "pong") })
+	return api
+}
+
+// checkSealed checks what a sandboxed instance can reach (the program API,
+// itself, /mnt/data, /tmp) and what it cannot (anything else), the more
+// ops, and that its attempts are recorded.
+func checkSealed(t *testing.T, m *sandbox.Manager, in *instance, programID, instance string, more ...op) {
+	t.Helper()
 	zone := zoneAddr(t)
-	tests := []struct {
-		name, op, arg string
-		wantErr       string // substring; "" wants success
-	}{
+	tests := append([]op{
 		{"ProgramAPI", "fetch", sandbox.APIURL + "/spec/v1/ping", ""},
 		{"HostLoopback", "connect", zone, "connection refused"},
 		{"Itself", "connect", "127.0.0.1:8080", ""},
 		{"Internet", "connect", "192.0.2.1:443", "network is unreachable"},
 		{"DNS", "lookup", "example.com", "server misbehaving"},
-		{"ZoneData", "read", filepath.Dir(m.DataDir("prog-a")), "no such file"},
+		{"ZoneData", "read", filepath.Dir(m.DataDir(programID)), "no such file"},
 		{"HostTmp", "read", t.TempDir(), "no such file"},
-		{"HostRootReadOnly", "write", "/etc/openzone-sandbox-test", "read-only file system"},
 		{"WriteData", "write", "/mnt/data/hello", ""},
 		{"WriteTmp", "write", "/tmp/x", ""},
-	}
+	}, more...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, e := in.do(t, tt.op, tt.arg)
@@ -211,7 +254,7 @@ func TestSandbox_Isolation(t *testing.T) {
 			t.Errorf("GET /cgi-bin/gettoken from inside = %v, want 403", got)
 		}
 	})
-	st := m.Status("prog-a", "prog-a#1", sandbox.Spec{})
+	st := m.Status(programID, instance, sandbox.Spec{})
 	var kinds []string
 	for _, a := range st.Attempts {
 		kinds = append(kinds, a.Kind+" "+a.Target)
@@ -227,7 +270,7 @@ func TestSandbox_Isolation(t *testing.T) {
 			t.Errorf("attempts %q hold %s, which the sandbox reaches", kinds, allowed)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(m.DataDir("prog-a"), "hello")); err != nil {
+	if _, err := os.Stat(filepath.Join(m.DataDir(programID), "hello")); err != nil {
 		t.Errorf("/mnt/data/hello is not in the program's data folder on the host: %v", err)
 	}
 }
@@ -273,9 +316,10 @@ func TestSandbox_StopWhileStarting(t *testing.T) {
 	}
 }
 
-// TestSandbox_Rootless runs TestSandbox_Isolation again as an unprivileged
-// user (nobody), as a zone started by a user runs: the sandbox comes from a
-// user namespace alone, and seals the program as well as under root.
+// TestSandbox_Rootless runs TestSandbox_Isolation and TestSandbox_Image
+// again as an unprivileged user (nobody), as a zone started by a user runs:
+// the sandbox comes from a user namespace alone, and seals a command and an
+// image as well as under root.
 func TestSandbox_Rootless(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("not root: the other tests ran rootless already")
@@ -309,13 +353,15 @@ func TestSandbox_Rootless(t *testing.T) {
 	if err := os.WriteFile(copied, b, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(copied, "-test.run=^TestSandbox_Isolation$", "-test.v", "-test.count=1")
+	cmd := exec.Command(copied, "-test.run=^TestSandbox_(Isolation|Image)$", "-test.v", "-test.count=1")
 	cmd.Dir = filepath.Join(dir, "work")
 	cmd.Env = append(os.Environ(), envProg+"="+prog, "HOME="+cmd.Dir, "TMPDIR="+cmd.Dir)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
 	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "--- PASS: TestSandbox_Isolation") {
-		t.Fatalf("TestSandbox_Isolation as uid %d: %v\n%s", nobody, err, out)
+	for _, test := range []string{"TestSandbox_Isolation", "TestSandbox_Image"} {
+		if err != nil || !strings.Contains(string(out), "--- PASS: "+test) {
+			t.Fatalf("%s as uid %d: %v\n%s", test, nobody, err, out)
+		}
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	goruntime "runtime"
 	"strconv"
 	"strings"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -36,6 +37,56 @@ var connectNR, auditArch = func() (uint32, uint32) {
 	}
 	return 0, 0
 }()
+
+// notifyAvailable reports whether this kernel has seccomp user
+// notification (an image's runtime is then asked for the watch too).
+func notifyAvailable() bool {
+	action := uint32(unix.SECCOMP_RET_USER_NOTIF)
+	_, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_GET_ACTION_AVAIL, 0, uintptr(unsafe.Pointer(&action)))
+	return errno == 0 && auditArch != 0
+}
+
+// scmpArch names this architecture in an OCI seccomp profile.
+func scmpArch() string {
+	if goruntime.GOARCH == "arm64" {
+		return "SCMP_ARCH_AARCH64"
+	}
+	return "SCMP_ARCH_X86_64"
+}
+
+// receiveWatch accepts the OCI runtime's connection on ln (the profile's
+// listenerPath), takes the watch it hands over with the container's
+// state, and serves it.
+func (s *initState) receiveWatch(ln *net.UnixListener) {
+	defer ln.Close()
+	ln.SetDeadline(time.Now().Add(readyTimeoutInit))
+	c, err := ln.AcceptUnix()
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(readyTimeoutInit))
+	// The state (JSON) comes with the descriptor, in one message.
+	oob := make([]byte, unix.CmsgSpace(4*4))
+	_, oobn, _, _, err := c.ReadMsgUnix(make([]byte, 1<<16), oob)
+	if err != nil {
+		return
+	}
+	files, err := parseRights(oob[:oobn])
+	if err != nil || len(files) == 0 {
+		closeAll(files)
+		return
+	}
+	fd, err := unix.Dup(int(files[0].Fd()))
+	closeAll(files)
+	if err == nil {
+		s.serveConnects(fd)
+	}
+}
+
+// readyTimeoutInit bounds how long the init waits for the OCI runtime to
+// hand over the watch.
+const readyTimeoutInit = 30 * time.Second
 
 // watchConnects installs the connect filter on the calling thread (the one
 // that will exec the program; no_new_privs is set) and returns the

@@ -125,8 +125,9 @@ type Value struct {
 	Unit  string  `json:"unit"`
 }
 
-// Target is one of issue 8's goals and whether this run met it. Value is
-// the measured figure: a ratio (Unit "x"), or MB or ms for absolute goals.
+// Target is one of the goals the issues set (8: the zone's; 18: the
+// sandbox's) and whether this run met it. Value is the measured figure: a
+// ratio (Unit "x"), or MB or ms for absolute goals.
 type Target struct {
 	Name  string  `json:"name"`
 	Value float64 `json:"value"`

@@ -67,7 +67,7 @@ func (rep *Report) WriteTable(w io.Writer) {
 	if len(rep.Targets) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "\n## targets (issue 8; informational)\n\n")
+	fmt.Fprintf(w, "\n## targets (the issues' goals; informational)\n\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "target\tmeasured\tgoal\tstatus\n")
 	met := 0

@@ -5,9 +5,14 @@ package server_test
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/openzone/openzone"
 	"github.com/openzone/openzone/internal/sandbox/sandboxtest"
@@ -160,6 +165,10 @@ func TestSandbox(t *testing.T) {
 				t.Errorf("blocked attempts %q lack %q", attempts, want)
 			}
 		}
+		// And the program's console page lists it.
+		if page := consolePage(t, z, "/console/programs/prog-probe"); !strings.Contains(page, "openzone-exfiltrate.example") || !strings.Contains(page, " blocked</b>") {
+			t.Errorf("the console's program page does not show the blocked attempts:\n%.3000s", page)
+		}
 		testenv.Eventually(t, "the blocked lookup in the program's logs", func() bool {
 			for _, l := range rt.Logs("prog-probe", 0) {
 				if strings.Contains(l.Text, "blocked: DNS lookup of openzone-exfiltrate.example") {
@@ -226,4 +235,22 @@ func TestSandbox(t *testing.T) {
 			t.Errorf("instance = %+v, want a plain process", in)
 		}
 	})
+}
+
+// consolePage signs in to the console with the admin token and returns the
+// page at path.
+func consolePage(t *testing.T, z *testenv.Zone, path string) string {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	resp, err := c.PostForm(z.URL+"/console/login", url.Values{"token": {z.AdminToken()}, "next": {path}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("console %s: HTTP %d", path, resp.StatusCode)
+	}
+	return string(b)
 }

@@ -37,11 +37,12 @@ import (
 // (docs/architecture.md draws them).
 func (s *Server) compose(jcfg jobs.Config, archiveKey []byte) error {
 	cfg, st, log, now := s.cfg, s.store, s.log, s.cfg.Now
+	s.metrics = metrics.New()
 	// Sandboxed instances reach the program API alone: this mux gets only
-	// its routes (serve), and the sandboxes are served from it
-	// (docs/decisions.md, "Sandboxes").
+	// its routes (serve), and the sandboxes are served from it, counted and
+	// guarded as the zone's port is (docs/decisions.md, "Sandboxes").
 	s.programAPI = http.NewServeMux()
-	s.sandbox = sandbox.New(sandbox.Config{DataDir: cfg.DataDir, API: s.programAPI, Logger: log, Host: cfg.InstanceHost,
+	s.sandbox = sandbox.New(sandbox.Config{DataDir: cfg.DataDir, API: s.metrics.Handler(recoverer(log, s.programAPI)), Logger: log, Host: cfg.InstanceHost,
 		SDKFunc: func(dir string) error { return os.CopyFS(dir, pysdk.Files) }})
 	scfg := supervisor.Config{Logger: log, LogDir: filepath.Join(cfg.DataDir, "logs"), ZoneURL: s.URL(), Host: cfg.InstanceHost,
 		Sandbox: s.sandbox}
@@ -67,7 +68,6 @@ func (s *Server) compose(jcfg jobs.Config, archiveKey []byte) error {
 		Nodes: nodes, AdminToken: s.token})
 	s.gateway = gateway.New(gateway.Config{Store: st, Supervisor: s.supervisor, Timeout: cfg.CallTimeout,
 		Debug: s.routes, Listeners: s.hub, Remote: remote, Outbound: gateway.NewInstanceClient(s.policy)})
-	s.metrics = metrics.New()
 	s.recorder = traffic.New(st, log)
 	s.recorder.Observe(s.metrics)
 	var err error

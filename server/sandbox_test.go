@@ -154,6 +154,18 @@ func TestSandbox(t *testing.T) {
 		if m, _ := res.(map[string]any); m["errcode"] != float64(0) || m["program_id"] != "prog-probe" {
 			t.Errorf("SDK invoke ping from inside = %v", res)
 		}
+		// The sandbox's program API is counted as the zone's port is.
+		req, _ := http.NewRequest("GET", z.URL+"/metrics", nil)
+		req.Header.Set("Authorization", "Bearer "+z.AdminToken())
+		if resp, err := http.DefaultClient.Do(req); err != nil {
+			t.Error(err)
+		} else {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if !strings.Contains(string(b), `openzone_http_requests_total{code="200",face="spec"}`) {
+				t.Errorf("/metrics counts no program API request from the sandboxes")
+			}
+		}
 		// The provider sees the attempt: instance status and logs.
 		in := getProgram(t, z, "prog-probe").Instances[0]
 		var attempts []string

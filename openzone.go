@@ -219,6 +219,7 @@ type TrafficFilter struct {
 	ProgramID string
 	Kind      string
 	Route     string // RouteDeployed or RouteDebug
+	RequestID string
 	// Failed keeps only records with a non-zero errcode.
 	Failed bool
 	// AfterID keeps records with a larger id (for following new traffic).

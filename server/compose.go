@@ -23,6 +23,7 @@ import (
 	"github.com/openzone/openzone/internal/gateway"
 	"github.com/openzone/openzone/internal/jobs"
 	"github.com/openzone/openzone/internal/listener"
+	"github.com/openzone/openzone/internal/logs"
 	"github.com/openzone/openzone/internal/metrics"
 	"github.com/openzone/openzone/internal/outbound"
 	"github.com/openzone/openzone/internal/specapi"
@@ -70,6 +71,7 @@ func (s *Server) compose(jcfg jobs.Config, archiveKey []byte) error {
 	s.archive = archive.New(archive.Config{Store: st, Key: archiveKey, Now: now, Logger: log, Events: s.events})
 	s.tasks = tasks.New(tasks.Config{Store: st, Jobs: s.jobs, Gateway: s.gateway, Supervisor: s.supervisor, Archive: s.archive,
 		Recorder: s.recorder, Debug: s.routes, Key: archiveKey, Now: now, Logger: log, NodeID: newNodeID(), NodeName: cfg.NodeName, Metrics: s.metrics})
+	s.logs = logs.New(logs.Config{Store: st, HourlyBytes: cfg.LogHourlyBytes, Now: now, Logger: log})
 	s.metrics.Watch(metrics.Gauges{Queues: s.jobs.Depths, Instances: s.supervisor.States,
 		TrafficQueue: func() (int, int64) { return s.recorder.Queued(), s.recorder.Dropped() }})
 	s.apps = apps.New(apps.Config{Store: st, Gateway: s.gateway, Tasks: s.tasks, Notifies: s.events, Recorder: s.recorder, Now: now})
@@ -110,11 +112,11 @@ func (s *Server) serve() error {
 		relay = s.hub
 	}
 	mux := http.NewServeMux()
-	appapi.New(appapi.Config{Apps: s.apps, Tasks: s.tasks, Debug: s.debug, Store: st, Now: now, Logger: log, Door: s.door}).Register(mux)
-	specapi.New(specapi.Config{Store: st, Keys: s.gateway, Debug: s.debug, Registry: registry, Recorder: s.recorder,
+	appapi.New(appapi.Config{Apps: s.apps, Tasks: s.tasks, Debug: s.debug, Logs: s.logs, Store: st, Now: now, Logger: log, Door: s.door}).Register(mux)
+	specapi.New(specapi.Config{Store: st, Keys: s.gateway, Debug: s.debug, Logs: s.logs, Registry: registry, Recorder: s.recorder,
 		Now: now, Logger: log, Door: s.door}).Register(mux)
 	admin := adminapi.New(adminapi.Config{Store: st, Supervisor: s.supervisor, Recorder: s.recorder, Logger: log, AdminToken: s.token,
-		Deploy: s.deploy, Apps: s.apps, Debug: s.debug, Archive: s.archive, Events: s.events, Listeners: s.listeners,
+		Deploy: s.deploy, Apps: s.apps, Debug: s.debug, Archive: s.archive, Events: s.events, Logs: s.logs, Listeners: s.listeners,
 		Relay: relay, Info: s.info(), Now: now, Proxies: s.door.Proxies})
 	admin.Register(mux)
 	// The console calls the admin API in-process, through the same mux.

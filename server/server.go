@@ -41,6 +41,7 @@ import (
 	"github.com/openzone/openzone/internal/human"
 	"github.com/openzone/openzone/internal/jobs"
 	"github.com/openzone/openzone/internal/listener"
+	"github.com/openzone/openzone/internal/logs"
 	"github.com/openzone/openzone/internal/metrics"
 	"github.com/openzone/openzone/internal/outbound"
 	"github.com/openzone/openzone/internal/store"
@@ -142,6 +143,12 @@ type Config struct {
 	// TrafficRetention is how long traffic records are kept. Default 7
 	// days; never less than a debug credential's 3 days.
 	TrafficRetention time.Duration
+	// LogRetention is how long program log lines are kept (日志查询).
+	// Default 30 days.
+	LogRetention time.Duration
+	// LogHourlyBytes caps the bytes of log lines kept per program per hour
+	// (WeCom: 1 GB); lines over it are dropped and counted. Default 1 GiB.
+	LogHourlyBytes int64
 	// NodeName names this zone node, stable across restarts; default
 	// "<hostname>:<absolute data dir>". Nodes sharing a database need
 	// distinct names (docs/operations.md); on PostgreSQL it starts the
@@ -183,6 +190,7 @@ type Server struct {
 	events      *events.Service
 	archive     *archive.Service
 	tasks       *tasks.Service
+	logs        *logs.Service
 	apps        *apps.Service
 	listeners   *listener.Service
 	debug       *debugmode.Service
@@ -215,6 +223,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.TrafficRetention == 0 {
 		cfg.TrafficRetention = 7 * 24 * time.Hour
+	}
+	if cfg.LogRetention == 0 {
+		cfg.LogRetention = 30 * 24 * time.Hour
+	}
+	if cfg.LogRetention < time.Hour {
+		return nil, fmt.Errorf("log retention %s is under an hour", human.Duration(cfg.LogRetention))
 	}
 	if cfg.TrafficRetention < openzone.DebugTokenTTL {
 		return nil, fmt.Errorf("traffic retention %s is shorter than a debug credential's %s", human.Duration(cfg.TrafficRetention), human.Duration(openzone.DebugTokenTTL))

@@ -23,6 +23,7 @@ import (
 	"github.com/openzone/openzone/internal/debugmode"
 	"github.com/openzone/openzone/internal/deploy"
 	"github.com/openzone/openzone/internal/listener"
+	"github.com/openzone/openzone/internal/logs"
 	"github.com/openzone/openzone/internal/seed"
 	"github.com/openzone/openzone/internal/store"
 	"github.com/openzone/openzone/internal/supervisor"
@@ -52,6 +53,8 @@ type Config struct {
 	Archive Archive
 	// Events raises a replayed event (events.Service).
 	Events Events
+	// Logs searches program logs (logs.Service).
+	Logs Logs
 	// Listeners accepts debug listeners (`openzone debug listen`).
 	Listeners Listeners
 	// Relay runs deliveries other nodes relay to a listener this node
@@ -109,6 +112,11 @@ type Events interface {
 	Enqueue(ctx context.Context, tx store.Executor, e *openzone.Event) error
 }
 
+// Logs searches program logs.
+type Logs interface {
+	Search(ctx context.Context, f openzone.ProgramLogFilter) (*logs.Page, error)
+}
+
 // Listeners accepts a debug listener.
 type Listeners interface {
 	CheckTakeover(ctx context.Context, programID, resume string, force bool) error
@@ -137,6 +145,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	h("GET /admin/v1/programs/{program_id}", a.handleProgramGet)
 	h("PUT /admin/v1/programs/{program_id}", a.handleProgramPut)
 	h("GET /admin/v1/programs/{program_id}/logs", a.handleProgramLogs)
+	h("GET /admin/v1/logs", a.handleLogSearch)
 	h("POST /admin/v1/programs/{program_id}/secret", a.handleProgramSecret)
 	h("POST /admin/v1/protocols/check", a.handleProtocolCheck)
 	h("GET /admin/v1/providers", a.handleProviderList)

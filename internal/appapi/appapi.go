@@ -35,6 +35,8 @@ type Config struct {
 	Tasks Tasks
 	// Debug serves the app half of debug mode (debugmode.Service).
 	Debug Debug
+	// Logs keeps programs' log levels (logs.Service).
+	Logs Logs
 	// Store serves the endpoints only this face has (the archive's).
 	Store  store.Store
 	Now    func() time.Time
@@ -50,6 +52,13 @@ type Apps interface {
 	Sync(ctx context.Context, app *openzone.App, c apps.Call) (string, openzone.TrafficRecord, error)
 	Async(ctx context.Context, app *openzone.App, c apps.Call) (string, openzone.TrafficRecord, error)
 	SetReceiveProgram(ctx context.Context, app *openzone.App, programID string) error
+	Program(ctx context.Context, app *openzone.App, programID string) (*openzone.Program, error)
+}
+
+// Logs keeps programs' log levels.
+type Logs interface {
+	Level(ctx context.Context, programID string) (int, error)
+	SetLevel(ctx context.Context, programID string, level int) error
 }
 
 // Tasks reads an app's async task.
@@ -84,6 +93,8 @@ func (a *API) Register(mux *http.ServeMux) {
 		"get_corp_auth_info":   a.handleGetCorpAuthInfo,
 		"async_program_task":   a.handleAsyncProgramTask,
 		"async_program_result": a.handleAsyncProgramResult,
+		"set_log_level":        a.handleSetLogLevel,
+		"get_log_level":        a.handleGetLogLevel,
 	}
 	mux.HandleFunc("/cgi-bin/chatdata/{name}", func(w http.ResponseWriter, r *http.Request) {
 		h, ok := chat[r.PathValue("name")]

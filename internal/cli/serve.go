@@ -29,6 +29,8 @@ type serveFlags struct {
 	outboundAllow, trustedProxies, metricsAddr       string
 	outboundStrict                                   bool
 	retention, jobTimeout, jobRescue, eventHold      time.Duration
+	logRetention                                     time.Duration
+	logHourlyBytes                                   int64
 }
 
 func (f *serveFlags) parse(e *env, name string, args []string) error {
@@ -51,6 +53,9 @@ func (f *serveFlags) parse(e *env, name string, args []string) error {
 	fs.DurationVar(&f.eventHold, "event-order-hold", 5*time.Minute, "how long an event whose delivery keeps failing holds back the later events of its program and corp before it steps aside (they go ahead, it keeps its retries); negative: no order")
 	f.retention = 7 * 24 * time.Hour
 	fs.Var(human.Flag{D: &f.retention}, "traffic-retention", "how long traffic records are kept, e.g. 7d or 72h (at least 3 days)")
+	f.logRetention = 30 * 24 * time.Hour
+	fs.Var(human.Flag{D: &f.logRetention}, "program-log-retention", "how long program log lines (日志查询) are kept, e.g. 30d")
+	fs.Int64Var(&f.logHourlyBytes, "program-log-hourly-bytes", 1<<30, "bytes of log lines a program may log per hour; lines over it are dropped and counted (WeCom: 1 GB)")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	pos, err := parse(fs, args)
@@ -97,6 +102,7 @@ func serve(e *env, f *serveFlags, ready func(*server.Server)) error {
 		Addr: f.addr, DataDir: f.data, DB: f.db, SeedFile: f.seed, AdminToken: f.token, Logger: log,
 		DebugAllowedHosts: splitList(f.debugHosts), OutboundStrict: f.outboundStrict, OutboundAllow: splitList(f.outboundAllow),
 		TrustedProxies: splitList(f.trustedProxies), TrafficRetention: f.retention, MetricsAddr: f.metricsAddr,
+		LogRetention: f.logRetention, LogHourlyBytes: f.logHourlyBytes,
 		NodeName: f.node, InstanceHost: f.instanceHost, AdvertiseURL: f.advertise, JobTimeout: f.jobTimeout, JobRescueAfter: f.jobRescue,
 		EventOrderHold: f.eventHold,
 	})

@@ -21,6 +21,7 @@ func (c *Console) routes() map[string]handler {
 		"GET /console/programs/{id}":                                          c.handleProgram,
 		"POST /console/programs/{id}":                                         c.handleProgramSave,
 		"GET /console/programs/{id}/logs":                                     c.handleProgramLogs,
+		"GET /console/programs/{id}/logquery":                                 c.handleLogQuery,
 		"POST /console/protocol-check":                                        c.handleProtocolCheck,
 		"GET /console/programs/{id}/debug":                                    c.handleDebug,
 		"POST /console/programs/{id}/debug/token":                             c.handleDebugToken,

@@ -2,6 +2,8 @@ package store
 
 import (
 	"time"
+
+	"github.com/openzone/openzone"
 )
 
 // Parameters of the methods that take more than a context and two
@@ -126,4 +128,16 @@ type NodePublishParams struct {
 type AuditListParams struct {
 	BeforeID int64 // 0: from the newest
 	Limit    int
+}
+
+type ProgramLogInsertParams struct {
+	ProgramID string
+	Hour      time.Time // the hour the batch counts in
+	Cap       int64     // bytes per program per hour; 0: no cap
+	Lines     []*openzone.ProgramLog
+	// Sizes are the lines' sizes in bytes, counted against the cap.
+	Sizes []int64
+	// Counted with the hour besides the lines: dropped before they came
+	// (the SDK's buffer was full), above the log level, not lines.
+	Dropped, Filtered, Rejected int64
 }

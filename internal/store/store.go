@@ -224,6 +224,20 @@ type Executor interface {
 	NotifyInsert(ctx context.Context, n *openzone.Notify) error
 	NotifyGet(ctx context.Context, notifyID string) (*openzone.Notify, error)
 
+	// ProgramLogLevel returns a program's log level (set_log_level),
+	// DefaultLogLevel when none was set.
+	ProgramLogLevel(ctx context.Context, programID string) (int, error)
+	ProgramLogLevelSet(ctx context.Context, programID string, level int) error
+	// ProgramLogInsert keeps as many of Lines, in order, as the hour's cap
+	// allows (bytes of the lines, Cap in all for the program's Hour; 0: no
+	// cap) and adds the batch's counts to the hour, in one step; it returns
+	// how many lines it kept. The rest count as dropped.
+	ProgramLogInsert(ctx context.Context, p ProgramLogInsertParams) (int, error)
+	// ProgramLogList returns lines newest first.
+	ProgramLogList(ctx context.Context, f openzone.ProgramLogFilter) ([]*openzone.ProgramLog, error)
+	// ProgramLogHours returns a program's hours from since on, newest first.
+	ProgramLogHours(ctx context.Context, programID string, since time.Time) ([]*openzone.ProgramLogHour, error)
+
 	TrafficInsert(ctx context.Context, r *openzone.TrafficRecord) error
 	TrafficGet(ctx context.Context, id int64) (*openzone.TrafficRecord, error)
 	// TrafficList returns records newest first (AfterID: only ids above it).
@@ -247,6 +261,9 @@ type Store interface {
 	// on and seals those stored before; it returns how many it sealed.
 	// Called once, before the store serves.
 	SealSecrets(ctx context.Context, box *atrest.Box) (int, error)
+	// ProgramLogPrune deletes log lines received, and hours that ended,
+	// before before, and returns how many lines it deleted.
+	ProgramLogPrune(ctx context.Context, before time.Time) (int64, error)
 	Close() error
 }
 

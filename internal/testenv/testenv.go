@@ -98,6 +98,8 @@ type Options struct {
 	// Configure, when set, changes the server's config last (settings
 	// no other option covers: outbound policy, limits…).
 	Configure func(*server.Config)
+	// LogHourlyBytes caps program logs per hour (see server.Config).
+	LogHourlyBytes int64
 }
 
 // Stores runs fn once per store a zone can run on, each as a subtest:
@@ -165,6 +167,7 @@ func Start(tb testing.TB, opts Options) *Zone {
 
 		ListenerPingInterval: opts.ListenerPingInterval,
 		ListenerPongTimeout:  opts.ListenerPongTimeout,
+		LogHourlyBytes:       opts.LogHourlyBytes,
 	}
 	if opts.Configure != nil {
 		opts.Configure(&cfg)

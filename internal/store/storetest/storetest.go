@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Event", testEvent},
 		{"Notify", testNotify},
 		{"Task", testTask},
+		{"ProgramLog", testProgramLog},
 		{"Tx", testTx},
 		{"SecretsAtRest", testSecretsAtRest},
 		{"Audit", testAudit},

@@ -169,6 +169,7 @@ const (
 	ErrFreqLimit       = 45009 // 接口调用超过限制: too many (failed) calls, wait
 	ErrBadBodyJSON     = 47001 // request body is not the JSON object expected
 	ErrForbidden       = 48002 // API forbidden for this app
+	ErrUserNotFound    = 60111 // userid not found (UserID不存在)
 
 	ErrBadMsgKey        = 710603 // key info incorrect (secret_key)
 	ErrDuplicateMsgID   = 710613 // duplicate msgid

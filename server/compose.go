@@ -19,6 +19,7 @@ import (
 	"github.com/openzone/openzone/internal/console"
 	"github.com/openzone/openzone/internal/debugmode"
 	"github.com/openzone/openzone/internal/deploy"
+	"github.com/openzone/openzone/internal/display"
 	"github.com/openzone/openzone/internal/events"
 	"github.com/openzone/openzone/internal/gateway"
 	"github.com/openzone/openzone/internal/jobs"
@@ -71,6 +72,7 @@ func (s *Server) compose(jcfg jobs.Config, archiveKey []byte) error {
 	s.archive = archive.New(archive.Config{Store: st, Key: archiveKey, Now: now, Logger: log, Events: s.events})
 	s.tasks = tasks.New(tasks.Config{Store: st, Jobs: s.jobs, Gateway: s.gateway, Supervisor: s.supervisor, Archive: s.archive,
 		Recorder: s.recorder, Debug: s.routes, Key: archiveKey, Now: now, Logger: log, NodeID: newNodeID(), NodeName: cfg.NodeName, Metrics: s.metrics})
+	s.display = display.New(display.Config{Store: st, Archive: s.archive, Now: now, Logger: log})
 	s.logs = logs.New(logs.Config{Store: st, HourlyBytes: cfg.LogHourlyBytes, Now: now, Logger: log})
 	s.metrics.Watch(metrics.Gauges{Queues: s.jobs.Depths, Instances: s.supervisor.States,
 		TrafficQueue: func() (int, int64) { return s.recorder.Queued(), s.recorder.Dropped() }})
@@ -107,12 +109,13 @@ func (s *Server) serve() error {
 	s.archive.Register(registry)
 	s.events.Register(registry)
 	s.tasks.Register(registry)
+	s.display.Register(registry)
 	var relay adminapi.Relay
 	if s.cluster != nil {
 		relay = s.hub
 	}
 	mux := http.NewServeMux()
-	appapi.New(appapi.Config{Apps: s.apps, Tasks: s.tasks, Debug: s.debug, Logs: s.logs, Store: st, Now: now, Logger: log, Door: s.door}).Register(mux)
+	appapi.New(appapi.Config{Apps: s.apps, Tasks: s.tasks, Debug: s.debug, Logs: s.logs, Display: s.display, Store: st, Now: now, Logger: log, Door: s.door}).Register(mux)
 	specapi.New(specapi.Config{Store: st, Keys: s.gateway, Debug: s.debug, Logs: s.logs, Registry: registry, Recorder: s.recorder,
 		Now: now, Logger: log, Door: s.door}).Register(mux)
 	admin := adminapi.New(adminapi.Config{Store: st, Supervisor: s.supervisor, Recorder: s.recorder, Logger: log, AdminToken: s.token,
@@ -125,7 +128,7 @@ func (s *Server) serve() error {
 		return err
 	}
 	con.Register(mux)
-	mux.Handle("GET /display/message", s.archive.DisplayHandler())
+	mux.Handle("GET /display/message", s.display.MessageHandler())
 	// The listener serves while the seed is applied and programs start;
 	// health says ok only once Start is done, so a script that waits for
 	// it (or a load balancer) finds the seed's corps and apps.

@@ -35,6 +35,7 @@ import (
 	"github.com/openzone/openzone/internal/cluster"
 	"github.com/openzone/openzone/internal/debugmode"
 	"github.com/openzone/openzone/internal/deploy"
+	"github.com/openzone/openzone/internal/display"
 	"github.com/openzone/openzone/internal/events"
 	"github.com/openzone/openzone/internal/gateway"
 	"github.com/openzone/openzone/internal/guard"
@@ -191,6 +192,7 @@ type Server struct {
 	archive     *archive.Service
 	tasks       *tasks.Service
 	logs        *logs.Service
+	display     *display.Service
 	apps        *apps.Service
 	listeners   *listener.Service
 	debug       *debugmode.Service

@@ -37,6 +37,8 @@ type Config struct {
 	Debug Debug
 	// Logs keeps programs' log levels (logs.Service).
 	Logs Logs
+	// Display keeps the display component's configuration (display.Service).
+	Display Display
 	// Store serves the endpoints only this face has (the archive's).
 	Store  store.Store
 	Now    func() time.Time
@@ -95,6 +97,9 @@ func (a *API) Register(mux *http.ServeMux) {
 		"async_program_result": a.handleAsyncProgramResult,
 		"set_log_level":        a.handleSetLogLevel,
 		"get_log_level":        a.handleGetLogLevel,
+
+		"set_hide_sensitiveinfo_config": a.handleSetHideConfig,
+		"get_hide_sensitiveinfo_config": a.handleGetHideConfig,
 	}
 	mux.HandleFunc("/cgi-bin/chatdata/{name}", func(w http.ResponseWriter, r *http.Request) {
 		h, ok := chat[r.PathValue("name")]

@@ -37,7 +37,7 @@ var DumpTables = []string{
 	"debug_program", "debug_session", "notification",
 	"chat", "chat_member", "message", "agree_status", "app_public_key",
 	"keyword_rule", "keyword_hit", "event_token", "event", "notify", "task", "node", "audit",
-	"program_log_level", "program_log", "program_log_hour",
+	"program_log_level", "program_log", "program_log_hour", "hide_config",
 }
 
 // Pseudo-tables of a dump.

@@ -141,3 +141,9 @@ type ProgramLogInsertParams struct {
 	// (the SDK's buffer was full), above the log level, not lines.
 	Dropped, Filtered, Rejected int64
 }
+
+type HideConfigGetParams struct {
+	CorpID  string
+	AgentID int64
+	UserID  string
+}

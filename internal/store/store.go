@@ -238,6 +238,12 @@ type Executor interface {
 	// ProgramLogHours returns a program's hours from since on, newest first.
 	ProgramLogHours(ctx context.Context, programID string, since time.Time) ([]*openzone.ProgramLogHour, error)
 
+	// HideConfigGet returns what the display component hides from a member
+	// viewing through an app; ErrNotFound when nothing was set.
+	HideConfigGet(ctx context.Context, p HideConfigGetParams) (*openzone.HideConfig, error)
+	// HideConfigPut creates or replaces it.
+	HideConfigPut(ctx context.Context, c *openzone.HideConfig) error
+
 	TrafficInsert(ctx context.Context, r *openzone.TrafficRecord) error
 	TrafficGet(ctx context.Context, id int64) (*openzone.TrafficRecord, error)
 	// TrafficList returns records newest first (AfterID: only ids above it).

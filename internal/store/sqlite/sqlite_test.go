@@ -236,6 +236,7 @@ var migrationTables = map[int][]string{
 	5:  {"task", "node"},
 	11: {"audit"},
 	20: {"program_log_level", "program_log", "program_log_hour"},
+	21: {"hide_config"},
 }
 
 // migrationUndo undoes migrations that change tables rather than add them.
@@ -254,7 +255,7 @@ var migrationUndo = map[int][]string{
 
 // latestMigration is the highest version; numbers may skip one (0008 is
 // another branch's).
-const latestMigration = 20
+const latestMigration = 21
 
 // downgrade drops what the migrations after version created and forgets
 // them, as if db had been created by a binary at that version.

@@ -145,3 +145,26 @@ func testProgramLog(t *testing.T, open func(*testing.T) store.Store) {
 		wantEqual(t, len(hours), 1)
 	})
 }
+
+func testHideConfig(t *testing.T, open func(*testing.T) store.Store) {
+	s, f := setup(t, open)
+	ctx := t.Context()
+	key := store.HideConfigGetParams{CorpID: f.app.CorpID, AgentID: f.app.AgentID, UserID: "zhangsan"}
+	_, err := s.HideConfigGet(ctx, key)
+	wantCode(t, err, openzone.ErrNotFound)
+	c := &openzone.HideConfig{CorpID: key.CorpID, AgentID: key.AgentID, UserID: key.UserID, HideMobile: true, HideBankNo: true, UpdatedAt: t0}
+	mustOK(t, s.HideConfigPut(ctx, c))
+	c2 := *c
+	c2.HideMobile, c2.HideIDCard, c2.HideEmail, c2.UpdatedAt = false, true, true, t0.Add(time.Second)
+	mustOK(t, s.HideConfigPut(ctx, &c2))
+	got, err := s.HideConfigGet(ctx, key)
+	mustOK(t, err)
+	want := c2
+	want.UpdatedAt = ms(c2.UpdatedAt)
+	wantEqual(t, got, &want)
+	other := key
+	other.UserID = "lisi"
+	_, err = s.HideConfigGet(ctx, other)
+	wantCode(t, err, openzone.ErrNotFound)
+	wantCode(t, s.HideConfigPut(ctx, &openzone.HideConfig{CorpID: "wwcorp", AgentID: 99, UserID: "u", UpdatedAt: t0}), openzone.ErrNotFound)
+}

@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Notify", testNotify},
 		{"Task", testTask},
 		{"ProgramLog", testProgramLog},
+		{"HideConfig", testHideConfig},
 		{"Tx", testTx},
 		{"SecretsAtRest", testSecretsAtRest},
 		{"Audit", testAudit},

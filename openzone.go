@@ -26,6 +26,8 @@ type Corp struct {
 	// RetentionDays is how long archived message content is kept
 	// (会话内容保存时长): default 90, at most 730 (2 years).
 	RetentionDays int `json:"retention_days"`
+	// Auth is the corp's authorisation of the zone (授权信息).
+	Auth Auth `json:"auth"`
 }
 
 // Retention limits of a corp's archive, in days.
@@ -39,6 +41,9 @@ type Member struct {
 	CorpID string `json:"corpid"`
 	UserID string `json:"userid"`
 	Name   string `json:"name"`
+	// Editions are the editions (版本) the member is authorised for
+	// archiving: nil is DefaultEditions, empty is none (MemberEditions).
+	Editions []int `json:"editions"`
 }
 
 // ExternalContact is a corp's external contact (客户).

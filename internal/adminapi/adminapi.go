@@ -163,6 +163,8 @@ func (a *API) Register(mux *http.ServeMux) {
 	h("GET /admin/v1/corps/{corpid}/apps/{agentid}/keyword_rules", a.handleKeywordRuleList)
 	h("DELETE /admin/v1/corps/{corpid}/apps/{agentid}/keyword_rules/{rule_id}", a.handleKeywordRuleDelete)
 	h("GET /admin/v1/corps/{corpid}/members", a.handleMemberList)
+	h("PUT /admin/v1/corps/{corpid}/auth", a.handleCorpAuth)
+	h("PUT /admin/v1/corps/{corpid}/members/{userid}/editions", a.handleMemberEditions)
 	h("GET /admin/v1/corps/{corpid}/chats", a.handleChatList)
 	h("GET /admin/v1/corps/{corpid}/public_keys", a.handlePublicKeyList)
 	h("POST /admin/v1/corps/{corpid}/messages", a.handleMessageCreate)

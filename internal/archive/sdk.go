@@ -21,20 +21,43 @@ import (
 
 // Register adds the archive's SDK interfaces (专区程序调用SDK) to r.
 func (s *Service) Register(r *specapi.Registry) {
-	r.Register("sync_msg", s.syncMsg)
-	r.Register("get_msg_list_by_page_id", s.msgListByPage)
-	r.Register("get_group_chat", s.getGroupChat)
-	r.Register("get_agree_status_single", s.agreeSingle)
-	r.Register("get_agree_status_room", s.agreeRoom)
-	r.Register("search_chat", s.searchChat)
-	r.Register("search_msg", s.searchMsg)
-	r.Register("search_contact_or_customer", s.searchContact)
-	r.Register("create_rule", s.createRule)
-	r.Register("get_rule_list", s.ruleList)
-	r.Register("get_rule_detail", s.ruleDetail)
-	r.Register("update_rule", s.updateRule)
-	r.Register("delete_rule", s.deleteRule)
-	r.Register("get_hit_msg_list", s.hitMsgList)
+	for name, f := range map[string]specapi.Interface{
+		"sync_msg":                   s.syncMsg,
+		"get_msg_list_by_page_id":    s.msgListByPage,
+		"get_group_chat":             s.getGroupChat,
+		"get_agree_status_single":    s.agreeSingle,
+		"get_agree_status_room":      s.agreeRoom,
+		"search_chat":                s.searchChat,
+		"search_msg":                 s.searchMsg,
+		"search_contact_or_customer": s.searchContact,
+		"create_rule":                s.createRule,
+		"get_rule_list":              s.ruleList,
+		"get_rule_detail":            s.ruleDetail,
+		"update_rule":                s.updateRule,
+		"delete_rule":                s.deleteRule,
+		"get_hit_msg_list":           s.hitMsgList,
+	} {
+		r.Register(name, s.authorised(f))
+	}
+}
+
+// authorised runs f only while the corp's authorisation lets programs read
+// its archive (openzone.Auth.ReadRefusal: 710651, 710652–710654).
+func (s *Service) authorised(f specapi.Interface) specapi.Interface {
+	return func(ctx context.Context, c *specapi.Context, raw json.RawMessage) (openzone.Reply, error) {
+		if c.CorpID != "" {
+			corp, err := s.cfg.Store.CorpGet(ctx, c.CorpID)
+			if err != nil && !openzone.IsNotFound(err) {
+				return nil, err
+			}
+			if corp != nil {
+				if err := corp.Auth.ReadRefusal(c.CorpID, s.cfg.Now()); err != nil {
+					return nil, err
+				}
+			}
+		}
+		return f(ctx, c, raw)
+	}
 }
 
 // decode reads an interface's request; a field of the wrong type is 40058

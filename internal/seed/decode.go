@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/openzone/openzone"
 	"go.yaml.in/yaml/v3"
@@ -30,10 +31,11 @@ type decoder struct {
 var (
 	fileKeys     = []string{"providers", "corps", "programs", "apps"}
 	providerKeys = []string{"id", "name", "test_corps"}
-	corpKeys     = []string{"corpid", "name", "retention_days", "members", "external_contacts", "chats", "messages"}
+	authKeys     = []string{"status", "begin_time", "end_time"}
+	corpKeys     = []string{"corpid", "name", "retention_days", "auth", "members", "external_contacts", "chats", "messages"}
 	chatKeys     = []string{"chatid", "name", "owner", "members"}
 	messageKeys  = []string{"msgid", "from", "to", "chat", "text"}
-	memberKeys   = []string{"userid", "name"}
+	memberKeys   = []string{"userid", "name", "editions"}
 	contactKeys  = []string{"external_userid", "name"}
 	programKeys  = []string{"id", "provider", "kind", "name", "released", "deploy", "abilities"}
 	deployKeys   = []string{"command", "instances", "url"}
@@ -454,6 +456,11 @@ func (d *decoder) corp(n *yaml.Node, path string) (CorpEntry, error) {
 		}
 		c.Corp.RetentionDays = int(days)
 	}
+	if m.has("auth") {
+		if c.Corp.Auth, err = d.auth(m.vals["auth"], join(path, "auth")); err != nil {
+			return c, err
+		}
+	}
 	items, ipath, err := m.items("members")
 	if err != nil {
 		return c, err
@@ -467,7 +474,22 @@ func (d *decoder) corp(n *yaml.Node, path string) (CorpEntry, error) {
 		if err != nil {
 			return c, err
 		}
-		c.Members = append(c.Members, openzone.Member{CorpID: c.Corp.CorpID, UserID: s[0], Name: s[1]})
+		member := openzone.Member{CorpID: c.Corp.CorpID, UserID: s[0], Name: s[1]}
+		if mm.has("editions") {
+			es, err := mm.strs("editions")
+			if err != nil {
+				return c, err
+			}
+			member.Editions = make([]int, 0, len(es))
+			for k, e := range es {
+				n, err := strconv.Atoi(e)
+				if err != nil {
+					return c, d.errorf(d.lines[index(join(index(ipath, i), "editions"), k)], "%s.editions[%d]: %q is not an edition (1, 2 or 3)", index(ipath, i), k, e)
+				}
+				member.Editions = append(member.Editions, n)
+			}
+		}
+		c.Members = append(c.Members, member)
 	}
 	if items, ipath, err = m.items("external_contacts"); err != nil {
 		return c, err
@@ -520,6 +542,29 @@ func (d *decoder) corp(n *yaml.Node, path string) (CorpEntry, error) {
 		c.Messages = append(c.Messages, MessageEntry{MsgID: s[0], From: s[1], Chat: s[2], Text: s[3], To: to})
 	}
 	return c, nil
+}
+
+// auth decodes a corp's authorisation: status (1–7) and its period as unix
+// seconds.
+func (d *decoder) auth(n *yaml.Node, path string) (openzone.Auth, error) {
+	var a openzone.Auth
+	m, err := d.mapping(n, path, authKeys)
+	if err != nil {
+		return a, err
+	}
+	if st, ok, err := m.integer("status"); err != nil {
+		return a, err
+	} else if ok {
+		a.Status = int(st)
+	}
+	for key, dst := range map[string]*time.Time{"begin_time": &a.Begin, "end_time": &a.End} {
+		if sec, ok, err := m.integer(key); err != nil {
+			return a, err
+		} else if ok {
+			*dst = time.Unix(sec, 0)
+		}
+	}
+	return a, nil
 }
 
 func (d *decoder) program(n *yaml.Node, path string) (openzone.Program, error) {

@@ -108,6 +108,9 @@ func (f *File) validateCorp(i int, seen map[string]string) error {
 func (f *File) validatePeople(i int) (func(id, path string) error, error) {
 	c := &f.Corps[i]
 	path := index("corps", i)
+	if err := f.checked(c.Corp.Auth.Check(join(path, "auth"))); err != nil {
+		return nil, err
+	}
 	users := map[string]string{}
 	for j, m := range c.Members {
 		mp := index(join(path, "members"), j)
@@ -117,7 +120,8 @@ func (f *File) validatePeople(i int) (func(id, path string) error, error) {
 		if err := f.unique(users, m.UserID, join(mp, "userid")); err != nil {
 			return nil, err
 		}
-		if err := f.checked(openzone.CheckUserID(join(mp, "userid"), m.UserID), openzone.CheckText(join(mp, "name"), m.Name, openzone.MaxNameLen, false)); err != nil {
+		if err := f.checked(openzone.CheckUserID(join(mp, "userid"), m.UserID), openzone.CheckText(join(mp, "name"), m.Name, openzone.MaxNameLen, false),
+			openzone.CheckEditions(join(mp, "editions"), m.Editions)); err != nil {
 			return nil, err
 		}
 		if m.CorpID != c.Corp.CorpID {

@@ -251,11 +251,13 @@ var migrationUndo = map[int][]string{
 	10: {`DROP INDEX event_line`, `ALTER TABLE event DROP COLUMN failing_since`,
 		`ALTER TABLE event DROP COLUMN stepped_aside_at`, `ALTER TABLE event DROP COLUMN job_id`},
 	20: {`DROP INDEX traffic_request`},
+	22: {`ALTER TABLE corp DROP COLUMN auth_status`, `ALTER TABLE corp DROP COLUMN auth_begin`,
+		`ALTER TABLE corp DROP COLUMN auth_end`, `ALTER TABLE member DROP COLUMN editions`},
 }
 
 // latestMigration is the highest version; numbers may skip one (0008 is
 // another branch's).
-const latestMigration = 21
+const latestMigration = 22
 
 // downgrade drops what the migrations after version created and forgets
 // them, as if db had been created by a binary at that version.

@@ -101,6 +101,13 @@ apps:
 		})
 	}
 
+	// A program naming an unauthorised member in a search: 710608.
+	p := prodSDK(t, z, "prog-a")
+	ctx := zonesdk.InvokeContext{CorpID: "wwauth", AgentID: 2000001}
+	if reply := invokeAs(t, p, ctx, "search_msg", map[string]any{"query_word": "hi", "chat_info": map[string]any{"sender": "wangwu"}}); reply.code() != openzone.ErrUserOutOfScope {
+		t.Fatalf("search_msg by an unauthorised sender: %v", reply)
+	}
+
 	// A trial that ended more than 30 days ago: nothing is archived, and
 	// programs cannot read the archive.
 	long := time.Now().Add(-40 * 24 * time.Hour)
@@ -120,8 +127,7 @@ apps:
 	if out["not_archived"] == nil {
 		t.Fatalf("a message after the trial was archived: %v", out)
 	}
-	p := prodSDK(t, z, "prog-a")
-	reply := invokeAs(t, p, zonesdk.InvokeContext{CorpID: "wwauth", AgentID: 2000001}, "sync_msg", map[string]any{"limit": 10})
+	reply := invokeAs(t, p, ctx, "sync_msg", map[string]any{"limit": 10})
 	if reply.code() != openzone.ErrTrialEnded {
 		t.Fatalf("sync_msg after the trial: %v", reply)
 	}

@@ -206,6 +206,8 @@ const (
 	ErrProgramDecrypt     = 710677
 
 	ErrBadResultJSON    = 790013
+	ErrLLMBusy          = 710682 // LLM service busy, retry (a model backend refused or failed)
+	ErrBadAbilityID     = 710636 // illegal ability id
 	ErrResultMismatch   = 790014
 	ErrBadRequestJSON   = 790015
 	ErrRequestMismatch  = 790016

@@ -27,10 +27,12 @@ import (
 	"github.com/openzone/openzone/internal/logs"
 	"github.com/openzone/openzone/internal/metrics"
 	"github.com/openzone/openzone/internal/outbound"
+	"github.com/openzone/openzone/internal/quota"
 	"github.com/openzone/openzone/internal/specapi"
 	"github.com/openzone/openzone/internal/supervisor"
 	"github.com/openzone/openzone/internal/tasks"
 	"github.com/openzone/openzone/internal/traffic"
+	"github.com/openzone/openzone/internal/wwmodels"
 )
 
 // compose builds the services, each from those below it
@@ -70,8 +72,17 @@ func (s *Server) compose(jcfg jobs.Config, archiveKey []byte) error {
 	s.events = events.New(events.Config{Store: st, Jobs: s.jobs, Gateway: s.gateway, Recorder: s.recorder, Now: now, Logger: log, Metrics: s.metrics,
 		OrderHold: cfg.EventOrderHold, HTTPClient: outbound.New(outbound.Config{Policy: s.policy, Timeout: 10 * time.Second})})
 	s.archive = archive.New(archive.Config{Store: st, Key: archiveKey, Now: now, Logger: log, Events: s.events})
+	s.quota = quota.New(quota.Config{Store: st, Now: now})
+	var openai *wwmodels.OpenAIConfig
+	if cfg.OpenAIBaseURL != "" {
+		openai = &wwmodels.OpenAIConfig{BaseURL: cfg.OpenAIBaseURL, Model: cfg.OpenAIModel, APIKey: cfg.OpenAIKey,
+			Client: outbound.New(outbound.Config{Policy: s.policy}), Timeout: cfg.OpenAITimeout,
+			Attempts: cfg.OpenAIAttempts, Backoff: cfg.OpenAIBackoff}
+	}
 	s.tasks = tasks.New(tasks.Config{Store: st, Jobs: s.jobs, Gateway: s.gateway, Supervisor: s.supervisor, Archive: s.archive,
-		Recorder: s.recorder, Debug: s.routes, Key: archiveKey, Now: now, Logger: log, NodeID: newNodeID(), NodeName: cfg.NodeName, Metrics: s.metrics})
+		Recorder: s.recorder, Debug: s.routes, Key: archiveKey, Now: now, Logger: log, NodeID: newNodeID(), NodeName: cfg.NodeName, Metrics: s.metrics,
+		Quota: s.quota, ModelCallsPerDay: cfg.ModelCallsPerDay, ModelMessagesPerDay: cfg.ModelMessagesPerDay,
+		ModelBackend: cfg.ModelBackend, OpenAI: openai})
 	s.display = display.New(display.Config{Store: st, Archive: s.archive, Now: now, Logger: log})
 	s.logs = logs.New(logs.Config{Store: st, HourlyBytes: cfg.LogHourlyBytes, Now: now, Logger: log})
 	s.metrics.Watch(metrics.Gauges{Queues: s.jobs.Depths, Instances: s.supervisor.States,
@@ -119,7 +130,7 @@ func (s *Server) serve() error {
 	specapi.New(specapi.Config{Store: st, Keys: s.gateway, Debug: s.debug, Logs: s.logs, Registry: registry, Recorder: s.recorder,
 		Now: now, Logger: log, Door: s.door}).Register(mux)
 	admin := adminapi.New(adminapi.Config{Store: st, Supervisor: s.supervisor, Recorder: s.recorder, Logger: log, AdminToken: s.token,
-		Deploy: s.deploy, Apps: s.apps, Debug: s.debug, Archive: s.archive, Events: s.events, Logs: s.logs, Listeners: s.listeners,
+		Deploy: s.deploy, Apps: s.apps, Debug: s.debug, Archive: s.archive, Events: s.events, Logs: s.logs, Listeners: s.listeners, Models: s.tasks,
 		Relay: relay, Info: s.info(), Now: now, Proxies: s.door.Proxies})
 	admin.Register(mux)
 	// The console calls the admin API in-process, through the same mux.

@@ -45,6 +45,7 @@ import (
 	"github.com/openzone/openzone/internal/logs"
 	"github.com/openzone/openzone/internal/metrics"
 	"github.com/openzone/openzone/internal/outbound"
+	"github.com/openzone/openzone/internal/quota"
 	"github.com/openzone/openzone/internal/store"
 	"github.com/openzone/openzone/internal/store/postgres"
 	"github.com/openzone/openzone/internal/supervisor"
@@ -114,6 +115,26 @@ type Config struct {
 	// OutboundAllow lists CIDR prefixes (or addresses) strict mode still
 	// lets the zone reach, e.g. "10.1.0.0/16".
 	OutboundAllow []string
+	// ModelCallsPerDay is each corp's daily quota (reset at midnight China
+	// time) of calls of each of WeCom's models (the general model,
+	// summaries, recommended replies, customer tags) and of
+	// create_model_task; ModelMessagesPerDay of messages analysed for
+	// sentiment and for spam. 0: WeCom's 10,000 and 100,000; negative: no
+	// limit. Past a quota the task is refused with 45009.
+	ModelCallsPerDay, ModelMessagesPerDay int64
+	// ModelBackend answers WeCom's models whose model id has no backend
+	// set (seed ww_models): "builtin" (default) or "openai".
+	ModelBackend string
+	// OpenAIBaseURL, OpenAIModel and OpenAIKey configure the openai
+	// backend: an OpenAI-compatible chat-completions endpoint (the CLI
+	// reads them from OPENZONE_OPENAI_BASE_URL, OPENZONE_OPENAI_MODEL,
+	// OPENZONE_OPENAI_API_KEY). Requests go through the outbound policy.
+	OpenAIBaseURL, OpenAIModel, OpenAIKey string
+	// OpenAITimeout bounds one request to it (default 60 s);
+	// OpenAIAttempts is how often a busy or failed request is tried
+	// (default 3), waiting OpenAIBackoff (default 1 s) doubled between.
+	OpenAITimeout, OpenAIBackoff time.Duration
+	OpenAIAttempts               int
 	// MaxInstances bounds the program instances this zone runs, all
 	// programs together; default 256 (deploy.DefaultMaxInstances). A seed
 	// file or program that would pass it is refused.
@@ -171,8 +192,9 @@ type Config struct {
 type Server struct {
 	cfg     Config
 	policy  outbound.Policy // for targets the zone was given
-	box     *atrest.Box     // seals secrets at rest
-	door    *guard.Door     // where requests come from; failed attempts
+	quota   *quota.Service
+	box     *atrest.Box // seals secrets at rest
+	door    *guard.Door // where requests come from; failed attempts
 	log     *slog.Logger
 	store   store.Store
 	cluster store.Cluster // nil on SQLite
@@ -244,6 +266,15 @@ func New(cfg Config) (*Server, error) {
 	allow, err := outbound.ParsePrefixes(cfg.OutboundAllow)
 	if err != nil {
 		return nil, fmt.Errorf("outbound allow list: %w", err)
+	}
+	switch cfg.ModelBackend {
+	case "", openzone.BackendBuiltin:
+	case openzone.BackendOpenAI:
+		if cfg.OpenAIBaseURL == "" {
+			return nil, fmt.Errorf("model backend openai needs an endpoint: set OPENZONE_OPENAI_BASE_URL")
+		}
+	default:
+		return nil, fmt.Errorf("model backend %q: use builtin or openai (a program stands in per model id, in the seed's ww_models)", cfg.ModelBackend)
 	}
 	proxies, err := guard.ParseProxies(cfg.TrustedProxies)
 	if err != nil {

@@ -24,6 +24,7 @@ import (
 	"github.com/openzone/openzone/internal/deploy"
 	"github.com/openzone/openzone/internal/listener"
 	"github.com/openzone/openzone/internal/logs"
+	"github.com/openzone/openzone/internal/quota"
 	"github.com/openzone/openzone/internal/seed"
 	"github.com/openzone/openzone/internal/store"
 	"github.com/openzone/openzone/internal/supervisor"
@@ -55,6 +56,9 @@ type Config struct {
 	Events Events
 	// Logs searches program logs (logs.Service).
 	Logs Logs
+	// Models tells a corp's use of the daily model quotas
+	// (tasks.Service); nil: GET …/quota answers an empty list.
+	Models Models
 	// Listeners accepts debug listeners (`openzone debug listen`).
 	Listeners Listeners
 	// Relay runs deliveries other nodes relay to a listener this node
@@ -105,6 +109,11 @@ type Debug interface {
 type Archive interface {
 	Ingest(ctx context.Context, corpID string, ins []*archive.Input) ([]archive.Ingested, error)
 	SetAgree(ctx context.Context, a *openzone.AgreeStatus) error
+}
+
+// Models is what the admin API shows of WeCom's own models.
+type Models interface {
+	QuotaUsage(ctx context.Context, corpID string) (map[string]quota.Usage, error)
 }
 
 // Events raises an event.
@@ -175,6 +184,12 @@ func (a *API) Register(mux *http.ServeMux) {
 	h("GET /admin/v1/audit", a.handleAuditList)
 	h("GET /admin/v1/events", a.handleEventList)
 	h("GET /admin/v1/tasks", a.handleTaskList)
+	h("GET /admin/v1/corps/{corpid}/tag_groups", a.handleTagGroupList)
+	h("PUT /admin/v1/corps/{corpid}/tag_groups", a.handleTagGroupsPut)
+	h("GET /admin/v1/corps/{corpid}/quota", a.handleQuota)
+	h("GET /admin/v1/ww_models", a.handleWWModelList)
+	h("PUT /admin/v1/ww_models/{model_id}", a.handleWWModelPut)
+	h("DELETE /admin/v1/ww_models/{model_id}", a.handleWWModelDelete)
 	h("POST /admin/v1/corps/{corpid}/apps/{agentid}/token", a.handleAppToken)
 	h("GET /admin/v1/traffic", a.handleTrafficList)
 	h("GET /admin/v1/traffic/{id}", a.handleTrafficGet)
@@ -365,13 +380,16 @@ func (a *API) handleAppToken(r *http.Request) (any, error) {
 // handleEventList lists zone → program events with their delivery state.
 // taskView is a task without its sealed payloads.
 type taskView struct {
-	JobID           string    `json:"jobid"`
-	Kind            string    `json:"kind"`
-	CorpID          string    `json:"corpid"`
-	AgentID         int64     `json:"agentid"`
-	CallerID        string    `json:"caller_id,omitempty"`
-	ProgramID       string    `json:"program_id"`
-	AbilityID       string    `json:"ability_id"`
+	JobID     string `json:"jobid"`
+	Kind      string `json:"kind"`
+	CorpID    string `json:"corpid"`
+	AgentID   int64  `json:"agentid"`
+	CallerID  string `json:"caller_id,omitempty"`
+	ProgramID string `json:"program_id"`
+	AbilityID string `json:"ability_id"`
+	// Backend answers a task of WeCom's models (builtin, openai,
+	// program:<id>); such a task has no ability.
+	Backend         string    `json:"backend,omitempty"`
 	Debug           bool      `json:"debug"`
 	State           string    `json:"state"`
 	Attempts        int       `json:"attempts"`
@@ -401,7 +419,13 @@ func (a *API) handleTaskList(r *http.Request) (any, error) {
 	}
 	out := make([]taskView, 0, len(ts))
 	for _, t := range ts {
-		out = append(out, taskView{JobID: t.JobID, Kind: string(t.Kind), CorpID: t.CorpID, AgentID: t.AgentID, CallerID: t.CallerID,
+		backend := ""
+		switch t.Kind {
+		case openzone.TaskAppAsync, openzone.TaskProgram, openzone.TaskModel:
+		default: // WeCom's models keep their backend where others keep the ability
+			backend, t.AbilityID = t.AbilityID, ""
+		}
+		out = append(out, taskView{Backend: backend, JobID: t.JobID, Kind: string(t.Kind), CorpID: t.CorpID, AgentID: t.AgentID, CallerID: t.CallerID,
 			ProgramID: t.ProgramID, AbilityID: t.AbilityID, Debug: t.Debug, State: string(t.State), Attempts: t.Attempts,
 			LastError: t.LastError, ErrCode: t.ErrCode, ResponseErrcode: t.ResponseErrcode, CreatedAt: t.CreatedAt,
 			DeliveredAt: t.DeliveredAt, DoneAt: t.DoneAt})

@@ -64,6 +64,7 @@ var sections = []section{
 	{"python", "Python SDK (wwspecapisdk): seal+open vs raw AES-GCM; sync call to the Python sample vs the Go sample", runPython},
 	{"native", "native SDK (libWeWorkSpecSDK.so): seal+open through JNI vs the JDK's AES-GCM; sync call to the Java and C++ samples vs the Go (and Python) samples", runNative},
 	{"async", "async task end to end vs River no-op jobs", runAsync},
+	{"models", "tasks of WeCom's own models through the builtin backend vs own-model tasks (create_model_task)", runModels},
 	{"event", "event → program → notify app", runEvent},
 	{"rss", "peak RSS of the zone process at 1,000 concurrent sync calls", runRSS},
 	{"coldstart", "cold start: openzone serve to /healthz on an empty data directory", runColdStart},

@@ -31,6 +31,8 @@ type serveFlags struct {
 	retention, jobTimeout, jobRescue, eventHold      time.Duration
 	logRetention                                     time.Duration
 	logHourlyBytes                                   int64
+	modelBackend                                     string
+	modelCalls, modelMsgs                            int64
 }
 
 func (f *serveFlags) parse(e *env, name string, args []string) error {
@@ -47,6 +49,9 @@ func (f *serveFlags) parse(e *env, name string, args []string) error {
 	fs.BoolVar(&f.outboundStrict, "outbound-strict", os.Getenv("OPENZONE_OUTBOUND_STRICT") == "1", "refuse loopback and private targets too when calling receiver, callback and deploy URLs (OPENZONE_OUTBOUND_STRICT=1); link-local and metadata addresses are always refused")
 	fs.StringVar(&f.outboundAllow, "outbound-allow", os.Getenv("OPENZONE_OUTBOUND_ALLOW"), "comma-separated CIDR prefixes strict mode still lets the zone reach (OPENZONE_OUTBOUND_ALLOW)")
 	fs.StringVar(&f.trustedProxies, "trusted-proxy", os.Getenv("OPENZONE_TRUSTED_PROXIES"), "comma-separated addresses or CIDR prefixes of the reverse proxies whose X-Forwarded-For and X-Forwarded-Proto the zone believes (OPENZONE_TRUSTED_PROXIES)")
+	fs.StringVar(&f.modelBackend, "model-backend", envOr("OPENZONE_MODEL_BACKEND", "builtin"), "backend of WeCom's own models whose model id the seed's ww_models leaves unset: builtin or openai (OPENZONE_MODEL_BACKEND; openai reads OPENZONE_OPENAI_BASE_URL, OPENZONE_OPENAI_MODEL, OPENZONE_OPENAI_API_KEY)")
+	fs.Int64Var(&f.modelCalls, "model-calls-per-day", 0, "each corp's daily quota of calls of each of WeCom's models and of create_model_task (0: WeCom's 10000; negative: none)")
+	fs.Int64Var(&f.modelMsgs, "model-messages-per-day", 0, "each corp's daily quota of messages analysed for sentiment, and for spam (0: WeCom's 100000; negative: none)")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", os.Getenv("OPENZONE_METRICS_ADDR"), "serve Prometheus metrics at /metrics on this address without authentication (OPENZONE_METRICS_ADDR); the zone's own address serves them to the admin token")
 	fs.DurationVar(&f.jobTimeout, "job-timeout", 30*time.Second, "how long one run of a durable job (a delivery) may take")
 	fs.DurationVar(&f.jobRescue, "job-rescue-after", time.Minute, "how long a job may stay running before it is taken as lost with its node and run again (at least --job-timeout)")
@@ -105,6 +110,8 @@ func serve(e *env, f *serveFlags, ready func(*server.Server)) error {
 		LogRetention: f.logRetention, LogHourlyBytes: f.logHourlyBytes,
 		NodeName: f.node, InstanceHost: f.instanceHost, AdvertiseURL: f.advertise, JobTimeout: f.jobTimeout, JobRescueAfter: f.jobRescue,
 		EventOrderHold: f.eventHold,
+		ModelBackend:   f.modelBackend, ModelCallsPerDay: f.modelCalls, ModelMessagesPerDay: f.modelMsgs,
+		OpenAIBaseURL: os.Getenv("OPENZONE_OPENAI_BASE_URL"), OpenAIModel: os.Getenv("OPENZONE_OPENAI_MODEL"), OpenAIKey: os.Getenv("OPENZONE_OPENAI_API_KEY"),
 	})
 	if err != nil {
 		return err

@@ -37,6 +37,7 @@ func (c *Console) routes() map[string]handler {
 		"POST /console/corps/{corpid}/apps/{agentid}/test_install":            c.handleTestInstall,
 		"POST /console/corps/{corpid}/apps/{agentid}/rules/{rule}/delete":     c.handleRuleDelete,
 		"GET /console/corps/{corpid}/archive":                                 c.handleArchive,
+		"POST /console/corps/{corpid}/tag_groups":                             c.handleTagGroups,
 		"GET /console/traffic":                                                c.handleTraffic,
 		"GET /console/traffic/rows":                                           c.handleTrafficRows,
 		"GET /console/traffic/{tid}":                                          c.handleTrafficDetail,

@@ -29,10 +29,13 @@ type decoder struct {
 
 // The keys of each mapping, in documentation order.
 var (
-	fileKeys     = []string{"providers", "corps", "programs", "apps"}
+	fileKeys     = []string{"providers", "corps", "programs", "apps", "ww_models"}
 	providerKeys = []string{"id", "name", "test_corps"}
 	authKeys     = []string{"status", "begin_time", "end_time"}
-	corpKeys     = []string{"corpid", "name", "retention_days", "auth", "members", "external_contacts", "chats", "messages"}
+	corpKeys     = []string{"corpid", "name", "retention_days", "auth", "members", "external_contacts", "chats", "messages", "tag_groups"}
+	tagGroupKeys = []string{"group_id", "group_name", "tags"}
+	tagKeys      = []string{"tag_id", "tag_name", "synonyms"}
+	wwModelKeys  = []string{"model_id", "backend", "program_id", "ability_id", "openai_model"}
 	chatKeys     = []string{"chatid", "name", "owner", "members"}
 	messageKeys  = []string{"msgid", "from", "to", "chat", "text"}
 	memberKeys   = []string{"userid", "name", "editions"}
@@ -406,6 +409,16 @@ func (d *decoder) file(doc *yaml.Node) (*File, error) {
 		}
 		f.Apps = append(f.Apps, a)
 	}
+	if items, path, err = top.items("ww_models"); err != nil {
+		return nil, err
+	}
+	for i, n := range items {
+		w, err := d.wwModel(n, index(path, i))
+		if err != nil {
+			return nil, err
+		}
+		f.WWModels = append(f.WWModels, w)
+	}
 	return f, nil
 }
 
@@ -541,6 +554,19 @@ func (d *decoder) corp(n *yaml.Node, path string) (CorpEntry, error) {
 		}
 		c.Messages = append(c.Messages, MessageEntry{MsgID: s[0], From: s[1], Chat: s[2], Text: s[3], To: to})
 	}
+	if items, ipath, err = m.items("tag_groups"); err != nil {
+		return c, err
+	}
+	if items != nil {
+		c.TagGroups = []openzone.TagGroup{}
+	}
+	for i, it := range items {
+		g, err := d.tagGroup(it, index(ipath, i))
+		if err != nil {
+			return c, err
+		}
+		c.TagGroups = append(c.TagGroups, g)
+	}
 	return c, nil
 }
 
@@ -565,6 +591,55 @@ func (d *decoder) auth(n *yaml.Node, path string) (openzone.Auth, error) {
 		}
 	}
 	return a, nil
+}
+
+// tagGroup decodes a customer tag group (客户标签组).
+func (d *decoder) tagGroup(n *yaml.Node, path string) (openzone.TagGroup, error) {
+	g := openzone.TagGroup{Tags: []openzone.Tag{}}
+	m, err := d.mapping(n, path, tagGroupKeys)
+	if err != nil {
+		return g, err
+	}
+	s, err := m.strFields("group_id", "group_name")
+	if err != nil {
+		return g, err
+	}
+	g.GroupID, g.GroupName = s[0], s[1]
+	items, ipath, err := m.items("tags")
+	if err != nil {
+		return g, err
+	}
+	for i, it := range items {
+		tm, err := d.mapping(it, index(ipath, i), tagKeys)
+		if err != nil {
+			return g, err
+		}
+		s, err := tm.strFields("tag_id", "tag_name")
+		if err != nil {
+			return g, err
+		}
+		syn, err := tm.strs("synonyms")
+		if err != nil {
+			return g, err
+		}
+		g.Tags = append(g.Tags, openzone.Tag{TagID: s[0], TagName: s[1], Synonyms: syn})
+	}
+	return g, nil
+}
+
+// wwModel decodes the backend of a WeCom model id.
+func (d *decoder) wwModel(n *yaml.Node, path string) (openzone.WWModel, error) {
+	var w openzone.WWModel
+	m, err := d.mapping(n, path, wwModelKeys)
+	if err != nil {
+		return w, err
+	}
+	s, err := m.strFields("model_id", "backend", "program_id", "ability_id", "openai_model")
+	if err != nil {
+		return w, err
+	}
+	w = openzone.WWModel{ModelID: s[0], Backend: s[1], ProgramID: s[2], AbilityID: s[3], OpenAIModel: s[4]}
+	return w, nil
 }
 
 func (d *decoder) program(n *yaml.Node, path string) (openzone.Program, error) {

@@ -38,6 +38,7 @@ var DumpTables = []string{
 	"chat", "chat_member", "message", "agree_status", "app_public_key",
 	"keyword_rule", "keyword_hit", "event_token", "event", "notify", "task", "node", "audit",
 	"program_log_level", "program_log", "program_log_hour", "hide_config",
+	"quota", "tag_group", "ww_model",
 }
 
 // Pseudo-tables of a dump.

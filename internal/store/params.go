@@ -147,3 +147,16 @@ type HideConfigGetParams struct {
 	AgentID int64
 	UserID  string
 }
+
+type QuotaTakeParams struct {
+	Scope   string // what is counted
+	Subject string // whose count
+	// WindowStart names the counter; WindowEnd is when it may be pruned.
+	WindowStart, WindowEnd time.Time
+	N, Max                 int64
+}
+
+type QuotaGetParams struct {
+	Scope, Subject string
+	WindowStart    time.Time
+}

@@ -244,6 +244,27 @@ type Executor interface {
 	// HideConfigPut creates or replaces it.
 	HideConfigPut(ctx context.Context, c *openzone.HideConfig) error
 
+	// QuotaTake adds N to the counter of (Scope, Subject, WindowStart)
+	// unless the sum would pass Max, in one atomic step (concurrent takes
+	// on any node never pass it). It returns the count after the take, or
+	// as it stands when refused, and whether it was taken.
+	QuotaTake(ctx context.Context, p QuotaTakeParams) (used int64, ok bool, err error)
+	// QuotaGet returns a counter: 0 when nothing was taken in the window.
+	QuotaGet(ctx context.Context, p QuotaGetParams) (int64, error)
+
+	// TagGroupsSet replaces a corp's customer tag groups (客户标签), in
+	// the order given; an unknown corp is ErrNotFound.
+	TagGroupsSet(ctx context.Context, corpID string, groups []openzone.TagGroup) error
+	// TagGroupList returns a corp's tag groups in their order.
+	TagGroupList(ctx context.Context, corpID string) ([]openzone.TagGroup, error)
+
+	// WWModelUpsert sets the backend of a WeCom model id; WWModelGet of
+	// an id with none set is ErrNotFound.
+	WWModelUpsert(ctx context.Context, m *openzone.WWModel) error
+	WWModelGet(ctx context.Context, modelID string) (*openzone.WWModel, error)
+	WWModelList(ctx context.Context) ([]*openzone.WWModel, error)
+	WWModelDelete(ctx context.Context, modelID string) error
+
 	TrafficInsert(ctx context.Context, r *openzone.TrafficRecord) error
 	TrafficGet(ctx context.Context, id int64) (*openzone.TrafficRecord, error)
 	// TrafficList returns records newest first (AfterID: only ids above it).

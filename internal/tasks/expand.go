@@ -18,6 +18,9 @@ const (
 // fill is what the placeholders expand to.
 type fill struct {
 	chat, chatContent, knowledge, tagJSON string
+	// failTagGroups are the groups of a model task's tag_group_list the
+	// corp does not have (fail_tag_group_id_list).
+	failTagGroups []string
 }
 
 // expand writes the callee's input protocol with its placeholders filled.

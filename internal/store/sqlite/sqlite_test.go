@@ -237,6 +237,7 @@ var migrationTables = map[int][]string{
 	11: {"audit"},
 	20: {"program_log_level", "program_log", "program_log_hour"},
 	21: {"hide_config"},
+	12: {"ww_model", "tag_group", "quota"},
 }
 
 // migrationUndo undoes migrations that change tables rather than add them.

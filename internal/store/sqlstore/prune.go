@@ -15,6 +15,7 @@ func (e *Executor) Prune(ctx context.Context, now time.Time) error {
 		{"replay", `DELETE FROM replay WHERE expires_at <= ?`},
 		{"event tokens", `DELETE FROM event_token WHERE expires_at <= ?`},
 		{"notify ids", `DELETE FROM notify WHERE expires_at <= ?`},
+		{"quota windows", `DELETE FROM quota WHERE expires_at <= ?`},
 	} {
 		if _, err := e.w.Exec(ctx, p.query, ms); err != nil {
 			return e.internal(fmt.Sprintf("prune %s", p.what), err)

@@ -53,6 +53,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Tx", testTx},
 		{"SecretsAtRest", testSecretsAtRest},
 		{"Audit", testAudit},
+		{"Quota", testQuota},
+		{"TagGroup", testTagGroup},
+		{"WWModel", testWWModel},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

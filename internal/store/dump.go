@@ -37,6 +37,7 @@ var DumpTables = []string{
 	"debug_program", "debug_session", "notification",
 	"chat", "chat_member", "message", "agree_status", "app_public_key",
 	"keyword_rule", "keyword_hit", "event_token", "event", "notify", "task", "node", "audit",
+	"media", "kb", "kb_grant", "kb_doc", "kb_fragment", "kb_posting", "kb_df",
 }
 
 // Pseudo-tables of a dump.

@@ -48,6 +48,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Event", testEvent},
 		{"Notify", testNotify},
 		{"Task", testTask},
+		{"Media", testMedia},
+		{"Knowledge", testKnowledge},
 		{"Tx", testTx},
 		{"SecretsAtRest", testSecretsAtRest},
 		{"Audit", testAudit},

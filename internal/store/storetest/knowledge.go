@@ -46,7 +46,7 @@ func kbFixture(t *testing.T, s store.Store, f *fixture, kbID string) *openzone.K
 	addDoc(t, s, kb, kbID+"-d1", "")
 	ok, err := s.KBDocLearned(ctx, store.KBDocLearnedParams{DocID: kbID + "-d1", Status: openzone.DocOK, Chars: 12, At: t0,
 		Fragments: []openzone.KnowledgeFragment{{Ord: 0, Text: []byte("f0")}, {Ord: 1, Text: []byte("f1")}},
-		Postings: []openzone.KnowledgePosting{{Term: 2, N: 1, Postings: []byte{1, 9}}, {Term: 1, N: 2, Postings: []byte{0, 5, 1, 6}}}})
+		Postings:  []openzone.KnowledgePosting{{Term: 2, N: 1, Postings: []byte{1, 9}}, {Term: 1, N: 2, Postings: []byte{0, 5, 1, 6}}}})
 	mustOK(t, err)
 	if !ok {
 		t.Fatal("KBDocLearned = false for a document being learned")

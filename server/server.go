@@ -46,6 +46,8 @@ import (
 	"github.com/openzone/openzone/internal/store"
 	"github.com/openzone/openzone/internal/store/postgres"
 	"github.com/openzone/openzone/internal/supervisor"
+	"github.com/openzone/openzone/internal/knowledge"
+	"github.com/openzone/openzone/internal/media"
 	"github.com/openzone/openzone/internal/tasks"
 	"github.com/openzone/openzone/internal/traffic"
 )
@@ -183,6 +185,8 @@ type Server struct {
 	events      *events.Service
 	archive     *archive.Service
 	tasks       *tasks.Service
+	media       *media.Service
+	knowledge   *knowledge.Service
 	apps        *apps.Service
 	listeners   *listener.Service
 	debug       *debugmode.Service

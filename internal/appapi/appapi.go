@@ -35,6 +35,8 @@ type Config struct {
 	Tasks Tasks
 	// Debug serves the app half of debug mode (debugmode.Service).
 	Debug Debug
+	// Media stores upload_media's files (media.Service).
+	Media Media
 	// Store serves the endpoints only this face has (the archive's).
 	Store  store.Store
 	Now    func() time.Time
@@ -85,6 +87,8 @@ func (a *API) Register(mux *http.ServeMux) {
 		"async_program_task":   a.handleAsyncProgramTask,
 		"async_program_result": a.handleAsyncProgramResult,
 	}
+	// upload_media is multipart, not JSON: it reads its own body.
+	mux.HandleFunc("/cgi-bin/chatdata/upload_media", a.handleUploadMedia)
 	mux.HandleFunc("/cgi-bin/chatdata/{name}", func(w http.ResponseWriter, r *http.Request) {
 		h, ok := chat[r.PathValue("name")]
 		if !ok {

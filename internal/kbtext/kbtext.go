@@ -21,6 +21,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"math"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -144,3 +145,17 @@ func (h *Hasher) Term(term string) int64 {
 
 // Len is the length of text as fragments count it, in characters.
 func Len(text string) int { return utf8.RuneCountInString(text) }
+
+// Format writes fragments as {knowledge} receives them, WeCom's way: one
+// line each, numbered "文档1：…"; a Q&A fragment reads "问题：…，回答：…".
+func Format(texts []string) string {
+	var b strings.Builder
+	for i, t := range texts {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString("文档" + strconv.Itoa(i+1) + "：" + t)
+	}
+	return b.String()
+}
+

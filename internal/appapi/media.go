@@ -1,0 +1,92 @@
+package appapi
+
+import (
+	"context"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+
+	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/media"
+)
+
+// Media stores uploaded files (media.Service).
+type Media interface {
+	Put(ctx context.Context, f media.File) (*openzone.Media, error)
+}
+
+type uploadReply struct {
+	openzone.Base
+	Type      string `json:"type"`
+	MediaID   string `json:"media_id"`
+	CreatedAt string `json:"created_at"`
+}
+
+// handleUploadMedia serves upload_media?type=file (上传临时文件到专区): a
+// multipart/form-data body whose part "media" is the file (6 B to 60 MB).
+// The media_id is valid 3 days, for this app's zone interfaces only.
+func (a *API) handleUploadMedia(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		writeError(w, a.cfg.Logger, openzone.Errorf(openzone.ErrInvalidParam, "%s must be called with POST", r.URL.Path))
+		return
+	}
+	ctx := r.Context()
+	app, err := a.cfg.Apps.Authenticate(ctx, r.URL.Query().Get("access_token"))
+	if err != nil {
+		writeError(w, a.cfg.Logger, err)
+		return
+	}
+	res, err := a.uploadMedia(w, r, app)
+	if err != nil {
+		writeError(w, a.cfg.Logger, err)
+		return
+	}
+	writeJSON(w, res)
+}
+
+func (a *API) uploadMedia(w http.ResponseWriter, r *http.Request, app *openzone.App) (openzone.Reply, error) {
+	if t := r.URL.Query().Get("type"); t != "file" {
+		return nil, openzone.Errorf(openzone.ErrBadMediaType, "type must be \"file\", got %q", t)
+	}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "multipart/form-data" {
+		return nil, openzone.Errorf(openzone.ErrMissingMedia, "the body must be multipart/form-data with the file in a part named \"media\"")
+	}
+	// The file plus room for the multipart framing.
+	r.Body = http.MaxBytesReader(w, r.Body, openzone.MediaMaxBytes+1<<20)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, openzone.Errorf(openzone.ErrMissingMedia, "the body is not readable multipart/form-data")
+	}
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			return nil, openzone.Errorf(openzone.ErrMissingMedia, "the body has no part named \"media\" holding the file")
+		}
+		if err != nil {
+			return nil, uploadErr(err)
+		}
+		if part.FormName() != "media" {
+			continue
+		}
+		data, err := io.ReadAll(io.LimitReader(part, openzone.MediaMaxBytes+1))
+		if err != nil {
+			return nil, uploadErr(err)
+		}
+		m, err := a.cfg.Media.Put(r.Context(), media.File{CorpID: app.CorpID, AgentID: app.AgentID, Filename: part.FileName(),
+			ContentType: part.Header.Get("Content-Type"), Data: data})
+		if err != nil {
+			return nil, err
+		}
+		return &uploadReply{Base: openzone.OK, Type: "file", MediaID: m.MediaID, CreatedAt: strconv.FormatInt(m.CreatedAt.Unix(), 10)}, nil
+	}
+}
+
+func uploadErr(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return openzone.Errorf(openzone.ErrBadFileSize, "the file is over %d MB", openzone.MediaMaxBytes>>20)
+	}
+	return openzone.Errorf(openzone.ErrMissingMedia, "the multipart body is damaged or cut short")
+}

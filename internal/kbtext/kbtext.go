@@ -158,4 +158,3 @@ func Format(texts []string) string {
 	}
 	return b.String()
 }
-

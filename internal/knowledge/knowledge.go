@@ -10,8 +10,8 @@ package knowledge
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/sha256"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -249,7 +249,9 @@ func (s *Service) docs(ctx context.Context, a Actor, kbID string, specs []DocSpe
 
 func sourceAAD(docID string) string { return "source\x00" + docID }
 
-func fragmentAAD(docID string, ord int) string { return fmt.Sprintf("fragment\x00%s\x00%d", docID, ord) }
+func fragmentAAD(docID string, ord int) string {
+	return fmt.Sprintf("fragment\x00%s\x00%d", docID, ord)
+}
 
 // addDocs stores documents being learned and enqueues their learning, in
 // one transaction: a document exists if and only if it will be learned.

@@ -51,9 +51,13 @@ func PDF(data []byte) (text string, err error) {
 }
 
 // pageLines lays a page's glyphs out as lines: glyphs whose baselines are
-// within half a font size of each other share a line, read left to right;
-// a gap wider than a third of the font size between two glyphs is a space
-// (PDF producers often position words instead of writing spaces).
+// within half a font size of each other share a line, read left to right.
+// A space is added where the producer positioned a word instead of
+// writing a space: a gap over a third of the font size after the end of
+// the previous glyph. Where the library knows no widths (it reads none for
+// CID fonts, which Chinese PDFs use, and gives every glyph of a run the
+// run's origin) no space can be inferred: the producer's own spaces are
+// kept (Chromium writes them).
 func pageLines(glyphs []pdf.Text) []string {
 	gs := make([]pdf.Text, 0, len(glyphs))
 	for _, g := range glyphs {
@@ -87,7 +91,8 @@ func pageLines(glyphs []pdf.Text) []string {
 		var b strings.Builder
 		end := math.Inf(-1)
 		for _, g := range l {
-			if b.Len() > 0 && g.X-end > g.FontSize/3 && !strings.HasSuffix(b.String(), " ") && !strings.HasPrefix(g.S, " ") {
+			gap := g.W > 0 && g.X-end > g.FontSize/3
+			if b.Len() > 0 && gap && !strings.HasSuffix(b.String(), " ") && !strings.HasPrefix(g.S, " ") {
 				b.WriteByte(' ')
 			}
 			b.WriteString(g.S)

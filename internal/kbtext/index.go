@@ -144,53 +144,98 @@ type Posting struct {
 	List  []byte
 }
 
-// Score ranks the fragments in postings for the query terms qs and
-// returns the best k, highest score first; ties go to the earlier
-// document id and fragment. Sums run in the order of qs, so the same
-// postings give the same scores to the last bit on any database.
+// Score ranks the fragments in postings for the query terms qs (at most
+// MaxQueryTerms) and returns the best k, highest score first; ties go to
+// the earlier document id and fragment. Sums run in the order of qs, so
+// the same postings give the same scores to the last bit on any database.
 func Score(qs []QueryTerm, postings []Posting, k int) ([]Hit, error) {
+	if k <= 0 {
+		return nil, nil
+	}
+	if len(qs) > MaxQueryTerms {
+		qs = qs[:MaxQueryTerms]
+	}
 	index := make(map[int64]int, len(qs))
 	for i, q := range qs {
 		index[q.ID] = i
 	}
 	byTerm := make([][]Posting, len(qs))
+	docs := map[string]int{}
+	var docIDs []string
 	for _, p := range postings {
 		if i, ok := index[p.Term]; ok {
 			byTerm[i] = append(byTerm[i], p)
+			if _, ok := docs[p.DocID]; !ok {
+				docs[p.DocID] = len(docIDs)
+				docIDs = append(docIDs, p.DocID)
+			}
 		}
 	}
-	type key struct {
-		doc string
-		ord int
+	// A fragment is (document index, ord) in one integer; its terms a
+	// bit set (at most 64 terms).
+	type acc struct {
+		score float64
+		terms uint64
 	}
-	hits := map[key]*Hit{}
+	at := map[uint64]int{}
+	var accs []acc
+	var keys []uint64
 	for i, ps := range byTerm {
 		idf := qs[i].IDF
 		for _, p := range ps {
+			doc := uint64(docs[p.DocID]) << 32
 			err := Decode(p.List, func(e Entry) {
-				kk := key{p.DocID, e.Ord}
-				h := hits[kk]
-				if h == nil {
-					h = &Hit{DocID: p.DocID, Ord: e.Ord}
-					hits[kk] = h
+				key := doc | uint64(uint32(e.Ord))
+				j, ok := at[key]
+				if !ok {
+					j = len(accs)
+					at[key] = j
+					accs = append(accs, acc{})
+					keys = append(keys, key)
 				}
-				h.Score += idf * weightValue(e.Weight)
-				h.Terms = append(h.Terms, i)
+				accs[j].score += idf * weightValue(e.Weight)
+				accs[j].terms |= 1 << uint(i)
 			})
 			if err != nil {
 				return nil, err
 			}
 		}
 	}
-	out := make([]Hit, 0, len(hits))
-	for _, h := range hits {
-		out = append(out, *h)
+	// The best k by insertion: k is small, the candidates many.
+	hit := func(j int) Hit {
+		return Hit{DocID: docIDs[keys[j]>>32], Ord: int(uint32(keys[j])), Score: accs[j].score}
 	}
-	slices.SortFunc(out, func(a, b Hit) int {
-		return cmp.Or(cmp.Compare(b.Score, a.Score), cmp.Compare(a.DocID, b.DocID), cmp.Compare(a.Ord, b.Ord))
-	})
-	if len(out) > k {
-		out = out[:k]
+	better := func(a, b int) bool {
+		if accs[a].score != accs[b].score {
+			return accs[a].score > accs[b].score
+		}
+		ha, hb := hit(a), hit(b)
+		return cmp.Or(cmp.Compare(ha.DocID, hb.DocID), cmp.Compare(ha.Ord, hb.Ord)) < 0
+	}
+	var order []int
+	for j := range accs {
+		if len(order) == k && !better(j, order[k-1]) {
+			continue
+		}
+		pos, _ := slices.BinarySearchFunc(order, j, func(a, b int) int {
+			if better(a, b) {
+				return -1
+			}
+			return 1
+		})
+		order = slices.Insert(order, pos, j)
+		if len(order) > k {
+			order = order[:k]
+		}
+	}
+	out := make([]Hit, len(order))
+	for n, j := range order {
+		out[n] = hit(j)
+		for i := range qs {
+			if accs[j].terms&(1<<uint(i)) != 0 {
+				out[n].Terms = append(out[n].Terms, i)
+			}
+		}
 	}
 	return out, nil
 }

@@ -5,7 +5,6 @@
 package doctest
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/xml"
@@ -15,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/xuri/excelize/v2"
+	"github.com/openzone/openzone/internal/docparse/docgen"
 )
 
 // Chromium returns the path of a Chromium, or skips tb (fails it when
@@ -78,55 +77,19 @@ func ChinesePage(title string, paragraphs ...string) string {
 // saves it (content types, package and document relationships, body).
 func DOCX(tb testing.TB, paragraphs ...string) []byte {
 	tb.Helper()
-	var body bytes.Buffer
-	body.WriteString(`<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>`)
-	for _, p := range paragraphs {
-		body.WriteString(`<w:p><w:r><w:t xml:space="preserve">`)
-		xml.EscapeText(&body, []byte(p))
-		body.WriteString(`</w:t></w:r></w:p>`)
-	}
-	body.WriteString(`<w:sectPr/></w:body></w:document>`)
-	parts := []struct{ name, data string }{
-		{"[Content_Types].xml", `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>`},
-		{"_rels/.rels", `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>`},
-		{"word/document.xml", body.String()},
-	}
-	var out bytes.Buffer
-	zw := zip.NewWriter(&out)
-	for _, p := range parts {
-		w, err := zw.Create(p.name)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		w.Write([]byte(p.data))
-	}
-	if err := zw.Close(); err != nil {
+	b, err := docgen.DOCX(paragraphs)
+	if err != nil {
 		tb.Fatal(err)
 	}
-	return out.Bytes()
+	return b
 }
 
 // XLSX returns a workbook whose first sheet holds rows.
 func XLSX(tb testing.TB, rows [][]string) []byte {
 	tb.Helper()
-	f := excelize.NewFile()
-	defer f.Close()
-	for i, r := range rows {
-		cell, _ := excelize.CoordinatesToCellName(1, i+1)
-		vals := make([]any, len(r))
-		for j, v := range r {
-			vals[j] = v
-		}
-		if err := f.SetSheetRow("Sheet1", cell, &vals); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	var b bytes.Buffer
-	if err := f.Write(&b); err != nil {
+	b, err := docgen.XLSX(rows)
+	if err != nil {
 		tb.Fatal(err)
 	}
-	return b.Bytes()
+	return b
 }

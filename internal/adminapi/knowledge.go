@@ -2,7 +2,6 @@ package adminapi
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"strconv"
 
@@ -182,30 +181,16 @@ func (a *API) handleMediaUpload(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.Body = http.MaxBytesReader(nil, r.Body, openzone.MediaMaxBytes+1<<20)
-	mr, err := r.MultipartReader()
+	f, err := media.FromRequest(nil, r)
 	if err != nil {
-		return nil, openzone.Errorf(openzone.ErrMissingMedia, "the body must be multipart/form-data with the file in a part named \"media\"")
+		return nil, err
 	}
-	for {
-		part, err := mr.NextPart()
-		if err != nil {
-			return nil, openzone.Errorf(openzone.ErrMissingMedia, "the body has no readable part named \"media\" holding the file")
-		}
-		if part.FormName() != "media" {
-			continue
-		}
-		data, err := io.ReadAll(io.LimitReader(part, openzone.MediaMaxBytes+1))
-		if err != nil {
-			return nil, openzone.Errorf(openzone.ErrBadFileSize, "the file could not be read whole (at most %d MB)", openzone.MediaMaxBytes>>20)
-		}
-		m, err := a.cfg.Media.Put(r.Context(), media.File{CorpID: ac.CorpID, AgentID: ac.AgentID, Filename: part.FileName(),
-			ContentType: part.Header.Get("Content-Type"), Data: data})
-		if err != nil {
-			return nil, err
-		}
-		return map[string]any{"media_id": m.MediaID, "agentid": m.AgentID, "size": m.Size, "expires_at": m.ExpiresAt}, nil
+	f.CorpID, f.AgentID = ac.CorpID, ac.AgentID
+	m, err := a.cfg.Media.Put(r.Context(), f)
+	if err != nil {
+		return nil, err
 	}
+	return map[string]any{"media_id": m.MediaID, "agentid": m.AgentID, "size": m.Size, "expires_at": m.ExpiresAt}, nil
 }
 
 // handleAppKnowledgePermission sets the app permission 「数据与智能专区-知识集」.

@@ -2,9 +2,6 @@ package appapi
 
 import (
 	"context"
-	"errors"
-	"io"
-	"mime"
 	"net/http"
 	"strconv"
 
@@ -50,43 +47,14 @@ func (a *API) uploadMedia(w http.ResponseWriter, r *http.Request, app *openzone.
 	if t := r.URL.Query().Get("type"); t != "file" {
 		return nil, openzone.Errorf(openzone.ErrBadMediaType, "type must be \"file\", got %q", t)
 	}
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "multipart/form-data" {
-		return nil, openzone.Errorf(openzone.ErrMissingMedia, "the body must be multipart/form-data with the file in a part named \"media\"")
-	}
-	// The file plus room for the multipart framing.
-	r.Body = http.MaxBytesReader(w, r.Body, openzone.MediaMaxBytes+1<<20)
-	mr, err := r.MultipartReader()
+	f, err := media.FromRequest(w, r)
 	if err != nil {
-		return nil, openzone.Errorf(openzone.ErrMissingMedia, "the body is not readable multipart/form-data")
+		return nil, err
 	}
-	for {
-		part, err := mr.NextPart()
-		if err == io.EOF {
-			return nil, openzone.Errorf(openzone.ErrMissingMedia, "the body has no part named \"media\" holding the file")
-		}
-		if err != nil {
-			return nil, uploadErr(err)
-		}
-		if part.FormName() != "media" {
-			continue
-		}
-		data, err := io.ReadAll(io.LimitReader(part, openzone.MediaMaxBytes+1))
-		if err != nil {
-			return nil, uploadErr(err)
-		}
-		m, err := a.cfg.Media.Put(r.Context(), media.File{CorpID: app.CorpID, AgentID: app.AgentID, Filename: part.FileName(),
-			ContentType: part.Header.Get("Content-Type"), Data: data})
-		if err != nil {
-			return nil, err
-		}
-		return &uploadReply{Base: openzone.OK, Type: "file", MediaID: m.MediaID, CreatedAt: strconv.FormatInt(m.CreatedAt.Unix(), 10)}, nil
+	f.CorpID, f.AgentID = app.CorpID, app.AgentID
+	m, err := a.cfg.Media.Put(r.Context(), f)
+	if err != nil {
+		return nil, err
 	}
-}
-
-func uploadErr(err error) error {
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		return openzone.Errorf(openzone.ErrBadFileSize, "the file is over %d MB", openzone.MediaMaxBytes>>20)
-	}
-	return openzone.Errorf(openzone.ErrMissingMedia, "the multipart body is damaged or cut short")
+	return &uploadReply{Base: openzone.OK, Type: "file", MediaID: m.MediaID, CreatedAt: strconv.FormatInt(m.CreatedAt.Unix(), 10)}, nil
 }

@@ -8,6 +8,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
 	"time"
 
 	"github.com/openzone/openzone"
@@ -89,4 +93,45 @@ func (s *Service) Open(ctx context.Context, corpID string, agentID int64, mediaI
 		return nil, nil, err
 	}
 	return m, data, nil
+}
+
+// FromRequest reads the file of an upload_media request: the part named
+// "media" of a multipart/form-data body, at most MediaMaxBytes. Its
+// CorpID and AgentID are the caller's to fill. w lets an over-long body
+// close the connection (nil: it is only cut).
+func FromRequest(w http.ResponseWriter, r *http.Request) (File, error) {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "multipart/form-data" {
+		return File{}, openzone.Errorf(openzone.ErrMissingMedia, "the body must be multipart/form-data with the file in a part named \"media\"")
+	}
+	// The file plus room for the multipart framing.
+	r.Body = http.MaxBytesReader(w, r.Body, openzone.MediaMaxBytes+1<<20)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return File{}, openzone.Errorf(openzone.ErrMissingMedia, "the body is not readable multipart/form-data")
+	}
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			return File{}, openzone.Errorf(openzone.ErrMissingMedia, "the body has no part named \"media\" holding the file")
+		}
+		if err != nil {
+			return File{}, readErr(err)
+		}
+		if part.FormName() != "media" {
+			continue
+		}
+		data, err := io.ReadAll(io.LimitReader(part, openzone.MediaMaxBytes+1))
+		if err != nil {
+			return File{}, readErr(err)
+		}
+		return File{Filename: part.FileName(), ContentType: part.Header.Get("Content-Type"), Data: data}, nil
+	}
+}
+
+func readErr(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return openzone.Errorf(openzone.ErrBadFileSize, "the file is over %d MB", openzone.MediaMaxBytes>>20)
+	}
+	return openzone.Errorf(openzone.ErrMissingMedia, "the multipart body is damaged or cut short")
 }

@@ -147,6 +147,9 @@ const (
 	maxKBNameRunes   = 20
 	maxDocNameBytes  = 200
 	maxDocsPerCreate = 100
+	// maxCallBytes bounds the files one call adds: they are held in
+	// memory, sealed, until the call's transaction commits.
+	maxCallBytes = 256 << 20
 )
 
 // invisible reports whether r is a character that shows nothing: control
@@ -195,6 +198,7 @@ func (s *Service) docs(ctx context.Context, a Actor, kbID string, specs []DocSpe
 	}
 	urls := map[string]bool{}
 	now := s.cfg.Now()
+	size := 0
 	out := make([]*openzone.KnowledgeDoc, 0, len(specs))
 	for i := range specs {
 		sp := &specs[i]
@@ -219,6 +223,9 @@ func (s *Service) docs(ctx context.Context, a Actor, kbID string, specs []DocSpe
 			_, data, err := s.cfg.Media.Open(ctx, a.CorpID, a.AgentID, sp.FileMediaID)
 			if err != nil {
 				return nil, openzone.Errorf(openzone.ErrorCode(err), "%s.file_media_id: %s", field, openzone.ErrorMessage(err))
+			}
+			if size += len(data); size > maxCallBytes {
+				return nil, openzone.Errorf(openzone.ErrInvalidParam, "doc_list: the files add up to more than %d MB in one call; add them in several calls", maxCallBytes>>20)
 			}
 			d.Source = s.box.Seal(sourceAAD(d.DocID), data)
 		case openzone.DocWeb:

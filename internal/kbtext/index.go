@@ -77,11 +77,13 @@ func Index(h *Hasher, fragments []string) []TermPostings {
 // Query limits: a query uses at most MaxQueryTerms terms, the rarest in
 // the set first, and stops adding terms once their posting lists hold
 // PostingBudget entries, so a long chat full of common characters costs
-// no more than a short one. Terms cut this way are the commonest, the
-// ones IDF weighs least.
+// no more than a short one, and a set of 100,000 fragments no more than
+// one of 10,000. Terms cut this way are the commonest, the ones IDF
+// weighs least: the rare ones (a product's name, a specific word's
+// bigram) are what tell fragments apart.
 const (
-	MaxQueryTerms = 64
-	PostingBudget = 60_000
+	MaxQueryTerms = 32
+	PostingBudget = 8_000
 )
 
 // QueryTerm is a term of a query with its text, id and frequency in the set.

@@ -183,7 +183,7 @@ func TestQueryTermsBudget(t *testing.T) {
 			case h.Term("的"):
 				out[id] = PostingBudget
 			case h.Term("了"):
-				out[id] = 50000
+				out[id] = PostingBudget / 2
 			case h.Term("rare"):
 				out[id] = 3
 			}

@@ -48,6 +48,9 @@ type Options struct {
 	// schema in (and drop it), to measure it on PostgreSQL too; "" measures
 	// SQLite only.
 	Postgres string
+	// KBPostgresOnly leaves SQLite out of the kb section (a second
+	// process measuring PostgreSQL beside one measuring SQLite).
+	KBPostgresOnly bool
 	// Progress receives one line per step; nil discards them.
 	Progress io.Writer
 	// Logger receives the in-process zones' warnings; nil discards them.

@@ -44,7 +44,10 @@ func runKB(ctx context.Context, r *runner) (*Section, error) {
 	learnMB := pick(r, 10.0, 0.3)
 	sizes := pick(r, []int{10_000, 100_000}, []int{300, 600})
 	queries := pick(r, 500, 30)
-	dbs := []struct{ name, url string }{{"sqlite", ""}}
+	var dbs []struct{ name, url string }
+	if !r.opts.KBPostgresOnly {
+		dbs = append(dbs, struct{ name, url string }{"sqlite", ""})
+	}
 	if r.opts.Postgres != "" {
 		dbs = append(dbs, struct{ name, url string }{"postgres", r.opts.Postgres})
 	}

@@ -33,6 +33,7 @@ func runBench(e *env, args []string) error {
 	cpuDir := fs.String("cpuprofile", "", "write a CPU profile of each section (this process, which hosts the zone) to DIR/<section>.pprof")
 	verbose := fs.Bool("v", false, "log the zones' warnings to stderr")
 	pg := fs.String("pg", os.Getenv("OPENZONE_TEST_POSTGRES_URL"), "PostgreSQL database the kb section may create a schema in, to measure it there too (default OPENZONE_TEST_POSTGRES_URL)")
+	pgOnly := fs.Bool("pg-only", false, "measure knowledge sets (kb) on PostgreSQL only (with --pg)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -40,7 +41,8 @@ func runBench(e *env, args []string) error {
 	if len(pos) > 0 {
 		return usagef("unexpected argument %q", pos[0])
 	}
-	opts := bench.Options{Short: *short, CPUProfileDir: *cpuDir, Progress: e.stderr, Only: splitList(*only), Postgres: *pg}
+	opts := bench.Options{Short: *short, CPUProfileDir: *cpuDir, Progress: e.stderr, Only: splitList(*only), Postgres: *pg,
+		KBPostgresOnly: *pgOnly}
 	// The zone child processes (rss, coldstart) are this very binary.
 	if self, err := os.Executable(); err == nil {
 		opts.ZoneBinary = self

@@ -98,7 +98,7 @@ func TestFit(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			out, err := fit(protocol, fill{chatContent: tc.chat}, tc.fragments, 0)
+			out, err := fit(protocol, fill{chatContent: tc.chat, fragments: tc.fragments}, 0)
 			if tc.wantDocs < 0 {
 				if err == nil {
 					t.Fatal("fit succeeded, want 790040's error")

@@ -117,3 +117,33 @@ type KnowledgePosting struct {
 	N        int
 	Postings []byte
 }
+
+// KnowledgeQuery is what a query retrieves from a set (the admin API's
+// query route, the console's search box, openzone kb query): the terms
+// it used, the fragments found with why, and the text {knowledge} would
+// be given.
+type KnowledgeQuery struct {
+	KBID      string          `json:"kb_id"`
+	Fragments int             `json:"fragments"` // in the set
+	Terms     []KnowledgeTerm `json:"terms"`
+	Hits      []KnowledgeHit  `json:"hits"`
+	Knowledge string          `json:"knowledge"`
+}
+
+// KnowledgeTerm is a query term used, with its weight: DF fragments of
+// the set hold it.
+type KnowledgeTerm struct {
+	Text string  `json:"text"`
+	DF   int     `json:"df"`
+	IDF  float64 `json:"idf"`
+}
+
+// KnowledgeHit is a fragment a query found, and why.
+type KnowledgeHit struct {
+	DocID   string   `json:"docid"`
+	DocName string   `json:"doc_name"`
+	Ord     int      `json:"ord"`
+	Score   float64  `json:"score"`
+	Terms   []string `json:"terms"` // the query's terms it holds, rarest first
+	Text    string   `json:"text"`
+}

@@ -19,7 +19,7 @@ type Knowledge interface {
 	AddDocs(ctx context.Context, a knowledge.Actor, kbID string, docs []knowledge.DocSpec) ([]knowledge.DocSpec, error)
 	Delete(ctx context.Context, a knowledge.Actor, kbID string) error
 	Grant(ctx context.Context, corpID, kbID string, agentID int64, granted bool) error
-	Query(ctx context.Context, a knowledge.Actor, kbID, text string, limit int) (*knowledge.QueryResult, error)
+	Query(ctx context.Context, a knowledge.Actor, kbID, text string, limit int) (*openzone.KnowledgeQuery, error)
 }
 
 // Media stores a file uploaded through the admin API.
@@ -96,14 +96,20 @@ type kbBody struct {
 
 const kbShape = `{"agentid": 0 (the corp admin) or an app's, "kb_name", "doc_list": [{"doc_name", "type": 2|4|6|101, "file_media_id" | "web_url"}]}`
 
+// kbRequest reads the body of a create or add request and who acts.
+func (a *API) kbRequest(r *http.Request) (kbBody, knowledge.Actor, error) {
+	var b kbBody
+	if err := decodeBody(r, 1<<20, &b, kbShape); err != nil {
+		return b, knowledge.Actor{}, err
+	}
+	ac, err := a.actor(r, b.AgentID)
+	return b, ac, err
+}
+
 // handleKBCreate makes a set: the corp admin's (agentid 0, granted to apps
 // later) or, as the CLI does, an app's.
 func (a *API) handleKBCreate(r *http.Request) (any, error) {
-	var b kbBody
-	if err := decodeBody(r, 1<<20, &b, kbShape); err != nil {
-		return nil, err
-	}
-	ac, err := a.actor(r, b.AgentID)
+	b, ac, err := a.kbRequest(r)
 	if err != nil {
 		return nil, err
 	}
@@ -115,11 +121,7 @@ func (a *API) handleKBCreate(r *http.Request) (any, error) {
 }
 
 func (a *API) handleKBAddDocs(r *http.Request) (any, error) {
-	var b kbBody
-	if err := decodeBody(r, 1<<20, &b, kbShape); err != nil {
-		return nil, err
-	}
-	ac, err := a.actor(r, b.AgentID)
+	b, ac, err := a.kbRequest(r)
 	if err != nil {
 		return nil, err
 	}

@@ -25,22 +25,7 @@ type uploadReply struct {
 // multipart/form-data body whose part "media" is the file (6 B to 60 MB).
 // The media_id is valid 3 days, for this app's zone interfaces only.
 func (a *API) handleUploadMedia(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		writeError(w, a.cfg.Logger, openzone.Errorf(openzone.ErrInvalidParam, "%s must be called with POST", r.URL.Path))
-		return
-	}
-	ctx := r.Context()
-	app, err := a.cfg.Apps.Authenticate(ctx, r.URL.Query().Get("access_token"))
-	if err != nil {
-		writeError(w, a.cfg.Logger, err)
-		return
-	}
-	res, err := a.uploadMedia(w, r, app)
-	if err != nil {
-		writeError(w, a.cfg.Logger, err)
-		return
-	}
-	writeJSON(w, res)
+	a.serveApp(w, r, func(app *openzone.App) (openzone.Reply, error) { return a.uploadMedia(w, r, app) })
 }
 
 func (a *API) uploadMedia(w http.ResponseWriter, r *http.Request, app *openzone.App) (openzone.Reply, error) {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/openzone/openzone"
 )
 
 func init() {
@@ -287,21 +289,7 @@ func runKBQuery(e *env, args []string) error {
 	if len(pos) != 2 {
 		return usagef("want KB_ID TEXT")
 	}
-	var out struct {
-		Fragments int `json:"fragments"`
-		Terms     []struct {
-			Text string  `json:"text"`
-			DF   int     `json:"df"`
-			IDF  float64 `json:"idf"`
-		} `json:"terms"`
-		Hits []struct {
-			DocName string   `json:"doc_name"`
-			Ord     int      `json:"ord"`
-			Score   float64  `json:"score"`
-			Terms   []string `json:"terms"`
-		} `json:"hits"`
-		Knowledge string `json:"knowledge"`
-	}
+	var out openzone.KnowledgeQuery
 	if err := k.admin("POST", k.path("/knowledge_bases/"+url.PathEscape(pos[0])+"/query"), nil,
 		jsonBody(map[string]any{"text": pos[1], "agentid": k.agent}), "application/json", &out); err != nil {
 		return err

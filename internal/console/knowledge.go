@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+
+	"github.com/openzone/openzone"
 )
 
 // kbDoc and kbSet are knowledge sets as the admin API lists them.
@@ -27,24 +29,6 @@ type kbSet struct {
 	Grants    []int64 `json:"grants"`
 	DocList   []kbDoc `json:"doc_list"`
 	Granted   bool    // to the app the page is about
-}
-
-type kbQuery struct {
-	KBID      string `json:"kb_id"`
-	Fragments int    `json:"fragments"`
-	Terms     []struct {
-		Text string  `json:"text"`
-		DF   int     `json:"df"`
-		IDF  float64 `json:"idf"`
-	} `json:"terms"`
-	Hits []struct {
-		DocName string   `json:"doc_name"`
-		Ord     int      `json:"ord"`
-		Score   float64  `json:"score"`
-		Terms   []string `json:"terms"`
-		Text    string   `json:"text"`
-	} `json:"hits"`
-	Knowledge string `json:"knowledge"`
 }
 
 // handleKnowledge is a corp's knowledge page (知识集), seen as one app
@@ -92,7 +76,7 @@ func (c *Console) handleKnowledge(w http.ResponseWriter, r *http.Request, s *req
 		"Mine": mine, "Corp": corpSets, "Others": others, "Sets": all.KnowledgeBases}
 	errMsg := r.URL.Query().Get("error")
 	if kbID, text := r.URL.Query().Get("kb"), r.URL.Query().Get("q"); kbID != "" && text != "" {
-		var q kbQuery
+		var q openzone.KnowledgeQuery
 		err := s.call(http.MethodPost, "/admin/v1/corps/"+url.PathEscape(corpID)+"/knowledge_bases/"+url.PathEscape(kbID)+"/query",
 			map[string]any{"text": text, "agentid": agentID, "limit": 10}, &q)
 		if ae := errOf(err); ae != nil {

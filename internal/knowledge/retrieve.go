@@ -17,35 +17,8 @@ const K = 5
 // maxShownHits bounds the fragments a query shows (console, CLI).
 const maxShownHits = 20
 
-// Hit is a fragment a query found, and why.
-type Hit struct {
-	DocID   string   `json:"docid"`
-	DocName string   `json:"doc_name"`
-	Ord     int      `json:"ord"`
-	Score   float64  `json:"score"`
-	Terms   []string `json:"terms"` // the query's terms it holds, rarest first
-	Text    string   `json:"text"`
-}
-
-// Term is a query term used, with its weight.
-type Term struct {
-	Text string  `json:"text"`
-	DF   int     `json:"df"`
-	IDF  float64 `json:"idf"`
-}
-
-// QueryResult is what a query retrieves: the terms it used, the
-// fragments, and the text {knowledge} would be given.
-type QueryResult struct {
-	KBID      string `json:"kb_id"`
-	Fragments int    `json:"fragments"` // in the set
-	Terms     []Term `json:"terms"`
-	Hits      []Hit  `json:"hits"`
-	Knowledge string `json:"knowledge"`
-}
-
 // retrieve runs query on a set and returns its best k fragments.
-func (s *Service) retrieve(ctx context.Context, kb *openzone.KnowledgeBase, query string, k int) ([]kbtext.QueryTerm, []Hit, error) {
+func (s *Service) retrieve(ctx context.Context, kb *openzone.KnowledgeBase, query string, k int) ([]kbtext.QueryTerm, []openzone.KnowledgeHit, error) {
 	if kb.Fragments == 0 {
 		return nil, nil, nil
 	}
@@ -87,13 +60,13 @@ func (s *Service) retrieve(ctx context.Context, kb *openzone.KnowledgeBase, quer
 		}
 		text[store.KBFragmentKey{DocID: f.DocID, Ord: f.Ord}] = t
 	}
-	hits := make([]Hit, 0, len(found))
+	hits := make([]openzone.KnowledgeHit, 0, len(found))
 	for _, h := range found {
 		t, ok := text[store.KBFragmentKey{DocID: h.DocID, Ord: h.Ord}]
 		if !ok {
 			continue // its document was removed between the reads
 		}
-		hit := Hit{DocID: h.DocID, Ord: h.Ord, Score: h.Score, Text: string(t)}
+		hit := openzone.KnowledgeHit{DocID: h.DocID, Ord: h.Ord, Score: h.Score, Text: string(t)}
 		for _, i := range h.Terms {
 			hit.Terms = append(hit.Terms, qs[i].Text)
 		}
@@ -105,7 +78,7 @@ func (s *Service) retrieve(ctx context.Context, kb *openzone.KnowledgeBase, quer
 // Query shows what query retrieves from a set the actor may read: the
 // terms used, up to limit fragments (default K) with their scores and
 // matched terms, and the {knowledge} text of the first K.
-func (s *Service) Query(ctx context.Context, a Actor, kbID, query string, limit int) (*QueryResult, error) {
+func (s *Service) Query(ctx context.Context, a Actor, kbID, query string, limit int) (*openzone.KnowledgeQuery, error) {
 	kb, err := s.set(ctx, a, kbID, false)
 	if err != nil {
 		return nil, err
@@ -121,9 +94,9 @@ func (s *Service) Query(ctx context.Context, a Actor, kbID, query string, limit 
 	if err != nil {
 		return nil, err
 	}
-	out := &QueryResult{KBID: kb.KBID, Fragments: kb.Fragments, Terms: []Term{}, Hits: hits}
+	out := &openzone.KnowledgeQuery{KBID: kb.KBID, Fragments: kb.Fragments, Terms: []openzone.KnowledgeTerm{}, Hits: hits}
 	for _, q := range qs {
-		out.Terms = append(out.Terms, Term{Text: q.Text, DF: q.DF, IDF: q.IDF})
+		out.Terms = append(out.Terms, openzone.KnowledgeTerm{Text: q.Text, DF: q.DF, IDF: q.IDF})
 	}
 	names := map[string]string{}
 	var texts []string
@@ -140,7 +113,7 @@ func (s *Service) Query(ctx context.Context, a Actor, kbID, query string, limit 
 		}
 	}
 	if out.Hits == nil {
-		out.Hits = []Hit{}
+		out.Hits = []openzone.KnowledgeHit{}
 	}
 	out.Knowledge = kbtext.Format(texts)
 	return out, nil

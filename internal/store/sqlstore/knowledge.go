@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -367,7 +368,7 @@ func (e *Executor) KBDocLearned(ctx context.Context, p store.KBDocLearnedParams)
 		// Terms in ascending order, so concurrent upserts of one set's
 		// frequencies take their row locks in the same order.
 		ps := slices.Clone(p.Postings)
-		slices.SortFunc(ps, func(a, b openzone.KnowledgePosting) int { return cmpInt64(a.Term, b.Term) })
+		slices.SortFunc(ps, func(a, b openzone.KnowledgePosting) int { return cmp.Compare(a.Term, b.Term) })
 		if err := e.insertRows(ctx, "kb doc learned", "kb_posting", "kb_id, term, doc_id, n, postings", "", len(ps), func(i int) []any {
 			return []any{d.KBID, ps[i].Term, p.DocID, ps[i].N, nonNilBytes(ps[i].Postings)}
 		}); err != nil {
@@ -390,16 +391,6 @@ func (e *Executor) KBDocLearned(ctx context.Context, p store.KBDocLearnedParams)
 		return nil
 	})
 	return done, err
-}
-
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func (e *Executor) KBDocRemove(ctx context.Context, p store.KBDocRemoveParams) error {

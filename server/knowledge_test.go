@@ -8,10 +8,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -116,7 +118,9 @@ func (s *kbSuite) media(t *testing.T, agent int64, name string, data []byte) str
 	t.Helper()
 	r := s.upload(t, agent, "&type=file", "media", name, data)
 	id, _ := r["media_id"].(string)
-	if testenv.Errcode(r) != 0 || id == "" || r["type"] != "file" || r["created_at"] == "" {
+	// created_at is a string of unix seconds, as WeCom's.
+	created, _ := r["created_at"].(string)
+	if sec, err := strconv.ParseInt(created, 10, 64); testenv.Errcode(r) != 0 || id == "" || r["type"] != "file" || err != nil || time.Since(time.Unix(sec, 0)).Abs() > time.Hour {
 		t.Fatalf("upload_media %s: %s", name, testenv.Describe(r))
 	}
 	return id
@@ -392,9 +396,15 @@ func testKnowledgeBase(t *testing.T, db string) {
 		// Best first: the Q&A row holds the most of the chat's terms, the
 		// policy fewer, the invoice row only 请 (of 申请).
 		const want = `{"kb":"文档1：问题：多久可以退货？，回答：签收后七天内。\n文档2：退货政策：签收后七天内可以无理由退货。\n文档3：问题：发票怎么开？，回答：在订单页申请电子发票。","q":"请问多久可以退货"}`
-		for _, field := range []string{"kb_id", "service_kb_id"} {
-			r := s.sdk(t, 1000002, "create_model_task", map[string]any{"model_id": "model-kb", "ability_id": "summarize",
-				"msg_list": []any{item}, "escape_type": 1, field: qaSet})
+		// service_kb_id is used when kb_id is empty, and ignored when it is set.
+		for field, sets := range map[string]map[string]any{
+			"kb_id":         {"kb_id": qaSet},
+			"service_kb_id": {"service_kb_id": qaSet},
+			"both":          {"kb_id": qaSet, "service_kb_id": "ozkb_nope"},
+		} {
+			req := map[string]any{"model_id": "model-kb", "ability_id": "summarize", "msg_list": []any{item}, "escape_type": 1}
+			maps.Copy(req, sets)
+			r := s.sdk(t, 1000002, "create_model_task", req)
 			if r.code() != 0 {
 				t.Fatalf("create_model_task with %s: %s", field, r)
 			}

@@ -124,6 +124,9 @@ func FromRequest(w http.ResponseWriter, r *http.Request) (File, error) {
 		if err != nil {
 			return File{}, readErr(err)
 		}
+		if len(data) > openzone.MediaMaxBytes {
+			return File{}, readErr(&http.MaxBytesError{Limit: openzone.MediaMaxBytes})
+		}
 		return File{Filename: part.FileName(), ContentType: part.Header.Get("Content-Type"), Data: data}, nil
 	}
 }

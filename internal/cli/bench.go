@@ -15,7 +15,7 @@ import (
 func init() {
 	register(&command{
 		name:  "bench",
-		args:  "[--short] [--json FILE] [--only " + strings.Join(bench.Sections(), ",") + "] [--cpuprofile DIR] [--pg URL]",
+		args:  "[--short] [--json FILE] [--only " + strings.Join(bench.Sections(), ",") + "] [--cpuprofile DIR] [--pg URL [--pg-only]]",
 		short: "measure the zone's hot paths beside their baselines on loopback (BENCHMARKS.md)",
 		run:   runBench,
 	})

@@ -41,6 +41,28 @@ func TestPDF(t *testing.T) {
 		_, err := docparse.PDF(data[:len(data)/2])
 		wantReason(t, err, "PDF")
 	})
+	// Encrypted: the same file with an /Encrypt dictionary in its trailer
+	// (the objects are not encrypted, but a reader must take the file as
+	// encrypted): with a user password (RC4, whose U entry no empty
+	// password matches), and with AES-256 (V 5), which the library does
+	// not read. Both fail saying the PDF is encrypted.
+	for name, enc := range map[string]string{
+		"EncryptedRC4":    "/Encrypt << /Filter /Standard /V 2 /R 3 /Length 128 /P -4 /O <" + strings.Repeat("ab", 32) + "> /U <" + strings.Repeat("cd", 32) + "> >> /ID [<0123456789abcdef0123456789abcdef> <0123456789abcdef0123456789abcdef>]",
+		"EncryptedAES256": "/Encrypt << /Filter /Standard /V 5 /R 6 /Length 256 /P -4 /O <" + strings.Repeat("ab", 48) + "> /U <" + strings.Repeat("cd", 48) + "> >> /ID [<0123456789abcdef0123456789abcdef> <0123456789abcdef0123456789abcdef>]",
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			i := strings.LastIndex(string(data), "trailer")
+			j := strings.Index(string(data[i:]), "<<")
+			if i < 0 || j < 0 {
+				t.Fatal("the PDF has no trailer dictionary")
+			}
+			at := i + j + 2
+			enc := string(data[:at]) + enc + " " + string(data[at:])
+			_, err := docparse.PDF([]byte(enc))
+			wantReason(t, err, "encrypted")
+		})
+	}
 	t.Run("Garbled", func(t *testing.T) {
 		t.Parallel()
 		bad := []byte(strings.Replace(string(data), "endobj", "endXbj", 3))

@@ -26,6 +26,12 @@ func PDF(data []byte) (text string, err error) {
 		if errors.Is(err, pdf.ErrInvalidPassword) {
 			return "", fail(err, "the PDF is encrypted with a password")
 		}
+		// The library reads RC4 and AES-128 encryption only; it refuses
+		// the others (AES-256, other filters) in errors that say
+		// "encryption".
+		if strings.Contains(err.Error(), "encryption") {
+			return "", fail(err, "the PDF is encrypted in a way this zone cannot read (%v): save it without a password", err)
+		}
 		return "", fail(err, "the PDF is damaged: %v", err)
 	}
 	var out strings.Builder

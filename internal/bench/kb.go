@@ -28,6 +28,10 @@ apps:
   - {corpid: wwbench, agentid: 1000002, type: self_built, secret: bench-secret, knowledge_permission: true}
 `
 
+// kbLearnWait bounds the wait for one add to be learned: a guard against
+// a hang, not a target (10 MB took over 10 minutes on a loaded machine).
+const kbLearnWait = time.Hour
+
 // runKB measures knowledge sets (知识集) on each database (SQLite, and
 // PostgreSQL when Options.Postgres is set), on an in-process zone:
 //
@@ -149,7 +153,7 @@ func (r *runner) kbOn(ctx context.Context, sec *Section, dbName, dbURL, webURL s
 			return err
 		}
 	}
-	frags, err := z.kbLearned(ctx, kbID, 10*time.Minute)
+	frags, err := z.kbLearned(ctx, kbID, kbLearnWait)
 	if err != nil {
 		return err
 	}
@@ -176,7 +180,7 @@ func (r *runner) kbOn(ctx context.Context, sec *Section, dbName, dbURL, webURL s
 			if big, err = z.kbAdd(ctx, big, "retrieve", batch); err != nil {
 				return err
 			}
-			if have, err = z.kbLearned(ctx, big, 10*time.Minute); err != nil {
+			if have, err = z.kbLearned(ctx, big, kbLearnWait); err != nil {
 				return err
 			}
 			r.progressf("   %-8s grow   %d fragments", dbName, have)

@@ -47,10 +47,13 @@ func (e *Executor) MediaGet(ctx context.Context, mediaID string) (*openzone.Medi
 }
 
 // Knowledge sets (知识集). Every write to a set's documents, fragments
-// and index first locks the set's row, so writers of one set queue on it
-// (on every node) and its counts never drift.
+// and index first locks the set's row (kbLock says how strongly), so its
+// counts never drift on any node. The fragment count is the sum over the
+// set's documents (an index holds it), so learning writes nothing in the
+// set's row.
 
-const kbCols = `kb_id, corp_id, agent_id, name, docs, fragments, created_at, deleted_at`
+const kbCols = `kb_id, corp_id, agent_id, name, docs,
+	(SELECT COALESCE(SUM(d.fragments), 0) FROM kb_doc d WHERE d.kb_id = kb.kb_id), created_at, deleted_at`
 
 func scanKB(s Row) (*openzone.KnowledgeBase, error) {
 	var k openzone.KnowledgeBase
@@ -64,11 +67,32 @@ func scanKB(s Row) (*openzone.KnowledgeBase, error) {
 	return &k, nil
 }
 
+// kbLock is how a writer locks a set's row (PostgreSQL; SQLite serializes
+// every writer). Learning a document holds the set's row the whole
+// transaction, so it takes the weakest lock: adding documents, renaming
+// and granting do not wait for it (they change the set's own columns,
+// which learning never writes), while removing documents and deleting the
+// set wait until no document is being written into it.
+type kbLock int
+
+const (
+	kbLockLearn  kbLock = iota // FOR KEY SHARE: learning a document
+	kbLockChange               // FOR NO KEY UPDATE: add documents, rename, grant
+	kbLockRemove               // FOR UPDATE: remove documents, delete the set
+)
+
 // lockKB locks a set's row until the transaction ends: ErrNotFound when
 // there is none, ErrKBDeleted when it was deleted.
-func (e *Executor) lockKB(ctx context.Context, op, kbID string) error {
+func (e *Executor) lockKB(ctx context.Context, op, kbID string, l kbLock) error {
+	clause := e.eng.ForUpdate()
+	switch l {
+	case kbLockLearn:
+		clause = e.eng.ForKeyShare()
+	case kbLockChange:
+		clause = e.eng.ForNoKeyUpdate()
+	}
 	var deleted sql.NullInt64
-	err := e.w.QueryRow(ctx, `SELECT deleted_at FROM kb WHERE kb_id = ?`+e.eng.ForUpdate(), kbID).Scan(&deleted)
+	err := e.w.QueryRow(ctx, `SELECT deleted_at FROM kb WHERE kb_id = ?`+clause, kbID).Scan(&deleted)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return openzone.NotFound.Errorf("knowledge set %q not found", kbID)
@@ -98,8 +122,8 @@ func (e *Executor) KBInsert(ctx context.Context, p store.KBInsertParams) error {
 		if p.Max > 0 && n >= p.Max {
 			return openzone.Errorf(openzone.ErrKBTooMany, "corp %s already has %d knowledge sets, the limit", k.CorpID, p.Max)
 		}
-		_, err = e.w.Exec(ctx, `INSERT INTO kb (`+kbCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			k.KBID, k.CorpID, k.AgentID, k.Name, k.Docs, k.Fragments, k.CreatedAt.UnixMilli(), nullMillis(k.DeletedAt))
+		_, err = e.w.Exec(ctx, `INSERT INTO kb (kb_id, corp_id, agent_id, name, docs, created_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			k.KBID, k.CorpID, k.AgentID, k.Name, k.Docs, k.CreatedAt.UnixMilli(), nullMillis(k.DeletedAt))
 		switch {
 		case e.eng.IsUnique(err):
 			return openzone.Conflict.Wrap(err, "knowledge set %q already exists", k.KBID)
@@ -164,7 +188,7 @@ func (e *Executor) KBList(ctx context.Context, corpID string) ([]*openzone.Knowl
 
 func (e *Executor) KBRename(ctx context.Context, kbID, name string) error {
 	return e.inTx(ctx, true, func(e *Executor) error {
-		if err := e.lockKB(ctx, "kb rename", kbID); err != nil {
+		if err := e.lockKB(ctx, "kb rename", kbID, kbLockChange); err != nil {
 			return err
 		}
 		if _, err := e.w.Exec(ctx, `UPDATE kb SET name = ? WHERE kb_id = ?`, name, kbID); err != nil {
@@ -178,7 +202,7 @@ func (e *Executor) KBDelete(ctx context.Context, kbID string, at time.Time) (boo
 	var deleted bool
 	err := e.inTx(ctx, true, func(e *Executor) error {
 		deleted = false
-		err := e.lockKB(ctx, "kb delete", kbID)
+		err := e.lockKB(ctx, "kb delete", kbID, kbLockRemove)
 		if openzone.ErrorCode(err) == openzone.ErrKBDeleted {
 			return nil
 		}
@@ -195,7 +219,7 @@ func (e *Executor) KBDelete(ctx context.Context, kbID string, at time.Time) (boo
 				return e.internal("kb delete", err)
 			}
 		}
-		if _, err := e.w.Exec(ctx, `UPDATE kb SET docs = 0, fragments = 0, deleted_at = ? WHERE kb_id = ?`, at.UnixMilli(), kbID); err != nil {
+		if _, err := e.w.Exec(ctx, `UPDATE kb SET docs = 0, deleted_at = ? WHERE kb_id = ?`, at.UnixMilli(), kbID); err != nil {
 			return e.internal("kb delete", err)
 		}
 		deleted = true
@@ -208,7 +232,7 @@ func (e *Executor) KBGrant(ctx context.Context, p store.KBGrantParams) (bool, er
 	var changed bool
 	err := e.inTx(ctx, true, func(e *Executor) error {
 		changed = false
-		if err := e.lockKB(ctx, "kb grant", p.KBID); err != nil {
+		if err := e.lockKB(ctx, "kb grant", p.KBID, kbLockChange); err != nil {
 			return err
 		}
 		q := `DELETE FROM kb_grant WHERE kb_id = ? AND corp_id = ? AND agent_id = ?`
@@ -244,7 +268,7 @@ func scanKBDoc(s Row) (*openzone.KnowledgeDoc, error) {
 
 func (e *Executor) KBDocInsert(ctx context.Context, p store.KBDocInsertParams) error {
 	return e.inTx(ctx, true, func(e *Executor) error {
-		if err := e.lockKB(ctx, "kb doc insert", p.KBID); err != nil {
+		if err := e.lockKB(ctx, "kb doc insert", p.KBID, kbLockChange); err != nil {
 			return err
 		}
 		var n int
@@ -344,15 +368,17 @@ func (e *Executor) KBDocLearned(ctx context.Context, p store.KBDocLearnedParams)
 	var done bool
 	err = e.inTx(ctx, true, func(e *Executor) error {
 		done = false
-		err := e.lockKB(ctx, "kb doc learned", d.KBID)
+		err := e.lockKB(ctx, "kb doc learned", d.KBID, kbLockLearn)
 		if openzone.ErrorKind(err) == openzone.NotFound || openzone.ErrorCode(err) == openzone.ErrKBDeleted {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
+		// The document's row keeps a second run of its job (after a
+		// crash) from writing it twice.
 		var status int
-		err = e.w.QueryRow(ctx, `SELECT status FROM kb_doc WHERE doc_id = ?`, p.DocID).Scan(&status)
+		err = e.w.QueryRow(ctx, `SELECT status FROM kb_doc WHERE doc_id = ?`+e.eng.ForNoKeyUpdate(), p.DocID).Scan(&status)
 		if errors.Is(err, sql.ErrNoRows) || err == nil && status != openzone.DocAdding {
 			return nil
 		}
@@ -380,9 +406,6 @@ func (e *Executor) KBDocLearned(ctx context.Context, p store.KBDocLearnedParams)
 			}); err != nil {
 			return err
 		}
-		if _, err := e.w.Exec(ctx, `UPDATE kb SET fragments = fragments + ? WHERE kb_id = ?`, len(p.Fragments), d.KBID); err != nil {
-			return e.internal("kb doc learned", err)
-		}
 		if _, err := e.w.Exec(ctx, `UPDATE kb_doc SET status = ?, reason = ?, fragments = ?, chars = ?, source = NULL, learned_at = ?
 			WHERE doc_id = ?`, p.Status, p.Reason, len(p.Fragments), p.Chars, p.At.UnixMilli(), p.DocID); err != nil {
 			return e.internal("kb doc learned", err)
@@ -395,21 +418,18 @@ func (e *Executor) KBDocLearned(ctx context.Context, p store.KBDocLearnedParams)
 
 func (e *Executor) KBDocRemove(ctx context.Context, p store.KBDocRemoveParams) error {
 	return e.inTx(ctx, true, func(e *Executor) error {
-		if err := e.lockKB(ctx, "kb doc remove", p.KBID); err != nil {
+		if err := e.lockKB(ctx, "kb doc remove", p.KBID, kbLockRemove); err != nil {
 			return err
 		}
 		ids := slices.Compact(slices.Sorted(slices.Values(p.DocIDs)))
-		frags := 0
 		for _, id := range ids {
 			var n int
-			err := e.w.QueryRow(ctx, `SELECT fragments FROM kb_doc WHERE doc_id = ? AND kb_id = ?`, id, p.KBID).Scan(&n)
-			if errors.Is(err, sql.ErrNoRows) {
-				return openzone.NotFound.Errorf("document %q is not in knowledge set %q", id, p.KBID)
-			}
-			if err != nil {
+			if err := e.w.QueryRow(ctx, `SELECT count(*) FROM kb_doc WHERE doc_id = ? AND kb_id = ?`, id, p.KBID).Scan(&n); err != nil {
 				return e.internal("kb doc remove", err)
 			}
-			frags += n
+			if n == 0 {
+				return openzone.NotFound.Errorf("document %q is not in knowledge set %q", id, p.KBID)
+			}
 		}
 		var docs int
 		if err := e.w.QueryRow(ctx, `SELECT docs FROM kb WHERE kb_id = ?`, p.KBID).Scan(&docs); err != nil {
@@ -434,7 +454,7 @@ func (e *Executor) KBDocRemove(ctx context.Context, p store.KBDocRemoveParams) e
 				return e.internal("kb doc remove", err)
 			}
 		}
-		if _, err := e.w.Exec(ctx, `UPDATE kb SET docs = docs - ?, fragments = fragments - ? WHERE kb_id = ?`, len(ids), frags, p.KBID); err != nil {
+		if _, err := e.w.Exec(ctx, `UPDATE kb SET docs = docs - ? WHERE kb_id = ?`, len(ids), p.KBID); err != nil {
 			return e.internal("kb doc remove", err)
 		}
 		return nil

@@ -22,7 +22,6 @@ CREATE TABLE kb (
 	agent_id   BIGINT  NOT NULL,
 	name       TEXT COLLATE "C" NOT NULL,
 	docs       INTEGER NOT NULL DEFAULT 0,
-	fragments  INTEGER NOT NULL DEFAULT 0,
 	created_at BIGINT  NOT NULL,
 	deleted_at BIGINT
 );
@@ -53,7 +52,10 @@ CREATE TABLE kb_doc (
 	created_at BIGINT  NOT NULL,
 	learned_at BIGINT
 );
-CREATE INDEX kb_doc_kb ON kb_doc (kb_id, created_at);
+-- A set's fragment count (the N of retrieval's IDF) is the sum over its
+-- documents, read from this index; learning a document writes nothing
+-- in the set's row, so it never holds it against an add.
+CREATE INDEX kb_doc_kb ON kb_doc (kb_id, created_at, fragments);
 
 CREATE TABLE kb_fragment (
 	doc_id TEXT COLLATE "C" NOT NULL REFERENCES kb_doc (doc_id) ON DELETE CASCADE,

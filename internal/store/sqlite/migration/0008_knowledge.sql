@@ -25,7 +25,6 @@ CREATE TABLE kb (
 	agent_id   INTEGER NOT NULL,
 	name       TEXT    NOT NULL,
 	docs       INTEGER NOT NULL DEFAULT 0,
-	fragments  INTEGER NOT NULL DEFAULT 0,
 	created_at INTEGER NOT NULL,
 	deleted_at INTEGER
 );
@@ -57,7 +56,10 @@ CREATE TABLE kb_doc (
 	created_at INTEGER NOT NULL,
 	learned_at INTEGER
 );
-CREATE INDEX kb_doc_kb ON kb_doc (kb_id, created_at);
+-- A set's fragment count (the N of retrieval's IDF) is the sum over its
+-- documents, read from this index; learning a document writes nothing
+-- in the set's row, so it never holds it against an add.
+CREATE INDEX kb_doc_kb ON kb_doc (kb_id, created_at, fragments);
 
 -- Learned fragments (text sealed) and the inverted index: one row per
 -- (set, term, document) with the document's postings encoded in a blob,

@@ -31,6 +31,7 @@ import (
 	"github.com/openzone/openzone/internal/supervisor"
 	"github.com/openzone/openzone/internal/tasks"
 	"github.com/openzone/openzone/internal/traffic"
+	"github.com/openzone/openzone/internal/webfetch"
 )
 
 // compose builds the services, each from those below it
@@ -72,7 +73,7 @@ func (s *Server) compose(jcfg jobs.Config, archiveKey []byte) error {
 	s.archive = archive.New(archive.Config{Store: st, Key: archiveKey, Now: now, Logger: log, Events: s.events})
 	s.media = media.New(media.Config{Store: st, Key: archiveKey, Now: now})
 	s.knowledge = knowledge.New(knowledge.Config{Store: st, Jobs: s.jobs, Media: s.media, Events: s.events, Key: archiveKey,
-		Now: now, Logger: log})
+		Fetcher: webfetch.New(s.policy, 0, 0), Now: now, Logger: log})
 	s.tasks = tasks.New(tasks.Config{Store: st, Jobs: s.jobs, Gateway: s.gateway, Supervisor: s.supervisor, Archive: s.archive,
 		Recorder: s.recorder, Debug: s.routes, Knowledge: s.knowledge, Key: archiveKey, Now: now, Logger: log, NodeID: newNodeID(), NodeName: cfg.NodeName, Metrics: s.metrics})
 	s.metrics.Watch(metrics.Gauges{Queues: s.jobs.Depths, Instances: s.supervisor.States,

@@ -171,7 +171,9 @@ func (r *runner) kbOn(ctx context.Context, sec *Section, dbName, dbURL, webURL s
 		for have < size {
 			var batch []map[string]any
 			for range 10 {
-				id, err := z.kbUpload(ctx, "big.docx", gen.DOCX(80_000)) // ~200 fragments
+				// ~220 fragments: 100,000 stay within a set's 1,000
+				// documents (at 80 KB, ~87 each, they did not).
+				id, err := z.kbUpload(ctx, "big.docx", gen.DOCX(200_000))
 				if err != nil {
 					return err
 				}

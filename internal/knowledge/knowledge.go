@@ -24,6 +24,7 @@ import (
 	"github.com/openzone/openzone"
 	"github.com/openzone/openzone/internal/jobs"
 	"github.com/openzone/openzone/internal/kbtext"
+	"github.com/openzone/openzone/internal/outbound"
 	"github.com/openzone/openzone/internal/sealbox"
 	"github.com/openzone/openzone/internal/store"
 	"github.com/openzone/openzone/internal/webfetch"
@@ -38,7 +39,8 @@ type Config struct {
 	// Events stores an event and enqueues its delivery in the caller's
 	// transaction (events.Service).
 	Events Events
-	// Fetcher fetches web_url documents; default webfetch.New.
+	// Fetcher fetches web_url documents; default webfetch.New under
+	// the default outbound policy (the zone passes its own).
 	Fetcher Fetcher
 	// Key is the zone's 32-byte key: document sources and fragments are
 	// sealed, and index terms hashed, with keys derived from it.
@@ -77,7 +79,7 @@ func New(cfg Config) *Service {
 		cfg.Now = time.Now
 	}
 	if cfg.Fetcher == nil {
-		cfg.Fetcher = webfetch.New(0, 0)
+		cfg.Fetcher = webfetch.New(outbound.Policy{}, 0, 0)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -235,8 +237,8 @@ func (s *Service) docs(ctx context.Context, a Actor, kbID string, specs []DocSpe
 			if sp.WebURL == "" {
 				return nil, openzone.Errorf(openzone.ErrInvalidParam, "missing required parameter %s.web_url (type 101 is a web page)", field)
 			}
-			if err := webfetch.CheckURL(sp.WebURL); err != nil {
-				return nil, openzone.Errorf(openzone.ErrKBBadWebURL, "%s.web_url is %v", field, err)
+			if err := openzone.CheckURL(field+".web_url", sp.WebURL); err != nil {
+				return nil, openzone.Errorf(openzone.ErrKBBadWebURL, "%s", openzone.ErrorMessage(err))
 			}
 			if urls[sp.WebURL] {
 				return nil, openzone.Errorf(openzone.ErrKBDupWebURL, "%s.web_url %q is given twice", field, sp.WebURL)

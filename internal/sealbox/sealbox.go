@@ -1,7 +1,10 @@
 // Package sealbox seals data at rest with a key derived from the zone's
 // key for one purpose (AES-256-GCM, random nonce), bound to where the data
 // lives (the additional data), so a ciphertext moved to another row does
-// not open.
+// not open. It is for content never looked up by its value (uploaded
+// files, documents, knowledge fragments): a fresh nonce each time, so equal
+// plaintexts do not show. Secrets the store finds by value are sealed
+// deterministically by internal/atrest instead.
 package sealbox
 
 import (

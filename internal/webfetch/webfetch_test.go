@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/openzone/openzone/internal/outbound"
 )
 
 func TestFetch(t *testing.T) {
@@ -30,7 +32,7 @@ func TestFetch(t *testing.T) {
 		}
 	}))
 	t.Cleanup(srv.Close)
-	c := New(0, 0)
+	c := New(outbound.Policy{}, 0, 0)
 	ctx := context.Background()
 	body, ct, err := c.Fetch(ctx, srv.URL+"/same")
 	if err != nil || string(body) != "<p>你好</p>" || !strings.Contains(ct, "html") {
@@ -47,6 +49,16 @@ func TestFetch(t *testing.T) {
 		{"NotHTML", srv.URL + "/pdf", "application/pdf", true},
 		{"Scheme", "ftp://example.com/x", "http or https", true},
 	}
+	// Strict mode (a zone run for others) refuses the loopback page too,
+	// checked on the address dialled.
+	t.Run("Strict", func(t *testing.T) {
+		t.Parallel()
+		_, _, err := New(outbound.Policy{Strict: true}, 0, 0).Fetch(ctx, srv.URL+"/page")
+		var fe *Error
+		if !errors.As(err, &fe) || !strings.Contains(fe.Reason, "loopback") || !fe.Permanent {
+			t.Fatalf("strict: err = %#v, want a permanent refusal of the loopback address", err)
+		}
+	})
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

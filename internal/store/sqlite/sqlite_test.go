@@ -250,8 +250,8 @@ var migrationUndo = map[int][]string{
 		`ALTER TABLE event DROP COLUMN stepped_aside_at`, `ALTER TABLE event DROP COLUMN job_id`},
 }
 
-// latestMigration is the highest version; numbers may skip one (0008 is
-// another branch's).
+// latestMigration is the highest version; numbers may skip one another
+// branch of the project holds.
 const latestMigration = 11
 
 // migrationLatest is the highest migration version db records.

@@ -48,6 +48,7 @@ func runKB(ctx context.Context, r *runner) (*Section, error) {
 	learnMB := pick(r, 10.0, 0.3)
 	sizes := pick(r, []int{10_000, 100_000}, []int{300, 600})
 	queries := pick(r, 500, 30)
+	growBytes := pick(r, 200_000, 20_000)
 	var dbs []struct{ name, url string }
 	if !r.opts.KBPostgresOnly {
 		dbs = append(dbs, struct{ name, url string }{"sqlite", ""})
@@ -70,7 +71,7 @@ func runKB(ctx context.Context, r *runner) (*Section, error) {
 		if err != nil {
 			return nil, err
 		}
-		err = r.kbOn(ctx, sec, db.name, url, web.URL, learnMB, sizes, queries)
+		err = r.kbOn(ctx, sec, db.name, url, web.URL, learnMB, sizes, queries, growBytes)
 		drop()
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", db.name, err)
@@ -108,7 +109,7 @@ func (r *runner) kbDatabase(ctx context.Context, base string) (string, func(), e
 	return pgtest.WithParam(base, "search_path", schema), drop, nil
 }
 
-func (r *runner) kbOn(ctx context.Context, sec *Section, dbName, dbURL, webURL string, learnMB float64, sizes []int, queries int) error {
+func (r *runner) kbOn(ctx context.Context, sec *Section, dbName, dbURL, webURL string, learnMB float64, sizes []int, queries, growBytes int) error {
 	z, stop, err := r.startZoneOn(ctx, "kb-"+dbName, KBSeed, dbURL)
 	if err != nil {
 		return err
@@ -173,7 +174,7 @@ func (r *runner) kbOn(ctx context.Context, sec *Section, dbName, dbURL, webURL s
 			for range 10 {
 				// ~220 fragments: 100,000 stay within a set's 1,000
 				// documents (at 80 KB, ~87 each, they did not).
-				id, err := z.kbUpload(ctx, "big.docx", gen.DOCX(200_000))
+				id, err := z.kbUpload(ctx, "big.docx", gen.DOCX(growBytes))
 				if err != nil {
 					return err
 				}

@@ -38,6 +38,7 @@ var DumpTables = []string{
 	"chat", "chat_member", "message", "agree_status", "app_public_key",
 	"keyword_rule", "keyword_hit", "event_token", "event", "notify", "task", "node", "audit",
 	"program_log_level", "program_log", "program_log_hour", "hide_config",
+	"media", "kb", "kb_grant", "kb_doc", "kb_fragment", "kb_posting", "kb_df",
 }
 
 // Pseudo-tables of a dump.

@@ -69,6 +69,9 @@ type Config struct {
 	// Debug says whether (corp, app, program) is in debug mode
 	// (debugmode.Routes).
 	Debug Debug
+	// Knowledge gives model tasks their {knowledge} (knowledge.Service);
+	// nil: a kb_id is 800000.
+	Knowledge Knowledge
 	// Key is the zone's 32-byte secret; keys for job_info and for sealing
 	// task payloads at rest are derived from it.
 	Key []byte
@@ -90,6 +93,11 @@ type Gateway interface {
 // Debug is debug mode as tasks see it.
 type Debug interface {
 	Route(ctx context.Context, corpID string, agentID int64, programID string) (*debugmode.Route, error)
+}
+
+// Knowledge is the fragments of a model task's knowledge set, best first.
+type Knowledge interface {
+	ForTask(ctx context.Context, app *openzone.App, kbID, serviceKBID, query string) ([]string, error)
 }
 
 // Service runs tasks.

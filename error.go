@@ -224,6 +224,22 @@ const (
 	ErrBadProtocol      = 790012 // illegal JSON template (protocol)
 
 	ErrNotSuiteApp = 846000 // not a 代开发 or third-party app
+
+	// Media (upload_media) and knowledge sets (知识集).
+	ErrBadMediaType     = 40004  // upload_media type is not "file"
+	ErrBadFileSize      = 40006  // a file under 6 B or over 60 MB
+	ErrBadMediaID       = 40007  // media_id unknown, expired, or another app's
+	ErrMissingMedia     = 41005  // the multipart part "media" is missing
+	ErrKnowledgePerm    = 710643 // app lacks 数据与智能专区-知识集 permission
+	ErrKBOtherApp       = 790024 // the set belongs to another app
+	ErrKBBadWebURL      = 790025 // web_url is not a usable http(s) URL
+	ErrKBTooManyDocs    = 790026 // over 1,000 documents in a set
+	ErrKBTooMany        = 790027 // over 1,000 sets in a corp
+	ErrKBRemoveAllDocs  = 790028 // removing every document of a set
+	ErrKBDupWebURL      = 790029 // web_url already in the set
+	ErrKBBadDocName     = 790032 // doc_name empty or over 200 bytes
+	ErrKBInvisibleChars = 790033 // a name holding invisible characters
+	ErrKBDeleted        = 790034 // the set was deleted
 )
 
 // Errcodes outside WeCom's table: those of the kinds that have none

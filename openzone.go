@@ -86,8 +86,12 @@ type App struct {
 	TestInstall bool `json:"test_install"`
 	// ZonePermission is the app permission 「数据与智能专区权限」; without it
 	// every zone API answers 710641.
-	ZonePermission bool     `json:"zone_permission"`
-	Callback       Callback `json:"callback"`
+	ZonePermission bool `json:"zone_permission"`
+	// KnowledgePermission is the app permission 「数据与智能专区-知识集」:
+	// without it the knowledge_base_* interfaces and kb_id answer 710643
+	// and the app's program receives no knowledge-set events.
+	KnowledgePermission bool     `json:"knowledge_permission"`
+	Callback            Callback `json:"callback"`
 	// ReceiveProgramID is the program chosen by set_receive_callback.
 	ReceiveProgramID string `json:"receive_program_id,omitempty"`
 }

@@ -41,8 +41,10 @@ import (
 	"github.com/openzone/openzone/internal/guard"
 	"github.com/openzone/openzone/internal/human"
 	"github.com/openzone/openzone/internal/jobs"
+	"github.com/openzone/openzone/internal/knowledge"
 	"github.com/openzone/openzone/internal/listener"
 	"github.com/openzone/openzone/internal/logs"
+	"github.com/openzone/openzone/internal/media"
 	"github.com/openzone/openzone/internal/metrics"
 	"github.com/openzone/openzone/internal/outbound"
 	"github.com/openzone/openzone/internal/quota"
@@ -215,6 +217,8 @@ type Server struct {
 	tasks       *tasks.Service
 	logs        *logs.Service
 	display     *display.Service
+	media       *media.Service
+	knowledge   *knowledge.Service
 	apps        *apps.Service
 	listeners   *listener.Service
 	debug       *debugmode.Service

@@ -65,6 +65,10 @@ type Config struct {
 	// holds (listener.Hub); nil: this node is alone, and the route is not
 	// served.
 	Relay Relay
+	// Knowledge serves knowledge sets (knowledge.Service).
+	Knowledge Knowledge
+	// Media stores files uploaded for knowledge sets (media.Service).
+	Media Media
 	// Info is returned by GET /admin/v1/status.
 	Info map[string]any
 	Now  func() time.Time
@@ -171,6 +175,16 @@ func (a *API) Register(mux *http.ServeMux) {
 	h("PUT /admin/v1/corps/{corpid}/apps/{agentid}/test_install", a.handleAppTestInstall)
 	h("GET /admin/v1/corps/{corpid}/apps/{agentid}/keyword_rules", a.handleKeywordRuleList)
 	h("DELETE /admin/v1/corps/{corpid}/apps/{agentid}/keyword_rules/{rule_id}", a.handleKeywordRuleDelete)
+	h("PUT /admin/v1/corps/{corpid}/apps/{agentid}/knowledge_permission", a.handleAppKnowledgePermission)
+	h("POST /admin/v1/corps/{corpid}/media", a.handleMediaUpload)
+	h("GET /admin/v1/corps/{corpid}/knowledge_bases", a.handleKBList)
+	h("POST /admin/v1/corps/{corpid}/knowledge_bases", a.handleKBCreate)
+	h("GET /admin/v1/corps/{corpid}/knowledge_bases/{kb_id}", a.handleKBGet)
+	h("DELETE /admin/v1/corps/{corpid}/knowledge_bases/{kb_id}", a.handleKBDelete)
+	h("POST /admin/v1/corps/{corpid}/knowledge_bases/{kb_id}/docs", a.handleKBAddDocs)
+	h("POST /admin/v1/corps/{corpid}/knowledge_bases/{kb_id}/query", a.handleKBQuery)
+	h("PUT /admin/v1/corps/{corpid}/apps/{agentid}/knowledge_bases/{kb_id}", a.handleKBGrant)
+	h("DELETE /admin/v1/corps/{corpid}/apps/{agentid}/knowledge_bases/{kb_id}", a.handleKBGrant)
 	h("GET /admin/v1/corps/{corpid}/members", a.handleMemberList)
 	h("PUT /admin/v1/corps/{corpid}/auth", a.handleCorpAuth)
 	h("PUT /admin/v1/corps/{corpid}/members/{userid}/editions", a.handleMemberEditions)

@@ -39,6 +39,8 @@ type Config struct {
 	Logs Logs
 	// Display keeps the display component's configuration (display.Service).
 	Display Display
+	// Media stores upload_media's files (media.Service).
+	Media Media
 	// Store serves the endpoints only this face has (the archive's).
 	Store  store.Store
 	Now    func() time.Time
@@ -101,6 +103,8 @@ func (a *API) Register(mux *http.ServeMux) {
 		"set_hide_sensitiveinfo_config": a.handleSetHideConfig,
 		"get_hide_sensitiveinfo_config": a.handleGetHideConfig,
 	}
+	// upload_media is multipart, not JSON: it reads its own body.
+	mux.HandleFunc("/cgi-bin/chatdata/upload_media", a.handleUploadMedia)
 	mux.HandleFunc("/cgi-bin/chatdata/{name}", func(w http.ResponseWriter, r *http.Request) {
 		h, ok := chat[r.PathValue("name")]
 		if !ok {
@@ -149,22 +153,28 @@ func newHint() string {
 
 // serveChat authenticates the app and runs h on the JSON body.
 func (a *API) serveChat(w http.ResponseWriter, r *http.Request, h handlerFunc) {
+	a.serveApp(w, r, func(app *openzone.App) (openzone.Reply, error) {
+		req, err := readBody(w, r)
+		if err != nil {
+			return nil, err
+		}
+		return h(r.Context(), app, req)
+	})
+}
+
+// serveApp answers a POST of an authenticated app with serve's reply, or
+// its error as WeCom writes errors; serve reads the body.
+func (a *API) serveApp(w http.ResponseWriter, r *http.Request, serve func(app *openzone.App) (openzone.Reply, error)) {
 	if r.Method != http.MethodPost {
 		writeError(w, a.cfg.Logger, openzone.Errorf(openzone.ErrInvalidParam, "%s must be called with POST", r.URL.Path))
 		return
 	}
-	ctx := r.Context()
-	app, err := a.cfg.Apps.Authenticate(ctx, r.URL.Query().Get("access_token"))
+	app, err := a.cfg.Apps.Authenticate(r.Context(), r.URL.Query().Get("access_token"))
 	if err != nil {
 		writeError(w, a.cfg.Logger, err)
 		return
 	}
-	req, err := readBody(w, r)
-	if err != nil {
-		writeError(w, a.cfg.Logger, err)
-		return
-	}
-	res, err := h(ctx, app, req)
+	res, err := serve(app)
 	if err != nil {
 		writeError(w, a.cfg.Logger, err)
 		return

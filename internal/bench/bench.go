@@ -44,6 +44,13 @@ type Options struct {
 	// of rss and coldstart, route's `openzone debug listen`); default:
 	// built from this repository with go build.
 	ZoneBinary string
+	// Postgres is a PostgreSQL database the kb section may create a
+	// schema in (and drop it), to measure it on PostgreSQL too; "" measures
+	// SQLite only.
+	Postgres string
+	// KBPostgresOnly leaves SQLite out of the kb section (a second
+	// process measuring PostgreSQL beside one measuring SQLite).
+	KBPostgresOnly bool
 	// Progress receives one line per step; nil discards them.
 	Progress io.Writer
 	// Logger receives the in-process zones' warnings; nil discards them.
@@ -68,6 +75,7 @@ var sections = []section{
 	{"event", "event → program → notify app", runEvent},
 	{"rss", "peak RSS of the zone process at 1,000 concurrent sync calls", runRSS},
 	{"coldstart", "cold start: openzone serve to /healthz on an empty data directory", runColdStart},
+	{"kb", "knowledge sets: learning throughput, retrieval latency for {knowledge} at 10k and 100k fragments", runKB},
 }
 
 // Sections returns the names --only accepts, in run order.

@@ -19,15 +19,17 @@ type corp struct {
 // app is an app as the console shows it: the callback's token and
 // EncodingAESKey are read only to say whether they are set.
 type app struct {
-	CorpID         string   `json:"corpid"`
-	AgentID        int64    `json:"agentid"`
-	Type           string   `json:"type"`
-	Provider       string   `json:"provider"`
-	TestInstall    bool     `json:"test_install"`
-	ZonePermission bool     `json:"zone_permission"`
-	ReceiveProgram string   `json:"receive_program_id"`
-	Programs       []string `json:"programs"`
-	Callback       struct {
+	CorpID         string `json:"corpid"`
+	AgentID        int64  `json:"agentid"`
+	Type           string `json:"type"`
+	Provider       string `json:"provider"`
+	TestInstall    bool   `json:"test_install"`
+	ZonePermission bool   `json:"zone_permission"`
+	// KnowledgePermission is 「数据与智能专区-知识集」.
+	KnowledgePermission bool     `json:"knowledge_permission"`
+	ReceiveProgram      string   `json:"receive_program_id"`
+	Programs            []string `json:"programs"`
+	Callback            struct {
 		URL            string `json:"url"`
 		Token          string `json:"token"`
 		EncodingAESKey string `json:"encoding_aes_key"`

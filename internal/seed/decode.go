@@ -43,7 +43,7 @@ var (
 	programKeys  = []string{"id", "provider", "kind", "name", "released", "deploy", "abilities"}
 	deployKeys   = []string{"command", "instances", "url"}
 	abilityKeys  = []string{"id", "name", "input", "output"}
-	appKeys      = []string{"corpid", "agentid", "type", "provider", "secret", "test_install", "zone_permission", "callback", "programs"}
+	appKeys      = []string{"corpid", "agentid", "type", "provider", "secret", "test_install", "zone_permission", "knowledge_permission", "callback", "programs"}
 	callbackKeys = []string{"url", "token", "encoding_aes_key"}
 )
 
@@ -754,6 +754,9 @@ func (d *decoder) app(n *yaml.Node, path string) (AppEntry, error) {
 		return e, err
 	}
 	if a.ZonePermission, err = m.boolean("zone_permission", true); err != nil {
+		return e, err
+	}
+	if a.KnowledgePermission, err = m.boolean("knowledge_permission", false); err != nil {
 		return e, err
 	}
 	if cn, ok := m.vals["callback"]; ok {

@@ -41,6 +41,7 @@
 //	    secret: demo-secret           # required
 //	    test_install: false           # true only for third_party
 //	    zone_permission: true         # default true
+//	    knowledge_permission: false   # 数据与智能专区-知识集; default false
 //	    callback: {url: "http://127.0.0.1:9000/cb", token: "T", encoding_aes_key: "…"}
 //	    programs: [prog-echo]         # programs of this file
 //	ww_models:                        # the backend of WeCom model ids (others: the zone's default)

@@ -39,6 +39,7 @@ var DumpTables = []string{
 	"keyword_rule", "keyword_hit", "event_token", "event", "notify", "task", "node", "audit",
 	"program_log_level", "program_log", "program_log_hour", "hide_config",
 	"quota", "tag_group", "ww_model",
+	"media", "kb", "kb_grant", "kb_doc", "kb_fragment", "kb_posting", "kb_df",
 }
 
 // Pseudo-tables of a dump.

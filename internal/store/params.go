@@ -160,3 +160,48 @@ type QuotaGetParams struct {
 	Scope, Subject string
 	WindowStart    time.Time
 }
+
+type KBInsertParams struct {
+	KB  *openzone.KnowledgeBase
+	Max int // live sets a corp may hold
+}
+
+type KBGrantParams struct {
+	KBID    string
+	CorpID  string
+	AgentID int64
+	Granted bool // false withdraws
+}
+
+type KBDocInsertParams struct {
+	KBID string
+	Docs []*openzone.KnowledgeDoc
+	Max  int // documents the set may hold
+}
+
+type KBDocLearnedParams struct {
+	DocID     string
+	Status    int    // openzone.DocOK or DocFailed
+	Reason    string // why it failed
+	Chars     int
+	Fragments []openzone.KnowledgeFragment
+	Postings  []openzone.KnowledgePosting
+	At        time.Time
+}
+
+type KBDocRemoveParams struct {
+	KBID    string
+	DocIDs  []string
+	MinLeft int // documents that must remain
+}
+
+type KBTermsParams struct {
+	KBID  string
+	Terms []int64
+}
+
+// KBFragmentKey names one fragment.
+type KBFragmentKey struct {
+	DocID string
+	Ord   int
+}

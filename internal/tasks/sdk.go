@@ -165,7 +165,7 @@ func (s *Service) createTask(ctx context.Context, c *specapi.Context, kind openz
 		// other braces are its own text.
 		f.knowledge, f.tagJSON = phKnowledge, phTagJSON
 	}
-	input, err := expand(string(ability.Input), f, escapeType)
+	input, err := fit(string(ability.Input), f, escapeType)
 	if err != nil {
 		return nil, nil, nil, openzone.Errorf(openzone.ErrInputTooLong, "%v", err)
 	}
@@ -290,9 +290,6 @@ func (s *Service) fill(ctx context.Context, c *specapi.Context, kind openzone.Ta
 		}
 		return f, []failMsg{}, nil
 	}
-	if kind == openzone.TaskModel && req.KbID != "" {
-		return f, nil, openzone.Errorf(openzone.ErrBadKnowledgeBase, "illegal kb_id %q: this zone has no knowledge bases (知识集) yet", req.KbID)
-	}
 	f, fails, used, err := s.fromArchive(ctx, c.CorpID, *req.MsgList)
 	if err != nil {
 		return f, nil, err
@@ -312,8 +309,28 @@ func (s *Service) fill(ctx context.Context, c *specapi.Context, kind openzone.Ta
 			return f, nil, err
 		}
 		f.tagJSON, f.failTagGroups = wwmodels.TagJSON(groups), missing
+		// {knowledge}: the set's best fragments for the chat's text.
+		if f.fragments, err = s.knowledge(ctx, c, req, f.chatContent); err != nil {
+			return f, nil, err
+		}
 	}
 	return f, fails, nil
+}
+
+// knowledge returns the fragments of the model task's kb_id (or
+// service_kb_id) for the chat's text; none without a set.
+func (s *Service) knowledge(ctx context.Context, c *specapi.Context, req *taskReq, query string) ([]string, error) {
+	if req.KbID == "" && req.ServiceKbID == "" {
+		return nil, nil
+	}
+	if s.cfg.Knowledge == nil || c.App == nil {
+		id := req.KbID
+		if id == "" {
+			id = req.ServiceKbID
+		}
+		return nil, openzone.Errorf(openzone.ErrBadKnowledgeBase, "illegal kb_id %q: this zone serves no knowledge sets", id)
+	}
+	return s.cfg.Knowledge.ForTask(ctx, c.App, req.KbID, req.ServiceKbID, query)
 }
 
 // fromArchive loads msg_list from the archive with each item's

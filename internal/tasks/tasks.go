@@ -71,6 +71,9 @@ type Config struct {
 	// Debug says whether (corp, app, program) is in debug mode
 	// (debugmode.Routes).
 	Debug Debug
+	// Knowledge gives model tasks their {knowledge} (knowledge.Service);
+	// nil: a kb_id is 800000.
+	Knowledge Knowledge
 	// Key is the zone's 32-byte secret; keys for job_info and for sealing
 	// task payloads at rest are derived from it.
 	Key []byte
@@ -96,14 +99,6 @@ type Config struct {
 	// OpenAI configures the openai backend; nil: a model set to it fails
 	// its tasks with 710638 saying the endpoint is not configured.
 	OpenAI *wwmodels.OpenAIConfig
-	// Knowledge gives model tasks their {knowledge} (the knowledge sets'
-	// service); nil: a kb_id is 800000.
-	Knowledge Knowledge
-}
-
-// Knowledge is the fragments of a model task's knowledge set, best first.
-type Knowledge interface {
-	ForTask(ctx context.Context, app *openzone.App, kbID, serviceKBID, query string) ([]string, error)
 }
 
 // Gateway delivers a call to a program (gateway.Gateway).
@@ -114,6 +109,11 @@ type Gateway interface {
 // Debug is debug mode as tasks see it.
 type Debug interface {
 	Route(ctx context.Context, corpID string, agentID int64, programID string) (*debugmode.Route, error)
+}
+
+// Knowledge is the fragments of a model task's knowledge set, best first.
+type Knowledge interface {
+	ForTask(ctx context.Context, app *openzone.App, kbID, serviceKBID, query string) ([]string, error)
 }
 
 // Service runs tasks.

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"os"
@@ -277,6 +278,31 @@ func (z *Zone) Admin(method, path string, body io.Reader, out any) int {
 		z.tb.Fatal(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+z.AdminToken())
+	resp, err := z.http.Do(req)
+	if err != nil {
+		z.tb.Fatal(err)
+	}
+	return decode(z.tb, resp, out)
+}
+
+// AdminUpload posts data as the multipart part "media" to an admin API
+// path (a media upload) and decodes the reply into out.
+func (z *Zone) AdminUpload(path, filename string, data []byte, out any) int {
+	z.tb.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	fw, err := mw.CreateFormFile("media", filename)
+	if err != nil {
+		z.tb.Fatal(err)
+	}
+	fw.Write(data)
+	mw.Close()
+	req, err := http.NewRequest(http.MethodPost, z.URL+path, &body)
+	if err != nil {
+		z.tb.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+z.AdminToken())
+	req.Header.Set("Content-Type", mw.FormDataContentType())
 	resp, err := z.http.Do(req)
 	if err != nil {
 		z.tb.Fatal(err)

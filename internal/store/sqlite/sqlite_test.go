@@ -234,6 +234,7 @@ var migrationTables = map[int][]string{
 	3: {"chat_member", "chat", "message", "agree_status", "app_public_key", "keyword_rule", "keyword_hit",
 		"event_token", "event", "notify"},
 	5:  {"task", "node"},
+	8:  {"kb_df", "kb_posting", "kb_fragment", "kb_doc", "kb_grant", "kb", "media"},
 	11: {"audit"},
 	20: {"program_log_level", "program_log", "program_log_hour"},
 	21: {"hide_config"},
@@ -248,6 +249,7 @@ var migrationUndo = map[int][]string{
 		`ALTER TABLE debug_program DROP COLUMN listener_connected_at`, `ALTER TABLE debug_program DROP COLUMN listener_lost_at`,
 		`ALTER TABLE debug_program DROP COLUMN listener_reason`, `ALTER TABLE debug_program DROP COLUMN probe`},
 	7: {`DROP INDEX debug_program_token`},
+	8: {`ALTER TABLE app DROP COLUMN knowledge_permission`},
 	9: {`DROP INDEX message_key_tag`, `DROP INDEX message_untagged`, `ALTER TABLE message DROP COLUMN key_tag`},
 	10: {`DROP INDEX event_line`, `ALTER TABLE event DROP COLUMN failing_since`,
 		`ALTER TABLE event DROP COLUMN stepped_aside_at`, `ALTER TABLE event DROP COLUMN job_id`},
@@ -342,7 +344,10 @@ func TestOpen_UpgradeFrom0002(t *testing.T) {
 			_, err := db.SQL().ExecContext(ctx, `INSERT INTO corp (corp_id, name) VALUES ('wwcorp', '')`)
 			return err
 		}(),
-		db.AppUpsert(ctx, &openzone.App{CorpID: "wwcorp", AgentID: 1, Type: openzone.AppSelfBuilt, Secret: "s"}),
+		func() error { // nor has its app table knowledge_permission
+			_, err := db.SQL().ExecContext(ctx, `INSERT INTO app (corp_id, agent_id, type, secret) VALUES ('wwcorp', 1, 'self_built', 's')`)
+			return err
+		}(),
 	} {
 		if err != nil {
 			t.Fatal(err)

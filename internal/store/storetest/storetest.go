@@ -50,6 +50,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Task", testTask},
 		{"ProgramLog", testProgramLog},
 		{"HideConfig", testHideConfig},
+		{"Media", testMedia},
+		{"Knowledge", testKnowledge},
 		{"Tx", testTx},
 		{"SecretsAtRest", testSecretsAtRest},
 		{"Audit", testAudit},

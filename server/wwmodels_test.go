@@ -300,7 +300,7 @@ func testWWModels(t *testing.T, db string) {
 			{"UnknownModel", "create_ww_model_task", map[string]any{"model_id": "nope", "msg_list": all}, openzone.ErrBadProgramID},
 			{"AllFail", "create_sentiment_task", map[string]any{"msg_list": []any{bogus}}, openzone.ErrAllMsgsFailed},
 			{"RecommendNoKB", "create_recommend_dialog_task", map[string]any{"msg_list": all}, openzone.ErrInvalidParam},
-			{"RecommendKBNotServed", "create_recommend_dialog_task", map[string]any{"kb_id": "kb1", "msg_list": all}, openzone.ErrBadKnowledgeBase},
+			{"RecommendKBNoPermission", "create_recommend_dialog_task", map[string]any{"kb_id": "kb1", "msg_list": all}, openzone.ErrKnowledgePerm},
 			{"TagNoGroups", "create_customer_tag_task", map[string]any{"msg_list": all}, openzone.ErrInvalidParam},
 			{"TagUnknownGroups", "create_customer_tag_task", map[string]any{"msg_list": all, "tag_group_list": []any{map[string]any{"group_id": "x"}}}, openzone.ErrInvalidParam},
 		}

@@ -169,34 +169,45 @@ const (
 	ErrFreqLimit       = 45009 // 接口调用超过限制: too many (failed) calls, wait
 	ErrBadBodyJSON     = 47001 // request body is not the JSON object expected
 	ErrForbidden       = 48002 // API forbidden for this app
+	ErrUserNotFound    = 60111 // userid not found (UserID不存在)
 
-	ErrBadMsgKey        = 710603 // key info incorrect (secret_key)
-	ErrDuplicateMsgID   = 710613 // duplicate msgid
-	ErrBadCursor        = 710611 // cursor incorrect
-	ErrKeywordEmpty     = 710610 // keywords and semantics both empty
-	ErrRuleNotFound     = 710612 // keyword rule id not found
-	ErrTooManyRules     = 710619 // keyword rule count over limit
-	ErrBadRuleID        = 710620 // keyword rule id incorrect
-	ErrBadChatID        = 710624 // illegal chat id
-	ErrBadNotifyID      = 710646 // illegal notify_id
-	ErrZonePermission   = 710641 // app lacks 数据与智能专区 permission
-	ErrCallProgram      = 710638 // calling the program failed
-	ErrWaitingResult    = 710642 // waiting for the program's / model's result
-	ErrModelNotDeployed = 710635 // self-owned model not deployed
-	ErrTooManyMsgs      = 710623 // too many messages in one analysis task
-	ErrBadMsgID         = 710601 // msgid incorrect
-	ErrBadMsgType       = 710602 // msgtype incorrect
-	ErrTaskTypeMismatch = 710616 // analysis task type mismatch
-	ErrSpeechToText     = 710700 // speech-to-text failed
-	ErrDebugTokenExp    = 710671
-	ErrDebugNotAllowed  = 710672
-	ErrNotInDebugMode   = 710673
-	ErrProgramConnect   = 710674
-	ErrProgramTimeout   = 710675
-	ErrProgramStatus    = 710676
-	ErrProgramDecrypt   = 710677
+	ErrBadMsgKey          = 710603 // key info incorrect (secret_key)
+	ErrDuplicateMsgID     = 710613 // duplicate msgid
+	ErrBadCursor          = 710611 // cursor incorrect
+	ErrKeywordEmpty       = 710610 // keywords and semantics both empty
+	ErrRuleNotFound       = 710612 // keyword rule id not found
+	ErrTooManyRules       = 710619 // keyword rule count over limit
+	ErrBadRuleID          = 710620 // keyword rule id incorrect
+	ErrBadChatID          = 710624 // illegal chat id
+	ErrBadNotifyID        = 710646 // illegal notify_id
+	ErrZonePermission     = 710641 // app lacks 数据与智能专区 permission
+	ErrCallProgram        = 710638 // calling the program failed
+	ErrWaitingResult      = 710642 // waiting for the program's / model's result
+	ErrModelNotDeployed   = 710635 // self-owned model not deployed
+	ErrTooManyMsgs        = 710623 // too many messages in one analysis task
+	ErrBadMsgID           = 710601 // msgid incorrect
+	ErrBadMsgType         = 710602 // msgtype incorrect
+	ErrTaskTypeMismatch   = 710616 // analysis task type mismatch
+	ErrSpeechToText       = 710700 // speech-to-text failed
+	ErrGroupOutOfScope    = 710606 // group chat not in the authorised scope
+	ErrUserOutOfScope     = 710608 // member not in the authorised scope
+	ErrFollowerOutOfScope = 710609 // the external contact's follower not in the authorised scope
+	ErrNoMemberInScope    = 710614 // no group member in the authorised scope
+	ErrNoPaidEdition      = 710651 // no paid edition (in effect)
+	ErrArchiveExpired     = 710652 // archive expired
+	ErrTrialEnded         = 710653 // trial ended more than 30 days ago
+	ErrPaidEnded          = 710654 // paid period ended more than 30 days ago
+	ErrDebugTokenExp      = 710671
+	ErrDebugNotAllowed    = 710672
+	ErrNotInDebugMode     = 710673
+	ErrProgramConnect     = 710674
+	ErrProgramTimeout     = 710675
+	ErrProgramStatus      = 710676
+	ErrProgramDecrypt     = 710677
 
 	ErrBadResultJSON    = 790013
+	ErrLLMBusy          = 710682 // LLM service busy, retry (a model backend refused or failed)
+	ErrBadAbilityID     = 710636 // illegal ability id
 	ErrResultMismatch   = 790014
 	ErrBadRequestJSON   = 790015
 	ErrRequestMismatch  = 790016
@@ -213,6 +224,22 @@ const (
 	ErrBadProtocol      = 790012 // illegal JSON template (protocol)
 
 	ErrNotSuiteApp = 846000 // not a 代开发 or third-party app
+
+	// Media (upload_media) and knowledge sets (知识集).
+	ErrBadMediaType     = 40004  // upload_media type is not "file"
+	ErrBadFileSize      = 40006  // a file under 6 B or over 60 MB
+	ErrBadMediaID       = 40007  // media_id unknown, expired, or another app's
+	ErrMissingMedia     = 41005  // the multipart part "media" is missing
+	ErrKnowledgePerm    = 710643 // app lacks 数据与智能专区-知识集 permission
+	ErrKBOtherApp       = 790024 // the set belongs to another app
+	ErrKBBadWebURL      = 790025 // web_url is not a usable http(s) URL
+	ErrKBTooManyDocs    = 790026 // over 1,000 documents in a set
+	ErrKBTooMany        = 790027 // over 1,000 sets in a corp
+	ErrKBRemoveAllDocs  = 790028 // removing every document of a set
+	ErrKBDupWebURL      = 790029 // web_url already in the set
+	ErrKBBadDocName     = 790032 // doc_name empty or over 200 bytes
+	ErrKBInvisibleChars = 790033 // a name holding invisible characters
+	ErrKBDeleted        = 790034 // the set was deleted
 )
 
 // Errcodes outside WeCom's table: those of the kinds that have none

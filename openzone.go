@@ -28,6 +28,8 @@ type Corp struct {
 	// RetentionDays is how long archived message content is kept
 	// (会话内容保存时长): default 90, at most 730 (2 years).
 	RetentionDays int `json:"retention_days"`
+	// Auth is the corp's authorisation of the zone (授权信息).
+	Auth Auth `json:"auth"`
 }
 
 // Retention limits of a corp's archive, in days.
@@ -41,6 +43,9 @@ type Member struct {
 	CorpID string `json:"corpid"`
 	UserID string `json:"userid"`
 	Name   string `json:"name"`
+	// Editions are the editions (版本) the member is authorised for
+	// archiving: nil is DefaultEditions, empty is none (MemberEditions).
+	Editions []int `json:"editions"`
 }
 
 // ExternalContact is a corp's external contact (客户).
@@ -83,8 +88,12 @@ type App struct {
 	TestInstall bool `json:"test_install"`
 	// ZonePermission is the app permission 「数据与智能专区权限」; without it
 	// every zone API answers 710641.
-	ZonePermission bool     `json:"zone_permission"`
-	Callback       Callback `json:"callback"`
+	ZonePermission bool `json:"zone_permission"`
+	// KnowledgePermission is the app permission 「数据与智能专区-知识集」:
+	// without it the knowledge_base_* interfaces and kb_id answer 710643
+	// and the app's program receives no knowledge-set events.
+	KnowledgePermission bool     `json:"knowledge_permission"`
+	Callback            Callback `json:"callback"`
 	// ReceiveProgramID is the program chosen by set_receive_callback.
 	ReceiveProgramID string `json:"receive_program_id,omitempty"`
 }
@@ -295,6 +304,7 @@ type TrafficFilter struct {
 	ProgramID string
 	Kind      string
 	Route     string // RouteDeployed or RouteDebug
+	RequestID string
 	// Failed keeps only records with a non-zero errcode.
 	Failed bool
 	// AfterID keeps records with a larger id (for following new traffic).

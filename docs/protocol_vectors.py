@@ -4,7 +4,7 @@
 Usage: python3 docs/protocol_vectors.py [sdk/zonewire/testdata/vectors.json]
 Needs the "cryptography" package (pip install cryptography). See docs/protocol.md.
 """
-import base64, binascii, json, sys
+import base64, binascii, datetime, json, re, sys
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -43,6 +43,22 @@ def receive(secret: dict, purpose: str, h: dict, body: bytes, now: int = 0) -> i
     return 0
 
 
+LOG_LINE = re.compile(r"<(\d+),(\d+)>,(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}),(INFO|ERR|DBG),([^,\x00-\x1f\x7f]*),"
+                      r"([^,\x00-\x1f\x7f]*),(\d+),([^\r\n]*)")
+
+
+def read_log_line(line: str, utc_offset: int):
+    """The zone's reading of a log line (section 16): a dict, or None."""
+    m = LOG_LINE.fullmatch(line)
+    if not m or len(m[5].encode()) > 128 or len(m[6].encode()) > 256:
+        return None
+    tz = datetime.timezone(datetime.timedelta(seconds=utc_offset))
+    t = datetime.datetime.strptime(m[3], "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=tz)
+    text = m[8].encode()[:128].decode("utf-8", "ignore")
+    return {"pid": int(m[1]), "tid": int(m[2]), "time_ms": round(t.timestamp() * 1000), "level": m[4],
+            "req_id": m[5], "file": m[6], "line": int(m[7]), "text": text}
+
+
 def main() -> None:
     path = sys.argv[1] if len(sys.argv) > 1 else "sdk/zonewire/testdata/vectors.json"
     with open(path, encoding="utf-8") as f:
@@ -65,7 +81,11 @@ def main() -> None:
     for c in v["accepted"]:
         b = cases[c["base"]]
         assert receive(b["secret"], b["purpose"], b["header"], bytes.fromhex(c["body"])) == 0, c["name"]
-    print(f"ok: {len(v['cases'])} cases, {len(v['negative'])} negative cases, {len(v['accepted'])} accepted bodies")
+    for c in v["log_lines"]:
+        got = read_log_line(c["line"], c["utc_offset"])
+        assert got == c.get("parsed"), (c["name"], got)
+    print(f"ok: {len(v['cases'])} cases, {len(v['negative'])} negative cases, {len(v['accepted'])} accepted bodies, "
+          f"{len(v['log_lines'])} log lines")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 // Package sdk builds OpenZone's native SDK library, libWeWorkSpecSDK.so, the
 // drop-in for the library under WeCom's Java and C++ zone SDKs (专区SDK), from
-// the sources it carries: packages zonewire, zonesdk, wwspec and the cgo
+// the sources it carries: packages zonewire, zonesdk, wwspec, internal/osthread and the cgo
 // package native of this module, with OpenZone's Java classes and cpp_sdk.h.
 // `openzone sdk export --lang java|cpp` builds with it on the user's
 // machine, with the user's Go toolchain and C compiler, offline.
@@ -23,7 +23,7 @@ import (
 	"strings"
 )
 
-//go:embed go.mod zonewire/*.go zonesdk/*.go wwspec/*.go native/*.go native/*.c native/*.h native/java/com/tencent/wework/*.java
+//go:embed go.mod zonewire/*.go zonesdk/*.go wwspec/*.go internal/osthread/*.go native/*.go native/*.c native/*.h native/java/com/tencent/wework/*.java
 var sources embed.FS
 
 // LibraryName is the file name WeCom's wrappers load

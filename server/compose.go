@@ -19,17 +19,24 @@ import (
 	"github.com/openzone/openzone/internal/console"
 	"github.com/openzone/openzone/internal/debugmode"
 	"github.com/openzone/openzone/internal/deploy"
+	"github.com/openzone/openzone/internal/display"
 	"github.com/openzone/openzone/internal/events"
 	"github.com/openzone/openzone/internal/gateway"
 	"github.com/openzone/openzone/internal/jobs"
+	"github.com/openzone/openzone/internal/knowledge"
 	"github.com/openzone/openzone/internal/listener"
+	"github.com/openzone/openzone/internal/logs"
+	"github.com/openzone/openzone/internal/media"
 	"github.com/openzone/openzone/internal/metrics"
 	"github.com/openzone/openzone/internal/outbound"
+	"github.com/openzone/openzone/internal/quota"
 	"github.com/openzone/openzone/internal/sandbox"
 	"github.com/openzone/openzone/internal/specapi"
 	"github.com/openzone/openzone/internal/supervisor"
 	"github.com/openzone/openzone/internal/tasks"
 	"github.com/openzone/openzone/internal/traffic"
+	"github.com/openzone/openzone/internal/webfetch"
+	"github.com/openzone/openzone/internal/wwmodels"
 	pysdk "github.com/openzone/openzone/sdk/python"
 )
 
@@ -77,8 +84,22 @@ func (s *Server) compose(jcfg jobs.Config, archiveKey []byte) error {
 	s.events = events.New(events.Config{Store: st, Jobs: s.jobs, Gateway: s.gateway, Recorder: s.recorder, Now: now, Logger: log, Metrics: s.metrics,
 		OrderHold: cfg.EventOrderHold, HTTPClient: outbound.New(outbound.Config{Policy: s.policy, Timeout: 10 * time.Second})})
 	s.archive = archive.New(archive.Config{Store: st, Key: archiveKey, Now: now, Logger: log, Events: s.events})
+	s.media = media.New(media.Config{Store: st, Key: archiveKey, Now: now})
+	s.knowledge = knowledge.New(knowledge.Config{Store: st, Jobs: s.jobs, Media: s.media, Events: s.events, Key: archiveKey,
+		Fetcher: webfetch.New(s.policy, 0, 0), Now: now, Logger: log})
+	s.quota = quota.New(quota.Config{Store: st, Now: now})
+	var openai *wwmodels.OpenAIConfig
+	if cfg.OpenAIBaseURL != "" {
+		openai = &wwmodels.OpenAIConfig{BaseURL: cfg.OpenAIBaseURL, Model: cfg.OpenAIModel, APIKey: cfg.OpenAIKey,
+			Client: outbound.New(outbound.Config{Policy: s.policy}), Timeout: cfg.OpenAITimeout,
+			Attempts: cfg.OpenAIAttempts, Backoff: cfg.OpenAIBackoff}
+	}
 	s.tasks = tasks.New(tasks.Config{Store: st, Jobs: s.jobs, Gateway: s.gateway, Supervisor: s.supervisor, Archive: s.archive,
-		Recorder: s.recorder, Debug: s.routes, Key: archiveKey, Now: now, Logger: log, NodeID: newNodeID(), NodeName: cfg.NodeName, Metrics: s.metrics})
+		Recorder: s.recorder, Debug: s.routes, Knowledge: s.knowledge, Key: archiveKey, Now: now, Logger: log, NodeID: newNodeID(), NodeName: cfg.NodeName, Metrics: s.metrics,
+		Quota: s.quota, ModelCallsPerDay: cfg.ModelCallsPerDay, ModelMessagesPerDay: cfg.ModelMessagesPerDay,
+		ModelBackend: cfg.ModelBackend, OpenAI: openai})
+	s.display = display.New(display.Config{Store: st, Archive: s.archive, Now: now, Logger: log})
+	s.logs = logs.New(logs.Config{Store: st, HourlyBytes: cfg.LogHourlyBytes, Now: now, Logger: log})
 	s.metrics.Watch(metrics.Gauges{Queues: s.jobs.Depths, Instances: s.supervisor.States,
 		TrafficQueue: func() (int, int64) { return s.recorder.Queued(), s.recorder.Dropped() }})
 	s.apps = apps.New(apps.Config{Store: st, Gateway: s.gateway, Tasks: s.tasks, Notifies: s.events, Recorder: s.recorder, Now: now})
@@ -114,18 +135,21 @@ func (s *Server) serve() error {
 	s.archive.Register(registry)
 	s.events.Register(registry)
 	s.tasks.Register(registry)
+	s.display.Register(registry)
+	s.knowledge.Register(registry)
 	var relay adminapi.Relay
 	if s.cluster != nil {
 		relay = s.hub
 	}
 	mux := http.NewServeMux()
-	appapi.New(appapi.Config{Apps: s.apps, Tasks: s.tasks, Debug: s.debug, Store: st, Now: now, Logger: log, Door: s.door}).Register(mux)
-	spec := specapi.New(specapi.Config{Store: st, Keys: s.gateway, Debug: s.debug, Registry: registry, Recorder: s.recorder,
+	appapi.New(appapi.Config{Apps: s.apps, Tasks: s.tasks, Debug: s.debug, Logs: s.logs, Display: s.display, Media: s.media, Store: st, Now: now, Logger: log, Door: s.door}).Register(mux)
+	spec := specapi.New(specapi.Config{Store: st, Keys: s.gateway, Debug: s.debug, Logs: s.logs, Registry: registry, Recorder: s.recorder,
 		Now: now, Logger: log, Door: s.door})
 	spec.Register(mux)
 	spec.Register(s.programAPI)
 	admin := adminapi.New(adminapi.Config{Store: st, Supervisor: s.supervisor, Recorder: s.recorder, Logger: log, AdminToken: s.token,
-		Deploy: s.deploy, Apps: s.apps, Debug: s.debug, Archive: s.archive, Events: s.events, Listeners: s.listeners,
+		Deploy: s.deploy, Apps: s.apps, Debug: s.debug, Archive: s.archive, Events: s.events, Logs: s.logs, Listeners: s.listeners, Models: s.tasks,
+		Knowledge: s.knowledge, Media: s.media,
 		Relay: relay, Info: s.info(), Now: now, Proxies: s.door.Proxies})
 	admin.Register(mux)
 	// The console calls the admin API in-process, through the same mux.
@@ -134,7 +158,7 @@ func (s *Server) serve() error {
 		return err
 	}
 	con.Register(mux)
-	mux.Handle("GET /display/message", s.archive.DisplayHandler())
+	mux.Handle("GET /display/message", s.display.MessageHandler())
 	// The listener serves while the seed is applied and programs start;
 	// health says ok only once Start is done, so a script that waits for
 	// it (or a load balancer) finds the seed's corps and apps.

@@ -1,8 +1,11 @@
 package server_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"mime/multipart"
 	"net/http"
 	"os"
 	"os/exec"
@@ -13,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openzone/openzone/internal/docparse/doctest"
 	"github.com/openzone/openzone/internal/testenv"
 )
 
@@ -202,4 +206,141 @@ func TestAsyncTasksSurviveKill(t *testing.T) {
 		t.Fatalf("after the restart: %v, want exactly %d tasks, all done", after, n)
 	}
 	t.Logf("after the restart: %v", after)
+}
+
+// TestLearningSurvivesKill adds large documents to a knowledge set on a
+// real zone process, kills it with SIGKILL while they are being learned
+// (status 2), starts it again on the same data, and checks every document
+// ends learned, each fragment once.
+func TestLearningSurvivesKill(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	c := &crashZone{t: t, bin: testenv.Build(t, "github.com/openzone/openzone/cmd/openzone"), dir: filepath.Join(dir, "data"),
+		client: &http.Client{Timeout: 60 * time.Second}, seed: filepath.Join(dir, "seed.yaml")}
+	seed := "corps: [{corpid: wwcrash, name: Crash Corp}]\n"
+	if err := os.WriteFile(c.seed, []byte(seed), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c.start()
+	t.Cleanup(func() { c.cmd.Process.Kill(); c.cmd.Wait() })
+
+	// Documents of ~1.5 MB of text each: long enough to learn that the
+	// kill lands while some are being learned.
+	const docs = 6
+	var list []map[string]any
+	for i := range docs {
+		var paras []string
+		for j := range 2500 {
+			paras = append(paras, fmt.Sprintf("第%d号文档第%04d段：退货、换货、保修、发票与配送的规则说明，编号%d-%d。", i, j, i, j))
+		}
+		var m struct {
+			MediaID string `json:"media_id"`
+		}
+		if err := c.admin("POST", "/admin/v1/corps/wwcrash/media", multipartBody(t, fmt.Sprintf("doc%d.docx", i), doctest.DOCX(t, paras...)), &m); err != nil {
+			t.Fatal(err)
+		}
+		list = append(list, map[string]any{"doc_name": fmt.Sprintf("doc%d.docx", i), "type": 6, "file_media_id": m.MediaID})
+	}
+	var created struct {
+		KBID string `json:"kb_id"`
+	}
+	b, _ := json.Marshal(map[string]any{"kb_name": "大文档", "doc_list": list})
+	if err := c.admin("POST", "/admin/v1/corps/wwcrash/knowledge_bases", &multipartPart{ct: "application/json", r: bytes.NewReader(b)}, &created); err != nil {
+		t.Fatal(err)
+	}
+	learning := func() (int, int) {
+		var set struct {
+			Fragments int `json:"fragments"`
+			DocList   []struct {
+				Status int `json:"status"`
+			} `json:"doc_list"`
+		}
+		if err := c.admin("GET", "/admin/v1/corps/wwcrash/knowledge_bases/"+created.KBID, nil, &set); err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, d := range set.DocList {
+			if d.Status == 2 {
+				n++
+			}
+		}
+		return n, set.Fragments
+	}
+	time.Sleep(300 * time.Millisecond)
+	if err := c.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	c.cmd.Wait()
+	c.start()
+	before, _ := learning()
+	t.Logf("killed with SIGKILL; %d of %d documents still being learned after the restart began", before, docs)
+	if before == 0 {
+		t.Fatal("every document was learned before the kill: nothing was in flight")
+	}
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		n, frags := learning()
+		if n == 0 {
+			var set struct {
+				DocList []struct {
+					Status    int `json:"status"`
+					Fragments int `json:"fragments"`
+				} `json:"doc_list"`
+			}
+			c.admin("GET", "/admin/v1/corps/wwcrash/knowledge_bases/"+created.KBID, nil, &set)
+			sum := 0
+			for _, d := range set.DocList {
+				if d.Status != 0 {
+					t.Fatalf("a document ended with status %d: %+v", d.Status, set)
+				}
+				sum += d.Fragments
+			}
+			if sum != frags || sum == 0 {
+				t.Fatalf("the set counts %d fragments, its documents %d", frags, sum)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d documents still being learned 3 minutes after the restart; zone log:\n%s", n, c.log)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// multipartPart is a request body with its content type.
+type multipartPart struct {
+	ct string
+	r  io.Reader
+}
+
+func multipartBody(t *testing.T, name string, data []byte) *multipartPart {
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	fw, _ := mw.CreateFormFile("media", name)
+	fw.Write(data)
+	mw.Close()
+	return &multipartPart{ct: mw.FormDataContentType(), r: &body}
+}
+
+// admin calls the zone's admin API.
+func (c *crashZone) admin(method, path string, body *multipartPart, out any) error {
+	var rd io.Reader
+	if body != nil {
+		rd = body.r
+	}
+	req, _ := http.NewRequest(method, "http://"+c.addr+path, rd)
+	req.Header.Set("Authorization", "Bearer crash-admin")
+	if body != nil {
+		req.Header.Set("Content-Type", body.ct)
+	}
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("%s %s: HTTP %d %s", method, path, resp.StatusCode, raw)
+	}
+	return json.Unmarshal(raw, out)
 }

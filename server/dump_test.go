@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/docparse/doctest"
 	"github.com/openzone/openzone/internal/store"
 	"github.com/openzone/openzone/internal/store/postgres"
 	"github.com/openzone/openzone/internal/store/postgres/pgtest"
@@ -95,6 +96,26 @@ func TestExportImport(t *testing.T) {
 	testenv.Eventually(t, "the task's result", func() bool {
 		return testenv.Errcode(z.PostApp("/cgi-bin/chatdata/async_program_result", tok2, map[string]any{"jobid": jobID})) == 0
 	})
+	// A knowledge set, learned: its fragments and index move too.
+	var media struct {
+		MediaID string `json:"media_id"`
+	}
+	if st := z.AdminUpload("/admin/v1/corps/wwarc/media", "p.docx", doctest.DOCX(t, "退货政策：签收后七天内可以无理由退货。"), &media); st != 200 {
+		t.Fatalf("media upload: HTTP %d", st)
+	}
+	var set struct {
+		KBID string `json:"kb_id"`
+	}
+	if st := z.Admin("POST", "/admin/v1/corps/wwarc/knowledge_bases", strings.NewReader(`{"kb_name":"售后","doc_list":[{"doc_name":"p","type":6,"file_media_id":"`+media.MediaID+`"}]}`), &set); st != 200 {
+		t.Fatalf("create a knowledge set: HTTP %d", st)
+	}
+	testenv.Eventually(t, "the knowledge set learned", func() bool {
+		var kb struct {
+			Fragments int `json:"fragments"`
+		}
+		z.Admin("GET", "/admin/v1/corps/wwarc/knowledge_bases/"+set.KBID, nil, &kb)
+		return kb.Fragments == 1
+	})
 	var dt map[string]any
 	z.Admin("POST", "/admin/v1/programs/prog-dbg/debug/token", nil, &dt)
 	z.FlushTraffic(ctx)
@@ -108,7 +129,8 @@ func TestExportImport(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, table := range []string{"provider", "corp", "app", "program", "program_secret", "access_token", "traffic", "message",
-		"event", "notify", "task", "debug_program", "notification", "app_public_key", store.DumpSequences, store.DumpJobs} {
+		"event", "notify", "task", "debug_program", "notification", "app_public_key", "media", "kb", "kb_doc", "kb_fragment",
+		"kb_posting", "kb_df", store.DumpSequences, store.DumpJobs} {
 		if stats.Rows[table] == 0 {
 			t.Errorf("the export has no %s rows: the populated zone should have some", table)
 		}
@@ -149,6 +171,15 @@ func TestExportImport(t *testing.T) {
 	if r := z2.PostApp("/cgi-bin/chatdata/async_program_result", tok2, map[string]any{"jobid": jobID}); testenv.Errcode(r) != 0 ||
 		!strings.Contains(fmt.Sprint(r["response_data"]), "异步") {
 		t.Fatalf("the moved task through the moved token: %s", testenv.Describe(r))
+	}
+	// The moved set answers the same query: its sealed fragments open
+	// with the old key, its term hashes match.
+	var q struct {
+		Knowledge string `json:"knowledge"`
+	}
+	if st := z2.Admin("POST", "/admin/v1/corps/wwarc/knowledge_bases/"+set.KBID+"/query", strings.NewReader(`{"text":"怎么退货"}`), &q); st != 200 ||
+		q.Knowledge != "文档1：退货政策：签收后七天内可以无理由退货。" {
+		t.Fatalf("the moved knowledge set: HTTP %d %q", st, q.Knowledge)
 	}
 	// New ids continue above the moved ones.
 	if err := z2.Store().TrafficInsert(ctx, &openzone.TrafficRecord{Kind: openzone.TrafficCall, StartedAt: time.Now()}); err != nil {

@@ -533,6 +533,32 @@ func TestTwoNodes(t *testing.T) {
 		}
 	})
 
+	t.Run("KnowledgeSetFromAQueriedOnB", func(t *testing.T) {
+		page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			io.WriteString(w, "<html><body><p>退货政策：签收后七天内可以无理由退货。</p></body></html>")
+		}))
+		defer page.Close()
+		var set struct {
+			KBID string `json:"kb_id"`
+		}
+		c.admin(a, "POST", "/admin/v1/corps/wwarc/knowledge_bases", `{"kb_name":"售后","doc_list":[{"doc_name":"政策","type":101,"web_url":"`+page.URL+`/p"}]}`, &set)
+		testenv.Eventually(t, "the set learned, seen through B", func() bool {
+			var kb struct {
+				Fragments int `json:"fragments"`
+			}
+			c.admin(b, "GET", "/admin/v1/corps/wwarc/knowledge_bases/"+set.KBID, "", &kb)
+			return kb.Fragments == 1
+		})
+		var q struct {
+			Knowledge string `json:"knowledge"`
+		}
+		c.admin(b, "POST", "/admin/v1/corps/wwarc/knowledge_bases/"+set.KBID+"/query", `{"text":"怎么退货"}`, &q)
+		if q.Knowledge != "文档1：退货政策：签收后七天内可以无理由退货。" {
+			t.Fatalf("query through B: %q", q.Knowledge)
+		}
+	})
+
 	t.Run("KillANothingLost", func(t *testing.T) {
 		// B steps away, so A alone takes the work below; back with the
 		// deliveries open on A, then A dies.

@@ -10,7 +10,7 @@ import (
 
 // prune deletes expired access tokens, replay ids, event tokens and
 // notify_ids, archived messages past their corp's retention, and traffic
-// older than its retention: at start, then every ten minutes.
+// and program logs older than their retention: at start, then every ten minutes.
 func (s *Server) prune(ctx context.Context) {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
@@ -45,6 +45,11 @@ func (s *Server) Prune(ctx context.Context) {
 		s.log.Warn("prune tasks", "err", err)
 	} else if n > 0 {
 		s.log.Info("pruned tasks past their retention", "deleted", n, "retention", human.Duration(tasks.Retention))
+	}
+	if n, err := s.store.ProgramLogPrune(ctx, now.Add(-s.cfg.LogRetention)); err != nil && ctx.Err() == nil {
+		s.log.Warn("prune program logs", "err", err)
+	} else if n > 0 {
+		s.log.Info("pruned program log lines", "deleted", n, "retention", human.Duration(s.cfg.LogRetention))
 	}
 	if n, err := s.store.TrafficPrune(ctx, now.Add(-s.cfg.TrafficRetention)); err != nil && ctx.Err() == nil {
 		s.log.Warn("prune traffic", "err", err)

@@ -864,6 +864,11 @@ func (s *sdkiSuite) testSearchMsg(t *testing.T) {
 		{"OKEndTime", sdkiMain, map[string]any{"query_word": "合同", "end_time": s.groupTime - 1}, []string{s.text}},
 		{"OKExactly31Days", sdkiMain, map[string]any{"query_word": "合同", "start_time": now - 31*86400, "end_time": now}, []string{s.group, s.text}},
 		{"OKCaseInsensitive", sdkiMain, map[string]any{"query_word": "FILLER 007"}, []string{s.fillers[7]}},
+		// skip_stop_words: the query's stop words split it into fragments a
+		// message must all contain.
+		{"OKSkipStopWords", sdkiMain, map[string]any{"query_word": "合同的细节", "skip_stop_words": true}, []string{s.group}},
+		{"OKSkipStopWordsInt", sdkiMain, map[string]any{"query_word": "合同 已经", "skip_stop_words": 1}, []string{s.text}},
+		{"OKStopWordsKept", sdkiMain, map[string]any{"query_word": "合同的细节"}, nil},
 		// An image is not a searchable type, even if its content matches.
 		{"OKImageNotSearchable", sdkiMain, map[string]any{"query_word": "abc123md5"}, nil},
 	} {
@@ -908,6 +913,8 @@ func (s *sdkiSuite) testSearchMsg(t *testing.T) {
 		{"ErrChatType3", sdkiMain, "search_msg", `{"query_word":"合同","chat_info":{"chat_type":3}}`, openzone.ErrInvalidParam, "chat_type"},
 		{"ErrSenderList101", sdkiMain, "search_msg", `{"query_word":"合同","chat_info":{"sender_list":[` + strings.TrimSuffix(strings.Repeat(`"x",`, 101), ",") + `]}}`, openzone.ErrInvalidParam, "sender_list"},
 		{"ErrBadCursor", sdkiMain, "search_msg", `{"query_word":"合同","cursor":"garbage"}`, openzone.ErrBadCursor, "cursor"},
+		{"ErrOnlyStopWords", sdkiMain, "search_msg", `{"query_word":"的了是","skip_stop_words":true}`, openzone.ErrInvalidParam, "stop words"},
+		{"ErrSkipStopWordsType", sdkiMain, "search_msg", `{"query_word":"合同","skip_stop_words":"yes"}`, openzone.ErrInvalidParam, "skip_stop_words"},
 		{"ErrNoPublicKey", sdkiNoKey, "search_msg", `{"query_word":"合同"}`, openzone.ErrInvalidParam, "set_public_key"},
 	})
 }

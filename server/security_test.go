@@ -316,7 +316,11 @@ func TestDisplaySameMsgIDInTwoCorps(t *testing.T) {
 	}
 	z := testenv.Start(t, testenv.Options{Seed: debugSeed, ArchiveKey: base64.StdEncoding.EncodeToString(key)})
 	for _, corp := range []string{"wwtest", "wwprod"} {
-		body := `{"msgid":"dup-1","sender":{"type":3,"id":"bot"},"receiver_list":[{"type":3,"id":"bot2"}],"msgtype":1,"text":{"content":"hello from ` + corp + `"}}`
+		// A member takes part: only chats with an authorised member are archived.
+		if err := z.Store().MemberUpsert(context.Background(), &openzone.Member{CorpID: corp, UserID: "zhangsan"}); err != nil {
+			t.Fatal(err)
+		}
+		body := `{"msgid":"dup-1","sender":{"type":3,"id":"bot"},"receiver_list":[{"type":1,"id":"zhangsan"}],"msgtype":1,"text":{"content":"hello from ` + corp + `"}}`
 		var out map[string]any
 		if st := z.Admin("POST", "/admin/v1/corps/"+corp+"/messages", strings.NewReader(body), &out); st != 200 {
 			t.Fatalf("archive in %s: HTTP %d %v", corp, st, out)

@@ -35,14 +35,19 @@ import (
 	"github.com/openzone/openzone/internal/cluster"
 	"github.com/openzone/openzone/internal/debugmode"
 	"github.com/openzone/openzone/internal/deploy"
+	"github.com/openzone/openzone/internal/display"
 	"github.com/openzone/openzone/internal/events"
 	"github.com/openzone/openzone/internal/gateway"
 	"github.com/openzone/openzone/internal/guard"
 	"github.com/openzone/openzone/internal/human"
 	"github.com/openzone/openzone/internal/jobs"
+	"github.com/openzone/openzone/internal/knowledge"
 	"github.com/openzone/openzone/internal/listener"
+	"github.com/openzone/openzone/internal/logs"
+	"github.com/openzone/openzone/internal/media"
 	"github.com/openzone/openzone/internal/metrics"
 	"github.com/openzone/openzone/internal/outbound"
+	"github.com/openzone/openzone/internal/quota"
 	"github.com/openzone/openzone/internal/sandbox"
 	"github.com/openzone/openzone/internal/store"
 	"github.com/openzone/openzone/internal/store/postgres"
@@ -113,6 +118,26 @@ type Config struct {
 	// OutboundAllow lists CIDR prefixes (or addresses) strict mode still
 	// lets the zone reach, e.g. "10.1.0.0/16".
 	OutboundAllow []string
+	// ModelCallsPerDay is each corp's daily quota (reset at midnight China
+	// time) of calls of each of WeCom's models (the general model,
+	// summaries, recommended replies, customer tags) and of
+	// create_model_task; ModelMessagesPerDay of messages analysed for
+	// sentiment and for spam. 0: WeCom's 10,000 and 100,000; negative: no
+	// limit. Past a quota the task is refused with 45009.
+	ModelCallsPerDay, ModelMessagesPerDay int64
+	// ModelBackend answers WeCom's models whose model id has no backend
+	// set (seed ww_models): "builtin" (default) or "openai".
+	ModelBackend string
+	// OpenAIBaseURL, OpenAIModel and OpenAIKey configure the openai
+	// backend: an OpenAI-compatible chat-completions endpoint (the CLI
+	// reads them from OPENZONE_OPENAI_BASE_URL, OPENZONE_OPENAI_MODEL,
+	// OPENZONE_OPENAI_API_KEY). Requests go through the outbound policy.
+	OpenAIBaseURL, OpenAIModel, OpenAIKey string
+	// OpenAITimeout bounds one request to it (default 60 s);
+	// OpenAIAttempts is how often a busy or failed request is tried
+	// (default 3), waiting OpenAIBackoff (default 1 s) doubled between.
+	OpenAITimeout, OpenAIBackoff time.Duration
+	OpenAIAttempts               int
 	// MaxInstances bounds the program instances this zone runs, all
 	// programs together; default 256 (deploy.DefaultMaxInstances). A seed
 	// file or program that would pass it is refused.
@@ -143,6 +168,12 @@ type Config struct {
 	// TrafficRetention is how long traffic records are kept. Default 7
 	// days; never less than a debug credential's 3 days.
 	TrafficRetention time.Duration
+	// LogRetention is how long program log lines are kept (日志查询).
+	// Default 30 days.
+	LogRetention time.Duration
+	// LogHourlyBytes caps the bytes of log lines kept per program per hour
+	// (WeCom: 1 GB); lines over it are dropped and counted. Default 1 GiB.
+	LogHourlyBytes int64
 	// NodeName names this zone node, stable across restarts; default
 	// "<hostname>:<absolute data dir>". Nodes sharing a database need
 	// distinct names (docs/operations.md); on PostgreSQL it starts the
@@ -164,8 +195,9 @@ type Config struct {
 type Server struct {
 	cfg     Config
 	policy  outbound.Policy // for targets the zone was given
-	box     *atrest.Box     // seals secrets at rest
-	door    *guard.Door     // where requests come from; failed attempts
+	quota   *quota.Service
+	box     *atrest.Box // seals secrets at rest
+	door    *guard.Door // where requests come from; failed attempts
 	log     *slog.Logger
 	store   store.Store
 	cluster store.Cluster // nil on SQLite
@@ -186,6 +218,10 @@ type Server struct {
 	events      *events.Service
 	archive     *archive.Service
 	tasks       *tasks.Service
+	logs        *logs.Service
+	display     *display.Service
+	media       *media.Service
+	knowledge   *knowledge.Service
 	apps        *apps.Service
 	listeners   *listener.Service
 	debug       *debugmode.Service
@@ -219,6 +255,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.TrafficRetention == 0 {
 		cfg.TrafficRetention = 7 * 24 * time.Hour
 	}
+	if cfg.LogRetention == 0 {
+		cfg.LogRetention = 30 * 24 * time.Hour
+	}
+	if cfg.LogRetention < time.Hour {
+		return nil, fmt.Errorf("log retention %s is under an hour", human.Duration(cfg.LogRetention))
+	}
 	if cfg.TrafficRetention < openzone.DebugTokenTTL {
 		return nil, fmt.Errorf("traffic retention %s is shorter than a debug credential's %s", human.Duration(cfg.TrafficRetention), human.Duration(openzone.DebugTokenTTL))
 	}
@@ -231,6 +273,15 @@ func New(cfg Config) (*Server, error) {
 	allow, err := outbound.ParsePrefixes(cfg.OutboundAllow)
 	if err != nil {
 		return nil, fmt.Errorf("outbound allow list: %w", err)
+	}
+	switch cfg.ModelBackend {
+	case "", openzone.BackendBuiltin:
+	case openzone.BackendOpenAI:
+		if cfg.OpenAIBaseURL == "" {
+			return nil, fmt.Errorf("model backend openai needs an endpoint: set OPENZONE_OPENAI_BASE_URL")
+		}
+	default:
+		return nil, fmt.Errorf("model backend %q: use builtin or openai (a program stands in per model id, in the seed's ww_models)", cfg.ModelBackend)
 	}
 	proxies, err := guard.ParseProxies(cfg.TrustedProxies)
 	if err != nil {

@@ -561,7 +561,7 @@ func testProgramAndModelTasks(t *testing.T, db string) {
 			{"ProgramAsModel", "create_model_task", map[string]any{"model_id": "prog-echo", "ability_id": "echo", "msg_list": msgList}, openzone.ErrBadProgramID},
 			{"ModelAsProgram", "create_program_task", map[string]any{"program_id": "model-sum", "ability_id": "summarize", "msg_list": msgList}, openzone.ErrBadProgramID},
 			{"UnknownAbility", "create_model_task", map[string]any{"model_id": "model-sum", "ability_id": "nope", "msg_list": msgList}, openzone.ErrAbilityNotFound},
-			{"KnowledgeBase", "create_model_task", map[string]any{"model_id": "model-sum", "ability_id": "summarize", "msg_list": msgList, "kb_id": "kb1"}, openzone.ErrBadKnowledgeBase},
+			{"KnowledgeBase", "create_model_task", map[string]any{"model_id": "model-sum", "ability_id": "summarize", "msg_list": msgList, "kb_id": "kb1"}, openzone.ErrKnowledgePerm},
 			{"AllFailed", "create_model_task", map[string]any{"model_id": "model-sum", "ability_id": "summarize", "msg_list": []any{image}}, openzone.ErrAllMsgsFailed},
 			{"TooMany", "create_program_task", map[string]any{"program_id": "prog-analyze", "ability_id": "echo", "msg_list": make([]map[string]any, 1001)}, openzone.ErrTooManyMsgs},
 			{"NotDeployed", "create_program_task", map[string]any{"program_id": "prog-idle", "ability_id": "echo", "msg_list": msgList}, openzone.ErrNotDeployed},

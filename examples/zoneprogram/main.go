@@ -134,6 +134,10 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if werr := a.wait(sctx); werr != nil {
 		log.Warn("async jobs still running at exit", "err", werr)
 	}
+	// The log lines not yet sent to the zone (日志).
+	if cerr := p.Close(sctx); cerr != nil {
+		log.Warn("log lines not sent", "err", cerr)
+	}
 	log.Info("stopped")
 	return err
 }

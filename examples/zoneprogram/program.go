@@ -331,7 +331,9 @@ func (a *app) onEvent(ctx context.Context, req *zonesdk.Request) (err error) {
 		EventType string `json:"event_type"`
 	}
 	json.Unmarshal(ev, &head)
-	a.log.Info("event stored", "event_type", head.EventType, "notify_id", notifyID, "request_id", req.RequestID)
+	// A line of the program's logs, as WeCom's sample writes it: the zone
+	// keeps it with the event call's request id (日志查询).
+	a.p.Logf(ctx, zonesdk.LogInfo, "event %s stored under notify_id %s", head.EventType, notifyID)
 	return nil
 }
 

@@ -23,6 +23,8 @@ import (
 	"github.com/openzone/openzone/internal/debugmode"
 	"github.com/openzone/openzone/internal/deploy"
 	"github.com/openzone/openzone/internal/listener"
+	"github.com/openzone/openzone/internal/logs"
+	"github.com/openzone/openzone/internal/quota"
 	"github.com/openzone/openzone/internal/sandbox"
 	"github.com/openzone/openzone/internal/seed"
 	"github.com/openzone/openzone/internal/store"
@@ -53,12 +55,21 @@ type Config struct {
 	Archive Archive
 	// Events raises a replayed event (events.Service).
 	Events Events
+	// Logs searches program logs (logs.Service).
+	Logs Logs
+	// Models tells a corp's use of the daily model quotas
+	// (tasks.Service); nil: GET …/quota answers an empty list.
+	Models Models
 	// Listeners accepts debug listeners (`openzone debug listen`).
 	Listeners Listeners
 	// Relay runs deliveries other nodes relay to a listener this node
 	// holds (listener.Hub); nil: this node is alone, and the route is not
 	// served.
 	Relay Relay
+	// Knowledge serves knowledge sets (knowledge.Service).
+	Knowledge Knowledge
+	// Media stores files uploaded for knowledge sets (media.Service).
+	Media Media
 	// Info is returned by GET /admin/v1/status.
 	Info map[string]any
 	Now  func() time.Time
@@ -107,9 +118,19 @@ type Archive interface {
 	SetAgree(ctx context.Context, a *openzone.AgreeStatus) error
 }
 
+// Models is what the admin API shows of WeCom's own models.
+type Models interface {
+	QuotaUsage(ctx context.Context, corpID string) (map[string]quota.Usage, error)
+}
+
 // Events raises an event.
 type Events interface {
 	Enqueue(ctx context.Context, tx store.Executor, e *openzone.Event) error
+}
+
+// Logs searches program logs.
+type Logs interface {
+	Search(ctx context.Context, f openzone.ProgramLogFilter) (*logs.Page, error)
 }
 
 // Listeners accepts a debug listener.
@@ -140,6 +161,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	h("GET /admin/v1/programs/{program_id}", a.handleProgramGet)
 	h("PUT /admin/v1/programs/{program_id}", a.handleProgramPut)
 	h("GET /admin/v1/programs/{program_id}/logs", a.handleProgramLogs)
+	h("GET /admin/v1/logs", a.handleLogSearch)
 	h("POST /admin/v1/programs/{program_id}/secret", a.handleProgramSecret)
 	h("POST /admin/v1/protocols/check", a.handleProtocolCheck)
 	h("GET /admin/v1/providers", a.handleProviderList)
@@ -156,7 +178,19 @@ func (a *API) Register(mux *http.ServeMux) {
 	h("PUT /admin/v1/corps/{corpid}/apps/{agentid}/test_install", a.handleAppTestInstall)
 	h("GET /admin/v1/corps/{corpid}/apps/{agentid}/keyword_rules", a.handleKeywordRuleList)
 	h("DELETE /admin/v1/corps/{corpid}/apps/{agentid}/keyword_rules/{rule_id}", a.handleKeywordRuleDelete)
+	h("PUT /admin/v1/corps/{corpid}/apps/{agentid}/knowledge_permission", a.handleAppKnowledgePermission)
+	h("POST /admin/v1/corps/{corpid}/media", a.handleMediaUpload)
+	h("GET /admin/v1/corps/{corpid}/knowledge_bases", a.handleKBList)
+	h("POST /admin/v1/corps/{corpid}/knowledge_bases", a.handleKBCreate)
+	h("GET /admin/v1/corps/{corpid}/knowledge_bases/{kb_id}", a.handleKBGet)
+	h("DELETE /admin/v1/corps/{corpid}/knowledge_bases/{kb_id}", a.handleKBDelete)
+	h("POST /admin/v1/corps/{corpid}/knowledge_bases/{kb_id}/docs", a.handleKBAddDocs)
+	h("POST /admin/v1/corps/{corpid}/knowledge_bases/{kb_id}/query", a.handleKBQuery)
+	h("PUT /admin/v1/corps/{corpid}/apps/{agentid}/knowledge_bases/{kb_id}", a.handleKBGrant)
+	h("DELETE /admin/v1/corps/{corpid}/apps/{agentid}/knowledge_bases/{kb_id}", a.handleKBGrant)
 	h("GET /admin/v1/corps/{corpid}/members", a.handleMemberList)
+	h("PUT /admin/v1/corps/{corpid}/auth", a.handleCorpAuth)
+	h("PUT /admin/v1/corps/{corpid}/members/{userid}/editions", a.handleMemberEditions)
 	h("GET /admin/v1/corps/{corpid}/chats", a.handleChatList)
 	h("GET /admin/v1/corps/{corpid}/public_keys", a.handlePublicKeyList)
 	h("POST /admin/v1/corps/{corpid}/messages", a.handleMessageCreate)
@@ -167,6 +201,12 @@ func (a *API) Register(mux *http.ServeMux) {
 	h("GET /admin/v1/audit", a.handleAuditList)
 	h("GET /admin/v1/events", a.handleEventList)
 	h("GET /admin/v1/tasks", a.handleTaskList)
+	h("GET /admin/v1/corps/{corpid}/tag_groups", a.handleTagGroupList)
+	h("PUT /admin/v1/corps/{corpid}/tag_groups", a.handleTagGroupsPut)
+	h("GET /admin/v1/corps/{corpid}/quota", a.handleQuota)
+	h("GET /admin/v1/ww_models", a.handleWWModelList)
+	h("PUT /admin/v1/ww_models/{model_id}", a.handleWWModelPut)
+	h("DELETE /admin/v1/ww_models/{model_id}", a.handleWWModelDelete)
 	h("POST /admin/v1/corps/{corpid}/apps/{agentid}/token", a.handleAppToken)
 	h("GET /admin/v1/traffic", a.handleTrafficList)
 	h("GET /admin/v1/traffic/{id}", a.handleTrafficGet)
@@ -364,13 +404,16 @@ func (a *API) handleAppToken(r *http.Request) (any, error) {
 // handleEventList lists zone → program events with their delivery state.
 // taskView is a task without its sealed payloads.
 type taskView struct {
-	JobID           string    `json:"jobid"`
-	Kind            string    `json:"kind"`
-	CorpID          string    `json:"corpid"`
-	AgentID         int64     `json:"agentid"`
-	CallerID        string    `json:"caller_id,omitempty"`
-	ProgramID       string    `json:"program_id"`
-	AbilityID       string    `json:"ability_id"`
+	JobID     string `json:"jobid"`
+	Kind      string `json:"kind"`
+	CorpID    string `json:"corpid"`
+	AgentID   int64  `json:"agentid"`
+	CallerID  string `json:"caller_id,omitempty"`
+	ProgramID string `json:"program_id"`
+	AbilityID string `json:"ability_id"`
+	// Backend answers a task of WeCom's models (builtin, openai,
+	// program:<id>); such a task has no ability.
+	Backend         string    `json:"backend,omitempty"`
 	Debug           bool      `json:"debug"`
 	State           string    `json:"state"`
 	Attempts        int       `json:"attempts"`
@@ -400,7 +443,13 @@ func (a *API) handleTaskList(r *http.Request) (any, error) {
 	}
 	out := make([]taskView, 0, len(ts))
 	for _, t := range ts {
-		out = append(out, taskView{JobID: t.JobID, Kind: string(t.Kind), CorpID: t.CorpID, AgentID: t.AgentID, CallerID: t.CallerID,
+		backend := ""
+		switch t.Kind {
+		case openzone.TaskAppAsync, openzone.TaskProgram, openzone.TaskModel:
+		default: // WeCom's models keep their backend where others keep the ability
+			backend, t.AbilityID = t.AbilityID, ""
+		}
+		out = append(out, taskView{Backend: backend, JobID: t.JobID, Kind: string(t.Kind), CorpID: t.CorpID, AgentID: t.AgentID, CallerID: t.CallerID,
 			ProgramID: t.ProgramID, AbilityID: t.AbilityID, Debug: t.Debug, State: string(t.State), Attempts: t.Attempts,
 			LastError: t.LastError, ErrCode: t.ErrCode, ResponseErrcode: t.ResponseErrcode, CreatedAt: t.CreatedAt,
 			DeliveredAt: t.DeliveredAt, DoneAt: t.DoneAt})

@@ -34,7 +34,8 @@ func (a *API) flush(ctx context.Context) {
 
 func (a *API) handleTrafficList(r *http.Request) (any, error) {
 	q := r.URL.Query()
-	f := openzone.TrafficFilter{ProgramID: q.Get("program_id"), Kind: q.Get("kind"), Route: q.Get("route"), Limit: 100}
+	f := openzone.TrafficFilter{ProgramID: q.Get("program_id"), Kind: q.Get("kind"), Route: q.Get("route"),
+		RequestID: q.Get("request_id"), Limit: 100}
 	switch f.Kind {
 	case "", openzone.TrafficCall, openzone.TrafficEvent, openzone.TrafficInvoke, openzone.TrafficNotify:
 	default:

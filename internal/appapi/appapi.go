@@ -35,6 +35,12 @@ type Config struct {
 	Tasks Tasks
 	// Debug serves the app half of debug mode (debugmode.Service).
 	Debug Debug
+	// Logs keeps programs' log levels (logs.Service).
+	Logs Logs
+	// Display keeps the display component's configuration (display.Service).
+	Display Display
+	// Media stores upload_media's files (media.Service).
+	Media Media
 	// Store serves the endpoints only this face has (the archive's).
 	Store  store.Store
 	Now    func() time.Time
@@ -50,6 +56,13 @@ type Apps interface {
 	Sync(ctx context.Context, app *openzone.App, c apps.Call) (string, openzone.TrafficRecord, error)
 	Async(ctx context.Context, app *openzone.App, c apps.Call) (string, openzone.TrafficRecord, error)
 	SetReceiveProgram(ctx context.Context, app *openzone.App, programID string) error
+	Program(ctx context.Context, app *openzone.App, programID string) (*openzone.Program, error)
+}
+
+// Logs keeps programs' log levels.
+type Logs interface {
+	Level(ctx context.Context, programID string) (int, error)
+	SetLevel(ctx context.Context, programID string, level int) error
 }
 
 // Tasks reads an app's async task.
@@ -84,7 +97,14 @@ func (a *API) Register(mux *http.ServeMux) {
 		"get_corp_auth_info":   a.handleGetCorpAuthInfo,
 		"async_program_task":   a.handleAsyncProgramTask,
 		"async_program_result": a.handleAsyncProgramResult,
+		"set_log_level":        a.handleSetLogLevel,
+		"get_log_level":        a.handleGetLogLevel,
+
+		"set_hide_sensitiveinfo_config": a.handleSetHideConfig,
+		"get_hide_sensitiveinfo_config": a.handleGetHideConfig,
 	}
+	// upload_media is multipart, not JSON: it reads its own body.
+	mux.HandleFunc("/cgi-bin/chatdata/upload_media", a.handleUploadMedia)
 	mux.HandleFunc("/cgi-bin/chatdata/{name}", func(w http.ResponseWriter, r *http.Request) {
 		h, ok := chat[r.PathValue("name")]
 		if !ok {
@@ -133,22 +153,28 @@ func newHint() string {
 
 // serveChat authenticates the app and runs h on the JSON body.
 func (a *API) serveChat(w http.ResponseWriter, r *http.Request, h handlerFunc) {
+	a.serveApp(w, r, func(app *openzone.App) (openzone.Reply, error) {
+		req, err := readBody(w, r)
+		if err != nil {
+			return nil, err
+		}
+		return h(r.Context(), app, req)
+	})
+}
+
+// serveApp answers a POST of an authenticated app with serve's reply, or
+// its error as WeCom writes errors; serve reads the body.
+func (a *API) serveApp(w http.ResponseWriter, r *http.Request, serve func(app *openzone.App) (openzone.Reply, error)) {
 	if r.Method != http.MethodPost {
 		writeError(w, a.cfg.Logger, openzone.Errorf(openzone.ErrInvalidParam, "%s must be called with POST", r.URL.Path))
 		return
 	}
-	ctx := r.Context()
-	app, err := a.cfg.Apps.Authenticate(ctx, r.URL.Query().Get("access_token"))
+	app, err := a.cfg.Apps.Authenticate(r.Context(), r.URL.Query().Get("access_token"))
 	if err != nil {
 		writeError(w, a.cfg.Logger, err)
 		return
 	}
-	req, err := readBody(w, r)
-	if err != nil {
-		writeError(w, a.cfg.Logger, err)
-		return
-	}
-	res, err := h(ctx, app, req)
+	res, err := serve(app)
 	if err != nil {
 		writeError(w, a.cfg.Logger, err)
 		return

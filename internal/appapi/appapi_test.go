@@ -49,6 +49,9 @@ func (f *fakeApps) Async(_ context.Context, _ *openzone.App, c apps.Call) (strin
 }
 
 func (f *fakeApps) SetReceiveProgram(context.Context, *openzone.App, string) error { return nil }
+func (f *fakeApps) Program(context.Context, *openzone.App, string) (*openzone.Program, error) {
+	return &openzone.Program{}, nil
+}
 
 type fakeTasks struct{}
 

@@ -77,10 +77,6 @@ func (q *request) optInt(name string, def int) (int, error) {
 	return v, nil
 }
 
-// Members of a corp are all in the authorised scope (授权范围) and have the
-// editions 1 内部会话 and 2 内外部会话 (decision: docs/decisions.md).
-var editions = []int{1, 2}
-
 type authUser struct {
 	UserID      string `json:"userid"`
 	EditionList []int  `json:"edition_list"`
@@ -97,6 +93,8 @@ type authEdition struct {
 	Edition         int       `json:"edition"`
 	AuthScope       authScope `json:"auth_scope"`
 	Status          int       `json:"status"`
+	BeginTime       int64     `json:"begin_time,omitempty"`
+	EndTime         int64     `json:"end_time,omitempty"`
 	MsgDurationDays int       `json:"msg_duration_days"`
 	AuthUserCount   int       `json:"auth_user_count"`
 }
@@ -134,13 +132,20 @@ func (a *API) handleGetAuthUserList(ctx context.Context, app *openzone.App, req 
 			return nil, openzone.Errorf(openzone.ErrBadCursor, "cursor is not one get_auth_user_list returned")
 		}
 	}
-	ms, err := a.cfg.Store.MemberList(ctx, app.CorpID)
+	all, err := a.cfg.Store.MemberList(ctx, app.CorpID)
 	if err != nil {
 		return nil, err
 	}
+	// The authorised members: those with at least one edition.
+	var ms []*openzone.Member
+	for _, m := range all {
+		if len(m.MemberEditions()) > 0 {
+			ms = append(ms, m)
+		}
+	}
 	list := []authUser{}
 	for i := off; i < len(ms) && len(list) < limit; i++ {
-		list = append(list, authUser{UserID: ms[i].UserID, EditionList: editions})
+		list = append(list, authUser{UserID: ms[i].UserID, EditionList: ms[i].MemberEditions()})
 	}
 	next, more := "", off+len(list) < len(ms)
 	if more {
@@ -163,19 +168,32 @@ func (a *API) handleGetCorpAuthInfo(ctx context.Context, app *openzone.App, req 
 	if err != nil {
 		return nil, err
 	}
-	users := make([]string, 0, len(ms))
+	// One entry per edition some member is authorised for, naming them.
+	users := map[int][]string{}
 	for _, m := range ms {
-		users = append(users, m.UserID)
+		for _, e := range m.MemberEditions() {
+			users[e] = append(users[e], m.UserID)
+		}
 	}
-	list := make([]authEdition, 0, len(editions))
-	for _, e := range editions {
-		list = append(list, authEdition{
+	list := []authEdition{}
+	for e := openzone.EditionInternal; e <= openzone.EditionVoice; e++ {
+		if len(users[e]) == 0 {
+			continue
+		}
+		ed := authEdition{
 			Edition:         e,
-			AuthScope:       authScope{UserIDList: users, DepartmentIDList: []int{}, TagIDList: []int{}},
-			Status:          5, // 免费使用中: a self-hosted zone has no trial or purchase
+			AuthScope:       authScope{UserIDList: users[e], DepartmentIDList: []int{}, TagIDList: []int{}},
+			Status:          corp.Auth.State(a.cfg.Now()),
 			MsgDurationDays: corp.RetentionDays,
-			AuthUserCount:   len(users),
-		})
+			AuthUserCount:   len(users[e]),
+		}
+		if !corp.Auth.Begin.IsZero() {
+			ed.BeginTime = corp.Auth.Begin.Unix()
+		}
+		if !corp.Auth.End.IsZero() {
+			ed.EndTime = corp.Auth.End.Unix()
+		}
+		list = append(list, ed)
 	}
 	return &corpAuthInfoReply{Base: openzone.OK, AuthEditionList: list}, nil
 }

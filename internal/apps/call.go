@@ -111,6 +111,13 @@ func (s *Service) check(ctx context.Context, app *openzone.App, c Call) (*openzo
 	return prog, ability, nil
 }
 
+// Program returns the program the app names, for the app API's endpoints
+// that name one (set_log_level…): it exists (800001) and is configured for
+// the app (790020).
+func (s *Service) Program(ctx context.Context, app *openzone.App, programID string) (*openzone.Program, error) {
+	return s.program(ctx, app, programID)
+}
+
 // program returns the program the app names: it exists (800001) and is
 // configured for the app (790020). The rows come from the call path's
 // cache.

@@ -137,6 +137,10 @@ type Ingested struct {
 	MsgID  string `json:"msgid"`
 	Seq    int64  `json:"seq"`
 	Events int    `json:"events"`
+	// NotArchived says why a valid message was not archived (its parties
+	// are outside the corp's authorised scope, or the corp's authorisation
+	// is not in use); its Seq is 0.
+	NotArchived string `json:"not_archived,omitempty"`
 }
 
 // Ingest archives messages of one corp in one transaction (all or none),
@@ -147,7 +151,8 @@ func (s *Service) Ingest(ctx context.Context, corpID string, ins []*Input) ([]In
 	out := make([]Ingested, 0, len(ins))
 	err := s.cfg.Store.InTx(ctx, func(tx store.Executor) error {
 		out = out[:0]
-		if _, err := tx.CorpGet(ctx, corpID); err != nil {
+		corp, err := tx.CorpGet(ctx, corpID)
+		if err != nil {
 			return err
 		}
 		d, err := s.directory(ctx, tx, corpID)
@@ -157,13 +162,18 @@ func (s *Service) Ingest(ctx context.Context, corpID string, ins []*Input) ([]In
 		now := s.cfg.Now()
 		var msgs []*openzone.Message
 		var texts []string
+		archiving := corp.Auth.Archiving(now)
 		for i, in := range ins {
-			m, text, err := s.seal(ctx, tx, d, corpID, in, now)
+			m, text, err := s.seal(ctx, tx, d, corpID, in, now, archiving)
 			if err != nil {
 				if len(ins) > 1 {
 					return openzone.Errorf(openzone.ErrorCode(err), "message %d: %s", i+1, openzone.ErrorMessage(err))
 				}
 				return err
+			}
+			if m.Seq == 0 { // valid, not archived: text says why
+				out = append(out, Ingested{MsgID: m.MsgID, NotArchived: text})
+				continue
 			}
 			msgs = append(msgs, m)
 			texts = append(texts, text)
@@ -187,16 +197,18 @@ func (s *Service) Ingest(ctx context.Context, corpID string, ins []*Input) ([]In
 // directory is who exists in a corp, to check senders and receivers.
 type directory struct {
 	members, externals map[string]bool
+	editions           map[string][]int // authorised editions by member
 }
 
 func (s *Service) directory(ctx context.Context, tx store.Executor, corpID string) (*directory, error) {
-	d := &directory{members: map[string]bool{}, externals: map[string]bool{}}
+	d := &directory{members: map[string]bool{}, externals: map[string]bool{}, editions: map[string][]int{}}
 	ms, err := tx.MemberList(ctx, corpID)
 	if err != nil {
 		return nil, err
 	}
 	for _, m := range ms {
 		d.members[m.UserID] = true
+		d.editions[m.UserID] = m.MemberEditions()
 	}
 	es, err := tx.ExternalContactList(ctx, corpID)
 	if err != nil {
@@ -228,25 +240,59 @@ func (d *directory) check(p openzone.Party, field string) error {
 	return nil
 }
 
-// seal validates one input and stores it encrypted.
-func (s *Service) seal(ctx context.Context, tx store.Executor, d *directory, corpID string, in *Input, now time.Time) (*openzone.Message, string, error) {
+// voiceTypes are the message types only edition 3 (内外部会话以及语音通话)
+// archives: voice calls.
+var voiceTypes = map[int]bool{21: true, 22: true}
+
+// outOfScope says why the corp does not archive a message between parties
+// (a group's members for a group message), "" when it does: it needs one
+// member authorised for an edition that covers the chat — any edition for
+// members among themselves, 2 or 3 when an external contact takes part, 3
+// for a voice call (docs/decisions.md).
+func (d *directory) outOfScope(msgType int, parties []openzone.Party) string {
+	need := openzone.EditionInternal
+	for _, p := range parties {
+		if p.Type == openzone.PartyExternal {
+			need = openzone.EditionExternal
+		}
+	}
+	if voiceTypes[msgType] {
+		need = openzone.EditionVoice
+	}
+	for _, p := range parties {
+		if p.Type == openzone.PartyMember && openzone.Covers(d.editions[p.ID], need) {
+			return ""
+		}
+	}
+	return fmt.Sprintf("no member of this chat is authorised for edition %d or above (授权范围)", need)
+}
+
+// seal validates one input and stores it encrypted. A valid message the
+// corp does not archive (archiving false, or outside the authorised scope)
+// is returned unstored, Seq 0, with the reason in place of its text.
+func (s *Service) seal(ctx context.Context, tx store.Executor, d *directory, corpID string, in *Input, now time.Time, archiving bool) (*openzone.Message, string, error) {
 	if in.Sender == nil {
 		return nil, "", openzone.Errorf(openzone.ErrInvalidParam, "missing field sender")
 	}
 	if err := d.check(*in.Sender, "sender"); err != nil {
 		return nil, "", err
 	}
+	parties := append([]openzone.Party{*in.Sender}, in.Receivers...)
 	switch {
 	case in.ChatID != "" && len(in.Receivers) > 0:
 		return nil, "", openzone.Errorf(openzone.ErrInvalidParam, "give either chatid (a group message) or receiver_list (a single chat), not both")
 	case in.ChatID == "" && len(in.Receivers) == 0:
 		return nil, "", openzone.Errorf(openzone.ErrInvalidParam, "missing field receiver_list or chatid")
 	case in.ChatID != "":
-		if _, err := tx.ChatGet(ctx, corpID, in.ChatID); err != nil {
+		chat, err := tx.ChatGet(ctx, corpID, in.ChatID)
+		if err != nil {
 			if openzone.IsNotFound(err) {
 				return nil, "", openzone.Errorf(openzone.ErrInvalidParam, "chatid %q is not a group chat of the corp", in.ChatID)
 			}
 			return nil, "", err
+		}
+		for _, cm := range chat.Members {
+			parties = append(parties, openzone.Party{Type: cm.Type, ID: cm.MemberID})
 		}
 	}
 	for i, r := range in.Receivers {
@@ -261,6 +307,12 @@ func (s *Service) seal(ctx context.Context, tx store.Executor, d *directory, cor
 		msgID = hex.EncodeToString(b[:]) + "_" + fmt.Sprint(now.Unix())
 	} else if err := openzone.CheckMsgID("msgid", msgID); err != nil {
 		return nil, "", err
+	}
+	if !archiving {
+		return &openzone.Message{MsgID: msgID}, "the corp's zone authorisation is not in use (expired or not yet in effect)", nil
+	}
+	if why := d.outOfScope(in.MsgType, parties); why != "" {
+		return &openzone.Message{MsgID: msgID}, why, nil
 	}
 	sendTime := now
 	if in.SendTime > 0 {

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/openzone/openzone"
@@ -21,20 +22,43 @@ import (
 
 // Register adds the archive's SDK interfaces (专区程序调用SDK) to r.
 func (s *Service) Register(r *specapi.Registry) {
-	r.Register("sync_msg", s.syncMsg)
-	r.Register("get_msg_list_by_page_id", s.msgListByPage)
-	r.Register("get_group_chat", s.getGroupChat)
-	r.Register("get_agree_status_single", s.agreeSingle)
-	r.Register("get_agree_status_room", s.agreeRoom)
-	r.Register("search_chat", s.searchChat)
-	r.Register("search_msg", s.searchMsg)
-	r.Register("search_contact_or_customer", s.searchContact)
-	r.Register("create_rule", s.createRule)
-	r.Register("get_rule_list", s.ruleList)
-	r.Register("get_rule_detail", s.ruleDetail)
-	r.Register("update_rule", s.updateRule)
-	r.Register("delete_rule", s.deleteRule)
-	r.Register("get_hit_msg_list", s.hitMsgList)
+	for name, f := range map[string]specapi.Interface{
+		"sync_msg":                   s.syncMsg,
+		"get_msg_list_by_page_id":    s.msgListByPage,
+		"get_group_chat":             s.getGroupChat,
+		"get_agree_status_single":    s.agreeSingle,
+		"get_agree_status_room":      s.agreeRoom,
+		"search_chat":                s.searchChat,
+		"search_msg":                 s.searchMsg,
+		"search_contact_or_customer": s.searchContact,
+		"create_rule":                s.createRule,
+		"get_rule_list":              s.ruleList,
+		"get_rule_detail":            s.ruleDetail,
+		"update_rule":                s.updateRule,
+		"delete_rule":                s.deleteRule,
+		"get_hit_msg_list":           s.hitMsgList,
+	} {
+		r.Register(name, s.authorised(f))
+	}
+}
+
+// authorised runs f only while the corp's authorisation lets programs read
+// its archive (openzone.Auth.ReadRefusal: 710651, 710652–710654).
+func (s *Service) authorised(f specapi.Interface) specapi.Interface {
+	return func(ctx context.Context, c *specapi.Context, raw json.RawMessage) (openzone.Reply, error) {
+		if c.CorpID != "" {
+			corp, err := s.cfg.Store.CorpGet(ctx, c.CorpID)
+			if err != nil && !openzone.IsNotFound(err) {
+				return nil, err
+			}
+			if corp != nil {
+				if err := corp.Auth.ReadRefusal(c.CorpID, s.cfg.Now()); err != nil {
+					return nil, err
+				}
+			}
+		}
+		return f(ctx, c, raw)
+	}
 }
 
 // decode reads an interface's request; a field of the wrong type is 40058
@@ -516,6 +540,99 @@ func queryWord(w string, minLen, maxLen int) (string, error) {
 	return strings.ToLower(w), nil
 }
 
+// flag reads an optional boolean that WeCom's clients send as true/false
+// or 1/0.
+func flag(raw json.RawMessage, name string) (bool, error) {
+	switch string(raw) {
+	case "", "null", "false", "0":
+		return false, nil
+	case "true", "1":
+		return true, nil
+	}
+	return false, openzone.Errorf(openzone.ErrInvalidParam, "parameter %s must be true or false (or 1 or 0)", name)
+}
+
+func containsAll(text string, fragments []string) bool {
+	for _, f := range fragments {
+		if !strings.Contains(text, f) {
+			return false
+		}
+	}
+	return true
+}
+
+// stopChars are Chinese function characters and stopWords English function
+// words that skip_stop_words leaves out of a query (a small list of our
+// own: particles, pronouns, conjunctions).
+var (
+	stopChars = map[rune]bool{'的': true, '了': true, '是': true, '在': true, '和': true, '与': true, '及': true,
+		'或': true, '呢': true, '吗': true, '吧': true, '啊': true, '呀': true, '么': true, '也': true, '就': true,
+		'都': true, '而': true, '着': true, '把': true, '被': true, '给': true, '之': true, '其': true, '我': true,
+		'你': true, '他': true, '她': true, '它': true, '们': true, '这': true, '那': true, '有': true, '个': true}
+	stopWords = map[string]bool{"a": true, "an": true, "the": true, "of": true, "to": true, "in": true, "on": true,
+		"at": true, "for": true, "and": true, "or": true, "is": true, "are": true, "was": true, "be": true, "it": true,
+		"this": true, "that": true, "with": true, "by": true, "i": true, "you": true, "we": true, "my": true, "your": true}
+)
+
+// withoutStopWords splits a lower-cased query where its stop words are,
+// returning the fragments left (punctuation and spaces split too).
+func withoutStopWords(q string) []string {
+	var out []string
+	var cur, word strings.Builder
+	flushWord := func() {
+		if w := word.String(); w != "" && !stopWords[w] {
+			cur.WriteString(w)
+		} else if w != "" && cur.Len() > 0 {
+			out = append(out, cur.String())
+			cur.Reset()
+		}
+		word.Reset()
+	}
+	flush := func() {
+		flushWord()
+		if cur.Len() > 0 {
+			out = append(out, cur.String())
+			cur.Reset()
+		}
+	}
+	for _, r := range q {
+		switch {
+		case r < 0x80 && (unicode.IsLetter(r) || unicode.IsDigit(r)):
+			word.WriteRune(r)
+		case stopChars[r]:
+			flush()
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			flushWord()
+			cur.WriteRune(r)
+		default: // space, punctuation
+			flush()
+		}
+	}
+	flush()
+	return out
+}
+
+// inScope checks that the members named are authorised (710608 naming
+// one that is not); ids that are not members (external contacts, "") pass.
+func (s *Service) inScope(ctx context.Context, corpID string, ids []string) error {
+	ms, err := s.cfg.Store.MemberList(ctx, corpID)
+	if err != nil {
+		return err
+	}
+	out := map[string]bool{}
+	for _, m := range ms {
+		if len(m.MemberEditions()) == 0 {
+			out[m.UserID] = true
+		}
+	}
+	for _, id := range ids {
+		if out[id] {
+			return openzone.Errorf(openzone.ErrUserOutOfScope, "member %q is not in the authorised scope (授权范围)", id)
+		}
+	}
+	return nil
+}
+
 // offsetPage slices n results from an offset cursor.
 func offsetPage(kind, cursor string, total int, limit int) (int, int, string, int, error) {
 	off, err := decodeCursor(kind, cursor, 128)
@@ -633,10 +750,11 @@ func (s *Service) searchMsg(ctx context.Context, c *specapi.Context, raw json.Ra
 			Sender      string   `json:"sender"`
 			SenderList  []string `json:"sender_list"`
 		} `json:"chat_info"`
-		StartTime int64  `json:"start_time"`
-		EndTime   int64  `json:"end_time"`
-		Limit     *int   `json:"limit"`
-		Cursor    string `json:"cursor"`
+		StartTime     int64           `json:"start_time"`
+		EndTime       int64           `json:"end_time"`
+		SkipStopWords json.RawMessage `json:"skip_stop_words"`
+		Limit         *int            `json:"limit"`
+		Cursor        string          `json:"cursor"`
 	}
 	if err := decode(raw, &req); err != nil {
 		return nil, err
@@ -644,6 +762,18 @@ func (s *Service) searchMsg(ctx context.Context, c *specapi.Context, raw json.Ra
 	q, err := queryWord(req.QueryWord, 2, 0)
 	if err != nil {
 		return nil, err
+	}
+	skip, err := flag(req.SkipStopWords, "skip_stop_words")
+	if err != nil {
+		return nil, err
+	}
+	// Without stop words, the query is its remaining fragments, each of
+	// which a message must contain.
+	fragments := []string{q}
+	if skip {
+		if fragments = withoutStopWords(q); len(fragments) == 0 {
+			return nil, openzone.Errorf(openzone.ErrInvalidParam, "query_word %q holds only stop words (skip_stop_words)", req.QueryWord)
+		}
 	}
 	limit, err := limitOf(req.Limit, 50, 100)
 	if err != nil {
@@ -668,6 +798,9 @@ func (s *Service) searchMsg(ctx context.Context, c *specapi.Context, raw json.Ra
 		if len(ci.SenderList) > 100 {
 			return nil, openzone.Errorf(openzone.ErrInvalidParam, "chat_info.sender_list holds at most 100 ids")
 		}
+		if err := s.inScope(ctx, c.CorpID, append([]string{ci.Sender}, ci.SenderList...)); err != nil {
+			return nil, err
+		}
 	}
 	k, err := s.appKey(ctx, c)
 	if err != nil {
@@ -685,7 +818,7 @@ func (s *Service) searchMsg(ctx context.Context, c *specapi.Context, raw json.Ra
 			if m.SendTime.Before(start) || m.SendTime.After(end) || !s.searchable(m, req.ChatInfo) {
 				continue
 			}
-			if strings.Contains(strings.ToLower(s.searchText(m)), q) {
+			if containsAll(strings.ToLower(s.searchText(m)), fragments) {
 				hits = append(hits, m)
 			}
 		}

@@ -144,48 +144,11 @@ func asyncBurst(ctx context.Context, z *zone, tok string, n, clients int) (Point
 	if err != nil {
 		return Point{}, err
 	}
-	type task struct {
-		JobID     string    `json:"jobid"`
-		State     string    `json:"state"`
-		LastError string    `json:"last_error"`
-		CreatedAt time.Time `json:"created_at"`
-		DoneAt    time.Time `json:"done_at"`
+	p, err := burstPoint(ctx, z, "prog-echo", n, clients, start)
+	if err != nil {
+		return Point{}, err
 	}
-	var tasks []task
-	deadline := time.Now().Add(5 * time.Minute)
-	for {
-		var out struct {
-			Tasks []task `json:"tasks"`
-		}
-		// The list is newest first: the burst's n tasks are the first n.
-		if err := z.admin(ctx, "GET", fmt.Sprintf("/admin/v1/tasks?program_id=prog-echo&limit=%d", n), nil, &out); err != nil {
-			return Point{}, err
-		}
-		done := 0
-		for _, t := range out.Tasks {
-			switch openzone.TaskState(t.State) {
-			case openzone.TaskDone:
-				done++
-			case openzone.TaskFailed:
-				return Point{}, fmt.Errorf("task %s failed: %s", t.JobID, t.LastError)
-			}
-		}
-		if done == n {
-			tasks = out.Tasks
-			break
-		}
-		if time.Now().After(deadline) {
-			return Point{}, fmt.Errorf("%d of %d tasks done after 5 minutes", done, n)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	elapsed := time.Since(start)
-	lat := make([]time.Duration, 0, n)
-	for _, t := range tasks {
-		lat = append(lat, t.DoneAt.Sub(t.CreatedAt))
-	}
-	p := Summarize("burst", clients, lat, elapsed)
-	p.Ops = n
+	p.Variant = "burst"
 
 	// Every result is readable and right.
 	if err := parallel(n, clients, func(i int) error { return readResult(ctx, z, tok, ids[i], i, false) }); err != nil {
@@ -253,4 +216,67 @@ func NoopJobs(ctx context.Context, path string, n, inserters int) (float64, erro
 		}
 	}
 	return float64(n) / time.Since(start).Seconds(), nil
+}
+
+// taskRow is a task as the admin API lists it.
+type taskRow struct {
+	JobID     string    `json:"jobid"`
+	State     string    `json:"state"`
+	LastError string    `json:"last_error"`
+	CreatedAt time.Time `json:"created_at"`
+	DoneAt    time.Time `json:"done_at"`
+}
+
+// burstPoint waits for a burst of n tasks of programID started at start
+// (waitDone) and summarises it: tasks/s from start until the last is
+// done, the latency of each from created_at to done_at.
+func burstPoint(ctx context.Context, z *zone, programID string, n, clients int, start time.Time) (Point, error) {
+	tasks, err := waitDone(ctx, z, programID, n)
+	if err != nil {
+		return Point{}, err
+	}
+	elapsed := time.Since(start)
+	lat := make([]time.Duration, 0, n)
+	for _, t := range tasks {
+		lat = append(lat, t.DoneAt.Sub(t.CreatedAt))
+	}
+	p := Summarize("", clients, lat, elapsed)
+	p.Ops = n
+	return p, nil
+}
+
+// waitDone waits until the admin API lists the newest n tasks of
+// programID (a program or model id) done and returns them; a failed one
+// is an error, and so are 5 minutes.
+func waitDone(ctx context.Context, z *zone, programID string, n int) ([]taskRow, error) {
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		var out struct {
+			Tasks []taskRow `json:"tasks"`
+		}
+		// The list is newest first: the burst's n tasks are the first n.
+		if err := z.admin(ctx, "GET", fmt.Sprintf("/admin/v1/tasks?program_id=%s&limit=%d", programID, n), nil, &out); err != nil {
+			return nil, err
+		}
+		done := 0
+		for _, t := range out.Tasks {
+			switch openzone.TaskState(t.State) {
+			case openzone.TaskDone:
+				done++
+			case openzone.TaskFailed:
+				return nil, fmt.Errorf("task %s failed: %s", t.JobID, t.LastError)
+			}
+		}
+		if done == n {
+			return out.Tasks, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("%d of %d tasks done after 5 minutes", done, n)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }

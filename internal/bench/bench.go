@@ -44,6 +44,13 @@ type Options struct {
 	// of rss and coldstart, route's `openzone debug listen`); default:
 	// built from this repository with go build.
 	ZoneBinary string
+	// Postgres is a PostgreSQL database the kb section may create a
+	// schema in (and drop it), to measure it on PostgreSQL too; "" measures
+	// SQLite only.
+	Postgres string
+	// KBPostgresOnly leaves SQLite out of the kb section (a second
+	// process measuring PostgreSQL beside one measuring SQLite).
+	KBPostgresOnly bool
 	// Progress receives one line per step; nil discards them.
 	Progress io.Writer
 	// Logger receives the in-process zones' warnings; nil discards them.
@@ -64,10 +71,12 @@ var sections = []section{
 	{"python", "Python SDK (wwspecapisdk): seal+open vs raw AES-GCM; sync call to the Python sample vs the Go sample", runPython},
 	{"native", "native SDK (libWeWorkSpecSDK.so): seal+open through JNI vs the JDK's AES-GCM; sync call to the Java and C++ samples vs the Go (and Python) samples", runNative},
 	{"async", "async task end to end vs River no-op jobs", runAsync},
+	{"models", "tasks of WeCom's own models through the builtin backend vs own-model tasks (create_model_task)", runModels},
 	{"event", "event → program → notify app", runEvent},
 	{"sandbox", "sandboxed instance vs plain process: sync call through the bridge; instance start", runSandbox},
 	{"rss", "peak RSS of the zone process at 1,000 concurrent sync calls", runRSS},
 	{"coldstart", "cold start: openzone serve to /healthz on an empty data directory", runColdStart},
+	{"kb", "knowledge sets: learning throughput, retrieval latency for {knowledge} at 10k and 100k fragments", runKB},
 }
 
 // Sections returns the names --only accepts, in run order.

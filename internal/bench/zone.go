@@ -61,6 +61,11 @@ type zone struct {
 // data directory and seed, and waits until program's deployed instances
 // answer.
 func (r *runner) startZone(ctx context.Context, name, seed string) (*zone, func(), error) {
+	return r.startZoneOn(ctx, name, seed, "")
+}
+
+// startZoneOn is startZone on database db (server.Config.DB; "" SQLite).
+func (r *runner) startZoneOn(ctx context.Context, name, seed, db string) (*zone, func(), error) {
 	dir := filepath.Join(r.dir, name)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, nil, err
@@ -71,7 +76,7 @@ func (r *runner) startZone(ctx context.Context, name, seed string) (*zone, func(
 	}
 	srv, err := server.New(server.Config{
 		Addr: "127.0.0.1:0", DataDir: filepath.Join(dir, "data"), AdminToken: benchAdminToken,
-		SeedFile: seedPath, Logger: r.logger,
+		SeedFile: seedPath, Logger: r.logger, DB: db,
 	})
 	if err != nil {
 		return nil, nil, err
@@ -139,20 +144,31 @@ func (z *zone) admin(ctx context.Context, method, path string, body, out any) er
 	return z.do(ctx, method, path, benchAdminToken, body, out)
 }
 
+// rawBody is a request body sent as it is, with its content type.
+type rawBody struct {
+	contentType string
+	r           io.Reader
+}
+
 func (z *zone) do(ctx context.Context, method, path, adminToken string, body, out any) error {
 	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
+	ct := "application/json"
+	switch b := body.(type) {
+	case nil:
+	case rawBody:
+		rd, ct = b.r, b.contentType
+	default:
+		j, err := json.Marshal(body)
 		if err != nil {
 			return err
 		}
-		rd = bytes.NewReader(b)
+		rd = bytes.NewReader(j)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, z.url+path, rd)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Type", ct)
 	if adminToken != "" {
 		req.Header.Set("Authorization", "Bearer "+adminToken)
 	}

@@ -15,7 +15,7 @@ import (
 func init() {
 	register(&command{
 		name:  "bench",
-		args:  "[--short] [--json FILE] [--only " + strings.Join(bench.Sections(), ",") + "] [--cpuprofile DIR]",
+		args:  "[--short] [--json FILE] [--only " + strings.Join(bench.Sections(), ",") + "] [--cpuprofile DIR] [--pg URL [--pg-only]]",
 		short: "measure the zone's hot paths beside their baselines on loopback (BENCHMARKS.md)",
 		run:   runBench,
 	})
@@ -32,6 +32,8 @@ func runBench(e *env, args []string) error {
 	only := fs.String("only", "", "comma-separated sections to run: "+strings.Join(bench.Sections(), ", "))
 	cpuDir := fs.String("cpuprofile", "", "write a CPU profile of each section (this process, which hosts the zone) to DIR/<section>.pprof")
 	verbose := fs.Bool("v", false, "log the zones' warnings to stderr")
+	pg := fs.String("pg", os.Getenv("OPENZONE_TEST_POSTGRES_URL"), "PostgreSQL database the kb section may create a schema in, to measure it there too (default OPENZONE_TEST_POSTGRES_URL)")
+	pgOnly := fs.Bool("pg-only", false, "measure knowledge sets (kb) on PostgreSQL only (with --pg)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -39,7 +41,8 @@ func runBench(e *env, args []string) error {
 	if len(pos) > 0 {
 		return usagef("unexpected argument %q", pos[0])
 	}
-	opts := bench.Options{Short: *short, CPUProfileDir: *cpuDir, Progress: e.stderr, Only: splitList(*only)}
+	opts := bench.Options{Short: *short, CPUProfileDir: *cpuDir, Progress: e.stderr, Only: splitList(*only), Postgres: *pg,
+		KBPostgresOnly: *pgOnly}
 	// The zone child processes (rss, coldstart) are this very binary.
 	if self, err := os.Executable(); err == nil {
 		opts.ZoneBinary = self

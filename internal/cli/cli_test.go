@@ -10,8 +10,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/openzone/openzone"
 	"github.com/openzone/openzone/internal/cli"
+	"github.com/openzone/openzone/internal/store"
 	"github.com/openzone/openzone/internal/testenv"
 	"github.com/openzone/openzone/sdk/zonesdk"
 	"github.com/openzone/openzone/sdk/zonewire"
@@ -158,9 +161,46 @@ func TestCLI(t *testing.T) {
 		}
 	})
 	t.Run("Logs", func(t *testing.T) {
-		code, out, _ := run(z, "logs", "prog-echo")
+		code, out, _ := run(z, "logs", "prog-echo", "--output")
 		if code != 0 || !strings.Contains(out, "started pid") {
 			t.Fatalf("exit %d out %q", code, out)
+		}
+	})
+	t.Run("LogsSearch", func(t *testing.T) {
+		// Lines as the program's SDK would have sent them (日志查询).
+		now := z.Clock.Now()
+		rid := "0123456789abcdef0123456789abcdef"
+		var lines []*openzone.ProgramLog
+		for i, lv := range []int{openzone.LogLevelError, openzone.LogLevelInfo, openzone.LogLevelDebug} {
+			lines = append(lines, &openzone.ProgramLog{ProgramID: "prog-echo", Time: now.Add(time.Duration(i) * time.Millisecond),
+				Level: lv, ReqID: rid, PID: 7, TID: 8, File: "main.go", Line: i, Text: "line " + strconv.Itoa(i), Instance: "prog-echo/1", Received: now})
+		}
+		if _, err := z.Store().ProgramLogInsert(t.Context(), store.ProgramLogInsertParams{ProgramID: "prog-echo",
+			Hour: now.Truncate(time.Hour), Lines: lines, Sizes: []int64{1, 1, 1}, Dropped: 2}); err != nil {
+			t.Fatal(err)
+		}
+		code, out, errs := run(z, "logs", "prog-echo", "--since", "1h")
+		got := strings.Split(strings.TrimSpace(out), "\n")
+		if code != 0 || len(got) != 3 || !strings.HasPrefix(got[0], "<7,8>,") || !strings.Contains(got[0], ",ERR,"+rid+",main.go,0,line 0  [prog-echo/1]") {
+			t.Fatalf("exit %d out %q err %q", code, out, errs)
+		}
+		if !strings.Contains(errs, "2 lines were dropped") {
+			t.Errorf("the dropped lines are not reported: %q", errs)
+		}
+		if code, out, _ := run(z, "logs", "prog-echo", "--level", "INFO"); code != 0 || strings.Contains(out, ",DBG,") || strings.Count(out, "\n") != 2 {
+			t.Errorf("--level INFO: exit %d out %q", code, out)
+		}
+		if code, out, _ := run(z, "logs", "--req-id", rid); code != 0 || strings.Count(out, "\n") != 3 {
+			t.Errorf("--req-id alone: exit %d out %q", code, out)
+		}
+		if code, _, errs := run(z, "logs", "prog-echo", "--level", "WARN"); code != cli.ExitFailure || !strings.Contains(errs, "level") {
+			t.Errorf("--level WARN: exit %d err %q", code, errs)
+		}
+		if code, _, _ := run(z, "logs", "prog-echo", "--since", "yesterday"); code != cli.ExitUsage {
+			t.Errorf("--since yesterday: exit %d, want usage", code)
+		}
+		if code, _, _ := run(z, "logs"); code != cli.ExitUsage {
+			t.Errorf("no program: exit %d, want usage", code)
 		}
 	})
 	t.Run("SeedApply", func(t *testing.T) {

@@ -1,11 +1,15 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"strconv"
 	"text/tabwriter"
 	"time"
+
+	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/human"
 )
 
 func init() {
@@ -23,8 +27,8 @@ func init() {
 	})
 	register(&command{
 		name:  "logs",
-		args:  "PROGRAM [--tail 200] [--json]",
-		short: "print a deployed program's log (stdout, stderr and zone lines)",
+		args:  "[PROGRAM] [--level ERR|INFO|DBG] [--req-id ID] [--since 1h] [--until TIME] [--limit 200] [--json] | PROGRAM --output [--tail 200]",
+		short: "search a program's logs (日志查询: the lines it logged through the SDK), or --output: its instances' stdout and stderr",
 		run:   runLogs,
 	})
 }
@@ -107,14 +111,118 @@ func runLogs(e *env, args []string) error {
 	var r remote
 	fs := newFlags(e, "logs")
 	r.flags(fs)
-	tail := fs.Int("tail", 200, "number of lines")
+	output := fs.Bool("output", false, "print the program instances' standard output and error, and the zone's lines about them, instead of its SDK logs")
+	tail := fs.Int("tail", 200, "with --output: number of lines")
+	level := fs.String("level", "", "lines at this level and the more severe: ERR, INFO or DBG (default all)")
+	reqID := fs.String("req-id", "", "lines of one call: its request id (the inspector's request_id)")
+	since := fs.String("since", "", "lines logged since: a duration back from now (1h, 2d) or an RFC 3339 time")
+	until := fs.String("until", "", "lines logged before: a duration back from now or an RFC 3339 time")
+	limit := fs.Int("limit", 200, "at most this many lines (1–1000), the newest")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usagef("want exactly one PROGRAM")
+	if *output {
+		if len(pos) != 1 {
+			return usagef("want exactly one PROGRAM with --output")
+		}
+		return printOutput(e, &r, pos[0], *tail)
 	}
+	if len(pos) > 1 || len(pos) == 0 && *reqID == "" {
+		return usagef("want a PROGRAM, or --req-id to search every program")
+	}
+	q := url.Values{"limit": {strconv.Itoa(*limit)}}
+	if len(pos) == 1 {
+		q.Set("program_id", pos[0])
+	}
+	for name, v := range map[string]string{"level": *level, "req_id": *reqID} {
+		if v != "" {
+			q.Set(name, v)
+		}
+	}
+	for name, v := range map[string]string{"since": *since, "until": *until} {
+		if v == "" {
+			continue
+		}
+		t, err := timeArg(v)
+		if err != nil {
+			return usagef("--%s: %v", name, err)
+		}
+		q.Set(name, t.UTC().Format(time.RFC3339Nano))
+	}
+	var out struct {
+		Lines []struct {
+			Time     time.Time `json:"time"`
+			Level    int       `json:"level"`
+			ReqID    string    `json:"req_id"`
+			PID      int64     `json:"pid"`
+			TID      int64     `json:"tid"`
+			File     string    `json:"file"`
+			Line     int       `json:"line"`
+			Text     string    `json:"text"`
+			Instance string    `json:"instance"`
+			Debug    bool      `json:"debug"`
+		} `json:"lines"`
+		Hours []struct {
+			Hour    time.Time `json:"hour"`
+			Dropped int64     `json:"dropped"`
+		} `json:"hours"`
+		CapBytes int64 `json:"cap_bytes"`
+	}
+	var raw json.RawMessage
+	if err := r.admin("GET", "/admin/v1/logs", q, nil, "", &raw); err != nil {
+		return err
+	}
+	if r.json {
+		return printJSON(e.stdout, raw)
+	}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return err
+	}
+	// Oldest first, as a log reads; each line in WeCom's format, then
+	// where it came from.
+	for i := len(out.Lines) - 1; i >= 0; i-- {
+		l := out.Lines[i]
+		from := l.Instance
+		if l.Debug {
+			from = "debug"
+		}
+		fmt.Fprintf(e.stdout, "<%d,%d>,%s,%s,%s,%s,%d,%s", l.PID, l.TID, l.Time.Local().Format("2006-01-02 15:04:05.000"),
+			openzone.LogLevelName(l.Level), l.ReqID, l.File, l.Line, l.Text)
+		if from != "" {
+			fmt.Fprintf(e.stdout, "  [%s]", from)
+		}
+		fmt.Fprintln(e.stdout)
+	}
+	var dropped int64
+	for _, h := range out.Hours {
+		dropped += h.Dropped
+	}
+	if dropped > 0 {
+		fmt.Fprintf(e.stderr, "openzone logs: %d lines were dropped in the last 24 hours: over the program's %s an hour, or lost by its SDK\n",
+			dropped, human.Bytes(out.CapBytes))
+	}
+	if len(out.Lines) == 0 {
+		fmt.Fprintln(e.stderr, "openzone logs: no lines match (programs send the lines of their SDK's logging calls; see 'openzone logs PROGRAM --output' for their standard output)")
+	}
+	return nil
+}
+
+// timeArg reads a time given as a duration back from now (90s, 1h, 2d) or
+// as an RFC 3339 time.
+func timeArg(s string) (time.Time, error) {
+	if d, err := human.ParseDuration(s); err == nil {
+		return time.Now().Add(-d), nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is neither a duration (1h, 2d) nor an RFC 3339 time", s)
+	}
+	return t, nil
+}
+
+// printOutput prints a deployed program's standard output and error.
+func printOutput(e *env, r *remote, program string, tail int) error {
 	var out struct {
 		Lines []struct {
 			Time     time.Time `json:"time"`
@@ -123,8 +231,8 @@ func runLogs(e *env, args []string) error {
 			Text     string    `json:"text"`
 		} `json:"lines"`
 	}
-	q := url.Values{"tail": {strconv.Itoa(*tail)}}
-	if err := r.admin("GET", "/admin/v1/programs/"+url.PathEscape(pos[0])+"/logs", q, nil, "", &out); err != nil {
+	q := url.Values{"tail": {strconv.Itoa(tail)}}
+	if err := r.admin("GET", "/admin/v1/programs/"+url.PathEscape(program)+"/logs", q, nil, "", &out); err != nil {
 		return err
 	}
 	if r.json {

@@ -29,6 +29,10 @@ type serveFlags struct {
 	outboundAllow, trustedProxies, metricsAddr       string
 	outboundStrict                                   bool
 	retention, jobTimeout, jobRescue, eventHold      time.Duration
+	logRetention                                     time.Duration
+	logHourlyBytes                                   int64
+	modelBackend                                     string
+	modelCalls, modelMsgs                            int64
 }
 
 func (f *serveFlags) parse(e *env, name string, args []string) error {
@@ -45,12 +49,18 @@ func (f *serveFlags) parse(e *env, name string, args []string) error {
 	fs.BoolVar(&f.outboundStrict, "outbound-strict", os.Getenv("OPENZONE_OUTBOUND_STRICT") == "1", "refuse loopback and private targets too when calling receiver, callback and deploy URLs (OPENZONE_OUTBOUND_STRICT=1); link-local and metadata addresses are always refused")
 	fs.StringVar(&f.outboundAllow, "outbound-allow", os.Getenv("OPENZONE_OUTBOUND_ALLOW"), "comma-separated CIDR prefixes strict mode still lets the zone reach (OPENZONE_OUTBOUND_ALLOW)")
 	fs.StringVar(&f.trustedProxies, "trusted-proxy", os.Getenv("OPENZONE_TRUSTED_PROXIES"), "comma-separated addresses or CIDR prefixes of the reverse proxies whose X-Forwarded-For and X-Forwarded-Proto the zone believes (OPENZONE_TRUSTED_PROXIES)")
+	fs.StringVar(&f.modelBackend, "model-backend", envOr("OPENZONE_MODEL_BACKEND", "builtin"), "backend of WeCom's own models whose model id the seed's ww_models leaves unset: builtin or openai (OPENZONE_MODEL_BACKEND; openai reads OPENZONE_OPENAI_BASE_URL, OPENZONE_OPENAI_MODEL, OPENZONE_OPENAI_API_KEY)")
+	fs.Int64Var(&f.modelCalls, "model-calls-per-day", 0, "each corp's daily quota of calls of each of WeCom's models and of create_model_task (0: WeCom's 10000; negative: none)")
+	fs.Int64Var(&f.modelMsgs, "model-messages-per-day", 0, "each corp's daily quota of messages analysed for sentiment, and for spam (0: WeCom's 100000; negative: none)")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", os.Getenv("OPENZONE_METRICS_ADDR"), "serve Prometheus metrics at /metrics on this address without authentication (OPENZONE_METRICS_ADDR); the zone's own address serves them to the admin token")
 	fs.DurationVar(&f.jobTimeout, "job-timeout", 30*time.Second, "how long one run of a durable job (a delivery) may take")
 	fs.DurationVar(&f.jobRescue, "job-rescue-after", time.Minute, "how long a job may stay running before it is taken as lost with its node and run again (at least --job-timeout)")
 	fs.DurationVar(&f.eventHold, "event-order-hold", 5*time.Minute, "how long an event whose delivery keeps failing holds back the later events of its program and corp before it steps aside (they go ahead, it keeps its retries); negative: no order")
 	f.retention = 7 * 24 * time.Hour
 	fs.Var(human.Flag{D: &f.retention}, "traffic-retention", "how long traffic records are kept, e.g. 7d or 72h (at least 3 days)")
+	f.logRetention = 30 * 24 * time.Hour
+	fs.Var(human.Flag{D: &f.logRetention}, "program-log-retention", "how long program log lines (日志查询) are kept, e.g. 30d")
+	fs.Int64Var(&f.logHourlyBytes, "program-log-hourly-bytes", 1<<30, "bytes of log lines a program may log per hour; lines over it are dropped and counted (WeCom: 1 GB)")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	pos, err := parse(fs, args)
@@ -97,8 +107,11 @@ func serve(e *env, f *serveFlags, ready func(*server.Server)) error {
 		Addr: f.addr, DataDir: f.data, DB: f.db, SeedFile: f.seed, AdminToken: f.token, Logger: log,
 		DebugAllowedHosts: splitList(f.debugHosts), OutboundStrict: f.outboundStrict, OutboundAllow: splitList(f.outboundAllow),
 		TrustedProxies: splitList(f.trustedProxies), TrafficRetention: f.retention, MetricsAddr: f.metricsAddr,
+		LogRetention: f.logRetention, LogHourlyBytes: f.logHourlyBytes,
 		NodeName: f.node, InstanceHost: f.instanceHost, AdvertiseURL: f.advertise, JobTimeout: f.jobTimeout, JobRescueAfter: f.jobRescue,
 		EventOrderHold: f.eventHold,
+		ModelBackend:   f.modelBackend, ModelCallsPerDay: f.modelCalls, ModelMessagesPerDay: f.modelMsgs,
+		OpenAIBaseURL: os.Getenv("OPENZONE_OPENAI_BASE_URL"), OpenAIModel: os.Getenv("OPENZONE_OPENAI_MODEL"), OpenAIKey: os.Getenv("OPENZONE_OPENAI_API_KEY"),
 	})
 	if err != nil {
 		return err

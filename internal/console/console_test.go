@@ -337,3 +337,44 @@ func TestConsoleProgramSandbox(t *testing.T) {
 		return strings.Contains(b, "plain process") && strings.Contains(b, "isolation off: deploy.isolation is off")
 	})
 }
+
+// TestConsoleLogQuery: 日志查询 shows a program's lines by level and
+// req_id, a call's page links to its lines, a line's req_id to its call.
+func TestConsoleLogQuery(t *testing.T) {
+	z := testenv.Start(t, testenv.Options{Seed: consoleSeed})
+	ctx := context.Background()
+	const rid = "0123456789abcdef0123456789abcdef"
+	now := z.Clock.Now()
+	lines := []*openzone.ProgramLog{
+		{ProgramID: "prog-rel", Time: now, Level: openzone.LogLevelError, ReqID: rid, File: "main.go", Line: 9, Text: "went <wrong>", Received: now},
+		{ProgramID: "prog-rel", Time: now, Level: openzone.LogLevelInfo, ReqID: rid, File: "main.go", Line: 10, Text: "all fine", Received: now},
+	}
+	if _, err := z.Store().ProgramLogInsert(ctx, store.ProgramLogInsertParams{ProgramID: "prog-rel", Hour: now.Truncate(time.Hour),
+		Lines: lines, Sizes: []int64{10, 10}, Dropped: 3}); err != nil {
+		t.Fatal(err)
+	}
+	rec := &openzone.TrafficRecord{Kind: openzone.TrafficCall, ProgramID: "prog-rel", AbilityID: "echo", RequestID: rid, StartedAt: now}
+	if err := z.Store().TrafficInsert(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t, z)
+	st, body := c.get("/console/programs/prog-rel/logquery")
+	if st != 200 || !strings.Contains(body, ",ERR,") || !strings.Contains(body, "went &lt;wrong&gt;") || !strings.Contains(body, "all fine") {
+		t.Fatalf("log query: HTTP %d\n%s", st, body)
+	}
+	if !strings.Contains(body, `href="/console/traffic?request_id=`+rid+`"`) || !strings.Contains(body, `id="log-hours"`) || !strings.Contains(body, ">3</span>") {
+		t.Errorf("log query lacks the req_id link or the hour's 3 dropped lines:\n%s", body)
+	}
+	if _, body := c.get("/console/programs/prog-rel/logquery?level=ERR"); strings.Contains(body, "all fine") {
+		t.Errorf("level=ERR shows an INFO line")
+	}
+	if _, body := c.get("/console/programs/prog-rel/logquery?req_id=other"); !strings.Contains(body, `id="log-empty"`) {
+		t.Errorf("another req_id shows lines")
+	}
+	if _, body := c.get(fmt.Sprintf("/console/traffic/%d", rec.ID)); !strings.Contains(body, `/console/programs/prog-rel/logquery?req_id=`+rid) {
+		t.Errorf("the call's page does not link to its lines:\n%s", body)
+	}
+	if _, body := c.get("/console/traffic?request_id=" + rid); !strings.Contains(body, fmt.Sprintf("/console/traffic/%d", rec.ID)) {
+		t.Errorf("the inspector filtered by request id does not show the call")
+	}
+}

@@ -19,15 +19,17 @@ type corp struct {
 // app is an app as the console shows it: the callback's token and
 // EncodingAESKey are read only to say whether they are set.
 type app struct {
-	CorpID         string   `json:"corpid"`
-	AgentID        int64    `json:"agentid"`
-	Type           string   `json:"type"`
-	Provider       string   `json:"provider"`
-	TestInstall    bool     `json:"test_install"`
-	ZonePermission bool     `json:"zone_permission"`
-	ReceiveProgram string   `json:"receive_program_id"`
-	Programs       []string `json:"programs"`
-	Callback       struct {
+	CorpID         string `json:"corpid"`
+	AgentID        int64  `json:"agentid"`
+	Type           string `json:"type"`
+	Provider       string `json:"provider"`
+	TestInstall    bool   `json:"test_install"`
+	ZonePermission bool   `json:"zone_permission"`
+	// KnowledgePermission is 「数据与智能专区-知识集」.
+	KnowledgePermission bool     `json:"knowledge_permission"`
+	ReceiveProgram      string   `json:"receive_program_id"`
+	Programs            []string `json:"programs"`
+	Callback            struct {
 		URL            string `json:"url"`
 		Token          string `json:"token"`
 		EncodingAESKey string `json:"encoding_aes_key"`
@@ -183,7 +185,12 @@ func (c *Console) corpData(s *req, corpID string) (*corp, []*appCard, error) {
 }
 
 func (c *Console) handleCorp(w http.ResponseWriter, r *http.Request, s *req) error {
-	corpID := r.PathValue("corpid")
+	return c.corpPage(w, s, r.PathValue("corpid"), "", "")
+}
+
+// corpPage shows a corp; errMsg and tagJSON (the edit box as sent) when a
+// change of its tag groups was refused.
+func (c *Console) corpPage(w http.ResponseWriter, s *req, corpID, errMsg, tagJSON string) error {
 	co, cards, err := c.corpData(s, corpID)
 	if err != nil {
 		return notFound(w, s, err)
@@ -215,7 +222,68 @@ func (c *Console) handleCorp(w http.ResponseWriter, r *http.Request, s *req) err
 			}
 		}
 	}
-	return s.page(w, "corp", "corps", co.Name+" · "+corpID, map[string]any{"Corp": co, "Groups": groups, "Keys": keys.PublicKeys}, "")
+	data := map[string]any{"Corp": co, "Groups": groups, "Keys": keys.PublicKeys}
+	if err := c.modelData(s, corpID, data); err != nil {
+		return err
+	}
+	if errMsg != "" {
+		w.WriteHeader(http.StatusBadRequest)
+		data["TagJSON"] = tagJSON
+	}
+	return s.page(w, "corp", "corps", co.Name+" · "+corpID, data, errMsg)
+}
+
+// tagGroup is a customer tag group as the admin API gives it.
+type tagGroup struct {
+	GroupID   string `json:"group_id"`
+	GroupName string `json:"group_name"`
+	Tags      []struct {
+		TagID    string   `json:"tag_id"`
+		TagName  string   `json:"tag_name"`
+		Synonyms []string `json:"synonyms,omitempty"`
+	} `json:"tags"`
+}
+
+// modelData adds the corp's customer tag groups (as a table and as the
+// JSON the edit box holds) and its use of the daily model quotas.
+func (c *Console) modelData(s *req, corpID string, data map[string]any) error {
+	var tg struct {
+		TagGroups []tagGroup `json:"tag_groups"`
+	}
+	if err := s.get("/admin/v1/corps/"+url.PathEscape(corpID)+"/tag_groups", &tg); err != nil {
+		return err
+	}
+	js, _ := json.MarshalIndent(tg.TagGroups, "", "  ")
+	var q struct {
+		Quota map[string]struct {
+			Used   int64     `json:"used"`
+			Max    int64     `json:"max"`
+			Resets time.Time `json:"resets"`
+		} `json:"quota"`
+	}
+	if err := s.get("/admin/v1/corps/"+url.PathEscape(corpID)+"/quota", &q); err != nil {
+		return err
+	}
+	data["TagGroups"], data["TagJSON"], data["Quota"] = tg.TagGroups, string(js), q.Quota
+	return nil
+}
+
+// handleTagGroups replaces the corp's customer tag groups with the JSON
+// of the edit box; a refusal is shown on the corp's page.
+func (c *Console) handleTagGroups(w http.ResponseWriter, r *http.Request, s *req) error {
+	corpID, body := r.PathValue("corpid"), r.PostFormValue("tag_groups")
+	var groups []tagGroup
+	if err := json.Unmarshal([]byte(body), &groups); err != nil {
+		return c.corpPage(w, s, corpID, "tag_groups: not a JSON list of groups: "+err.Error(), body)
+	}
+	if err := s.call(http.MethodPut, "/admin/v1/corps/"+url.PathEscape(corpID)+"/tag_groups", map[string]any{"tag_groups": groups}, nil); err != nil {
+		if ae := errOf(err); ae != nil {
+			return c.corpPage(w, s, corpID, ae.Message, body)
+		}
+		return err
+	}
+	http.Redirect(w, r, "/console/corps/"+url.PathEscape(corpID)+"#tags", http.StatusSeeOther)
+	return nil
 }
 
 // appCardFor re-reads one app's card after a change.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/human"
 )
 
 var funcs = template.FuncMap{
@@ -28,8 +29,12 @@ var funcs = template.FuncMap{
 		return fmt.Sprint(t)
 	},
 	"clock": func(t time.Time) string { return t.Local().Format("15:04:05.000") },
-	"unix":  func(s int64) string { return time.Unix(s, 0).Local().Format("2006-01-02 15:04:05") },
-	"ms":    func(f float64) string { return fmt.Sprintf("%.1f ms", f) },
+	// logtime is a log line's datetime as WeCom's format writes it.
+	"logtime": func(t time.Time) string { return t.Local().Format("2006-01-02 15:04:05.000") },
+	"list":    func(vs ...string) []string { return vs },
+	"bytes":   human.Bytes,
+	"unix":    func(s int64) string { return time.Unix(s, 0).Local().Format("2006-01-02 15:04:05") },
+	"ms":      func(f float64) string { return fmt.Sprintf("%.1f ms", f) },
 	// pct is part/total as a CSS width, at least 1% so a sliver shows.
 	"pct": func(part, total float64) string {
 		if total <= 0 {

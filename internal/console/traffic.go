@@ -48,12 +48,14 @@ func (r *record) Replayable() bool {
 // filter is the inspector's filter form.
 type filter struct {
 	Program, Kind, Route string
+	RequestID            string // one call's records: a log line's req_id links here
 	Failed               bool
 }
 
 func filterOf(r *http.Request) filter {
 	q := r.URL.Query()
-	return filter{Program: q.Get("program_id"), Kind: q.Get("kind"), Route: q.Get("route"), Failed: q.Get("failed") == "true"}
+	return filter{Program: q.Get("program_id"), Kind: q.Get("kind"), Route: q.Get("route"), RequestID: q.Get("request_id"),
+		Failed: q.Get("failed") == "true"}
 }
 
 func (f filter) query() url.Values {
@@ -66,6 +68,9 @@ func (f filter) query() url.Values {
 	}
 	if f.Route != "" {
 		q.Set("route", f.Route)
+	}
+	if f.RequestID != "" {
+		q.Set("request_id", f.RequestID)
 	}
 	if f.Failed {
 		q.Set("failed", "true")

@@ -174,6 +174,11 @@ func (s *Service) store(ctx context.Context, tx store.Executor, f *seed.File) er
 			return err
 		}
 	}
+	for i := range f.WWModels {
+		if err := tx.WWModelUpsert(ctx, &f.WWModels[i]); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -203,6 +208,9 @@ func (s *Service) storeCorp(ctx context.Context, tx store.Executor, c *seed.Corp
 		if err := tx.ChatUpsert(ctx, chat); err != nil {
 			return err
 		}
+	}
+	if c.TagGroups != nil {
+		return tx.TagGroupsSet(ctx, c.Corp.CorpID, c.TagGroups)
 	}
 	return nil
 }

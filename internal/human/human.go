@@ -1,6 +1,7 @@
 // Package human writes durations as people say them ("7 days", "72 h",
 // "1.5 s") and reads them back with a day unit ("7d"), for flags, help
-// text and log lines: Go's own form says 168h0m0s.
+// text and log lines: Go's own form says 168h0m0s. It writes sizes too
+// ("1 GiB", "3.2 MiB").
 package human
 
 import (
@@ -36,6 +37,20 @@ func Duration(d time.Duration) string {
 		return trim(d.Seconds()) + " s"
 	}
 	return trim(float64(d)/float64(time.Millisecond)) + " ms"
+}
+
+// Bytes writes a size in the largest binary unit that keeps it at least
+// 1, with at most one decimal: "1 GiB", "3.2 MiB", "512 bytes".
+func Bytes(n int64) string {
+	for _, u := range []struct {
+		size int64
+		name string
+	}{{1 << 30, "GiB"}, {1 << 20, "MiB"}, {1 << 10, "KiB"}} {
+		if n >= u.size {
+			return trim(float64(n)/float64(u.size)) + " " + u.name
+		}
+	}
+	return strconv.FormatInt(n, 10) + " bytes"
 }
 
 func trim(f float64) string {

@@ -40,3 +40,17 @@ func TestParseDuration(t *testing.T) {
 		t.Errorf("Flag.String = %q", s)
 	}
 }
+
+func TestBytes(t *testing.T) {
+	for _, tt := range []struct {
+		n    int64
+		want string
+	}{
+		{0, "0 bytes"}, {1023, "1023 bytes"}, {1024, "1 KiB"}, {1536, "1.5 KiB"},
+		{5 << 20, "5 MiB"}, {1 << 30, "1 GiB"}, {3<<30 + 300<<20, "3.3 GiB"},
+	} {
+		if got := Bytes(tt.n); got != tt.want {
+			t.Errorf("Bytes(%d) = %q, want %q", tt.n, got, tt.want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/openzone/openzone"
 	"go.yaml.in/yaml/v3"
@@ -28,18 +29,22 @@ type decoder struct {
 
 // The keys of each mapping, in documentation order.
 var (
-	fileKeys     = []string{"providers", "corps", "programs", "apps"}
+	fileKeys     = []string{"providers", "corps", "programs", "apps", "ww_models"}
 	providerKeys = []string{"id", "name", "test_corps"}
-	corpKeys     = []string{"corpid", "name", "retention_days", "members", "external_contacts", "chats", "messages"}
+	authKeys     = []string{"status", "begin_time", "end_time"}
+	corpKeys     = []string{"corpid", "name", "retention_days", "auth", "members", "external_contacts", "chats", "messages", "tag_groups"}
+	tagGroupKeys = []string{"group_id", "group_name", "tags"}
+	tagKeys      = []string{"tag_id", "tag_name", "synonyms"}
+	wwModelKeys  = []string{"model_id", "backend", "program_id", "ability_id", "openai_model"}
 	chatKeys     = []string{"chatid", "name", "owner", "members"}
 	messageKeys  = []string{"msgid", "from", "to", "chat", "text"}
-	memberKeys   = []string{"userid", "name"}
+	memberKeys   = []string{"userid", "name", "editions"}
 	contactKeys  = []string{"external_userid", "name"}
 	programKeys  = []string{"id", "provider", "kind", "name", "released", "deploy", "abilities"}
 	deployKeys   = []string{"command", "instances", "url", "isolation", "image", "sdk_path", "limits"}
 	limitsKeys   = []string{"memory_mb", "cpus", "disk_mb"}
 	abilityKeys  = []string{"id", "name", "input", "output"}
-	appKeys      = []string{"corpid", "agentid", "type", "provider", "secret", "test_install", "zone_permission", "callback", "programs"}
+	appKeys      = []string{"corpid", "agentid", "type", "provider", "secret", "test_install", "zone_permission", "knowledge_permission", "callback", "programs"}
 	callbackKeys = []string{"url", "token", "encoding_aes_key"}
 )
 
@@ -419,6 +424,16 @@ func (d *decoder) file(doc *yaml.Node) (*File, error) {
 		}
 		f.Apps = append(f.Apps, a)
 	}
+	if items, path, err = top.items("ww_models"); err != nil {
+		return nil, err
+	}
+	for i, n := range items {
+		w, err := d.wwModel(n, index(path, i))
+		if err != nil {
+			return nil, err
+		}
+		f.WWModels = append(f.WWModels, w)
+	}
 	return f, nil
 }
 
@@ -469,6 +484,11 @@ func (d *decoder) corp(n *yaml.Node, path string) (CorpEntry, error) {
 		}
 		c.Corp.RetentionDays = int(days)
 	}
+	if m.has("auth") {
+		if c.Corp.Auth, err = d.auth(m.vals["auth"], join(path, "auth")); err != nil {
+			return c, err
+		}
+	}
 	items, ipath, err := m.items("members")
 	if err != nil {
 		return c, err
@@ -482,7 +502,22 @@ func (d *decoder) corp(n *yaml.Node, path string) (CorpEntry, error) {
 		if err != nil {
 			return c, err
 		}
-		c.Members = append(c.Members, openzone.Member{CorpID: c.Corp.CorpID, UserID: s[0], Name: s[1]})
+		member := openzone.Member{CorpID: c.Corp.CorpID, UserID: s[0], Name: s[1]}
+		if mm.has("editions") {
+			es, err := mm.strs("editions")
+			if err != nil {
+				return c, err
+			}
+			member.Editions = make([]int, 0, len(es))
+			for k, e := range es {
+				n, err := strconv.Atoi(e)
+				if err != nil {
+					return c, d.errorf(d.lines[index(join(index(ipath, i), "editions"), k)], "%s.editions[%d]: %q is not an edition (1, 2 or 3)", index(ipath, i), k, e)
+				}
+				member.Editions = append(member.Editions, n)
+			}
+		}
+		c.Members = append(c.Members, member)
 	}
 	if items, ipath, err = m.items("external_contacts"); err != nil {
 		return c, err
@@ -534,7 +569,92 @@ func (d *decoder) corp(n *yaml.Node, path string) (CorpEntry, error) {
 		}
 		c.Messages = append(c.Messages, MessageEntry{MsgID: s[0], From: s[1], Chat: s[2], Text: s[3], To: to})
 	}
+	if items, ipath, err = m.items("tag_groups"); err != nil {
+		return c, err
+	}
+	if items != nil {
+		c.TagGroups = []openzone.TagGroup{}
+	}
+	for i, it := range items {
+		g, err := d.tagGroup(it, index(ipath, i))
+		if err != nil {
+			return c, err
+		}
+		c.TagGroups = append(c.TagGroups, g)
+	}
 	return c, nil
+}
+
+// auth decodes a corp's authorisation: status (1–7) and its period as unix
+// seconds.
+func (d *decoder) auth(n *yaml.Node, path string) (openzone.Auth, error) {
+	var a openzone.Auth
+	m, err := d.mapping(n, path, authKeys)
+	if err != nil {
+		return a, err
+	}
+	if st, ok, err := m.integer("status"); err != nil {
+		return a, err
+	} else if ok {
+		a.Status = int(st)
+	}
+	for key, dst := range map[string]*time.Time{"begin_time": &a.Begin, "end_time": &a.End} {
+		if sec, ok, err := m.integer(key); err != nil {
+			return a, err
+		} else if ok {
+			*dst = time.Unix(sec, 0)
+		}
+	}
+	return a, nil
+}
+
+// tagGroup decodes a customer tag group (客户标签组).
+func (d *decoder) tagGroup(n *yaml.Node, path string) (openzone.TagGroup, error) {
+	g := openzone.TagGroup{Tags: []openzone.Tag{}}
+	m, err := d.mapping(n, path, tagGroupKeys)
+	if err != nil {
+		return g, err
+	}
+	s, err := m.strFields("group_id", "group_name")
+	if err != nil {
+		return g, err
+	}
+	g.GroupID, g.GroupName = s[0], s[1]
+	items, ipath, err := m.items("tags")
+	if err != nil {
+		return g, err
+	}
+	for i, it := range items {
+		tm, err := d.mapping(it, index(ipath, i), tagKeys)
+		if err != nil {
+			return g, err
+		}
+		s, err := tm.strFields("tag_id", "tag_name")
+		if err != nil {
+			return g, err
+		}
+		syn, err := tm.strs("synonyms")
+		if err != nil {
+			return g, err
+		}
+		g.Tags = append(g.Tags, openzone.Tag{TagID: s[0], TagName: s[1], Synonyms: syn})
+	}
+	return g, nil
+}
+
+// wwModel decodes the backend of a WeCom model id.
+func (d *decoder) wwModel(n *yaml.Node, path string) (openzone.WWModel, error) {
+	var w openzone.WWModel
+	m, err := d.mapping(n, path, wwModelKeys)
+	if err != nil {
+		return w, err
+	}
+	s, err := m.strFields("model_id", "backend", "program_id", "ability_id", "openai_model")
+	if err != nil {
+		return w, err
+	}
+	w = openzone.WWModel{ModelID: s[0], Backend: s[1], ProgramID: s[2], AbilityID: s[3], OpenAIModel: s[4]}
+	return w, nil
 }
 
 func (d *decoder) program(n *yaml.Node, path string) (openzone.Program, error) {
@@ -683,6 +803,9 @@ func (d *decoder) app(n *yaml.Node, path string) (AppEntry, error) {
 		return e, err
 	}
 	if a.ZonePermission, err = m.boolean("zone_permission", true); err != nil {
+		return e, err
+	}
+	if a.KnowledgePermission, err = m.boolean("knowledge_permission", false); err != nil {
 		return e, err
 	}
 	if cn, ok := m.vals["callback"]; ok {

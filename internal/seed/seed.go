@@ -14,6 +14,10 @@
 //	    external_contacts: [{external_userid: wmcustomer1, name: Customer One}]
 //	    chats: [{chatid: wrchat1, name: 项目群, owner: zhangsan, members: [zhangsan, wmcustomer1]}]
 //	    messages: [{msgid: m1, from: zhangsan, to: [wmcustomer1], text: 你好}]   # or chat: wrchat1
+//	    tag_groups:                   # customer tag groups (客户标签); the list replaces the corp's
+//	      - group_id: g-intent        # required, unique in the corp
+//	        group_name: 购买意向       # required
+//	        tags: [{tag_id: t-high, tag_name: 高意向, synonyms: [下单]}]   # synonyms optional
 //	programs:
 //	  - id: prog-echo                 # required, unique
 //	    provider: isv-demo            # required, a provider of this file
@@ -41,8 +45,15 @@
 //	    secret: demo-secret           # required
 //	    test_install: false           # true only for third_party
 //	    zone_permission: true         # default true
+//	    knowledge_permission: false   # 数据与智能专区-知识集; default false
 //	    callback: {url: "http://127.0.0.1:9000/cb", token: "T", encoding_aes_key: "…"}
 //	    programs: [prog-echo]         # programs of this file
+//	ww_models:                        # the backend of WeCom model ids (others: the zone's default)
+//	  - model_id: hunyuan-fast        # required, unique
+//	    backend: program              # required: builtin | openai | program
+//	    program_id: prog-echo         # program only: a program of this file, and its ability
+//	    ability_id: echo
+//	    # openai_model: qwen2.5       # openai only: the endpoint's model name
 //
 // Rules:
 //
@@ -89,6 +100,8 @@ type File struct {
 	Corps     []CorpEntry
 	Programs  []openzone.Program
 	Apps      []AppEntry
+	// WWModels set the backend of WeCom model ids (ww_models).
+	WWModels []openzone.WWModel
 
 	name  string         // file name for messages
 	lines map[string]int // path ("apps[0].type") → line, from Parse
@@ -102,6 +115,10 @@ type CorpEntry struct {
 	ExternalContacts []openzone.ExternalContact
 	Chats            []ChatEntry
 	Messages         []MessageEntry
+	// TagGroups are the corp's customer tag groups (客户标签); nil when the
+	// seed says nothing of them (the corp's groups are left as they are),
+	// empty when it lists none (they are removed).
+	TagGroups []openzone.TagGroup
 }
 
 // ChatEntry is a group chat (群聊); Owner and Members are userids or

@@ -231,7 +231,7 @@ var parseErrorCases = []struct {
 	{"merge of a scalar", "providers: [{<<: 1, id: a}]\n", `t.yaml:1: providers[0]: a merge key (<<) wants a mapping or a list of mappings, got an integer 1`},
 
 	// unknown keys and wrong types
-	{"unknown top-level key", "provider: []\n", `t.yaml:1: unknown key "provider" at the top level (known: providers, corps, programs, apps)`},
+	{"unknown top-level key", "provider: []\n", `t.yaml:1: unknown key "provider" at the top level (known: providers, corps, programs, apps, ww_models)`},
 	{"unknown key", head + prog + "    deploy:\n      command: [x]\n      instance: 2\n",
 		`t.yaml:9: unknown key "instance" in programs[0].deploy (known: command, instances, url, isolation, image, sdk_path, limits)`},
 	{"want a list", "providers: [{id: isv, test_corps: ww}]\n", `t.yaml:1: providers[0].test_corps: want a list, got a string "ww"`},

@@ -48,6 +48,21 @@ func (f *File) Validate() error {
 			return err
 		}
 	}
+	models := map[string]string{}
+	for i, m := range f.WWModels {
+		path := index("ww_models", i)
+		if err := f.checked(m.Check(path)); err != nil {
+			return err
+		}
+		if err := f.unique(models, m.ModelID, join(path, "model_id")); err != nil {
+			return err
+		}
+		if m.Backend == openzone.BackendProgram {
+			if err := f.ref(programs, "program", m.ProgramID, join(path, "program_id")); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 
@@ -100,7 +115,10 @@ func (f *File) validateCorp(i int, seen map[string]string) error {
 	if err != nil {
 		return err
 	}
-	return f.validateMessages(i, known, chats)
+	if err := f.validateMessages(i, known, chats); err != nil {
+		return err
+	}
+	return f.checked(openzone.CheckTagGroups(join(index("corps", i), "tag_groups"), f.Corps[i].TagGroups))
 }
 
 // validatePeople checks the members and external contacts of corps[i] and
@@ -108,6 +126,9 @@ func (f *File) validateCorp(i int, seen map[string]string) error {
 func (f *File) validatePeople(i int) (func(id, path string) error, error) {
 	c := &f.Corps[i]
 	path := index("corps", i)
+	if err := f.checked(c.Corp.Auth.Check(join(path, "auth"))); err != nil {
+		return nil, err
+	}
 	users := map[string]string{}
 	for j, m := range c.Members {
 		mp := index(join(path, "members"), j)
@@ -117,7 +138,8 @@ func (f *File) validatePeople(i int) (func(id, path string) error, error) {
 		if err := f.unique(users, m.UserID, join(mp, "userid")); err != nil {
 			return nil, err
 		}
-		if err := f.checked(openzone.CheckUserID(join(mp, "userid"), m.UserID), openzone.CheckText(join(mp, "name"), m.Name, openzone.MaxNameLen, false)); err != nil {
+		if err := f.checked(openzone.CheckUserID(join(mp, "userid"), m.UserID), openzone.CheckText(join(mp, "name"), m.Name, openzone.MaxNameLen, false),
+			openzone.CheckEditions(join(mp, "editions"), m.Editions)); err != nil {
 			return nil, err
 		}
 		if m.CorpID != c.Corp.CorpID {

@@ -21,6 +21,7 @@ import (
 	"github.com/openzone/openzone"
 	"github.com/openzone/openzone/internal/debugmode"
 	"github.com/openzone/openzone/internal/guard"
+	"github.com/openzone/openzone/internal/logs"
 	"github.com/openzone/openzone/internal/store"
 	"github.com/openzone/openzone/internal/traffic"
 	"github.com/openzone/openzone/internal/wire"
@@ -133,7 +134,9 @@ type Config struct {
 	// Keys finds the keys of a program's secret by version (gateway).
 	Keys Keys
 	// Debug opens the SDK half of debug mode (debugmode.Service).
-	Debug    Debug
+	Debug Debug
+	// Logs keeps the log lines programs send (logs.Service).
+	Logs     Logs
 	Registry *Registry
 	Recorder *traffic.Recorder
 	Now      func() time.Time
@@ -156,6 +159,11 @@ type Debug interface {
 	SDKOpen(ctx context.Context, p debugmode.SDKOpenParams) (*debugmode.SDKOpenResult, error)
 }
 
+// Logs keeps a program's log batch.
+type Logs interface {
+	Ingest(ctx context.Context, b *logs.Batch) (*wire.LogAnswer, error)
+}
+
 // New returns the program API.
 func New(cfg Config) *API { return &API{cfg: cfg} }
 
@@ -163,6 +171,7 @@ func New(cfg Config) *API { return &API{cfg: cfg} }
 func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /spec/v1/invoke", a.handleInvoke)
 	mux.HandleFunc("POST /spec/v1/debug/open", a.handleDebugOpen)
+	mux.HandleFunc("POST "+wire.LogPath, a.handleLogs)
 }
 
 // refusal is the answer to a packet the zone cannot open: there is no key
@@ -207,7 +216,7 @@ func (a *API) handleInvoke(w http.ResponseWriter, r *http.Request) {
 	}
 	span := a.cfg.Recorder.Begin(openzone.TrafficRecord{Kind: openzone.TrafficInvoke, StartedAt: a.cfg.Now()})
 	r.Body = http.MaxBytesReader(w, r.Body, MaxInvokeBytes)
-	p, refused := a.open(r)
+	p, refused := a.open(r, wire.PurposeInvoke, MaxInvokeBytes)
 	if refused != nil && refused.errcode == openzone.ErrRequestTooLarge {
 		a.tooLarge(w)
 		return
@@ -243,9 +252,10 @@ func (a *API) handleInvoke(w http.ResponseWriter, r *http.Request) {
 	span.EndWith(reply.ReplyBase())
 }
 
-// open authenticates an invoke: its header, the program's live secret of
-// the version it names, the seal, freshness and replay.
-func (a *API) open(r *http.Request) (*packet, *refusal) {
+// open authenticates a request of purpose p (an invoke or a log batch) of
+// at most max bytes: its header, the program's live secret of the version
+// it names, the seal, freshness and replay.
+func (a *API) open(r *http.Request, p wire.Purpose, max int) (*packet, *refusal) {
 	ctx := r.Context()
 	hd, err := wire.ReadHeader(r.Header, "")
 	if err != nil {
@@ -265,15 +275,15 @@ func (a *API) open(r *http.Request) (*packet, *refusal) {
 		a.cfg.Logger.Error("spec api: program keys", "program_id", hd.ProgramID, "err", err)
 		return nil, &refusal{wire.ExcMalformed, openzone.ErrSystem, "system busy"}
 	}
-	body, err := io.ReadAll(r.Body) // under http.MaxBytesReader
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, &refusal{wire.ExcMalformed, openzone.ErrRequestTooLarge, "invoke body over " + strconv.Itoa(MaxInvokeBytes) + " bytes"}
-		}
-		return nil, &refusal{wire.ExcMalformed, openzone.ErrProgramDecrypt, "invoke body unreadable"}
+	body, err := io.ReadAll(io.LimitReader(r.Body, int64(max)+1))
+	var mbe *http.MaxBytesError
+	if len(body) > max || errors.As(err, &mbe) {
+		return nil, &refusal{wire.ExcMalformed, openzone.ErrRequestTooLarge, "body over " + strconv.Itoa(max) + " bytes"}
 	}
-	pt, err := keys.Open(wire.PurposeInvoke, hd, body)
+	if err != nil {
+		return nil, &refusal{wire.ExcMalformed, openzone.ErrProgramDecrypt, "body unreadable"}
+	}
+	pt, err := keys.Open(p, hd, body)
 	if err != nil {
 		return nil, &refusal{wire.ExceptionCode(err), openzone.ErrProgramDecrypt, err.Error()}
 	}
@@ -368,3 +378,31 @@ func (a *API) internal(err error) error {
 }
 
 func errReply(err error) openzone.Reply { return openzone.BaseOf(err) }
+
+// handleLogs serves POST /spec/v1/logs: a batch of the program's log lines
+// (docs/protocol.md §16), answered with a sealed wire.LogAnswer. Batches are
+// not recorded as traffic: they are the program's logs, not its calls.
+func (a *API) handleLogs(w http.ResponseWriter, r *http.Request) {
+	p, refused := a.open(r, wire.PurposeLog, wire.MaxLogBatchBytes)
+	if refused != nil {
+		a.refuse(w, refused)
+		return
+	}
+	var ans *wire.LogAnswer
+	b := &logs.Batch{ProgramID: p.hd.ProgramID, Debug: p.session != nil}
+	err := json.Unmarshal(p.body, &b.LogBatch)
+	if err != nil {
+		err = openzone.Errorf(openzone.ErrInvalidParam, "log batch is not the JSON of a batch (docs/protocol.md §16)")
+	} else {
+		ans, err = a.cfg.Logs.Ingest(r.Context(), b)
+	}
+	if err != nil {
+		base := openzone.BaseOf(a.internal(err))
+		ans = &wire.LogAnswer{Errcode: base.Errcode, Errmsg: base.Errmsg}
+	}
+	out, _ := json.Marshal(ans) // plain fields always marshal
+	w.Header().Set("Content-Type", wire.ContentType)
+	p.hd.Apply(w.Header(), true)
+	w.WriteHeader(http.StatusOK)
+	w.Write(p.keys.Seal(wire.PurposeResult, p.hd, out))
+}

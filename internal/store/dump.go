@@ -37,6 +37,9 @@ var DumpTables = []string{
 	"debug_program", "debug_session", "notification",
 	"chat", "chat_member", "message", "agree_status", "app_public_key",
 	"keyword_rule", "keyword_hit", "event_token", "event", "notify", "task", "node", "audit",
+	"program_log_level", "program_log", "program_log_hour", "hide_config",
+	"quota", "tag_group", "ww_model",
+	"media", "kb", "kb_grant", "kb_doc", "kb_fragment", "kb_posting", "kb_df",
 }
 
 // Pseudo-tables of a dump.
@@ -52,7 +55,7 @@ const (
 
 // SequenceTables are the tables whose id the store assigns, and its column.
 var SequenceTables = map[string]string{
-	"traffic": "id", "notification": "id", "audit": "id", "message": "seq", "keyword_hit": "seq",
+	"traffic": "id", "notification": "id", "audit": "id", "message": "seq", "keyword_hit": "seq", "program_log": "id",
 }
 
 // DumpRow is one row: column names and values. A value is nil, a string,

@@ -2,6 +2,8 @@ package store
 
 import (
 	"time"
+
+	"github.com/openzone/openzone"
 )
 
 // Parameters of the methods that take more than a context and two
@@ -126,4 +128,80 @@ type NodePublishParams struct {
 type AuditListParams struct {
 	BeforeID int64 // 0: from the newest
 	Limit    int
+}
+
+type ProgramLogInsertParams struct {
+	ProgramID string
+	Hour      time.Time // the hour the batch counts in
+	Cap       int64     // bytes per program per hour; 0: no cap
+	Lines     []*openzone.ProgramLog
+	// Sizes are the lines' sizes in bytes, counted against the cap.
+	Sizes []int64
+	// Counted with the hour besides the lines: dropped before they came
+	// (the SDK's buffer was full), above the log level, not lines.
+	Dropped, Filtered, Rejected int64
+}
+
+type HideConfigGetParams struct {
+	CorpID  string
+	AgentID int64
+	UserID  string
+}
+
+type QuotaTakeParams struct {
+	Scope   string // what is counted
+	Subject string // whose count
+	// WindowStart names the counter; WindowEnd is when it may be pruned.
+	WindowStart, WindowEnd time.Time
+	N, Max                 int64
+}
+
+type QuotaGetParams struct {
+	Scope, Subject string
+	WindowStart    time.Time
+}
+
+type KBInsertParams struct {
+	KB  *openzone.KnowledgeBase
+	Max int // live sets a corp may hold
+}
+
+type KBGrantParams struct {
+	KBID    string
+	CorpID  string
+	AgentID int64
+	Granted bool // false withdraws
+}
+
+type KBDocInsertParams struct {
+	KBID string
+	Docs []*openzone.KnowledgeDoc
+	Max  int // documents the set may hold
+}
+
+type KBDocLearnedParams struct {
+	DocID     string
+	Status    int    // openzone.DocOK or DocFailed
+	Reason    string // why it failed
+	Chars     int
+	Fragments []openzone.KnowledgeFragment
+	Postings  []openzone.KnowledgePosting
+	At        time.Time
+}
+
+type KBDocRemoveParams struct {
+	KBID    string
+	DocIDs  []string
+	MinLeft int // documents that must remain
+}
+
+type KBTermsParams struct {
+	KBID  string
+	Terms []int64
+}
+
+// KBFragmentKey names one fragment.
+type KBFragmentKey struct {
+	DocID string
+	Ord   int
 }

@@ -224,6 +224,97 @@ type Executor interface {
 	NotifyInsert(ctx context.Context, n *openzone.Notify) error
 	NotifyGet(ctx context.Context, notifyID string) (*openzone.Notify, error)
 
+	// ProgramLogLevel returns a program's log level (set_log_level),
+	// DefaultLogLevel when none was set.
+	ProgramLogLevel(ctx context.Context, programID string) (int, error)
+	ProgramLogLevelSet(ctx context.Context, programID string, level int) error
+	// ProgramLogInsert keeps as many of Lines, in order, as the hour's cap
+	// allows (bytes of the lines, Cap in all for the program's Hour; 0: no
+	// cap) and adds the batch's counts to the hour, in one step; it returns
+	// how many lines it kept. The rest count as dropped.
+	ProgramLogInsert(ctx context.Context, p ProgramLogInsertParams) (int, error)
+	// ProgramLogList returns lines newest first.
+	ProgramLogList(ctx context.Context, f openzone.ProgramLogFilter) ([]*openzone.ProgramLog, error)
+	// ProgramLogHours returns a program's hours from since on, newest first.
+	ProgramLogHours(ctx context.Context, programID string, since time.Time) ([]*openzone.ProgramLogHour, error)
+
+	// HideConfigGet returns what the display component hides from a member
+	// viewing through an app; ErrNotFound when nothing was set.
+	HideConfigGet(ctx context.Context, p HideConfigGetParams) (*openzone.HideConfig, error)
+	// HideConfigPut creates or replaces it.
+	HideConfigPut(ctx context.Context, c *openzone.HideConfig) error
+
+	// QuotaTake adds N to the counter of (Scope, Subject, WindowStart)
+	// unless the sum would pass Max, in one atomic step (concurrent takes
+	// on any node never pass it). It returns the count after the take, or
+	// as it stands when refused, and whether it was taken.
+	QuotaTake(ctx context.Context, p QuotaTakeParams) (used int64, ok bool, err error)
+	// QuotaGet returns a counter: 0 when nothing was taken in the window.
+	QuotaGet(ctx context.Context, p QuotaGetParams) (int64, error)
+
+	// TagGroupsSet replaces a corp's customer tag groups (客户标签), in
+	// the order given; an unknown corp is ErrNotFound.
+	TagGroupsSet(ctx context.Context, corpID string, groups []openzone.TagGroup) error
+	// TagGroupList returns a corp's tag groups in their order.
+	TagGroupList(ctx context.Context, corpID string) ([]openzone.TagGroup, error)
+
+	// WWModelUpsert sets the backend of a WeCom model id; WWModelGet of
+	// an id with none set is ErrNotFound.
+	WWModelUpsert(ctx context.Context, m *openzone.WWModel) error
+	WWModelGet(ctx context.Context, modelID string) (*openzone.WWModel, error)
+	WWModelList(ctx context.Context) ([]*openzone.WWModel, error)
+	WWModelDelete(ctx context.Context, modelID string) error
+
+	// MediaInsert stores an uploaded file.
+	MediaInsert(ctx context.Context, m *openzone.Media) error
+	// MediaGet returns a file, expired or not (its reader judges).
+	MediaGet(ctx context.Context, mediaID string) (*openzone.Media, error)
+
+	// KBInsert creates a knowledge set unless its corp already has Max
+	// live sets (the count and the insert are one step): ErrKBTooMany.
+	KBInsert(ctx context.Context, p KBInsertParams) error
+	// KBGet returns a set, deleted or not, with its grants.
+	KBGet(ctx context.Context, kbID string) (*openzone.KnowledgeBase, error)
+	// KBList returns a corp's live sets, oldest first, with their grants.
+	KBList(ctx context.Context, corpID string) ([]*openzone.KnowledgeBase, error)
+	// KBRename renames a live set.
+	KBRename(ctx context.Context, kbID, name string) error
+	// KBDelete marks a set deleted and drops its grants, documents,
+	// fragments and index in one transaction; a set already deleted is
+	// left as it is (false).
+	KBDelete(ctx context.Context, kbID string, at time.Time) (bool, error)
+	// KBGrant grants a corp set to an app or withdraws it; it reports
+	// whether that changed anything.
+	KBGrant(ctx context.Context, p KBGrantParams) (bool, error)
+	// KBDocInsert adds documents to a live set, refusing (all of them)
+	// when the set would hold more than Max documents (ErrKBTooManyDocs)
+	// or a web_url it already has (ErrKBDupWebURL).
+	KBDocInsert(ctx context.Context, p KBDocInsertParams) error
+	// KBDocGet returns a document without its Source.
+	KBDocGet(ctx context.Context, docID string) (*openzone.KnowledgeDoc, error)
+	// KBDocSource returns the sealed source of a document still being
+	// learned (nil once learned).
+	KBDocSource(ctx context.Context, docID string) ([]byte, error)
+	// KBDocList returns a set's documents, oldest first, without Source.
+	KBDocList(ctx context.Context, kbID string) ([]*openzone.KnowledgeDoc, error)
+	// KBDocLearned ends the learning of a document still being learned:
+	// its fragments and index go in, the set's counts and document
+	// frequencies grow, its status becomes Status and its source is
+	// dropped — all or nothing. false: the document is gone or no longer
+	// being learned (nothing changed).
+	KBDocLearned(ctx context.Context, p KBDocLearnedParams) (bool, error)
+	// KBDocRemove removes documents of a set with their fragments and
+	// index, unless fewer than MinLeft would remain (ErrKBRemoveAllDocs).
+	// Ids not in the set are ErrNotFound naming the first.
+	KBDocRemove(ctx context.Context, p KBDocRemoveParams) error
+	// KBDF returns the document frequency of each of Terms in a set that
+	// has it (terms no fragment holds are absent).
+	KBDF(ctx context.Context, p KBTermsParams) (map[int64]int, error)
+	// KBPostings returns the index rows of Terms in a set.
+	KBPostings(ctx context.Context, p KBTermsParams) ([]openzone.KnowledgePosting, error)
+	// KBFragments returns the fragments named by Keys (those that exist).
+	KBFragments(ctx context.Context, keys []KBFragmentKey) ([]openzone.KnowledgeFragment, error)
+
 	TrafficInsert(ctx context.Context, r *openzone.TrafficRecord) error
 	TrafficGet(ctx context.Context, id int64) (*openzone.TrafficRecord, error)
 	// TrafficList returns records newest first (AfterID: only ids above it).
@@ -247,6 +338,9 @@ type Store interface {
 	// on and seals those stored before; it returns how many it sealed.
 	// Called once, before the store serves.
 	SealSecrets(ctx context.Context, box *atrest.Box) (int, error)
+	// ProgramLogPrune deletes log lines received, and hours that ended,
+	// before before, and returns how many lines it deleted.
+	ProgramLogPrune(ctx context.Context, before time.Time) (int64, error)
 	Close() error
 }
 

@@ -24,7 +24,7 @@ func (s *Service) CreateAppTask(ctx context.Context, at AppTask) (string, error)
 		return "", err
 	}
 	t := &openzone.Task{Kind: openzone.TaskAppAsync, CorpID: app.CorpID, AgentID: app.AgentID, ProgramID: prog.ID, AbilityID: at.AbilityID}
-	if err := s.create(ctx, t, at.RequestData); err != nil {
+	if err := s.create(ctx, t, []byte(at.RequestData), DeliveryArgs{}); err != nil {
 		return "", err
 	}
 	return t.JobID, nil

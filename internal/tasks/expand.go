@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/openzone/openzone/internal/kbtext"
 )
 
 // Placeholders a callee's input protocol may hold (docs/wecom.md, "Placeholders"):
@@ -18,6 +20,12 @@ const (
 // fill is what the placeholders expand to.
 type fill struct {
 	chat, chatContent, knowledge, tagJSON string
+	// failTagGroups are the groups of a model task's tag_group_list the
+	// corp does not have (fail_tag_group_id_list).
+	failTagGroups []string
+	// fragments are a knowledge set's best fragments for the chat, best
+	// first; fit formats as many as fit into {knowledge}.
+	fragments []string
 }
 
 // expand writes the callee's input protocol with its placeholders filled.
@@ -38,6 +46,22 @@ func expand(protocol string, f fill, escapeType int) (string, error) {
 		return "", fmt.Errorf("the input after placeholder expansion is %d characters, over the limit of %d", n, MaxExpandedRunes)
 	}
 	return out, nil
+}
+
+// fit expands the protocol with as many of the best knowledge fragments
+// as fit the limit: the best k for the largest k whose expansion is at
+// most MaxExpandedRunes. Only a prompt over the limit with no fragment at
+// all fails (790040).
+func fit(protocol string, f fill, escapeType int) (string, error) {
+	for k := len(f.fragments); ; k-- {
+		if len(f.fragments) > 0 {
+			f.knowledge = kbtext.Format(f.fragments[:k])
+		}
+		out, err := expand(protocol, f, escapeType)
+		if err == nil || k == 0 {
+			return out, err
+		}
+	}
 }
 
 // escape applies escape_type to text substituted into a JSON string.

@@ -77,3 +77,43 @@ func FuzzExpand(f *testing.F) {
 		}
 	})
 }
+
+// TestFit: {knowledge} takes as many of the best fragments as keep the
+// prompt within MaxExpandedRunes; only a prompt over it without any
+// fragment fails.
+func TestFit(t *testing.T) {
+	frag := strings.Repeat("知", 9000) // 9,004 characters with "文档N："
+	protocol := `{"kb":"{knowledge}","c":"{chatcontent}"}`
+	tests := []struct {
+		name      string
+		chat      string
+		fragments []string
+		wantDocs  int // fragments in the expansion; -1: 790040
+	}{
+		{"AllFit", "短", []string{"甲", "乙"}, 2},
+		{"ThreeOfFive", "短", []string{frag, frag, frag, frag, frag}, 3},
+		{"NoneFitsButPromptDoes", strings.Repeat("长", 29000), []string{frag}, 0},
+		{"PromptAloneTooLong", strings.Repeat("长", 30001), []string{"甲"}, -1},
+		{"NoSet", "短", nil, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := fit(protocol, fill{chatContent: tc.chat, fragments: tc.fragments}, 0)
+			if tc.wantDocs < 0 {
+				if err == nil {
+					t.Fatal("fit succeeded, want 790040's error")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Count(out, "文档"); got != tc.wantDocs {
+				t.Fatalf("%d fragments in the expansion, want %d", got, tc.wantDocs)
+			}
+			if n := utf8.RuneCountInString(out); n > MaxExpandedRunes {
+				t.Fatalf("expansion of %d characters", n)
+			}
+		})
+	}
+}

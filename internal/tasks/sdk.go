@@ -14,6 +14,7 @@ import (
 	"github.com/openzone/openzone/internal/protocol"
 	"github.com/openzone/openzone/internal/specapi"
 	"github.com/openzone/openzone/internal/store"
+	"github.com/openzone/openzone/internal/wwmodels"
 )
 
 // Register adds the task interfaces to the SDK registry.
@@ -24,6 +25,7 @@ func (s *Service) Register(r *specapi.Registry) {
 	r.Register("get_model_task_result", s.resultOf(openzone.TaskModel))
 	r.Register("program_async_job_call_back", s.asyncJobCallBack)
 	r.AllowAgentless("program_async_job_call_back")
+	s.registerWW(r)
 }
 
 func decode(raw json.RawMessage, v any) error {
@@ -107,7 +109,7 @@ func (s *Service) createProgramTask(ctx context.Context, c *specapi.Context, raw
 	if err := decode(raw, &req); err != nil {
 		return nil, err
 	}
-	t, fails, err := s.createTask(ctx, c, openzone.TaskProgram, &req)
+	t, fails, _, err := s.createTask(ctx, c, openzone.TaskProgram, &req)
 	if err != nil {
 		return nil, err
 	}
@@ -119,17 +121,9 @@ func (s *Service) createModelTask(ctx context.Context, c *specapi.Context, raw j
 	if err := decode(raw, &req); err != nil {
 		return nil, err
 	}
-	t, fails, err := s.createTask(ctx, c, openzone.TaskModel, &req)
+	t, fails, failGroups, err := s.createTask(ctx, c, openzone.TaskModel, &req)
 	if err != nil {
 		return nil, err
-	}
-	// No customer tag groups exist in this zone yet: every group asked
-	// for is reported as failed (docs/decisions.md).
-	failGroups := []string{}
-	if !t.Debug {
-		for _, g := range req.TagGroupList {
-			failGroups = append(failGroups, g.GroupID)
-		}
 	}
 	return &createModelTaskReply{createTaskReply: createTaskReply{Base: openzone.OK, JobID: t.JobID, FailList: fails},
 		FailTagGroupIDList: failGroups}, nil
@@ -147,38 +141,49 @@ func (req *taskReq) callee(kind openzone.TaskKind) (id, field string, want openz
 // createTask applies the checks of create_program_task /
 // create_model_task in order — the request, the callee, debug mode — fills
 // the callee's input protocol and stores the task.
-func (s *Service) createTask(ctx context.Context, c *specapi.Context, kind openzone.TaskKind, req *taskReq) (*openzone.Task, []failMsg, error) {
+//
+// It returns the task, the fail list and, for a model task, the groups of
+// tag_group_list the corp does not have.
+func (s *Service) createTask(ctx context.Context, c *specapi.Context, kind openzone.TaskKind, req *taskReq) (*openzone.Task, []failMsg, []string, error) {
 	escapeType, err := req.check(kind)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	callee, ability, err := s.callee(ctx, c, kind, req)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if err := s.debugBoth(ctx, c, kind, callee); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	f, fails, err := s.fill(ctx, c, kind, req)
 	if err != nil {
-		return nil, fails, err
+		return nil, fails, nil, err
 	}
 	if kind == openzone.TaskProgram {
 		// A program's input protocol may use {chat} and {chatcontent} only;
 		// other braces are its own text.
 		f.knowledge, f.tagJSON = phKnowledge, phTagJSON
 	}
-	input, err := expand(string(ability.Input), f, escapeType)
+	input, err := fit(string(ability.Input), f, escapeType)
 	if err != nil {
-		return nil, nil, openzone.Errorf(openzone.ErrInputTooLong, "%v", err)
+		return nil, nil, nil, openzone.Errorf(openzone.ErrInputTooLong, "%v", err)
+	}
+	if kind == openzone.TaskModel {
+		if err := s.take(ctx, kind, c.CorpID, 0); err != nil {
+			return nil, nil, nil, err
+		}
 	}
 	failJSON, _ := json.Marshal(fails)
 	t := &openzone.Task{Kind: kind, CorpID: c.CorpID, AgentID: c.AgentID, CallerID: c.ProgramID, ProgramID: callee.ID,
 		AbilityID: req.AbilityID, FailList: failJSON, Debug: c.Debug}
-	if err := s.create(ctx, t, input); err != nil {
-		return nil, nil, err
+	if err := s.create(ctx, t, []byte(input), DeliveryArgs{}); err != nil {
+		return nil, nil, nil, err
 	}
-	return t, fails, nil
+	if f.failTagGroups == nil {
+		f.failTagGroups = []string{}
+	}
+	return t, fails, f.failTagGroups, nil
 }
 
 // check checks a task request's own fields and returns its escape_type.
@@ -285,9 +290,6 @@ func (s *Service) fill(ctx context.Context, c *specapi.Context, kind openzone.Ta
 		}
 		return f, []failMsg{}, nil
 	}
-	if kind == openzone.TaskModel && req.KbID != "" {
-		return f, nil, openzone.Errorf(openzone.ErrBadKnowledgeBase, "illegal kb_id %q: this zone has no knowledge bases (知识集) yet", req.KbID)
-	}
 	f, fails, used, err := s.fromArchive(ctx, c.CorpID, *req.MsgList)
 	if err != nil {
 		return f, nil, err
@@ -296,9 +298,39 @@ func (s *Service) fill(ctx context.Context, c *specapi.Context, kind openzone.Ta
 		return f, fails, openzone.Errorf(openzone.ErrAllMsgsFailed, "none of the %d messages in msg_list could be loaded (first: errcode %d, %s)", len(*req.MsgList), fails[0].Errcode, fails[0].Errmsg)
 	}
 	if kind == openzone.TaskModel {
-		f.tagJSON = `{"tag_group":[]}`
+		// {tagjson}: the groups of tag_group_list the corp has; the
+		// others are returned in fail_tag_group_id_list.
+		ids := make([]string, len(req.TagGroupList))
+		for i, g := range req.TagGroupList {
+			ids[i] = g.GroupID
+		}
+		groups, missing, err := s.tagGroups(ctx, c.CorpID, ids)
+		if err != nil {
+			return f, nil, err
+		}
+		f.tagJSON, f.failTagGroups = wwmodels.TagJSON(groups), missing
+		// {knowledge}: the set's best fragments for the chat's text.
+		if f.fragments, err = s.knowledge(ctx, c, req, f.chatContent); err != nil {
+			return f, nil, err
+		}
 	}
 	return f, fails, nil
+}
+
+// knowledge returns the fragments of the model task's kb_id (or
+// service_kb_id) for the chat's text; none without a set.
+func (s *Service) knowledge(ctx context.Context, c *specapi.Context, req *taskReq, query string) ([]string, error) {
+	if req.KbID == "" && req.ServiceKbID == "" {
+		return nil, nil
+	}
+	if s.cfg.Knowledge == nil || c.App == nil {
+		id := req.KbID
+		if id == "" {
+			id = req.ServiceKbID
+		}
+		return nil, openzone.Errorf(openzone.ErrBadKnowledgeBase, "illegal kb_id %q: this zone serves no knowledge sets", id)
+	}
+	return s.cfg.Knowledge.ForTask(ctx, c.App, req.KbID, req.ServiceKbID, query)
 }
 
 // fromArchive loads msg_list from the archive with each item's
@@ -306,6 +338,50 @@ func (s *Service) fill(ctx context.Context, c *specapi.Context, kind openzone.Ta
 // the texts, in send_time order. Items that cannot be used go to the
 // fail list; used counts the others.
 func (s *Service) fromArchive(ctx context.Context, corpID string, items []msgItem) (fill, []failMsg, int, error) {
+	msgs, fails, err := s.loadMessages(ctx, corpID, items)
+	if err != nil {
+		return fill{}, nil, 0, err
+	}
+	return fill{chat: chatLines(msgs, false), chatContent: contentLines(msgs)}, fails, len(msgs), nil
+}
+
+// chatLines writes {chat}: "<who>说：<text>" a line, or with roles
+// "<who>(<role>)说：<text>" (the general model's).
+func chatLines(msgs []wwmodels.Message, roles bool) string {
+	var b strings.Builder
+	for i, m := range msgs {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(m.Who)
+		if roles {
+			b.WriteString("(" + m.Role + ")")
+		}
+		b.WriteString("说：" + m.Text)
+	}
+	return b.String()
+}
+
+// contentLines writes {chatcontent}: the texts, a line each.
+func contentLines(msgs []wwmodels.Message) string {
+	var b strings.Builder
+	for i, m := range msgs {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(m.Text)
+	}
+	return b.String()
+}
+
+// roles names a sender type as the general model's {chat} does.
+var roles = map[int]string{1: wwmodels.RoleStaff, 2: wwmodels.RoleCustomer, 3: wwmodels.RoleBot}
+
+// loadMessages loads msg_list from the archive with each item's
+// secret_key, in send_time order. Items that cannot be used go to the
+// fail list: a repeated msgid 710613 (the first is used), unknown 710601,
+// a wrong key 710603, voice 710700, other non-text types 710602.
+func (s *Service) loadMessages(ctx context.Context, corpID string, items []msgItem) ([]wwmodels.Message, []failMsg, error) {
 	fails := []failMsg{}
 	fail := func(it msgItem, code int, format string, args ...any) {
 		fm := failMsg{Errcode: code, Errmsg: fmt.Sprintf(format, args...), MsgID: it.MsgID}
@@ -314,11 +390,11 @@ func (s *Service) fromArchive(ctx context.Context, corpID string, items []msgIte
 	}
 	names, err := s.names(ctx, corpID)
 	if err != nil {
-		return fill{}, nil, 0, err
+		return nil, nil, err
 	}
 	type line struct {
-		at        int64
-		who, text string
+		at int64
+		m  wwmodels.Message
 	}
 	var lines []line
 	seen := map[string]bool{}
@@ -338,7 +414,7 @@ func (s *Service) fromArchive(ctx context.Context, corpID string, items []msgIte
 			continue
 		}
 		if err != nil {
-			return fill{}, nil, 0, err
+			return nil, nil, err
 		}
 		content, err := s.cfg.Archive.Content(m, it.EncryptInfo.SecretKey)
 		if err != nil {
@@ -362,19 +438,14 @@ func (s *Service) fromArchive(ctx context.Context, corpID string, items []msgIte
 		if n := names[m.Sender.ID]; n != "" {
 			who = n
 		}
-		lines = append(lines, line{at: m.SendTime.UnixMilli(), who: who, text: txt.Content})
+		lines = append(lines, line{at: m.SendTime.UnixMilli(), m: wwmodels.Message{MsgID: it.MsgID, Who: who, Role: roles[m.Sender.Type], Text: txt.Content}})
 	}
 	sort.SliceStable(lines, func(i, j int) bool { return lines[i].at < lines[j].at })
-	var chat, content strings.Builder
+	msgs := make([]wwmodels.Message, len(lines))
 	for i, l := range lines {
-		if i > 0 {
-			chat.WriteByte('\n')
-			content.WriteByte('\n')
-		}
-		chat.WriteString(l.who + "说：" + l.text)
-		content.WriteString(l.text)
+		msgs[i] = l.m
 	}
-	return fill{chat: chat.String(), chatContent: content.String()}, fails, len(lines), nil
+	return msgs, fails, nil
 }
 
 // names maps member and external contact ids of a corp to their names.
@@ -397,28 +468,39 @@ func (s *Service) names(ctx context.Context, corpID string) (map[string]string, 
 	return out, nil
 }
 
+// ownTask reads the task a result interface's {jobid} names: one the
+// calling program created for this corp and app (40058 otherwise), of
+// kind (710616 otherwise).
+func (s *Service) ownTask(ctx context.Context, c *specapi.Context, raw json.RawMessage, kind openzone.TaskKind) (*openzone.Task, error) {
+	var req struct {
+		JobID string `json:"jobid"`
+	}
+	if err := decode(raw, &req); err != nil {
+		return nil, err
+	}
+	if req.JobID == "" {
+		return nil, openzone.Errorf(openzone.ErrInvalidParam, "missing required parameter jobid")
+	}
+	t, err := s.cfg.Store.TaskGet(ctx, req.JobID)
+	if err != nil && !openzone.IsNotFound(err) {
+		return nil, err
+	}
+	if t == nil || t.CallerID != c.ProgramID || t.CorpID != c.CorpID || t.AgentID != c.AgentID {
+		return nil, openzone.Errorf(openzone.ErrInvalidParam, "invalid jobid %q: this program created no task with it for this app (results are kept %s)", req.JobID, Retention)
+	}
+	if t.Kind != kind {
+		return nil, openzone.Errorf(openzone.ErrTaskTypeMismatch, "job %s is a %s task, not a %s task", req.JobID, t.Kind, kind)
+	}
+	return t, nil
+}
+
 // resultOf is get_program_task_result / get_model_task_result{jobid}:
 // status 0 running, 1 done, 2 failed.
 func (s *Service) resultOf(kind openzone.TaskKind) specapi.Interface {
 	return func(ctx context.Context, c *specapi.Context, raw json.RawMessage) (openzone.Reply, error) {
-		var req struct {
-			JobID string `json:"jobid"`
-		}
-		if err := decode(raw, &req); err != nil {
+		t, err := s.ownTask(ctx, c, raw, kind)
+		if err != nil {
 			return nil, err
-		}
-		if req.JobID == "" {
-			return nil, openzone.Errorf(openzone.ErrInvalidParam, "missing required parameter jobid")
-		}
-		t, err := s.cfg.Store.TaskGet(ctx, req.JobID)
-		if err != nil && !openzone.IsNotFound(err) {
-			return nil, err
-		}
-		if t == nil || t.CallerID != c.ProgramID || t.CorpID != c.CorpID || t.AgentID != c.AgentID {
-			return nil, openzone.Errorf(openzone.ErrInvalidParam, "invalid jobid %q: this program created no task with it for this app (results are kept %s)", req.JobID, Retention)
-		}
-		if t.Kind != kind {
-			return nil, openzone.Errorf(openzone.ErrTaskTypeMismatch, "job %s is a %s task, not a %s task", req.JobID, t.Kind, kind)
 		}
 		out := &taskResultReply{Base: openzone.OK, FailList: orEmpty(t.FailList)}
 		state, code, msg := s.status(t)

@@ -30,9 +30,11 @@ import (
 	"github.com/openzone/openzone/internal/jobs"
 	"github.com/openzone/openzone/internal/listener"
 	"github.com/openzone/openzone/internal/metrics"
+	"github.com/openzone/openzone/internal/quota"
 	"github.com/openzone/openzone/internal/store"
 	"github.com/openzone/openzone/internal/supervisor"
 	"github.com/openzone/openzone/internal/traffic"
+	"github.com/openzone/openzone/internal/wwmodels"
 )
 
 const (
@@ -69,6 +71,9 @@ type Config struct {
 	// Debug says whether (corp, app, program) is in debug mode
 	// (debugmode.Routes).
 	Debug Debug
+	// Knowledge gives model tasks their {knowledge} (knowledge.Service);
+	// nil: a kb_id is 800000.
+	Knowledge Knowledge
 	// Key is the zone's 32-byte secret; keys for job_info and for sealing
 	// task payloads at rest are derived from it.
 	Key []byte
@@ -80,6 +85,20 @@ type Config struct {
 	Logger           *slog.Logger
 	// Metrics counts deliveries; nil counts nothing.
 	Metrics *metrics.Metrics
+
+	// Quota keeps the daily quotas of model tasks (WeCom's own models and
+	// create_model_task); nil keeps none.
+	Quota *quota.Service
+	// ModelCallsPerDay and ModelMessagesPerDay are those quotas per corp
+	// per day (China time): 0 the defaults, DefaultModelCallsPerDay and
+	// DefaultModelMessagesPerDay; negative no limit.
+	ModelCallsPerDay, ModelMessagesPerDay int64
+	// ModelBackend is the backend of WeCom's models whose model id has
+	// none set (store.WWModelGet): "builtin" (the default), "openai".
+	ModelBackend string
+	// OpenAI configures the openai backend; nil: a model set to it fails
+	// its tasks with 710638 saying the endpoint is not configured.
+	OpenAI *wwmodels.OpenAIConfig
 }
 
 // Gateway delivers a call to a program (gateway.Gateway).
@@ -90,6 +109,11 @@ type Gateway interface {
 // Debug is debug mode as tasks see it.
 type Debug interface {
 	Route(ctx context.Context, corpID string, agentID int64, programID string) (*debugmode.Route, error)
+}
+
+// Knowledge is the fragments of a model task's knowledge set, best first.
+type Knowledge interface {
+	ForTask(ctx context.Context, app *openzone.App, kbID, serviceKBID, query string) ([]string, error)
 }
 
 // Service runs tasks.
@@ -107,6 +131,7 @@ func New(cfg Config) *Service {
 	}
 	s := &Service{cfg: cfg, macKey: derive(cfg.Key, "job_info"), sealKey: derive(cfg.Key, "task payload")}
 	jobs.Register(cfg.Jobs, &deliveryWorker{s: s})
+	jobs.Register(cfg.Jobs, &answerWorker{s: s})
 	return s
 }
 
@@ -135,19 +160,26 @@ func newJobID() string {
 	return "job_" + hex.EncodeToString(b[:])
 }
 
-// create stores t with its request sealed and enqueues its delivery, in
-// one transaction: the task exists if and only if it will be delivered.
-func (s *Service) create(ctx context.Context, t *openzone.Task, request string) error {
+// create stores t with its request sealed and enqueues its job (job, a
+// DeliveryArgs or an AnswerArgs, gets the new jobid), in one transaction:
+// the task exists if and only if it will be delivered or answered.
+func (s *Service) create(ctx context.Context, t *openzone.Task, request []byte, job river.JobArgs) error {
 	now := s.cfg.Now()
 	t.JobID = newJobID()
 	t.State = openzone.TaskPending
 	t.CreatedAt, t.ExpiresAt = now, now.Add(Retention)
-	t.Request = s.seal(t.JobID, "request", []byte(request))
+	t.Request = s.seal(t.JobID, "request", request)
+	switch job.(type) {
+	case AnswerArgs:
+		job = AnswerArgs{JobID: t.JobID}
+	default:
+		job = DeliveryArgs{JobID: t.JobID}
+	}
 	return s.cfg.Store.InTx(ctx, func(tx store.Executor) error {
 		if err := tx.TaskInsert(ctx, t); err != nil {
 			return err
 		}
-		return s.cfg.Jobs.InsertTx(ctx, tx, DeliveryArgs{JobID: t.JobID}, nil)
+		return s.cfg.Jobs.InsertTx(ctx, tx, job, nil)
 	})
 }
 
@@ -214,15 +246,9 @@ var permanent = map[int]bool{
 // acknowledgement; its result comes with program_async_job_call_back.
 func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[DeliveryArgs]) error {
 	s := w.s
-	t, err := s.cfg.Store.TaskGet(ctx, job.Args.JobID)
-	if openzone.IsNotFound(err) {
-		return jobs.Cancel(fmt.Errorf("task %s no longer exists", job.Args.JobID))
-	}
-	if err != nil {
-		return err
-	}
-	if t.State != openzone.TaskPending {
-		return nil // acknowledged or reported already: at-least-once delivery ends here
+	t, err := s.pending(ctx, job.Args.JobID)
+	if t == nil {
+		return err // acknowledged or reported already: at-least-once delivery ends here
 	}
 	if st, _, _ := s.status(t); st == openzone.TaskFailed {
 		return jobs.Cancel(fmt.Errorf("task %s is past its report deadline", t.JobID))
@@ -235,6 +261,20 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[DeliveryArgs])
 		return jobs.Snooze(HoldRecheck)
 	}
 	return s.delivered(ctx, t, supervised, deliverErr, job.Attempt >= job.MaxAttempts)
+}
+
+// pending returns the task a job works on while it is pending; nil (and
+// no error) once it is acknowledged, reported or answered; a task that
+// no longer exists cancels the job.
+func (s *Service) pending(ctx context.Context, jobID string) (*openzone.Task, error) {
+	t, err := s.cfg.Store.TaskGet(ctx, jobID)
+	if openzone.IsNotFound(err) {
+		return nil, jobs.Cancel(fmt.Errorf("task %s no longer exists", jobID))
+	}
+	if err != nil || t.State != openzone.TaskPending {
+		return nil, err
+	}
+	return t, nil
 }
 
 // HoldRecheck is how long a task waits (a River snooze, no attempt used)

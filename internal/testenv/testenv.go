@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"os"
@@ -117,6 +118,8 @@ type Options struct {
 	// Configure, when set, changes the server's config last (settings
 	// no other option covers: outbound policy, limits…).
 	Configure func(*server.Config)
+	// LogHourlyBytes caps program logs per hour (see server.Config).
+	LogHourlyBytes int64
 }
 
 // Stores runs fn once per store a zone can run on, each as a subtest:
@@ -184,6 +187,7 @@ func Start(tb testing.TB, opts Options) *Zone {
 
 		ListenerPingInterval: opts.ListenerPingInterval,
 		ListenerPongTimeout:  opts.ListenerPongTimeout,
+		LogHourlyBytes:       opts.LogHourlyBytes,
 	}
 	if opts.Configure != nil {
 		opts.Configure(&cfg)
@@ -293,6 +297,31 @@ func (z *Zone) Admin(method, path string, body io.Reader, out any) int {
 		z.tb.Fatal(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+z.AdminToken())
+	resp, err := z.http.Do(req)
+	if err != nil {
+		z.tb.Fatal(err)
+	}
+	return decode(z.tb, resp, out)
+}
+
+// AdminUpload posts data as the multipart part "media" to an admin API
+// path (a media upload) and decodes the reply into out.
+func (z *Zone) AdminUpload(path, filename string, data []byte, out any) int {
+	z.tb.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	fw, err := mw.CreateFormFile("media", filename)
+	if err != nil {
+		z.tb.Fatal(err)
+	}
+	fw.Write(data)
+	mw.Close()
+	req, err := http.NewRequest(http.MethodPost, z.URL+path, &body)
+	if err != nil {
+		z.tb.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+z.AdminToken())
+	req.Header.Set("Content-Type", mw.FormDataContentType())
 	resp, err := z.http.Do(req)
 	if err != nil {
 		z.tb.Fatal(err)

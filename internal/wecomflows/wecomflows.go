@@ -9,7 +9,8 @@
 //     report, and the choreography of new messages (event →
 //     spec_notify_app → program_notify to the app → get_callback_data →
 //     invoke_sync_msg → decrypted and displayed), driven by the real
-//     example app (examples/zoneapp);
+//     example app (examples/zoneapp), and the line the program logged
+//     about the event found in the zone's logs by the event's request id;
 //   - debug (receiver URL): the program runs "on the developer's machine"
 //     with only OPENZONE_API and the two tokens, and the same flows reach it;
 //   - debug (listener): the same, through `openzone debug listen`;
@@ -236,6 +237,45 @@ func (f *flows) choreography(t *testing.T, program string) {
 	})
 	if !ok {
 		t.Fatalf("the example app did not display message %v (it shows %+v)\napp log:\n%s", out["msgid"], shown, appLog.String())
+	}
+	f.eventLogged(t, program)
+}
+
+// eventLogged: the line the program logged through its SDK while it served
+// the event reaches the zone's logs (日志查询) under the event call's
+// request id, as the inspector finds it.
+func (f *flows) eventLogged(t *testing.T, program string) {
+	var rid string
+	var page struct {
+		Lines []struct {
+			ReqID string `json:"req_id"`
+			Text  string `json:"text"`
+			Level int    `json:"level"`
+		} `json:"lines"`
+	}
+	ok := eventually(20*time.Second, func() bool {
+		var tr struct {
+			Traffic []struct {
+				RequestID string `json:"request_id"`
+				Errcode   int    `json:"errcode"`
+			} `json:"traffic"`
+		}
+		f.z.Admin("GET", "/admin/v1/traffic?kind=event&limit=1&program_id="+program, nil, &tr)
+		if len(tr.Traffic) == 0 || tr.Traffic[0].Errcode != 0 {
+			return false
+		}
+		rid = tr.Traffic[0].RequestID
+		page.Lines = nil
+		f.z.Admin("GET", "/admin/v1/logs?program_id="+program+"&req_id="+rid, nil, &page)
+		for _, l := range page.Lines {
+			if strings.Contains(l.Text, "stored under notify_id") && l.Level == openzone.LogLevelInfo {
+				return true
+			}
+		}
+		return false
+	})
+	if !ok {
+		t.Fatalf("no INFO line \"… stored under notify_id …\" with the event's request id %s in the zone's logs of %s: %+v", rid, program, page.Lines)
 	}
 }
 

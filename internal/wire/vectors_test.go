@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"os"
 	"strconv"
@@ -23,6 +24,28 @@ type vectorFile struct {
 	Negative []negativeCase `json:"negative"`
 	Headers  []headerCase   `json:"headers"`
 	Accepted []acceptedCase `json:"accepted"`
+	LogLines []logLineCase  `json:"log_lines"`
+}
+
+type logLineCase struct {
+	Name      string     `json:"name"`
+	Comment   string     `json:"comment"`
+	Fields    *logFields `json:"fields,omitempty"`
+	UTCOffset int        `json:"utc_offset"`
+	Line      string     `json:"line"`
+	Parsed    *logFields `json:"parsed,omitempty"`
+	Error     string     `json:"error,omitempty"`
+}
+
+type logFields struct {
+	PID    int64  `json:"pid"`
+	TID    int64  `json:"tid"`
+	TimeMS int64  `json:"time_ms"`
+	Level  string `json:"level"`
+	ReqID  string `json:"req_id"`
+	File   string `json:"file"`
+	Line   int    `json:"line"`
+	Text   string `json:"text"`
 }
 
 type acceptedCase struct {
@@ -147,7 +170,7 @@ func TestVectors(t *testing.T) {
 		})
 	}
 	if len(purposesSeen) != len(purposes) {
-		t.Errorf("vectors cover purposes %v, want all four", purposesSeen)
+		t.Errorf("vectors cover purposes %v, want all %d", purposesSeen, len(purposes))
 	}
 	for _, c := range f.Negative {
 		t.Run("negative/"+c.Name, func(t *testing.T) {
@@ -193,6 +216,40 @@ func TestVectors(t *testing.T) {
 			}
 			if c.Exception == 0 && (c.Header == nil || hd != c.Header.header()) {
 				t.Errorf("ReadHeader = %+v, want %+v", hd, c.Header)
+			}
+		})
+	}
+	if len(f.LogLines) == 0 {
+		t.Error("no log lines in the vectors")
+	}
+	for _, c := range f.LogLines {
+		t.Run("log/"+c.Name, func(t *testing.T) {
+			l, err := ParseLogLine(c.Line, c.UTCOffset)
+			if c.Error != "" {
+				var le *LogLineError
+				if !errors.As(err, &le) || le.Field != c.Error {
+					t.Fatalf("ParseLogLine = %+v, %v; want an error naming %s", l, err, c.Error)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ParseLogLine: %v", err)
+			}
+			p := c.Parsed
+			want := LogLine{PID: p.PID, TID: p.TID, Time: time.UnixMilli(p.TimeMS).UTC(), ReqID: p.ReqID, File: p.File, Line: p.Line, Text: p.Text}
+			for n, name := range LogLevelNames {
+				if name == p.Level {
+					want.Level = n
+				}
+			}
+			if l != want {
+				t.Errorf("ParseLogLine =\n%+v, want\n%+v", l, want)
+			}
+			if c.Fields != nil && *c.Parsed == *c.Fields {
+				// What an SDK wrote reads back and writes again byte for byte.
+				if got := FormatLogLine(l, time.FixedZone("", c.UTCOffset)); got != c.Line {
+					t.Errorf("FormatLogLine = %q, want %q", got, c.Line)
+				}
 			}
 		})
 	}

@@ -52,16 +52,17 @@ const (
 // Purpose names the direction of a packet. Each purpose has its own key.
 type Purpose string
 
-// The four purposes.
+// The purposes.
 const (
 	PurposeCall   Purpose = "call"   // zone → program: app call or event (call_type 1, 2)
 	PurposeReply  Purpose = "reply"  // program → zone: answer to a call
 	PurposeInvoke Purpose = "invoke" // program → zone: SDK interface request
-	PurposeResult Purpose = "result" // zone → program: answer to an invoke
+	PurposeResult Purpose = "result" // zone → program: answer to an invoke or a log batch
+	PurposeLog    Purpose = "log"    // program → zone: a batch of log lines
 )
 
 // purposes lists the purposes in the order of Keys.aead.
-var purposes = [...]Purpose{PurposeCall, PurposeReply, PurposeInvoke, PurposeResult}
+var purposes = [...]Purpose{PurposeCall, PurposeReply, PurposeInvoke, PurposeResult, PurposeLog}
 
 // index returns p's slot in Keys.aead, or -1.
 func (p Purpose) index() int {

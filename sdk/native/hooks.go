@@ -69,7 +69,7 @@ func hookSeal(dst []byte, secretText, purpose, programID string, ver int64, requ
 	hd := zonewire.Header{ProgramID: programID, SecretVer: int(ver), RequestID: requestID, Timestamp: timestamp}
 	p := zonewire.Purpose(purpose)
 	switch p {
-	case zonewire.PurposeCall, zonewire.PurposeReply, zonewire.PurposeInvoke, zonewire.PurposeResult:
+	case zonewire.PurposeCall, zonewire.PurposeReply, zonewire.PurposeInvoke, zonewire.PurposeResult, zonewire.PurposeLog:
 	default:
 		return dst
 	}

@@ -5,10 +5,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/openzone/openzone/sdk/internal/osthread"
+	"github.com/openzone/openzone/sdk/zonewire"
 )
 
 // Level is a log level of WeCom's SDK logging calls.
@@ -36,60 +38,68 @@ func (l Level) String() string {
 //
 //	<pid,tid>,datetime,level,req_id,file,line,text
 //
-// (WeCom cuts text at 128 bytes; OpenZone keeps it whole, and writes a line
-// break inside it as a space so a line stays one line.) A deployed
-// program's standard error is kept by the zone with its instance.
+// (text cut at 128 bytes, as WeCom's SDK cuts it; a line break inside it
+// written as a space). Each line also goes to the zone, which keeps it with
+// the program's logs (docs/protocol.md §16), once the Runtime is built.
 type Logger struct {
-	mu  sync.Mutex
-	w   io.Writer
-	now func() time.Time
-	buf []byte
+	mu   sync.Mutex
+	w    io.Writer
+	now  func() time.Time
+	buf  []byte
+	ship func(zonewire.LogLine) // the Runtime's; nil before it exists
+	// reqID is the request id of the call each OS thread serves, for lines
+	// that name none (WWSPEC_LOG_*, WWSpecLogInfo): thread id → req id.
+	reqID sync.Map
 }
 
 // NewLogger returns a Logger writing to w.
 func NewLogger(w io.Writer) *Logger { return &Logger{w: w, now: time.Now} }
 
-// Write writes one line. reqID may be empty; file and line name the
-// caller's source position (line 0 for the SDK's own lines).
+// zoneLevel is the number WeCom's set_log_level gives l.
+func (l Level) zoneLevel() int {
+	switch l {
+	case LevelError:
+		return zonewire.LogLevelError
+	case LevelDebug:
+		return zonewire.LogLevelDebug
+	default:
+		return zonewire.LogLevelInfo
+	}
+}
+
+// Write writes one line. reqID "" stands for the request id of the call the
+// calling OS thread serves, if any; file and line name the caller's source
+// position (line 0 for the SDK's own lines).
 func (l *Logger) Write(level Level, reqID, file string, line int, text string) {
-	now := l.now()
+	tid := osthread.ID()
+	if reqID == "" {
+		if v, ok := l.reqID.Load(tid); ok {
+			reqID = v.(string)
+		}
+	}
+	ll := zonewire.LogLine{PID: int64(os.Getpid()), TID: tid, Time: l.now(), Level: level.zoneLevel(),
+		ReqID: reqID, File: file, Line: line, Text: text}
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	b := l.buf[:0]
-	b = append(b, '<')
-	b = strconv.AppendInt(b, int64(os.Getpid()), 10)
-	b = append(b, ',')
-	b = strconv.AppendInt(b, int64(threadID()), 10)
-	b = append(b, ">,"...)
-	b = now.AppendFormat(b, "2006-01-02 15:04:05.000")
-	b = append(b, ',')
-	b = append(b, level.String()...)
-	b = append(b, ',')
-	b = appendField(b, reqID)
-	b = append(b, ',')
-	b = appendField(b, file)
-	b = append(b, ',')
-	b = strconv.AppendInt(b, int64(line), 10)
-	b = append(b, ',')
-	b = appendField(b, text)
-	b = append(b, '\n')
+	b := append(zonewire.AppendLogLine(l.buf[:0], ll), '\n')
 	l.w.Write(b)
 	if cap(b) <= 64<<10 {
 		l.buf = b
 	}
+	ship := l.ship
+	l.mu.Unlock()
+	if ship != nil {
+		ship(ll)
+	}
 }
 
-// appendField appends s with line breaks written as spaces.
-func appendField(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '\n' || c == '\r' {
-			c = ' '
-		}
-		b = append(b, c)
-	}
-	return b
-}
+// serving records that the calling OS thread serves the call with request
+// id reqID.
+func (l *Logger) serving(reqID string) { l.reqID.Store(osthread.ID(), reqID) }
+
+// done records that the call with request id reqID was answered: the
+// calling thread no longer serves it (a thread that answers another
+// thread's call keeps its own).
+func (l *Logger) done(reqID string) { l.reqID.CompareAndDelete(osthread.ID(), reqID) }
 
 // Slog returns a slog.Logger for zonesdk whose ERROR records are written as
 // lines of l. Runtime logs refused calls, failed invokes and debug mode

@@ -66,6 +66,9 @@ func New(cfg zonesdk.Config, log *Logger) (*Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
+	log.mu.Lock()
+	log.ship = p.ShipLog // every line goes to the zone too (docs/protocol.md §16)
+	log.mu.Unlock()
 	return &Runtime{prog: p, log: log}, nil
 }
 
@@ -160,6 +163,9 @@ func (rt *Runtime) OpenCallback(method string, h http.Header, body []byte) *Call
 				// spec_notify_app). As OpenZone's Python drop-in does.
 				req.CallType, req.AbilityID, req.Data, req.IsAsync = zonesdk.CallApp, "", "", false
 			}
+			// Lines this thread logs without a req_id now carry the
+			// call's, until it answers or opens another.
+			rt.log.serving(req.RequestID)
 			return &Callback{req: req}
 		}
 	}
@@ -200,6 +206,7 @@ func (rt *Runtime) Respond(dst []byte, c *Callback, response string) ([]HeaderFi
 	if !c.OK() {
 		return []HeaderField{{zonewire.HeaderException, strconv.Itoa(c.Code())}}, dst
 	}
+	rt.log.done(c.req.RequestID)
 	h := make(http.Header, 4)
 	c.req.ReplyHeader(h)
 	fields := make([]HeaderField, 0, 4)

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -491,5 +492,40 @@ func TestCallback_Probe(t *testing.T) {
 	_, out := rt.Respond(nil, c, `{"errcode":710660,"errmsg":"unknown ability"}`)
 	if _, err := zonewire.NewKeys(secret).Open(zonewire.PurposeReply, hd, out); err != nil {
 		t.Fatalf("probe reply: %v", err)
+	}
+}
+
+// TestLogger_ReqIDOfTheCall: a line logged without a req_id (WWSPEC_LOG_*,
+// WWSpecLogInfo) on the thread that opened a call carries the call's
+// request id until the call is answered; another thread's lines do not.
+func TestLogger_ReqIDOfTheCall(t *testing.T) {
+	t.Parallel()
+	rt, log := newRuntime(t, "", true)
+	done := make(chan struct{})
+	var rid string
+	go func() {
+		defer close(done)
+		runtime.LockOSThread() // a JNI or C++ caller is one OS thread
+		defer runtime.UnlockOSThread()
+		h, body, hd := sealed(t, secret, appCall, lower)
+		rid = hd.RequestID
+		c := rt.OpenCallback("POST", h, body)
+		rt.Logger().Write(wwspec.LevelInfo, "", "Main.java", 1, "in the call")
+		other := make(chan struct{})
+		go func() {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			rt.Logger().Write(wwspec.LevelInfo, "", "Main.java", 2, "another thread")
+			close(other)
+		}()
+		<-other
+		rt.Respond(nil, c, "{}")
+		rt.Logger().Write(wwspec.LevelInfo, "", "Main.java", 3, "after the answer")
+	}()
+	<-done
+	for _, want := range []string{",INFO," + rid + ",Main.java,1,in the call", ",INFO,,Main.java,2,another thread", ",INFO,,Main.java,3,after the answer"} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
 	}
 }

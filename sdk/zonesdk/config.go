@@ -2,6 +2,7 @@ package zonesdk
 
 import (
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -60,6 +61,12 @@ type Config struct {
 	// Now is the clock used for packet timestamps and the replay window.
 	// Default: time.Now.
 	Now func() time.Time
+
+	// LogOutput receives the lines Program.Logf writes, in WeCom's format,
+	// besides the zone: WeCom's SDK prints them to standard output too,
+	// DBG lines included, for local debugging. Default os.Stdout;
+	// io.Discard writes none.
+	LogOutput io.Writer
 
 	// Logger receives the SDK's logs: exceptions and handler failures at
 	// WARN and ERROR, each served call and invoke at DEBUG. Payloads and

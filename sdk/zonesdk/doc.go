@@ -86,6 +86,21 @@
 // context explicitly with [WithInvokeContext], the equivalent of WeCom's
 // SpecSDK(corpid, agentid, ability_id, job_info) constructor.
 //
+// # Logs
+//
+// [Program.Logf] is WeCom's spec_log_info and its twins: it writes one
+// line in WeCom's format, <pid,tid>,datetime,level,req_id,file,line,text,
+// to Config.LogOutput (standard output by default) and sends it to the
+// zone, sealed, in batches (docs/protocol.md §16). req_id is the request id
+// of the call ctx carries, so the zone's traffic inspector links the call
+// to its lines; the zone keeps lines within the program's log level, which
+// an app sets with set_log_level (default [LogInfo]):
+//
+//	p.Logf(ctx, zonesdk.LogInfo, "stored event under notify_id %s", notifyID)
+//
+// Lines are sent every second from a goroutine; call [Program.Close]
+// before the process exits so the last ones are not lost.
+//
 // # Debug mode
 //
 // In debug mode (调试模式) a program runs on a developer's machine and the

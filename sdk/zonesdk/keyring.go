@@ -17,6 +17,7 @@ type keyring struct {
 	prod  *secretEntry            // nil: no production secret
 	byVer map[int]*secretEntry    // every secret, production included
 	byApp map[appKey]*secretEntry // debug secrets
+	last  *secretEntry            // the debug secret installed last
 }
 
 // appKey names the corp and app a debug secret is bound to.
@@ -91,7 +92,27 @@ func (kr *keyring) installDebug(sec zonewire.Secret, s DebugSession) bool {
 	}
 	kr.byVer[sec.Ver] = e
 	kr.byApp[k] = e
+	kr.last = e
 	return true
+}
+
+// any returns a secret the zone accepts from the program, whatever the
+// corp and app: the production secret, else the debug secret installed
+// last; nil when the program holds none. Log batches, which belong to no
+// app, are sealed with it.
+func (kr *keyring) any() *secretEntry {
+	if kr.prod != nil {
+		return kr.prod
+	}
+	kr.mu.RLock()
+	defer kr.mu.RUnlock()
+	if kr.last != nil && kr.byVer[kr.last.ver()] == kr.last {
+		return kr.last
+	}
+	for _, e := range kr.byApp {
+		return e
+	}
+	return nil
 }
 
 // sessions returns the debug sessions, by corpid then agentid.

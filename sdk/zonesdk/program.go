@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"os"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -52,6 +53,8 @@ type Program struct {
 	now       func() time.Time
 	log       *slog.Logger
 
+	logs logShipper
+
 	mu        sync.RWMutex
 	abilities map[string]HandlerFunc
 	fallback  HandlerFunc
@@ -94,6 +97,9 @@ func New(cfg Config) (*Program, error) {
 	}
 	if p.log == nil {
 		p.log = slog.Default()
+	}
+	if p.cfg.LogOutput == nil {
+		p.cfg.LogOutput = os.Stdout
 	}
 	p.keys = newKeyring(cfg.Secret)
 	id := cfg.ProgramID

@@ -2,7 +2,7 @@
 // format of every packet between the zone and a program (docs/protocol.md).
 //
 // A program secret is 32 random bytes with a version. For each purpose
-// (call, reply, invoke, result) a 256-bit key is derived from it with
+// (call, reply, invoke, result, log) a 256-bit key is derived from it with
 // HKDF-SHA256, and a body is sealed with AES-256-GCM under a fresh 96-bit
 // nonce; the body travels as one line of base64 text. The additional data binds the protocol version, the purpose, the
 // program id, the secret version, the request id and the timestamp, so a
@@ -72,8 +72,12 @@ const (
 	PurposeCall   Purpose = "call"   // zone → program request (call_type 1 and 2)
 	PurposeReply  Purpose = "reply"  // program → zone reply to a call
 	PurposeInvoke Purpose = "invoke" // program → zone SDK interface request
-	PurposeResult Purpose = "result" // zone → program reply to an invoke
+	PurposeResult Purpose = "result" // zone → program reply to an invoke (and to a log batch)
+	PurposeLog    Purpose = "log"    // program → zone batch of log lines (docs/protocol.md §16)
 )
+
+// purposes are the purposes a Keys holds keys for.
+var purposes = [...]Purpose{PurposeCall, PurposeReply, PurposeInvoke, PurposeResult, PurposeLog}
 
 // Exception codes, sent in the ww-exception header by a receiver that cannot
 // open a packet. They follow the WeCom SDK's Invoke codes where one exists.
@@ -341,10 +345,10 @@ type Keys struct {
 	aead   map[Purpose]cipher.AEAD
 }
 
-// NewKeys derives the four purpose keys of sec.
+// NewKeys derives the purpose keys of sec.
 func NewKeys(sec Secret) *Keys {
-	k := &Keys{Secret: sec, aead: make(map[Purpose]cipher.AEAD, 4)}
-	for _, p := range []Purpose{PurposeCall, PurposeReply, PurposeInvoke, PurposeResult} {
+	k := &Keys{Secret: sec, aead: make(map[Purpose]cipher.AEAD, len(purposes))}
+	for _, p := range purposes {
 		key := DeriveKey(sec, p)
 		block, err := aes.NewCipher(key[:])
 		if err != nil {

@@ -133,7 +133,9 @@ func (engine) Internal(op string, err error) error {
 	return fmt.Errorf("postgres: %s: %w", op, err)
 }
 
-func (engine) ForUpdate() string { return " FOR UPDATE" }
+func (engine) ForUpdate() string      { return " FOR UPDATE" }
+func (engine) ForNoKeyUpdate() string { return " FOR NO KEY UPDATE" }
+func (engine) ForKeyShare() string    { return " FOR KEY SHARE" }
 
 // InsertOrder is the ins identity column, PostgreSQL's stand-in for
 // SQLite's rowid (migration 0006).

@@ -186,3 +186,77 @@ func TestInTx_SerializableRetry(t *testing.T) {
 		t.Fatalf("counter = %+v, %v; want %d (no lost update)", c, err, 1+2*each)
 	}
 }
+
+// TestKnowledgeLocks: adding documents to a set and renaming it do not wait
+// for a document being learned into it (its transaction holds the set's
+// row from its start, with the weakest lock), so knowledge_base_add_doc
+// answers at once while large documents are learned. The counts hold
+// after.
+func TestKnowledgeLocks(t *testing.T) {
+	pgtest.Require(t)
+	t.Parallel()
+	ctx := t.Context()
+	db := mustOpen(t, pgtest.URL(t))
+	now := time.Now()
+	if err := db.CorpUpsert(ctx, &openzone.Corp{CorpID: "wwcorp"}); err != nil {
+		t.Fatal(err)
+	}
+	kb := &openzone.KnowledgeBase{KBID: "kb", CorpID: "wwcorp", Name: "kb", CreatedAt: now}
+	if err := db.KBInsert(ctx, store.KBInsertParams{KB: kb}); err != nil {
+		t.Fatal(err)
+	}
+	doc := func(id string) *openzone.KnowledgeDoc {
+		return &openzone.KnowledgeDoc{DocID: id, KBID: "kb", CorpID: "wwcorp", Name: id, Type: openzone.DocDOCX, Status: openzone.DocAdding, CreatedAt: now}
+	}
+	if err := db.KBDocInsert(ctx, store.KBDocInsertParams{KBID: "kb", Docs: []*openzone.KnowledgeDoc{doc("d0")}}); err != nil {
+		t.Fatal(err)
+	}
+
+	// While d0's learning transaction is open, another connection adds d1
+	// and renames the set. (The learning transaction may run twice: the
+	// set's row changed under it.)
+	var once sync.Once
+	done := make(chan error, 1)
+	err := db.InTx(ctx, func(e store.Executor) error {
+		if _, err := e.KBDocLearned(ctx, store.KBDocLearnedParams{DocID: "d0", Status: openzone.DocOK, At: now,
+			Fragments: []openzone.KnowledgeFragment{{Ord: 0, Text: []byte("x")}},
+			Postings:  []openzone.KnowledgePosting{{Term: 7, N: 1, Postings: []byte{0, 1}}}}); err != nil {
+			return err
+		}
+		once.Do(func() {
+			go func() {
+				err := db.KBDocInsert(ctx, store.KBDocInsertParams{KBID: "kb", Docs: []*openzone.KnowledgeDoc{doc("d1")}})
+				if err == nil {
+					err = db.KBRename(ctx, "kb", "renamed")
+				}
+				done <- err
+			}()
+			// A guard against a hang, not a timing: an add that waits for
+			// this transaction would wait for ever.
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("add during learning: %v", err)
+				}
+			case <-time.After(time.Minute):
+				t.Error("adding a document waited for a document being learned")
+			}
+		})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if t.Failed() {
+		// The add is still waiting: let it finish before the test ends.
+		<-done
+		t.FailNow()
+	}
+	if err := db.KBDocRemove(ctx, store.KBDocRemoveParams{KBID: "kb", DocIDs: []string{"d1"}, MinLeft: 1}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.KBGet(ctx, "kb")
+	if err != nil || got.Name != "renamed" || got.Docs != 1 || got.Fragments != 1 {
+		t.Fatalf("set %+v, %v: want renamed, 1 document, 1 fragment", got, err)
+	}
+}

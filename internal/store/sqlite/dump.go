@@ -25,7 +25,11 @@ func (db *DB) Dump(ctx context.Context, fn func(store.DumpRow) error) error {
 	}
 	defer tx.Rollback() //nolint:errcheck // read-only
 	for _, t := range store.DumpTables {
-		if err := dumpQuery(ctx, tx, t, fn, `SELECT * FROM `+t+` ORDER BY rowid`); err != nil {
+		order, err := insertOrder(ctx, tx, t)
+		if err != nil {
+			return err
+		}
+		if err := dumpQuery(ctx, tx, t, fn, `SELECT * FROM `+t+` ORDER BY `+order); err != nil {
 			return err
 		}
 	}
@@ -52,6 +56,33 @@ func (db *DB) Dump(ctx context.Context, fn func(store.DumpRow) error) error {
 	}
 	return dumpQuery(ctx, tx, store.DumpJobs, fn, `SELECT kind, json(args) AS args, queue, priority, max_attempts
 		FROM river_job WHERE finalized_at IS NULL ORDER BY id`)
+}
+
+// insertOrder is what orders a table's rows in a dump: its rowid, or the
+// primary key of a WITHOUT ROWID table (the knowledge index's), which has
+// no rowid.
+func insertOrder(ctx context.Context, tx *sql.Tx, table string) (string, error) {
+	var ddl string
+	if err := tx.QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?`, table).Scan(&ddl); err != nil {
+		return "", fmt.Errorf("sqlite: dump %s: %w", table, err)
+	}
+	if !strings.Contains(strings.ToUpper(ddl), "WITHOUT ROWID") {
+		return "rowid", nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk`, table)
+	if err != nil {
+		return "", fmt.Errorf("sqlite: dump %s: %w", table, err)
+	}
+	defer rows.Close()
+	var cols []string
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			return "", err
+		}
+		cols = append(cols, c)
+	}
+	return strings.Join(cols, ", "), rows.Err()
 }
 
 func dumpQuery(ctx context.Context, tx *sql.Tx, table string, fn func(store.DumpRow) error, query string) error {

@@ -79,8 +79,11 @@ func (engine) MissingRef(ctx context.Context, tx sqlstore.Conn, _ error, refs []
 // Internal wraps a driver error; it surfaces as ErrSystem, text unshown.
 func (engine) Internal(op string, err error) error { return fmt.Errorf("sqlite: %s: %w", op, err) }
 
-// ForUpdate is empty: the writer connection serializes every transaction.
-func (engine) ForUpdate() string { return "" }
+// ForUpdate and the weaker locks are empty: the writer connection
+// serializes every transaction.
+func (engine) ForUpdate() string      { return "" }
+func (engine) ForNoKeyUpdate() string { return "" }
+func (engine) ForKeyShare() string    { return "" }
 
 // InsertOrder is SQLite's rowid.
 func (engine) InsertOrder() string { return "rowid" }

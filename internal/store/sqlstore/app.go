@@ -10,16 +10,16 @@ import (
 )
 
 const appCols = `corp_id, agent_id, type, provider_id, secret, test_install, zone_permission,
-	callback_url, callback_token, callback_aes_key, receive_program_id`
+	callback_url, callback_token, callback_aes_key, receive_program_id, knowledge_permission`
 
 // scanApp reads an app row, opening its sealed secrets.
 func (e *Executor) scanApp(s Row) (*openzone.App, error) {
 	var a openzone.App
 	var typ string
 	var provider, receive sql.NullString
-	var testInstall, zonePerm int
+	var testInstall, zonePerm, kbPerm int
 	if err := s.Scan(&a.CorpID, &a.AgentID, &typ, &provider, &a.Secret, &testInstall, &zonePerm,
-		&a.Callback.URL, &a.Callback.Token, &a.Callback.EncodingAESKey, &receive); err != nil {
+		&a.Callback.URL, &a.Callback.Token, &a.Callback.EncodingAESKey, &receive, &kbPerm); err != nil {
 		return nil, err
 	}
 	if err := e.open(fieldAppSecret, &a.Secret, fieldCallbackToken, &a.Callback.Token,
@@ -30,6 +30,7 @@ func (e *Executor) scanApp(s Row) (*openzone.App, error) {
 	a.ProviderID = provider.String
 	a.TestInstall = testInstall != 0
 	a.ZonePermission = zonePerm != 0
+	a.KnowledgePermission = kbPerm != 0
 	a.ReceiveProgramID = receive.String
 	return &a, nil
 }
@@ -38,16 +39,17 @@ func (e *Executor) AppUpsert(ctx context.Context, a *openzone.App) error {
 	// receive_program_id is left out on purpose: only AppSetReceiveProgram
 	// sets it, and an update must not clear it.
 	_, err := e.w.Exec(ctx, `INSERT INTO app (corp_id, agent_id, type, provider_id, secret,
-			test_install, zone_permission, callback_url, callback_token, callback_aes_key)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			test_install, zone_permission, callback_url, callback_token, callback_aes_key, knowledge_permission)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (corp_id, agent_id) DO UPDATE SET
 			type = excluded.type, provider_id = excluded.provider_id, secret = excluded.secret,
 			test_install = excluded.test_install, zone_permission = excluded.zone_permission,
 			callback_url = excluded.callback_url, callback_token = excluded.callback_token,
-			callback_aes_key = excluded.callback_aes_key`,
+			callback_aes_key = excluded.callback_aes_key, knowledge_permission = excluded.knowledge_permission`,
 		a.CorpID, a.AgentID, string(a.Type), nullString(a.ProviderID), e.seal(fieldAppSecret, a.Secret),
 		boolInt(a.TestInstall), boolInt(a.ZonePermission), a.Callback.URL,
-		e.seal(fieldCallbackToken, a.Callback.Token), e.seal(fieldCallbackAESKey, a.Callback.EncodingAESKey))
+		e.seal(fieldCallbackToken, a.Callback.Token), e.seal(fieldCallbackAESKey, a.Callback.EncodingAESKey),
+		boolInt(a.KnowledgePermission))
 	switch {
 	case e.eng.IsUnique(err):
 		return openzone.Conflict.Wrap(err, "secret of app %d is already used by another app of corp %q", a.AgentID, a.CorpID)

@@ -64,20 +64,30 @@ func (e *Executor) CorpUpsert(ctx context.Context, c *openzone.Corp) error {
 	if days == 0 {
 		days = openzone.DefaultRetentionDays
 	}
-	if _, err := e.w.Exec(ctx, `INSERT INTO corp (corp_id, name, retention_days) VALUES (?, ?, ?)
-		ON CONFLICT (corp_id) DO UPDATE SET name = excluded.name, retention_days = excluded.retention_days`, c.CorpID, c.Name, days); err != nil {
+	if _, err := e.w.Exec(ctx, `INSERT INTO corp (corp_id, name, retention_days, auth_status, auth_begin, auth_end)
+		VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (corp_id) DO UPDATE SET name = excluded.name, retention_days = excluded.retention_days,
+			auth_status = excluded.auth_status, auth_begin = excluded.auth_begin, auth_end = excluded.auth_end`,
+		c.CorpID, c.Name, days, c.Auth.Status, nullMillis(c.Auth.Begin), nullMillis(c.Auth.End)); err != nil {
 		return e.internal("corp upsert", err)
 	}
 	return nil
 }
 
+const corpCols = `corp_id, name, retention_days, auth_status, auth_begin, auth_end`
+
 func scanCorp(s Row) (*openzone.Corp, error) {
 	var c openzone.Corp
-	return &c, s.Scan(&c.CorpID, &c.Name, &c.RetentionDays)
+	var begin, end sql.NullInt64
+	if err := s.Scan(&c.CorpID, &c.Name, &c.RetentionDays, &c.Auth.Status, &begin, &end); err != nil {
+		return nil, err
+	}
+	c.Auth.Begin, c.Auth.End = fromNullMillis(begin), fromNullMillis(end)
+	return &c, nil
 }
 
 func (e *Executor) CorpGet(ctx context.Context, corpID string) (*openzone.Corp, error) {
-	c, err := scanCorp(e.r.QueryRow(ctx, `SELECT corp_id, name, retention_days FROM corp WHERE corp_id = ?`, corpID))
+	c, err := scanCorp(e.r.QueryRow(ctx, `SELECT `+corpCols+` FROM corp WHERE corp_id = ?`, corpID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, openzone.NotFound.Errorf("corp %q not found", corpID)
 	}
@@ -88,12 +98,18 @@ func (e *Executor) CorpGet(ctx context.Context, corpID string) (*openzone.Corp, 
 }
 
 func (e *Executor) CorpList(ctx context.Context) ([]*openzone.Corp, error) {
-	return list(ctx, e, e.r, "corp list", scanCorp, `SELECT corp_id, name, retention_days FROM corp ORDER BY corp_id`)
+	return list(ctx, e, e.r, "corp list", scanCorp, `SELECT `+corpCols+` FROM corp ORDER BY corp_id`)
 }
 
 func (e *Executor) MemberUpsert(ctx context.Context, m *openzone.Member) error {
-	_, err := e.w.Exec(ctx, `INSERT INTO member (corp_id, user_id, name) VALUES (?, ?, ?)
-		ON CONFLICT (corp_id, user_id) DO UPDATE SET name = excluded.name`, m.CorpID, m.UserID, m.Name)
+	var editions any // NULL: the default editions
+	if m.Editions != nil {
+		b, _ := json.Marshal(m.Editions)
+		editions = string(b)
+	}
+	_, err := e.w.Exec(ctx, `INSERT INTO member (corp_id, user_id, name, editions) VALUES (?, ?, ?, ?)
+		ON CONFLICT (corp_id, user_id) DO UPDATE SET name = excluded.name, editions = excluded.editions`,
+		m.CorpID, m.UserID, m.Name, editions)
 	if e.eng.IsForeignKey(err) {
 		return e.missingRef(ctx, "member upsert", err, corpRef(m.CorpID))
 	}
@@ -106,8 +122,18 @@ func (e *Executor) MemberUpsert(ctx context.Context, m *openzone.Member) error {
 func (e *Executor) MemberList(ctx context.Context, corpID string) ([]*openzone.Member, error) {
 	return list(ctx, e, e.r, "member list", func(s Row) (*openzone.Member, error) {
 		var m openzone.Member
-		return &m, s.Scan(&m.CorpID, &m.UserID, &m.Name)
-	}, `SELECT corp_id, user_id, name FROM member WHERE corp_id = ? ORDER BY user_id`, corpID)
+		var editions sql.NullString
+		if err := s.Scan(&m.CorpID, &m.UserID, &m.Name, &editions); err != nil {
+			return nil, err
+		}
+		if editions.Valid {
+			m.Editions = []int{}
+			if err := json.Unmarshal([]byte(editions.String), &m.Editions); err != nil {
+				return nil, fmt.Errorf("member %q editions: %w", m.UserID, err)
+			}
+		}
+		return &m, nil
+	}, `SELECT corp_id, user_id, name, editions FROM member WHERE corp_id = ? ORDER BY user_id`, corpID)
 }
 
 func (e *Executor) ExternalContactUpsert(ctx context.Context, c *openzone.ExternalContact) error {

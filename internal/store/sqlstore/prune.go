@@ -7,7 +7,8 @@ import (
 )
 
 // Prune deletes what expired at or before now: access tokens, replay ids,
-// event tokens and notify_ids; and admin actions older than AuditRetention.
+// event tokens, notify_ids and uploaded media; and admin actions older
+// than AuditRetention.
 func (e *Executor) Prune(ctx context.Context, now time.Time) error {
 	ms := now.UnixMilli()
 	for _, p := range []struct{ what, query string }{
@@ -15,6 +16,8 @@ func (e *Executor) Prune(ctx context.Context, now time.Time) error {
 		{"replay", `DELETE FROM replay WHERE expires_at <= ?`},
 		{"event tokens", `DELETE FROM event_token WHERE expires_at <= ?`},
 		{"notify ids", `DELETE FROM notify WHERE expires_at <= ?`},
+		{"quota windows", `DELETE FROM quota WHERE expires_at <= ?`},
+		{"media", `DELETE FROM media WHERE expires_at <= ?`},
 	} {
 		if _, err := e.w.Exec(ctx, p.query, ms); err != nil {
 			return e.internal(fmt.Sprintf("prune %s", p.what), err)

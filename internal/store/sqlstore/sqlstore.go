@@ -63,6 +63,12 @@ type Engine interface {
 	// ForUpdate ends a SELECT that locks the rows it reads ("" where
 	// writers are serialized anyway).
 	ForUpdate() string
+	// ForNoKeyUpdate and ForKeyShare are weaker locks (PostgreSQL's
+	// FOR NO KEY UPDATE and FOR KEY SHARE; "" where writers are
+	// serialized): holders of the one do not wait for holders of the
+	// other, and ForUpdate waits for both.
+	ForNoKeyUpdate() string
+	ForKeyShare() string
 	// InsertOrder is the column that orders rows of event and task as
 	// they were inserted.
 	InsertOrder() string

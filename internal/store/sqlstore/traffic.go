@@ -65,6 +65,10 @@ func (e *Executor) TrafficList(ctx context.Context, f openzone.TrafficFilter) ([
 		where = append(where, "route = ?")
 		args = append(args, f.Route)
 	}
+	if f.RequestID != "" {
+		where = append(where, "request_id = ?")
+		args = append(args, f.RequestID)
+	}
 	if f.Failed {
 		where = append(where, "errcode <> 0")
 	}

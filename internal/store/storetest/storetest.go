@@ -48,9 +48,16 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Event", testEvent},
 		{"Notify", testNotify},
 		{"Task", testTask},
+		{"ProgramLog", testProgramLog},
+		{"HideConfig", testHideConfig},
+		{"Media", testMedia},
+		{"Knowledge", testKnowledge},
 		{"Tx", testTx},
 		{"SecretsAtRest", testSecretsAtRest},
 		{"Audit", testAudit},
+		{"Quota", testQuota},
+		{"TagGroup", testTagGroup},
+		{"WWModel", testWWModel},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

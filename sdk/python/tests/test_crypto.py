@@ -88,6 +88,17 @@ class ProtocolVectors(unittest.TestCase):
                     self.assertEqual((hd.program_id, hd.secret_ver, hd.request_id, hd.timestamp),
                                      (want["program_id"], want["secret_ver"], want["request_id"], want["timestamp"]))
 
+    def test_log_lines(self):
+        levels = {"ERR": 1, "INFO": 2, "DBG": 3}
+        formatted = [c for c in self.v["log_lines"] if "fields" in c]
+        self.assertGreaterEqual(len(formatted), 5)
+        for c in formatted:
+            with self.subTest(c["name"]):
+                f = c["fields"]
+                got = _wire.format_log_line(f["pid"], f["tid"], f["time_ms"], c["utc_offset"], levels[f["level"]],
+                                            f["req_id"], f["file"], f["line"], f["text"])
+                self.assertEqual(got, c["line"])
+
     def test_round_trip_sizes(self):
         keys = _wire.Keys(_wire.Secret(7, os.urandom(32)))
         hd = _wire.Header("prog", 7, _wire.new_request_id(), 1767225600)

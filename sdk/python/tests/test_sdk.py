@@ -160,6 +160,8 @@ class FakeZone(object):
     def __init__(self):
         zone = self
         self.invokes = []
+        self.batches = []  # log batches (protocol section 16)
+        self.log_level = 2
         self.respond = None
 
         class H(http.server.BaseHTTPRequestHandler):
@@ -172,6 +174,15 @@ class FakeZone(object):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 hd = _wire.read_header(self.headers.items(), "")
                 keys = _wire.Keys(SECRET)
+                if self.path == _wire.LOG_PATH:
+                    zone.batches.append(json.loads(keys.open(_wire.LOG, hd, body).decode("utf-8")))
+                    out = keys.seal(_wire.RESULT, hd, json.dumps({"errcode": 0, "errmsg": "ok",
+                                                                   "log_level": zone.log_level}))
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(out)))
+                    self.end_headers()
+                    self.wfile.write(out.encode())
+                    return
                 inv = json.loads(keys.open(_wire.INVOKE, hd, body).decode("utf-8"))
                 zone.invokes.append((hd, inv))
                 status, headers, out = zone.respond(keys, hd, inv) if zone.respond else (
@@ -287,6 +298,54 @@ class Invoke(unittest.TestCase):
         os.waitpid(pid, 0)
         self.assertEqual(got, b"\x00")
         self.assertEqual(json.loads(sdk.echo("{}"))["errcode"], 0)
+
+
+class Logs(unittest.TestCase):
+    """Log lines go to the zone in sealed batches (protocol section 16)."""
+
+    def setUp(self):
+        self.zone = FakeZone()
+        self.addCleanup(self.zone.close)
+        _env(OPENZONE_API=self.zone.url, OPENZONE_PROGRAM_ID=PROGRAM, OPENZONE_SECRET=SECRET_TEXT,
+             OPENZONE_INSTANCE="inst-1")
+        _sdk._shipper.flush(ask=True)  # nothing left from other tests; the level is known
+        self.zone.batches = []
+        r = redirect_stdout(io.StringIO())
+        r.__enter__()
+        self.addCleanup(r.__exit__, None, None, None)
+
+    def lines(self):
+        return [line for b in self.zone.batches for line in b["lines"]]
+
+    def test_lines_reach_the_zone(self):
+        _sdk._set_current(None)
+        wwspecapisdk.spec_log_info("one, two")
+        wwspecapisdk.spec_log_debug("not kept at level 2")
+        wwspecapisdk.spec_log_error_with_req_id("rid-9", "three")
+        _sdk._shipper.flush(ask=True)
+        got = self.lines()
+        self.assertEqual(len(got), 2, got)
+        self.assertRegex(got[0], r"^<\d+,\d+>,\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3},INFO,,test_sdk\.py,\d+,one, two$")
+        self.assertIn(",ERR,rid-9,test_sdk.py,", got[1])
+        b = self.zone.batches[0]
+        self.assertEqual((b["instance"], b["dropped"], b["utc_offset"]), ("inst-1", 0, time.localtime().tm_gmtoff))
+        # At level 3 the zone keeps DBG lines: the SDK sends them once it
+        # has heard so.
+        self.zone.log_level = 3
+        _sdk._shipper.flush(ask=True)
+        wwspecapisdk.spec_log_debug("kept at level 3")
+        _sdk._shipper.flush()
+        self.assertIn(",DBG,", self.lines()[-1])
+
+    def test_full_buffer_drops_oldest_and_says_so(self):
+        self.addCleanup(setattr, _sdk, "LOG_MAX_PENDING", _sdk.LOG_MAX_PENDING)
+        with _sdk._shipper.send_lock:  # the sender thread waits: the buffer fills
+            _sdk.LOG_MAX_PENDING = 3
+            for i in range(5):
+                wwspecapisdk.spec_log_info("line %d" % i)
+        _sdk._shipper.flush()
+        self.assertEqual([line.rsplit(",", 1)[1] for line in self.lines()], ["line 2", "line 3", "line 4"])
+        self.assertEqual(sum(b["dropped"] for b in self.zone.batches), 2)
 
 
 class Misc(unittest.TestCase):

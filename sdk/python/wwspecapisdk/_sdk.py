@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 """WeCom's Python zone SDK surface (专区SDK), spoken over OpenZone's protocol."""
+import atexit
 import base64
 import binascii
-import datetime
+import collections
 import http.client
 import json
 import os
@@ -592,10 +593,18 @@ def spec_make_internal_error_rsp_data(errmsg):
 
 
 # Logging (日志): WeCom's line format <pid,tid>,datetime,level,req_id,file,line,text
-# with the text cut at 128 bytes.
+# with the text cut at 128 bytes, printed to standard output and sent to the
+# zone in sealed batches (protocol section 16), which keeps the lines within
+# the program's log level (set_log_level).
 _LEVELS = {1: "ERR", 2: "INFO", 3: "DBG", "ERR": "ERR", "ERROR": "ERR", "INFO": "INFO", "DBG": "DBG",
            "DEBUG": "DBG"}
+_LEVEL_NUMBERS = {"ERR": 1, "INFO": 2, "DBG": 3}
 _log_lock = threading.Lock()
+
+LOG_FLUSH_EVERY = 1.0
+LOG_BATCH_LINES = 500
+LOG_MAX_PENDING = 10000
+LOG_LEVEL_FOR = 10.0  # how long the level the zone said holds (then lines above it are sent again)
 
 
 def _format(args):
@@ -607,26 +616,143 @@ def _format(args):
     return " ".join(_text(a) for a in args)
 
 
-def _cut(text, limit=128):
-    b = text.encode("utf-8")
-    if len(b) <= limit:
-        return text
-    return b[:limit].decode("utf-8", "ignore")
-
-
 def _log_line(level, req_id, text, depth=2):
     try:
         f = sys._getframe(depth)
-        where = "%s,%d" % (os.path.basename(f.f_code.co_filename), f.f_lineno)
+        where = (os.path.basename(f.f_code.co_filename), f.f_lineno)
     except (ValueError, AttributeError):
-        where = "?,0"
+        where = ("?", 0)
     tid = threading.get_native_id() if hasattr(threading, "get_native_id") else threading.get_ident()
-    now = datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
-    line = "<%d,%d>,%s,%s,%s,%s,%s\n" % (os.getpid(), tid, now, level, req_id, where,
-                                         _cut(text.replace("\n", " ")))
+    now = time.time()
+    ms = int(now * 1000)
+    offset = time.localtime(ms // 1000).tm_gmtoff
+    number = _LEVEL_NUMBERS.get(level, 2)
+    line = _wire.format_log_line(os.getpid(), tid, ms, offset, number, req_id, where[0], where[1], text)
     with _log_lock:
-        sys.stdout.write(line)
+        sys.stdout.write(line + "\n")
         sys.stdout.flush()
+    _shipper.add(number, offset, line)
+
+
+class _LogShipper(object):
+    """A process's unsent log lines and the thread that sends them: every
+    second, at once when 500 wait, later after a failure (up to 30 s). At
+    most 10,000 wait; beyond, the oldest are dropped and the zone told how
+    many. A forked child starts empty, with its own thread."""
+
+    def __init__(self):
+        self._reset()
+
+    def _reset(self):
+        self.lock = threading.Lock()
+        self.send_lock = threading.Lock()
+        self.pending = collections.deque()
+        self.dropped = 0
+        self.level = 0
+        self.level_at = 0.0
+        self.pid = None
+        self.wake = threading.Event()
+
+    def add(self, level, offset, line):
+        if not _state().zone_url:
+            return
+        with self.lock:
+            if self.pid != os.getpid():
+                self.pending.clear()
+                self.dropped = 0
+                self.pid = os.getpid()
+                t = threading.Thread(target=self._run, name="wwspecapisdk-logs")
+                t.daemon = True
+                t.start()
+            if self.level and level > self.level and time.time() - self.level_at < LOG_LEVEL_FOR:
+                return
+            if len(self.pending) >= LOG_MAX_PENDING:
+                self.pending.popleft()
+                self.dropped += 1
+            self.pending.append((offset, line))
+            if len(self.pending) >= LOG_BATCH_LINES:
+                self.wake.set()
+
+    def _run(self):
+        pid, wait = os.getpid(), LOG_FLUSH_EVERY
+        while self.pid == pid:
+            self.wake.wait(wait)
+            self.wake.clear()
+            try:
+                self.flush()
+                wait = LOG_FLUSH_EVERY
+            except (WWSpecException, OSError):
+                wait = min(wait * 2, 30.0)
+
+    def flush(self, connect_timeout=5.0, read_timeout=10.0, ask=False):
+        """Sends every waiting line (when ask, at least one batch, if empty, to
+        learn the log level); raises WWSpecException when it cannot."""
+        with self.send_lock:
+            first = True
+            while True:
+                with self.lock:
+                    lines = []
+                    for off, line in self.pending:
+                        if len(lines) >= _wire.MAX_LOG_BATCH_LINES or off != self.pending[0][0]:
+                            break
+                        lines.append(line)
+                    if not lines and not self.dropped and not (ask and first):
+                        return
+                    first = False
+                    batch = {"utc_offset": self.pending[0][0] if lines else time.localtime().tm_gmtoff,
+                             "dropped": self.dropped, "lines": lines}
+                st = _state()
+                if st.instance:
+                    batch["instance"] = st.instance
+                ans = _send_logs(st, batch, connect_timeout, read_timeout)
+                with self.lock:
+                    for _ in range(min(len(lines), len(self.pending))):
+                        self.pending.popleft()
+                    self.dropped -= batch["dropped"]
+                    level = ans.get("log_level")
+                    if isinstance(level, int) and 1 <= level <= 3:
+                        self.level, self.level_at = level, time.time()
+
+
+def _send_logs(st, batch, connect_timeout, read_timeout):
+    entry = st.production
+    if entry is None:
+        entry = next(iter(st.debug.values()), None)
+    if entry is None:
+        raise WWSpecException(CODE_SECRET_VER, "no secret to seal log lines with: no production secret, and "
+                                               "debug mode is not open")
+    hd = _wire.Header(st.program_id, entry.keys.secret.ver, _wire.new_request_id(), int(time.time()))
+    headers = hd.headers(with_program=True)
+    headers["Content-Type"] = _wire.CONTENT_TYPE
+    body = entry.keys.seal(_wire.LOG, hd, _wire.dumps(batch))
+    status, _, data = _post(st.zone_url, _wire.LOG_PATH, headers, body.encode("ascii"), connect_timeout,
+                            read_timeout)
+    if status != 200:
+        raise WWSpecException(CODE_HTTP_STATUS, "log batch: HTTP %d%s" % (status, _zone_errmsg(data)))
+    try:
+        ans = json.loads(entry.keys.open(_wire.RESULT, hd, data).decode("utf-8"))
+    except _wire.WireError as e:
+        raise WWSpecException(CODE_SIGNATURE, "log batch: the zone's answer: " + e.reason)
+    except (ValueError, UnicodeDecodeError):
+        raise WWSpecException(CODE_INVALID_JSON, "log batch: the zone's answer is not JSON")
+    if not isinstance(ans, dict) or ans.get("errcode") != 0:
+        raise WWSpecException(CODE_INTERNAL, "log batch refused: %r" % (ans,))
+    return ans
+
+
+_shipper = _LogShipper()
+if hasattr(os, "register_at_fork"):  # a lock held by another thread at fork stays held in the child
+    os.register_at_fork(after_in_child=_shipper._reset)
+
+
+def _flush_logs_at_exit():
+    try:
+        _shipper.flush(1.0, 2.0)
+    except (WWSpecException, OSError):
+        pass
+
+
+atexit.register(_flush_logs_at_exit)
 
 
 def _req_id():

@@ -8,6 +8,7 @@ purpose, program id, secret version, request id and timestamp.
 """
 import base64
 import binascii
+import datetime
 import json
 import os
 import re
@@ -26,8 +27,8 @@ OVERHEAD = NONCE_SIZE + 16
 MAX_SECRET_VER = 2 ** 31 - 1
 DEBUG_SECRET_VER_MIN = 2 ** 30
 
-CALL, REPLY, INVOKE, RESULT = "call", "reply", "invoke", "result"
-PURPOSES = (CALL, REPLY, INVOKE, RESULT)
+CALL, REPLY, INVOKE, RESULT, LOG = "call", "reply", "invoke", "result", "log"
+PURPOSES = (CALL, REPLY, INVOKE, RESULT, LOG)
 
 H_SECRET_VER = "ww-secret-ver"
 H_REQUEST_ID = "ww-request-id"
@@ -163,7 +164,8 @@ def derive_key(secret, purpose):
 
 
 class Keys(object):
-    """The four AEADs of one secret, derived once. Safe for concurrent use."""
+    """The AEADs of one secret (one per purpose), derived once. Safe for
+    concurrent use."""
 
     def __init__(self, secret):
         self.secret = secret
@@ -246,3 +248,35 @@ def debug_info(program_id, corpid, agentid, ver):
 def dumps(obj):
     """Compact JSON with non-ASCII kept, like Go's encoding/json."""
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+# Program logs (protocol section 16): WeCom's line format
+# <pid,tid>,datetime,level,req_id,file,line,text, sent in sealed batches.
+LOG_PATH = "/spec/v1/logs"
+LOG_LEVEL_ERROR, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG = 1, 2, 3
+LOG_LEVEL_NAMES = {LOG_LEVEL_ERROR: "ERR", LOG_LEVEL_INFO: "INFO", LOG_LEVEL_DEBUG: "DBG"}
+MAX_LOG_TEXT, MAX_LOG_REQ_ID, MAX_LOG_FILE = 128, 128, 256
+MAX_LOG_BATCH_LINES = 1000
+_LOG_FIELD_BAD = re.compile(r"[,\x00-\x1f\x7f]")
+
+
+def _cut_utf8(text, limit):
+    b = text.encode("utf-8", "replace")
+    if len(b) <= limit:
+        return b.decode("utf-8")
+    return b[:limit].decode("utf-8", "ignore")
+
+
+def format_log_line(pid, tid, time_ms, utc_offset, level, req_id, file, line, text):
+    """One log line (no line break): the datetime is time_ms (unix
+    milliseconds) at utc_offset seconds east of UTC; req_id and file have
+    commas and control characters as _, text has line breaks as spaces and
+    is cut at 128 bytes on a character boundary (as WeCom's SDK cuts it)."""
+    secs, ms = divmod(int(time_ms), 1000)
+    tz = datetime.timezone(datetime.timedelta(seconds=utc_offset))
+    when = datetime.datetime.fromtimestamp(secs, tz).strftime("%Y-%m-%d %H:%M:%S") + ".%03d" % ms
+    return "<%d,%d>,%s,%s,%s,%s,%d,%s" % (
+        max(int(pid), 0), max(int(tid), 0), when, LOG_LEVEL_NAMES.get(level, "INFO"),
+        _LOG_FIELD_BAD.sub("_", _cut_utf8(req_id, MAX_LOG_REQ_ID)),
+        _LOG_FIELD_BAD.sub("_", _cut_utf8(file, MAX_LOG_FILE)), max(int(line), 0),
+        _cut_utf8(text, MAX_LOG_TEXT).replace("\r", " ").replace("\n", " "))

@@ -83,11 +83,12 @@ func (s *Server) compose(jcfg jobs.Config, archiveKey []byte) error {
 	}
 	s.events = events.New(events.Config{Store: st, Jobs: s.jobs, Gateway: s.gateway, Recorder: s.recorder, Now: now, Logger: log, Metrics: s.metrics,
 		OrderHold: cfg.EventOrderHold, HTTPClient: outbound.New(outbound.Config{Policy: s.policy, Timeout: 10 * time.Second})})
-	s.archive = archive.New(archive.Config{Store: st, Key: archiveKey, Now: now, Logger: log, Events: s.events})
+	s.quota = quota.New(quota.Config{Store: st, Now: now})
+	s.archive = archive.New(archive.Config{Store: st, Key: archiveKey, Now: now, Logger: log, Events: s.events,
+		Quota: s.quota, SyncMsgNoTokenPerMinute: cfg.SyncMsgNoTokenPerMinute})
 	s.media = media.New(media.Config{Store: st, Key: archiveKey, Now: now})
 	s.knowledge = knowledge.New(knowledge.Config{Store: st, Jobs: s.jobs, Media: s.media, Events: s.events, Key: archiveKey,
 		Fetcher: webfetch.New(s.policy, 0, 0), Now: now, Logger: log})
-	s.quota = quota.New(quota.Config{Store: st, Now: now})
 	var openai *wwmodels.OpenAIConfig
 	if cfg.OpenAIBaseURL != "" {
 		openai = &wwmodels.OpenAIConfig{BaseURL: cfg.OpenAIBaseURL, Model: cfg.OpenAIModel, APIKey: cfg.OpenAIKey,

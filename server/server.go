@@ -179,6 +179,10 @@ type Config struct {
 	// distinct names (docs/operations.md); on PostgreSQL it starts the
 	// names of the program instances the node runs.
 	NodeName string
+	// SyncMsgNoTokenPerMinute limits sync_msg calls without an event
+	// token per app a minute (45009 past it): 0 the default 600, negative
+	// none. Nodes of one zone share the count.
+	SyncMsgNoTokenPerMinute int64
 	// MetricsAddr, when set, serves Prometheus metrics at /metrics on a
 	// listener of its own without authentication (bind it where only the
 	// scraper reaches). The zone's own address always serves /metrics to

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/quota"
 	"github.com/openzone/openzone/internal/store"
 )
 
@@ -42,7 +43,19 @@ type Config struct {
 	Logger *slog.Logger
 	// Events raises the archive events programs receive; nil: none.
 	Events Events
+	// Quota limits sync_msg calls made without an event token (WeCom:
+	// "without it, strict rate limits"), per app, across nodes; nil
+	// limits nothing.
+	Quota *quota.Service
+	// SyncMsgNoTokenPerMinute is that limit: 0 the default
+	// (DefaultSyncMsgNoTokenPerMinute), negative none.
+	SyncMsgNoTokenPerMinute int64
 }
+
+// DefaultSyncMsgNoTokenPerMinute is how many sync_msg calls without a
+// token an app may make a minute (WeCom documents a strict limit without
+// a number; docs/decisions.md).
+const DefaultSyncMsgNoTokenPerMinute = 600
 
 // Service is the chat archive.
 type Service struct{ cfg Config }

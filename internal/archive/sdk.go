@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/openzone/openzone"
+	"github.com/openzone/openzone/internal/quota"
 	"github.com/openzone/openzone/internal/specapi"
 	"github.com/openzone/openzone/internal/store"
 )
@@ -40,6 +41,21 @@ func (s *Service) Register(r *specapi.Registry) {
 	} {
 		r.Register(name, s.authorised(f))
 	}
+}
+
+// noTokenLimit counts a sync_msg without an event token against its app's
+// limit per minute (45009 past it).
+func (s *Service) noTokenLimit(ctx context.Context, c *specapi.Context) error {
+	max := s.cfg.SyncMsgNoTokenPerMinute
+	if max == 0 {
+		max = DefaultSyncMsgNoTokenPerMinute
+	}
+	if s.cfg.Quota == nil || max < 0 {
+		return nil
+	}
+	l := quota.Limit{Name: "sync_msg_no_token", Max: max, Window: quota.Every(time.Minute),
+		What: "sync_msg calls without an event token a minute (pass the token of conversation_new_message)"}
+	return s.cfg.Quota.Take(ctx, l, fmt.Sprintf("%s/%d", c.CorpID, c.AgentID), 1)
 }
 
 // authorised runs f only while the corp's authorisation lets programs read
@@ -284,6 +300,11 @@ func (s *Service) syncMsg(ctx context.Context, c *specapi.Context, raw json.RawM
 	}
 	if req.Mode < 0 || req.Mode > 2 {
 		return nil, openzone.Errorf(openzone.ErrInvalidParam, "mode must be 0, 1 (pre-paging) or 2 (adaptive), got %d", req.Mode)
+	}
+	if req.Token == "" {
+		if err := s.noTokenLimit(ctx, c); err != nil {
+			return nil, err
+		}
 	}
 	k, err := s.appKey(ctx, c)
 	if err != nil {

@@ -32,7 +32,7 @@ type serveFlags struct {
 	logRetention                                     time.Duration
 	logHourlyBytes                                   int64
 	modelBackend                                     string
-	modelCalls, modelMsgs                            int64
+	modelCalls, modelMsgs, syncMsgNoToken            int64
 }
 
 func (f *serveFlags) parse(e *env, name string, args []string) error {
@@ -53,6 +53,7 @@ func (f *serveFlags) parse(e *env, name string, args []string) error {
 	fs.Int64Var(&f.modelCalls, "model-calls-per-day", 0, "each corp's daily quota of calls of each of WeCom's models and of create_model_task (0: WeCom's 10000; negative: none)")
 	fs.Int64Var(&f.modelMsgs, "model-messages-per-day", 0, "each corp's daily quota of messages analysed for sentiment, and for spam (0: WeCom's 100000; negative: none)")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", os.Getenv("OPENZONE_METRICS_ADDR"), "serve Prometheus metrics at /metrics on this address without authentication (OPENZONE_METRICS_ADDR); the zone's own address serves them to the admin token")
+	fs.Int64Var(&f.syncMsgNoToken, "sync-msg-no-token-per-minute", 0, "sync_msg calls without an event token each app may make a minute (0: 600; negative: no limit)")
 	fs.DurationVar(&f.jobTimeout, "job-timeout", 30*time.Second, "how long one run of a durable job (a delivery) may take")
 	fs.DurationVar(&f.jobRescue, "job-rescue-after", time.Minute, "how long a job may stay running before it is taken as lost with its node and run again (at least --job-timeout)")
 	fs.DurationVar(&f.eventHold, "event-order-hold", 5*time.Minute, "how long an event whose delivery keeps failing holds back the later events of its program and corp before it steps aside (they go ahead, it keeps its retries); negative: no order")
@@ -106,7 +107,7 @@ func serve(e *env, f *serveFlags, ready func(*server.Server)) error {
 	srv, err := server.New(server.Config{
 		Addr: f.addr, DataDir: f.data, DB: f.db, SeedFile: f.seed, AdminToken: f.token, Logger: log,
 		DebugAllowedHosts: splitList(f.debugHosts), OutboundStrict: f.outboundStrict, OutboundAllow: splitList(f.outboundAllow),
-		TrustedProxies: splitList(f.trustedProxies), TrafficRetention: f.retention, MetricsAddr: f.metricsAddr,
+		TrustedProxies: splitList(f.trustedProxies), TrafficRetention: f.retention, MetricsAddr: f.metricsAddr, SyncMsgNoTokenPerMinute: f.syncMsgNoToken,
 		LogRetention: f.logRetention, LogHourlyBytes: f.logHourlyBytes,
 		NodeName: f.node, InstanceHost: f.instanceHost, AdvertiseURL: f.advertise, JobTimeout: f.jobTimeout, JobRescueAfter: f.jobRescue,
 		EventOrderHold: f.eventHold,

@@ -254,13 +254,27 @@ func checkSealed(t *testing.T, m *sandbox.Manager, in *instance, programID, inst
 			t.Errorf("GET /cgi-bin/gettoken from inside = %v, want 403", got)
 		}
 	})
-	st := m.Status(programID, instance, sandbox.Spec{})
+	// The sandbox's init and the connect watch report attempts over the
+	// control socket as they happen: wait for them rather than race them.
+	wants := []string{"dns example.com A", "api GET /cgi-bin/gettoken", "connect " + zone, "connect 192.0.2.1:443"}
 	var kinds []string
-	for _, a := range st.Attempts {
-		kinds = append(kinds, a.Kind+" "+a.Target)
+	var got string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		st := m.Status(programID, instance, sandbox.Spec{})
+		kinds = kinds[:0]
+		for _, a := range st.Attempts {
+			kinds = append(kinds, a.Kind+" "+a.Target)
+		}
+		got = strings.Join(kinds, "\n")
+		all := true
+		for _, want := range wants {
+			all = all && strings.Contains(got, want)
+		}
+		if all || time.Now().After(deadline) {
+			break
+		}
 	}
-	got := strings.Join(kinds, "\n")
-	for _, want := range []string{"dns example.com A", "api GET /cgi-bin/gettoken", "connect " + zone, "connect 192.0.2.1:443"} {
+	for _, want := range wants {
 		if !strings.Contains(got, want) {
 			t.Errorf("attempts %q lack %q", kinds, want)
 		}

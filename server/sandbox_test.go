@@ -167,16 +167,21 @@ func TestSandbox(t *testing.T) {
 			}
 		}
 		// The provider sees the attempt: instance status and logs.
-		in := getProgram(t, z, "prog-probe").Instances[0]
+		// The sandbox reports attempts as they happen: wait for them.
 		var attempts []string
-		for _, a := range in.Sandbox.Attempts {
-			attempts = append(attempts, a.Kind+" "+a.Target)
-		}
-		for _, want := range []string{"dns openzone-exfiltrate.example", "connect " + zoneHost} {
-			if !strings.Contains(strings.Join(attempts, "\n"), want) {
-				t.Errorf("blocked attempts %q lack %q", attempts, want)
+		wants := []string{"dns openzone-exfiltrate.example", "connect " + zoneHost}
+		testenv.Eventually(t, "the blocked attempts in the instance's status", func() bool {
+			attempts = attempts[:0]
+			for _, a := range getProgram(t, z, "prog-probe").Instances[0].Sandbox.Attempts {
+				attempts = append(attempts, a.Kind+" "+a.Target)
 			}
-		}
+			for _, want := range wants {
+				if !strings.Contains(strings.Join(attempts, "\n"), want) {
+					return false
+				}
+			}
+			return true
+		})
 		// And the program's console page lists it.
 		if page := consolePage(t, z, "/console/programs/prog-probe"); !strings.Contains(page, "openzone-exfiltrate.example") || !strings.Contains(page, " blocked</b>") {
 			t.Errorf("the console's program page does not show the blocked attempts:\n%.3000s", page)
